@@ -1,0 +1,42 @@
+# The hub's two commands: `make run` serves a demo on http://127.0.0.1:8080, `make test` runs
+# every test on both backends. `make check` adds ruff and mypy.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# The served backend of the test suite; .ci/run uses the same.
+export HUB_TEST_PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+export HUB_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test check lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m hub migrate
+	$(BIN)/python -m hub demo
+	$(BIN)/python -m hub serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check hub tests bench
+	$(BIN)/ruff format --check hub tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.write_path
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,175 @@
+"""Command line: ``python -m hub serve | migrate | operator create | channel add | demo``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy import select
+
+from hub.context import HubContext
+from hub.errors import DomainError
+from hub.logs import setup_logging
+from hub.settings import Settings
+
+T = TypeVar("T")
+
+
+async def _with_context(settings: Settings, job: Callable[[HubContext], Awaitable[T]]) -> T:
+    ctx = HubContext.build(settings)
+    await ctx.start()
+    try:
+        return await job(ctx)
+    finally:
+        await ctx.close()
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from hub.app import create_app
+
+    app = create_app(settings)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    logging.getLogger("hub").info("serving on http://%s:%s", host, port)
+    web.run_app(
+        app, host=host, port=port, print=None, shutdown_timeout=settings.shutdown_timeout_s,
+        access_log=None,
+    )
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from hub.db import make_engine
+    from hub.migrate import upgrade
+
+    async def run() -> None:
+        engine = make_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    print("database is at the latest schema")
+    return 0
+
+
+def cmd_operator_create(settings: Settings, args: argparse.Namespace) -> int:
+    from hub.inbox.staff import create_operator
+
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+
+    async def job(ctx: HubContext) -> int:
+        created = await create_operator(
+            ctx, email=args.email, name=args.name, role=args.role, password=password
+        )
+        op = created.operator
+        print(f"operator {op['id']} created: {op['name']} <{op['email']}>, role {op['role']}")
+        if created.password:
+            print(f"password (shown once): {created.password}")
+        return 0
+
+    return asyncio.run(_with_context(settings, job))
+
+
+def cmd_channel_add(settings: Settings, args: argparse.Namespace) -> int:
+    from hub.channels.admin import create_channel
+
+    config = {"callback_url": args.callback_url} if args.callback_url else {}
+
+    async def job(ctx: HubContext) -> int:
+        created = await create_channel(ctx, None, type=args.type, name=args.name, config=config)
+        ch = created.channel
+        print(f"channel {ch['id']} created: {ch['type']} {ch['name']!r}")
+        print(f"secret (shown once): {created.secret}")
+        return 0
+
+    return asyncio.run(_with_context(settings, job))
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Seed an admin and an API channel on an empty database; leave a seeded one alone."""
+    from hub.channels.admin import create_channel
+    from hub.inbox.models import Operator
+    from hub.inbox.staff import create_operator, create_team
+
+    async def job(ctx: HubContext) -> int:
+        existing = await ctx.read(lambda s: s.scalar(select(Operator.id).limit(1)))
+        if existing is not None:
+            print("demo: the database already has operators; nothing seeded, your data is kept")
+            return 0
+        team = await create_team(ctx, None, "Support")
+        admin = await create_operator(
+            ctx, email="admin@example.com", name="Admin", role="admin", team_ids=[team["id"]]
+        )
+        channel = await create_channel(ctx, None, type="api", name="Demo API", team_id=team["id"])
+        base = settings.public_url.rstrip("/")
+        print("demo seeded:")
+        print(f"  admin login: admin@example.com  password (shown once): {admin.password}")
+        print(f"  API channel {channel.channel['id']} secret (shown once): {channel.secret}")
+        print(f"  feed a message: curl -X POST {base}/api/v1/channels/{channel.channel['id']}"
+              "/inbound -H 'Authorization: Bearer <secret>' -H 'Content-Type: application/json'"
+              " -d '{\"contact\": {\"external_id\": \"c1\", \"name\": \"Ivan\"}, \"body\": \"Hello\"}'")
+        return 0
+
+    return asyncio.run(_with_context(settings, job))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hub", description="The omnichannel hub")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="bring the database to the latest schema").set_defaults(
+        func=cmd_migrate
+    )
+
+    operator = sub.add_parser("operator", help="manage operators").add_subparsers(
+        dest="action", required=True
+    )
+    create = operator.add_parser("create", help="create an operator")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", default="operator", choices=["operator", "manager", "admin"])
+    create.add_argument("--password-stdin", action="store_true",
+                        help="read the password from standard input instead of generating one")
+    create.set_defaults(func=cmd_operator_create)
+
+    channel = sub.add_parser("channel", help="manage channels").add_subparsers(
+        dest="action", required=True
+    )
+    add = channel.add_parser("add", help="connect a channel")
+    add.add_argument("type", choices=["api"])
+    add.add_argument("--name", required=True)
+    add.add_argument("--callback-url")
+    add.set_defaults(func=cmd_channel_add)
+
+    sub.add_parser("demo", help="seed a demo admin and channel").set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    setup_logging(settings.log_level)
+    try:
+        return int(args.func(settings, args))
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

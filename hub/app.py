@@ -1,0 +1,104 @@
+"""``create_app(settings)``: one aiohttp application with the database, bus, workers and routes.
+
+The parts are registered in explicit lists (routes, channel adapters), the same for built-in and
+extra ones. Start-up opens the bus and the writer, then follows the bus; shutdown closes every
+operator socket with 1001 first, so clients reconnect elsewhere at once instead of timing out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth import Principal, load_principal
+from hub.channels import api as api_channel
+from hub.channels import routes as channel_routes
+from hub.channels.registry import CHANNELS
+from hub.context import HubContext
+from hub.http import CTX, METRICS, REALTIME, error_middleware
+from hub.inbox import routes as inbox_routes
+from hub.inbox.actions import wake_snoozed
+from hub.inbox.delivery import DeliveryWorker
+from hub.inbox.models import Operator
+from hub.inbox.realtime import RealtimeHub
+from hub.metrics import Metrics
+from hub.ops_routes import routes as ops_routes
+from hub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ROUTE_TABLES = (
+    ops_routes,
+    inbox_routes.routes,
+    channel_routes.routes,
+    api_channel.routes,
+)
+
+DELIVERY = web.AppKey("delivery", DeliveryWorker)
+SNOOZE_CHECK_S = 15.0
+
+
+async def _snooze_loop(ctx: HubContext) -> None:
+    while True:
+        await asyncio.sleep(SNOOZE_CHECK_S)
+        try:
+            await wake_snoozed(ctx)
+        except Exception:
+            log.exception("waking snoozed conversations failed")
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware], client_max_size=settings.max_body_bytes
+    )
+    ctx = HubContext.build(settings)
+    app[CTX] = ctx
+    app[METRICS] = Metrics()
+
+    async def principal_of(operator_id: int) -> Principal | None:
+        async def query(session: AsyncSession) -> Principal | None:
+            op = await session.get(Operator, operator_id)
+            if op is None or not op.is_active:
+                return None
+            return await load_principal(session, op)
+
+        return await ctx.read(query)
+
+    app[REALTIME] = RealtimeHub(ctx.bus, settings.socket_queue_size, principal_of)
+    adapters = {spec.type: spec.make_adapter(settings.delivery_timeout_s) for spec in CHANNELS}
+    app[DELIVERY] = DeliveryWorker(ctx, adapters)
+    for table in ROUTE_TABLES:
+        app.router.add_routes(table)
+    app.cleanup_ctx.append(_lifecycle)
+    app.on_shutdown.append(_close_sockets)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    ctx = app[CTX]
+    await ctx.start()
+    if ctx.settings.migrate_on_start:
+        from hub.migrate import upgrade
+
+        await upgrade(ctx.engine)
+    await app[REALTIME].start()
+    app[DELIVERY].start()
+    snoozer = asyncio.create_task(_snooze_loop(ctx), name="snooze-waker")
+    try:
+        yield
+    finally:
+        snoozer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await snoozer
+        await app[DELIVERY].close()
+        await app[REALTIME].close()
+        await ctx.close()
+
+
+async def _close_sockets(app: web.Application) -> None:
+    await app[REALTIME].close()

@@ -1,0 +1,238 @@
+"""The bus announces committed changes; the database stays the source of truth.
+
+Two implementations behind one interface, chosen by ``HUB_REDIS_URL``:
+
+* ``MemoryBus``: a ring buffer per topic in this process (the embedded default).
+* ``RedisBus``: one Redis Stream per topic, so several hub processes see each other's events.
+
+Event ids increase, look alike on both (``"<n>-<m>"``) and order events across processes on
+Redis. A subscriber that comes back with the last id it saw gets exactly what it missed; if
+that id is older than what is retained, or from another life of the bus, it gets ``GapError``
+and must refetch state from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import redis.asyncio as aioredis
+
+Payload = dict[str, Any]
+
+
+class GapError(Exception):
+    """The events after the given id are no longer retained: refetch and start afresh."""
+
+
+class BadEventId(ValueError):
+    """An event id that is not of the form ``<n>-<m>``."""
+
+
+def parse_event_id(value: str) -> tuple[int, int]:
+    """Split an id into comparable integers; raise ``BadEventId`` for anything else."""
+    left, sep, right = value.partition("-")
+    if not sep or not left.isdigit() or not right.isdigit() or len(value) > 42:
+        raise BadEventId(f"not an event id: {value[:50]!r}")
+    return int(left), int(right)
+
+
+class Bus(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool: ...
+
+    async def publish(self, topic: str, payload: Payload) -> str:
+        """Append ``payload`` to ``topic`` and return its id."""
+        ...
+
+    async def last_id(self, topic: str) -> str:
+        """The id of the newest event of ``topic`` (``"0-0"`` when there is none)."""
+        ...
+
+    async def read_after(self, topic: str, after: str, limit: int = 1000) -> list[tuple[str, Payload]]:
+        """Events after ``after``, oldest first; ``GapError`` if some were dropped."""
+        ...
+
+    def subscribe(self, topic: str, after: str | None = None) -> AsyncIterator[tuple[str, Payload]]:
+        """Events after ``after`` (default: from now on), then live ones, forever."""
+        ...
+
+
+@dataclass
+class _Topic:
+    entries: deque[tuple[int, Payload]]
+    seq: int = 0
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+
+class MemoryBus:
+    """In-process bus: one ring buffer per topic; ids are ``"<seq>-0"``."""
+
+    def __init__(self, retention: int = 10_000) -> None:
+        self._retention = retention
+        self._topics: dict[str, _Topic] = {}
+
+    def _topic(self, name: str) -> _Topic:
+        topic = self._topics.get(name)
+        if topic is None:
+            topic = self._topics[name] = _Topic(deque(maxlen=self._retention))
+        return topic
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def ping(self) -> bool:
+        return True
+
+    async def publish(self, topic: str, payload: Payload) -> str:
+        t = self._topic(topic)
+        t.seq += 1
+        t.entries.append((t.seq, payload))
+        async with t.changed:
+            t.changed.notify_all()
+        return f"{t.seq}-0"
+
+    async def last_id(self, topic: str) -> str:
+        return f"{self._topic(topic).seq}-0"
+
+    def _after(self, t: _Topic, seq: int, limit: int) -> list[tuple[str, Payload]]:
+        if seq > t.seq:
+            raise GapError("the id is newer than anything this bus published")
+        missing = t.seq - seq
+        if missing > len(t.entries):
+            raise GapError("events after this id are no longer retained")
+        if missing == 0:
+            return []
+        start = len(t.entries) - missing
+        out = []
+        for i in range(start, min(len(t.entries), start + limit)):
+            n, payload = t.entries[i]
+            out.append((f"{n}-0", payload))
+        return out
+
+    async def read_after(self, topic: str, after: str, limit: int = 1000) -> list[tuple[str, Payload]]:
+        seq, _ = parse_event_id(after)
+        return self._after(self._topic(topic), seq, limit)
+
+    async def subscribe(
+        self, topic: str, after: str | None = None
+    ) -> AsyncIterator[tuple[str, Payload]]:
+        t = self._topic(topic)
+        last = t.seq if after is None else parse_event_id(after)[0]
+        while True:
+            if t.seq <= last:
+                async with t.changed:
+                    await t.changed.wait_for(lambda: t.seq > last)
+            batch = self._after(t, last, 10_000)
+            for event_id, payload in batch:
+                last = parse_event_id(event_id)[0]
+                yield event_id, payload
+
+
+class RedisBus:
+    """Redis Streams bus: ``XADD`` with approximate trimming, ``XREAD BLOCK`` to follow."""
+
+    def __init__(self, url: str, prefix: str, retention: int = 10_000) -> None:
+        self._url = url
+        self._prefix = prefix
+        self._retention = retention
+        self._redis: aioredis.Redis | None = None
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        if self._redis is None:
+            raise RuntimeError("RedisBus used before start()")
+        return self._redis
+
+    def key(self, topic: str) -> str:
+        return f"{self._prefix}:stream:{topic}"
+
+    async def start(self) -> None:
+        if self._redis is None:
+            self._redis = aioredis.from_url(
+                self._url, decode_responses=True, health_check_interval=30
+            )
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    async def ping(self) -> bool:
+        return bool(await self.redis.ping())
+
+    async def publish(self, topic: str, payload: Payload) -> str:
+        event_id = await self.redis.xadd(
+            self.key(topic),
+            {"e": json.dumps(payload, separators=(",", ":"), ensure_ascii=False)},
+            maxlen=self._retention,
+            approximate=True,
+        )
+        return str(event_id)
+
+    async def _bounds(self, topic: str) -> tuple[str, str] | None:
+        key = self.key(topic)
+        first = await self.redis.xrange(key, "-", "+", count=1)
+        if not first:
+            return None
+        last = await self.redis.xrevrange(key, "+", "-", count=1)
+        return str(first[0][0]), str(last[0][0])
+
+    async def last_id(self, topic: str) -> str:
+        bounds = await self._bounds(topic)
+        return "0-0" if bounds is None else bounds[1]
+
+    async def _check_gap(self, topic: str, after: str) -> None:
+        wanted = parse_event_id(after)
+        bounds = await self._bounds(topic)
+        if bounds is None:
+            if wanted != (0, 0):
+                raise GapError("no events are retained")
+            return
+        first, last = (parse_event_id(b) for b in bounds)
+        if wanted > last:
+            raise GapError("the id is newer than anything this bus published")
+        if wanted < first and wanted != (0, 0):
+            raise GapError("events after this id are no longer retained")
+
+    async def read_after(self, topic: str, after: str, limit: int = 1000) -> list[tuple[str, Payload]]:
+        await self._check_gap(topic, after)
+        entries = await self.redis.xrange(self.key(topic), f"({after}", "+", count=limit)
+        return [(str(eid), json.loads(fields["e"])) for eid, fields in entries]
+
+    async def subscribe(
+        self, topic: str, after: str | None = None
+    ) -> AsyncIterator[tuple[str, Payload]]:
+        if after is None:
+            last = await self.last_id(topic)
+        else:
+            await self._check_gap(topic, after)
+            last = after
+        key = self.key(topic)
+        # A connection of its own: a blocking read holds it, and must not time out.
+        reader = aioredis.from_url(self._url, decode_responses=True)
+        try:
+            while True:
+                response = await reader.xread({key: last}, count=1000, block=5000)
+                for _stream, entries in response or []:
+                    for eid, fields in entries:
+                        last = str(eid)
+                        yield last, json.loads(fields["e"])
+        finally:
+            await reader.aclose()
+
+
+def make_bus(redis_url: str | None, prefix: str, retention: int) -> Bus:
+    if redis_url:
+        return RedisBus(redis_url, prefix, retention)
+    return MemoryBus(retention)

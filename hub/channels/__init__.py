@@ -1,0 +1,1 @@
+"""Channel adapters: one module per channel, registered in ``registry.py``."""

@@ -1,0 +1,68 @@
+"""Connecting channels: the admin's named writes (kept beside the channel modules, whose
+config validators they call)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth import Principal
+from hub.channels.registry import channel_spec
+from hub.context import HubContext
+from hub.inbox.models import Channel, Team
+from hub.inbox.serialize import channel_dict
+from hub.inbox.staff import require_admin
+from hub.errors import InvalidInput
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedChannel:
+    channel: dict[str, Any]
+    #: Shown once: it authenticates the channel's webhooks and signs its callbacks.
+    secret: str
+
+
+def new_channel_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+async def create_channel(
+    ctx: HubContext,
+    actor: Principal | None,
+    *,
+    type: str,
+    name: str,
+    team_id: int | None = None,
+    config: dict[str, Any] | None = None,
+) -> CreatedChannel:
+    """Create a channel of a registered type; its module validates the config."""
+    if actor is not None:
+        require_admin(actor)
+    spec = channel_spec(type)
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("name must be 1 to 200 characters", code="invalid_name")
+    clean_config = spec.validate_config(config or {})
+    secret = new_channel_secret()
+
+    async def unit(session: AsyncSession) -> dict[str, Any]:
+        if team_id is not None and await session.get(Team, team_id) is None:
+            raise InvalidInput(f"team {team_id} not found", code="team_not_found")
+        ch = Channel(type=type, name=name, team_id=team_id, secret=secret, config=clean_config)
+        session.add(ch)
+        await session.flush()
+        return channel_dict(ch)
+
+    return CreatedChannel(await ctx.write(unit), secret)
+
+
+async def list_channels(ctx: HubContext) -> list[dict[str, Any]]:
+    async def query(session: AsyncSession) -> list[dict[str, Any]]:
+        rows = await session.scalars(select(Channel).order_by(Channel.id))
+        return [channel_dict(ch) for ch in rows]
+
+    return await ctx.read(query)

@@ -1,0 +1,164 @@
+"""The API channel: any system feeds customer messages in and gets operators' replies back.
+
+Inbound: ``POST /api/v1/channels/{id}/inbound`` with ``Authorization: Bearer <channel secret>``.
+Outbound: each reply is POSTed as JSON to the channel's ``callback_url`` with
+``X-Hub-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>``, a timestamp and an
+idempotency key, retried with backoff until it answers 2xx (by the delivery worker).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.channels.base import DeliveryError, InboundContact, InboundMessage, OutboundMessage
+from hub.errors import InvalidInput, Unauthorized
+from hub.http import CTX, METRICS, bearer_token, int_param, json, read_json
+from hub.inbox.actions import receive_message
+from hub.inbox.models import Channel
+from hub.inbox.staff import normalize_email
+from hub.phones import normalize_phone
+
+TYPE = "api"
+
+
+def validate_config(config: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(config) - {"callback_url"}
+    if unknown:
+        raise InvalidInput(
+            f"unknown settings for an API channel: {sorted(unknown)}", code="unknown_setting"
+        )
+    url = config.get("callback_url")
+    if url is None or url == "":
+        return {"callback_url": None}
+    if not isinstance(url, str) or len(url) > 2000:
+        raise InvalidInput("callback_url must be an http(s) URL", code="invalid_callback_url")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInput("callback_url must be an http(s) URL", code="invalid_callback_url")
+    return {"callback_url": url}
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class ApiChannelAdapter:
+    """Sends replies to the API channel's callback URL."""
+
+    type = TYPE
+
+    def __init__(self, timeout_s: float = 10.0) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def send(self, channel_config: dict[str, Any], secret: str, out: OutboundMessage) -> None:
+        url = channel_config.get("callback_url")
+        if not url:
+            raise DeliveryError("the channel has no callback_url", retryable=False)
+        payload = {
+            "event": "message.created",
+            "message": {
+                "id": out.message_id,
+                "conversation_id": out.conversation_id,
+                "body": out.body,
+                "sender": {"type": "operator", "name": out.operator_name},
+                "created_at": out.created_at,
+            },
+            "contact": {"external_id": out.contact_external_id},
+        }
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Hub-Signature": sign(secret, body),
+            "X-Hub-Timestamp": str(int(time.time())),
+            "X-Hub-Delivery": f"message-{out.message_id}",
+            "User-Agent": "hub-api-channel/1",
+        }
+        try:
+            async with self._client().post(url, data=body, headers=headers) as resp:
+                if 200 <= resp.status < 300:
+                    return
+                retryable = resp.status >= 500 or resp.status in (408, 409, 425, 429)
+                raise DeliveryError(f"callback answered HTTP {resp.status}", retryable=retryable)
+        except aiohttp.ClientError as exc:
+            raise DeliveryError(f"callback unreachable: {type(exc).__name__}") from exc
+        except TimeoutError as exc:
+            raise DeliveryError("callback timed out") from exc
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+class InboundContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    external_id: str = Field(min_length=1, max_length=200)
+    name: str = Field(default="", max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=320)
+
+
+class InboundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    contact: InboundContactIn
+    body: str
+    external_message_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+routes = web.RouteTableDef()
+
+
+async def _authenticated_channel(request: web.Request, channel_id: int) -> Channel:
+    """The active API channel whose secret the request bears; 401 whatever else is wrong,
+    so the answer does not tell which channel ids exist."""
+    presented = bearer_token(request)
+    ctx = request.app[CTX]
+    channel = await ctx.read(lambda session: session.get(Channel, channel_id))
+    secret = channel.secret if channel is not None else "-" * 43
+    valid = hmac.compare_digest(presented.encode(), secret.encode())
+    if channel is None or not valid or channel.type != TYPE or not channel.is_active:
+        raise Unauthorized("wrong channel or channel secret", code="invalid_channel_secret")
+    return channel
+
+
+@routes.post("/api/v1/channels/{channel_id}/inbound")
+async def inbound(request: web.Request) -> web.Response:
+    """Feed a customer message; a repeated ``external_message_id`` stores nothing twice."""
+    channel_id = int_param(request, "channel_id")
+    channel = await _authenticated_channel(request, channel_id)
+    body = await read_json(request, InboundIn)
+    who = body.contact
+    contact = InboundContact(
+        external_id=who.external_id,
+        name=who.name.strip(),
+        phone=normalize_phone(who.phone) if who.phone else None,
+        email=normalize_email(who.email) if who.email else None,
+    )
+    result = await receive_message(
+        request.app[CTX],
+        InboundMessage(channel.id, contact, body.body, body.external_message_id),
+    )
+    if not result.duplicate:
+        request.app[METRICS].messages.labels(TYPE).inc()
+    return json(
+        {
+            "message": result.message,
+            "conversation": result.conversation,
+            "duplicate": result.duplicate,
+        },
+        status=200 if result.duplicate else 201,
+    )

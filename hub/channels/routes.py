@@ -1,0 +1,40 @@
+"""Admin routes for channels: connect one (its secret shown once) and list them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.channels import admin
+from hub.http import CTX, json, principal, read_json
+from hub.inbox.staff import require_admin
+
+routes = web.RouteTableDef()
+
+
+class ChannelIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(max_length=30)
+    name: str = Field(max_length=200)
+    team_id: int | None = None
+
+
+@routes.post("/api/v1/channels")
+async def create_channel(request: web.Request) -> web.Response:
+    """Fields other than type, name and team_id are the channel type's own settings."""
+    who = await principal(request)
+    require_admin(who)
+    body = await read_json(request, ChannelIn)
+    config: dict[str, Any] = dict(body.model_extra or {})
+    created = await admin.create_channel(
+        request.app[CTX], who, type=body.type, name=body.name, team_id=body.team_id, config=config
+    )
+    return json({**created.channel, "secret": created.secret}, status=201)
+
+
+@routes.get("/api/v1/channels")
+async def list_channels(request: web.Request) -> web.Response:
+    await principal(request)
+    return json({"items": await admin.list_channels(request.app[CTX])})

@@ -1,0 +1,76 @@
+"""What every action needs, in one object: the database, the writer, the bus and settings.
+
+Built once per process by ``create_app`` (or a CLI command) and passed explicitly, so the domain
+never reaches for globals and tests can build one against any backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from hub.auth import PasswordHasher
+from hub.bus import Bus, make_bus
+from hub.db import make_engine, make_sessionmaker
+from hub.events import EVENTS_TOPIC, Event
+from hub.settings import Settings
+from hub.writes import GroupCommitWriter
+
+T = TypeVar("T")
+
+
+@dataclass
+class HubContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    writer: GroupCommitWriter
+    bus: Bus
+    hasher: PasswordHasher
+    #: Set when a reply waits for delivery, so the delivery worker wakes at once.
+    delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    def build(cls, settings: Settings) -> HubContext:
+        engine = make_engine(settings.database_url)
+        sessionmaker = make_sessionmaker(engine)
+        writer = GroupCommitWriter(
+            sessionmaker,
+            window_s=settings.commit_window_ms / 1000,
+            max_batch=settings.commit_max_batch,
+        )
+        bus = make_bus(settings.redis_url, settings.redis_prefix, settings.event_retention)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessionmaker=sessionmaker,
+            writer=writer,
+            bus=bus,
+            hasher=PasswordHasher(fast=settings.fast_password_hash),
+        )
+
+    async def start(self) -> None:
+        await self.bus.start()
+        self.writer.start()
+
+    async def close(self) -> None:
+        await self.writer.close()
+        await self.bus.close()
+        await self.engine.dispose()
+
+    async def write(self, unit: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run a write unit; it has committed when this returns."""
+        return await self.writer.run(unit)
+
+    async def read(self, query: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run a read-only query in a short session of its own."""
+        async with self.sessionmaker() as session:
+            return await query(session)
+
+    async def publish(self, *events: Event) -> None:
+        for event in events:
+            await self.bus.publish(EVENTS_TOPIC, event.to_wire())

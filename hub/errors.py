@@ -1,0 +1,45 @@
+"""Domain errors: what went wrong, in words a client can act on.
+
+The domain raises these; the HTTP layer turns each into ``{"error": {"code", "message"}}`` with
+the status its kind implies, and the sockets into an ``error`` frame.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of the errors a request can cause; ``code`` is stable snake_case."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidInput(DomainError):
+    status = 422
+    code = "validation_error"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"

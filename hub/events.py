@@ -1,0 +1,143 @@
+"""Domain events: what changed, announced after the change is committed.
+
+Every event is a frozen dataclass with a docstring (a test fails for an undocumented one) and
+names its recipients explicitly, so the realtime layer never has to guess who may see what.
+On the wire an event is ``{"event": name, "data": {...}, "recipients": {...}}``; operators get
+``{"type": "event", "id", "event", "data"}`` without the recipients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+EVENTS_TOPIC = "events"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipients:
+    """Who receives an event: staff (managers and admins) if ``staff``, plus these teams and
+    operators. Staff see every conversation, so conversation events always include them."""
+
+    staff: bool = True
+    team_ids: frozenset[int] = frozenset()
+    operator_ids: frozenset[int] = frozenset()
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "staff": self.staff,
+            "teams": sorted(self.team_ids),
+            "operators": sorted(self.operator_ids),
+        }
+
+    @classmethod
+    def for_conversation(
+        cls, team_id: int | None, assignee_id: int | None, *extra_operators: int | None
+    ) -> Recipients:
+        """Everyone who may see a conversation: staff, its team and its assignee."""
+        operators = {op for op in (assignee_id, *extra_operators) if op is not None}
+        teams = {team_id} if team_id is not None else set()
+        return cls(True, frozenset(teams), frozenset(operators))
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of all events."""
+
+    name: ClassVar[str] = ""
+    recipients: Recipients = field(default_factory=Recipients)
+
+    def data(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"event": self.name, "data": self.data(), "recipients": self.recipients.to_wire()}
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationCreated(Event):
+    """A new conversation started (a customer wrote for the first time on a channel)."""
+
+    name: ClassVar[str] = "conversation.created"
+    conversation: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"conversation": self.conversation}
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationUpdated(Event):
+    """A conversation changed: its status, snooze time, last message or unread count."""
+
+    name: ClassVar[str] = "conversation.updated"
+    conversation: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"conversation": self.conversation}
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationAssigned(Event):
+    """A conversation was assigned or transferred to an operator or team, with a handoff note.
+
+    The previous assignee receives it too, so his "mine" list can drop the conversation."""
+
+    name: ClassVar[str] = "conversation.assigned"
+    conversation: dict[str, Any] = field(default_factory=dict)
+    previous_assignee_id: int | None = None
+    previous_team_id: int | None = None
+    note: str = ""
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "conversation": self.conversation,
+            "previous_assignee_id": self.previous_assignee_id,
+            "previous_team_id": self.previous_team_id,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MessageCreated(Event):
+    """A message was added: a customer message, a reply, an internal note or an activity."""
+
+    name: ClassVar[str] = "message.created"
+    conversation_id: int = 0
+    message: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"conversation_id": self.conversation_id, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class MessageUpdated(Event):
+    """A message changed after it was created: its delivery status to the customer."""
+
+    name: ClassVar[str] = "message.updated"
+    conversation_id: int = 0
+    message: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"conversation_id": self.conversation_id, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorUpdated(Event):
+    """An operator's role, teams or active flag changed; his open sockets re-read his rights
+    and are closed if he was deactivated."""
+
+    name: ClassVar[str] = "operator.updated"
+    operator: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"operator": self.operator}
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    ConversationCreated,
+    ConversationUpdated,
+    ConversationAssigned,
+    MessageCreated,
+    MessageUpdated,
+    OperatorUpdated,
+)

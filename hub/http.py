@@ -1,0 +1,154 @@
+"""HTTP plumbing shared by every route: errors as JSON, bodies validated, the caller known.
+
+Routes stay thin: they parse with ``read_json``, find the caller with ``principal``, call one
+action or query, and answer with ``json``. Whatever goes wrong becomes
+``{"error": {"code", "message"}}`` with a 4xx status (a 500 says nothing of the internals).
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from hub.auth import Principal, authenticate_token
+from hub.context import HubContext
+from hub.errors import DomainError, Unauthorized
+from hub.inbox.realtime import RealtimeHub
+from hub.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+CTX = web.AppKey("ctx", HubContext)
+METRICS = web.AppKey("metrics", Metrics)
+REALTIME = web.AppKey("realtime", RealtimeHub)
+PRINCIPAL_KEY = web.RequestKey("principal", Principal)
+
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def dumps(data: Any) -> str:
+    return jsonlib.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=dumps)
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    return json({"error": {"code": code, "message": message}}, status=status)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except DomainError as exc:
+        status = exc.status
+        return error_response(exc.status, exc.code, exc.message)
+    except ValidationError as exc:
+        status = 422
+        return error_response(422, "validation_error", _validation_message(exc))
+    except web.HTTPException as exc:
+        status = exc.status
+        if exc.status < 400:
+            raise
+        if exc.status == 413:
+            return error_response(
+                413, "body_too_large", f"the body is larger than {request.app[CTX].settings.max_body_bytes} bytes"
+            )
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        return error_response(exc.status, code, exc.reason)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "something went wrong on the hub's side")
+    finally:
+        route = request.match_info.route.resource
+        name = route.canonical if route is not None else "unmatched"
+        request.app[METRICS].observe_request(
+            request.method, name, status, time.perf_counter() - started
+        )
+
+
+async def read_json(request: web.Request, model: type[M]) -> M:
+    """Parse the body as ``model``; malformed JSON and wrong fields become clear 4xx errors."""
+    if request.content_length is not None and request.content_length > request.app[CTX].settings.max_body_bytes:
+        raise web.HTTPRequestEntityTooLarge(
+            max_size=request.app[CTX].settings.max_body_bytes, actual_size=request.content_length
+        )
+    raw = await request.read()
+    if not raw:
+        raise DomainError("the request needs a JSON body", code="missing_body")
+    try:
+        data = jsonlib.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DomainError("the body is not valid JSON", code="malformed_json") from exc
+    if not isinstance(data, dict):
+        raise DomainError("the body must be a JSON object", code="malformed_json")
+    return model.model_validate(data)
+
+
+def bearer_token(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send Authorization: Bearer <token>", code="missing_token")
+    return token.strip()
+
+
+async def principal(request: web.Request) -> Principal:
+    """The operator behind the request's bearer token, checked against the database."""
+    cached = request.get(PRINCIPAL_KEY)
+    if cached is not None:
+        return cached
+    token = bearer_token(request)
+    ctx = request.app[CTX]
+    found = await ctx.read(lambda session: authenticate_token(session, token))
+    request[PRINCIPAL_KEY] = found
+    return found
+
+
+def int_param(request: web.Request, name: str) -> int:
+    raw = request.match_info.get(name, "")
+    if not raw.isdigit() or len(raw) > 18:
+        raise DomainError(f"{name} must be a positive integer", code="invalid_id")
+    return int(raw)
+
+
+def query_int(request: web.Request, name: str, default: int | None = None) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or len(raw) > 18:
+        raise DomainError(f"{name} must be a positive integer", code="invalid_query")
+    return int(raw)

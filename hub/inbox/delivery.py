@@ -1,0 +1,263 @@
+"""Outbound delivery: operator replies leave through their channel's adapter, at least once.
+
+The database is the queue: a reply is stored with ``delivery_status = pending`` in the same
+commit as the message, so a crash or restart loses nothing. Workers (one per process) claim due
+messages with a conditional update, which works alike on SQLite and PostgreSQL and lets several
+processes share the work; a claim is a lease, so a worker that dies mid-send is retried by
+another. Replies of one conversation go out in order. Only ``outgoing`` messages are ever
+claimed: an internal note cannot reach an adapter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.channels.base import ChannelAdapter, DeliveryError, OutboundMessage
+from hub.auth import Principal
+from hub.context import HubContext
+from hub.db import utcnow
+from hub.errors import Conflict, NotFound
+from hub.events import MessageUpdated, Recipients
+from hub.inbox.access import get_visible_conversation
+from hub.inbox.models import (
+    Channel,
+    ContactIdentity,
+    Conversation,
+    DeliveryStatus,
+    Message,
+    MessageKind,
+    Operator,
+)
+from hub.inbox.serialize import iso, message_dict
+
+log = logging.getLogger(__name__)
+
+CLAIM_BATCH = 50
+POLL_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    out: OutboundMessage
+    channel_type: str
+    channel_config: dict[str, Any]
+    secret: str
+    attempts: int
+
+
+def backoff_seconds(attempt: int, cap: float) -> float:
+    """Exponential backoff with jitter: about 1, 2, 4 … seconds, at most ``cap``."""
+    base: float = min(cap, float(2 ** min(attempt, 20)))
+    return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+
+
+class DeliveryWorker:
+    def __init__(self, ctx: HubContext, adapters: Mapping[str, ChannelAdapter]) -> None:
+        self._ctx = ctx
+        self._adapters = adapters
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="delivery-worker")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        for adapter in self._adapters.values():
+            await adapter.close()
+
+    async def _loop(self) -> None:
+        wakeup = self._ctx.delivery_wakeup
+        while True:
+            try:
+                await asyncio.wait_for(wakeup.wait(), POLL_INTERVAL_S)
+            except TimeoutError:
+                pass
+            wakeup.clear()
+            try:
+                while await self.run_once():
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery round failed; retrying shortly")
+
+    async def run_once(self) -> int:
+        """Claim and send what is due; returns how many were attempted."""
+        claimed = await self._ctx.write(self._claim)
+        if not claimed:
+            return 0
+        by_conversation: dict[int, list[Claimed]] = {}
+        for item in claimed:
+            by_conversation.setdefault(item.out.conversation_id, []).append(item)
+        await asyncio.gather(*(self._send_in_order(items) for items in by_conversation.values()))
+        return len(claimed)
+
+    async def _send_in_order(self, items: list[Claimed]) -> None:
+        for item in items:
+            adapter = self._adapters.get(item.channel_type)
+            error: DeliveryError | None = None
+            if adapter is None:
+                error = DeliveryError(f"no adapter for {item.channel_type}", retryable=False)
+            else:
+                try:
+                    await adapter.send(item.channel_config, item.secret, item.out)
+                except DeliveryError as exc:
+                    error = exc
+                except Exception as exc:
+                    log.exception("adapter %s crashed", item.channel_type)
+                    error = DeliveryError(f"internal error: {type(exc).__name__}")
+            await self._record(item, error)
+            if error is not None:
+                return  # later replies wait, so the customer gets them in order
+
+    async def _claim(self, session: AsyncSession) -> list[Claimed]:
+        now = utcnow()
+        rows = (
+            await session.execute(
+                select(Message.id, Message.conversation_id, Message.next_attempt_at)
+                .where(
+                    Message.delivery_status == DeliveryStatus.PENDING.value,
+                    Message.kind == MessageKind.OUTGOING.value,
+                )
+                .order_by(Message.id)
+                .limit(CLAIM_BATCH * 4)
+            )
+        ).all()
+        lease = now + timedelta(seconds=self._ctx.settings.delivery_timeout_s * 3)
+        blocked: set[int] = set()
+        claimed: list[Claimed] = []
+        for msg_id, conv_id, next_at in rows:
+            if conv_id in blocked or len(claimed) >= CLAIM_BATCH:
+                continue
+            if next_at is not None and next_at > now:
+                blocked.add(conv_id)  # an earlier reply waits for its retry
+                continue
+            result = await session.execute(
+                update(Message)
+                .where(
+                    Message.id == msg_id,
+                    Message.delivery_status == DeliveryStatus.PENDING.value,
+                    Message.next_attempt_at == next_at,
+                )
+                .values(next_attempt_at=lease)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                blocked.add(conv_id)
+                continue
+            item = await self._load(session, msg_id)
+            if item is not None:
+                claimed.append(item)
+        return claimed
+
+    async def _load(self, session: AsyncSession, msg_id: int) -> Claimed | None:
+        msg = await session.get(Message, msg_id)
+        if msg is None or msg.kind != MessageKind.OUTGOING.value:
+            return None
+        conv = await session.get(Conversation, msg.conversation_id)
+        channel = await session.get(Channel, msg.channel_id)
+        if conv is None or channel is None:
+            return None
+        external_id = await session.scalar(
+            select(ContactIdentity.external_id).where(
+                ContactIdentity.contact_id == conv.contact_id,
+                ContactIdentity.channel_id == channel.id,
+            )
+        )
+        op = await session.get(Operator, msg.sender_operator_id) if msg.sender_operator_id else None
+        out = OutboundMessage(
+            message_id=msg.id,
+            conversation_id=conv.id,
+            channel_id=channel.id,
+            body=msg.body,
+            contact_external_id=external_id,
+            operator_name=op.name if op else "",
+            created_at=iso(msg.created_at),
+        )
+        return Claimed(out, channel.type, dict(channel.config), channel.secret, msg.delivery_attempts)
+
+    async def _record(self, item: Claimed, error: DeliveryError | None) -> None:
+        settings = self._ctx.settings
+        recipients: list[Recipients] = []
+        payload: list[dict[str, Any]] = []
+
+        async def unit(session: AsyncSession) -> None:
+            msg = await session.get(Message, item.out.message_id)
+            if msg is None:
+                return
+            msg.delivery_attempts += 1
+            if error is None:
+                msg.delivery_status = DeliveryStatus.SENT.value
+                msg.delivery_error = None
+                msg.next_attempt_at = None
+            elif not error.retryable or msg.delivery_attempts >= settings.delivery_max_attempts:
+                msg.delivery_status = DeliveryStatus.FAILED.value
+                msg.delivery_error = error.reason
+                msg.next_attempt_at = None
+            else:
+                msg.delivery_error = error.reason
+                msg.next_attempt_at = utcnow() + timedelta(
+                    seconds=backoff_seconds(msg.delivery_attempts - 1, settings.delivery_max_backoff_s)
+                )
+            await session.flush()
+            conv = await session.get(Conversation, msg.conversation_id)
+            assert conv is not None
+            recipients.append(Recipients.for_conversation(conv.team_id, conv.assignee_id))
+            names = {msg.sender_operator_id: item.out.operator_name} if msg.sender_operator_id else {}
+            payload.append(message_dict(msg, names))
+
+        await self._ctx.write(unit)
+        if error is not None:
+            log.warning(
+                "delivery of message %s failed (attempt %s): %s",
+                item.out.message_id, item.attempts + 1, error.reason,
+            )
+        if payload:
+            await self._ctx.publish(
+                MessageUpdated(recipients[0], item.out.conversation_id, payload[0])
+            )
+
+
+async def retry_delivery(ctx: HubContext, actor: Principal, message_id: int) -> dict[str, Any]:
+    """Put a failed reply back in the queue: the operator's "retry" after fixing the cause."""
+    events: list[MessageUpdated] = []
+
+    async def unit(session: AsyncSession) -> dict[str, Any]:
+        events.clear()
+        msg = await session.get(Message, message_id)
+        if msg is not None:
+            await get_visible_conversation(session, actor, msg.conversation_id)
+        if msg is None:
+            raise NotFound(f"message {message_id} not found", code="message_not_found")
+        if msg.delivery_status != DeliveryStatus.FAILED.value:
+            raise Conflict("only a failed reply can be retried", code="not_failed")
+        msg.delivery_status = DeliveryStatus.PENDING.value
+        msg.next_attempt_at = utcnow()
+        msg.delivery_attempts = 0
+        await session.flush()
+        conv = await session.get(Conversation, msg.conversation_id)
+        assert conv is not None
+        data = message_dict(msg)
+        recipients = Recipients.for_conversation(conv.team_id, conv.assignee_id)
+        events.append(MessageUpdated(recipients, conv.id, data))
+        return data
+
+    data = await ctx.write(unit)
+    await ctx.publish(*events)
+    ctx.delivery_wakeup.set()
+    return data

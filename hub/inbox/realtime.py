@@ -1,0 +1,255 @@
+"""Operator sockets: who gets which event, in order, with resume after a cut.
+
+One task per process follows the bus and fans each event out to the local sockets whose
+operator is among the event's recipients. Each socket has a bounded queue and its own sender,
+so one slow browser never stalls the others; a socket whose queue overflows is closed (code
+4008) and its client resumes from the last id it saw. The transport is behind ``Connection``,
+so this module knows nothing of aiohttp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hub.auth import Principal
+from hub.bus import BadEventId, Bus, GapError, parse_event_id
+from hub.events import EVENTS_TOPIC, OperatorUpdated
+
+log = logging.getLogger(__name__)
+
+CLOSE_TOO_SLOW = 4008
+CLOSE_DEACTIVATED = 4003
+CLOSE_GOING_AWAY = 1001
+
+
+class Connection(Protocol):
+    async def send_json(self, frame: dict[str, Any]) -> None: ...
+
+    async def close(self, code: int, message: str) -> None: ...
+
+
+def may_receive(principal: Principal, recipients: dict[str, Any]) -> bool:
+    if recipients.get("staff") and principal.is_staff:
+        return True
+    if principal.operator_id in recipients.get("operators", ()):
+        return True
+    return any(team in principal.team_ids for team in recipients.get("teams", ()))
+
+
+def event_frame(event_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "event", "id": event_id, "event": payload["event"], "data": payload["data"]}
+
+
+@dataclass(eq=False)
+class OperatorSocket:
+    """One operator socket: its principal, its queue and where it is in the event stream."""
+
+    conn: Connection
+    principal: Principal
+    queue_size: int
+    queue: asyncio.Queue[dict[str, Any] | None] = field(init=False)
+    last_id: tuple[int, int] = (0, 0)
+    resuming: bool = False
+    held: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    closed: bool = False
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(self.queue_size)
+
+    def offer(self, frame: dict[str, Any]) -> bool:
+        """Queue a frame; False if the socket is too far behind."""
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+
+PrincipalLoader = Callable[[int], Awaitable[Principal | None]]
+
+
+class RealtimeHub:
+    def __init__(self, bus: Bus, queue_size: int, load_principal: PrincipalLoader) -> None:
+        self._bus = bus
+        self._queue_size = queue_size
+        self._load_principal = load_principal
+        self._sockets: set[OperatorSocket] = set()
+        self._task: asyncio.Task[None] | None = None
+        self.delivered = 0
+
+    @property
+    def socket_count(self) -> int:
+        return len(self._sockets)
+
+    async def start(self) -> None:
+        if self._task is None:
+            start_id = await self._bus.last_id(EVENTS_TOPIC)
+            self._task = asyncio.create_task(self._follow(start_id), name="realtime-fanout")
+
+    async def close(self) -> None:
+        """Close every socket with 1001 (going away), then stop following the bus."""
+        for sock in list(self._sockets):
+            await self._close_socket(sock, CLOSE_GOING_AWAY, "server shutting down")
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _follow(self, after: str) -> None:
+        while True:
+            try:
+                async for event_id, payload in self._bus.subscribe(EVENTS_TOPIC, after):
+                    after = event_id
+                    await self._dispatch(event_id, payload)
+            except asyncio.CancelledError:
+                raise
+            except GapError:
+                log.warning("the realtime fan-out fell behind the bus; clients must resync")
+                after = await self._bus.last_id(EVENTS_TOPIC)
+                for sock in list(self._sockets):
+                    sock.offer({"type": "resync"})
+            except Exception:
+                log.exception("following the bus failed; retrying")
+                await asyncio.sleep(1)
+
+    async def _dispatch(self, event_id: str, payload: dict[str, Any]) -> None:
+        if payload.get("event") == OperatorUpdated.name:
+            await self._refresh_operator(payload)
+        recipients = payload.get("recipients", {})
+        frame: dict[str, Any] | None = None
+        for sock in list(self._sockets):
+            if sock.closed or not may_receive(sock.principal, recipients):
+                continue
+            if sock.resuming:
+                sock.held.append((event_id, payload))
+                continue
+            if frame is None:
+                frame = event_frame(event_id, payload)
+            self._deliver(sock, event_id, frame)
+
+    def _deliver(self, sock: OperatorSocket, event_id: str, frame: dict[str, Any]) -> None:
+        eid = parse_event_id(event_id)
+        if eid <= sock.last_id:
+            return
+        if not sock.offer(frame):
+            asyncio.get_running_loop().create_task(
+                self._close_socket(sock, CLOSE_TOO_SLOW, "too slow; resume from your last id")
+            )
+            return
+        sock.last_id = eid
+        self.delivered += 1
+
+    async def _refresh_operator(self, payload: dict[str, Any]) -> None:
+        op_id = payload.get("data", {}).get("operator", {}).get("id")
+        if op_id is None:
+            return
+        targets = [s for s in self._sockets if s.principal.operator_id == op_id]
+        if not targets:
+            return
+        principal = await self._load_principal(op_id)
+        for sock in targets:
+            if principal is None:
+                await self._close_socket(sock, CLOSE_DEACTIVATED, "operator deactivated")
+            else:
+                sock.principal = principal
+
+    async def _close_socket(self, sock: OperatorSocket, code: int, message: str) -> None:
+        if sock.closed:
+            return
+        sock.closed = True
+        self._sockets.discard(sock)
+        with contextlib.suppress(asyncio.QueueFull):
+            sock.queue.put_nowait(None)
+        with contextlib.suppress(Exception):
+            await sock.conn.close(code, message)
+
+    async def serve(self, conn: Connection, principal: Principal, frames: Any) -> None:
+        """Run one operator socket until it closes; ``frames`` yields the client's JSON frames."""
+        sock = OperatorSocket(conn, principal, self._queue_size)
+        sock.last_id = parse_event_id(await self._bus.last_id(EVENTS_TOPIC))
+        self._sockets.add(sock)
+        sender = asyncio.create_task(self._send_loop(sock))
+        try:
+            await conn.send_json(
+                {"type": "ready", "last_event_id": "%d-%d" % sock.last_id,
+                 "operator_id": principal.operator_id}
+            )
+            async for frame in frames:
+                await self._on_client_frame(sock, frame)
+        finally:
+            sock.closed = True
+            self._sockets.discard(sock)
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+
+    async def _send_loop(self, sock: OperatorSocket) -> None:
+        while True:
+            frame = await sock.queue.get()
+            if frame is None:
+                return
+            try:
+                await sock.conn.send_json(frame)
+            except Exception:
+                sock.closed = True
+                self._sockets.discard(sock)
+                return
+
+    async def _on_client_frame(self, sock: OperatorSocket, frame: Any) -> None:
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            sock.offer(_error("bad_frame", "a frame is a JSON object with a type"))
+            return
+        kind = frame["type"]
+        if kind == "ping":
+            sock.offer({"type": "pong"})
+        elif kind == "resume":
+            await self._resume(sock, frame.get("after"))
+        else:
+            sock.offer(_error("unknown_frame", f"unknown frame type {kind[:40]!r}"))
+
+    async def _resume(self, sock: OperatorSocket, after: Any) -> None:
+        """Send what the client missed after ``after``, in order, then carry on live."""
+        if not isinstance(after, str):
+            sock.offer(_error("bad_frame", "resume needs after: the last event id you saw"))
+            return
+        try:
+            after_id = parse_event_id(after)
+        except BadEventId:
+            sock.offer(_error("bad_event_id", "after is not an event id"))
+            return
+        sock.resuming = True
+        sock.held.clear()
+        try:
+            missed: list[tuple[str, dict[str, Any]]] = []
+            cursor = after
+            while True:
+                page = await self._bus.read_after(EVENTS_TOPIC, cursor, 1000)
+                missed.extend(page)
+                if len(page) < 1000:
+                    break
+                cursor = page[-1][0]
+        except GapError:
+            sock.resuming = False
+            sock.held.clear()
+            sock.last_id = parse_event_id(await self._bus.last_id(EVENTS_TOPIC))
+            sock.offer({"type": "resync", "last_event_id": "%d-%d" % sock.last_id})
+            return
+        sock.last_id = after_id
+        for event_id, payload in [*missed, *sock.held]:
+            if may_receive(sock.principal, payload.get("recipients", {})):
+                self._deliver(sock, event_id, event_frame(event_id, payload))
+            else:
+                sock.last_id = max(sock.last_id, parse_event_id(event_id))
+        sock.held.clear()
+        sock.resuming = False
+        sock.offer({"type": "resumed", "last_event_id": "%d-%d" % sock.last_id})
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message}

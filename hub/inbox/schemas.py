@@ -1,0 +1,50 @@
+"""Request bodies of the inbox API, validated by pydantic; unknown fields are refused."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=100_000)
+
+
+class LoginIn(Strict):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1000)
+
+
+class OperatorIn(Strict):
+    email: str = Field(max_length=320)
+    name: str = Field(max_length=200)
+    role: str = "operator"
+    password: str | None = Field(default=None, max_length=1000)
+    team_ids: list[int] = Field(default_factory=list, max_length=100)
+
+
+class OperatorPatch(Strict):
+    name: str | None = Field(default=None, max_length=200)
+    role: str | None = None
+    active: bool | None = None
+    team_ids: list[int] | None = Field(default=None, max_length=100)
+
+
+class TeamIn(Strict):
+    name: str = Field(max_length=200)
+    operator_ids: list[int] = Field(default_factory=list, max_length=1000)
+
+
+class MessageIn(Strict):
+    body: str
+    private: bool = False
+
+
+class AssignIn(Strict):
+    operator_id: int | None = None
+    team_id: int | None = None
+    note: str = Field(default="", max_length=2000)
+
+
+class StatusIn(Strict):
+    status: str
+    snoozed_until: AwareDatetime | None = None

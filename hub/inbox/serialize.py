@@ -1,0 +1,128 @@
+"""The JSON shapes of inbox objects, shared by REST answers and socket events.
+
+One place decides what leaves the hub, so a secret column can never slip into a response.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from hub.inbox.models import Channel, Contact, Conversation, Message, MessageKind, Operator, Team
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def operator_dict(op: Operator, team_ids: list[int] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": op.id,
+        "email": op.email,
+        "name": op.name,
+        "role": op.role,
+        "active": op.is_active,
+        "created_at": iso(op.created_at),
+    }
+    if team_ids is not None:
+        out["team_ids"] = sorted(team_ids)
+    return out
+
+
+def team_dict(team: Team, member_ids: list[int] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": team.id, "name": team.name, "created_at": iso(team.created_at)}
+    if member_ids is not None:
+        out["operator_ids"] = sorted(member_ids)
+    return out
+
+
+def channel_dict(ch: Channel) -> dict[str, Any]:
+    """A channel without its secret, which is shown once at creation and never again."""
+    return {
+        "id": ch.id,
+        "type": ch.type,
+        "name": ch.name,
+        "team_id": ch.team_id,
+        "active": ch.is_active,
+        "config": dict(ch.config),
+        "created_at": iso(ch.created_at),
+    }
+
+
+def sender_dict(
+    msg: Message, operator_names: dict[int, str], contact_names: dict[int, str]
+) -> dict[str, Any]:
+    if msg.kind == MessageKind.INCOMING.value:
+        cid = msg.sender_contact_id
+        return {"type": "contact", "id": cid, "name": contact_names.get(cid or 0, "")}
+    if msg.sender_operator_id is not None:
+        oid = msg.sender_operator_id
+        return {"type": "operator", "id": oid, "name": operator_names.get(oid, "")}
+    return {"type": "system", "id": None, "name": ""}
+
+
+def message_dict(
+    msg: Message,
+    operator_names: dict[int, str] | None = None,
+    contact_names: dict[int, str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": msg.id,
+        "conversation_id": msg.conversation_id,
+        "kind": msg.kind,
+        "private": msg.private,
+        "body": msg.body,
+        "sender": sender_dict(msg, operator_names or {}, contact_names or {}),
+        "meta": dict(msg.meta),
+        "created_at": iso(msg.created_at),
+        "delivery": (
+            None
+            if msg.delivery_status is None
+            else {
+                "status": msg.delivery_status,
+                "error": msg.delivery_error,
+                "attempts": msg.delivery_attempts,
+            }
+        ),
+    }
+
+
+def conversation_dict(
+    conv: Conversation, contact: Contact | None = None, channel: Channel | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": conv.id,
+        "channel_id": conv.channel_id,
+        "contact_id": conv.contact_id,
+        "team_id": conv.team_id,
+        "assignee_id": conv.assignee_id,
+        "status": conv.status,
+        "snoozed_until": iso(conv.snoozed_until),
+        "created_at": iso(conv.created_at),
+        "last_activity_at": iso(conv.last_activity_at),
+        "last_message_preview": conv.last_message_preview,
+        "unread_count": conv.unread_count,
+    }
+    if contact is not None:
+        out["contact"] = {"id": contact.id, "name": contact.name}
+    if channel is not None:
+        out["channel"] = {"id": channel.id, "type": channel.type, "name": channel.name}
+    return out
+
+
+def contact_dict(
+    contact: Contact,
+    phones: list[str],
+    emails: list[str],
+    identities: list[dict[str, Any]],
+) -> dict[str, Any]:
+    return {
+        "id": contact.id,
+        "name": contact.name,
+        "phones": phones,
+        "emails": emails,
+        "identities": identities,
+        "attributes": dict(contact.attributes),
+        "created_at": iso(contact.created_at),
+        "updated_at": iso(contact.updated_at),
+    }

@@ -1,0 +1,25 @@
+"""Phone numbers in any local spelling, stored as E.164.
+
+Russian users write ``8 (916) 123-45-67``, ``+7 916 1234567`` or ``9161234567``; all are the
+same number, and duplicates between channels are found only if they are stored alike.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from hub.errors import InvalidInput
+
+
+def normalize_phone(raw: str, default_region: str = "RU") -> str:
+    """Return ``raw`` in E.164, or raise ``InvalidInput`` if it is not a possible number."""
+    text = raw.strip()
+    if not text or len(text) > 40:
+        raise InvalidInput(f"not a phone number: {raw[:40]!r}", code="invalid_phone")
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidInput(f"not a phone number: {raw!r}", code="invalid_phone") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidInput(f"not a possible phone number: {raw!r}", code="invalid_phone")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))

@@ -1,0 +1,76 @@
+"""Settings from ``HUB_*`` environment variables.
+
+Everything an operator of the hub may want to change lives here, so that ``python -m hub serve``
+needs no config file: the defaults give the embedded mode (a SQLite file in the working folder and
+the in-process bus), and two variables switch to the served mode (PostgreSQL and Redis).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """The hub's configuration; each field is ``HUB_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str = "sqlite+aiosqlite:///./hub.db"
+    redis_url: str | None = None
+    redis_prefix: str = "hub"
+    public_url: str = "http://127.0.0.1:8080"
+    secret_key: str = ""
+    secret_key_file: Path = Path(".hub-secret-key")
+    log_level: str = "INFO"
+    #: Largest request body accepted, in bytes; larger ones get 413 ``body_too_large``.
+    max_body_bytes: int = 1024 * 1024
+    #: Largest message text, in characters.
+    max_message_chars: int = 20_000
+    #: Events kept for ``resume``; a client further behind gets ``resync``.
+    event_retention: int = 10_000
+    #: Operator sessions last this long unless the operator logs out or is deactivated.
+    token_ttl_hours: int = 24 * 14
+    #: Group commits: the writer waits at most this long for more writes to share a commit.
+    commit_window_ms: float = 2.0
+    commit_max_batch: int = 256
+    #: Outgoing socket frames buffered per operator socket before it is closed as too slow.
+    socket_queue_size: int = 1000
+    #: Run migrations when the server starts (off when a separate ``hub migrate`` step runs them).
+    migrate_on_start: bool = False
+    #: Outbound delivery: attempts before a reply is marked failed, and the longest backoff.
+    delivery_max_attempts: int = 20
+    delivery_max_backoff_s: float = 3600.0
+    delivery_timeout_s: float = 10.0
+    #: Cheap password hashing, for tests only.
+    fast_password_hash: bool = False
+    shutdown_timeout_s: float = 5.0
+
+    trusted_origins: list[str] = Field(default_factory=list)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def resolved_secret_key(self) -> str:
+        """The secret key: the configured one, else one kept in ``secret_key_file``.
+
+        Generated on first run so a fresh install is secure without a setup step, and kept so
+        that tokens signed with it survive a restart.
+        """
+        if self.secret_key:
+            return self.secret_key
+        path = self.secret_key_file
+        if path.exists():
+            key = path.read_text().strip()
+            if key:
+                return key
+        key = secrets.token_urlsafe(48)
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+        return key

@@ -1,0 +1,191 @@
+"""Test fixtures: every app test runs on both backends.
+
+* embedded: a SQLite file (copied from a template migrated once per run) and the in-process bus;
+* served: PostgreSQL and Redis. Each run creates its own database ``hub_test_<random>`` and uses
+  its own Redis key prefix, and removes only those at the end.
+
+The served backend needs ``HUB_TEST_PG_URL`` (an admin URL such as
+``postgresql+asyncpg://postgres@127.0.0.1:5432/postgres``) and ``HUB_TEST_REDIS_URL``. Without
+them the served tests are skipped, except with ``CI=true``, where a missing service fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from sqlalchemy.engine import make_url
+
+from hub.app import create_app
+from hub.db import make_engine
+from hub.migrate import upgrade
+from hub.settings import Settings
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+@dataclass(frozen=True)
+class ServedServices:
+    admin_dsn: str
+    database: str
+    database_url: str
+    redis_url: str
+    redis_prefix: str
+
+
+def _unavailable(why: str) -> None:
+    if IN_CI:
+        pytest.fail(f"served backend unavailable under CI=true: {why}", pytrace=False)
+    pytest.skip(f"served backend not configured: {why}")
+
+
+def _asyncpg_dsn(sqlalchemy_url: str, database: str | None = None) -> str:
+    url = make_url(sqlalchemy_url).set(drivername="postgresql")
+    if database is not None:
+        url = url.set(database=database)
+    return url.render_as_string(hide_password=False)
+
+
+async def _create_served(pg_url: str, redis_url: str) -> ServedServices:
+    database = f"hub_test_{RUN_ID}"
+    admin_dsn = _asyncpg_dsn(pg_url)
+    conn = await asyncpg.connect(admin_dsn, timeout=10)
+    try:
+        await conn.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await conn.close()
+    db_url = make_url(pg_url).set(drivername="postgresql+asyncpg", database=database)
+    database_url = db_url.render_as_string(hide_password=False)
+    engine = make_engine(database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    r = aioredis.from_url(redis_url)
+    try:
+        await r.ping()
+    finally:
+        await r.aclose()
+    return ServedServices(admin_dsn, database, database_url, redis_url, f"hubtest:{RUN_ID}")
+
+
+async def _drop_served(served: ServedServices) -> None:
+    conn = await asyncpg.connect(served.admin_dsn, timeout=10)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{served.database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+    r = aioredis.from_url(served.redis_url)
+    try:
+        keys = [k async for k in r.scan_iter(match=f"{served.redis_prefix}:*", count=1000)]
+        if keys:
+            await r.delete(*keys)
+    finally:
+        await r.aclose()
+
+
+@pytest.fixture(scope="session")
+def served_services() -> Iterator[ServedServices | str]:
+    """The run's PostgreSQL database and Redis prefix, or why there are none."""
+    pg_url = os.environ.get("HUB_TEST_PG_URL")
+    redis_url = os.environ.get("HUB_TEST_REDIS_URL")
+    if not pg_url or not redis_url:
+        yield "set HUB_TEST_PG_URL and HUB_TEST_REDIS_URL"
+        return
+    try:
+        served = asyncio.run(_create_served(pg_url, redis_url))
+    except (OSError, asyncpg.PostgresError, aioredis.RedisError) as exc:
+        yield f"cannot reach PostgreSQL or Redis: {exc}"
+        return
+    try:
+        yield served
+    finally:
+        asyncio.run(_drop_served(served))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "hub.db"
+
+    async def migrate() -> None:
+        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(migrate())
+    return path
+
+
+def require_served(served: ServedServices | str) -> ServedServices:
+    if isinstance(served, str):
+        _unavailable(served)
+    assert isinstance(served, ServedServices)
+    return served
+
+
+async def truncate_all(served: ServedServices) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(served.database_url), timeout=10)
+    try:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'alembic_version'"
+        )
+        names = ", ".join(f'"{row["tablename"]}"' for row in tables)
+        if names:
+            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+def base_settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "secret_key": "test-secret-key",
+        "fast_password_hash": True,
+        "public_url": "http://127.0.0.1:8080",
+        "delivery_timeout_s": 3.0,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["embedded", "served"])
+async def settings(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    served_services: ServedServices | str,
+) -> Settings:
+    if request.param == "embedded":
+        db = tmp_path / "hub.db"
+        shutil.copy(sqlite_template, db)
+        return base_settings(database_url=f"sqlite+aiosqlite:///{db}", redis_url=None)
+    served = require_served(served_services)
+    await truncate_all(served)
+    return base_settings(
+        database_url=served.database_url,
+        redis_url=served.redis_url,
+        redis_prefix=f"{served.redis_prefix}:{uuid.uuid4().hex[:8]}",
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> web.Application:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(aiohttp_client: object, app: web.Application) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+    yield await aiohttp_client(app)  # type: ignore[operator]

@@ -1,0 +1,103 @@
+"""Small helpers for API tests: an admin, operators, a channel and customer messages."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from hub.http import CTX
+from hub.inbox.staff import create_operator, create_team
+
+_counter = itertools.count(1)
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Op:
+    id: int
+    email: str
+    password: str
+    token: str
+    name: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return auth(self.token)
+
+
+async def login(client: TestClient, email: str, password: str) -> str:  # type: ignore[type-arg]
+    resp = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert resp.status == 200, await resp.text()
+    return str((await resp.json())["token"])
+
+
+async def make_operator(
+    client: TestClient,  # type: ignore[type-arg]
+    *,
+    role: str = "operator",
+    name: str | None = None,
+    team_ids: list[int] | None = None,
+) -> Op:
+    n = next(_counter)
+    name = name or f"Operator {n}"
+    email = f"op{n}@example.com"
+    password = f"password-{n}-long"
+    created = await create_operator(
+        client.app[CTX], email=email, name=name, role=role, password=password, team_ids=team_ids
+    )
+    token = await login(client, email, password)
+    return Op(created.operator["id"], email, password, token, name)
+
+
+async def make_team(client: TestClient, name: str | None = None) -> int:  # type: ignore[type-arg]
+    team = await create_team(client.app[CTX], None, name or f"Team {next(_counter)}")
+    return int(team["id"])
+
+
+async def make_api_channel(
+    client: TestClient,  # type: ignore[type-arg]
+    admin: Op,
+    *,
+    callback_url: str | None = None,
+    team_id: int | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": "api", "name": f"API {next(_counter)}"}
+    if callback_url:
+        body["callback_url"] = callback_url
+    if team_id is not None:
+        body["team_id"] = team_id
+    resp = await client.post("/api/v1/channels", json=body, headers=admin.headers)
+    assert resp.status == 201, await resp.text()
+    return dict(await resp.json())
+
+
+async def customer_says(
+    client: TestClient,  # type: ignore[type-arg]
+    channel: dict[str, Any],
+    body: str,
+    *,
+    external_id: str = "cust-1",
+    message_id: str | None = None,
+    name: str = "Ivan Petrov",
+    phone: str | None = None,
+    email: str | None = None,
+) -> dict[str, Any]:
+    contact: dict[str, Any] = {"external_id": external_id, "name": name}
+    if phone:
+        contact["phone"] = phone
+    if email:
+        contact["email"] = email
+    payload: dict[str, Any] = {"contact": contact, "body": body}
+    if message_id:
+        payload["external_message_id"] = message_id
+    resp = await client.post(
+        f"/api/v1/channels/{channel['id']}/inbound", json=payload, headers=auth(channel["secret"])
+    )
+    assert resp.status in (200, 201), await resp.text()
+    return dict(await resp.json())
