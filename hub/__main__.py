@@ -38,7 +38,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port or settings.port
     logging.getLogger("hub").info("serving on http://%s:%s", host, port)
     web.run_app(
-        app, host=host, port=port, print=None, shutdown_timeout=settings.shutdown_timeout_s,
+        app,
+        host=host,
+        port=port,
+        print=None,
+        shutdown_timeout=settings.shutdown_timeout_s,
         access_log=None,
     )
     return 0
@@ -115,9 +119,11 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         print("demo seeded:")
         print(f"  admin login: admin@example.com  password (shown once): {admin.password}")
         print(f"  API channel {channel.channel['id']} secret (shown once): {channel.secret}")
-        print(f"  feed a message: curl -X POST {base}/api/v1/channels/{channel.channel['id']}"
-              "/inbound -H 'Authorization: Bearer <secret>' -H 'Content-Type: application/json'"
-              " -d '{\"contact\": {\"external_id\": \"c1\", \"name\": \"Ivan\"}, \"body\": \"Hello\"}'")
+        print(
+            f"  feed a message: curl -X POST {base}/api/v1/channels/{channel.channel['id']}"
+            "/inbound -H 'Authorization: Bearer <secret>' -H 'Content-Type: application/json'"
+            ' -d \'{"contact": {"external_id": "c1", "name": "Ivan"}, "body": "Hello"}\''
+        )
         return 0
 
     return asyncio.run(_with_context(settings, job))
@@ -143,8 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--email", required=True)
     create.add_argument("--name", required=True)
     create.add_argument("--role", default="operator", choices=["operator", "manager", "admin"])
-    create.add_argument("--password-stdin", action="store_true",
-                        help="read the password from standard input instead of generating one")
+    create.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of generating one",
+    )
     create.set_defaults(func=cmd_operator_create)
 
     channel = sub.add_parser("channel", help="manage channels").add_subparsers(

@@ -53,9 +53,7 @@ async def _snooze_loop(ctx: HubContext) -> None:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(
-        middlewares=[error_middleware], client_max_size=settings.max_body_bytes
-    )
+    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
     ctx = HubContext.build(settings)
     app[CTX] = ctx
     app[METRICS] = Metrics()

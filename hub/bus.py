@@ -56,7 +56,9 @@ class Bus(Protocol):
         """The id of the newest event of ``topic`` (``"0-0"`` when there is none)."""
         ...
 
-    async def read_after(self, topic: str, after: str, limit: int = 1000) -> list[tuple[str, Payload]]:
+    async def read_after(
+        self, topic: str, after: str, limit: int = 1000
+    ) -> list[tuple[str, Payload]]:
         """Events after ``after``, oldest first; ``GapError`` if some were dropped."""
         ...
 
@@ -120,7 +122,9 @@ class MemoryBus:
             out.append((f"{n}-0", payload))
         return out
 
-    async def read_after(self, topic: str, after: str, limit: int = 1000) -> list[tuple[str, Payload]]:
+    async def read_after(
+        self, topic: str, after: str, limit: int = 1000
+    ) -> list[tuple[str, Payload]]:
         seq, _ = parse_event_id(after)
         return self._after(self._topic(topic), seq, limit)
 
@@ -132,7 +136,7 @@ class MemoryBus:
         while True:
             if t.seq <= last:
                 async with t.changed:
-                    await t.changed.wait_for(lambda: t.seq > last)
+                    await t.changed.wait_for(lambda seen=last: t.seq > seen)  # type: ignore[misc]
             batch = self._after(t, last, 10_000)
             for event_id, payload in batch:
                 last = parse_event_id(event_id)[0]
@@ -180,34 +184,41 @@ class RedisBus:
         )
         return str(event_id)
 
-    async def _bounds(self, topic: str) -> tuple[str, str] | None:
-        key = self.key(topic)
-        first = await self.redis.xrange(key, "-", "+", count=1)
-        if not first:
-            return None
-        last = await self.redis.xrevrange(key, "+", "-", count=1)
-        return str(first[0][0]), str(last[0][0])
+    async def _info(self, topic: str) -> dict[str, Any] | None:
+        """XINFO STREAM: the last id given out, the oldest entry, and how many were ever added."""
+        try:
+            info: dict[str, Any] = await self.redis.xinfo_stream(self.key(topic))
+        except aioredis.ResponseError:
+            return None  # no such stream yet
+        return info
 
     async def last_id(self, topic: str) -> str:
-        bounds = await self._bounds(topic)
-        return "0-0" if bounds is None else bounds[1]
+        info = await self._info(topic)
+        return "0-0" if info is None else str(info["last-generated-id"])
 
     async def _check_gap(self, topic: str, after: str) -> None:
+        """An id is resumable while the oldest retained event is not newer than it (or nothing
+        was ever trimmed); the one event just before the oldest cannot be told from a trimmed
+        one, and gets a resync, which is safe."""
         wanted = parse_event_id(after)
-        bounds = await self._bounds(topic)
-        if bounds is None:
+        info = await self._info(topic)
+        if info is None:
             if wanted != (0, 0):
                 raise GapError("no events are retained")
             return
-        first, last = (parse_event_id(b) for b in bounds)
-        if wanted > last:
+        if wanted > parse_event_id(str(info["last-generated-id"])):
             raise GapError("the id is newer than anything this bus published")
-        if wanted < first and wanted != (0, 0):
+        trimmed = int(info["entries-added"]) > int(info["length"])
+        first = info.get("first-entry")
+        oldest = parse_event_id(str(first[0])) if first else (2**63, 0)
+        if trimmed and wanted < oldest:
             raise GapError("events after this id are no longer retained")
 
-    async def read_after(self, topic: str, after: str, limit: int = 1000) -> list[tuple[str, Payload]]:
+    async def read_after(
+        self, topic: str, after: str, limit: int = 1000
+    ) -> list[tuple[str, Payload]]:
         await self._check_gap(topic, after)
-        entries = await self.redis.xrange(self.key(topic), f"({after}", "+", count=limit)
+        entries: Any = await self.redis.xrange(self.key(topic), f"({after}", "+", count=limit)
         return [(str(eid), json.loads(fields["e"])) for eid, fields in entries]
 
     async def subscribe(
@@ -223,7 +234,7 @@ class RedisBus:
         reader = aioredis.from_url(self._url, decode_responses=True)
         try:
             while True:
-                response = await reader.xread({key: last}, count=1000, block=5000)
+                response: Any = await reader.xread({key: last}, count=1000, block=5000)
                 for _stream, entries in response or []:
                     for eid, fields in entries:
                         last = str(eid)

@@ -42,6 +42,7 @@ class HubContext:
             sessionmaker,
             window_s=settings.commit_window_ms / 1000,
             max_batch=settings.commit_max_batch,
+            lanes=1 if settings.is_sqlite else settings.write_lanes,
         )
         bus = make_bus(settings.redis_url, settings.redis_prefix, settings.event_retention)
         return cls(
@@ -62,9 +63,10 @@ class HubContext:
         await self.bus.close()
         await self.engine.dispose()
 
-    async def write(self, unit: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run a write unit; it has committed when this returns."""
-        return await self.writer.run(unit)
+    async def write(self, unit: Callable[[AsyncSession], Awaitable[T]], key: object = None) -> T:
+        """Run a write unit; it has committed when this returns. Units with one ``key`` (a
+        contact, a conversation) keep their order."""
+        return await self.writer.run(unit, key)
 
     async def read(self, query: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run a read-only query in a short session of its own."""

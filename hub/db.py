@@ -8,7 +8,7 @@ because SQLite drops the zone and comparisons would otherwise differ between bac
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects import postgresql
@@ -67,7 +67,10 @@ class Base(AsyncAttrs, DeclarativeBase):
     """Base of every model; its metadata names constraints the same way on both backends."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+    }
 
 
 def _lower(value: str | None) -> str | None:

@@ -85,7 +85,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         if exc.status == 413:
             return error_response(
-                413, "body_too_large", f"the body is larger than {request.app[CTX].settings.max_body_bytes} bytes"
+                413,
+                "body_too_large",
+                f"the body is larger than {request.app[CTX].settings.max_body_bytes} bytes",
             )
         code = _HTTP_CODES.get(exc.status, "http_error")
         return error_response(exc.status, code, exc.reason)
@@ -102,7 +104,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 async def read_json(request: web.Request, model: type[M]) -> M:
     """Parse the body as ``model``; malformed JSON and wrong fields become clear 4xx errors."""
-    if request.content_length is not None and request.content_length > request.app[CTX].settings.max_body_bytes:
+    if (
+        request.content_length is not None
+        and request.content_length > request.app[CTX].settings.max_body_bytes
+    ):
         raise web.HTTPRequestEntityTooLarge(
             max_size=request.app[CTX].settings.max_body_bytes, actual_size=request.content_length
         )
@@ -128,7 +133,7 @@ def bearer_token(request: web.Request) -> str:
 
 async def principal(request: web.Request) -> Principal:
     """The operator behind the request's bearer token, checked against the database."""
-    cached = request.get(PRINCIPAL_KEY)
+    cached: Principal | None = request.get(PRINCIPAL_KEY)
     if cached is not None:
         return cached
     token = bearer_token(request)

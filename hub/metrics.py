@@ -12,15 +12,22 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "hub_http_requests_total", "HTTP requests by route and status",
-            ["method", "route", "status"], registry=self.registry,
+            "hub_http_requests_total",
+            "HTTP requests by route and status",
+            ["method", "route", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "hub_http_request_seconds", "HTTP request latency", ["route"], registry=self.registry,
+            "hub_http_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
         self.messages = Counter(
-            "hub_messages_received_total", "Customer messages stored", ["channel_type"],
+            "hub_messages_received_total",
+            "Customer messages stored",
+            ["channel_type"],
             registry=self.registry,
         )
         self.operator_sockets = Gauge(

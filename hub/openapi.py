@@ -14,9 +14,17 @@ from pydantic import BaseModel
 from hub import __version__
 from hub.channels.api import InboundIn
 from hub.channels.routes import ChannelIn
-from hub.inbox.schemas import AssignIn, LoginIn, MessageIn, OperatorIn, OperatorPatch, StatusIn, TeamIn
+from hub.inbox.schemas import (
+    AssignIn,
+    LoginIn,
+    MessageIn,
+    OperatorIn,
+    OperatorPatch,
+    StatusIn,
+    TeamIn,
+)
 
-BEARER = [{"bearer": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 ERROR = {"$ref": "#/components/schemas/Error"}
 OBJ: dict[str, Any] = {"type": "object"}
 
@@ -26,7 +34,9 @@ def _body(model: type[BaseModel] | None) -> dict[str, Any] | None:
         return None
     return {
         "required": True,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+        },
     }
 
 
@@ -41,7 +51,14 @@ def _op(
     content_type: str = "application/json",
 ) -> dict[str, Any]:
     responses: dict[str, Any] = {
-        str(ok): {"description": "OK", "content": {content_type: {"schema": OBJ if content_type == "application/json" else {"type": "string"}}}}
+        str(ok): {
+            "description": "OK",
+            "content": {
+                content_type: {
+                    "schema": OBJ if content_type == "application/json" else {"type": "string"}
+                }
+            },
+        }
     }
     for code in errors:
         responses[str(code)] = {
@@ -64,8 +81,13 @@ def _path_id(name: str) -> dict[str, Any]:
 
 
 def _query(name: str, description: str, kind: str = "string") -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": {"type": kind}}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": kind},
+    }
 
 
 CONV = [_path_id("conversation_id")]
@@ -80,78 +102,143 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/me": {"get": _op("The operator behind the token", auth=BEARER)},
     "/api/v1/operators": {
         "get": _op("List operators", auth=BEARER),
-        "post": _op("Create an operator (admin); a generated password is returned once",
-                    body=OperatorIn, ok=201, auth=BEARER, errors=(400, 401, 403, 409, 413, 422)),
+        "post": _op(
+            "Create an operator (admin); a generated password is returned once",
+            body=OperatorIn,
+            ok=201,
+            auth=BEARER,
+            errors=(400, 401, 403, 409, 413, 422),
+        ),
     },
     "/api/v1/operators/{operator_id}": {
-        "patch": _op("Change an operator (admin); active=false ends his sessions at once",
-                     body=OperatorPatch, auth=BEARER, params=[_path_id("operator_id")],
-                     errors=(400, 401, 403, 404, 413, 422)),
+        "patch": _op(
+            "Change an operator (admin); active=false ends his sessions at once",
+            body=OperatorPatch,
+            auth=BEARER,
+            params=[_path_id("operator_id")],
+            errors=(400, 401, 403, 404, 413, 422),
+        ),
     },
     "/api/v1/teams": {
         "get": _op("List teams", auth=BEARER),
-        "post": _op("Create a team (admin)", body=TeamIn, ok=201, auth=BEARER,
-                    errors=(400, 401, 403, 409, 413, 422)),
+        "post": _op(
+            "Create a team (admin)",
+            body=TeamIn,
+            ok=201,
+            auth=BEARER,
+            errors=(400, 401, 403, 409, 413, 422),
+        ),
     },
     "/api/v1/channels": {
         "get": _op("List channels (never their secrets)", auth=BEARER),
-        "post": _op("Connect a channel (admin); the secret is shown once. Other fields are the "
-                    "type's settings, e.g. callback_url for type api", body=ChannelIn, ok=201,
-                    auth=BEARER, errors=(400, 401, 403, 413, 422)),
+        "post": _op(
+            "Connect a channel (admin); the secret is shown once. Other fields are the "
+            "type's settings, e.g. callback_url for type api",
+            body=ChannelIn,
+            ok=201,
+            auth=BEARER,
+            errors=(400, 401, 403, 413, 422),
+        ),
     },
     "/api/v1/channels/{channel_id}/inbound": {
-        "post": _op("API channel: feed a customer message (Bearer = channel secret); a repeated "
-                    "external_message_id answers 200 with duplicate=true and stores nothing",
-                    body=InboundIn, ok=201, auth=[{"channelSecret": []}],
-                    params=[_path_id("channel_id")]),
+        "post": _op(
+            "API channel: feed a customer message (Bearer = channel secret); a repeated "
+            "external_message_id answers 200 with duplicate=true and stores nothing",
+            body=InboundIn,
+            ok=201,
+            auth=[{"channelSecret": []}],
+            params=[_path_id("channel_id")],
+        ),
     },
     "/api/v1/conversations": {
-        "get": _op("List conversations, newest activity first", auth=BEARER, params=[
-            _query("status", "open, pending, snoozed or resolved"),
-            _query("assignee", "me, unassigned or an operator id"),
-            _query("channel", "a channel id", "integer"),
-            _query("q", "text in the contact's name, phone, email or the messages"),
-            _query("cursor", "next_cursor of the previous page"),
-            _query("limit", "1 to 100, default 25", "integer"),
-        ]),
+        "get": _op(
+            "List conversations, newest activity first",
+            auth=BEARER,
+            params=[
+                _query("status", "open, pending, snoozed or resolved"),
+                _query("assignee", "me, unassigned or an operator id"),
+                _query("channel", "a channel id", "integer"),
+                _query("q", "text in the contact's name, phone, email or the messages"),
+                _query("cursor", "next_cursor of the previous page"),
+                _query("limit", "1 to 100, default 25", "integer"),
+            ],
+        ),
     },
     "/api/v1/conversations/{conversation_id}": {
         "get": _op("One conversation with its contact and channel", auth=BEARER, params=CONV),
     },
     "/api/v1/conversations/{conversation_id}/messages": {
-        "get": _op("Messages, oldest first", auth=BEARER, params=[
-            *CONV, _query("before", "page back: messages before this id", "integer"),
-            _query("after", "messages after this id", "integer"),
-            _query("limit", "1 to 100, default 50", "integer"),
-        ]),
-        "post": _op("Reply, or write an internal note with private=true (never sent to the "
-                    "customer)", body=MessageIn, ok=201, auth=BEARER, params=CONV),
+        "get": _op(
+            "Messages, oldest first",
+            auth=BEARER,
+            params=[
+                *CONV,
+                _query("before", "page back: messages before this id", "integer"),
+                _query("after", "messages after this id", "integer"),
+                _query("limit", "1 to 100, default 50", "integer"),
+            ],
+        ),
+        "post": _op(
+            "Reply, or write an internal note with private=true (never sent to the customer)",
+            body=MessageIn,
+            ok=201,
+            auth=BEARER,
+            params=CONV,
+        ),
     },
     "/api/v1/conversations/{conversation_id}/assign": {
-        "post": _op("Assign or transfer to an operator and/or team with a handoff note",
-                    body=AssignIn, auth=BEARER, params=CONV, errors=(400, 401, 404, 409, 413, 422)),
+        "post": _op(
+            "Assign or transfer to an operator and/or team with a handoff note",
+            body=AssignIn,
+            auth=BEARER,
+            params=CONV,
+            errors=(400, 401, 404, 409, 413, 422),
+        ),
     },
     "/api/v1/conversations/{conversation_id}/status": {
-        "post": _op("Set status: open, pending, snoozed (with snoozed_until) or resolved",
-                    body=StatusIn, auth=BEARER, params=CONV),
+        "post": _op(
+            "Set status: open, pending, snoozed (with snoozed_until) or resolved",
+            body=StatusIn,
+            auth=BEARER,
+            params=CONV,
+        ),
     },
     "/api/v1/messages/{message_id}/retry": {
-        "post": _op("Send a failed reply again", auth=BEARER, params=[_path_id("message_id")],
-                    errors=(400, 401, 404, 409)),
+        "post": _op(
+            "Send a failed reply again",
+            auth=BEARER,
+            params=[_path_id("message_id")],
+            errors=(400, 401, 404, 409),
+        ),
     },
     "/api/v1/contacts/{contact_id}": {
-        "get": _op("A contact card: identities, phones, emails, conversations on every channel",
-                   auth=BEARER, params=[_path_id("contact_id")]),
+        "get": _op(
+            "A contact card: identities, phones, emails, conversations on every channel",
+            auth=BEARER,
+            params=[_path_id("contact_id")],
+        ),
     },
     "/ws/operator": {
-        "get": _op("Operator WebSocket (upgrade). Server frames: ready, event {id, event, data}, "
-                   "resumed, resync, error, pong. Client frames: resume {after}, ping.",
-                   ok=101, auth=BEARER, errors=(401,)),
+        "get": _op(
+            "Operator WebSocket (upgrade). Server frames: ready, event {id, event, data}, "
+            "resumed, resync, error, pong. Client frames: resume {after}, ping.",
+            ok=101,
+            auth=BEARER,
+            errors=(401,),
+        ),
     },
 }
 
 MODELS: tuple[type[BaseModel], ...] = (
-    LoginIn, OperatorIn, OperatorPatch, TeamIn, ChannelIn, InboundIn, MessageIn, AssignIn, StatusIn,
+    LoginIn,
+    OperatorIn,
+    OperatorPatch,
+    TeamIn,
+    ChannelIn,
+    InboundIn,
+    MessageIn,
+    AssignIn,
+    StatusIn,
 )
 
 
@@ -176,17 +263,26 @@ def openapi_document(public_url: str) -> dict[str, Any]:
         schemas[model.__name__] = schema
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Hub API", "version": __version__,
-                 "description": "Omnichannel inbox: operators, conversations, channels."},
+        "info": {
+            "title": "Hub API",
+            "version": __version__,
+            "description": "Omnichannel inbox: operators, conversations, channels.",
+        },
         "servers": [{"url": public_url}],
         "paths": PATHS,
         "components": {
             "schemas": schemas,
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer",
-                           "description": "An operator token from /api/v1/auth/login"},
-                "channelSecret": {"type": "http", "scheme": "bearer",
-                                  "description": "The channel's secret, shown once at creation"},
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An operator token from /api/v1/auth/login",
+                },
+                "channelSecret": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The channel's secret, shown once at creation",
+                },
             },
         },
     }

@@ -36,9 +36,12 @@ class Settings(BaseSettings):
     event_retention: int = 10_000
     #: Operator sessions last this long unless the operator logs out or is deactivated.
     token_ttl_hours: int = 24 * 14
-    #: Group commits: the writer waits at most this long for more writes to share a commit.
-    commit_window_ms: float = 2.0
+    #: Group commits: how long a writer waits for more writes to join a commit. 0 is best:
+    #: batches fill by themselves while the previous commit runs.
+    commit_window_ms: float = 0.0
     commit_max_batch: int = 256
+    #: Parallel group-commit writers on PostgreSQL (SQLite always has one).
+    write_lanes: int = 4
     #: Outgoing socket frames buffered per operator socket before it is closed as too slow.
     socket_queue_size: int = 1000
     #: Run migrations when the server starts (off when a separate ``hub migrate`` step runs them).

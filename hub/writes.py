@@ -5,10 +5,14 @@ grouping the writes that arrive together into one commit lifts that by an order 
 without acknowledging anything early: ``run`` returns only after the commit that holds the write.
 
 Each unit runs in its own SAVEPOINT, so a unit that fails (a unique violation, a validation
-error) is rolled back alone and the others in the batch still commit. Units run one after another
-in one session, so a later unit sees what an earlier one wrote (two messages from a new contact
-in the same batch make one contact). Batches form by themselves: while one commits, the next
-fills up, so an idle hub adds no delay.
+error) is rolled back alone and the others in the batch still commit. Units of one lane run one
+after another in one session, so a later unit sees what an earlier one wrote (two messages from a
+new contact in the same batch make one contact). Batches form by themselves: while one commits,
+the next fills up, so an idle hub adds no delay.
+
+SQLite has one writer at a time, so it gets one lane. PostgreSQL gets several lanes, each its
+own connection, because there a batch spends most of its time waiting on round trips; a lane is
+picked from a key (the contact, the conversation), so writes about one thing stay in order.
 """
 
 from __future__ import annotations
@@ -19,12 +23,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 WriteUnit = Callable[[AsyncSession], Awaitable[T]]
+
+#: A unit that lost a deadlock or a serialization race is run again this many times.
+TRANSIENT_RETRIES = 3
 
 
 @dataclass(slots=True)
@@ -37,57 +45,34 @@ class WriterClosedError(RuntimeError):
     """The writer was closed before the write could run."""
 
 
-class GroupCommitWriter:
-    """Serialises writes through one task that commits them in groups."""
+def is_transient(exc: BaseException) -> bool:
+    """A deadlock or serialization failure: running the unit again will likely succeed."""
+    if not isinstance(exc, DBAPIError) or isinstance(exc, IntegrityError):
+        return False
+    text = str(exc.orig).lower()
+    return "deadlock" in text or "could not serialize" in text or "database is locked" in text
 
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        *,
-        window_s: float = 0.0,
-        max_batch: int = 256,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._window_s = window_s
-        self._max_batch = max_batch
-        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self.batches = 0
-        self.units = 0
 
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="group-commit-writer")
-
-    async def close(self) -> None:
-        """Finish what is queued, then stop."""
-        if self._task is None:
-            return
-        await self._queue.put(None)
-        await self._task
-        self._task = None
-
-    async def run(self, unit: WriteUnit[T]) -> T:
-        """Run ``unit`` in a transaction and return its result once that transaction committed."""
-        if self._task is None:
-            raise WriterClosedError("the writer is not running")
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(unit, future))
-        return await future
+class _Lane:
+    def __init__(self, writer: GroupCommitWriter, name: str) -> None:
+        self._writer = writer
+        self.queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self.task = asyncio.create_task(self._loop(), name=name)
 
     async def _collect(self, first: _Pending) -> tuple[list[_Pending], bool]:
         batch = [first]
         stop = False
-        deadline = asyncio.get_running_loop().time() + self._window_s
-        while len(batch) < self._max_batch:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._writer.window_s
+        while len(batch) < self._writer.max_batch:
             try:
-                item = self._queue.get_nowait()
+                item = self.queue.get_nowait()
             except asyncio.QueueEmpty:
-                remaining = deadline - asyncio.get_running_loop().time()
+                remaining = deadline - loop.time()
                 if remaining <= 0:
                     break
                 try:
-                    item = await asyncio.wait_for(self._queue.get(), remaining)
+                    item = await asyncio.wait_for(self.queue.get(), remaining)
                 except TimeoutError:
                     break
             if item is None:
@@ -98,15 +83,66 @@ class GroupCommitWriter:
 
     async def _loop(self) -> None:
         while True:
-            first = await self._queue.get()
+            first = await self.queue.get()
             if first is None:
                 return
             batch, stop = await self._collect(first)
-            await self._commit(batch)
+            await self._writer.commit(batch)
             if stop:
                 return
 
-    async def _commit(self, batch: list[_Pending]) -> None:
+
+class GroupCommitWriter:
+    """Runs write units in shared transactions, one committing task per lane."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        window_s: float = 0.0,
+        max_batch: int = 256,
+        lanes: int = 1,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self.window_s = window_s
+        self.max_batch = max_batch
+        self._lane_count = max(1, lanes)
+        self._lanes: list[_Lane] = []
+        self.batches = 0
+        self.units = 0
+
+    def start(self) -> None:
+        if not self._lanes:
+            self._lanes = [_Lane(self, f"writer-lane-{i}") for i in range(self._lane_count)]
+
+    async def close(self) -> None:
+        """Finish what is queued, then stop."""
+        lanes, self._lanes = self._lanes, []
+        for lane in lanes:
+            await lane.queue.put(None)
+        for lane in lanes:
+            await lane.task
+
+    async def run(self, unit: WriteUnit[T], key: object = None) -> T:
+        """Run ``unit`` and return its result once the transaction holding it committed.
+
+        Units with the same ``key`` go through the same lane, in the order they were given.
+        """
+        if not self._lanes:
+            raise WriterClosedError("the writer is not running")
+        lane = self._lanes[hash(key) % len(self._lanes)] if key is not None else self._lanes[0]
+        for attempt in range(TRANSIENT_RETRIES + 1):
+            future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+            await lane.queue.put(_Pending(unit, future))
+            try:
+                return await future
+            except DBAPIError as exc:
+                if attempt == TRANSIENT_RETRIES or not is_transient(exc):
+                    raise
+                log.info("write unit hit a transient database error; running it again")
+        raise AssertionError("unreachable")
+
+    async def commit(self, batch: list[_Pending]) -> None:
         results: list[tuple[_Pending, bool, Any]] = []
         try:
             async with self._sessionmaker() as session, session.begin():

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth import Principal
 from hub.channels.registry import channel_spec
 from hub.context import HubContext
+from hub.errors import InvalidInput
 from hub.inbox.models import Channel, Team
 from hub.inbox.serialize import channel_dict
 from hub.inbox.staff import require_admin
-from hub.errors import InvalidInput
 
 
 @dataclass(frozen=True, slots=True)

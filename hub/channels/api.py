@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
+import json as jsonlib
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -80,7 +80,7 @@ class ApiChannelAdapter:
             },
             "contact": {"external_id": out.contact_external_id},
         }
-        body = json.dumps(payload, ensure_ascii=False).encode()
+        body = jsonlib.dumps(payload, ensure_ascii=False).encode()
         headers = {
             "Content-Type": "application/json",
             "X-Hub-Signature": sign(secret, body),

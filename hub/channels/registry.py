@@ -28,4 +28,6 @@ def channel_spec(type_name: str) -> ChannelSpec:
         if spec.type == type_name:
             return spec
     known = ", ".join(s.type for s in CHANNELS)
-    raise InvalidInput(f"unknown channel type {type_name!r}; known: {known}", code="unknown_channel_type")
+    raise InvalidInput(
+        f"unknown channel type {type_name!r}; known: {known}", code="unknown_channel_type"
+    )

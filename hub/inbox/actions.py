@@ -75,9 +75,7 @@ def _recipients(conv: Conversation, *extra: int | None) -> Recipients:
     return Recipients.for_conversation(conv.team_id, conv.assignee_id, *extra)
 
 
-async def _find_or_create_contact(
-    session: AsyncSession, inbound: InboundMessage
-) -> Contact:
+async def _find_or_create_contact(session: AsyncSession, inbound: InboundMessage) -> Contact:
     who = inbound.contact
     contact_id = await session.scalar(
         select(ContactIdentity.contact_id).where(
@@ -86,7 +84,9 @@ async def _find_or_create_contact(
         )
     )
     contact = await session.get(Contact, contact_id) if contact_id is not None else None
+    changed = False
     if contact is None:
+        changed = True
         contact = Contact(name=who.name or "", attributes={})
         session.add(contact)
         await session.flush()
@@ -97,6 +97,7 @@ async def _find_or_create_contact(
         )
     elif who.name and not contact.name:
         contact.name = who.name
+        changed = True
     if who.phone:
         known = await session.scalar(
             select(ContactPhone.id).where(
@@ -105,6 +106,7 @@ async def _find_or_create_contact(
         )
         if known is None:
             session.add(ContactPhone(contact_id=contact.id, e164=who.phone))
+            changed = True
     if who.email:
         known = await session.scalar(
             select(ContactEmail.id).where(
@@ -113,18 +115,24 @@ async def _find_or_create_contact(
         )
         if known is None:
             session.add(ContactEmail(contact_id=contact.id, email=who.email))
-    await session.flush()
-    await refresh_contact_search(session, contact)
+            changed = True
+    if changed:
+        await session.flush()
+        await refresh_contact_search(session, contact)
     return contact
 
 
 async def refresh_contact_search(session: AsyncSession, contact: Contact) -> None:
     """Keep ``search_text`` in step with the contact's name, phones and emails."""
     phones = (
-        await session.scalars(select(ContactPhone.e164).where(ContactPhone.contact_id == contact.id))
+        await session.scalars(
+            select(ContactPhone.e164).where(ContactPhone.contact_id == contact.id)
+        )
     ).all()
     emails = (
-        await session.scalars(select(ContactEmail.email).where(ContactEmail.contact_id == contact.id))
+        await session.scalars(
+            select(ContactEmail.email).where(ContactEmail.contact_id == contact.id)
+        )
     ).all()
     text = " ".join([contact.name, *phones, *[p.lstrip("+") for p in phones], *emails]).lower()
     if contact.search_text != text:
@@ -155,9 +163,7 @@ async def receive_message(ctx: HubContext, inbound: InboundMessage) -> ReceiveRe
             if existing is not None:
                 conv = await session.get(Conversation, existing.conversation_id)
                 assert conv is not None
-                return ReceiveResult(
-                    message_dict(existing), conversation_dict(conv), True, False
-                )
+                return ReceiveResult(message_dict(existing), conversation_dict(conv), True, False)
         contact = await _find_or_create_contact(session, inbound)
         conv = await session.scalar(
             select(Conversation)
@@ -208,7 +214,7 @@ async def receive_message(ctx: HubContext, inbound: InboundMessage) -> ReceiveRe
 
     for attempt in range(_INTEGRITY_RETRIES):
         try:
-            result = await ctx.write(unit)
+            result = await ctx.write(unit, key=(inbound.channel_id, inbound.contact.external_id))
             break
         except IntegrityError:
             # Another process stored the same provider id or identity at the same moment;
@@ -220,7 +226,11 @@ async def receive_message(ctx: HubContext, inbound: InboundMessage) -> ReceiveRe
 
 
 async def _activity(
-    session: AsyncSession, conv: Conversation, actor: Principal | None, body: str, meta: dict[str, Any]
+    session: AsyncSession,
+    conv: Conversation,
+    actor: Principal | None,
+    body: str,
+    meta: dict[str, Any],
 ) -> Message:
     msg = Message(
         conversation_id=conv.id,
@@ -278,7 +288,7 @@ async def post_message(
         events.append(ConversationUpdated(recipients, conversation_dict(conv)))
         return data
 
-    data = await ctx.write(unit)
+    data = await ctx.write(unit, key=conversation_id)
     await ctx.publish(*events)
     if data["delivery"] is not None:
         ctx.delivery_wakeup.set()
@@ -381,9 +391,7 @@ async def assign(
         activity = await _activity(session, conv, actor, text, meta)
         conv_data = conversation_dict(conv)
         recipients = _recipients(conv)
-        departing = Recipients.for_conversation(
-            previous_team_id, previous.id if previous else None
-        )
+        departing = Recipients.for_conversation(previous_team_id, previous.id if previous else None)
         events.append(
             ConversationAssigned(
                 Recipients(
@@ -402,7 +410,7 @@ async def assign(
         )
         return conv_data
 
-    data = await ctx.write(unit)
+    data = await ctx.write(unit, key=conversation_id)
     await ctx.publish(*events)
     return data
 
@@ -445,8 +453,11 @@ async def set_status(
             text = f"{actor.name} snoozed the conversation until {snoozed_until.isoformat()}"
         else:
             text = f"{actor.name} {_STATUS_TEXT[status]}"
-        meta = {"action": "status", "status": status, "snoozed_until": snoozed_until.isoformat()
-                if snoozed_until else None}
+        meta = {
+            "action": "status",
+            "status": status,
+            "snoozed_until": snoozed_until.isoformat() if snoozed_until else None,
+        }
         activity = await _activity(session, conv, actor, text, meta)
         data = conversation_dict(conv)
         recipients = _recipients(conv)
@@ -456,7 +467,7 @@ async def set_status(
         )
         return data
 
-    data = await ctx.write(unit)
+    data = await ctx.write(unit, key=conversation_id)
     await ctx.publish(*events)
     return data
 
@@ -481,14 +492,20 @@ async def wake_snoozed(ctx: HubContext) -> int:
         for conv in due:
             changed = await session.execute(
                 update(Conversation)
-                .where(Conversation.id == conv.id, Conversation.status == ConversationStatus.SNOOZED.value)
+                .where(
+                    Conversation.id == conv.id,
+                    Conversation.status == ConversationStatus.SNOOZED.value,
+                )
                 .values(status=ConversationStatus.OPEN.value, snoozed_until=None)
                 .execution_options(synchronize_session="fetch")
             )
             if not changed.rowcount:  # type: ignore[attr-defined]
                 continue
             activity = await _activity(
-                session, conv, None, "The snooze ended; the conversation is open again",
+                session,
+                conv,
+                None,
+                "The snooze ended; the conversation is open again",
                 {"action": "status", "status": "open", "reason": "snooze_ended"},
             )
             recipients = _recipients(conv)

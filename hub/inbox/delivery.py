@@ -11,6 +11,7 @@ claimed: an internal note cannot reach an adapter.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Mapping
@@ -21,8 +22,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.channels.base import ChannelAdapter, DeliveryError, OutboundMessage
 from hub.auth import Principal
+from hub.channels.base import ChannelAdapter, DeliveryError, OutboundMessage
 from hub.context import HubContext
 from hub.db import utcnow
 from hub.errors import Conflict, NotFound
@@ -73,10 +74,8 @@ class DeliveryWorker:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         for adapter in self._adapters.values():
             await adapter.close()
@@ -84,10 +83,8 @@ class DeliveryWorker:
     async def _loop(self) -> None:
         wakeup = self._ctx.delivery_wakeup
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), POLL_INTERVAL_S)
-            except TimeoutError:
-                pass
             wakeup.clear()
             try:
                 while await self.run_once():
@@ -189,7 +186,9 @@ class DeliveryWorker:
             operator_name=op.name if op else "",
             created_at=iso(msg.created_at),
         )
-        return Claimed(out, channel.type, dict(channel.config), channel.secret, msg.delivery_attempts)
+        return Claimed(
+            out, channel.type, dict(channel.config), channel.secret, msg.delivery_attempts
+        )
 
     async def _record(self, item: Claimed, error: DeliveryError | None) -> None:
         settings = self._ctx.settings
@@ -212,20 +211,26 @@ class DeliveryWorker:
             else:
                 msg.delivery_error = error.reason
                 msg.next_attempt_at = utcnow() + timedelta(
-                    seconds=backoff_seconds(msg.delivery_attempts - 1, settings.delivery_max_backoff_s)
+                    seconds=backoff_seconds(
+                        msg.delivery_attempts - 1, settings.delivery_max_backoff_s
+                    )
                 )
             await session.flush()
             conv = await session.get(Conversation, msg.conversation_id)
             assert conv is not None
             recipients.append(Recipients.for_conversation(conv.team_id, conv.assignee_id))
-            names = {msg.sender_operator_id: item.out.operator_name} if msg.sender_operator_id else {}
+            names = (
+                {msg.sender_operator_id: item.out.operator_name} if msg.sender_operator_id else {}
+            )
             payload.append(message_dict(msg, names))
 
         await self._ctx.write(unit)
         if error is not None:
             log.warning(
                 "delivery of message %s failed (attempt %s): %s",
-                item.out.message_id, item.attempts + 1, error.reason,
+                item.out.message_id,
+                item.attempts + 1,
+                error.reason,
             )
         if payload:
             await self._ctx.publish(

@@ -56,7 +56,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         ts, row_id = json.loads(raw)
         return datetime.fromisoformat(ts), int(row_id)
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
-        raise InvalidInput("the cursor is not one this API gave out", code="invalid_cursor") from exc
+        raise InvalidInput(
+            "the cursor is not one this API gave out", code="invalid_cursor"
+        ) from exc
 
 
 def casefold_like(column: Any, needle: str, dialect: str) -> ColumnElement[bool]:
@@ -187,11 +189,19 @@ async def list_messages(
         if after_id is None:
             msgs.reverse()
         op_ids = {m.sender_operator_id for m in msgs if m.sender_operator_id}
-        ops = dict(
-            (await session.execute(select(Operator.id, Operator.name).where(Operator.id.in_(op_ids))))
-            .tuples()
-            .all()
-        ) if op_ids else {}
+        ops = (
+            dict(
+                (
+                    await session.execute(
+                        select(Operator.id, Operator.name).where(Operator.id.in_(op_ids))
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            if op_ids
+            else {}
+        )
         contact = await session.get(Contact, conv.contact_id)
         names = {contact.id: contact.name} if contact else {}
         return {"items": [message_dict(m, ops, names) for m in msgs], "has_more": more}
@@ -211,7 +221,9 @@ async def get_contact(ctx: HubContext, principal: Principal, contact_id: int) ->
                     await session.execute(
                         select(Conversation, Channel)
                         .join(Channel, Channel.id == Conversation.channel_id)
-                        .where(Conversation.contact_id == contact.id, visible_conversations(principal))
+                        .where(
+                            Conversation.contact_id == contact.id, visible_conversations(principal)
+                        )
                         .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
                     )
                 ).all()
@@ -220,12 +232,16 @@ async def get_contact(ctx: HubContext, principal: Principal, contact_id: int) ->
             raise NotFound(f"contact {contact_id} not found", code="contact_not_found")
         phones = (
             await session.scalars(
-                select(ContactPhone.e164).where(ContactPhone.contact_id == contact.id).order_by(ContactPhone.id)
+                select(ContactPhone.e164)
+                .where(ContactPhone.contact_id == contact.id)
+                .order_by(ContactPhone.id)
             )
         ).all()
         emails = (
             await session.scalars(
-                select(ContactEmail.email).where(ContactEmail.contact_id == contact.id).order_by(ContactEmail.id)
+                select(ContactEmail.email)
+                .where(ContactEmail.contact_id == contact.id)
+                .order_by(ContactEmail.id)
             )
         ).all()
         idents = (

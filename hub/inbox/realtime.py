@@ -177,8 +177,11 @@ class RealtimeHub:
         sender = asyncio.create_task(self._send_loop(sock))
         try:
             await conn.send_json(
-                {"type": "ready", "last_event_id": "%d-%d" % sock.last_id,
-                 "operator_id": principal.operator_id}
+                {
+                    "type": "ready",
+                    "last_event_id": format_id(sock.last_id),
+                    "operator_id": principal.operator_id,
+                }
             )
             async for frame in frames:
                 await self._on_client_frame(sock, frame)
@@ -238,7 +241,7 @@ class RealtimeHub:
             sock.resuming = False
             sock.held.clear()
             sock.last_id = parse_event_id(await self._bus.last_id(EVENTS_TOPIC))
-            sock.offer({"type": "resync", "last_event_id": "%d-%d" % sock.last_id})
+            sock.offer({"type": "resync", "last_event_id": format_id(sock.last_id)})
             return
         sock.last_id = after_id
         for event_id, payload in [*missed, *sock.held]:
@@ -248,7 +251,11 @@ class RealtimeHub:
                 sock.last_id = max(sock.last_id, parse_event_id(event_id))
         sock.held.clear()
         sock.resuming = False
-        sock.offer({"type": "resumed", "last_event_id": "%d-%d" % sock.last_id})
+        sock.offer({"type": "resumed", "last_event_id": format_id(sock.last_id)})
+
+
+def format_id(event_id: tuple[int, int]) -> str:
+    return f"{event_id[0]}-{event_id[1]}"
 
 
 def _error(code: str, message: str) -> dict[str, Any]:

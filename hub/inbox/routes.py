@@ -12,7 +12,15 @@ from hub.auth import Principal
 from hub.http import CTX, REALTIME, bearer_token, int_param, json, principal, query_int, read_json
 from hub.inbox import actions, directory, queries, staff
 from hub.inbox.delivery import retry_delivery
-from hub.inbox.schemas import AssignIn, LoginIn, MessageIn, OperatorIn, OperatorPatch, StatusIn, TeamIn
+from hub.inbox.schemas import (
+    AssignIn,
+    LoginIn,
+    MessageIn,
+    OperatorIn,
+    OperatorPatch,
+    StatusIn,
+    TeamIn,
+)
 
 routes = web.RouteTableDef()
 
@@ -35,7 +43,12 @@ async def logout(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     who = await principal(request)
     return json(
-        {"id": who.operator_id, "name": who.name, "role": who.role, "team_ids": sorted(who.team_ids)}
+        {
+            "id": who.operator_id,
+            "name": who.name,
+            "role": who.role,
+            "team_ids": sorted(who.team_ids),
+        }
     )
 
 
@@ -51,8 +64,12 @@ async def create_operator(request: web.Request) -> web.Response:
     staff.require_admin(who)
     body = await read_json(request, OperatorIn)
     created = await staff.create_operator(
-        request.app[CTX], email=body.email, name=body.name, role=body.role,
-        password=body.password, team_ids=body.team_ids,
+        request.app[CTX],
+        email=body.email,
+        name=body.name,
+        role=body.role,
+        password=body.password,
+        team_ids=body.team_ids,
     )
     return json({"operator": created.operator, "password": created.password}, status=201)
 
@@ -63,7 +80,12 @@ async def update_operator(request: web.Request) -> web.Response:
     op_id = int_param(request, "operator_id")
     body = await read_json(request, OperatorPatch)
     data = await staff.update_operator(
-        request.app[CTX], who, op_id, name=body.name, role=body.role, active=body.active,
+        request.app[CTX],
+        who,
+        op_id,
+        name=body.name,
+        role=body.role,
+        active=body.active,
         team_ids=body.team_ids,
     )
     return json(data)
@@ -109,7 +131,9 @@ async def list_messages(request: web.Request) -> web.Response:
     who = await principal(request)
     conv_id = int_param(request, "conversation_id")
     data = await queries.list_messages(
-        request.app[CTX], who, conv_id,
+        request.app[CTX],
+        who,
+        conv_id,
         after_id=query_int(request, "after"),
         before_id=query_int(request, "before"),
         limit=query_int(request, "limit", 50) or 50,
@@ -122,7 +146,9 @@ async def post_message(request: web.Request) -> web.Response:
     who = await principal(request)
     conv_id = int_param(request, "conversation_id")
     body = await read_json(request, MessageIn)
-    data = await actions.post_message(request.app[CTX], who, conv_id, body.body, private=body.private)
+    data = await actions.post_message(
+        request.app[CTX], who, conv_id, body.body, private=body.private
+    )
     return json(data, status=201)
 
 
@@ -132,7 +158,11 @@ async def assign(request: web.Request) -> web.Response:
     conv_id = int_param(request, "conversation_id")
     body = await read_json(request, AssignIn)
     data = await actions.assign(
-        request.app[CTX], who, conv_id, operator_id=body.operator_id, team_id=body.team_id,
+        request.app[CTX],
+        who,
+        conv_id,
+        operator_id=body.operator_id,
+        team_id=body.team_id,
         note=body.note,
     )
     return json(data)
@@ -194,4 +224,3 @@ async def operator_socket(request: web.Request) -> web.StreamResponse:
     realtime = request.app[REALTIME]
     await realtime.serve(conn, who, _frames(ws, conn))
     return ws
-

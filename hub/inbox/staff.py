@@ -145,7 +145,9 @@ async def update_operator(
         return operator_dict(op, list(teams))
 
     data = await ctx.write(unit)
-    await ctx.publish(OperatorUpdated(Recipients(True, frozenset(), frozenset({operator_id})), data))
+    await ctx.publish(
+        OperatorUpdated(Recipients(True, frozenset(), frozenset({operator_id})), data)
+    )
     return data
 
 
@@ -222,7 +224,9 @@ async def logout(ctx: HubContext, token: str) -> None:
     async def unit(session: AsyncSession) -> None:
         await session.execute(
             update(OperatorToken)
-            .where(OperatorToken.token_hash == hash_token(token), OperatorToken.revoked_at.is_(None))
+            .where(
+                OperatorToken.token_hash == hash_token(token), OperatorToken.revoked_at.is_(None)
+            )
             .values(revoked_at=utcnow())
         )
 
