@@ -33,6 +33,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from hub.app import create_app
 
+    # Generated into HUB_SECRET_KEY_FILE on the first run when HUB_SECRET_KEY is unset, and kept.
+    settings.resolved_secret_key()
     app = create_app(settings)
     host = args.host or settings.host
     port = args.port or settings.port

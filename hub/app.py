@@ -16,14 +16,13 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth import Principal, load_principal
-from hub.channels import api as api_channel
 from hub.channels import routes as channel_routes
 from hub.channels.registry import CHANNELS
 from hub.context import HubContext
 from hub.http import CTX, METRICS, REALTIME, error_middleware
 from hub.inbox import routes as inbox_routes
-from hub.inbox.actions import wake_snoozed
 from hub.inbox.delivery import DeliveryWorker
+from hub.inbox.handoff import wake_snoozed
 from hub.inbox.models import Operator
 from hub.inbox.realtime import RealtimeHub
 from hub.metrics import Metrics
@@ -36,7 +35,6 @@ ROUTE_TABLES = (
     ops_routes,
     inbox_routes.routes,
     channel_routes.routes,
-    api_channel.routes,
 )
 
 DELIVERY = web.AppKey("delivery", DeliveryWorker)
@@ -68,11 +66,12 @@ def create_app(settings: Settings) -> web.Application:
         return await ctx.read(query)
 
     app[REALTIME] = RealtimeHub(ctx.bus, settings.socket_queue_size, principal_of)
-    adapters = {spec.type: spec.make_adapter(settings.delivery_timeout_s) for spec in CHANNELS}
-    app[DELIVERY] = DeliveryWorker(ctx, adapters)
     for table in ROUTE_TABLES:
         app.router.add_routes(table)
+    # The core starts first (channels' own start-up uses the bus) and stops last.
     app.cleanup_ctx.append(_lifecycle)
+    adapters = {spec.type: spec.install(app) for spec in CHANNELS}
+    app[DELIVERY] = DeliveryWorker(ctx, adapters)
     app.on_shutdown.append(_close_sockets)
     return app
 

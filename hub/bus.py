@@ -36,7 +36,14 @@ class BadEventId(ValueError):
 def parse_event_id(value: str) -> tuple[int, int]:
     """Split an id into comparable integers; raise ``BadEventId`` for anything else."""
     left, sep, right = value.partition("-")
-    if not sep or not left.isdigit() or not right.isdigit() or len(value) > 42:
+    # ASCII only: str.isdigit() also accepts digits int() refuses ("²") or Redis refuses ("١").
+    if (
+        not sep
+        or not value.isascii()
+        or not left.isdigit()
+        or not right.isdigit()
+        or len(value) > 42
+    ):
         raise BadEventId(f"not an event id: {value[:50]!r}")
     return int(left), int(right)
 
@@ -133,6 +140,7 @@ class MemoryBus:
     ) -> AsyncIterator[tuple[str, Payload]]:
         t = self._topic(topic)
         last = t.seq if after is None else parse_event_id(after)[0]
+        self._after(t, last, 0)  # GapError now for an id too old or too new, not a silent wait
         while True:
             if t.seq <= last:
                 async with t.changed:
@@ -236,6 +244,10 @@ class RedisBus:
             while True:
                 response: Any = await reader.xread({key: last}, count=1000, block=5000)
                 for _stream, entries in response or []:
+                    if len(entries) >= min(1000, self._retention):
+                        # So many new events that some right after ``last`` may have been
+                        # trimmed before this read: XREAD would skip them without a word.
+                        await self._check_gap(topic, last)
                     for eid, fields in entries:
                         last = str(eid)
                         yield last, json.loads(fields["e"])

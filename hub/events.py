@@ -133,6 +133,29 @@ class OperatorUpdated(Event):
         return {"operator": self.operator}
 
 
+@dataclass(frozen=True, slots=True)
+class ContactUpdated(Event):
+    """A contact's name, phones or emails changed (an operator edited them, or the customer
+    filled in a form)."""
+
+    name: ClassVar[str] = "contact.updated"
+    contact: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"contact": self.contact}
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationTyping(Event):
+    """The customer is typing in a conversation (sent at most every few seconds; not stored)."""
+
+    name: ClassVar[str] = "conversation.typing"
+    conversation_id: int = 0
+
+    def data(self) -> dict[str, Any]:
+        return {"conversation_id": self.conversation_id, "sender": {"type": "contact"}}
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     ConversationCreated,
     ConversationUpdated,
@@ -140,4 +163,6 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     MessageCreated,
     MessageUpdated,
     OperatorUpdated,
+    ContactUpdated,
+    ConversationTyping,
 )

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from hub.auth import Principal, authenticate_token
 from hub.context import HubContext
-from hub.errors import DomainError, Unauthorized
+from hub.errors import DomainError, NotFound, Unauthorized
 from hub.inbox.realtime import RealtimeHub
 from hub.metrics import Metrics
 
@@ -143,11 +143,19 @@ async def principal(request: web.Request) -> Principal:
     return found
 
 
+#: Ids are 32-bit integer columns: a larger one names no row (and would overflow PostgreSQL).
+MAX_ID = 2**31 - 1
+
+
 def int_param(request: web.Request, name: str) -> int:
     raw = request.match_info.get(name, "")
     if not raw.isdigit() or len(raw) > 18:
         raise DomainError(f"{name} must be a positive integer", code="invalid_id")
-    return int(raw)
+    value = int(raw)
+    if value > MAX_ID:
+        what = name.removesuffix("_id")
+        raise NotFound(f"{what} {value} not found", code=f"{what}_not_found")
+    return value
 
 
 def query_int(request: web.Request, name: str, default: int | None = None) -> int | None:
@@ -156,4 +164,5 @@ def query_int(request: web.Request, name: str, default: int | None = None) -> in
         return default
     if not raw.isdigit() or len(raw) > 18:
         raise DomainError(f"{name} must be a positive integer", code="invalid_query")
-    return int(raw)
+    # Beyond the id range every filter means the same as at its edge (no row has a larger id).
+    return min(int(raw), MAX_ID)

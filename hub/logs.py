@@ -12,8 +12,9 @@ import re
 _PATTERNS = (
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"(?i)((?:secret|password|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',;]+"),
-    re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b"),
-    re.compile(r"\bhub_[A-Za-z0-9_-]{20,}\b"),
+    # Not \b: a bot token sits right after "bot" in Bot API URLs, and may end with "-".
+    re.compile(r"(?<![0-9])\d{6,12}:[A-Za-z0-9_-]{30,}(?![A-Za-z0-9_-])"),
+    re.compile(r"(?<![A-Za-z0-9])hub_[A-Za-z0-9_-]{20,}(?![A-Za-z0-9_-])"),
 )
 
 

@@ -221,10 +221,48 @@ PATHS: dict[str, dict[str, Any]] = {
     "/ws/operator": {
         "get": _op(
             "Operator WebSocket (upgrade). Server frames: ready, event {id, event, data}, "
-            "resumed, resync, error, pong. Client frames: resume {after}, ping.",
+            "resumed, resync, error, pong. Client frames: resume {after}, ping, "
+            "typing {conversation_id}.",
             ok=101,
             auth=BEARER,
             errors=(401,),
+        ),
+    },
+    # The website widget channel (visitors; the page's Origin must be one the channel allows).
+    "/widget.js": {
+        "get": _op("The widget's embed script", errors=(404,), content_type="text/javascript")
+    },
+    "/": {"get": _op("A demo page embedding the demo widget", errors=(), content_type="text/html")},
+    "/api/widget/v1/{tail}": {
+        "options": _op(
+            "CORS preflight for an allowed site",
+            ok=204,
+            errors=(403,),
+            params=[{"name": "tail", "in": "path", "required": True, "schema": {"type": "string"}}],
+        ),
+    },
+    "/api/widget/v1/sessions": {
+        "post": _op(
+            "Start or resume a visitor session by website_token; answers the visitor_token",
+            errors=(400, 403, 404, 413, 422),
+        ),
+    },
+    "/api/widget/v1/messages": {
+        "get": _op("The visitor's messages (X-Visitor-Token header; after=<id>)"),
+        "post": _op("A visitor message {client_id, body} (REST fallback of the socket)"),
+    },
+    "/api/widget/v1/callback": {
+        "post": _op("A visitor asks to be called back {visitor_token, phone, …}", ok=201),
+    },
+    "/api/widget/v1/contact": {
+        "post": _op("A visitor leaves his name, email or phone {visitor_token, …}"),
+    },
+    "/ws/widget": {
+        "get": _op(
+            "Visitor WebSocket (upgrade, ?visitor_token=). Client frames: message {client_id, "
+            "body}, typing, ping. Server frames: ready, ack, message, typing, error, pong.",
+            ok=101,
+            errors=(401, 403),
         ),
     },
 }

@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -54,7 +53,10 @@ class Settings(BaseSettings):
     fast_password_hash: bool = False
     shutdown_timeout_s: float = 5.0
 
-    trusted_origins: list[str] = Field(default_factory=list)
+    #: Where widget/hub-widget.js and widget/demo.html are (the repository's widget folder).
+    widget_dir: Path = Path(__file__).resolve().parent.parent / "widget"
+    #: Longest visitor message, in characters.
+    widget_max_message_chars: int = 5000
 
     @property
     def is_sqlite(self) -> bool:

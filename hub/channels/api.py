@@ -20,7 +20,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.channels.base import DeliveryError, InboundContact, InboundMessage, OutboundMessage
-from hub.errors import InvalidInput, Unauthorized
+from hub.errors import InvalidInput, NotFound, Unauthorized
 from hub.http import CTX, METRICS, bearer_token, int_param, json, read_json
 from hub.inbox.actions import receive_message
 from hub.inbox.models import Channel
@@ -138,7 +138,10 @@ async def _authenticated_channel(request: web.Request, channel_id: int) -> Chann
 @routes.post("/api/v1/channels/{channel_id}/inbound")
 async def inbound(request: web.Request) -> web.Response:
     """Feed a customer message; a repeated ``external_message_id`` stores nothing twice."""
-    channel_id = int_param(request, "channel_id")
+    try:
+        channel_id = int_param(request, "channel_id")
+    except NotFound:
+        channel_id = 0  # beyond the id range: no such channel, so the 401 of any unknown id
     channel = await _authenticated_channel(request, channel_id)
     body = await read_json(request, InboundIn)
     who = body.contact
@@ -162,3 +165,8 @@ async def inbound(request: web.Request) -> web.Response:
         },
         status=200 if result.duplicate else 201,
     )
+
+
+def install(app: web.Application) -> ApiChannelAdapter:
+    app.router.add_routes(routes)
+    return ApiChannelAdapter(app[CTX].settings.delivery_timeout_s)

@@ -42,6 +42,7 @@ class OutboundMessage:
     contact_external_id: str | None
     operator_name: str
     created_at: str | None
+    contact_id: int | None = None
 
 
 class DeliveryError(Exception):

@@ -1,4 +1,8 @@
-"""The list of channel types: one entry per channel module, built-in or extra alike."""
+"""The list of channel types: one entry per channel module, built-in or extra alike.
+
+Each entry says how to validate a channel's settings and how to install the channel into an app
+(its routes, its per-process state) returning the adapter that sends operator replies.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
+
 from hub.channels import api
 from hub.channels.base import ChannelAdapter
+from hub.channels.widget import config as widget_config
+from hub.channels.widget import install as widget_install
 from hub.errors import InvalidInput
 
 
@@ -15,11 +23,14 @@ from hub.errors import InvalidInput
 class ChannelSpec:
     type: str
     validate_config: Callable[[dict[str, Any]], dict[str, Any]]
-    make_adapter: Callable[[float], ChannelAdapter]
+    install: Callable[[web.Application], ChannelAdapter]
+    #: Whether pages embed this channel by a public token (the widget's website token).
+    public_token: bool = False
 
 
 CHANNELS: tuple[ChannelSpec, ...] = (
-    ChannelSpec(api.TYPE, api.validate_config, api.ApiChannelAdapter),
+    ChannelSpec(api.TYPE, api.validate_config, api.install),
+    ChannelSpec(widget_config.TYPE, widget_config.validate_config, widget_install.install, True),
 )
 
 

@@ -106,7 +106,7 @@ class DeliveryWorker:
         return len(claimed)
 
     async def _send_in_order(self, items: list[Claimed]) -> None:
-        for item in items:
+        for index, item in enumerate(items):
             adapter = self._adapters.get(item.channel_type)
             error: DeliveryError | None = None
             if adapter is None:
@@ -121,7 +121,27 @@ class DeliveryWorker:
                     error = DeliveryError(f"internal error: {type(exc).__name__}")
             await self._record(item, error)
             if error is not None:
-                return  # later replies wait, so the customer gets them in order
+                # Later replies wait, so the customer gets them in order; their leases are
+                # given back, so they follow as soon as this one is through, not when the
+                # lease (3 x the delivery timeout) runs out.
+                await self._release([later.out.message_id for later in items[index + 1 :]])
+                return
+
+    async def _release(self, message_ids: list[int]) -> None:
+        if not message_ids:
+            return
+
+        async def unit(session: AsyncSession) -> None:
+            await session.execute(
+                update(Message)
+                .where(
+                    Message.id.in_(message_ids),
+                    Message.delivery_status == DeliveryStatus.PENDING.value,
+                )
+                .values(next_attempt_at=utcnow())
+            )
+
+        await self._ctx.write(unit)
 
     async def _claim(self, session: AsyncSession) -> list[Claimed]:
         now = utcnow()
@@ -185,6 +205,7 @@ class DeliveryWorker:
             contact_external_id=external_id,
             operator_name=op.name if op else "",
             created_at=iso(msg.created_at),
+            contact_id=conv.contact_id,
         )
         return Claimed(
             out, channel.type, dict(channel.config), channel.secret, msg.delivery_attempts
@@ -246,7 +267,10 @@ async def retry_delivery(ctx: HubContext, actor: Principal, message_id: int) -> 
         events.clear()
         msg = await session.get(Message, message_id)
         if msg is not None:
-            await get_visible_conversation(session, actor, msg.conversation_id)
+            try:
+                await get_visible_conversation(session, actor, msg.conversation_id)
+            except NotFound:
+                msg = None  # another's message answers as a missing one, so ids cannot be probed
         if msg is None:
             raise NotFound(f"message {message_id} not found", code="message_not_found")
         if msg.delivery_status != DeliveryStatus.FAILED.value:

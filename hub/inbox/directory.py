@@ -15,7 +15,7 @@ from hub.inbox.serialize import operator_dict, team_dict
 
 async def _memberships(session: AsyncSession) -> list[tuple[int, int]]:
     rows = await session.execute(select(TeamMember.team_id, TeamMember.operator_id))
-    return [(team_id, op_id) for team_id, op_id in rows.tuples()]
+    return [(team_id, op_id) for team_id, op_id in rows.all()]
 
 
 async def list_operators(ctx: HubContext) -> list[dict[str, Any]]:

@@ -112,6 +112,8 @@ class Channel(Base):
         ForeignKey("teams.id", ondelete="SET NULL"), default=None
     )
     secret: Mapped[str] = mapped_column(String(200))
+    #: A public id for channels that pages embed (the widget's website token).
+    public_token: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -185,6 +187,8 @@ class Conversation(Base):
     last_message_preview: Mapped[str] = mapped_column(String(200), default="")
     #: Customer messages since an operator last replied.
     unread_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Where the customer came from (first and last touch: page, referrer, UTM) and the like.
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Message(Base):

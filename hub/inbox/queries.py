@@ -33,6 +33,7 @@ from hub.inbox.models import (
 from hub.inbox.serialize import contact_dict, conversation_dict, iso, message_dict
 
 MAX_PAGE = 100
+MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,15 @@ class ConversationFilter:
     limit: int = 25
 
 
+async def operator_names(session: AsyncSession, messages: list[Message]) -> dict[int, str]:
+    """The names of the operators who wrote ``messages``, by id."""
+    ids = {m.sender_operator_id for m in messages if m.sender_operator_id}
+    if not ids:
+        return {}
+    rows = await session.execute(select(Operator.id, Operator.name).where(Operator.id.in_(ids)))
+    return {op_id: name for op_id, name in rows.all()}
+
+
 def encode_cursor(ts: datetime, row_id: int) -> str:
     raw = json.dumps([ts.isoformat(), row_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -54,11 +64,15 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         ts, row_id = json.loads(raw)
-        return datetime.fromisoformat(ts), int(row_id)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        when, row = datetime.fromisoformat(ts), int(row_id)
+    except (ValueError, TypeError, OverflowError, binascii.Error) as exc:
         raise InvalidInput(
             "the cursor is not one this API gave out", code="invalid_cursor"
         ) from exc
+    # A forged cursor must not reach the database: a naive time or a huge id fails there (500).
+    if when.tzinfo is None or not 0 <= row <= MAX_ID:
+        raise InvalidInput("the cursor is not one this API gave out", code="invalid_cursor")
+    return when, row
 
 
 def casefold_like(column: Any, needle: str, dialect: str) -> ColumnElement[bool]:
@@ -188,20 +202,7 @@ async def list_messages(
         msgs = msgs[:limit]
         if after_id is None:
             msgs.reverse()
-        op_ids = {m.sender_operator_id for m in msgs if m.sender_operator_id}
-        ops = (
-            dict(
-                (
-                    await session.execute(
-                        select(Operator.id, Operator.name).where(Operator.id.in_(op_ids))
-                    )
-                )
-                .tuples()
-                .all()
-            )
-            if op_ids
-            else {}
-        )
+        ops = await operator_names(session, msgs)
         contact = await session.get(Contact, conv.contact_id)
         names = {contact.id: contact.name} if contact else {}
         return {"items": [message_dict(m, ops, names) for m in msgs], "has_more": more}

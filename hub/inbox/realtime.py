@@ -71,6 +71,11 @@ class OperatorSocket:
 
 
 PrincipalLoader = Callable[[int], Awaitable[Principal | None]]
+#: Called with the number of local sockets whenever one opens or closes (presence).
+SocketsChanged = Callable[[int], Awaitable[None]]
+#: Called for a client frame of another type than ping/resume, e.g. "typing" from the widget
+#: channel; returns an error frame or None.
+FrameHandler = Callable[[Principal, dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
 
 class RealtimeHub:
@@ -78,6 +83,8 @@ class RealtimeHub:
         self._bus = bus
         self._queue_size = queue_size
         self._load_principal = load_principal
+        self.on_sockets_changed: list[SocketsChanged] = []
+        self.frame_handlers: dict[str, FrameHandler] = {}
         self._sockets: set[OperatorSocket] = set()
         self._task: asyncio.Task[None] | None = None
         self.delivered = 0
@@ -172,17 +179,26 @@ class RealtimeHub:
     async def serve(self, conn: Connection, principal: Principal, frames: Any) -> None:
         """Run one operator socket until it closes; ``frames`` yields the client's JSON frames."""
         sock = OperatorSocket(conn, principal, self._queue_size)
-        sock.last_id = parse_event_id(await self._bus.last_id(EVENTS_TOPIC))
+        # Join the fan-out before asking where the stream is, holding what arrives meanwhile:
+        # an event fanned out between the two would otherwise be lost to this socket.
+        sock.resuming = True
         self._sockets.add(sock)
         sender = asyncio.create_task(self._send_loop(sock))
         try:
-            await conn.send_json(
+            sock.last_id = parse_event_id(await self._bus.last_id(EVENTS_TOPIC))
+            # Queued first, so nothing can overtake it.
+            sock.offer(
                 {
                     "type": "ready",
                     "last_event_id": format_id(sock.last_id),
                     "operator_id": principal.operator_id,
                 }
             )
+            for event_id, payload in sock.held:
+                self._deliver(sock, event_id, event_frame(event_id, payload))  # newer ones only
+            sock.held.clear()
+            sock.resuming = False
+            await self._sockets_changed()
             async for frame in frames:
                 await self._on_client_frame(sock, frame)
         finally:
@@ -191,6 +207,14 @@ class RealtimeHub:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
+            await self._sockets_changed()
+
+    async def _sockets_changed(self) -> None:
+        for listener in self.on_sockets_changed:
+            try:
+                await listener(len(self._sockets))
+            except Exception:
+                log.exception("a socket-count listener failed")
 
     async def _send_loop(self, sock: OperatorSocket) -> None:
         while True:
@@ -213,6 +237,10 @@ class RealtimeHub:
             sock.offer({"type": "pong"})
         elif kind == "resume":
             await self._resume(sock, frame.get("after"))
+        elif kind in self.frame_handlers:
+            reply = await self.frame_handlers[kind](sock.principal, frame)
+            if reply is not None:
+                sock.offer(reply)
         else:
             sock.offer(_error("unknown_frame", f"unknown frame type {kind[:40]!r}"))
 

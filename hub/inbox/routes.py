@@ -10,7 +10,7 @@ from aiohttp import WSMsgType, web
 
 from hub.auth import Principal
 from hub.http import CTX, REALTIME, bearer_token, int_param, json, principal, query_int, read_json
-from hub.inbox import actions, directory, queries, staff
+from hub.inbox import actions, directory, handoff, queries, staff
 from hub.inbox.delivery import retry_delivery
 from hub.inbox.schemas import (
     AssignIn,
@@ -157,7 +157,7 @@ async def assign(request: web.Request) -> web.Response:
     who = await principal(request)
     conv_id = int_param(request, "conversation_id")
     body = await read_json(request, AssignIn)
-    data = await actions.assign(
+    data = await handoff.assign(
         request.app[CTX],
         who,
         conv_id,
@@ -173,7 +173,7 @@ async def set_status(request: web.Request) -> web.Response:
     who = await principal(request)
     conv_id = int_param(request, "conversation_id")
     body = await read_json(request, StatusIn)
-    data = await actions.set_status(request.app[CTX], who, conv_id, body.status, body.snoozed_until)
+    data = await handoff.set_status(request.app[CTX], who, conv_id, body.status, body.snoozed_until)
     return json(data)
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+#: A row id: the id columns are 32-bit, so a larger number is refused before the database.
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class Strict(BaseModel):
@@ -19,19 +24,19 @@ class OperatorIn(Strict):
     name: str = Field(max_length=200)
     role: str = "operator"
     password: str | None = Field(default=None, max_length=1000)
-    team_ids: list[int] = Field(default_factory=list, max_length=100)
+    team_ids: list[Id] = Field(default_factory=list, max_length=100)
 
 
 class OperatorPatch(Strict):
     name: str | None = Field(default=None, max_length=200)
     role: str | None = None
     active: bool | None = None
-    team_ids: list[int] | None = Field(default=None, max_length=100)
+    team_ids: list[Id] | None = Field(default=None, max_length=100)
 
 
 class TeamIn(Strict):
     name: str = Field(max_length=200)
-    operator_ids: list[int] = Field(default_factory=list, max_length=1000)
+    operator_ids: list[Id] = Field(default_factory=list, max_length=1000)
 
 
 class MessageIn(Strict):
@@ -40,8 +45,8 @@ class MessageIn(Strict):
 
 
 class AssignIn(Strict):
-    operator_id: int | None = None
-    team_id: int | None = None
+    operator_id: Id | None = None
+    team_id: Id | None = None
     note: str = Field(default="", max_length=2000)
 
 

@@ -38,7 +38,7 @@ def team_dict(team: Team, member_ids: list[int] | None = None) -> dict[str, Any]
 
 def channel_dict(ch: Channel) -> dict[str, Any]:
     """A channel without its secret, which is shown once at creation and never again."""
-    return {
+    out: dict[str, Any] = {
         "id": ch.id,
         "type": ch.type,
         "name": ch.name,
@@ -47,6 +47,9 @@ def channel_dict(ch: Channel) -> dict[str, Any]:
         "config": dict(ch.config),
         "created_at": iso(ch.created_at),
     }
+    if ch.public_token is not None:
+        out["website_token"] = ch.public_token
+    return out
 
 
 def sender_dict(

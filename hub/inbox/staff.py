@@ -180,7 +180,10 @@ async def create_team(
         await session.flush()
         return team_dict(team, ids)
 
-    data = await ctx.write(unit)
+    try:
+        data = await ctx.write(unit)
+    except IntegrityError as exc:  # another process made a team of that name just now
+        raise Conflict(f"a team named {name!r} exists", code="team_exists") from exc
     for op_id in data["operator_ids"]:
         await ctx.publish(
             OperatorUpdated(Recipients(False, frozenset(), frozenset({op_id})), {"id": op_id})

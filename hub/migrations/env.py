@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import hub.inbox.models  # noqa: F401 - registers the tables
+import hub.models  # noqa: F401 - registers every table
 from hub.db import Base, make_engine
 from hub.settings import Settings
 

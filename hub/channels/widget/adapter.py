@@ -1,0 +1,38 @@
+"""Operator replies to widget visitors: pushed to the visitor's open tabs.
+
+A visitor with no tab open gets the reply when he comes back (the session and the
+``messages?after=`` fetch read it from the database), so "sent" here means handed to the live
+layer; nothing is lost when nobody is listening.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.channels.base import DeliveryError, OutboundMessage
+from hub.channels.widget.config import TYPE
+from hub.channels.widget.live import WidgetLive
+
+
+class WidgetAdapter:
+    type = TYPE
+
+    def __init__(self, live: WidgetLive) -> None:
+        self._live = live
+
+    async def send(self, channel_config: dict[str, Any], secret: str, out: OutboundMessage) -> None:
+        if out.contact_id is None:
+            raise DeliveryError("the conversation has no contact", retryable=False)
+        message = {
+            "id": out.message_id,
+            "body": out.body,
+            "sender": {"type": "operator", "name": out.operator_name},
+            "created_at": out.created_at,
+            "kind": "message",
+        }
+        await self._live.push(
+            out.contact_id, out.channel_id, {"type": "message", "message": message}
+        )
+
+    async def close(self) -> None:
+        return None

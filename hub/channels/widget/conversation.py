@@ -1,0 +1,147 @@
+"""What a visitor writes into the inbox: messages (once per client_id), callback requests and
+his contact details; each goes through the inbox's own actions, so operators see it at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.channels.base import InboundContact, InboundMessage
+from hub.channels.widget.config import WidgetConfig
+from hub.channels.widget.models import WidgetVisitor
+from hub.channels.widget.visitors import (
+    Visitor,
+    contact_summary,
+    external_id,
+    record_touch_on_contact,
+    to_visitor,
+)
+from hub.context import HubContext
+from hub.errors import InvalidInput
+from hub.inbox.actions import ReceiveResult, receive_message
+from hub.inbox.contacts import update_contact_details
+from hub.inbox.models import (
+    Channel,
+)
+
+
+def _prechat_missing(channel: Channel, contact: dict[str, Any]) -> list[str]:
+    cfg = WidgetConfig.model_validate(channel.config)
+    if not cfg.prechat.enabled:
+        return []
+    return [
+        f for f, mode in cfg.prechat.fields.items() if mode == "required" and not contact.get(f)
+    ]
+
+
+async def _ensure_contact_link(ctx: HubContext, visitor: Visitor, result: ReceiveResult) -> Visitor:
+    contact_id = result.conversation["contact_id"]
+    if visitor.contact_id == contact_id:
+        return visitor
+
+    async def unit(session: AsyncSession) -> Visitor:
+        row = await session.get(WidgetVisitor, visitor.id)
+        assert row is not None
+        row.contact_id = contact_id
+        await session.flush()
+        return to_visitor(row)
+
+    linked = await ctx.write(unit)
+    await record_touch_on_contact(ctx, linked)
+    return linked
+
+
+def _inbound_contact(visitor: Visitor) -> InboundContact:
+    p = visitor.profile
+    return InboundContact(
+        external_id=external_id(visitor),
+        name=p.get("name", ""),
+        phone=p.get("phone"),
+        email=p.get("email"),
+    )
+
+
+async def post_visitor_message(
+    ctx: HubContext, visitor: Visitor, channel: Channel, client_id: str, body: str
+) -> tuple[dict[str, Any], bool, Visitor]:
+    """Store a visitor's message once per ``client_id``; returns it, whether it was a repeat,
+    and the visitor (now linked to his contact)."""
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
+        raise InvalidInput("client_id must be 1 to 64 characters", code="invalid_client_id")
+    missing = _prechat_missing(channel, await contact_summary(ctx, visitor))
+    if missing:
+        raise InvalidInput(f"please fill in: {', '.join(missing)}", code="prechat_required")
+    result = await receive_message(
+        ctx,
+        InboundMessage(
+            channel.id,
+            _inbound_contact(visitor),
+            body,
+            provider_message_id=f"w{visitor.id}:{client_id}",
+            meta={"page": visitor.last_touch.get("url", "")},
+        ),
+    )
+    visitor = await _ensure_contact_link(ctx, visitor, result)
+    msg = {
+        "id": result.message["id"],
+        "body": result.message["body"],
+        "sender": {"type": "contact", "name": ""},
+        "created_at": result.message["created_at"],
+        "kind": "message",
+    }
+    return msg, result.duplicate, visitor
+
+
+async def request_callback(
+    ctx: HubContext,
+    visitor: Visitor,
+    channel: Channel,
+    phone_e164: str,
+    name: str | None,
+    preferred_time: str | None,
+) -> dict[str, Any]:
+    """ "Call me back": a conversation item operators see at once, with the phone in E.164."""
+    when = (preferred_time or "").strip()[:100]
+    body = f"Callback requested: {phone_e164}" + (f", preferred time: {when}" if when else "")
+    who = _inbound_contact(visitor)
+    inbound = InboundMessage(
+        channel.id,
+        InboundContact(who.external_id, name or who.name, phone_e164, who.email),
+        body,
+        meta={
+            "type": "callback_request",
+            "phone": phone_e164,
+            "preferred_time": when or None,
+            "page": visitor.last_touch.get("url", ""),
+        },
+    )
+    result = await receive_message(ctx, inbound)
+    await _ensure_contact_link(ctx, visitor, result)
+    return {
+        "id": result.message["id"],
+        "body": body,
+        "sender": {"type": "contact", "name": ""},
+        "created_at": result.message["created_at"],
+        "kind": "callback_request",
+    }
+
+
+async def update_visitor_contact(
+    ctx: HubContext, visitor: Visitor, *, name: str | None, email: str | None, phone: str | None
+) -> dict[str, Any]:
+    """The pre-chat and "leave your email or phone" forms: kept on the visitor until he has a
+    contact, then on the contact."""
+    given = {k: v for k, v in (("name", name), ("email", email), ("phone", phone)) if v}
+
+    async def unit(session: AsyncSession) -> Visitor:
+        row = await session.get(WidgetVisitor, visitor.id)
+        assert row is not None
+        row.profile = {**row.profile, **given}
+        await session.flush()
+        return to_visitor(row)
+
+    updated = await ctx.write(unit)
+    if updated.contact_id is not None:
+        await update_contact_details(ctx, updated.contact_id, name=name, email=email, phone=phone)
+    return await contact_summary(ctx, updated)

@@ -1,0 +1,23 @@
+"""Wire the widget channel into an app: its state, routes, lifecycle and adapter."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.channels.base import ChannelAdapter
+from hub.channels.widget.adapter import WidgetAdapter
+from hub.channels.widget.keys import WIDGET, WidgetState, widget_lifecycle
+from hub.channels.widget.routes import add_cors_headers, routes
+from hub.http import CTX, REALTIME
+
+
+def install(app: web.Application) -> ChannelAdapter:
+    realtime = app[REALTIME]
+    state = WidgetState(app[CTX], lambda: realtime.socket_count)
+    app[WIDGET] = state
+    realtime.on_sockets_changed.append(state.sockets_changed)
+    realtime.frame_handlers["typing"] = state.operator_typing
+    app.router.add_routes(routes)
+    app.cleanup_ctx.append(widget_lifecycle)
+    app.on_response_prepare.append(add_cors_headers)
+    return WidgetAdapter(state.live)

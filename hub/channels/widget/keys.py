@@ -1,0 +1,158 @@
+"""The widget channel's per-process state, and how it is wired into the app."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth import Principal
+from hub.channels.widget.config import TYPE, origin_allowed
+from hub.channels.widget.live import WidgetLive
+from hub.channels.widget.visitors import Visitor
+from hub.context import HubContext
+from hub.events import ConversationTyping, Recipients
+from hub.inbox.access import get_visible_conversation
+from hub.inbox.models import Channel, Conversation
+from hub.presence import Presence
+from hub.ratelimit import RateLimiter
+
+TYPING_EVERY_S = 2.0
+ORIGINS_CACHE_S = 30.0
+
+
+class WidgetState:
+    def __init__(self, ctx: HubContext, local_operator_sockets: Any) -> None:
+        self.ctx = ctx
+        self.live = WidgetLive(ctx.bus)
+        self.presence = Presence(
+            local_operator_sockets, ctx.settings.redis_url, ctx.settings.redis_prefix
+        )
+        #: Every widget request of one address; new chats of one address; one visitor's messages.
+        self.ip_limit = RateLimiter(burst=120, per_second=4)
+        self.session_limit = RateLimiter(burst=30, per_second=0.5)
+        self.visitor_limit = RateLimiter(burst=10, per_second=0.5)
+        self._typing = RateLimiter(burst=1, per_second=1 / TYPING_EVERY_S)
+        self._origins: tuple[float, list[dict[str, Any]]] = (0.0, [])
+        self._online_locally = False
+
+    async def _widget_configs(self) -> list[dict[str, Any]]:
+        stamp, configs = self._origins
+        if time.monotonic() - stamp < ORIGINS_CACHE_S:
+            return configs
+
+        async def query(session: AsyncSession) -> list[dict[str, Any]]:
+            rows = await session.scalars(
+                select(Channel).where(Channel.type == TYPE, Channel.is_active.is_(True))
+            )
+            return [dict(ch.config) for ch in rows]
+
+        configs = await self.ctx.read(query)
+        self._origins = (time.monotonic(), configs)
+        return configs
+
+    async def any_channel_allows(self, origin: str, request: web.Request) -> bool:
+        own = self.ctx.settings.public_url
+        if origin.lower() == f"{request.scheme}://{request.host}".lower():
+            return True
+        return any(origin_allowed(cfg, origin, own) for cfg in await self._widget_configs())
+
+    async def demo_token(self) -> str | None:
+        async def query(session: AsyncSession) -> str | None:
+            rows = await session.scalars(
+                select(Channel)
+                .where(Channel.type == TYPE, Channel.is_active.is_(True))
+                .order_by(Channel.id)
+            )
+            for ch in rows:
+                if ch.config.get("demo"):
+                    return ch.public_token
+            return None
+
+        return await self.ctx.read(query)
+
+    async def visitor_typing(self, visitor: Visitor) -> None:
+        """Tell the conversation's operators the visitor is typing, at most every 2 s."""
+        if visitor.contact_id is None or not self._typing.allow(f"v{visitor.id}"):
+            return
+
+        async def query(session: AsyncSession) -> Conversation | None:
+            return await session.scalar(
+                select(Conversation)
+                .where(
+                    Conversation.contact_id == visitor.contact_id,
+                    Conversation.channel_id == visitor.channel_id,
+                )
+                .order_by(Conversation.id.desc())
+                .limit(1)
+            )
+
+        conv = await self.ctx.read(query)
+        if conv is not None:
+            recipients = Recipients.for_conversation(conv.team_id, conv.assignee_id)
+            await self.ctx.publish(ConversationTyping(recipients, conv.id))
+
+    async def operator_typing(
+        self, principal: Principal, frame: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """An operator's ``{"type": "typing", "conversation_id"}``, shown in the widget."""
+        conv_id = frame.get("conversation_id")
+        if not isinstance(conv_id, int):
+            return {"type": "error", "code": "bad_frame", "message": "typing needs conversation_id"}
+        if not self._typing.allow(f"o{principal.operator_id}:{conv_id}"):
+            return None
+
+        async def query(session: AsyncSession) -> tuple[Conversation, Channel | None] | None:
+            try:
+                conv = await get_visible_conversation(session, principal, conv_id)
+            except Exception:
+                return None
+            return conv, await session.get(Channel, conv.channel_id)
+
+        found = await self.ctx.read(query)
+        if found is None:
+            return {
+                "type": "error",
+                "code": "conversation_not_found",
+                "message": f"conversation {conv_id} not found",
+            }
+        conv, channel = found
+        if channel is not None and channel.type == TYPE:
+            await self.live.push(
+                conv.contact_id,
+                channel.id,
+                {
+                    "type": "typing",
+                    "sender": {"type": "operator", "name": principal.name},
+                },
+            )
+        return None
+
+    async def sockets_changed(self, count: int) -> None:
+        """Keep presence current, and tell visitors when the first operator comes or the last
+        one leaves this process."""
+        await self.presence.publish_local()
+        online = count > 0
+        if online != self._online_locally:
+            self._online_locally = online
+            await self.live.broadcast(
+                {"type": "presence", "operators_online": await self.presence.operators_online()}
+            )
+
+
+WIDGET = web.AppKey("widget", WidgetState)
+
+
+async def widget_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    state = app[WIDGET]
+    await state.live.start()
+    await state.presence.start()
+    try:
+        yield
+    finally:
+        await state.live.close()
+        await state.presence.close()

@@ -1,0 +1,137 @@
+"""Visitor sockets: operator replies, typing and presence pushed to every open tab.
+
+One task per process follows the bus topic ``widget`` and hands each frame to the local sockets
+of the contact it is for (a visitor may have several tabs, a verified contact several devices).
+Each socket has a bounded queue and its own sender, so a slow phone never stalls the others; a
+socket that falls too far behind is closed and its widget catches up over REST. What goes on this
+topic is built by the adapter from operator replies only: notes and activities never get here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.bus import Bus, GapError
+from hub.inbox.realtime import Connection
+
+log = logging.getLogger(__name__)
+
+WIDGET_TOPIC = "widget"
+CLOSE_TOO_SLOW = 4008
+
+
+@dataclass(eq=False)
+class VisitorSocket:
+    conn: Connection
+    visitor_id: int
+    channel_id: int
+    contact_id: int | None
+    queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=lambda: asyncio.Queue(200))
+    closed: bool = False
+
+
+class WidgetLive:
+    def __init__(self, bus: Bus) -> None:
+        self._bus = bus
+        self._sockets: set[VisitorSocket] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def socket_count(self) -> int:
+        return len(self._sockets)
+
+    async def start(self) -> None:
+        if self._task is None:
+            after = await self._bus.last_id(WIDGET_TOPIC)
+            self._task = asyncio.create_task(self._follow(after), name="widget-fanout")
+
+    async def close(self) -> None:
+        for sock in list(self._sockets):
+            await self._close(sock, 1001, "server shutting down")
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def push(self, contact_id: int, channel_id: int, frame: dict[str, Any]) -> None:
+        """Send ``frame`` to every socket of this contact on this channel, on every process."""
+        await self._bus.publish(
+            WIDGET_TOPIC, {"contact_id": contact_id, "channel_id": channel_id, "frame": frame}
+        )
+
+    async def broadcast(self, frame: dict[str, Any]) -> None:
+        await self._bus.publish(WIDGET_TOPIC, {"broadcast": True, "frame": frame})
+
+    async def _follow(self, after: str) -> None:
+        while True:
+            try:
+                async for event_id, payload in self._bus.subscribe(WIDGET_TOPIC, after):
+                    after = event_id
+                    self._dispatch(payload)
+            except asyncio.CancelledError:
+                raise
+            except GapError:
+                after = await self._bus.last_id(WIDGET_TOPIC)
+            except Exception:
+                log.exception("following the widget topic failed; retrying")
+                await asyncio.sleep(1)
+
+    def _dispatch(self, payload: dict[str, Any]) -> None:
+        frame = payload.get("frame")
+        if not isinstance(frame, dict):
+            return
+        broadcast = bool(payload.get("broadcast"))
+        for sock in list(self._sockets):
+            if sock.closed:
+                continue
+            if not broadcast and (
+                sock.contact_id is None
+                or sock.contact_id != payload.get("contact_id")
+                or sock.channel_id != payload.get("channel_id")
+            ):
+                continue
+            self.offer(sock, frame)
+
+    def offer(self, sock: VisitorSocket, frame: dict[str, Any]) -> None:
+        try:
+            sock.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            asyncio.get_running_loop().create_task(
+                self._close(sock, CLOSE_TOO_SLOW, "too slow; fetch missed messages and reconnect")
+            )
+
+    async def _close(self, sock: VisitorSocket, code: int, message: str) -> None:
+        if sock.closed:
+            return
+        sock.closed = True
+        self._sockets.discard(sock)
+        with contextlib.suppress(asyncio.QueueFull):
+            sock.queue.put_nowait(None)
+        with contextlib.suppress(Exception):
+            await sock.conn.close(code, message)
+
+    def add(self, sock: VisitorSocket) -> asyncio.Task[None]:
+        self._sockets.add(sock)
+        return asyncio.create_task(self._send_loop(sock))
+
+    def remove(self, sock: VisitorSocket) -> None:
+        sock.closed = True
+        self._sockets.discard(sock)
+        with contextlib.suppress(asyncio.QueueFull):
+            sock.queue.put_nowait(None)
+
+    async def _send_loop(self, sock: VisitorSocket) -> None:
+        while True:
+            frame = await sock.queue.get()
+            if frame is None:
+                return
+            try:
+                await sock.conn.send_json(frame)
+            except Exception:
+                self.remove(sock)
+                return

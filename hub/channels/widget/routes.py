@@ -1,0 +1,344 @@
+"""The widget's HTTP and WebSocket surface: the script, the demo page, sessions, messages.
+
+Every request names its visitor by token (``X-Visitor-Token`` or the session body; the socket's
+query string, since browsers cannot set headers on a WebSocket) and its page's Origin must be one
+the channel allows; CORS headers are sent only to those origins.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.channels.widget import conversation, visitors
+from hub.channels.widget.config import origin_allowed
+from hub.channels.widget.keys import WIDGET
+from hub.channels.widget.live import VisitorSocket
+from hub.errors import DomainError, Forbidden, InvalidInput, Unauthorized
+from hub.http import CTX, json, read_json
+from hub.inbox.models import Channel
+from hub.inbox.staff import normalize_email
+from hub.phones import normalize_phone
+
+routes = web.RouteTableDef()
+CORS_ORIGIN = web.RequestKey("cors_origin", str)
+
+
+class PageIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    url: str = Field(default="", max_length=4000)
+    title: str = Field(default="", max_length=1000)
+    referrer: str = Field(default="", max_length=4000)
+
+
+class SessionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    website_token: str = Field(max_length=64)
+    visitor_token: str | None = Field(default=None, max_length=100)
+    page: PageIn = Field(default_factory=PageIn)
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    identifier: str | None = Field(default=None, max_length=200)
+    identifier_hash: str | None = Field(default=None, max_length=128)
+
+
+class VisitorMessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    client_id: str = Field(min_length=1, max_length=64)
+    body: str
+
+
+class CallbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    visitor_token: str = Field(max_length=100)
+    phone: str = Field(max_length=40)
+    name: str | None = Field(default=None, max_length=200)
+    preferred_time: str | None = Field(default=None, max_length=100)
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    visitor_token: str = Field(max_length=100)
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+def _client_ip(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+def _check_origin(request: web.Request, channel: Channel) -> None:
+    origin = request.headers.get("Origin")
+    own = request.app[CTX].settings.public_url
+    if not origin_allowed(channel.config, origin, own) and origin != _request_origin(request):
+        raise Forbidden("this site may not embed this widget", code="origin_not_allowed")
+    if origin:
+        request[CORS_ORIGIN] = origin
+
+
+def _request_origin(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+def _rate(request: web.Request, visitor_id: int | None = None) -> None:
+    state = request.app[WIDGET]
+    if not state.ip_limit.allow(_client_ip(request)):
+        raise DomainError("too many requests from this address; wait a little", code="rate_limited")
+    if visitor_id is not None and not state.visitor_limit.allow(str(visitor_id)):
+        raise DomainError("you are sending messages too fast; wait a little", code="rate_limited")
+
+
+def _clean_contact(name: str | None, email: str | None, phone: str | None) -> dict[str, str | None]:
+    return {
+        "name": name.strip() if name and name.strip() else None,
+        "email": normalize_email(email) if email else None,
+        "phone": normalize_phone(phone) if phone else None,
+    }
+
+
+def _check_body(request: web.Request, body: str) -> None:
+    limit = request.app[CTX].settings.widget_max_message_chars
+    if len(body) > limit:
+        raise InvalidInput(f"the message is longer than {limit} characters", code="body_too_long")
+
+
+async def _visitor(request: web.Request, token: str | None) -> tuple[visitors.Visitor, Channel]:
+    visitor, channel = await visitors.visitor_by_token(request.app[CTX], token or "")
+    _check_origin(request, channel)
+    return visitor, channel
+
+
+@routes.get("/widget.js")
+async def widget_script(request: web.Request) -> web.StreamResponse:
+    path = request.app[CTX].settings.widget_dir / "hub-widget.js"
+    if not path.is_file():
+        raise web.HTTPNotFound(reason="the widget script is not installed")
+    response = web.FileResponse(
+        path,
+        headers={
+            "Content-Type": "application/javascript; charset=utf-8",
+            "Cache-Control": "public, max-age=300, stale-while-revalidate=86400",
+            "Access-Control-Allow-Origin": "*",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+    return response
+
+
+@routes.get("/")
+async def demo_page(request: web.Request) -> web.Response:
+    """The demo site that embeds the widget of the channel ``hub demo`` seeded."""
+    token = await request.app[WIDGET].demo_token()
+    path = request.app[CTX].settings.widget_dir / "demo.html"
+    if token is None or not path.is_file():
+        return web.Response(
+            text="<!doctype html><meta charset=utf-8><title>Hub</title><p>No demo site here. "
+            "Run <code>python -m hub demo</code> to seed one; operators sign in at "
+            "<a href=/inbox>/inbox</a>.</p>",
+            content_type="text/html",
+        )
+    html = path.read_text(encoding="utf-8").replace("{{WEBSITE_TOKEN}}", token)
+    return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+@routes.route("OPTIONS", "/api/widget/v1/{tail:.*}")
+async def preflight(request: web.Request) -> web.Response:
+    origin = request.headers.get("Origin")
+    if origin is None or not await request.app[WIDGET].any_channel_allows(origin, request):
+        raise Forbidden("this site may not embed a widget of this hub", code="origin_not_allowed")
+    return web.Response(
+        status=204,
+        headers={
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type, X-Visitor-Token",
+            "Access-Control-Max-Age": "600",
+            "Vary": "Origin",
+        },
+    )
+
+
+@routes.post("/api/widget/v1/sessions")
+async def create_session(request: web.Request) -> web.Response:
+    _rate(request)
+    body = await read_json(request, SessionIn)
+    ctx = request.app[CTX]
+    channel = await visitors.channel_by_token(ctx, body.website_token)
+    _check_origin(request, channel)
+    if not request.app[WIDGET].session_limit.allow(_client_ip(request)) and not body.visitor_token:
+        raise DomainError(
+            "too many new chats from this address; wait a little", code="rate_limited"
+        )
+    contact = _clean_contact(body.name, body.email, body.phone)
+    data = await visitors.start_session(
+        ctx,
+        channel,
+        visitors.SessionIn(
+            website_token=body.website_token,
+            visitor_token=body.visitor_token,
+            page=body.page.model_dump(),
+            name=contact["name"],
+            email=contact["email"],
+            phone=contact["phone"],
+            identifier=body.identifier,
+            identifier_hash=body.identifier_hash,
+        ),
+    )
+    data["operators_online"] = await request.app[WIDGET].presence.operators_online()
+    return json(data)
+
+
+@routes.get("/api/widget/v1/messages")
+async def fetch_messages(request: web.Request) -> web.Response:
+    visitor, _channel = await _visitor(request, request.headers.get("X-Visitor-Token"))
+    raw_after = request.query.get("after", "")
+    if raw_after and (not raw_after.isdigit() or len(raw_after) > 18):
+        raise InvalidInput("after must be a message id", code="invalid_query")
+    items = await visitors.history(request.app[CTX], visitor, int(raw_after) if raw_after else None)
+    return json({"items": items})
+
+
+async def _send(
+    request: web.Request, visitor: visitors.Visitor, channel: Channel, client_id: str, body: str
+) -> tuple[dict[str, Any], visitors.Visitor]:
+    _check_body(request, body)
+    message, duplicate, visitor = await conversation.post_visitor_message(
+        request.app[CTX], visitor, channel, client_id, body
+    )
+    if not duplicate and visitor.contact_id is not None:
+        # The visitor's other tabs show what he wrote here.
+        await request.app[WIDGET].live.push(
+            visitor.contact_id, channel.id, {"type": "message", "message": message}
+        )
+    return {
+        "type": "ack",
+        "client_id": client_id,
+        "message": message,
+        "duplicate": duplicate,
+    }, visitor
+
+
+@routes.post("/api/widget/v1/messages")
+async def send_message(request: web.Request) -> web.Response:
+    """The REST fallback for networks that block WebSockets."""
+    visitor, channel = await _visitor(request, request.headers.get("X-Visitor-Token"))
+    _rate(request, visitor.id)
+    body = await read_json(request, VisitorMessageIn)
+    ack, _visitor_now = await _send(request, visitor, channel, body.client_id, body.body)
+    return json(ack)
+
+
+@routes.post("/api/widget/v1/callback")
+async def callback(request: web.Request) -> web.Response:
+    body = await read_json(request, CallbackIn)
+    visitor, channel = await _visitor(request, body.visitor_token)
+    _rate(request, visitor.id)
+    phone = normalize_phone(body.phone)
+    message = await conversation.request_callback(
+        request.app[CTX], visitor, channel, phone, body.name, body.preferred_time
+    )
+    return json({"message": message}, status=201)
+
+
+@routes.post("/api/widget/v1/contact")
+async def update_contact(request: web.Request) -> web.Response:
+    body = await read_json(request, ContactIn)
+    visitor, _channel = await _visitor(request, body.visitor_token)
+    _rate(request)
+    clean = _clean_contact(body.name, body.email, body.phone)
+    contact = await conversation.update_visitor_contact(
+        request.app[CTX], visitor, name=clean["name"], email=clean["email"], phone=clean["phone"]
+    )
+    return json({"contact": contact})
+
+
+def _error_frame(exc: DomainError, client_id: Any = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
+    if isinstance(client_id, str):
+        frame["client_id"] = client_id
+    return frame
+
+
+@routes.get("/ws/widget")
+async def widget_socket(request: web.Request) -> web.StreamResponse:
+    visitor, channel = await _visitor(request, request.query.get("visitor_token"))
+    state = request.app[WIDGET]
+    ws = web.WebSocketResponse(heartbeat=25, max_msg_size=64 * 1024)
+    await ws.prepare(request)
+    conn = _Conn(ws)
+    sock = VisitorSocket(conn, visitor.id, channel.id, visitor.contact_id)
+    sender = state.live.add(sock)
+    try:
+        await conn.send_json(
+            {"type": "ready", "operators_online": await state.presence.operators_online()}
+        )
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            try:
+                frame = jsonlib.loads(msg.data)
+            except ValueError:
+                state.live.offer(
+                    sock,
+                    {"type": "error", "code": "malformed_json", "message": "a frame must be JSON"},
+                )
+                continue
+            visitor = await _on_frame(request, sock, visitor, channel, frame)
+    finally:
+        state.live.remove(sock)
+        await sender
+    return ws
+
+
+async def _on_frame(
+    request: web.Request,
+    sock: VisitorSocket,
+    visitor: visitors.Visitor,
+    channel: Channel,
+    frame: Any,
+) -> visitors.Visitor:
+    state = request.app[WIDGET]
+    kind = frame.get("type") if isinstance(frame, dict) else None
+    client_id = frame.get("client_id") if isinstance(frame, dict) else None
+    try:
+        if kind == "message":
+            _rate(request, visitor.id)
+            body = frame.get("body")
+            if not isinstance(body, str) or not isinstance(client_id, str):
+                raise InvalidInput("a message needs client_id and body", code="bad_frame")
+            ack, visitor = await _send(request, visitor, channel, client_id, body)
+            sock.contact_id = visitor.contact_id
+            state.live.offer(sock, ack)
+        elif kind == "typing":
+            await state.visitor_typing(visitor)
+        elif kind == "ping":
+            state.live.offer(sock, {"type": "pong"})
+        else:
+            raise InvalidInput("frame type must be message, typing or ping", code="unknown_frame")
+    except (DomainError, Unauthorized) as exc:
+        state.live.offer(sock, _error_frame(exc, client_id))
+    return visitor
+
+
+class _Conn:
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self._ws = ws
+
+    async def send_json(self, frame: dict[str, Any]) -> None:
+        await self._ws.send_str(jsonlib.dumps(frame, ensure_ascii=False, separators=(",", ":")))
+
+    async def close(self, code: int, message: str) -> None:
+        await self._ws.close(code=code, message=message.encode())
+
+
+async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Answers to an allowed page's requests, errors included, are readable by that page."""
+    origin = request.get(CORS_ORIGIN)
+    if origin and request.path.startswith("/api/widget/"):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"

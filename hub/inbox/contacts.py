@@ -1,0 +1,138 @@
+"""Contacts: found or made for an inbound message, and their details kept current."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.channels.base import InboundMessage
+from hub.context import HubContext
+from hub.errors import NotFound
+from hub.events import (
+    ContactUpdated,
+    Event,
+    Recipients,
+)
+from hub.inbox.models import (
+    Contact,
+    ContactEmail,
+    ContactIdentity,
+    ContactPhone,
+    Conversation,
+)
+
+
+async def find_or_create_contact(session: AsyncSession, inbound: InboundMessage) -> Contact:
+    who = inbound.contact
+    contact_id = await session.scalar(
+        select(ContactIdentity.contact_id).where(
+            ContactIdentity.channel_id == inbound.channel_id,
+            ContactIdentity.external_id == who.external_id,
+        )
+    )
+    contact = await session.get(Contact, contact_id) if contact_id is not None else None
+    changed = False
+    if contact is None:
+        changed = True
+        contact = Contact(name=who.name or "", attributes={})
+        session.add(contact)
+        await session.flush()
+        session.add(
+            ContactIdentity(
+                contact_id=contact.id, channel_id=inbound.channel_id, external_id=who.external_id
+            )
+        )
+    elif who.name and not contact.name:
+        contact.name = who.name
+        changed = True
+    if who.phone:
+        known = await session.scalar(
+            select(ContactPhone.id).where(
+                ContactPhone.contact_id == contact.id, ContactPhone.e164 == who.phone
+            )
+        )
+        if known is None:
+            session.add(ContactPhone(contact_id=contact.id, e164=who.phone))
+            changed = True
+    if who.email:
+        known = await session.scalar(
+            select(ContactEmail.id).where(
+                ContactEmail.contact_id == contact.id, ContactEmail.email == who.email
+            )
+        )
+        if known is None:
+            session.add(ContactEmail(contact_id=contact.id, email=who.email))
+            changed = True
+    if changed:
+        await session.flush()
+        await refresh_contact_search(session, contact)
+    return contact
+
+
+async def refresh_contact_search(session: AsyncSession, contact: Contact) -> None:
+    """Keep ``search_text`` in step with the contact's name, phones and emails."""
+    phones = (
+        await session.scalars(
+            select(ContactPhone.e164).where(ContactPhone.contact_id == contact.id)
+        )
+    ).all()
+    emails = (
+        await session.scalars(
+            select(ContactEmail.email).where(ContactEmail.contact_id == contact.id)
+        )
+    ).all()
+    text = " ".join([contact.name, *phones, *[p.lstrip("+") for p in phones], *emails]).lower()
+    if contact.search_text != text:
+        contact.search_text = text
+
+
+async def update_contact_details(
+    ctx: HubContext,
+    contact_id: int,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    only_missing: bool = False,
+) -> dict[str, Any]:
+    """Set a contact's name and add a phone (E.164) or email (lower-cased) he gave.
+
+    With ``only_missing`` a name is set only where there is none, so what an operator typed is
+    not overwritten by a form the visitor fills in later.
+    """
+    name = name.strip()[:200] if name else None
+    events: list[Event] = []
+
+    async def unit(session: AsyncSession) -> dict[str, Any]:
+        events.clear()
+        contact = await session.get(Contact, contact_id)
+        if contact is None:
+            raise NotFound(f"contact {contact_id} not found", code="contact_not_found")
+        if name and not (only_missing and contact.name):
+            contact.name = name
+        has_phone = select(ContactPhone.id).where(
+            ContactPhone.contact_id == contact.id, ContactPhone.e164 == phone
+        )
+        if phone and await session.scalar(has_phone) is None:
+            session.add(ContactPhone(contact_id=contact.id, e164=phone))
+        has_email = select(ContactEmail.id).where(
+            ContactEmail.contact_id == contact.id, ContactEmail.email == email
+        )
+        if email and await session.scalar(has_email) is None:
+            session.add(ContactEmail(contact_id=contact.id, email=email))
+        await session.flush()
+        await refresh_contact_search(session, contact)
+        convs = (
+            await session.scalars(select(Conversation).where(Conversation.contact_id == contact.id))
+        ).all()
+        teams = frozenset(c.team_id for c in convs if c.team_id is not None)
+        operators = frozenset(c.assignee_id for c in convs if c.assignee_id is not None)
+        data = {"id": contact.id, "name": contact.name}
+        events.append(ContactUpdated(Recipients(True, teams, operators), data))
+        return data
+
+    data = await ctx.write(unit, key=("contact", contact_id))
+    await ctx.publish(*events)
+    return data

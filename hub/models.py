@@ -1,0 +1,14 @@
+"""Every table of the hub, imported in one place for Alembic and for tests.
+
+A module with tables is added here, in this explicit list, like everything else that registers.
+"""
+
+from __future__ import annotations
+
+from hub.channels.widget import models as widget_models
+from hub.db import Base
+from hub.inbox import models as inbox_models
+
+MODEL_MODULES = (inbox_models, widget_models)
+
+metadata = Base.metadata

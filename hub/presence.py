@@ -1,0 +1,67 @@
+"""Are any operators online? The widget tells visitors when nobody is there to answer.
+
+Each process counts its own operator sockets. With Redis every process writes its count under a
+key of its own with a short expiry and refreshes it, so a process that dies stops counting
+within the expiry; without Redis the local count is the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable
+
+import redis.asyncio as aioredis
+
+TTL_S = 30
+REFRESH_S = 10.0
+
+
+class Presence:
+    def __init__(self, local_count: Callable[[], int], redis_url: str | None, prefix: str) -> None:
+        self._local_count = local_count
+        self._redis = aioredis.from_url(redis_url, decode_responses=True) if redis_url else None
+        self._key = f"{prefix}:presence:{uuid.uuid4().hex}"
+        self._pattern = f"{prefix}:presence:*"
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._redis is not None and self._task is None:
+            self._task = asyncio.create_task(self._refresh_loop(), name="presence")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._redis is not None:
+            with contextlib.suppress(Exception):
+                await self._redis.delete(self._key)
+            await self._redis.aclose()
+
+    async def publish_local(self) -> None:
+        """Write this process's count now (called when a socket opens or closes)."""
+        if self._redis is not None:
+            await self._redis.set(self._key, self._local_count(), ex=TTL_S)
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                await self.publish_local()
+            await asyncio.sleep(REFRESH_S)
+
+    async def operators_online(self) -> bool:
+        if self._local_count() > 0:
+            return True
+        if self._redis is None:
+            return False
+        try:
+            async for key in self._redis.scan_iter(match=self._pattern, count=100):
+                value = await self._redis.get(key)
+                if value and int(value) > 0:
+                    return True
+        except aioredis.RedisError:
+            return False
+        return False
