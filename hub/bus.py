@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 Payload = dict[str, Any]
 
@@ -57,6 +59,10 @@ class Bus(Protocol):
 
     async def publish(self, topic: str, payload: Payload) -> str:
         """Append ``payload`` to ``topic`` and return its id."""
+        ...
+
+    async def publish_many(self, topic: str, payloads: list[Payload]) -> list[str]:
+        """Append several payloads in order; one round trip where the backend allows."""
         ...
 
     async def last_id(self, topic: str) -> str:
@@ -111,6 +117,9 @@ class MemoryBus:
             t.changed.notify_all()
         return f"{t.seq}-0"
 
+    async def publish_many(self, topic: str, payloads: list[Payload]) -> list[str]:
+        return [await self.publish(topic, payload) for payload in payloads]
+
     async def last_id(self, topic: str) -> str:
         return f"{self._topic(topic).seq}-0"
 
@@ -159,6 +168,8 @@ class RedisBus:
         self._prefix = prefix
         self._retention = retention
         self._redis: aioredis.Redis | None = None
+        self._outbox: list[tuple[str, str, asyncio.Future[str]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -171,11 +182,19 @@ class RedisBus:
 
     async def start(self) -> None:
         if self._redis is None:
-            self._redis = aioredis.from_url(
-                self._url, decode_responses=True, health_check_interval=30
+            # A blocking pool: a burst waits for a free connection instead of failing.
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self._url,
+                decode_responses=True,
+                health_check_interval=30,
+                max_connections=32,
+                timeout=10,
             )
+            self._redis = aioredis.Redis(connection_pool=pool)
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
@@ -184,13 +203,38 @@ class RedisBus:
         return bool(await self.redis.ping())
 
     async def publish(self, topic: str, payload: Payload) -> str:
-        event_id = await self.redis.xadd(
-            self.key(topic),
-            {"e": json.dumps(payload, separators=(",", ":"), ensure_ascii=False)},
-            maxlen=self._retention,
-            approximate=True,
-        )
-        return str(event_id)
+        """Queue an XADD; the events published meanwhile go to Redis in one pipeline, in the
+        order they were published, so a burst costs one round trip instead of one each."""
+        return (await self.publish_many(topic, [payload]))[0]
+
+    async def publish_many(self, topic: str, payloads: list[Payload]) -> list[str]:
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[str]] = []
+        for payload in payloads:
+            data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+            future: asyncio.Future[str] = loop.create_future()
+            self._outbox.append((self.key(topic), data, future))
+            futures.append(future)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return [await future for future in futures]
+
+    async def _flush(self) -> None:
+        while self._outbox:
+            batch, self._outbox = self._outbox, []
+            pipe = self.redis.pipeline(transaction=False)
+            for key, data, _future in batch:
+                pipe.xadd(key, {"e": data}, maxlen=self._retention, approximate=True)
+            try:
+                ids = await pipe.execute()
+            except Exception as exc:
+                for _key, _data, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_key, _data, future), event_id in zip(batch, ids, strict=True):
+                if not future.done():
+                    future.set_result(str(event_id))
 
     async def _info(self, topic: str) -> dict[str, Any] | None:
         """XINFO STREAM: the last id given out, the oldest entry, and how many were ever added."""
@@ -238,11 +282,22 @@ class RedisBus:
             await self._check_gap(topic, after)
             last = after
         key = self.key(topic)
-        # A connection of its own: a blocking read holds it, and must not time out.
-        reader = aioredis.from_url(self._url, decode_responses=True)
+        # A connection of its own: a blocking read holds it, and must not time out. redis-py 8
+        # defaults socket_timeout to 5 s, the same as the block below: the read then times out
+        # at random, and on Python 3.11 that timeout can swallow a cancel (a hung shutdown).
+        # No retries: redis-py retries a read that a cancel interrupted (as TimeoutError), and
+        # the cancel is lost; the follower above retries on errors anyway.
+        reader = aioredis.from_url(
+            self._url, decode_responses=True, socket_timeout=15, retry=Retry(NoBackoff(), 0)
+        )
         try:
             while True:
-                response: Any = await reader.xread({key: last}, count=1000, block=5000)
+                _raise_if_cancelling()
+                try:
+                    response: Any = await reader.xread({key: last}, count=1000, block=5000)
+                except aioredis.RedisError:
+                    _raise_if_cancelling()
+                    raise
                 for _stream, entries in response or []:
                     if len(entries) >= min(1000, self._retention):
                         # So many new events that some right after ``last`` may have been
@@ -253,6 +308,15 @@ class RedisBus:
                         yield last, json.loads(fields["e"])
         finally:
             await reader.aclose()
+
+
+def _raise_if_cancelling() -> None:
+    """Raise the cancel redis-py swallowed. A cancel that lands mid-command surfaces there as
+    ``TimeoutError``, which it retries (or which a follower's retry-on-error loop catches), so
+    the task would never stop; ``Task.cancelling()`` still remembers the request."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def make_bus(redis_url: str | None, prefix: str, retention: int) -> Bus:

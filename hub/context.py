@@ -7,6 +7,7 @@ never reaches for globals and tests can build one against any backend.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -21,6 +22,7 @@ from hub.settings import Settings
 from hub.writes import GroupCommitWriter
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,5 +76,11 @@ class HubContext:
             return await query(session)
 
     async def publish(self, *events: Event) -> None:
-        for event in events:
-            await self.bus.publish(EVENTS_TOPIC, event.to_wire())
+        """Announce committed changes. A bus failure is logged, not raised: the change is
+        stored, and clients that miss the event catch up by refetching."""
+        if not events:
+            return
+        try:
+            await self.bus.publish_many(EVENTS_TOPIC, [event.to_wire() for event in events])
+        except Exception:
+            log.exception("publishing %d events failed", len(events))

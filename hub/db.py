@@ -102,7 +102,17 @@ def make_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip per checkout; a dropped connection fails one
+    # statement and the pool replaces it.
+    # Batched writes produce statements of many lengths (IN lists, multi-row inserts); a large
+    # prepared-statement cache keeps asyncpg from preparing them again and again.
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_recycle=1800,
+        connect_args={"prepared_statement_cache_size": 2000},
+    )
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

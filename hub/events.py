@@ -67,7 +67,9 @@ class ConversationCreated(Event):
 
 @dataclass(frozen=True, slots=True)
 class ConversationUpdated(Event):
-    """A conversation changed: its status, snooze time, last message or unread count."""
+    """A conversation changed: its status or snooze time (a new message reopening it, too).
+
+    A new message alone does not send this: its ``message.created`` carries the conversation."""
 
     name: ClassVar[str] = "conversation.updated"
     conversation: dict[str, Any] = field(default_factory=dict)
@@ -99,14 +101,22 @@ class ConversationAssigned(Event):
 
 @dataclass(frozen=True, slots=True)
 class MessageCreated(Event):
-    """A message was added: a customer message, a reply, an internal note or an activity."""
+    """A message was added: a customer message, a reply, an internal note or an activity.
+
+    For customer messages, replies and notes ``data.conversation`` is the conversation as it
+    stands after the message (preview, unread count, last activity), so one event updates
+    both the open conversation and its row in the list."""
 
     name: ClassVar[str] = "message.created"
     conversation_id: int = 0
     message: dict[str, Any] = field(default_factory=dict)
+    conversation: dict[str, Any] | None = None
 
     def data(self) -> dict[str, Any]:
-        return {"conversation_id": self.conversation_id, "message": self.message}
+        out = {"conversation_id": self.conversation_id, "message": self.message}
+        if self.conversation is not None:
+            out["conversation"] = self.conversation
+        return out
 
 
 @dataclass(frozen=True, slots=True)

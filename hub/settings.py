@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     #: Parallel group-commit writers on PostgreSQL (SQLite always has one).
     write_lanes: int = 4
     #: Outgoing socket frames buffered per operator socket before it is closed as too slow.
-    socket_queue_size: int = 1000
+    socket_queue_size: int = 10_000
     #: Run migrations when the server starts (off when a separate ``hub migrate`` step runs them).
     migrate_on_start: bool = False
     #: Outbound delivery: attempts before a reply is marked failed, and the longest backoff.

@@ -21,7 +21,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,16 +29,41 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+ItemT = TypeVar("ItemT")
+ResultT = TypeVar("ResultT")
 WriteUnit = Callable[[AsyncSession], Awaitable[T]]
 
 #: A unit that lost a deadlock or a serialization race is run again this many times.
 TRANSIENT_RETRIES = 3
 
 
+class RunAlone:
+    """What a batch handler answers for an item it leaves to the per-item path."""
+
+
+RUN_ALONE = RunAlone()
+
+
+class BatchHandler(Protocol[ItemT, ResultT]):
+    """Writes many items of one kind with a few set-based statements.
+
+    ``run_many`` answers one result per item, or ``RUN_ALONE`` for items it does not take;
+    those, and every item if ``run_many`` raises, go through ``run_one`` each in a savepoint.
+    """
+
+    async def run_many(
+        self, session: AsyncSession, items: list[ItemT]
+    ) -> list[ResultT | RunAlone]: ...
+
+    async def run_one(self, session: AsyncSession, item: ItemT) -> ResultT: ...
+
+
 @dataclass(slots=True)
 class _Pending:
-    unit: WriteUnit[Any]
+    unit: WriteUnit[Any] | None
     future: asyncio.Future[Any]
+    handler: BatchHandler[Any, Any] | None = None
+    item: Any = None
 
 
 class WriterClosedError(RuntimeError):
@@ -128,12 +153,23 @@ class GroupCommitWriter:
 
         Units with the same ``key`` go through the same lane, in the order they were given.
         """
+        result: T = await self._submit(lambda fut: _Pending(unit, fut), key)
+        return result
+
+    async def run_item(
+        self, handler: BatchHandler[Any, ResultT], item: Any, key: object = None
+    ) -> ResultT:
+        """Write ``item`` with ``handler``, together with the other items of its batch."""
+        result: ResultT = await self._submit(lambda fut: _Pending(None, fut, handler, item), key)
+        return result
+
+    async def _submit(self, make: Callable[[asyncio.Future[Any]], _Pending], key: object) -> Any:
         if not self._lanes:
             raise WriterClosedError("the writer is not running")
         lane = self._lanes[hash(key) % len(self._lanes)] if key is not None else self._lanes[0]
         for attempt in range(TRANSIENT_RETRIES + 1):
-            future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-            await lane.queue.put(_Pending(unit, future))
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            await lane.queue.put(make(future))
             try:
                 return await future
             except DBAPIError as exc:
@@ -142,16 +178,54 @@ class GroupCommitWriter:
                 log.info("write unit hit a transient database error; running it again")
         raise AssertionError("unreachable")
 
+    async def _run_batched(
+        self,
+        session: AsyncSession,
+        batch: list[_Pending],
+        results: list[tuple[_Pending, bool, Any]],
+    ) -> list[_Pending]:
+        """Give each handler its items at once; return what must run one by one."""
+        alone = [p for p in batch if p.handler is None]
+        groups: dict[int, list[_Pending]] = {}
+        for pending in batch:
+            if pending.handler is not None and not pending.future.cancelled():
+                groups.setdefault(id(pending.handler), []).append(pending)
+        for group in groups.values():
+            handler = group[0].handler
+            assert handler is not None
+            try:
+                async with session.begin_nested():
+                    answers = await handler.run_many(session, [p.item for p in group])
+            except Exception:
+                log.warning(
+                    "a batch of %d writes failed; writing them one by one",
+                    len(group),
+                    exc_info=True,
+                )
+                alone.extend(group)
+                continue
+            for pending, answer in zip(group, answers, strict=True):
+                if isinstance(answer, RunAlone):
+                    alone.append(pending)
+                else:
+                    results.append((pending, True, answer))
+        return alone
+
     async def commit(self, batch: list[_Pending]) -> None:
         results: list[tuple[_Pending, bool, Any]] = []
         try:
             async with self._sessionmaker() as session, session.begin():
-                for pending in batch:
+                alone = await self._run_batched(session, batch, results)
+                for pending in alone:
                     if pending.future.cancelled():
                         continue
                     try:
                         async with session.begin_nested():
-                            value = await pending.unit(session)
+                            if pending.unit is not None:
+                                value = await pending.unit(session)
+                            else:
+                                assert pending.handler is not None
+                                value = await pending.handler.run_one(session, pending.item)
                     except Exception as exc:  # the unit's own failure, rolled back alone
                         results.append((pending, False, exc))
                     else:

@@ -20,10 +20,10 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.channels.base import DeliveryError, InboundContact, InboundMessage, OutboundMessage
+from hub.channels.cache import ChannelCache, ChannelView
 from hub.errors import InvalidInput, NotFound, Unauthorized
 from hub.http import CTX, METRICS, bearer_token, int_param, json, read_json
 from hub.inbox.actions import receive_message
-from hub.inbox.models import Channel
 from hub.inbox.staff import normalize_email
 from hub.phones import normalize_phone
 
@@ -122,12 +122,14 @@ class InboundIn(BaseModel):
 routes = web.RouteTableDef()
 
 
-async def _authenticated_channel(request: web.Request, channel_id: int) -> Channel:
+CHANNELS = web.AppKey("api_channels", ChannelCache)
+
+
+async def _authenticated_channel(request: web.Request, channel_id: int) -> ChannelView:
     """The active API channel whose secret the request bears; 401 whatever else is wrong,
     so the answer does not tell which channel ids exist."""
     presented = bearer_token(request)
-    ctx = request.app[CTX]
-    channel = await ctx.read(lambda session: session.get(Channel, channel_id))
+    channel = await request.app[CHANNELS].get(channel_id)
     secret = channel.secret if channel is not None else "-" * 43
     valid = hmac.compare_digest(presented.encode(), secret.encode())
     if channel is None or not valid or channel.type != TYPE or not channel.is_active:
@@ -168,5 +170,6 @@ async def inbound(request: web.Request) -> web.Response:
 
 
 def install(app: web.Application) -> ApiChannelAdapter:
+    app[CHANNELS] = ChannelCache(app[CTX])
     app.router.add_routes(routes)
     return ApiChannelAdapter(app[CTX].settings.delivery_timeout_s)

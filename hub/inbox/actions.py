@@ -7,7 +7,6 @@ details in ``contacts``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -28,6 +27,7 @@ from hub.events import (
 )
 from hub.inbox.access import get_visible_conversation
 from hub.inbox.contacts import find_or_create_contact
+from hub.inbox.inbound_batch import ReceiveResult, Stored, preview, store_batch
 from hub.inbox.models import (
     Channel,
     Conversation,
@@ -37,21 +37,9 @@ from hub.inbox.models import (
     MessageKind,
 )
 from hub.inbox.serialize import conversation_dict, message_dict
+from hub.writes import RunAlone
 
-PREVIEW_CHARS = 200
 _INTEGRITY_RETRIES = 3
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiveResult:
-    message: dict[str, Any]
-    conversation: dict[str, Any]
-    duplicate: bool
-    created_conversation: bool
-
-
-def _preview(body: str) -> str:
-    return " ".join(body.split())[:PREVIEW_CHARS]
 
 
 def _check_body(ctx: HubContext, body: str) -> str:
@@ -73,97 +61,14 @@ async def receive_message(ctx: HubContext, inbound: InboundMessage) -> ReceiveRe
     """Store a customer's message (once per provider id) and announce it to operators.
 
     A new contact or conversation is made as needed; a resolved or snoozed conversation opens
-    again, as the customer is waiting for an answer.
+    again, as the customer is waiting for an answer. Messages that arrive together are stored
+    together (``inbound_batch``); the answer comes once they are committed.
     """
-    body = _check_body(ctx, inbound.body)
-    events: list[Event] = []
-
-    async def unit(session: AsyncSession) -> ReceiveResult:
-        events.clear()
-        channel = await session.get(Channel, inbound.channel_id)
-        if channel is None or not channel.is_active:
-            raise NotFound(f"channel {inbound.channel_id} not found", code="channel_not_found")
-        if inbound.provider_message_id is not None:
-            existing = await session.scalar(
-                select(Message).where(
-                    Message.channel_id == channel.id,
-                    Message.provider_message_id == inbound.provider_message_id,
-                )
-            )
-            if existing is not None:
-                conv = await session.get(Conversation, existing.conversation_id)
-                assert conv is not None
-                return ReceiveResult(message_dict(existing), conversation_dict(conv), True, False)
-        contact = await find_or_create_contact(session, inbound)
-        conv = await session.scalar(
-            select(Conversation)
-            .where(Conversation.contact_id == contact.id, Conversation.channel_id == channel.id)
-            .order_by(Conversation.id.desc())
-            .limit(1)
-        )
-        now = utcnow()
-        created = conv is None
-        reopened_from: str | None = None
-        if conv is None:
-            conv = Conversation(
-                channel_id=channel.id,
-                contact_id=contact.id,
-                team_id=channel.team_id,
-                status=ConversationStatus.OPEN.value,
-                created_at=now,
-                unread_count=0,
-            )
-            session.add(conv)
-        elif conv.status in (ConversationStatus.RESOLVED.value, ConversationStatus.SNOOZED.value):
-            reopened_from = conv.status
-            conv.status = ConversationStatus.OPEN.value
-            conv.snoozed_until = None
-        conv.last_activity_at = now
-        conv.last_message_preview = _preview(body)
-        conv.unread_count = (conv.unread_count or 0) + 1
-        await session.flush()
-        msg = Message(
-            conversation_id=conv.id,
-            channel_id=channel.id,
-            kind=MessageKind.INCOMING.value,
-            body=body,
-            sender_contact_id=contact.id,
-            provider_message_id=inbound.provider_message_id,
-            meta=dict(inbound.meta),
-            created_at=now,
-        )
-        session.add(msg)
-        await session.flush()
-        reopen = None
-        if reopened_from is not None:
-            # A status change like any other, so operators see why it is open again.
-            reopen = await _activity(
-                session,
-                conv,
-                None,
-                "The customer wrote again; the conversation is open again",
-                {
-                    "action": "status",
-                    "status": "open",
-                    "reason": "customer_message",
-                    "from_status": reopened_from,
-                },
-            )
-        conv_data = conversation_dict(conv, contact, channel)
-        msg_data = message_dict(msg, contact_names={contact.id: contact.name})
-        recipients = _recipients(conv)
-        if created:
-            events.append(ConversationCreated(recipients, conv_data))
-        else:
-            events.append(ConversationUpdated(recipients, conv_data))
-        events.append(MessageCreated(recipients, conv.id, msg_data))
-        if reopen is not None:
-            events.append(MessageCreated(recipients, conv.id, message_dict(reopen)))
-        return ReceiveResult(msg_data, conv_data, False, created)
-
+    _check_body(ctx, inbound.body)
+    key = (inbound.channel_id, inbound.contact.external_id)
     for attempt in range(_INTEGRITY_RETRIES):
         try:
-            result = await ctx.write(unit, key=(inbound.channel_id, inbound.contact.external_id))
+            result, events = await ctx.writer.run_item(INBOUND_WRITES, inbound, key)
             break
         except IntegrityError:
             # Another process stored the same provider id or identity at the same moment;
@@ -172,6 +77,107 @@ async def receive_message(ctx: HubContext, inbound: InboundMessage) -> ReceiveRe
                 raise
     await ctx.publish(*events)
     return result
+
+
+async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored:
+    """The per-message ORM path: duplicates, reopening, contact details that change."""
+    events: list[Event] = []
+    body = inbound.body
+    channel = await session.get(Channel, inbound.channel_id)
+    if channel is None or not channel.is_active:
+        raise NotFound(f"channel {inbound.channel_id} not found", code="channel_not_found")
+    if inbound.provider_message_id is not None:
+        existing = await session.scalar(
+            select(Message).where(
+                Message.channel_id == channel.id,
+                Message.provider_message_id == inbound.provider_message_id,
+            )
+        )
+        if existing is not None:
+            conv = await session.get(Conversation, existing.conversation_id)
+            assert conv is not None
+            return ReceiveResult(message_dict(existing), conversation_dict(conv), True, False), []
+    contact = await find_or_create_contact(session, inbound)
+    conv = await session.scalar(
+        select(Conversation)
+        .where(Conversation.contact_id == contact.id, Conversation.channel_id == channel.id)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    now = utcnow()
+    created = conv is None
+    reopened_from: str | None = None
+    if conv is None:
+        conv = Conversation(
+            channel_id=channel.id,
+            contact_id=contact.id,
+            team_id=channel.team_id,
+            status=ConversationStatus.OPEN.value,
+            created_at=now,
+            unread_count=0,
+        )
+        session.add(conv)
+    elif conv.status in (ConversationStatus.RESOLVED.value, ConversationStatus.SNOOZED.value):
+        reopened_from = conv.status
+        conv.status = ConversationStatus.OPEN.value
+        conv.snoozed_until = None
+    conv.last_activity_at = now
+    conv.last_message_preview = preview(body)
+    conv.unread_count = (conv.unread_count or 0) + 1
+    await session.flush()
+    msg = Message(
+        conversation_id=conv.id,
+        channel_id=channel.id,
+        kind=MessageKind.INCOMING.value,
+        body=body,
+        sender_contact_id=contact.id,
+        provider_message_id=inbound.provider_message_id,
+        meta=dict(inbound.meta),
+        created_at=now,
+    )
+    session.add(msg)
+    await session.flush()
+    reopen = None
+    if reopened_from is not None:
+        # A status change like any other, so operators see why it is open again.
+        reopen = await _activity(
+            session,
+            conv,
+            None,
+            "The customer wrote again; the conversation is open again",
+            {
+                "action": "status",
+                "status": "open",
+                "reason": "customer_message",
+                "from_status": reopened_from,
+            },
+        )
+    conv_data = conversation_dict(conv, contact, channel)
+    msg_data = message_dict(msg, contact_names={contact.id: contact.name})
+    recipients = _recipients(conv)
+    if created:
+        events.append(ConversationCreated(recipients, conv_data))
+    elif reopen is not None:
+        events.append(ConversationUpdated(recipients, conv_data))
+    events.append(MessageCreated(recipients, conv.id, msg_data, conv_data))
+    if reopen is not None:
+        events.append(MessageCreated(recipients, conv.id, message_dict(reopen)))
+    return ReceiveResult(msg_data, conv_data, False, created), events
+
+
+class _InboundWrites:
+    """Customer messages: set-based for a batch, the ORM path for what it leaves."""
+
+    async def run_many(
+        self, session: AsyncSession, items: list[InboundMessage]
+    ) -> list[Stored | RunAlone]:
+        return await store_batch(session, items)
+
+    async def run_one(self, session: AsyncSession, item: InboundMessage) -> Stored:
+        return await _receive_one(session, item)
+
+
+INBOUND_WRITES = _InboundWrites()
 
 
 async def _activity(
@@ -228,13 +234,12 @@ async def post_message(
         session.add(msg)
         conv.last_activity_at = now
         if not private:
-            conv.last_message_preview = _preview(body)
+            conv.last_message_preview = preview(body)
             conv.unread_count = 0
         await session.flush()
         data = message_dict(msg, _operator_names(actor))
         recipients = _recipients(conv)
-        events.append(MessageCreated(recipients, conv.id, data))
-        events.append(ConversationUpdated(recipients, conversation_dict(conv)))
+        events.append(MessageCreated(recipients, conv.id, data, conversation_dict(conv)))
         return data
 
     data = await ctx.write(unit, key=conversation_id)

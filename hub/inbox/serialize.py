@@ -6,9 +6,9 @@ One place decides what leaves the hub, so a secret column can never slip into a 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from hub.inbox.models import Channel, Contact, Conversation, Message, MessageKind, Operator, Team
+from hub.inbox.models import Channel, Contact, MessageKind, Operator, Team
 
 
 def iso(value: datetime | None) -> str | None:
@@ -52,8 +52,76 @@ def channel_dict(ch: Channel) -> dict[str, Any]:
     return out
 
 
+class MessageLike(Protocol):
+    """What ``message_dict`` reads: an ORM ``Message`` or a row built without the ORM."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def conversation_id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def private(self) -> bool: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def sender_contact_id(self) -> int | None: ...
+    @property
+    def sender_operator_id(self) -> int | None: ...
+    @property
+    def meta(self) -> dict[str, Any]: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def delivery_status(self) -> str | None: ...
+    @property
+    def delivery_error(self) -> str | None: ...
+    @property
+    def delivery_attempts(self) -> int: ...
+
+
+class ConversationLike(Protocol):
+    """What ``conversation_dict`` reads: an ORM ``Conversation`` or a plain row."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def channel_id(self) -> int: ...
+    @property
+    def contact_id(self) -> int: ...
+    @property
+    def team_id(self) -> int | None: ...
+    @property
+    def assignee_id(self) -> int | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def snoozed_until(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def last_activity_at(self) -> datetime: ...
+    @property
+    def last_message_preview(self) -> str: ...
+    @property
+    def unread_count(self) -> int: ...
+
+
+class NamedLike(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+
+
+class ChannelLike(NamedLike, Protocol):
+    @property
+    def type(self) -> str: ...
+
+
 def sender_dict(
-    msg: Message, operator_names: dict[int, str], contact_names: dict[int, str]
+    msg: MessageLike, operator_names: dict[int, str], contact_names: dict[int, str]
 ) -> dict[str, Any]:
     if msg.kind == MessageKind.INCOMING.value:
         cid = msg.sender_contact_id
@@ -65,7 +133,7 @@ def sender_dict(
 
 
 def message_dict(
-    msg: Message,
+    msg: MessageLike,
     operator_names: dict[int, str] | None = None,
     contact_names: dict[int, str] | None = None,
 ) -> dict[str, Any]:
@@ -91,7 +159,7 @@ def message_dict(
 
 
 def conversation_dict(
-    conv: Conversation, contact: Contact | None = None, channel: Channel | None = None
+    conv: ConversationLike, contact: NamedLike | None = None, channel: ChannelLike | None = None
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": conv.id,

@@ -19,8 +19,9 @@ from hub.channels.widget.visitors import (
 )
 from hub.context import HubContext
 from hub.errors import InvalidInput
-from hub.inbox.actions import ReceiveResult, receive_message
+from hub.inbox.actions import receive_message
 from hub.inbox.contacts import update_contact_details
+from hub.inbox.inbound_batch import ReceiveResult
 from hub.inbox.models import (
     Channel,
 )
