@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -88,17 +89,34 @@ class _Topic:
 
 
 class MemoryBus:
-    """In-process bus: one ring buffer per topic; ids are ``"<seq>-0"``."""
+    """In-process bus: one ring buffer per topic.
+
+    Ids are ``"<epoch>-<seq>"`` (``"0-0"`` before the first): the epoch is when this bus was
+    made, in milliseconds, so an id
+    kept by a client from before a restart is never mistaken for one of this life's events
+    (it gets ``GapError``, and the client resyncs)."""
 
     def __init__(self, retention: int = 10_000) -> None:
         self._retention = retention
         self._topics: dict[str, _Topic] = {}
+        self._epoch = int(time.time() * 1000)
 
     def _topic(self, name: str) -> _Topic:
         topic = self._topics.get(name)
         if topic is None:
             topic = self._topics[name] = _Topic(deque(maxlen=self._retention))
         return topic
+
+    def _id(self, seq: int) -> str:
+        return f"{self._epoch}-{seq}" if seq else "0-0"
+
+    def _seq(self, event_id: str) -> int:
+        epoch, seq = parse_event_id(event_id)
+        if (epoch, seq) == (0, 0):
+            return 0  # "from the start", in any life
+        if epoch != self._epoch:
+            raise GapError("the id is from another life of this bus")
+        return seq
 
     async def start(self) -> None:
         return None
@@ -115,13 +133,13 @@ class MemoryBus:
         t.entries.append((t.seq, payload))
         async with t.changed:
             t.changed.notify_all()
-        return f"{t.seq}-0"
+        return self._id(t.seq)
 
     async def publish_many(self, topic: str, payloads: list[Payload]) -> list[str]:
         return [await self.publish(topic, payload) for payload in payloads]
 
     async def last_id(self, topic: str) -> str:
-        return f"{self._topic(topic).seq}-0"
+        return self._id(self._topic(topic).seq)
 
     def _after(self, t: _Topic, seq: int, limit: int) -> list[tuple[str, Payload]]:
         if seq > t.seq:
@@ -135,20 +153,19 @@ class MemoryBus:
         out = []
         for i in range(start, min(len(t.entries), start + limit)):
             n, payload = t.entries[i]
-            out.append((f"{n}-0", payload))
+            out.append((self._id(n), payload))
         return out
 
     async def read_after(
         self, topic: str, after: str, limit: int = 1000
     ) -> list[tuple[str, Payload]]:
-        seq, _ = parse_event_id(after)
-        return self._after(self._topic(topic), seq, limit)
+        return self._after(self._topic(topic), self._seq(after), limit)
 
     async def subscribe(
         self, topic: str, after: str | None = None
     ) -> AsyncIterator[tuple[str, Payload]]:
         t = self._topic(topic)
-        last = t.seq if after is None else parse_event_id(after)[0]
+        last = t.seq if after is None else self._seq(after)
         self._after(t, last, 0)  # GapError now for an id too old or too new, not a silent wait
         while True:
             if t.seq <= last:
@@ -156,7 +173,7 @@ class MemoryBus:
                     await t.changed.wait_for(lambda seen=last: t.seq > seen)  # type: ignore[misc]
             batch = self._after(t, last, 10_000)
             for event_id, payload in batch:
-                last = parse_event_id(event_id)[0]
+                last = parse_event_id(event_id)[1]
                 yield event_id, payload
 
 

@@ -30,6 +30,7 @@ from hub.inbox.contacts import find_or_create_contact
 from hub.inbox.inbound_batch import ReceiveResult, Stored, preview, store_batch
 from hub.inbox.models import (
     Channel,
+    Contact,
     Conversation,
     ConversationStatus,
     DeliveryStatus,
@@ -94,9 +95,15 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
             )
         )
         if existing is not None:
+            # A redelivery: answer as the first delivery was answered, store nothing.
             conv = await session.get(Conversation, existing.conversation_id)
             assert conv is not None
-            return ReceiveResult(message_dict(existing), conversation_dict(conv), True, False), []
+            sender = await session.get(Contact, existing.sender_contact_id or 0)
+            names = {sender.id: sender.name} if sender else {}
+            contact = await session.get(Contact, conv.contact_id)
+            msg_data = message_dict(existing, contact_names=names)
+            conv_data = conversation_dict(conv, contact, channel)
+            return ReceiveResult(msg_data, conv_data, True, False), []
     contact = await find_or_create_contact(session, inbound)
     conv = await session.scalar(
         select(Conversation)
