@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -26,6 +27,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 Payload = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 class GapError(Exception):
@@ -64,6 +66,10 @@ class Bus(Protocol):
 
     async def publish_many(self, topic: str, payloads: list[Payload]) -> list[str]:
         """Append several payloads in order; one round trip where the backend allows."""
+        ...
+
+    def publish_nowait(self, topic: str, payloads: list[Payload]) -> None:
+        """Append in order without waiting for the backend; failures are logged."""
         ...
 
     async def last_id(self, topic: str) -> str:
@@ -138,6 +144,17 @@ class MemoryBus:
     async def publish_many(self, topic: str, payloads: list[Payload]) -> list[str]:
         return [await self.publish(topic, payload) for payload in payloads]
 
+    def publish_nowait(self, topic: str, payloads: list[Payload]) -> None:
+        t = self._topic(topic)
+        for payload in payloads:
+            t.seq += 1
+            t.entries.append((t.seq, payload))
+        asyncio.get_running_loop().create_task(self._notify(t))
+
+    async def _notify(self, t: _Topic) -> None:
+        async with t.changed:
+            t.changed.notify_all()
+
     async def last_id(self, topic: str) -> str:
         return self._id(self._topic(topic).seq)
 
@@ -175,6 +192,11 @@ class MemoryBus:
             for event_id, payload in batch:
                 last = parse_event_id(event_id)[1]
                 yield event_id, payload
+
+
+def _log_failure(future: asyncio.Future[str]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("publishing an event to Redis failed: %s", future.exception())
 
 
 class RedisBus:
@@ -225,6 +247,16 @@ class RedisBus:
         return (await self.publish_many(topic, [payload]))[0]
 
     async def publish_many(self, topic: str, payloads: list[Payload]) -> list[str]:
+        futures = self._enqueue(topic, payloads)
+        return [await future for future in futures]
+
+    def publish_nowait(self, topic: str, payloads: list[Payload]) -> None:
+        """Queue payloads for the next pipeline and return at once; a failure is logged.
+        Reads of this bus (``read_after``, ``last_id``) wait for what is queued first."""
+        for future in self._enqueue(topic, payloads):
+            future.add_done_callback(_log_failure)
+
+    def _enqueue(self, topic: str, payloads: list[Payload]) -> list[asyncio.Future[str]]:
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[str]] = []
         for payload in payloads:
@@ -234,7 +266,11 @@ class RedisBus:
             futures.append(future)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
-        return [await future for future in futures]
+        return futures
+
+    async def _drain(self) -> None:
+        while self._flusher is not None and not self._flusher.done():
+            await asyncio.gather(self._flusher, return_exceptions=True)
 
     async def _flush(self) -> None:
         while self._outbox:
@@ -262,6 +298,7 @@ class RedisBus:
         return info
 
     async def last_id(self, topic: str) -> str:
+        await self._drain()
         info = await self._info(topic)
         return "0-0" if info is None else str(info["last-generated-id"])
 
@@ -286,6 +323,7 @@ class RedisBus:
     async def read_after(
         self, topic: str, after: str, limit: int = 1000
     ) -> list[tuple[str, Payload]]:
+        await self._drain()
         await self._check_gap(topic, after)
         entries: Any = await self.redis.xrange(self.key(topic), f"({after}", "+", count=limit)
         return [(str(eid), json.loads(fields["e"])) for eid, fields in entries]

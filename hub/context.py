@@ -76,11 +76,12 @@ class HubContext:
             return await query(session)
 
     async def publish(self, *events: Event) -> None:
-        """Announce committed changes. A bus failure is logged, not raised: the change is
-        stored, and clients that miss the event catch up by refetching."""
+        """Announce committed changes, in order, without waiting for the bus to confirm: the
+        change is stored already, so a bus failure is logged, not raised, and clients that
+        miss the event catch up by refetching."""
         if not events:
             return
         try:
-            await self.bus.publish_many(EVENTS_TOPIC, [event.to_wire() for event in events])
+            self.bus.publish_nowait(EVENTS_TOPIC, [event.to_wire() for event in events])
         except Exception:
             log.exception("publishing %d events failed", len(events))

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.channels import admin
 from hub.http import CTX, json, principal, read_json
+from hub.inbox.schemas import Id
 from hub.inbox.staff import require_admin
 
 routes = web.RouteTableDef()
@@ -18,7 +19,7 @@ class ChannelIn(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: str = Field(max_length=30)
     name: str = Field(max_length=200)
-    team_id: int | None = None
+    team_id: Id | None = None
 
 
 @routes.post("/api/v1/channels")

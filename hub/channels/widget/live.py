@@ -58,11 +58,23 @@ class WidgetLive:
                 await self._task
             self._task = None
 
-    async def push(self, contact_id: int, channel_id: int, frame: dict[str, Any]) -> None:
-        """Send ``frame`` to every socket of this contact on this channel, on every process."""
-        await self._bus.publish(
-            WIDGET_TOPIC, {"contact_id": contact_id, "channel_id": channel_id, "frame": frame}
-        )
+    async def push(
+        self,
+        contact_id: int,
+        channel_id: int,
+        frame: dict[str, Any],
+        *,
+        visitor_id: int | None = None,
+    ) -> None:
+        """Send ``frame`` to every socket of this contact on this channel, on every process.
+
+        With ``visitor_id`` (what the visitor himself wrote) the visitor's sockets first join
+        ``contact_id``: tabs opened before his first message or callback had no contact yet.
+        """
+        payload: dict[str, Any] = {"contact_id": contact_id, "channel_id": channel_id}
+        if visitor_id is not None:
+            payload["visitor_id"] = visitor_id
+        await self._bus.publish(WIDGET_TOPIC, {**payload, "frame": frame})
 
     async def broadcast(self, frame: dict[str, Any]) -> None:
         await self._bus.publish(WIDGET_TOPIC, {"broadcast": True, "frame": frame})
@@ -86,15 +98,20 @@ class WidgetLive:
         if not isinstance(frame, dict):
             return
         broadcast = bool(payload.get("broadcast"))
+        contact_id, channel_id = payload.get("contact_id"), payload.get("channel_id")
+        visitor_id = payload.get("visitor_id")
         for sock in list(self._sockets):
             if sock.closed:
                 continue
-            if not broadcast and (
-                sock.contact_id is None
-                or sock.contact_id != payload.get("contact_id")
-                or sock.channel_id != payload.get("channel_id")
-            ):
-                continue
+            if not broadcast:
+                if visitor_id is not None and sock.visitor_id == visitor_id:
+                    sock.contact_id = contact_id if isinstance(contact_id, int) else None
+                if (
+                    sock.contact_id is None
+                    or sock.contact_id != contact_id
+                    or sock.channel_id != channel_id
+                ):
+                    continue
             self.offer(sock, frame)
 
     def offer(self, sock: VisitorSocket, frame: dict[str, Any]) -> None:
