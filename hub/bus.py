@@ -347,9 +347,10 @@ class RedisBus:
         )
         try:
             while True:
+                # A cancel redis-py swallowed (while connecting, say) shows here within a block.
                 _raise_if_cancelling()
                 try:
-                    response: Any = await reader.xread({key: last}, count=1000, block=5000)
+                    response: Any = await reader.xread({key: last}, count=1000, block=1000)
                 except aioredis.RedisError:
                     _raise_if_cancelling()
                     raise

@@ -222,10 +222,12 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": _op(
             "Operator WebSocket (upgrade). Server frames: ready, event {id, event, data}, "
             "resumed, resync, error, pong. Client frames: resume {after}, ping, "
-            "typing {conversation_id}.",
+            "typing {conversation_id}. Reconnect with ?after=<last event id> to get what was "
+            "missed, in order, before live events.",
             ok=101,
             auth=BEARER,
-            errors=(401,),
+            params=[_query("after", "the last event id seen before the connection dropped")],
+            errors=(400, 401),
         ),
     },
     # The website widget channel (visitors; the page's Origin must be one the channel allows).

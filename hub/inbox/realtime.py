@@ -57,6 +57,9 @@ class OperatorSocket:
     resuming: bool = False
     held: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     closed: bool = False
+    #: The first event this socket got live; a later resume does not send it and its
+    #: successors again.
+    first_live_id: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(self.queue_size)
@@ -140,10 +143,14 @@ class RealtimeHub:
                 frame = event_frame(event_id, payload)
             self._deliver(sock, event_id, frame)
 
-    def _deliver(self, sock: OperatorSocket, event_id: str, frame: dict[str, Any]) -> None:
+    def _deliver(
+        self, sock: OperatorSocket, event_id: str, frame: dict[str, Any], *, replay: bool = False
+    ) -> None:
         eid = parse_event_id(event_id)
         if eid <= sock.last_id:
             return
+        if not replay and sock.first_live_id is None:
+            sock.first_live_id = eid
         if not sock.offer(frame):
             asyncio.get_running_loop().create_task(
                 self._close_socket(sock, CLOSE_TOO_SLOW, "too slow; resume from your last id")
@@ -176,8 +183,14 @@ class RealtimeHub:
         with contextlib.suppress(Exception):
             await sock.conn.close(code, message)
 
-    async def serve(self, conn: Connection, principal: Principal, frames: Any) -> None:
-        """Run one operator socket until it closes; ``frames`` yields the client's JSON frames."""
+    async def serve(
+        self, conn: Connection, principal: Principal, frames: Any, after: str | None = None
+    ) -> None:
+        """Run one operator socket until it closes; ``frames`` yields the client's JSON frames.
+
+        With ``after`` (the last event id the client saw, given when it connects) the socket
+        first replays what was missed, in order, and only then goes live: the exact way back
+        after a cut. The ``resume`` frame does the same later on an open socket."""
         sock = OperatorSocket(conn, principal, self._queue_size)
         # Join the fan-out before asking where the stream is, holding what arrives meanwhile:
         # an event fanned out between the two would otherwise be lost to this socket.
@@ -194,10 +207,13 @@ class RealtimeHub:
                     "operator_id": principal.operator_id,
                 }
             )
-            for event_id, payload in sock.held:
-                self._deliver(sock, event_id, event_frame(event_id, payload))  # newer ones only
-            sock.held.clear()
-            sock.resuming = False
+            if after is not None:
+                await self._resume(sock, after)
+            else:
+                for event_id, payload in sock.held:
+                    self._deliver(sock, event_id, event_frame(event_id, payload))  # newer only
+                sock.held.clear()
+                sock.resuming = False
             await self._sockets_changed()
             async for frame in frames:
                 await self._on_client_frame(sock, frame)
@@ -271,12 +287,19 @@ class RealtimeHub:
             sock.last_id = parse_event_id(await self._bus.last_id(EVENTS_TOPIC))
             sock.offer({"type": "resync", "last_event_id": format_id(sock.last_id)})
             return
+        # Events this socket already got live (from its first live one up to now) are not sent
+        # again; the rest go out in order.
+        live_from, live_to = sock.first_live_id, sock.last_id
         sock.last_id = after_id
         for event_id, payload in [*missed, *sock.held]:
+            eid = parse_event_id(event_id)
+            if live_from is not None and live_from <= eid <= live_to:
+                continue
             if may_receive(sock.principal, payload.get("recipients", {})):
-                self._deliver(sock, event_id, event_frame(event_id, payload))
+                self._deliver(sock, event_id, event_frame(event_id, payload), replay=True)
             else:
-                sock.last_id = max(sock.last_id, parse_event_id(event_id))
+                sock.last_id = max(sock.last_id, eid)
+        sock.last_id = max(sock.last_id, live_to)
         sock.held.clear()
         sock.resuming = False
         sock.offer({"type": "resumed", "last_event_id": format_id(sock.last_id)})

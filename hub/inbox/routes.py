@@ -9,6 +9,8 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from hub.auth import Principal
+from hub.bus import BadEventId, parse_event_id
+from hub.errors import DomainError
 from hub.http import CTX, REALTIME, bearer_token, int_param, json, principal, query_int, read_json
 from hub.inbox import actions, directory, handoff, queries, staff
 from hub.inbox.delivery import retry_delivery
@@ -218,9 +220,15 @@ async def _frames(ws: web.WebSocketResponse, conn: _AiohttpConnection) -> AsyncI
 async def operator_socket(request: web.Request) -> web.StreamResponse:
     """The operator's event stream; authenticated before the upgrade, so a bad token is a 401."""
     who: Principal = await principal(request)
+    after = request.query.get("after") or None
+    if after is not None:
+        try:
+            parse_event_id(after)
+        except BadEventId as exc:
+            raise DomainError("after is not an event id", code="bad_event_id") from exc
     ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024)
     await ws.prepare(request)
     conn = _AiohttpConnection(ws)
     realtime = request.app[REALTIME]
-    await realtime.serve(conn, who, _frames(ws, conn))
+    await realtime.serve(conn, who, _frames(ws, conn), after)
     return ws

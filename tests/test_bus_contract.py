@@ -1,0 +1,320 @@
+"""One contract for both buses: the in-process ``MemoryBus`` and the Redis Streams ``RedisBus``.
+
+Every test runs on both. The Redis one uses its own key prefix ``hubtest:<random>`` on
+``HUB_TEST_REDIS_URL`` and deletes only those keys at the end; without that variable the Redis
+cases are skipped, except under ``CI=true``, where they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from hub.bus import BadEventId, Bus, GapError, MemoryBus, RedisBus, parse_event_id
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL")
+
+BusFactory = Callable[..., Awaitable[Bus]]
+
+MALFORMED_IDS = [
+    "",
+    "abc",
+    "1",
+    "1-",
+    "-1",
+    "1-2-3",
+    "1.5-0",
+    " 1-0",
+    "1-0 ",
+    "+1-0",
+    "0x1-0",
+    "1-a",
+    "²-0",  # a superscript digit: str.isdigit() says yes, int() says no
+    "١-0",  # an Arabic-Indic digit: int() accepts it, Redis does not
+    "9" * 50 + "-0",
+]
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def make_bus(request: pytest.FixtureRequest) -> AsyncIterator[BusFactory]:
+    kind = request.param
+    prefix = f"hubtest:{uuid.uuid4().hex[:12]}"
+    if kind == "redis" and not REDIS_URL:
+        if IN_CI:
+            pytest.fail("HUB_TEST_REDIS_URL is not set under CI=true", pytrace=False)
+        pytest.skip("set HUB_TEST_REDIS_URL to run the RedisBus contract")
+    made: list[Bus] = []
+
+    async def factory(retention: int = 1000) -> Bus:
+        bus: Bus
+        if kind == "memory":
+            bus = MemoryBus(retention)
+        else:
+            assert REDIS_URL is not None
+            bus = RedisBus(REDIS_URL, prefix, retention)
+        await bus.start()
+        made.append(bus)
+        return bus
+
+    try:
+        yield factory
+    finally:
+        for bus in made:
+            await bus.close()
+        if kind == "redis":
+            assert REDIS_URL is not None
+            r = aioredis.from_url(REDIS_URL)
+            try:
+                keys = [k async for k in r.scan_iter(match=f"{prefix}:*", count=1000)]
+                if keys:
+                    await r.delete(*keys)
+            finally:
+                await r.aclose()
+
+
+def new_topic() -> str:
+    return f"t{uuid.uuid4().hex[:8]}"
+
+
+async def publish_many(bus: Bus, topic: str, count: int, start: int = 0) -> list[str]:
+    return [await bus.publish(topic, {"n": n}) for n in range(start, start + count)]
+
+
+async def take(agen: AsyncIterator[tuple[str, Any]], count: int, within: float = 5.0) -> list[Any]:
+    async def collect() -> list[Any]:
+        out = []
+        while len(out) < count:
+            out.append(await anext(agen))
+        return out
+
+    return await asyncio.wait_for(collect(), within)
+
+
+def newer_than(event_id: str) -> list[str]:
+    """Ids after ``event_id`` that nothing was published under: a later sequence number with
+    the same first part, and a later first part."""
+    left, right = parse_event_id(event_id)
+    return [f"{left}-{right + 1000}", f"{left + 1000}-0"]
+
+
+async def test_ping(make_bus: BusFactory) -> None:
+    bus = await make_bus()
+    assert await bus.ping() is True
+
+
+async def test_publish_returns_increasing_ids(make_bus: BusFactory) -> None:
+    bus = await make_bus()
+    topic = new_topic()
+    assert await bus.last_id(topic) == "0-0"
+    ids = await publish_many(bus, topic, 30)
+    parsed = [parse_event_id(i) for i in ids]
+    assert all(a < b for a, b in itertools.pairwise(parsed)), ids
+    assert parsed[0] > (0, 0)
+    assert await bus.last_id(topic) == ids[-1]
+    # Topics are independent: another topic has nothing yet.
+    assert await bus.last_id(new_topic()) == "0-0"
+
+
+async def test_publish_many_keeps_the_order(make_bus: BusFactory) -> None:
+    bus = await make_bus()
+    topic = new_topic()
+    first = await bus.publish(topic, {"n": 0})
+    ids = await bus.publish_many(topic, [{"n": n} for n in range(1, 6)])
+    assert len(ids) == 5
+    assert await bus.read_after(topic, first) == [(i, {"n": n + 1}) for n, i in enumerate(ids)]
+    assert await bus.last_id(topic) == ids[-1]
+
+
+async def test_publish_nowait_is_seen_by_the_next_read_and_by_subscribers(
+    make_bus: BusFactory,
+) -> None:
+    bus = await make_bus()
+    topic = new_topic()
+    first = await bus.publish(topic, {"n": 0})
+    sub = bus.subscribe(topic, after=first)
+    pending = asyncio.ensure_future(take(sub, 6))
+    bus.publish_nowait(topic, [{"n": 1}, {"n": 2}, {"n": 3}])
+    bus.publish_nowait(topic, [{"n": 4}])
+    # Reads wait for what is queued: the next read sees all of it, in order.
+    after = await bus.read_after(topic, first)
+    assert [payload for _, payload in after] == [{"n": n} for n in range(1, 5)]
+    assert await bus.last_id(topic) == after[-1][0]
+    await bus.publish_many(topic, [{"n": 5}, {"n": 6}])
+    got = await pending
+    assert [payload for _, payload in got] == [{"n": n} for n in range(1, 7)]
+    assert [event_id for event_id, _ in got[:4]] == [event_id for event_id, _ in after]
+    await sub.aclose()  # type: ignore[attr-defined]
+
+
+async def test_payload_round_trips(make_bus: BusFactory) -> None:
+    bus = await make_bus()
+    topic = new_topic()
+    payload = {"event": "message.created", "data": {"body": "Привет 👋", "n": [1, 2.5, None]}}
+    first = await bus.publish(topic, {"n": 0})
+    await bus.publish(topic, payload)
+    [(_, got)] = await bus.read_after(topic, first)
+    assert got == payload
+
+
+async def test_live_fan_out_to_two_subscribers(make_bus: BusFactory) -> None:
+    bus = await make_bus()
+    topic = new_topic()
+    await bus.publish(topic, {"n": -1})  # published before they subscribe: neither gets it
+    first_sub = bus.subscribe(topic)
+    second_sub = bus.subscribe(topic)
+    first = asyncio.ensure_future(take(first_sub, 10))
+    second = asyncio.ensure_future(take(second_sub, 10))
+    await asyncio.sleep(0.3)  # both have noted where "now" is
+    ids = await publish_many(bus, topic, 10)
+    got_first, got_second = await asyncio.gather(first, second)
+    expected = [(i, {"n": n}) for n, i in enumerate(ids)]
+    assert got_first == expected
+    assert got_second == expected
+    await first_sub.aclose()  # type: ignore[attr-defined]
+    await second_sub.aclose()  # type: ignore[attr-defined]
+
+
+async def test_read_after_returns_exactly_the_later_events(make_bus: BusFactory) -> None:
+    bus = await make_bus()
+    topic = new_topic()
+    assert await bus.read_after(topic, "0-0") == []
+    ids = await publish_many(bus, topic, 10)
+    assert await bus.read_after(topic, ids[3]) == [(i, {"n": n}) for n, i in enumerate(ids)][4:]
+    assert await bus.read_after(topic, ids[-1]) == []
+    assert [i for i, _ in await bus.read_after(topic, "0-0")] == ids
+    assert [i for i, _ in await bus.read_after(topic, ids[0], limit=3)] == ids[1:4]
+
+
+async def test_subscribe_after_replays_then_continues_live(make_bus: BusFactory) -> None:
+    bus = await make_bus()
+    topic = new_topic()
+    ids = await publish_many(bus, topic, 8)
+    sub = bus.subscribe(topic, after=ids[4])
+    replayed = await take(sub, 3)
+    assert replayed == [(ids[n], {"n": n}) for n in (5, 6, 7)]
+    pending = asyncio.ensure_future(take(sub, 3))
+    await asyncio.sleep(0.1)
+    later = await publish_many(bus, topic, 3, start=8)
+    assert await pending == [(later[k], {"n": 8 + k}) for k in range(3)]
+    await sub.aclose()  # type: ignore[attr-defined]
+
+
+async def test_subscribe_from_zero_replays_everything(make_bus: BusFactory) -> None:
+    bus = await make_bus()
+    topic = new_topic()
+    ids = await publish_many(bus, topic, 5)
+    sub = bus.subscribe(topic, after="0-0")
+    assert [i for i, _ in await take(sub, 5)] == ids
+    await sub.aclose()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def trimmed(make_bus: BusFactory) -> tuple[Bus, str, list[str]]:
+    """A topic with a retention of 10 after far more events, so the oldest are really gone.
+
+    Redis trims ``MAXLEN ~`` by whole stream nodes (100 entries by default), so it needs many
+    more events than its retention before anything is dropped."""
+    bus = await make_bus(retention=10)
+    topic = new_topic()
+    count = 50 if isinstance(bus, MemoryBus) else 500
+    ids = await publish_many(bus, topic, count)
+    return bus, topic, ids
+
+
+async def test_resume_after_a_gap_raises_gap_error(trimmed: tuple[Bus, str, list[str]]) -> None:
+    bus, topic, ids = trimmed
+    # The newest events are kept and can still be resumed from ...
+    assert await bus.read_after(topic, ids[-6]) == [
+        (ids[n], {"n": n}) for n in range(len(ids) - 5, len(ids))
+    ]
+    # ... but the oldest are gone, so resuming after them would silently skip some.
+    with pytest.raises(GapError):
+        await bus.read_after(topic, ids[0])
+    with pytest.raises(GapError):
+        await bus.read_after(topic, ids[1])
+    # "0-0" (from the very start) cannot be honoured either once anything was dropped.
+    with pytest.raises(GapError):
+        await bus.read_after(topic, "0-0")
+    sub = bus.subscribe(topic, after=ids[0])
+    with pytest.raises(GapError):
+        await asyncio.wait_for(anext(sub), 5)
+
+
+async def test_subscriber_that_falls_behind_the_retention_gets_gap_error(
+    make_bus: BusFactory,
+) -> None:
+    bus = await make_bus(retention=10)
+    topic = new_topic()
+    first = await bus.publish(topic, {"n": 0})
+    sub = bus.subscribe(topic, after="0-0")
+    assert await asyncio.wait_for(anext(sub), 5) == (first, {"n": 0})
+    # The subscriber stops reading while far more than the retention is published.
+    await publish_many(bus, topic, 50 if isinstance(bus, MemoryBus) else 500, start=1)
+
+    async def drain() -> int:
+        seen = 0
+        async for _ in sub:
+            seen += 1
+        return seen
+
+    with pytest.raises(GapError):
+        await asyncio.wait_for(drain(), 5)
+
+
+async def test_cancelled_subscriber_stops_whenever_the_cancel_lands(make_bus: BusFactory) -> None:
+    """Shutdown cancels the followers of the bus; a cancel that lands in the middle of a Redis
+    command must still end the subscriber (redis-py turns it into a retried TimeoutError)."""
+    bus = await make_bus()
+    topic = new_topic()
+    await bus.publish(topic, {"n": 0})
+
+    async def follow() -> None:
+        async for _ in bus.subscribe(topic, after="0-0"):
+            pass
+
+    for attempt in range(60):
+        task = asyncio.ensure_future(follow())
+        await asyncio.sleep((0.0, 0.0005, 0.001, 0.002, 0.005, 0.02)[attempt % 6])
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=3)
+        assert done, f"attempt {attempt}: the subscriber ignored its cancel"
+        assert task.cancelled(), task
+
+
+async def test_id_newer_than_anything_published_raises_gap_error(make_bus: BusFactory) -> None:
+    bus = await make_bus()
+    topic = new_topic()
+    # On an empty topic any id but "0-0" is from another life of the bus.
+    with pytest.raises(GapError):
+        await bus.read_after(topic, "5-0")
+    ids = await publish_many(bus, topic, 3)
+    for future in newer_than(ids[-1]):
+        with pytest.raises(GapError):
+            await bus.read_after(topic, future)
+        sub = bus.subscribe(topic, after=future)
+        with pytest.raises(GapError):
+            await asyncio.wait_for(anext(sub), 5)
+
+
+@pytest.mark.parametrize("bad", MALFORMED_IDS)
+async def test_malformed_id_raises_bad_event_id(make_bus: BusFactory, bad: str) -> None:
+    bus = await make_bus()
+    topic = new_topic()
+    await publish_many(bus, topic, 2)
+    with pytest.raises(BadEventId):
+        parse_event_id(bad)
+    with pytest.raises(BadEventId):
+        await bus.read_after(topic, bad)
+    sub = bus.subscribe(topic, after=bad)
+    with pytest.raises(BadEventId):
+        await asyncio.wait_for(anext(sub), 5)
+    # The bus is still fine afterwards.
+    assert len(await bus.read_after(topic, "0-0")) == 2
