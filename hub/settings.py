@@ -57,6 +57,18 @@ class Settings(BaseSettings):
     widget_dir: Path = Path(__file__).resolve().parent.parent / "widget"
     #: Longest visitor message, in characters.
     widget_max_message_chars: int = 5000
+    #: Widget rate limits (token buckets, per process): requests of one address, new chats of
+    #: one address, messages of one visitor. Raise the address limits behind a proxy that
+    #: gathers many visitors under one address.
+    #: Behind a reverse proxy: take the visitor's address from X-Forwarded-For (set by the
+    #: proxy), not from the connection, which is the proxy's. Never enable without a proxy.
+    behind_proxy: bool = False
+    widget_ip_burst: float = 120
+    widget_ip_per_s: float = 4
+    widget_session_burst: float = 30
+    widget_session_per_s: float = 0.5
+    widget_visitor_burst: float = 10
+    widget_visitor_per_s: float = 0.5
 
     @property
     def is_sqlite(self) -> bool:

@@ -23,6 +23,9 @@ from hub.ratelimit import RateLimiter
 
 TYPING_EVERY_S = 2.0
 ORIGINS_CACHE_S = 30.0
+#: An origin the cached list refuses is checked again against a list at most this old, so a
+#: site an admin just added works at once.
+ORIGINS_RECHECK_S = 2.0
 
 
 class WidgetState:
@@ -33,16 +36,17 @@ class WidgetState:
             local_operator_sockets, ctx.settings.redis_url, ctx.settings.redis_prefix
         )
         #: Every widget request of one address; new chats of one address; one visitor's messages.
-        self.ip_limit = RateLimiter(burst=120, per_second=4)
-        self.session_limit = RateLimiter(burst=30, per_second=0.5)
-        self.visitor_limit = RateLimiter(burst=10, per_second=0.5)
+        st = ctx.settings
+        self.ip_limit = RateLimiter(st.widget_ip_burst, st.widget_ip_per_s)
+        self.session_limit = RateLimiter(st.widget_session_burst, st.widget_session_per_s)
+        self.visitor_limit = RateLimiter(st.widget_visitor_burst, st.widget_visitor_per_s)
         self._typing = RateLimiter(burst=1, per_second=1 / TYPING_EVERY_S)
         self._origins: tuple[float, list[dict[str, Any]]] = (0.0, [])
         self._online_locally = False
 
-    async def _widget_configs(self) -> list[dict[str, Any]]:
+    async def _widget_configs(self, max_age: float = ORIGINS_CACHE_S) -> list[dict[str, Any]]:
         stamp, configs = self._origins
-        if time.monotonic() - stamp < ORIGINS_CACHE_S:
+        if time.monotonic() - stamp < max_age:
             return configs
 
         async def query(session: AsyncSession) -> list[dict[str, Any]]:
@@ -59,7 +63,10 @@ class WidgetState:
         own = self.ctx.settings.public_url
         if origin.lower() == f"{request.scheme}://{request.host}".lower():
             return True
-        return any(origin_allowed(cfg, origin, own) for cfg in await self._widget_configs())
+        if any(origin_allowed(cfg, origin, own) for cfg in await self._widget_configs()):
+            return True
+        fresh = await self._widget_configs(ORIGINS_RECHECK_S)
+        return any(origin_allowed(cfg, origin, own) for cfg in fresh)
 
     async def demo_token(self) -> str | None:
         async def query(session: AsyncSession) -> str | None:

@@ -7,6 +7,7 @@ the channel allows; CORS headers are sent only to those origins.
 
 from __future__ import annotations
 
+import dataclasses
 import json as jsonlib
 from typing import Any
 
@@ -69,6 +70,12 @@ class ContactIn(BaseModel):
 
 
 def _client_ip(request: web.Request) -> str:
+    if request.app[CTX].settings.behind_proxy:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        # The proxy appends the address it saw; the last entry is the one it vouches for.
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last[:64]
     return request.remote or "unknown"
 
 
@@ -108,9 +115,28 @@ def _check_body(request: web.Request, body: str) -> None:
 
 
 async def _visitor(request: web.Request, token: str | None) -> tuple[visitors.Visitor, Channel]:
-    visitor, channel = await visitors.visitor_by_token(request.app[CTX], token or "")
+    try:
+        visitor, channel = await visitors.visitor_by_token(request.app[CTX], token or "")
+    except Unauthorized:
+        # The widget starts a new session when its token is refused: an allowed page must be
+        # able to read this 401, which a browser hides without CORS headers.
+        origin = request.headers.get("Origin")
+        if origin and await request.app[WIDGET].any_channel_allows(origin, request):
+            request[CORS_ORIGIN] = origin
+        raise
     _check_origin(request, channel)
     return visitor, channel
+
+
+async def _returning(request: web.Request, token: str | None, channel: Channel) -> bool:
+    """Whether ``token`` is a visitor of ``channel`` already (else the session makes one)."""
+    if not token:
+        return False
+    try:
+        _visitor_now, known_channel = await visitors.visitor_by_token(request.app[CTX], token)
+    except Unauthorized:
+        return False
+    return known_channel.id == channel.id
 
 
 @routes.get("/widget.js")
@@ -170,7 +196,9 @@ async def create_session(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     channel = await visitors.channel_by_token(ctx, body.website_token)
     _check_origin(request, channel)
-    if not request.app[WIDGET].session_limit.allow(_client_ip(request)) and not body.visitor_token:
+    # Only new visitors count as new chats: an unknown token makes one too.
+    returning = await _returning(request, body.visitor_token, channel)
+    if not returning and not request.app[WIDGET].session_limit.allow(_client_ip(request)):
         raise DomainError(
             "too many new chats from this address; wait a little", code="rate_limited"
         )
@@ -213,7 +241,10 @@ async def _send(
     if not duplicate and visitor.contact_id is not None:
         # The visitor's other tabs show what he wrote here.
         await request.app[WIDGET].live.push(
-            visitor.contact_id, channel.id, {"type": "message", "message": message}
+            visitor.contact_id,
+            channel.id,
+            {"type": "message", "message": message},
+            visitor_id=visitor.id,
         )
     return {
         "type": "ack",
@@ -239,9 +270,17 @@ async def callback(request: web.Request) -> web.Response:
     visitor, channel = await _visitor(request, body.visitor_token)
     _rate(request, visitor.id)
     phone = normalize_phone(body.phone)
-    message = await conversation.request_callback(
+    message, visitor = await conversation.request_callback(
         request.app[CTX], visitor, channel, phone, body.name, body.preferred_time
     )
+    if visitor.contact_id is not None:
+        # His open tabs show the request and join the conversation it made.
+        await request.app[WIDGET].live.push(
+            visitor.contact_id,
+            channel.id,
+            {"type": "message", "message": message},
+            visitor_id=visitor.id,
+        )
     return json({"message": message}, status=201)
 
 
@@ -272,11 +311,12 @@ async def widget_socket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     conn = _Conn(ws)
     sock = VisitorSocket(conn, visitor.id, channel.id, visitor.contact_id)
+    online = await state.presence.operators_online()
     sender = state.live.add(sock)
+    # Queued first, with no await since joining the fan-out, so nothing overtakes it; what
+    # came before it the widget fetches with messages?after=.
+    state.live.offer(sock, {"type": "ready", "operators_online": online})
     try:
-        await conn.send_json(
-            {"type": "ready", "operators_online": await state.presence.operators_online()}
-        )
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
@@ -303,6 +343,9 @@ async def _on_frame(
     frame: Any,
 ) -> visitors.Visitor:
     state = request.app[WIDGET]
+    if sock.contact_id is not None and sock.contact_id != visitor.contact_id:
+        # Another tab's first message or callback linked him to his contact since this opened.
+        visitor = dataclasses.replace(visitor, contact_id=sock.contact_id)
     kind = frame.get("type") if isinstance(frame, dict) else None
     client_id = frame.get("client_id") if isinstance(frame, dict) else None
     try:
