@@ -1,0 +1,84 @@
+"""The OpenAPI document and the app's routes stay in step, both ways."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from hub.app import create_app
+from hub.http import CTX
+from hub.openapi import openapi_document
+from tests.conftest import base_settings
+
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+def _app_routes() -> set[tuple[str, str]]:
+    app = create_app(base_settings(database_url="sqlite+aiosqlite:///:memory:"))
+    found: set[tuple[str, str]] = set()
+    for route in app.router.routes():
+        method = route.method.upper()
+        if method in ("HEAD", "*"):
+            continue
+        resource = route.resource
+        assert resource is not None
+        found.add((resource.canonical, method.lower()))
+    return found
+
+
+def _documented(doc: dict[str, Any]) -> set[tuple[str, str]]:
+    return {
+        (path, method)
+        for path, item in doc["paths"].items()
+        for method in item
+        if method in HTTP_METHODS
+    }
+
+
+def test_every_route_is_documented_and_nothing_else() -> None:
+    routes = _app_routes()
+    documented = _documented(openapi_document("http://hub.test"))
+    assert len(routes) > 10
+    assert routes - documented == set(), "routes missing from the OpenAPI document"
+    assert documented - routes == set(), "documented operations the app does not serve"
+
+
+def test_document_is_openapi_3_1_with_resolvable_refs() -> None:
+    doc = openapi_document("http://hub.test")
+    assert doc["openapi"].startswith("3.1.")
+    assert doc["servers"] == [{"url": "http://hub.test"}]
+    schemas = doc["components"]["schemas"]
+    assert "Error" in schemas
+
+    def refs(node: Any) -> list[str]:
+        if isinstance(node, dict):
+            out = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+            return out + [r for value in node.values() for r in refs(value)]
+        if isinstance(node, list):
+            return [r for value in node for r in refs(value)]
+        return []
+
+    all_refs = refs(doc)
+    assert all_refs
+    for ref in all_refs:
+        assert ref.startswith("#/components/schemas/"), ref
+        assert ref.removeprefix("#/components/schemas/") in schemas, ref
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            assert op.get("responses"), f"{method} {path} has no responses"
+            for param in op.get("parameters", []):
+                if param["in"] == "path":
+                    assert "{" + param["name"] + "}" in path, (path, param["name"])
+
+
+async def test_served_at_api_openapi_json(client: TestClient) -> None:  # type: ignore[type-arg]
+    resp = await client.get("/api/openapi.json")
+    assert resp.status == 200
+    assert resp.content_type == "application/json"
+    doc = await resp.json()
+    assert doc["openapi"].startswith("3.1.")
+    assert _documented(doc) == _app_routes()
+    public_url = client.app[CTX].settings.public_url
+    assert doc == json.loads(json.dumps(openapi_document(public_url)))
