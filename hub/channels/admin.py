@@ -53,7 +53,11 @@ async def create_channel(
         if team_id is not None and await session.get(Team, team_id) is None:
             raise InvalidInput(f"team {team_id} not found", code="team_not_found")
         ch = Channel(
-            type=type, name=name, team_id=team_id, secret=secret, config=clean_config,
+            type=type,
+            name=name,
+            team_id=team_id,
+            secret=secret,
+            config=clean_config,
             public_token=secrets.token_urlsafe(18) if spec.public_token else None,
         )
         session.add(ch)
