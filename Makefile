@@ -4,7 +4,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+STAMP := $(VENV)/.installed-dev-stamp
+RUN_STAMP := $(VENV)/.installed-stamp
 
 # The served backend of the test suite; .ci/run uses the same.
 export HUB_TEST_PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
@@ -12,13 +13,17 @@ export HUB_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
 .PHONY: run test check lint typecheck bench clean
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/python -m hub migrate
 	$(BIN)/python -m hub demo
 	$(BIN)/python -m hub serve
