@@ -15,6 +15,7 @@ from hub.channels.widget.visitors import (
     contact_summary,
     external_id,
     record_touch_on_contact,
+    reload_visitor,
     to_visitor,
 )
 from hub.context import HubContext
@@ -70,6 +71,10 @@ async def post_visitor_message(
     and the visitor (now linked to his contact)."""
     if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
         raise InvalidInput("client_id must be 1 to 64 characters", code="invalid_client_id")
+    if visitor.contact_id is None:
+        # A socket holds the visitor as he was when it opened: the pre-chat or "leave your
+        # email" form, or another tab's first message, may have changed him since.
+        visitor = await reload_visitor(ctx, visitor.id)
     missing = _prechat_missing(channel, await contact_summary(ctx, visitor))
     if missing:
         raise InvalidInput(f"please fill in: {', '.join(missing)}", code="prechat_required")
@@ -101,8 +106,9 @@ async def request_callback(
     phone_e164: str,
     name: str | None,
     preferred_time: str | None,
-) -> dict[str, Any]:
-    """ "Call me back": a conversation item operators see at once, with the phone in E.164."""
+) -> tuple[dict[str, Any], Visitor]:
+    """ "Call me back": a conversation item operators see at once, with the phone in E.164;
+    returns it and the visitor (now linked to his contact)."""
     when = (preferred_time or "").strip()[:100]
     body = f"Callback requested: {phone_e164}" + (f", preferred time: {when}" if when else "")
     who = _inbound_contact(visitor)
@@ -118,14 +124,15 @@ async def request_callback(
         },
     )
     result = await receive_message(ctx, inbound)
-    await _ensure_contact_link(ctx, visitor, result)
-    return {
+    visitor = await _ensure_contact_link(ctx, visitor, result)
+    message = {
         "id": result.message["id"],
         "body": body,
         "sender": {"type": "contact", "name": ""},
         "created_at": result.message["created_at"],
         "kind": "callback_request",
     }
+    return message, visitor
 
 
 async def update_visitor_contact(

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from hub.channels.base import ChannelAdapter
 from hub.channels.widget.adapter import WidgetAdapter
-from hub.channels.widget.keys import WIDGET, WidgetState, widget_lifecycle
+from hub.channels.widget.keys import WIDGET, WidgetState, close_visitor_sockets, widget_lifecycle
 from hub.channels.widget.routes import add_cors_headers, routes
 from hub.http import CTX, REALTIME
 
@@ -19,5 +19,6 @@ def install(app: web.Application) -> ChannelAdapter:
     realtime.frame_handlers["typing"] = state.operator_typing
     app.router.add_routes(routes)
     app.cleanup_ctx.append(widget_lifecycle)
+    app.on_shutdown.append(close_visitor_sockets)
     app.on_response_prepare.append(add_cors_headers)
     return WidgetAdapter(state.live)

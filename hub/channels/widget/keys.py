@@ -154,6 +154,12 @@ class WidgetState:
 WIDGET = web.AppKey("widget", WidgetState)
 
 
+async def close_visitor_sockets(app: web.Application) -> None:
+    """On shutdown, before aiohttp waits for the running handlers: a socket's handler runs until
+    the socket closes, so close them all now with 1001 and the widgets reconnect at once."""
+    await app[WIDGET].live.close()
+
+
 async def widget_lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[WIDGET]
     await state.live.start()

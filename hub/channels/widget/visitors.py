@@ -145,6 +145,18 @@ async def visitor_by_token(ctx: HubContext, token: str) -> tuple[Visitor, Channe
     return to_visitor(found[0]), found[1]
 
 
+async def reload_visitor(ctx: HubContext, visitor_id: int) -> Visitor:
+    """The visitor as he is now in the database."""
+
+    async def query(session: AsyncSession) -> WidgetVisitor | None:
+        return await session.get(WidgetVisitor, visitor_id)
+
+    row = await ctx.read(query)
+    if row is None:
+        raise Unauthorized("unknown visitor token", code="invalid_visitor_token")
+    return to_visitor(row)
+
+
 @dataclass(frozen=True, slots=True)
 class SessionIn:
     website_token: str
@@ -211,7 +223,8 @@ async def start_session(ctx: HubContext, channel: Channel, data: SessionIn) -> d
         return to_visitor(row)
 
     visitor = await ctx.write(unit)
-    if identifier is not None and visitor.contact_id is None:
+    logged_in = known is not None and known.identifier is None
+    if identifier is not None and (visitor.contact_id is None or logged_in):
         visitor = await _link_verified_contact(ctx, visitor, channel)
     if visitor.contact_id is not None:
         await record_touch_on_contact(ctx, visitor)
@@ -237,7 +250,8 @@ def external_id(visitor: Visitor) -> str:
 
 
 async def _link_verified_contact(ctx: HubContext, visitor: Visitor, channel: Channel) -> Visitor:
-    """A verified visitor joins the contact that already has his identifier, if any."""
+    """A verified visitor joins the contact that already has his identifier, if any; one who
+    chatted before he logged in gives his identifier to his contact, so the chat goes on."""
 
     async def unit(session: AsyncSession) -> Visitor:
         contact_id = await session.scalar(
@@ -250,6 +264,14 @@ async def _link_verified_contact(ctx: HubContext, visitor: Visitor, channel: Cha
         assert row is not None
         if contact_id is not None:
             row.contact_id = contact_id
+        elif row.contact_id is not None:
+            session.add(
+                ContactIdentity(
+                    contact_id=row.contact_id,
+                    channel_id=channel.id,
+                    external_id=external_id(visitor),
+                )
+            )
         await session.flush()
         return to_visitor(row)
 
