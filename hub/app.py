@@ -25,6 +25,7 @@ from hub.inbox.delivery import DeliveryWorker
 from hub.inbox.handoff import wake_snoozed
 from hub.inbox.models import Operator
 from hub.inbox.realtime import RealtimeHub
+from hub.inbox.web import routes as inbox_web
 from hub.metrics import Metrics
 from hub.ops_routes import routes as ops_routes
 from hub.settings import Settings
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 ROUTE_TABLES = (
     ops_routes,
     inbox_routes.routes,
+    inbox_web.routes,
     channel_routes.routes,
 )
 

@@ -43,3 +43,8 @@ class Forbidden(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+class RateLimited(DomainError):
+    status = 429
+    code = "rate_limited"

@@ -132,11 +132,16 @@ def bearer_token(request: web.Request) -> str:
 
 
 async def principal(request: web.Request) -> Principal:
-    """The operator behind the request's bearer token, checked against the database."""
+    """The operator behind the request's bearer token, else its session cookie (with the CSRF
+    and Origin checks of ``hub.inbox.web``), checked against the database."""
     cached: Principal | None = request.get(PRINCIPAL_KEY)
     if cached is not None:
         return cached
-    token = bearer_token(request)
+    # Imported here: hub.inbox.web.routes builds on this module.
+    from hub.inbox.web.routes import session_token
+
+    cookie_token = None if "Authorization" in request.headers else session_token(request)
+    token = cookie_token or bearer_token(request)
     ctx = request.app[CTX]
     found = await ctx.read(lambda session: authenticate_token(session, token))
     request[PRINCIPAL_KEY] = found

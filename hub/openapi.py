@@ -25,6 +25,7 @@ from hub.inbox.schemas import (
 )
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+COOKIE: list[dict[str, list[str]]] = [{"session": []}]
 ERROR = {"$ref": "#/components/schemas/Error"}
 OBJ: dict[str, Any] = {"type": "object"}
 
@@ -99,6 +100,20 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/openapi.json": {"get": _op("This document", errors=())},
     "/api/v1/auth/login": {"post": _op("Log in; answers {token, operator}", body=LoginIn)},
     "/api/v1/auth/logout": {"post": _op("End this token's session", auth=BEARER)},
+    "/api/v1/auth/session": {
+        "post": _op(
+            "Web inbox log-in: sets the HttpOnly hub_session cookie; answers {operator, "
+            "csrf_token}. Cookie requests that change something send X-CSRF-Token",
+            body=LoginIn,
+            errors=(400, 401, 403, 413, 422),
+        ),
+        "get": _op("The cookie session's operator and CSRF token", auth=COOKIE, errors=(401,)),
+        "delete": _op(
+            "Log out of the cookie session (the token is revoked, the cookie cleared)",
+            auth=COOKIE,
+            errors=(401, 403),
+        ),
+    },
     "/api/v1/me": {"get": _op("The operator behind the token", auth=BEARER)},
     "/api/v1/operators": {
         "get": _op("List operators", auth=BEARER),
@@ -223,11 +238,30 @@ PATHS: dict[str, dict[str, Any]] = {
             "Operator WebSocket (upgrade). Server frames: ready, event {id, event, data}, "
             "resumed, resync, error, pong. Client frames: resume {after}, ping, "
             "typing {conversation_id}. Reconnect with ?after=<last event id> to get what was "
-            "missed, in order, before live events.",
+            "missed, in order, before live events. The web inbox's session cookie works too, "
+            "from the hub's own Origin only.",
             ok=101,
-            auth=BEARER,
+            auth=[*BEARER, *COOKIE],
             params=[_query("after", "the last event id seen before the connection dropped")],
-            errors=(400, 401),
+            errors=(400, 401, 403),
+        ),
+    },
+    # The operator's web page (served with a Content-Security-Policy).
+    "/inbox": {"get": _op("The operator inbox page", errors=(), content_type="text/html")},
+    "/inbox/contacts/{contact_id}": {
+        "get": _op(
+            "The inbox page showing one contact",
+            errors=(400, 404),
+            params=[_path_id("contact_id")],
+            content_type="text/html",
+        ),
+    },
+    "/inbox/static/{name}": {
+        "get": _op(
+            "The inbox page's script and style sheet (inbox.js, inbox.css)",
+            errors=(404,),
+            params=[{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            content_type="text/plain",
         ),
     },
     # The website widget channel (visitors; the page's Origin must be one the channel allows).
@@ -317,6 +351,12 @@ def openapi_document(public_url: str) -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "An operator token from /api/v1/auth/login",
+                },
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "hub_session",
+                    "description": "The web inbox's session from POST /api/v1/auth/session",
                 },
                 "channelSecret": {
                     "type": "http",

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
-import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
@@ -448,11 +447,6 @@ async def test_first_touch_kept_last_touch_updated_and_shown_to_operators(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub/inbox/serialize.py conversation_dict leaves out Conversation.attributes; "
-    "remove this mark once it is fixed",
-)
 async def test_conversation_answer_shows_the_touches(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:

@@ -84,6 +84,7 @@ class _ConversationRow:
     last_activity_at: datetime
     last_message_preview: str
     unread_count: int
+    attributes: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,11 +222,12 @@ async def _conversations(
             CONVERSATIONS.c.last_activity_at,
             CONVERSATIONS.c.last_message_preview,
             CONVERSATIONS.c.unread_count,
+            CONVERSATIONS.c.attributes,
         ).where(CONVERSATIONS.c.contact_id.in_({contact_id for contact_id, _ch in pairs}))
     )
     convs: dict[tuple[int, int], _ConversationRow] = {}
     for row in rows.all():
-        conv = _ConversationRow(*row)
+        conv = _ConversationRow(*tuple(row))
         pair = (conv.contact_id, conv.channel_id)
         if pair not in pairs:
             continue  # the same contact on another channel
@@ -267,6 +269,7 @@ async def _conversations(
                 now,
                 "",
                 0,
+                {},
             )
             created.add(conv_id)
     return convs, created

@@ -106,6 +106,8 @@ class ConversationLike(Protocol):
     def last_message_preview(self) -> str: ...
     @property
     def unread_count(self) -> int: ...
+    @property
+    def attributes(self) -> dict[str, Any]: ...
 
 
 class NamedLike(Protocol):
@@ -173,6 +175,7 @@ def conversation_dict(
         "last_activity_at": iso(conv.last_activity_at),
         "last_message_preview": conv.last_message_preview,
         "unread_count": conv.unread_count,
+        "attributes": dict(conv.attributes),
     }
     if contact is not None:
         out["contact"] = {"id": contact.id, "name": contact.name}

@@ -18,7 +18,7 @@ from hub.channels.widget import conversation, visitors
 from hub.channels.widget.config import origin_allowed
 from hub.channels.widget.keys import WIDGET
 from hub.channels.widget.live import VisitorSocket
-from hub.errors import DomainError, Forbidden, InvalidInput, Unauthorized
+from hub.errors import DomainError, Forbidden, InvalidInput, RateLimited, Unauthorized
 from hub.http import CTX, json, read_json
 from hub.inbox.models import Channel
 from hub.inbox.staff import normalize_email
@@ -95,9 +95,9 @@ def _request_origin(request: web.Request) -> str:
 def _rate(request: web.Request, visitor_id: int | None = None) -> None:
     state = request.app[WIDGET]
     if not state.ip_limit.allow(_client_ip(request)):
-        raise DomainError("too many requests from this address; wait a little", code="rate_limited")
+        raise RateLimited("too many requests from this address; wait a little")
     if visitor_id is not None and not state.visitor_limit.allow(str(visitor_id)):
-        raise DomainError("you are sending messages too fast; wait a little", code="rate_limited")
+        raise RateLimited("you are sending messages too fast; wait a little")
 
 
 def _clean_contact(name: str | None, email: str | None, phone: str | None) -> dict[str, str | None]:
@@ -199,9 +199,7 @@ async def create_session(request: web.Request) -> web.Response:
     # Only new visitors count as new chats: an unknown token makes one too.
     returning = await _returning(request, body.visitor_token, channel)
     if not returning and not request.app[WIDGET].session_limit.allow(_client_ip(request)):
-        raise DomainError(
-            "too many new chats from this address; wait a little", code="rate_limited"
-        )
+        raise RateLimited("too many new chats from this address; wait a little")
     contact = _clean_contact(body.name, body.email, body.phone)
     data = await visitors.start_session(
         ctx,
@@ -223,6 +221,7 @@ async def create_session(request: web.Request) -> web.Response:
 
 @routes.get("/api/widget/v1/messages")
 async def fetch_messages(request: web.Request) -> web.Response:
+    _rate(request)
     visitor, _channel = await _visitor(request, request.headers.get("X-Visitor-Token"))
     raw_after = request.query.get("after", "")
     if raw_after and (not raw_after.isdigit() or len(raw_after) > 18):
@@ -305,6 +304,7 @@ def _error_frame(exc: DomainError, client_id: Any = None) -> dict[str, Any]:
 
 @routes.get("/ws/widget")
 async def widget_socket(request: web.Request) -> web.StreamResponse:
+    _rate(request)  # opening a socket counts against the address like any request
     visitor, channel = await _visitor(request, request.query.get("visitor_token"))
     state = request.app[WIDGET]
     ws = web.WebSocketResponse(heartbeat=25, max_msg_size=64 * 1024)

@@ -1,0 +1,916 @@
+/* Hub operator inbox: vanilla ES2017, no build step. Talks to the REST API and /ws/operator only.
+ * Everything a customer wrote is written with textContent, never as HTML. */
+(function () {
+  'use strict';
+
+  var TEXTS = {
+    en: {
+      app_title: 'Hub inbox', email: 'Email', password: 'Password', log_in: 'Log in',
+      log_out: 'Log out', mine: 'Mine', unassigned: 'Unassigned', all: 'All',
+      status_open: 'Open', status_pending: 'Pending', status_snoozed: 'Snoozed',
+      status_resolved: 'Resolved', search: 'Search…', search_hint: 'Search by name, phone, email or message text',
+      all_channels: 'All channels', no_conversations: 'No conversations here',
+      load_more: 'Load more', pick_conversation: 'Pick a conversation on the left',
+      back: '← Back', assign_me: 'Assign to me', transfer: 'Transfer…', snooze: 'Snooze…',
+      resolve: 'Resolve', reopen: 'Reopen', transfer_to: 'Transfer to',
+      handoff_note: 'Handoff note', transfer_do: 'Transfer', cancel: 'Cancel',
+      snooze_until: 'Snooze until', snooze_do: 'Snooze', typing: 'The customer is typing…',
+      reply: 'Reply', internal_note: 'Internal note', send: 'Send', add_note: 'Add note',
+      send_hint: 'Enter sends · Shift+Enter new line',
+      reply_hint: 'The customer will see this reply',
+      note_hint: 'Only operators see internal notes',
+      reply_placeholder: 'Write a reply to the customer…',
+      note_placeholder: 'Write an internal note (the customer never sees it)…',
+      first_touch: 'First touch', last_touch: 'Last touch',
+      other_conversations: 'Conversations', contact_page: 'Contact page →',
+      back_to_inbox: '← Inbox', timeline: 'Timeline, newest first', phones: 'Phones',
+      emails: 'Emails', identities: 'Identities', page: 'Page', utm_source: 'Source',
+      utm_campaign: 'Campaign', referrer: 'Referrer', reconnecting: 'Connection lost, reconnecting…',
+      wrong_login: 'Wrong email or password', unassigned_to: 'unassigned', assignee: 'Assignee',
+      enable_notifications: 'Enable notifications', notifications_on: 'Notifications on',
+      new_conversation: 'New conversation', today: 'Today', yesterday: 'Yesterday',
+      not_delivered: 'not delivered', delivered: 'sent', pending_delivery: 'sending…',
+      system: 'System', you: 'you', nothing: '—', error: 'Something went wrong',
+      role_operator: 'operator', role_manager: 'manager', role_admin: 'admin',
+      lang_other: 'Русский', contact: 'Contact', team: 'Team',
+      keep_team: '(keep the team)', team_only: '(no operator, the team only)'
+    },
+    ru: {
+      app_title: 'Входящие', email: 'Эл. почта', password: 'Пароль', log_in: 'Войти',
+      log_out: 'Выйти', mine: 'Мои', unassigned: 'Свободные', all: 'Все',
+      status_open: 'Открыты', status_pending: 'Ждут', status_snoozed: 'Отложены',
+      status_resolved: 'Решены', search: 'Поиск…', search_hint: 'Поиск по имени, телефону, почте или тексту сообщений',
+      all_channels: 'Все каналы', no_conversations: 'Здесь нет диалогов',
+      load_more: 'Показать ещё', pick_conversation: 'Выберите диалог слева',
+      back: '← Назад', assign_me: 'Взять себе', transfer: 'Передать…', snooze: 'Отложить…',
+      resolve: 'Решено', reopen: 'Открыть снова', transfer_to: 'Передать',
+      handoff_note: 'Заметка для коллеги', transfer_do: 'Передать', cancel: 'Отмена',
+      snooze_until: 'Отложить до', snooze_do: 'Отложить', typing: 'Клиент печатает…',
+      reply: 'Ответ', internal_note: 'Внутренняя заметка', send: 'Отправить',
+      add_note: 'Добавить заметку', send_hint: 'Enter — отправить · Shift+Enter — новая строка',
+      reply_hint: 'Клиент увидит этот ответ',
+      note_hint: 'Внутренние заметки видят только операторы',
+      reply_placeholder: 'Напишите ответ клиенту…',
+      note_placeholder: 'Внутренняя заметка (клиент её не увидит)…',
+      first_touch: 'Первый визит', last_touch: 'Последний визит',
+      other_conversations: 'Диалоги', contact_page: 'Карточка контакта →',
+      back_to_inbox: '← Входящие', timeline: 'История, сначала новые', phones: 'Телефоны',
+      emails: 'Почта', identities: 'Идентификаторы', page: 'Страница', utm_source: 'Источник',
+      utm_campaign: 'Кампания', referrer: 'Откуда', reconnecting: 'Нет связи, переподключаемся…',
+      wrong_login: 'Неверная почта или пароль', unassigned_to: 'не назначен',
+      assignee: 'Оператор', enable_notifications: 'Включить уведомления',
+      notifications_on: 'Уведомления включены', new_conversation: 'Новый диалог',
+      today: 'Сегодня', yesterday: 'Вчера', not_delivered: 'не доставлено',
+      delivered: 'отправлено', pending_delivery: 'отправляется…', system: 'Система', you: 'вы',
+      nothing: '—', error: 'Что-то пошло не так', role_operator: 'оператор',
+      role_manager: 'менеджер', role_admin: 'администратор', lang_other: 'English',
+      contact: 'Контакт', team: 'Команда', keep_team: '(команда та же)',
+      team_only: '(без оператора, только команда)'
+    }
+  };
+  var CHANNEL_BADGE = { api: 'API', widget: 'WEB', telegram: 'TG', email: '@', whatsapp: 'WA' };
+  var STATUSES = ['open', 'pending', 'snoozed', 'resolved'];
+
+  var S = {
+    lang: pickLang(), me: null, csrf: '', staff: false,
+    filter: { assignee: 'me', status: 'open', channel: '', q: '' },
+    convs: [], nextCursor: null, current: null, conv: null, messages: [], contact: null,
+    channels: {}, operators: [], teams: [], lastEventId: null, ws: null, backoff: 1000,
+    reconnectTimer: null, loggedIn: false, liveDuringLoad: null, mode: 'reply', typingTimer: null, listSeq: 0
+  };
+
+  function pickLang() {
+    var saved = null;
+    try { saved = localStorage.getItem('hub.inbox.lang'); } catch (e) { /* private mode */ }
+    if (saved === 'ru' || saved === 'en') return saved;
+    return (navigator.language || '').toLowerCase().indexOf('ru') === 0 ? 'ru' : 'en';
+  }
+  function t(key) { return TEXTS[S.lang][key] || TEXTS.en[key] || key; }
+  function $(id) { return document.getElementById(id); }
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function show(node, yes) { node.hidden = !yes; }
+
+  /* ---------- language ---------- */
+  function applyLang() {
+    document.documentElement.lang = S.lang;
+    var nodes = document.querySelectorAll('[data-t]');
+    for (var i = 0; i < nodes.length; i++) nodes[i].textContent = t(nodes[i].getAttribute('data-t'));
+    nodes = document.querySelectorAll('[data-t-placeholder]');
+    for (i = 0; i < nodes.length; i++) nodes[i].placeholder = t(nodes[i].getAttribute('data-t-placeholder'));
+    nodes = document.querySelectorAll('[data-t-title]');
+    for (i = 0; i < nodes.length; i++) nodes[i].title = t(nodes[i].getAttribute('data-t-title'));
+    nodes = document.querySelectorAll('[data-lang-switch]');
+    for (i = 0; i < nodes.length; i++) nodes[i].textContent = t('lang_other');
+    document.title = t('app_title');
+    setMode(S.mode);
+    renderChannels();
+    if (S.me) renderMe();
+    if (S.loggedIn) { renderList(); renderConv(); renderContact(); }
+  }
+  function switchLang() {
+    S.lang = S.lang === 'ru' ? 'en' : 'ru';
+    try { localStorage.setItem('hub.inbox.lang', S.lang); } catch (e) { /* ignore */ }
+    applyLang();
+    if (contactPageId()) loadContactPage(contactPageId());
+  }
+
+  /* ---------- HTTP ---------- */
+  function api(method, path, body) {
+    var opts = { method: method, headers: {}, credentials: 'same-origin' };
+    if (body !== undefined) {
+      opts.headers['Content-Type'] = 'application/json';
+      opts.body = JSON.stringify(body);
+    }
+    if (method !== 'GET') opts.headers['X-CSRF-Token'] = S.csrf;
+    return fetch(path, opts).then(function (r) {
+      return r.json().catch(function () { return null; }).then(function (data) {
+        if (r.ok) return data;
+        var err = new Error(data && data.error ? data.error.message : r.statusText);
+        err.status = r.status;
+        err.code = data && data.error ? data.error.code : '';
+        if (r.status === 401 && S.loggedIn) loggedOut();
+        throw err;
+      });
+    });
+  }
+  function toast(message) {
+    var box = $('toast');
+    if (!box) { box = el('div', 'toast'); box.id = 'toast'; box.setAttribute('role', 'alert'); document.body.appendChild(box); }
+    box.textContent = message || t('error');
+    box.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(function () { box.hidden = true; }, 5000);
+  }
+  function fail(err) { toast(err && err.message ? err.message : t('error')); }
+
+  /* ---------- session ---------- */
+  function showLogin() {
+    S.loggedIn = false;
+    show($('app'), false);
+    show($('login'), true);
+    var email = document.querySelector('#login-form [name=email]');
+    if (email) email.focus();
+  }
+  function loggedOut() {
+    S.loggedIn = false;
+    if (S.ws) { S.ws.onclose = null; S.ws.close(); S.ws = null; }
+    clearTimeout(S.reconnectTimer);
+    show($('banner'), false);
+    showLogin();
+  }
+  function onLogin(ev) {
+    ev.preventDefault();
+    var form = ev.target;
+    show($('login-error'), false);
+    api('POST', '/api/v1/auth/session', {
+      email: form.email.value, password: form.password.value
+    }).then(function (data) {
+      S.csrf = data.csrf_token;
+      form.password.value = '';
+      return start();
+    }).catch(function (err) {
+      var box = $('login-error');
+      box.textContent = err.status === 401 ? t('wrong_login') : (err.message || t('error'));
+      show(box, true);
+    });
+  }
+  function logout() {
+    api('DELETE', '/api/v1/auth/session').catch(function () { /* gone already */ })
+      .then(function () { S.me = null; S.current = null; loggedOut(); });
+  }
+
+  function start() {
+    return api('GET', '/api/v1/me').then(function (me) {
+      S.me = me;
+      S.staff = me.role === 'manager' || me.role === 'admin';
+      S.loggedIn = true;
+      show($('login'), false);
+      show($('app'), true);
+      show(document.querySelector('[data-assignee=all]'), S.staff);
+      renderMe();
+      renderFilters();
+      var side = Promise.all([
+        api('GET', '/api/v1/channels').then(function (d) {
+          S.channels = {};
+          d.items.forEach(function (c) { S.channels[c.id] = c; });
+          renderChannels();
+        }),
+        api('GET', '/api/v1/operators').then(function (d) {
+          S.operators = d.items.filter(function (o) { return o.active; });
+        }),
+        api('GET', '/api/v1/teams').then(function (d) { S.teams = d.items; })
+      ]).catch(fail);
+      connect();
+      var cid = contactPageId();
+      if (cid) {
+        document.body.classList.add('on-contact-page');
+        return side.then(function () { return loadContactPage(cid); });
+      }
+      document.body.classList.remove('on-contact-page');
+      var fromHash = /^#c(\d+)$/.exec(location.hash);
+      return loadList().then(function () {
+        if (fromHash) openConv(Number(fromHash[1]));
+      });
+    });
+  }
+  function renderMe() {
+    $('me').textContent = S.me.name + ' · ' + t('role_' + S.me.role);
+  }
+  function contactPageId() {
+    var m = /^\/inbox\/contacts\/(\d+)\/?$/.exec(location.pathname);
+    return m ? Number(m[1]) : null;
+  }
+
+  /* ---------- list ---------- */
+  function renderFilters() {
+    var buttons = document.querySelectorAll('[data-assignee]');
+    for (var i = 0; i < buttons.length; i++) {
+      var on = buttons[i].getAttribute('data-assignee') === S.filter.assignee;
+      buttons[i].classList.toggle('on', on);
+      buttons[i].setAttribute('aria-selected', on ? 'true' : 'false');
+    }
+    buttons = document.querySelectorAll('[data-status]');
+    for (i = 0; i < buttons.length; i++) {
+      on = buttons[i].getAttribute('data-status') === S.filter.status;
+      buttons[i].classList.toggle('on', on);
+      buttons[i].setAttribute('aria-selected', on ? 'true' : 'false');
+    }
+  }
+  function renderChannels() {
+    var select = $('channel-filter');
+    var value = S.filter.channel;
+    clear(select);
+    var all = el('option', '', t('all_channels'));
+    all.value = '';
+    select.appendChild(all);
+    Object.keys(S.channels).forEach(function (id) {
+      var ch = S.channels[id];
+      var opt = el('option', '', ch.name + ' (' + ch.type + ')');
+      opt.value = String(ch.id);
+      select.appendChild(opt);
+    });
+    select.value = value;
+  }
+  function listQuery(cursor) {
+    var f = S.filter;
+    var params = ['status=' + f.status, 'limit=30'];
+    if (f.assignee !== 'all') params.push('assignee=' + f.assignee);
+    if (f.channel) params.push('channel=' + encodeURIComponent(f.channel));
+    if (f.q) params.push('q=' + encodeURIComponent(f.q));
+    if (cursor) params.push('cursor=' + encodeURIComponent(cursor));
+    return '/api/v1/conversations?' + params.join('&');
+  }
+  function loadList() {
+    var seq = ++S.listSeq;
+    // Events that arrive while the page loads are newer than it: applied again on top.
+    S.liveDuringLoad = {};
+    return api('GET', listQuery(null)).then(function (data) {
+      if (seq !== S.listSeq) return;
+      var live = S.liveDuringLoad;
+      S.liveDuringLoad = null;
+      S.convs = data.items;
+      S.nextCursor = data.next_cursor;
+      Object.keys(live).forEach(function (id) { placeConv(live[id]); });
+      renderList();
+    }).catch(fail);
+  }
+  function loadMore() {
+    if (!S.nextCursor) return;
+    api('GET', listQuery(S.nextCursor)).then(function (data) {
+      data.items.forEach(function (c) { if (!findConv(c.id)) S.convs.push(c); });
+      S.nextCursor = data.next_cursor;
+      renderList();
+    }).catch(fail);
+  }
+  function findConv(id) {
+    for (var i = 0; i < S.convs.length; i++) if (S.convs[i].id === id) return S.convs[i];
+    return null;
+  }
+  function canSee(c) {
+    if (S.staff) return true;
+    return c.assignee_id === S.me.id || S.me.team_ids.indexOf(c.team_id) !== -1;
+  }
+  function matches(c) {
+    var f = S.filter;
+    if (!canSee(c) || c.status !== f.status) return false;
+    if (f.assignee === 'me' && c.assignee_id !== S.me.id) return false;
+    if (f.assignee === 'unassigned' && c.assignee_id !== null) return false;
+    if (f.channel && String(c.channel_id) !== f.channel) return false;
+    return true;
+  }
+  function when(c) { return Date.parse(c.last_activity_at) || 0; }
+
+  /* A conversation as an event tells it: merged into the list, or dropped from it. */
+  function upsertConv(summary) {
+    var known = findConv(summary.id);
+    if (!known && !summary.contact) {
+      return api('GET', '/api/v1/conversations/' + summary.id).then(upsertConv).catch(function () {
+        removeConv(summary.id);
+      });
+    }
+    var merged = Object.assign({}, known || {}, summary);
+    if (!merged.contact && known) merged.contact = known.contact;
+    if (!merged.channel && known) merged.channel = known.channel;
+    if (S.conv && S.conv.id === merged.id) {
+      S.conv = Object.assign({}, S.conv, summary);
+      if (summary.assignee_id !== undefined) S.conv.assignee = operatorRef(summary.assignee_id);
+      renderConvHead();
+    }
+    if (S.filter.q) { scheduleReload(); return Promise.resolve(); }
+    if (S.liveDuringLoad) S.liveDuringLoad[merged.id] = merged;
+    placeConv(merged);
+    renderList();
+    return Promise.resolve();
+  }
+  function placeConv(conv) {
+    var known = findConv(conv.id);
+    if (known && !conv.contact) conv.contact = known.contact;
+    if (known && !conv.channel) conv.channel = known.channel;
+    removeConv(conv.id, true);
+    if (matches(conv)) {
+      S.convs.push(conv);
+      S.convs.sort(function (a, b) { return when(b) - when(a) || b.id - a.id; });
+    }
+  }
+  function removeConv(id, quiet) {
+    S.convs = S.convs.filter(function (c) { return c.id !== id; });
+    if (!quiet) renderList();
+  }
+  function scheduleReload() {
+    clearTimeout(scheduleReload.timer);
+    scheduleReload.timer = setTimeout(loadList, 300);
+  }
+  function operatorRef(id) {
+    if (id === null || id === undefined) return null;
+    for (var i = 0; i < S.operators.length; i++) {
+      if (S.operators[i].id === id) return { id: id, name: S.operators[i].name };
+    }
+    return { id: id, name: '#' + id };
+  }
+  function badge(type) {
+    var b = el('span', 'badge ch-' + (CHANNEL_BADGE[type] ? type : 'other'), CHANNEL_BADGE[type] || '•');
+    b.title = type || '';
+    return b;
+  }
+  function shortTime(iso) {
+    var d = new Date(iso);
+    if (isNaN(d)) return '';
+    var now = new Date();
+    if (d.toDateString() === now.toDateString()) {
+      return d.toLocaleTimeString(S.lang, { hour: '2-digit', minute: '2-digit' });
+    }
+    return d.toLocaleDateString(S.lang, { day: 'numeric', month: 'short' });
+  }
+  function renderList() {
+    var list = $('conv-list');
+    clear(list);
+    S.convs.forEach(function (c) {
+      var li = el('li', 'conv-row' + (c.id === S.current ? ' selected' : ''));
+      li.setAttribute('data-id', String(c.id));
+      li.tabIndex = 0;
+      var type = c.channel ? c.channel.type : (S.channels[c.channel_id] || {}).type;
+      li.appendChild(badge(type));
+      var main = el('div', 'row-main');
+      var top = el('div', 'row-top');
+      top.appendChild(el('span', 'row-name', c.contact ? c.contact.name : '#' + c.contact_id));
+      top.appendChild(el('time', 'row-time', shortTime(c.last_activity_at)));
+      main.appendChild(top);
+      var bottom = el('div', 'row-bottom');
+      bottom.appendChild(el('span', 'row-preview', c.last_message_preview || ''));
+      if (c.unread_count > 0) bottom.appendChild(el('span', 'unread', c.unread_count));
+      main.appendChild(bottom);
+      li.appendChild(main);
+      list.appendChild(li);
+    });
+    show($('list-empty'), S.convs.length === 0);
+    show($('load-more'), !!S.nextCursor);
+  }
+
+  /* ---------- conversation ---------- */
+  function openConv(id) {
+    S.current = id;
+    S.conv = null;
+    S.messages = [];
+    S.contact = null;
+    if (location.hash !== '#c' + id) history.replaceState(null, '', '/inbox#c' + id);
+    document.body.classList.add('conv-open');
+    renderList();
+    renderConv();
+    renderContact();
+    var convReq = api('GET', '/api/v1/conversations/' + id);
+    var msgReq = api('GET', '/api/v1/conversations/' + id + '/messages?limit=100');
+    return Promise.all([convReq, msgReq]).then(function (res) {
+      if (S.current !== id) return;
+      S.conv = res[0];
+      // Live messages that arrived while loading are kept; each id once.
+      var byId = {};
+      res[1].items.concat(S.messages).forEach(function (m) { byId[m.id] = m; });
+      S.messages = Object.keys(byId).map(function (k) { return byId[k]; });
+      S.messages.sort(function (a, b) { return a.id - b.id; });
+      renderConv();
+      loadContact(S.conv.contact_id);
+    }).catch(function (err) {
+      if (S.current === id) closeConv();
+      fail(err);
+    });
+  }
+  function closeConv() {
+    S.current = null;
+    S.conv = null;
+    document.body.classList.remove('conv-open');
+    history.replaceState(null, '', '/inbox');
+    renderList();
+    renderConv();
+    renderContact();
+  }
+  function renderConv() {
+    var has = S.current !== null;
+    show($('conv-empty'), !has);
+    show($('conv'), has);
+    if (!has) return;
+    renderConvHead();
+    renderMessages();
+  }
+  function renderConvHead() {
+    var c = S.conv;
+    if (!c) { $('conv-name').textContent = ''; $('conv-meta').textContent = ''; return; }
+    $('conv-name').textContent = c.contact ? c.contact.name : '';
+    var parts = [];
+    if (c.channel) parts.push(c.channel.name);
+    parts.push(t('status_' + c.status));
+    parts.push(t('assignee') + ': ' + (c.assignee ? c.assignee.name : t('unassigned_to')));
+    if (c.status === 'snoozed' && c.snoozed_until) parts.push('→ ' + new Date(c.snoozed_until).toLocaleString(S.lang));
+    $('conv-meta').textContent = parts.join(' · ');
+    show($('act-take'), c.assignee_id !== S.me.id);
+    show($('act-resolve'), c.status !== 'resolved');
+    show($('act-reopen'), c.status !== 'open');
+    show($('act-snooze'), c.status !== 'resolved');
+  }
+  function dayLabel(d) {
+    var today = new Date();
+    var yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+    if (d.toDateString() === today.toDateString()) return t('today');
+    if (d.toDateString() === yesterday.toDateString()) return t('yesterday');
+    return d.toLocaleDateString(S.lang, { day: 'numeric', month: 'long', year: 'numeric' });
+  }
+  function messageNode(m, withConv) {
+    var d = new Date(m.created_at);
+    var time = d.toLocaleTimeString(S.lang, { hour: '2-digit', minute: '2-digit' });
+    if (m.kind === 'activity') {
+      var act = el('div', 'msg activity');
+      act.setAttribute('data-id', String(m.id));
+      act.appendChild(el('span', 'body', m.body));
+      act.appendChild(el('time', 'msg-time', ' · ' + time));
+      return act;
+    }
+    var node = el('div', 'msg ' + m.kind + (m.private ? ' private' : ''));
+    node.setAttribute('data-id', String(m.id));
+    if (m.kind === 'note') node.appendChild(el('div', 'note-label', t('internal_note')));
+    node.appendChild(el('div', 'body', m.body));
+    var meta = el('div', 'msg-meta');
+    var who = m.sender && m.sender.name ? m.sender.name : t('system');
+    if (m.sender && m.sender.type === 'operator' && m.sender.id === S.me.id) who += ' (' + t('you') + ')';
+    meta.appendChild(el('span', 'who', who));
+    meta.appendChild(el('time', 'msg-time', withConv ? d.toLocaleString(S.lang) : time));
+    if (m.delivery) {
+      var st = m.delivery.status;
+      var label = st === 'failed' ? t('not_delivered') : st === 'pending' ? t('pending_delivery') : t('delivered');
+      var ds = el('span', 'delivery ' + st, label);
+      if (m.delivery.error) ds.title = m.delivery.error;
+      meta.appendChild(ds);
+    }
+    node.appendChild(meta);
+    return node;
+  }
+  function renderMessages() {
+    var box = $('messages');
+    var atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+    clear(box);
+    var lastDay = '';
+    S.messages.forEach(function (m) {
+      var d = new Date(m.created_at);
+      if (d.toDateString() !== lastDay) {
+        lastDay = d.toDateString();
+        box.appendChild(el('div', 'day', dayLabel(d)));
+      }
+      box.appendChild(messageNode(m, false));
+    });
+    if (atBottom || box.getAttribute('data-conv') !== String(S.current)) box.scrollTop = box.scrollHeight;
+    box.setAttribute('data-conv', String(S.current));
+  }
+  function addMessage(m) {
+    for (var i = 0; i < S.messages.length; i++) {
+      if (S.messages[i].id === m.id) { S.messages[i] = m; renderMessages(); return; }
+    }
+    S.messages.push(m);
+    S.messages.sort(function (a, b) { return a.id - b.id; });
+    renderMessages();
+  }
+
+  /* ---------- composer & actions ---------- */
+  function setMode(mode) {
+    S.mode = mode;
+    var form = $('composer');
+    form.classList.toggle('note-mode', mode === 'note');
+    form.classList.toggle('reply-mode', mode !== 'note');
+    var buttons = form.querySelectorAll('[data-mode]');
+    for (var i = 0; i < buttons.length; i++) {
+      buttons[i].setAttribute('aria-pressed', buttons[i].getAttribute('data-mode') === mode ? 'true' : 'false');
+    }
+    $('mode-hint').textContent = mode === 'note' ? t('note_hint') : t('reply_hint');
+    $('body').placeholder = mode === 'note' ? t('note_placeholder') : t('reply_placeholder');
+    $('send').textContent = mode === 'note' ? t('add_note') : t('send');
+  }
+  function send(ev) {
+    if (ev) ev.preventDefault();
+    var box = $('body');
+    var text = box.value.trim();
+    if (!text || S.current === null) return;
+    var id = S.current;
+    $('send').disabled = true;
+    api('POST', '/api/v1/conversations/' + id + '/messages', { body: text, private: S.mode === 'note' })
+      .then(function (m) {
+        box.value = '';
+        if (S.current === id) addMessage(m.message || m);
+      }).catch(fail).then(function () { $('send').disabled = false; box.focus(); });
+  }
+  function onComposerKey(ev) {
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) send(ev);
+  }
+  function act(path, body) {
+    var id = S.current;
+    return api('POST', '/api/v1/conversations/' + id + path, body).then(function (conv) {
+      if (S.current === id && conv) {
+        S.conv = Object.assign({}, S.conv, conv);
+        S.conv.assignee = operatorRef(conv.assignee_id);
+        renderConvHead();
+      }
+      upsertConv(conv);
+      return true;
+    }, function (err) { fail(err); return false; });
+  }
+  function openDrawer(id) {
+    show($('transfer-form'), id === 'transfer-form');
+    show($('snooze-form'), id === 'snooze-form');
+  }
+  function openTransfer() {
+    var select = document.querySelector('#transfer-form [name=operator]');
+    var teams = document.querySelector('#transfer-form [name=team]');
+    clear(select);
+    clear(teams);
+    var keep = el('option', '', t('keep_team'));
+    keep.value = '';
+    teams.appendChild(keep);
+    S.teams.forEach(function (tm) {
+      var opt = el('option', '', tm.name);
+      opt.value = String(tm.id);
+      teams.appendChild(opt);
+    });
+    var none = el('option', '', t('team_only'));
+    none.value = '';
+    select.appendChild(none);
+    S.operators.forEach(function (o) {
+      if (S.conv && o.id === S.conv.assignee_id) return;
+      var opt = el('option', '', o.name + (o.id === S.me.id ? ' (' + t('you') + ')' : ''));
+      opt.value = String(o.id);
+      select.appendChild(opt);
+    });
+    if (select.options.length > 1) select.selectedIndex = 1;
+    openDrawer('transfer-form');
+    select.focus();
+  }
+  function doTransfer(ev) {
+    ev.preventDefault();
+    var form = ev.target;
+    var opId = Number(form.operator.value) || null;
+    var teamId = Number(form.team.value) || null;
+    if (!opId && !teamId) return;
+    var body = { operator_id: opId, note: form.note.value.trim() };
+    if (teamId) body.team_id = teamId;
+    act('/assign', body).then(function (ok) {
+      if (!ok) return;
+      form.note.value = '';
+      openDrawer(null);
+    });
+  }
+  function openSnooze() {
+    var input = document.querySelector('#snooze-form [name=until]');
+    var d = new Date(Date.now() + 24 * 3600 * 1000);
+    d.setHours(9, 0, 0, 0);
+    var pad = function (n) { return (n < 10 ? '0' : '') + n; };
+    input.value = d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T09:00';
+    openDrawer('snooze-form');
+    input.focus();
+  }
+  function doSnooze(ev) {
+    ev.preventDefault();
+    var until = new Date(ev.target.until.value);
+    if (isNaN(until)) return;
+    act('/status', { status: 'snoozed', snoozed_until: until.toISOString() }).then(function (ok) {
+      if (ok) openDrawer(null);
+    });
+  }
+
+  /* ---------- contact ---------- */
+  function loadContact(contactId) {
+    api('GET', '/api/v1/contacts/' + contactId).then(function (c) {
+      if (S.conv && S.conv.contact_id === c.id) { S.contact = c; renderContact(); }
+    }).catch(function () { /* a contact we may not see: the panel stays empty */ });
+  }
+  function field(dl, label, value, href) {
+    if (!value) return;
+    dl.appendChild(el('dt', '', label));
+    var dd = el('dd');
+    if (href) {
+      var a = el('a', '', value);
+      a.href = href;
+      a.rel = 'noopener noreferrer nofollow';
+      a.target = '_blank';
+      dd.appendChild(a);
+    } else {
+      dd.textContent = value;
+    }
+    dl.appendChild(dd);
+  }
+  function safeUrl(url) { return /^https?:\/\//i.test(url || '') ? url : null; }
+  function contactFields(dl, c) {
+    clear(dl);
+    field(dl, t('phones'), c.phones.join(', '));
+    field(dl, t('emails'), c.emails.join(', '));
+    field(dl, t('identities'), c.identities.map(function (i) {
+      return i.channel_type + ': ' + i.external_id;
+    }).join('\n'));
+  }
+  function touchFields(dl, touch) {
+    clear(dl);
+    touch = touch || {};
+    field(dl, t('page'), touch.title || touch.url, safeUrl(touch.url));
+    field(dl, t('utm_source'), touch.utm_source);
+    field(dl, t('utm_campaign'), touch.utm_campaign);
+    field(dl, t('referrer'), touch.referrer, safeUrl(touch.referrer));
+    if (!dl.firstChild) dl.appendChild(el('dd', 'muted', t('nothing')));
+  }
+  function renderContact() {
+    var pane = $('contact-pane');
+    var c = S.contact;
+    show(pane, !!c && S.current !== null);
+    if (!c) return;
+    $('c-name').textContent = c.name;
+    contactFields($('c-fields'), c);
+    var attrs = c.attributes || {};
+    touchFields($('c-first'), attrs.first_touch);
+    touchFields($('c-last'), attrs.last_touch);
+    var list = $('c-convs');
+    clear(list);
+    c.conversations.forEach(function (conv) {
+      var li = el('li', conv.id === S.current ? 'current' : '');
+      li.setAttribute('data-id', String(conv.id));
+      li.appendChild(badge(conv.channel ? conv.channel.type : ''));
+      li.appendChild(el('span', '', (conv.channel ? conv.channel.name : '') + ' · ' + t('status_' + conv.status)));
+      li.appendChild(el('span', 'muted small', ' ' + shortTime(conv.last_activity_at)));
+      list.appendChild(li);
+    });
+    $('c-page').href = '/inbox/contacts/' + c.id;
+  }
+  function loadContactPage(id) {
+    show($('list-pane'), false);
+    show($('conv-pane'), false);
+    show($('contact-page'), true);
+    return api('GET', '/api/v1/contacts/' + id).then(function (c) {
+      $('cp-name').textContent = c.name;
+      contactFields($('cp-fields'), c);
+      var attrs = c.attributes || {};
+      if (attrs.first_touch) field($('cp-fields'), t('first_touch'), attrs.first_touch.url, safeUrl(attrs.first_touch.url));
+      if (attrs.last_touch) field($('cp-fields'), t('last_touch'), attrs.last_touch.url, safeUrl(attrs.last_touch.url));
+      return Promise.all(c.conversations.map(function (conv) {
+        return api('GET', '/api/v1/conversations/' + conv.id + '/messages?limit=100').then(function (d) {
+          return d.items.map(function (m) { m.channel = conv.channel; return m; });
+        });
+      }));
+    }).then(function (lists) {
+      var all = [].concat.apply([], lists);
+      all.sort(function (a, b) { return Date.parse(b.created_at) - Date.parse(a.created_at) || b.id - a.id; });
+      var box = $('cp-timeline');
+      clear(box);
+      all.forEach(function (m) {
+        var node = messageNode(m, true);
+        var meta = node.querySelector('.msg-meta') || node;
+        if (m.channel) meta.insertBefore(badge(m.channel.type), meta.firstChild);
+        var link = el('a', 'link small', '#' + m.conversation_id);
+        link.href = '/inbox#c' + m.conversation_id;
+        meta.appendChild(link);
+        box.appendChild(node);
+      });
+    }).catch(fail);
+  }
+
+  /* ---------- live events ---------- */
+  function connect() {
+    if (!S.loggedIn) return;
+    var proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    var url = proto + '//' + location.host + '/ws/operator';
+    if (S.lastEventId) url += '?after=' + encodeURIComponent(S.lastEventId);
+    var ws = new WebSocket(url);
+    S.ws = ws;
+    ws.onmessage = function (msg) {
+      var frame;
+      try { frame = JSON.parse(msg.data); } catch (e) { return; }
+      onFrame(frame);
+    };
+    ws.onclose = function () {
+      if (S.ws !== ws || !S.loggedIn) return;
+      S.ws = null;
+      document.body.setAttribute('data-live', '0');
+      $('banner').textContent = t('reconnecting');
+      show($('banner'), true);
+      var delay = S.backoff * (0.75 + Math.random() / 2);
+      S.backoff = Math.min(S.backoff * 2, 30000);
+      S.reconnectTimer = setTimeout(function () {
+        // A 401 here means the session ended: back to the log-in form.
+        api('GET', '/api/v1/me').then(connect, function (err) {
+          if (err.status === 401) return;
+          connect();
+        });
+      }, delay);
+    };
+  }
+  function onFrame(frame) {
+    if (frame.type === 'ready') {
+      S.backoff = 1000;
+      show($('banner'), false);
+      document.body.setAttribute('data-live', '1');
+      if (!S.lastEventId) S.lastEventId = frame.last_event_id;
+    } else if (frame.type === 'event') {
+      S.lastEventId = frame.id;
+      onEvent(frame.event, frame.data || {});
+    } else if (frame.type === 'resumed') {
+      if (frame.last_event_id) S.lastEventId = frame.last_event_id;
+    } else if (frame.type === 'resync') {
+      if (frame.last_event_id) S.lastEventId = frame.last_event_id;
+      loadList();
+      if (S.current !== null) openConv(S.current);
+    }
+  }
+  function onEvent(name, data) {
+    if (name === 'conversation.created') {
+      upsertConv(data.conversation);
+      notifyNew(data.conversation);
+    } else if (name === 'conversation.updated' || name === 'conversation.assigned') {
+      upsertConv(data.conversation);
+    } else if (name === 'message.created') {
+      if (data.conversation) upsertConv(data.conversation);
+      if (data.conversation_id === S.current && data.message) {
+        addMessage(data.message);
+        if (data.message.kind === 'incoming') show($('typing'), false);
+      }
+    } else if (name === 'message.updated') {
+      if (data.conversation_id === S.current && data.message) addMessage(data.message);
+    } else if (name === 'conversation.typing') {
+      if (data.conversation_id === S.current) {
+        show($('typing'), true);
+        clearTimeout(S.typingTimer);
+        S.typingTimer = setTimeout(function () { show($('typing'), false); }, 6000);
+      }
+    } else if (name === 'contact.updated') {
+      if (S.contact && data.contact && data.contact.id === S.contact.id) loadContact(S.contact.id);
+    }
+  }
+
+  /* ---------- sound & desktop notifications (client-side only) ---------- */
+  function beep() {
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      var ctx = beep.ctx || (beep.ctx = new Ctx());
+      var osc = ctx.createOscillator();
+      var gain = ctx.createGain();
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.08, ctx.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.0001, ctx.currentTime + 0.3);
+      osc.connect(gain);
+      gain.connect(ctx.destination);
+      osc.start();
+      osc.stop(ctx.currentTime + 0.3);
+    } catch (e) { /* no sound, no harm */ }
+  }
+  function notifyNew(conv) {
+    beep();
+    if (!('Notification' in window) || Notification.permission !== 'granted' || !document.hidden) return;
+    var name = conv.contact ? conv.contact.name : '';
+    try {
+      var n = new Notification(t('new_conversation') + (name ? ': ' + name : ''), { body: conv.last_message_preview || '' });
+      n.onclick = function () { window.focus(); openConv(conv.id); };
+    } catch (e) { /* not allowed here */ }
+  }
+  function renderNotifyButton() {
+    var btn = $('notify-btn');
+    if (!('Notification' in window)) { show(btn, false); return; }
+    show(btn, Notification.permission !== 'granted' && Notification.permission !== 'denied');
+  }
+
+  /* ---------- keyboard ---------- */
+  function typing(target) {
+    var tag = target && target.tagName;
+    return tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || (target && target.isContentEditable);
+  }
+  function step(delta) {
+    if (!S.convs.length) return;
+    var idx = -1;
+    for (var i = 0; i < S.convs.length; i++) if (S.convs[i].id === S.current) idx = i;
+    var next = Math.max(0, Math.min(S.convs.length - 1, idx + delta));
+    if (idx === -1) next = 0;
+    openConv(S.convs[next].id);
+  }
+  function onKey(ev) {
+    if (!S.loggedIn || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ev.key === 'Escape') { openDrawer(null); document.body.classList.remove('contact-open'); if (typing(ev.target)) ev.target.blur(); return; }
+    if (typing(ev.target)) return;
+    if (ev.key === 'j') step(1);
+    else if (ev.key === 'k') step(-1);
+    else if (ev.key === 'r' && S.current !== null) { ev.preventDefault(); setMode('reply'); $('body').focus(); }
+    else if (ev.key === 'n' && S.current !== null) { ev.preventDefault(); setMode('note'); $('body').focus(); }
+    else if (ev.key === 'e' && S.conv && S.conv.status !== 'resolved') act('/status', { status: 'resolved' });
+  }
+
+  /* ---------- wiring ---------- */
+  function on(id, type, fn) { $(id).addEventListener(type, fn); }
+  function bind() {
+    on('login-form', 'submit', onLogin);
+    on('logout', 'click', logout);
+    var switches = document.querySelectorAll('[data-lang-switch]');
+    for (var i = 0; i < switches.length; i++) switches[i].addEventListener('click', switchLang);
+    on('assignee-filter', 'click', function (ev) {
+      var v = ev.target.getAttribute('data-assignee');
+      if (!v) return;
+      S.filter.assignee = v;
+      renderFilters();
+      loadList();
+    });
+    on('status-filter', 'click', function (ev) {
+      var v = ev.target.getAttribute('data-status');
+      if (!v || STATUSES.indexOf(v) === -1) return;
+      S.filter.status = v;
+      renderFilters();
+      loadList();
+    });
+    on('channel-filter', 'change', function (ev) { S.filter.channel = ev.target.value; loadList(); });
+    on('search', 'input', function (ev) {
+      S.filter.q = ev.target.value.trim();
+      scheduleReload();
+    });
+    on('conv-list', 'click', function (ev) {
+      var row = ev.target.closest('.conv-row');
+      if (row) openConv(Number(row.getAttribute('data-id')));
+    });
+    on('conv-list', 'keydown', function (ev) {
+      var row = ev.target.closest('.conv-row');
+      if (row && ev.key === 'Enter') openConv(Number(row.getAttribute('data-id')));
+    });
+    on('c-convs', 'click', function (ev) {
+      var li = ev.target.closest('li');
+      if (li) openConv(Number(li.getAttribute('data-id')));
+    });
+    on('load-more', 'click', loadMore);
+    on('back', 'click', closeConv);
+    on('act-contact', 'click', function () { document.body.classList.toggle('contact-open'); });
+    on('c-close', 'click', function () { document.body.classList.remove('contact-open'); });
+    on('composer', 'submit', send);
+    on('body', 'keydown', onComposerKey);
+    $('composer').querySelector('.mode').addEventListener('click', function (ev) {
+      var m = ev.target.getAttribute('data-mode');
+      if (m) { setMode(m); $('body').focus(); }
+    });
+    on('act-take', 'click', function () { act('/assign', { operator_id: S.me.id }); });
+    on('act-transfer', 'click', openTransfer);
+    on('act-snooze', 'click', openSnooze);
+    on('act-resolve', 'click', function () { act('/status', { status: 'resolved' }); });
+    on('act-reopen', 'click', function () { act('/status', { status: 'open' }); });
+    on('transfer-form', 'submit', doTransfer);
+    on('snooze-form', 'submit', doSnooze);
+    var closers = document.querySelectorAll('[data-close]');
+    for (i = 0; i < closers.length; i++) closers[i].addEventListener('click', function () { openDrawer(null); });
+    on('notify-btn', 'click', function () {
+      Notification.requestPermission().then(renderNotifyButton);
+    });
+    document.addEventListener('keydown', onKey);
+  }
+
+  function boot() {
+    bind();
+    applyLang();
+    renderNotifyButton();
+    api('GET', '/api/v1/auth/session').then(function (s) {
+      S.csrf = s.csrf_token;
+      return start();
+    }).catch(function () { showLogin(); });
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
+  else boot();
+})();

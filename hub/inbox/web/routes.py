@@ -1,0 +1,142 @@
+"""HTTP side of the web inbox: the cookie session's routes and checks, and the page's files.
+
+The rules (cookie flags, CSRF token, Origin, Content-Security-Policy) are in ``hub.inbox.web``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from hub.errors import Forbidden, Unauthorized
+from hub.http import CTX, int_param, json, principal, read_json
+from hub.inbox import staff
+from hub.inbox.schemas import LoginIn
+from hub.inbox.web import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    STATIC_DIR,
+    STATIC_FILES,
+    UNSAFE_METHODS,
+    csrf_matches,
+    csrf_token,
+    is_https,
+    own_origin,
+    security_headers,
+)
+from hub.settings import Settings
+
+routes = web.RouteTableDef()
+
+
+def _check_origin(request: web.Request, settings: Settings, *, required: bool) -> None:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        if required:
+            raise Forbidden("this request must come from the hub's own page", code="bad_origin")
+        return
+    if origin.lower() != own_origin(settings):
+        raise Forbidden("this request comes from another site", code="bad_origin")
+
+
+def _is_websocket(request: web.Request) -> bool:
+    return request.headers.get("Upgrade", "").lower() == "websocket"
+
+
+def session_token(request: web.Request) -> str | None:
+    """The operator token of the cookie session, CSRF and Origin checked; None without a cookie.
+
+    ``hub.http.principal`` calls this when the request has no ``Authorization`` header."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    settings = request.app[CTX].settings
+    _check_origin(request, settings, required=_is_websocket(request))
+    if request.method in UNSAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not csrf_matches(settings, token, sent):
+            raise Forbidden(f"send the session's {CSRF_HEADER} header", code="csrf_failed")
+    return token
+
+
+def _set_cookie(response: web.Response, settings: Settings, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.token_ttl_hours * 3600,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=is_https(settings),
+    )
+
+
+@routes.post("/api/v1/auth/session")
+async def create_session(request: web.Request) -> web.Response:
+    settings = request.app[CTX].settings
+    _check_origin(request, settings, required=False)
+    body = await read_json(request, LoginIn)
+    token, operator = await staff.login(request.app[CTX], body.email, body.password)
+    response = json({"operator": operator, "csrf_token": csrf_token(settings, token)})
+    _set_cookie(response, settings, token)
+    return response
+
+
+@routes.get("/api/v1/auth/session")
+async def current_session(request: web.Request) -> web.Response:
+    """The page after a reload: who is logged in by the cookie, and the CSRF token again."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or "Authorization" in request.headers:
+        raise Unauthorized("no session cookie", code="no_session")
+    who = await principal(request)
+    data: dict[str, Any] = {
+        "operator": {
+            "id": who.operator_id,
+            "name": who.name,
+            "role": who.role,
+            "team_ids": sorted(who.team_ids),
+        },
+        "csrf_token": csrf_token(request.app[CTX].settings, token),
+    }
+    return json(data)
+
+
+@routes.delete("/api/v1/auth/session")
+async def delete_session(request: web.Request) -> web.Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or "Authorization" in request.headers:
+        raise Unauthorized("no session cookie", code="no_session")
+    await principal(request)  # checks the CSRF token and the Origin
+    await staff.logout(request.app[CTX], token)
+    response = json({"ok": True})
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _page(request: web.Request) -> web.StreamResponse:
+    headers = security_headers(request.app[CTX].settings)
+    headers["Content-Type"] = "text/html; charset=utf-8"
+    return web.FileResponse(STATIC_DIR / "index.html", headers=headers)
+
+
+@routes.get("/inbox")
+async def inbox_page(request: web.Request) -> web.StreamResponse:
+    return _page(request)
+
+
+@routes.get("/inbox/contacts/{contact_id}")
+async def contact_page(request: web.Request) -> web.StreamResponse:
+    int_param(request, "contact_id")
+    return _page(request)
+
+
+@routes.get("/inbox/static/{name}")
+async def static_file(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    content_type = STATIC_FILES.get(name)
+    if content_type is None:
+        raise web.HTTPNotFound(reason="no such file")
+    headers = security_headers(request.app[CTX].settings)
+    headers["Content-Type"] = content_type
+    return web.FileResponse(STATIC_DIR / name, headers=headers)
