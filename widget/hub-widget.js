@@ -232,6 +232,13 @@ function send(body) {
   body = body.trim();
   if (!body) return;
   const item = { id: uuid(), body, t: Date.now() };
+  const max = (S.channel && S.channel.max_message_chars) || 5000;
+  if (body.length > max) {
+    // Refused here: a frame the hub would refuse could otherwise sit in the outbox forever.
+    pendingEl(item);
+    failEl(item.id, t('long'));
+    return;
+  }
   save('outbox', outbox().concat([item]));
   pendingEl(item);
   scrollDown(true);

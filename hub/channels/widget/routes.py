@@ -216,6 +216,7 @@ async def create_session(request: web.Request) -> web.Response:
         ),
     )
     data["operators_online"] = await request.app[WIDGET].presence.operators_online()
+    data["channel"]["max_message_chars"] = ctx.settings.widget_max_message_chars
     return json(data)
 
 
