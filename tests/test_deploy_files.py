@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 from hub.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,18 +38,3 @@ def test_compose_migrates_before_serving_on_postgres_and_redis() -> None:
     assert "postgresql+asyncpg://" in COMPOSE
     assert COMPOSE.count("healthcheck:") == 3
     assert "\t" not in COMPOSE
-
-
-def test_compose_structure() -> None:
-    yaml = pytest.importorskip("yaml")
-    doc = yaml.safe_load(COMPOSE)
-    services = doc["services"]
-    assert set(services) == {"hub", "postgres", "redis"}
-    hub = services["hub"]
-    env = hub["environment"]
-    assert env["HUB_DATABASE_URL"].startswith("postgresql+asyncpg://")
-    assert env["HUB_REDIS_URL"].startswith("redis://redis:")
-    assert hub["depends_on"]["postgres"]["condition"] == "service_healthy"
-    assert hub["depends_on"]["redis"]["condition"] == "service_healthy"
-    for name in services:
-        assert "healthcheck" in services[name], name
