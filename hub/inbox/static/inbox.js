@@ -10,7 +10,7 @@
       status_open: 'Open', status_pending: 'Pending', status_snoozed: 'Snoozed',
       status_resolved: 'Resolved', search: 'Search…', search_hint: 'Search by name, phone, email or message text',
       all_channels: 'All channels', no_conversations: 'No conversations here',
-      load_more: 'Load more', pick_conversation: 'Pick a conversation on the left',
+      load_more: 'Load more', load_earlier: 'Earlier messages', pick_conversation: 'Pick a conversation on the left',
       back: '← Back', assign_me: 'Assign to me', transfer: 'Transfer…', snooze: 'Snooze…',
       resolve: 'Resolve', reopen: 'Reopen', transfer_to: 'Transfer to',
       handoff_note: 'Handoff note', transfer_do: 'Transfer', cancel: 'Cancel',
@@ -41,7 +41,7 @@
       status_open: 'Открыты', status_pending: 'Ждут', status_snoozed: 'Отложены',
       status_resolved: 'Решены', search: 'Поиск…', search_hint: 'Поиск по имени, телефону, почте или тексту сообщений',
       all_channels: 'Все каналы', no_conversations: 'Здесь нет диалогов',
-      load_more: 'Показать ещё', pick_conversation: 'Выберите диалог слева',
+      load_more: 'Показать ещё', load_earlier: 'Более ранние сообщения', pick_conversation: 'Выберите диалог слева',
       back: '← Назад', assign_me: 'Взять себе', transfer: 'Передать…', snooze: 'Отложить…',
       resolve: 'Решено', reopen: 'Открыть снова', transfer_to: 'Передать',
       handoff_note: 'Заметка для коллеги', transfer_do: 'Передать', cancel: 'Отмена',
@@ -397,6 +397,7 @@
     S.current = id;
     S.conv = null;
     S.messages = [];
+    S.hasEarlier = false;
     S.contact = null;
     if (location.hash !== '#c' + id) history.replaceState(null, '', '/inbox#c' + id);
     document.body.classList.add('conv-open');
@@ -413,6 +414,7 @@
       res[1].items.concat(S.messages).forEach(function (m) { byId[m.id] = m; });
       S.messages = Object.keys(byId).map(function (k) { return byId[k]; });
       S.messages.sort(function (a, b) { return a.id - b.id; });
+      S.hasEarlier = res[1].has_more;
       renderConv();
       loadContact(S.conv.contact_id);
     }).catch(function (err) {
@@ -491,7 +493,11 @@
   function renderMessages() {
     var box = $('messages');
     var atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+    // The button lives inside the list it pages back: kept by reference across re-renders.
+    var earlier = S.earlierButton || (S.earlierButton = $('load-earlier'));
     clear(box);
+    box.appendChild(earlier);
+    show(earlier, !!S.hasEarlier);
     var lastDay = '';
     S.messages.forEach(function (m) {
       var d = new Date(m.created_at);
@@ -503,6 +509,20 @@
     });
     if (atBottom || box.getAttribute('data-conv') !== String(S.current)) box.scrollTop = box.scrollHeight;
     box.setAttribute('data-conv', String(S.current));
+  }
+  function loadEarlier() {
+    var id = S.current;
+    if (id === null || !S.messages.length) return;
+    var box = $('messages');
+    var fromBottom = box.scrollHeight - box.scrollTop;
+    api('GET', '/api/v1/conversations/' + id + '/messages?limit=100&before=' + S.messages[0].id)
+      .then(function (d) {
+        if (S.current !== id) return;
+        S.messages = d.items.concat(S.messages);
+        S.hasEarlier = d.has_more;
+        renderMessages();
+        box.scrollTop = box.scrollHeight - fromBottom;
+      }).catch(fail);
   }
   function addMessage(m) {
     for (var i = 0; i < S.messages.length; i++) {
@@ -878,6 +898,8 @@
     });
     on('load-more', 'click', loadMore);
     on('back', 'click', closeConv);
+    S.earlierButton = $('load-earlier');
+    S.earlierButton.addEventListener('click', loadEarlier);
     on('act-contact', 'click', function () { document.body.classList.toggle('contact-open'); });
     on('c-close', 'click', function () { document.body.classList.remove('contact-open'); });
     on('composer', 'submit', send);
