@@ -18,7 +18,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -373,6 +373,37 @@ def _raise_if_cancelling() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+EventHandler = Callable[[str, Payload], Awaitable[None]]
+
+
+async def follow(
+    bus: Bus,
+    topic: str,
+    after: str,
+    handle: EventHandler,
+    on_gap: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Hand every event of ``topic`` after ``after`` to ``handle``, in order, until cancelled.
+
+    A follower that falls behind the retained window skips to the newest event and calls
+    ``on_gap`` (its clients must resync); any other failure is logged and retried."""
+    while True:
+        try:
+            async for event_id, payload in bus.subscribe(topic, after):
+                after = event_id
+                await handle(event_id, payload)
+        except asyncio.CancelledError:
+            raise
+        except GapError:
+            log.warning("the follower of %s fell behind the bus; skipping ahead", topic)
+            after = await bus.last_id(topic)
+            if on_gap is not None:
+                await on_gap()
+        except Exception:
+            log.exception("following %s failed; retrying", topic)
+            await asyncio.sleep(1)
 
 
 def make_bus(redis_url: str | None, prefix: str, retention: int) -> Bus:

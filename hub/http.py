@@ -171,3 +171,16 @@ def query_int(request: web.Request, name: str, default: int | None = None) -> in
         raise DomainError(f"{name} must be a positive integer", code="invalid_query")
     # Beyond the id range every filter means the same as at its edge (no row has a larger id).
     return min(int(raw), MAX_ID)
+
+
+class WebSocketConnection:
+    """An aiohttp WebSocket as the realtime layers see it: JSON frames out, a close code."""
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self._ws = ws
+
+    async def send_json(self, frame: dict[str, Any]) -> None:
+        await self._ws.send_str(dumps(frame))
+
+    async def close(self, code: int, message: str) -> None:
+        await self._ws.close(code=code, message=message.encode())

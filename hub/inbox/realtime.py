@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hub.auth import Principal
-from hub.bus import BadEventId, Bus, GapError, parse_event_id
+from hub.bus import BadEventId, Bus, GapError, follow, parse_event_id
 from hub.events import EVENTS_TOPIC, OperatorUpdated
 
 log = logging.getLogger(__name__)
@@ -112,21 +112,11 @@ class RealtimeHub:
             self._task = None
 
     async def _follow(self, after: str) -> None:
-        while True:
-            try:
-                async for event_id, payload in self._bus.subscribe(EVENTS_TOPIC, after):
-                    after = event_id
-                    await self._dispatch(event_id, payload)
-            except asyncio.CancelledError:
-                raise
-            except GapError:
-                log.warning("the realtime fan-out fell behind the bus; clients must resync")
-                after = await self._bus.last_id(EVENTS_TOPIC)
-                for sock in list(self._sockets):
-                    sock.offer({"type": "resync"})
-            except Exception:
-                log.exception("following the bus failed; retrying")
-                await asyncio.sleep(1)
+        await follow(self._bus, EVENTS_TOPIC, after, self._dispatch, self._resync_all)
+
+    async def _resync_all(self) -> None:
+        for sock in list(self._sockets):
+            sock.offer({"type": "resync"})
 
     async def _dispatch(self, event_id: str, payload: dict[str, Any]) -> None:
         if payload.get("event") == OperatorUpdated.name:

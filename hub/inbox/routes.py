@@ -11,7 +11,17 @@ from aiohttp import WSMsgType, web
 from hub.auth import Principal
 from hub.bus import BadEventId, parse_event_id
 from hub.errors import DomainError
-from hub.http import CTX, REALTIME, bearer_token, int_param, json, principal, query_int, read_json
+from hub.http import (
+    CTX,
+    REALTIME,
+    WebSocketConnection,
+    bearer_token,
+    int_param,
+    json,
+    principal,
+    query_int,
+    read_json,
+)
 from hub.inbox import actions, directory, handoff, queries, staff
 from hub.inbox.delivery import retry_delivery
 from hub.inbox.schemas import (
@@ -193,18 +203,7 @@ async def get_contact(request: web.Request) -> web.Response:
     return json(await queries.get_contact(request.app[CTX], who, contact_id))
 
 
-class _AiohttpConnection:
-    def __init__(self, ws: web.WebSocketResponse) -> None:
-        self._ws = ws
-
-    async def send_json(self, frame: dict[str, Any]) -> None:
-        await self._ws.send_str(jsonlib.dumps(frame, ensure_ascii=False, separators=(",", ":")))
-
-    async def close(self, code: int, message: str) -> None:
-        await self._ws.close(code=code, message=message.encode())
-
-
-async def _frames(ws: web.WebSocketResponse, conn: _AiohttpConnection) -> AsyncIterator[Any]:
+async def _frames(ws: web.WebSocketResponse, conn: WebSocketConnection) -> AsyncIterator[Any]:
     async for msg in ws:
         if msg.type != WSMsgType.TEXT:
             continue
@@ -228,7 +227,7 @@ async def operator_socket(request: web.Request) -> web.StreamResponse:
             raise DomainError("after is not an event id", code="bad_event_id") from exc
     ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024)
     await ws.prepare(request)
-    conn = _AiohttpConnection(ws)
+    conn = WebSocketConnection(ws)
     realtime = request.app[REALTIME]
     await realtime.serve(conn, who, _frames(ws, conn), after)
     return ws

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.bus import Bus, GapError
+from hub.bus import Bus, follow
 from hub.inbox.realtime import Connection
 
 log = logging.getLogger(__name__)
@@ -80,18 +80,10 @@ class WidgetLive:
         await self._bus.publish(WIDGET_TOPIC, {"broadcast": True, "frame": frame})
 
     async def _follow(self, after: str) -> None:
-        while True:
-            try:
-                async for event_id, payload in self._bus.subscribe(WIDGET_TOPIC, after):
-                    after = event_id
-                    self._dispatch(payload)
-            except asyncio.CancelledError:
-                raise
-            except GapError:
-                after = await self._bus.last_id(WIDGET_TOPIC)
-            except Exception:
-                log.exception("following the widget topic failed; retrying")
-                await asyncio.sleep(1)
+        async def handle(_event_id: str, payload: dict[str, Any]) -> None:
+            self._dispatch(payload)
+
+        await follow(self._bus, WIDGET_TOPIC, after, handle)
 
     def _dispatch(self, payload: dict[str, Any]) -> None:
         frame = payload.get("frame")

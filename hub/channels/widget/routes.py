@@ -19,7 +19,7 @@ from hub.channels.widget.config import origin_allowed
 from hub.channels.widget.keys import WIDGET
 from hub.channels.widget.live import VisitorSocket
 from hub.errors import DomainError, Forbidden, InvalidInput, RateLimited, Unauthorized
-from hub.http import CTX, json, read_json
+from hub.http import CTX, WebSocketConnection, json, read_json
 from hub.inbox.models import Channel
 from hub.inbox.staff import normalize_email
 from hub.phones import normalize_phone
@@ -310,7 +310,7 @@ async def widget_socket(request: web.Request) -> web.StreamResponse:
     state = request.app[WIDGET]
     ws = web.WebSocketResponse(heartbeat=25, max_msg_size=64 * 1024)
     await ws.prepare(request)
-    conn = _Conn(ws)
+    conn = WebSocketConnection(ws)
     sock = VisitorSocket(conn, visitor.id, channel.id, visitor.contact_id)
     online = await state.presence.operators_online()
     sender = state.live.add(sock)
@@ -367,17 +367,6 @@ async def _on_frame(
     except (DomainError, Unauthorized) as exc:
         state.live.offer(sock, _error_frame(exc, client_id))
     return visitor
-
-
-class _Conn:
-    def __init__(self, ws: web.WebSocketResponse) -> None:
-        self._ws = ws
-
-    async def send_json(self, frame: dict[str, Any]) -> None:
-        await self._ws.send_str(jsonlib.dumps(frame, ensure_ascii=False, separators=(",", ":")))
-
-    async def close(self, code: int, message: str) -> None:
-        await self._ws.close(code=code, message=message.encode())
 
 
 async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
