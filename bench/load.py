@@ -168,7 +168,8 @@ async def _conversation(
         probe.answered(conv, token, t0, time.perf_counter(), status)
 
 
-async def _open_sockets(target: Target, count: int) -> list[websockets.ClientConnection]:
+async def open_sockets(target: Target, count: int) -> list[websockets.ClientConnection]:
+    """Open ``count`` operator sockets on ``target``, each past its ``ready`` frame."""
     sockets = []
     for _ in range(count):
         ws = await websockets.connect(
@@ -212,7 +213,7 @@ async def run_level(
     """
     probe = _Probe(sockets)
     stop = asyncio.Event()
-    ws_list = await _open_sockets(target, sockets)
+    ws_list = await open_sockets(target, sockets)
     listeners = [asyncio.create_task(_listen(ws, probe)) for ws in ws_list]
     connector = aiohttp.TCPConnector(limit=conversations + 16, limit_per_host=0)
     timeout = aiohttp.ClientTimeout(total=60)

@@ -4,10 +4,12 @@
 * ``postgres_hub``: the same on a fresh PostgreSQL database ``hub_bench_<random>`` and Redis
   Streams under the key prefix ``hubbench:<random>`` (served); both are removed at the end.
 * ``baseline_relay``: ``bench.baseline_relay`` on a fresh SQLite file.
+* ``widget_baseline``: ``bench.widget_baseline`` (the widget benchmark's bare relay) likewise.
 
 ``hub_src`` is a folder holding another ``hub`` package to run (a snapshot of a commit, say)
 instead of this checkout's. Each hub is migrated, gets an admin operator and an API channel,
-and is described by a ``Target`` for the load generator.
+and is described by a ``Target`` for the load generator; ``extra_env`` adds ``HUB_*`` settings
+(the widget benchmark raises the widget's rate limits with it).
 """
 
 from __future__ import annotations
@@ -59,9 +61,16 @@ class Server:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def rss_kib(self) -> int:
+        """Resident memory of the server process now, in KiB (``VmRSS`` in ``/proc``)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError(f"no VmRSS for process {self.process.pid}")
+
     async def commit_counters(self) -> tuple[float, float] | None:
         """The hub's group commits and the writes they held so far (from ``/metrics``)."""
-        if self.name == "baseline":
+        if "baseline" in self.name:
             return None
         async with aiohttp.ClientSession() as http, http.get(self.base_url + "/metrics") as resp:
             text = await resp.text()
@@ -194,16 +203,20 @@ async def _hub(
 
 
 @contextlib.asynccontextmanager
-async def sqlite_hub(hub_src: Path | None = None) -> AsyncIterator[Server]:
+async def sqlite_hub(
+    hub_src: Path | None = None, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[Server]:
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
         workdir = Path(tmp)
-        url = f"sqlite+aiosqlite:///{workdir / 'hub.db'}"
-        async with _hub("sqlite", workdir, {"HUB_DATABASE_URL": url}, hub_src) as server:
+        env = {**(extra_env or {}), "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'hub.db'}"}
+        async with _hub("sqlite", workdir, env, hub_src) as server:
             yield server
 
 
 @contextlib.asynccontextmanager
-async def postgres_hub(hub_src: Path | None = None) -> AsyncIterator[Server]:
+async def postgres_hub(
+    hub_src: Path | None = None, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[Server]:
     suffix = secrets.token_hex(4)
     database = f"hub_bench_{suffix}"
     prefix = f"hubbench:{suffix}"
@@ -214,6 +227,7 @@ async def postgres_hub(hub_src: Path | None = None) -> AsyncIterator[Server]:
             with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
                 dsn = PG_ADMIN_DSN.rpartition("/")[0] + "/" + database
                 env = {
+                    **(extra_env or {}),
                     "HUB_DATABASE_URL": dsn.replace("postgresql://", "postgresql+asyncpg://", 1),
                     "HUB_REDIS_URL": REDIS_URL,
                     "HUB_REDIS_PREFIX": prefix,
@@ -249,6 +263,25 @@ async def baseline_relay() -> AsyncIterator[Server]:
                 inbound_url=server.base_url + "/inbound",
                 inbound_headers={},
                 ws_url=ws_base + "/ws",
+                ws_headers={},
+            )
+            yield server
+
+
+@contextlib.asynccontextmanager
+async def widget_baseline() -> AsyncIterator[Server]:
+    """``bench.widget_baseline``: it serves the hub's widget and operator paths, so the
+    widget benchmark drives it like a hub (website token ``bench``, no operator token)."""
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
+        workdir = Path(tmp)
+        port = free_port()
+        args = ["-m", "bench.widget_baseline", "--port", str(port), "--db", str(workdir / "w.db")]
+        async with _serving("widget-baseline", args, _env({}), workdir, port) as server:
+            ws_base = server.base_url.replace("http://", "ws://", 1)
+            server.target = Target(
+                inbound_url=server.base_url + "/api/widget/v1/sessions",
+                inbound_headers={},
+                ws_url=ws_base + "/ws/operator",
                 ws_headers={},
             )
             yield server

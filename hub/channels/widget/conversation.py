@@ -3,6 +3,7 @@ his contact details; each goes through the inbox's own actions, so operators see
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +22,7 @@ from hub.channels.widget.visitors import (
 from hub.context import HubContext
 from hub.errors import InvalidInput
 from hub.inbox.actions import receive_message
-from hub.inbox.contacts import update_contact_details
+from hub.inbox.contacts import find_or_create_contact, update_contact_details
 from hub.inbox.inbound_batch import ReceiveResult
 from hub.inbox.models import (
     Channel,
@@ -40,6 +41,8 @@ def _prechat_missing(channel: Channel, contact: dict[str, Any]) -> list[str]:
 async def _ensure_contact_link(ctx: HubContext, visitor: Visitor, result: ReceiveResult) -> Visitor:
     contact_id = result.conversation["contact_id"]
     if visitor.contact_id == contact_id:
+        if result.created_conversation:
+            await record_touch_on_contact(ctx, visitor)  # the new conversation gets the touches
         return visitor
 
     async def unit(session: AsyncSession) -> Visitor:
@@ -54,6 +57,34 @@ async def _ensure_contact_link(ctx: HubContext, visitor: Visitor, result: Receiv
     return linked
 
 
+Linked = Callable[[Visitor], Awaitable[None]]
+
+
+async def link_contact(
+    ctx: HubContext, visitor: Visitor, channel: Channel, on_linked: Linked | None = None
+) -> Visitor:
+    """Give a visitor who has none his contact (found by his identity, else made) before his
+    first message is announced, and let ``on_linked`` tell his open tabs: an operator who
+    answers at once must find them listening for that contact."""
+    if visitor.contact_id is not None:
+        return visitor
+    inbound = InboundMessage(channel.id, _inbound_contact(visitor), "")
+
+    async def unit(session: AsyncSession) -> Visitor:
+        contact = await find_or_create_contact(session, inbound)
+        row = await session.get(WidgetVisitor, visitor.id)
+        assert row is not None
+        row.contact_id = contact.id
+        await session.flush()
+        return to_visitor(row)
+
+    linked = await ctx.write(unit, key=(channel.id, inbound.contact.external_id))
+    await record_touch_on_contact(ctx, linked)
+    if on_linked is not None:
+        await on_linked(linked)
+    return linked
+
+
 def _inbound_contact(visitor: Visitor) -> InboundContact:
     p = visitor.profile
     return InboundContact(
@@ -65,7 +96,12 @@ def _inbound_contact(visitor: Visitor) -> InboundContact:
 
 
 async def post_visitor_message(
-    ctx: HubContext, visitor: Visitor, channel: Channel, client_id: str, body: str
+    ctx: HubContext,
+    visitor: Visitor,
+    channel: Channel,
+    client_id: str,
+    body: str,
+    on_linked: Linked | None = None,
 ) -> tuple[dict[str, Any], bool, Visitor]:
     """Store a visitor's message once per ``client_id``; returns it, whether it was a repeat,
     and the visitor (now linked to his contact)."""
@@ -78,6 +114,7 @@ async def post_visitor_message(
     missing = _prechat_missing(channel, await contact_summary(ctx, visitor))
     if missing:
         raise InvalidInput(f"please fill in: {', '.join(missing)}", code="prechat_required")
+    visitor = await link_contact(ctx, visitor, channel, on_linked)
     result = await receive_message(
         ctx,
         InboundMessage(
@@ -106,6 +143,7 @@ async def request_callback(
     phone_e164: str,
     name: str | None,
     preferred_time: str | None,
+    on_linked: Linked | None = None,
 ) -> tuple[dict[str, Any], Visitor]:
     """ "Call me back": a conversation item operators see at once, with the phone in E.164;
     returns it and the visitor (now linked to his contact)."""
@@ -123,6 +161,7 @@ async def request_callback(
             "page": visitor.last_touch.get("url", ""),
         },
     )
+    visitor = await link_contact(ctx, visitor, channel, on_linked)
     result = await receive_message(ctx, inbound)
     visitor = await _ensure_contact_link(ctx, visitor, result)
     message = {

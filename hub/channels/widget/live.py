@@ -76,6 +76,14 @@ class WidgetLive:
             payload["visitor_id"] = visitor_id
         await self._bus.publish(WIDGET_TOPIC, {**payload, "frame": frame})
 
+    async def link(self, visitor_id: int, contact_id: int, channel_id: int) -> None:
+        """Join the visitor's open sockets, on every process, to his new contact; sent before
+        his first message is announced, so no reply to it can arrive unheard."""
+        await self._bus.publish(
+            WIDGET_TOPIC,
+            {"contact_id": contact_id, "channel_id": channel_id, "visitor_id": visitor_id},
+        )
+
     async def broadcast(self, frame: dict[str, Any]) -> None:
         await self._bus.publish(WIDGET_TOPIC, {"broadcast": True, "frame": frame})
 
@@ -87,11 +95,15 @@ class WidgetLive:
 
     def _dispatch(self, payload: dict[str, Any]) -> None:
         frame = payload.get("frame")
-        if not isinstance(frame, dict):
-            return
         broadcast = bool(payload.get("broadcast"))
         contact_id, channel_id = payload.get("contact_id"), payload.get("channel_id")
         visitor_id = payload.get("visitor_id")
+        if not isinstance(frame, dict):
+            if visitor_id is not None and isinstance(contact_id, int):  # a link, no frame
+                for sock in self._sockets:
+                    if sock.visitor_id == visitor_id:
+                        sock.contact_id = contact_id
+            return
         for sock in list(self._sockets):
             if sock.closed:
                 continue

@@ -231,12 +231,22 @@ async def fetch_messages(request: web.Request) -> web.Response:
     return json({"items": items})
 
 
+def _linker(request: web.Request, channel: Channel) -> conversation.Linked:
+    live = request.app[WIDGET].live
+
+    async def linked(visitor: visitors.Visitor) -> None:
+        assert visitor.contact_id is not None
+        await live.link(visitor.id, visitor.contact_id, channel.id)
+
+    return linked
+
+
 async def _send(
     request: web.Request, visitor: visitors.Visitor, channel: Channel, client_id: str, body: str
 ) -> tuple[dict[str, Any], visitors.Visitor]:
     _check_body(request, body)
     message, duplicate, visitor = await conversation.post_visitor_message(
-        request.app[CTX], visitor, channel, client_id, body
+        request.app[CTX], visitor, channel, client_id, body, _linker(request, channel)
     )
     if not duplicate and visitor.contact_id is not None:
         # The visitor's other tabs show what he wrote here.
@@ -271,7 +281,13 @@ async def callback(request: web.Request) -> web.Response:
     _rate(request, visitor.id)
     phone = normalize_phone(body.phone)
     message, visitor = await conversation.request_callback(
-        request.app[CTX], visitor, channel, phone, body.name, body.preferred_time
+        request.app[CTX],
+        visitor,
+        channel,
+        phone,
+        body.name,
+        body.preferred_time,
+        _linker(request, channel),
     )
     if visitor.contact_id is not None:
         # His open tabs show the request and join the conversation it made.
@@ -308,7 +324,8 @@ async def widget_socket(request: web.Request) -> web.StreamResponse:
     _rate(request)  # opening a socket counts against the address like any request
     visitor, channel = await _visitor(request, request.query.get("visitor_token"))
     state = request.app[WIDGET]
-    ws = web.WebSocketResponse(heartbeat=25, max_msg_size=64 * 1024)
+    # No compression: frames are small JSON, and deflate state costs ~90 KiB per socket.
+    ws = web.WebSocketResponse(heartbeat=25, max_msg_size=64 * 1024, compress=False)
     await ws.prepare(request)
     conn = WebSocketConnection(ws)
     sock = VisitorSocket(conn, visitor.id, channel.id, visitor.contact_id)
