@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth import Principal
@@ -144,6 +144,8 @@ class DeliveryWorker:
         await self._ctx.write(unit)
 
     async def _claim(self, session: AsyncSession) -> list[Claimed]:
+        """Claim the due replies, oldest first, at most one waiting reply ahead per
+        conversation: one select, one conditional UPDATE … RETURNING, one joined load."""
         now = utcnow()
         rows = (
             await session.execute(
@@ -156,60 +158,101 @@ class DeliveryWorker:
                 .limit(CLAIM_BATCH * 4)
             )
         ).all()
-        lease = now + timedelta(seconds=self._ctx.settings.delivery_timeout_s * 3)
         blocked: set[int] = set()
-        claimed: list[Claimed] = []
+        wanted: list[tuple[int, int]] = []
         for msg_id, conv_id, next_at in rows:
-            if conv_id in blocked or len(claimed) >= CLAIM_BATCH:
+            if conv_id in blocked or len(wanted) >= CLAIM_BATCH:
                 continue
             if next_at is not None and next_at > now:
                 blocked.add(conv_id)  # an earlier reply waits for its retry
                 continue
-            result = await session.execute(
+            wanted.append((msg_id, conv_id))
+        if not wanted:
+            return []
+        lease = now + timedelta(seconds=self._ctx.settings.delivery_timeout_s * 3)
+        result = await session.execute(
+            update(Message)
+            .where(
+                Message.id.in_([msg_id for msg_id, _ in wanted]),
+                Message.delivery_status == DeliveryStatus.PENDING.value,
+                or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+            )
+            .values(next_attempt_at=lease)
+            .returning(Message.id)
+            .execution_options(synchronize_session=False)
+        )
+        got = set(result.scalars().all())
+        # Another worker took one: its conversation's later replies wait for it, in order.
+        lost = {conv_id for msg_id, conv_id in wanted if msg_id not in got}
+        keep = [msg_id for msg_id, conv_id in wanted if msg_id in got and conv_id not in lost]
+        given_back = [msg_id for msg_id, conv_id in wanted if msg_id in got and conv_id in lost]
+        if given_back:
+            await session.execute(
                 update(Message)
-                .where(
-                    Message.id == msg_id,
-                    Message.delivery_status == DeliveryStatus.PENDING.value,
-                    Message.next_attempt_at == next_at,
-                )
-                .values(next_attempt_at=lease)
+                .where(Message.id.in_(given_back))
+                .values(next_attempt_at=now)
+                .execution_options(synchronize_session=False)
             )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                blocked.add(conv_id)
-                continue
-            item = await self._load(session, msg_id)
-            if item is not None:
-                claimed.append(item)
-        return claimed
+        return await self._load(session, keep) if keep else []
 
-    async def _load(self, session: AsyncSession, msg_id: int) -> Claimed | None:
-        msg = await session.get(Message, msg_id)
-        if msg is None or msg.kind != MessageKind.OUTGOING.value:
-            return None
-        conv = await session.get(Conversation, msg.conversation_id)
-        channel = await session.get(Channel, msg.channel_id)
-        if conv is None or channel is None:
-            return None
-        external_id = await session.scalar(
-            select(ContactIdentity.external_id).where(
-                ContactIdentity.contact_id == conv.contact_id,
-                ContactIdentity.channel_id == channel.id,
+    async def _load(self, session: AsyncSession, ids: list[int]) -> list[Claimed]:
+        rows = await session.execute(
+            select(
+                Message.id,
+                Message.conversation_id,
+                Message.channel_id,
+                Message.body,
+                Message.created_at,
+                Message.delivery_attempts,
+                Conversation.contact_id,
+                Channel.type,
+                Channel.config,
+                Channel.secret,
+                Operator.name,
+                ContactIdentity.external_id,
             )
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(Channel, Channel.id == Message.channel_id)
+            .outerjoin(Operator, Operator.id == Message.sender_operator_id)
+            .outerjoin(
+                ContactIdentity,
+                and_(
+                    ContactIdentity.contact_id == Conversation.contact_id,
+                    ContactIdentity.channel_id == Message.channel_id,
+                ),
+            )
+            .where(Message.id.in_(ids), Message.kind == MessageKind.OUTGOING.value)
+            .order_by(Message.id, ContactIdentity.id)
         )
-        op = await session.get(Operator, msg.sender_operator_id) if msg.sender_operator_id else None
-        out = OutboundMessage(
-            message_id=msg.id,
-            conversation_id=conv.id,
-            channel_id=channel.id,
-            body=msg.body,
-            contact_external_id=external_id,
-            operator_name=op.name if op else "",
-            created_at=iso(msg.created_at),
-            contact_id=conv.contact_id,
-        )
-        return Claimed(
-            out, channel.type, dict(channel.config), channel.secret, msg.delivery_attempts
-        )
+        claimed: dict[int, Claimed] = {}
+        for (
+            msg_id,
+            conv_id,
+            channel_id,
+            body,
+            created_at,
+            attempts,
+            contact_id,
+            channel_type,
+            config,
+            secret,
+            operator_name,
+            external_id,
+        ) in rows.all():
+            if msg_id in claimed:
+                continue  # a contact with several identities on the channel: the first one
+            out = OutboundMessage(
+                message_id=msg_id,
+                conversation_id=conv_id,
+                channel_id=channel_id,
+                body=body,
+                contact_external_id=external_id,
+                operator_name=operator_name or "",
+                created_at=iso(created_at),
+                contact_id=contact_id,
+            )
+            claimed[msg_id] = Claimed(out, channel_type, dict(config), secret, attempts)
+        return list(claimed.values())
 
     async def _record(self, item: Claimed, error: DeliveryError | None) -> None:
         settings = self._ctx.settings

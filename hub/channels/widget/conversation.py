@@ -29,10 +29,13 @@ from hub.inbox.models import (
 )
 
 
-def _prechat_missing(channel: Channel, contact: dict[str, Any]) -> list[str]:
-    cfg = WidgetConfig.model_validate(channel.config)
-    if not cfg.prechat.enabled:
+async def _prechat_missing(ctx: HubContext, channel: Channel, visitor: Visitor) -> list[str]:
+    """Required pre-chat fields the visitor has not given (looked up only if the form is on)."""
+    prechat = channel.config.get("prechat") or {}
+    if not prechat.get("enabled"):
         return []
+    cfg = WidgetConfig.model_validate(channel.config)
+    contact = await contact_summary(ctx, visitor)
     return [
         f for f, mode in cfg.prechat.fields.items() if mode == "required" and not contact.get(f)
     ]
@@ -111,7 +114,7 @@ async def post_visitor_message(
         # A socket holds the visitor as he was when it opened: the pre-chat or "leave your
         # email" form, or another tab's first message, may have changed him since.
         visitor = await reload_visitor(ctx, visitor.id)
-    missing = _prechat_missing(channel, await contact_summary(ctx, visitor))
+    missing = await _prechat_missing(ctx, channel, visitor)
     if missing:
         raise InvalidInput(f"please fill in: {', '.join(missing)}", code="prechat_required")
     visitor = await link_contact(ctx, visitor, channel, on_linked)
