@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -90,11 +90,18 @@ class RealtimeHub:
         self.frame_handlers: dict[str, FrameHandler] = {}
         self._sockets: set[OperatorSocket] = set()
         self._task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self.delivered = 0
 
     @property
     def socket_count(self) -> int:
         return len(self._sockets)
+
+    def _in_background(self, job: Coroutine[Any, Any, None]) -> None:
+        """Run ``job`` without waiting for it, keeping a reference until it is done."""
+        task = asyncio.get_running_loop().create_task(job)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def start(self) -> None:
         if self._task is None:
@@ -115,8 +122,10 @@ class RealtimeHub:
         await follow(self._bus, EVENTS_TOPIC, after, self._dispatch, self._resync_all)
 
     async def _resync_all(self) -> None:
+        last = parse_event_id(await self._bus.last_id(EVENTS_TOPIC))
         for sock in list(self._sockets):
-            sock.offer({"type": "resync"})
+            sock.last_id = max(sock.last_id, last)
+            sock.offer({"type": "resync", "last_event_id": format_id(sock.last_id)})
 
     async def _dispatch(self, event_id: str, payload: dict[str, Any]) -> None:
         if payload.get("event") == OperatorUpdated.name:
@@ -142,7 +151,7 @@ class RealtimeHub:
         if not replay and sock.first_live_id is None:
             sock.first_live_id = eid
         if not sock.offer(frame):
-            asyncio.get_running_loop().create_task(
+            self._in_background(
                 self._close_socket(sock, CLOSE_TOO_SLOW, "too slow; resume from your last id")
             )
             return
@@ -159,17 +168,31 @@ class RealtimeHub:
         principal = await self._load_principal(op_id)
         for sock in targets:
             if principal is None:
-                await self._close_socket(sock, CLOSE_DEACTIVATED, "operator deactivated")
+                # Detached now, closed in the background: a stuck client must not hold up
+                # the fan-out of everyone else.
+                if self._detach(sock):
+                    self._in_background(
+                        self._close_conn(sock, CLOSE_DEACTIVATED, "operator deactivated")
+                    )
             else:
                 sock.principal = principal
 
-    async def _close_socket(self, sock: OperatorSocket, code: int, message: str) -> None:
+    def _detach(self, sock: OperatorSocket) -> bool:
+        """Stop giving ``sock`` events at once; False if it was already detached."""
         if sock.closed:
-            return
+            return False
         sock.closed = True
         self._sockets.discard(sock)
         with contextlib.suppress(asyncio.QueueFull):
             sock.queue.put_nowait(None)
+        return True
+
+    async def _close_socket(self, sock: OperatorSocket, code: int, message: str) -> None:
+        if self._detach(sock):
+            with contextlib.suppress(Exception):
+                await sock.conn.close(code, message)
+
+    async def _close_conn(self, sock: OperatorSocket, code: int, message: str) -> None:
         with contextlib.suppress(Exception):
             await sock.conn.close(code, message)
 
