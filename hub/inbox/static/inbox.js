@@ -461,13 +461,51 @@
     if (d.toDateString() === yesterday.toDateString()) return t('yesterday');
     return d.toLocaleDateString(S.lang, { day: 'numeric', month: 'long', year: 'numeric' });
   }
+  // The server writes activities in English; in Russian they are told again from their meta.
+  function teamName(id) {
+    for (var i = 0; i < S.teams.length; i++) if (S.teams[i].id === id) return S.teams[i].name;
+    return '#' + id;
+  }
+  function activityText(m) {
+    var meta = m.meta || {};
+    if (S.lang !== 'ru' || !meta.action) return m.body;
+    var actor = m.sender && m.sender.name ? m.sender.name : '';
+    var text;
+    if (meta.action === 'status') {
+      if (meta.reason === 'snooze_ended') return 'Время откладывания истекло, диалог снова открыт';
+      if (meta.reason === 'customer_message') return 'Клиент написал снова, диалог снова открыт';
+      var st = {
+        open: 'снова открыл(а) диалог', pending: 'перевёл(а) диалог в ожидание',
+        resolved: 'закрыл(а) диалог',
+        snoozed: 'отложил(а) диалог до ' + (meta.snoozed_until ?
+          new Date(meta.snoozed_until).toLocaleString('ru', { dateStyle: 'short', timeStyle: 'short' }) : '')
+      }[meta.status];
+      return st ? actor + ' ' + st : m.body;
+    }
+    var to = meta.to_operator_id != null ? operatorRef(meta.to_operator_id).name : null;
+    var team = meta.to_team_id != null && meta.to_team_id !== meta.from_team_id ? teamName(meta.to_team_id) : null;
+    var whom = to ? (team ? to + ' (' + team + ')' : to) : (team ? 'команде ' + team : '—');
+    if (meta.action === 'unassigned') {
+      var prev = meta.from_operator_id != null ? operatorRef(meta.from_operator_id).name : '';
+      text = actor + ' снял(а) с диалога ' + prev;
+    } else if (meta.action === 'assigned' && m.sender && meta.to_operator_id === m.sender.id && meta.from_operator_id == null) {
+      text = actor + ' взял(а) диалог';
+    } else if (meta.action === 'transferred') {
+      text = actor + ' передал(а) диалог: ' + whom;
+    } else if (meta.action === 'assigned') {
+      text = actor + ' назначил(а) диалог: ' + whom;
+    } else {
+      return m.body;
+    }
+    return meta.note ? text + ' — ' + meta.note : text;
+  }
   function messageNode(m, withConv) {
     var d = new Date(m.created_at);
     var time = d.toLocaleTimeString(S.lang, { hour: '2-digit', minute: '2-digit' });
     if (m.kind === 'activity') {
       var act = el('div', 'msg activity');
       act.setAttribute('data-id', String(m.id));
-      act.appendChild(el('span', 'body', m.body));
+      act.appendChild(el('span', 'body', activityText(m)));
       act.appendChild(el('time', 'msg-time', ' · ' + time));
       return act;
     }
