@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from hub.auth import Principal, authenticate_token
 from hub.context import HubContext
+from hub.cookie_session import session_token
 from hub.errors import DomainError, NotFound, Unauthorized
 from hub.inbox.realtime import RealtimeHub
 from hub.metrics import Metrics
@@ -137,12 +138,11 @@ async def principal(request: web.Request) -> Principal:
     cached: Principal | None = request.get(PRINCIPAL_KEY)
     if cached is not None:
         return cached
-    # Imported here: hub.inbox.web.routes builds on this module.
-    from hub.inbox.web.routes import session_token
-
-    cookie_token = None if "Authorization" in request.headers else session_token(request)
-    token = cookie_token or bearer_token(request)
     ctx = request.app[CTX]
+    cookie_token = None
+    if "Authorization" not in request.headers:
+        cookie_token = session_token(request, ctx.settings)
+    token = cookie_token or bearer_token(request)
     found = await ctx.read(lambda session: authenticate_token(session, token))
     request[PRINCIPAL_KEY] = found
     return found

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from pydantic import PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,6 +18,7 @@ class Settings(BaseSettings):
     """The hub's configuration; each field is ``HUB_<NAME>`` in the environment."""
 
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+    _resolved_key: str | None = PrivateAttr(default=None)
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -82,12 +84,12 @@ class Settings(BaseSettings):
         """
         if self.secret_key:
             return self.secret_key
-        path = self.secret_key_file
-        if path.exists():
-            key = path.read_text().strip()
-            if key:
-                return key
-        key = secrets.token_urlsafe(48)
-        path.write_text(key + "\n")
-        path.chmod(0o600)
-        return key
+        if self._resolved_key is None:  # read (or made) once, not on every signed request
+            path = self.secret_key_file
+            key = path.read_text().strip() if path.exists() else ""
+            if not key:
+                key = secrets.token_urlsafe(48)
+                path.write_text(key + "\n")
+                path.chmod(0o600)
+            self._resolved_key = key
+        return self._resolved_key

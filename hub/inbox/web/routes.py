@@ -9,55 +9,22 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.errors import Forbidden, Unauthorized
+from hub.cookie_session import check_origin
+from hub.errors import Unauthorized
 from hub.http import CTX, int_param, json, principal, read_json
 from hub.inbox import staff
 from hub.inbox.schemas import LoginIn
 from hub.inbox.web import (
-    CSRF_HEADER,
     SESSION_COOKIE,
     STATIC_DIR,
     STATIC_FILES,
-    UNSAFE_METHODS,
-    csrf_matches,
     csrf_token,
     is_https,
-    own_origin,
     security_headers,
 )
 from hub.settings import Settings
 
 routes = web.RouteTableDef()
-
-
-def _check_origin(request: web.Request, settings: Settings, *, required: bool) -> None:
-    origin = request.headers.get("Origin")
-    if origin is None:
-        if required:
-            raise Forbidden("this request must come from the hub's own page", code="bad_origin")
-        return
-    if origin.lower() != own_origin(settings):
-        raise Forbidden("this request comes from another site", code="bad_origin")
-
-
-def _is_websocket(request: web.Request) -> bool:
-    return request.headers.get("Upgrade", "").lower() == "websocket"
-
-
-def session_token(request: web.Request) -> str | None:
-    """The operator token of the cookie session, CSRF and Origin checked; None without a cookie.
-
-    ``hub.http.principal`` calls this when the request has no ``Authorization`` header."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    settings = request.app[CTX].settings
-    _check_origin(request, settings, required=_is_websocket(request))
-    if request.method in UNSAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not csrf_matches(settings, token, sent):
-            raise Forbidden(f"send the session's {CSRF_HEADER} header", code="csrf_failed")
-    return token
 
 
 def _set_cookie(response: web.Response, settings: Settings, token: str) -> None:
@@ -75,7 +42,7 @@ def _set_cookie(response: web.Response, settings: Settings, token: str) -> None:
 @routes.post("/api/v1/auth/session")
 async def create_session(request: web.Request) -> web.Response:
     settings = request.app[CTX].settings
-    _check_origin(request, settings, required=False)
+    check_origin(request, settings, required=False)
     body = await read_json(request, LoginIn)
     token, operator = await staff.login(request.app[CTX], body.email, body.password)
     response = json({"operator": operator, "csrf_token": csrf_token(settings, token)})
