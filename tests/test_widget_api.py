@@ -75,6 +75,16 @@ async def start_session(
     return dict(await resp.json())
 
 
+async def new_visitor(
+    client: TestClient,  # type: ignore[type-arg]
+) -> tuple[Op, dict[str, Any], str]:
+    """An admin, a widget channel of the shop, and a visitor's token on it."""
+    admin = await make_operator(client, role="admin")
+    channel = await make_widget_channel(client, admin)
+    token = (await start_session(client, channel))["visitor_token"]
+    return admin, channel, token
+
+
 def visitor_headers(token: str, origin: str | None = ORIGIN) -> dict[str, str]:
     headers = {"X-Visitor-Token": token}
     if origin:
@@ -527,9 +537,7 @@ async def test_reload_returns_the_history_with_replies_but_no_notes(
 async def test_rest_fallback_sends_once_per_client_id(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    admin = await make_operator(client, role="admin")
-    channel = await make_widget_channel(client, admin)
-    token = (await start_session(client, channel))["visitor_token"]
+    admin, channel, token = await new_visitor(client)
     headers = visitor_headers(token)
     body = {"client_id": "rest-1", "body": "Через REST"}
     resp = await client.post("/api/widget/v1/messages", json=body, headers=headers)
@@ -559,9 +567,7 @@ async def test_rest_fallback_sends_once_per_client_id(
 async def test_rest_fetch_after_returns_exactly_what_was_missed(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    admin = await make_operator(client, role="admin")
-    channel = await make_widget_channel(client, admin)
-    token = (await start_session(client, channel))["visitor_token"]
+    admin, channel, token = await new_visitor(client)
     ws, _ = await open_visitor(client, token)
     mine = await send_over(ws, "m1", "Есть кто?")
     conv = await only_conversation(client, admin, channel)
@@ -594,9 +600,7 @@ async def test_rest_fetch_after_returns_exactly_what_was_missed(
 async def test_callback_request_stores_e164_and_operators_see_it_at_once(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    admin = await make_operator(client, role="admin")
-    channel = await make_widget_channel(client, admin)
-    token = (await start_session(client, channel))["visitor_token"]
+    admin, channel, token = await new_visitor(client)
     op_ws = await open_operator(client, admin)
     resp = await client.post(
         "/api/widget/v1/callback",
@@ -630,9 +634,7 @@ async def test_callback_request_stores_e164_and_operators_see_it_at_once(
 async def test_callback_with_garbage_phone_is_422_and_changes_nothing(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    admin = await make_operator(client, role="admin")
-    channel = await make_widget_channel(client, admin)
-    token = (await start_session(client, channel))["visitor_token"]
+    _admin, _channel, token = await new_visitor(client)
     before = await table_counts(client)
     for phone in ("call me maybe", "12", "", "+7 916 123-45-67-89-00-11"):
         resp = await client.post(
@@ -647,9 +649,7 @@ async def test_callback_with_garbage_phone_is_422_and_changes_nothing(
 async def test_contact_form_keeps_details_and_validates_them(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    admin = await make_operator(client, role="admin")
-    channel = await make_widget_channel(client, admin)
-    token = (await start_session(client, channel))["visitor_token"]
+    admin, channel, token = await new_visitor(client)
     resp = await client.post(
         "/api/widget/v1/contact",
         json={"visitor_token": token, "email": "not-an-email"},
@@ -793,9 +793,7 @@ async def test_logging_in_mid_chat_keeps_the_chat(
 ) -> None:
     """A visitor chats anonymously, then logs in on the site (Hub.identify): his chat goes on,
     and his other devices see it."""
-    admin = await make_operator(client, role="admin")
-    channel = await make_widget_channel(client, admin)
-    token = (await start_session(client, channel))["visitor_token"]
+    admin, channel, token = await new_visitor(client)
     ws, _ = await open_visitor(client, token)
     before_login = await send_over(ws, "c-1", "Вопрос до входа")
     await ws.close()

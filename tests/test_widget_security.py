@@ -28,6 +28,7 @@ from tests.test_widget_api import (
     is_message_from,
     is_type,
     make_widget_channel,
+    new_visitor,
     only_conversation,
     open_visitor,
     operator_messages,
@@ -49,9 +50,7 @@ from tests.test_widget_api import (
 async def test_a_page_of_another_site_is_refused_everywhere(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    admin = await make_operator(client, role="admin")
-    channel = await make_widget_channel(client, admin)
-    token = (await start_session(client, channel))["visitor_token"]
+    _admin, channel, token = await new_visitor(client)
     before = await table_counts(client)
 
     resp = await post_session(client, channel, origin=OTHER_ORIGIN)
@@ -150,9 +149,7 @@ async def test_cors_preflight_for_allowed_origins_only(
 async def test_forged_or_missing_visitor_token_is_401_everywhere(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    admin = await make_operator(client, role="admin")
-    channel = await make_widget_channel(client, admin)
-    token = (await start_session(client, channel))["visitor_token"]
+    _admin, _channel, token = await new_visitor(client)
     ws, _ = await open_visitor(client, token)
     await send_over(ws, "c-1", "Мой вопрос")
     await ws.close()
@@ -262,9 +259,7 @@ async def test_one_visitor_never_reads_another_visitors_chat(
 async def test_bad_frames_get_an_error_frame_and_the_socket_stays_usable(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    admin = await make_operator(client, role="admin")
-    channel = await make_widget_channel(client, admin)
-    token = (await start_session(client, channel))["visitor_token"]
+    _admin, _channel, token = await new_visitor(client)
     ws, _ = await open_visitor(client, token)
     cases: list[tuple[str, str]] = [
         ("{not json", "malformed_json"),
@@ -302,9 +297,7 @@ async def test_bad_frames_get_an_error_frame_and_the_socket_stays_usable(
 async def test_oversize_message_is_refused_and_the_socket_stays_usable(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    admin = await make_operator(client, role="admin")
-    channel = await make_widget_channel(client, admin)
-    token = (await start_session(client, channel))["visitor_token"]
+    admin, channel, token = await new_visitor(client)
     limit = client.app[CTX].settings.widget_max_message_chars
     assert limit < client.app[CTX].settings.max_message_chars  # the widget's own, lower limit
     ws, _ = await open_visitor(client, token)
@@ -339,9 +332,7 @@ async def test_oversize_message_is_refused_and_the_socket_stays_usable(
 async def test_socket_rate_limit_answers_an_error_frame_and_keeps_the_socket(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    admin = await make_operator(client, role="admin")
-    channel = await make_widget_channel(client, admin)
-    token = (await start_session(client, channel))["visitor_token"]
+    admin, channel, token = await new_visitor(client)
     burst = int(client.app[CTX].settings.widget_visitor_burst)
     ws, _ = await open_visitor(client, token)
     sent = burst + 8
@@ -370,9 +361,7 @@ async def test_socket_rate_limit_answers_an_error_frame_and_keeps_the_socket(
 async def test_rest_rate_limit_refuses_and_stores_nothing_more(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    admin = await make_operator(client, role="admin")
-    channel = await make_widget_channel(client, admin)
-    token = (await start_session(client, channel))["visitor_token"]
+    _admin, _channel, token = await new_visitor(client)
     burst = int(client.app[CTX].settings.widget_visitor_burst)
     statuses = []
     for i in range(burst + 5):

@@ -29,6 +29,7 @@ from tests.test_widget_api import (
     is_message_from,
     is_type,
     make_widget_channel,
+    new_visitor,
     only_conversation,
     open_operator,
     open_visitor,
@@ -50,9 +51,7 @@ from tests.test_widget_api import (
 async def test_message_is_acked_once_per_client_id_and_operators_see_it(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    admin = await make_operator(client, role="admin")
-    channel = await make_widget_channel(client, admin)
-    token = (await start_session(client, channel))["visitor_token"]
+    admin, _channel, token = await new_visitor(client)
     op_ws = await open_operator(client, admin)
     ws, _ = await open_visitor(client, token)
 
@@ -133,9 +132,7 @@ async def test_tabs_opened_before_the_first_message_get_the_replies(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
     """A visitor opens the site in two tabs, then writes in one: both belong to the chat."""
-    admin = await make_operator(client, role="admin")
-    channel = await make_widget_channel(client, admin)
-    token = (await start_session(client, channel))["visitor_token"]
+    admin, channel, token = await new_visitor(client)
     tab1, _ = await open_visitor(client, token)
     tab2, _ = await open_visitor(client, token)
     ack = await send_over(tab1, "c-1", "Первый вопрос")
@@ -155,9 +152,7 @@ async def test_tabs_opened_before_the_first_message_get_the_replies(
 async def test_reply_to_a_callback_request_reaches_the_open_socket(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    admin = await make_operator(client, role="admin")
-    channel = await make_widget_channel(client, admin)
-    token = (await start_session(client, channel))["visitor_token"]
+    admin, channel, token = await new_visitor(client)
     ws, _ = await open_visitor(client, token)
     resp = await client.post(
         "/api/widget/v1/callback",
@@ -412,9 +407,7 @@ async def test_protocol_with_the_websockets_package(settings: Settings) -> None:
 async def test_a_tab_opened_before_the_first_message_relays_typing(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    admin = await make_operator(client, role="admin")
-    channel = await make_widget_channel(client, admin)
-    token = (await start_session(client, channel))["visitor_token"]
+    admin, _channel, token = await new_visitor(client)
     op_ws = await open_operator(client, admin)
     tab1, _ = await open_visitor(client, token)
     tab2, _ = await open_visitor(client, token)
@@ -431,9 +424,7 @@ async def test_a_tab_opened_before_the_first_message_relays_typing(
 async def test_ready_is_the_first_frame_even_when_a_reply_races_the_connect(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
-    admin = await make_operator(client, role="admin")
-    channel = await make_widget_channel(client, admin)
-    token = (await start_session(client, channel))["visitor_token"]
+    admin, channel, token = await new_visitor(client)
     first, _ = await open_visitor(client, token)
     ack = await send_over(first, "c-1", "Привет")
     await first.close()
