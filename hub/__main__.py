@@ -141,6 +141,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             config={
                 "demo": True,
                 "lang": "ru",
+                "color": "#c2410c",
                 "greeting": {
                     "text": "Здравствуйте! Подскажем с выбором печи или камина.",
                     "delay_s": 8,

@@ -22,7 +22,7 @@
       reply_placeholder: 'Write a reply to the customer…',
       note_placeholder: 'Write an internal note (the customer never sees it)…',
       first_touch: 'First touch', last_touch: 'Last touch',
-      other_conversations: 'Conversations', contact_page: 'Contact page →',
+      other_conversations: 'Conversations', contact_page: 'Contact page →', visitor: 'Visitor',
       back_to_inbox: '← Inbox', timeline: 'Timeline, newest first', phones: 'Phones',
       emails: 'Emails', identities: 'Identities', page: 'Page', utm_source: 'Source',
       utm_campaign: 'Campaign', referrer: 'Referrer', reconnecting: 'Connection lost, reconnecting…',
@@ -53,7 +53,7 @@
       reply_placeholder: 'Напишите ответ клиенту…',
       note_placeholder: 'Внутренняя заметка (клиент её не увидит)…',
       first_touch: 'Первый визит', last_touch: 'Последний визит',
-      other_conversations: 'Диалоги', contact_page: 'Карточка контакта →',
+      other_conversations: 'Диалоги', contact_page: 'Карточка контакта →', visitor: 'Посетитель',
       back_to_inbox: '← Входящие', timeline: 'История, сначала новые', phones: 'Телефоны',
       emails: 'Почта', identities: 'Идентификаторы', page: 'Страница', utm_source: 'Источник',
       utm_campaign: 'Кампания', referrer: 'Откуда', reconnecting: 'Нет связи, переподключаемся…',
@@ -346,6 +346,10 @@
     clearTimeout(scheduleReload.timer);
     scheduleReload.timer = setTimeout(loadList, 300);
   }
+  // A visitor who gave no name is still someone: "Visitor #12" in the list, the header, the card.
+  function contactName(contact, id) {
+    return contact && contact.name ? contact.name : t('visitor') + ' #' + (contact ? contact.id : id);
+  }
   function operatorRef(id) {
     if (id === null || id === undefined) return null;
     for (var i = 0; i < S.operators.length; i++) {
@@ -378,7 +382,7 @@
       li.appendChild(badge(type));
       var main = el('div', 'row-main');
       var top = el('div', 'row-top');
-      top.appendChild(el('span', 'row-name', c.contact ? c.contact.name : '#' + c.contact_id));
+      top.appendChild(el('span', 'row-name', contactName(c.contact, c.contact_id)));
       top.appendChild(el('time', 'row-time', shortTime(c.last_activity_at)));
       main.appendChild(top);
       var bottom = el('div', 'row-bottom');
@@ -442,7 +446,7 @@
   function renderConvHead() {
     var c = S.conv;
     if (!c) { $('conv-name').textContent = ''; $('conv-meta').textContent = ''; return; }
-    $('conv-name').textContent = c.contact ? c.contact.name : '';
+    $('conv-name').textContent = contactName(c.contact, c.contact_id);
     var parts = [];
     if (c.channel) parts.push(c.channel.name);
     parts.push(t('status_' + c.status));
@@ -514,7 +518,8 @@
     if (m.kind === 'note') node.appendChild(el('div', 'note-label', t('internal_note')));
     node.appendChild(el('div', 'body', m.body));
     var meta = el('div', 'msg-meta');
-    var who = m.sender && m.sender.name ? m.sender.name : t('system');
+    var who = m.sender && m.sender.name ? m.sender.name
+      : m.sender && m.sender.type === 'contact' ? contactName(null, m.sender.id) : t('system');
     if (m.sender && m.sender.type === 'operator' && m.sender.id === S.me.id) who += ' (' + t('you') + ')';
     meta.appendChild(el('span', 'who', who));
     meta.appendChild(el('time', 'msg-time', withConv ? d.toLocaleString(S.lang) : time));
@@ -719,7 +724,7 @@
     var c = S.contact;
     show(pane, !!c && S.current !== null);
     if (!c) return;
-    $('c-name').textContent = c.name;
+    $('c-name').textContent = contactName(c, c.id);
     contactFields($('c-fields'), c);
     var attrs = c.attributes || {};
     touchFields($('c-first'), attrs.first_touch);
@@ -741,7 +746,7 @@
     show($('conv-pane'), false);
     show($('contact-page'), true);
     return api('GET', '/api/v1/contacts/' + id).then(function (c) {
-      $('cp-name').textContent = c.name;
+      $('cp-name').textContent = contactName(c, c.id);
       contactFields($('cp-fields'), c);
       var attrs = c.attributes || {};
       if (attrs.first_touch) field($('cp-fields'), t('first_touch'), attrs.first_touch.url, safeUrl(attrs.first_touch.url));
@@ -860,7 +865,7 @@
   function notifyNew(conv) {
     beep();
     if (!('Notification' in window) || Notification.permission !== 'granted' || !document.hidden) return;
-    var name = conv.contact ? conv.contact.name : '';
+    var name = contactName(conv.contact, conv.contact_id);
     try {
       var n = new Notification(t('new_conversation') + (name ? ': ' + name : ''), { body: conv.last_message_preview || '' });
       n.onclick = function () { window.focus(); openConv(conv.id); };
