@@ -77,14 +77,14 @@ def _lower(value: str | None) -> str | None:
     return value.lower() if isinstance(value, str) else value
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, *, foreign_keys: bool = True) -> None:
     # Take transaction control away from the sqlite3 module, whose implicit BEGIN breaks
     # SAVEPOINT (the group-commit writer gives each write unit its own savepoint).
     dbapi_conn.isolation_level = None
     # Unicode-aware lower(), for case-blind search in Cyrillic (SQLite's knows only ASCII).
     dbapi_conn.create_function("hub_lower", 1, _lower, deterministic=True)
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=15000")
@@ -95,11 +95,19 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """Create the engine for ``url`` with the settings each backend needs."""
+def make_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
+    """Create the engine for ``url`` with the settings each backend needs.
+
+    ``foreign_keys=False`` is for migrations only: SQLite alters a table by rebuilding it, and
+    dropping the old table with foreign keys on would cascade-delete every row that refers to it.
+    """
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 15})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+
+        def pragmas(dbapi_conn: Any, record: Any) -> None:
+            _sqlite_pragmas(dbapi_conn, record, foreign_keys=foreign_keys)
+
+        event.listen(engine.sync_engine, "connect", pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     # No pre-ping: it costs a round trip per checkout; a dropped connection fails one

@@ -74,3 +74,36 @@ async def test_postgres_models_match_migrations(
         await _check_engine(engine)
     finally:
         await engine.dispose()
+
+
+async def test_sqlite_upgrade_keeps_rows_of_rebuilt_tables(tmp_path: Path) -> None:
+    """SQLite alters a table by rebuilding it; the rows that refer to it must survive.
+
+    With foreign keys on, dropping the old ``contacts`` or ``channels`` table during the rebuild
+    would cascade-delete identities and conversations: an upgrade from 0001 rebuilds both.
+    """
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    try:
+        await upgrade(engine, "0001")
+        async with engine.begin() as conn:
+            for sql in (
+                "INSERT INTO channels (id, type, name, secret, config, is_active, created_at)"
+                " VALUES (1, 'api', 'API', 's', '{}', 1, '2026-01-01 00:00:00')",
+                "INSERT INTO contacts (id, name, search_text, attributes, created_at, updated_at)"
+                " VALUES (1, 'Анна', 'анна', '{}', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+                "INSERT INTO contact_identities (contact_id, channel_id, external_id, created_at)"
+                " VALUES (1, 1, 'crm-1', '2026-01-01 00:00:00')",
+                "INSERT INTO conversations (id, channel_id, contact_id, status, created_at,"
+                " last_activity_at, last_message_preview, unread_count)"
+                " VALUES (1, 1, 1, 'open', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '', 0)",
+            ):
+                await conn.execute(text(sql))
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            for table in ("channels", "contacts", "contact_identities", "conversations"):
+                count = (await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar()
+                assert count == 1, table
+            fk = (await conn.execute(text("PRAGMA foreign_keys"))).scalar()
+            assert fk == 1, "the app's own connections keep foreign keys on"
+    finally:
+        await engine.dispose()

@@ -129,6 +129,10 @@ class Contact(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: Set when this contact was merged into another; the row stays so the merge can be undone.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), default=None, index=True
+    )
 
 
 class ContactIdentity(Base):

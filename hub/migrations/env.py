@@ -27,7 +27,7 @@ def do_run_migrations(connection: Connection) -> None:
 
 async def run_async() -> None:
     url = context.config.get_main_option("sqlalchemy.url") or Settings().database_url
-    engine = make_engine(url)
+    engine = make_engine(url, foreign_keys=False)
     async with engine.begin() as conn:
         await conn.run_sync(do_run_migrations)
     await engine.dispose()
