@@ -64,10 +64,13 @@ def test_domain_imports_no_transport(path: Path) -> None:
 
 
 def test_no_module_is_too_long() -> None:
+    """Hand-written modules stay small; Alembic's generated migrations are exempt."""
+    versions = HUB / "migrations" / "versions"
     too_long = {
         _rel(p): n
         for p in _modules(HUB)
-        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+        if versions not in p.parents
+        and (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert too_long == {}, f"split these modules (over {MAX_LINES} lines): {too_long}"
 

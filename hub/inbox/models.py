@@ -227,3 +227,18 @@ class Message(Base):
     def private(self) -> bool:
         """Notes and activities are for operators only."""
         return self.kind in (MessageKind.NOTE.value, MessageKind.ACTIVITY.value)
+
+
+class CannedResponse(Base):
+    """A saved reply an operator inserts by typing ``/`` and its short code; managers keep them."""
+
+    __tablename__ = "canned_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    short_code: Mapped[str] = mapped_column(String(50), unique=True)
+    content: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
