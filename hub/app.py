@@ -19,6 +19,9 @@ from hub.auth import Principal, load_principal
 from hub.channels import routes as channel_routes
 from hub.channels.registry import CHANNELS
 from hub.context import HubContext
+from hub.crm_sync import routes as crm_routes
+from hub.crm_sync.defaults import ensure_defaults
+from hub.crm_sync.intake import LeadIntake
 from hub.http import CTX, METRICS, REALTIME, error_middleware
 from hub.inbox import routes as inbox_routes
 from hub.inbox.delivery import DeliveryWorker
@@ -37,9 +40,11 @@ ROUTE_TABLES = (
     inbox_routes.routes,
     inbox_web.routes,
     channel_routes.routes,
+    crm_routes.routes,
 )
 
 DELIVERY = web.AppKey("delivery", DeliveryWorker)
+INTAKE = web.AppKey("lead_intake", LeadIntake)
 SNOOZE_CHECK_S = 15.0
 
 
@@ -74,6 +79,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_lifecycle)
     adapters = {spec.type: spec.install(app) for spec in CHANNELS}
     app[DELIVERY] = DeliveryWorker(ctx, adapters)
+    app[INTAKE] = LeadIntake(ctx)
     app.on_shutdown.append(_close_sockets)
     return app
 
@@ -85,8 +91,10 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         from hub.migrate import upgrade
 
         await upgrade(ctx.engine)
+    await ensure_defaults(ctx)
     await app[REALTIME].start()
     app[DELIVERY].start()
+    await app[INTAKE].start()
     snoozer = asyncio.create_task(_snooze_loop(ctx), name="snooze-waker")
     try:
         yield
@@ -94,6 +102,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         snoozer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await snoozer
+        await app[INTAKE].close()
         await app[DELIVERY].close()
         await app[REALTIME].close()
         await ctx.close()

@@ -166,6 +166,79 @@ class ConversationTyping(Event):
         return {"conversation_id": self.conversation_id, "sender": {"type": "contact"}}
 
 
+@dataclass(frozen=True, slots=True)
+class LeadCreated(Event):
+    """A first contact became a lead (the intake of new conversations made it), waiting in
+    "incoming" with its source. Sent to staff and to whoever may see the contact's
+    conversations."""
+
+    name: ClassVar[str] = "lead.created"
+    lead: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"lead": self.lead}
+
+
+@dataclass(frozen=True, slots=True)
+class LeadUpdated(Event):
+    """A lead was decided: qualified into a deal, linked to an existing deal, or rejected
+    (``data.lead.status`` says which, with the deal id or the reason)."""
+
+    name: ClassVar[str] = "lead.updated"
+    lead: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"lead": self.lead}
+
+
+@dataclass(frozen=True, slots=True)
+class DealCreated(Event):
+    """A deal was made, by qualifying a lead or directly. Sent to staff, its owner and whoever
+    may see the contact's conversations."""
+
+    name: ClassVar[str] = "deal.created"
+    deal: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"deal": self.deal}
+
+
+@dataclass(frozen=True, slots=True)
+class DealUpdated(Event):
+    """A deal changed: its fields, its stage (forward, or backward with a reason), won, lost
+    or reopened, or a conversation joined it. ``data.change`` names what happened."""
+
+    name: ClassVar[str] = "deal.updated"
+    deal: dict[str, Any] = field(default_factory=dict)
+    change: str = "fields"
+
+    def data(self) -> dict[str, Any]:
+        return {"deal": self.deal, "change": self.change}
+
+
+@dataclass(frozen=True, slots=True)
+class TaskUpdated(Event):
+    """A task was made or completed. Sent to staff, its assignee and its author, so overdue
+    lists stay current."""
+
+    name: ClassVar[str] = "task.updated"
+    task: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"task": self.task}
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineCreated(Event):
+    """A manager made a pipeline; boards list it. Sent to everyone."""
+
+    name: ClassVar[str] = "pipeline.created"
+    pipeline: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"pipeline": self.pipeline}
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     ConversationCreated,
     ConversationUpdated,
@@ -175,4 +248,10 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     OperatorUpdated,
     ContactUpdated,
     ConversationTyping,
+    LeadCreated,
+    LeadUpdated,
+    DealCreated,
+    DealUpdated,
+    TaskUpdated,
+    PipelineCreated,
 )

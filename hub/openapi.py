@@ -317,6 +317,8 @@ MODELS: tuple[type[BaseModel], ...] = (
 
 
 def openapi_document(public_url: str) -> dict[str, Any]:
+    from hub.openapi_crm import CRM_MODELS, CRM_PATHS  # it builds on this module's helpers
+
     schemas: dict[str, Any] = {
         "Error": {
             "type": "object",
@@ -330,7 +332,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
             },
         }
     }
-    for model in MODELS:
+    for model in (*MODELS, *CRM_MODELS):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, sub in schema.pop("$defs", {}).items():
             schemas[name] = sub
@@ -343,7 +345,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
             "description": "Omnichannel inbox: operators, conversations, channels.",
         },
         "servers": [{"url": public_url}],
-        "paths": PATHS,
+        "paths": {**PATHS, **CRM_PATHS},
         "components": {
             "schemas": schemas,
             "securitySchemes": {

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.channels.base import DeliveryError, InboundContact, InboundMessage, OutboundMessage
 from hub.channels.cache import ChannelCache, ChannelView
+from hub.crm_sync.rules import validate_auto_leads
 from hub.errors import InvalidInput, NotFound, Unauthorized
 from hub.http import CTX, METRICS, bearer_token, int_param, json, read_json
 from hub.inbox.actions import receive_message
@@ -31,20 +32,22 @@ TYPE = "api"
 
 
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(config) - {"callback_url"}
+    unknown = set(config) - {"callback_url", "auto_leads"}
     if unknown:
         raise InvalidInput(
             f"unknown settings for an API channel: {sorted(unknown)}", code="unknown_setting"
         )
+    auto_leads = validate_auto_leads(config)
+    extra = {} if auto_leads is None else {"auto_leads": auto_leads}
     url = config.get("callback_url")
     if url is None or url == "":
-        return {"callback_url": None}
+        return {"callback_url": None, **extra}
     if not isinstance(url, str) or len(url) > 2000:
         raise InvalidInput("callback_url must be an http(s) URL", code="invalid_callback_url")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidInput("callback_url must be an http(s) URL", code="invalid_callback_url")
-    return {"callback_url": url}
+    return {"callback_url": url, **extra}
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth import Principal
 from hub.context import HubContext
+from hub.crm_sync.queries import contact_sales
 from hub.errors import InvalidInput, NotFound
 from hub.inbox.access import get_visible_conversation, visible_conversations
 from hub.inbox.models import (
@@ -211,7 +212,8 @@ async def list_messages(
 
 
 async def get_contact(ctx: HubContext, principal: Principal, contact_id: int) -> dict[str, Any]:
-    """A contact card: identities, phones, emails and every visible conversation, newest first."""
+    """A contact card: identities, phones, emails, every visible conversation, the contact's
+    leads and the deals the principal may see, newest first."""
 
     async def query(session: AsyncSession) -> dict[str, Any]:
         contact = await session.get(Contact, contact_id)
@@ -264,6 +266,7 @@ async def get_contact(ctx: HubContext, principal: Principal, contact_id: int) ->
         ]
         data = contact_dict(contact, list(phones), list(emails), identities)
         data["conversations"] = [conversation_dict(c, None, ch) for c, ch in convs]
+        data.update(await contact_sales(session, principal, contact.id))
         return data
 
     return await ctx.read(query)

@@ -197,6 +197,7 @@ def contact_dict(
         "emails": emails,
         "identities": identities,
         "attributes": dict(contact.attributes),
+        "merged_into_id": contact.merged_into_id,
         "created_at": iso(contact.created_at),
         "updated_at": iso(contact.updated_at),
     }

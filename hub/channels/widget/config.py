@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from hub.errors import InvalidInput
 
@@ -43,6 +43,8 @@ class WidgetConfig(BaseModel):
     require_identity: bool = False
     #: The channel ``make run`` seeds; the demo page at / embeds it.
     demo: bool = False
+    #: A first conversation from a new contact becomes a lead in "incoming".
+    auto_leads: StrictBool = True
 
     @field_validator("allowed_origins")
     @classmethod

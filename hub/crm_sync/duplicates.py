@@ -1,0 +1,126 @@
+"""Duplicate suggestions for a contact: the candidates found in the database, judged by
+``rules.match_contacts`` (exact: same phone, email or verified identity; weak: same name)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth import Principal
+from hub.context import HubContext
+from hub.crm_sync.access import contact_visible, get_visible_contact
+from hub.crm_sync.rules import ContactKeys, match_contacts
+from hub.inbox.models import Channel, Contact, ContactEmail, ContactIdentity, ContactPhone
+
+MAX_CANDIDATES = 50
+#: Widget identities proven with identifier_hash are "user:<the site's id>".
+VERIFIED_PREFIX = "user:"
+
+
+async def contact_keys(session: AsyncSession, contact: Contact) -> ContactKeys:
+    phones = await session.scalars(
+        select(ContactPhone.e164).where(ContactPhone.contact_id == contact.id)
+    )
+    emails = await session.scalars(
+        select(ContactEmail.email).where(ContactEmail.contact_id == contact.id)
+    )
+    idents = await session.execute(
+        select(Channel.type, ContactIdentity.external_id)
+        .join(Channel, Channel.id == ContactIdentity.channel_id)
+        .where(ContactIdentity.contact_id == contact.id)
+    )
+    verified = frozenset(
+        f"{kind}:{ext}" for kind, ext in idents.all() if ext.startswith(VERIFIED_PREFIX)
+    )
+    return ContactKeys(
+        contact.id,
+        contact.name,
+        frozenset(phones.all()),
+        frozenset(e.casefold() for e in emails.all()),
+        verified,
+    )
+
+
+async def candidate_ids(session: AsyncSession, keys: ContactKeys, dialect: str) -> set[int]:
+    found: set[int] = set()
+    if keys.phones:
+        tails = [p[-7:] for p in keys.phones]
+        rows = await session.scalars(
+            select(ContactPhone.contact_id).where(
+                or_(*(ContactPhone.e164.like(f"%{tail}") for tail in tails))
+            )
+        )
+        found |= set(rows.all())
+    if keys.emails:
+        rows = await session.scalars(
+            select(ContactEmail.contact_id).where(func.lower(ContactEmail.email).in_(keys.emails))
+        )
+        found |= set(rows.all())
+    if keys.verified:
+        externals = [v.split(":", 1)[1] for v in keys.verified]
+        rows = await session.scalars(
+            select(ContactIdentity.contact_id).where(ContactIdentity.external_id.in_(externals))
+        )
+        found |= set(rows.all())
+    if keys.name.strip():
+        lower = func.hub_lower if dialect == "sqlite" else func.lower
+        rows = await session.scalars(
+            select(Contact.id).where(lower(Contact.name) == keys.name.strip().lower()).limit(100)
+        )
+        found |= set(rows.all())
+    found.discard(keys.id)
+    return found
+
+
+async def exact_duplicates(session: AsyncSession, contact: Contact, dialect: str) -> list[int]:
+    """Unmerged contacts that are certainly the same person, oldest first."""
+    keys = await contact_keys(session, contact)
+    out = []
+    for other in await _load(session, await candidate_ids(session, keys, dialect)):
+        match = match_contacts(keys, await contact_keys(session, other))
+        if match is not None and match.strength.value == "exact":
+            out.append(other.id)
+    return sorted(out)
+
+
+async def _load(session: AsyncSession, ids: set[int]) -> list[Contact]:
+    if not ids:
+        return []
+    rows = await session.scalars(
+        select(Contact)
+        .where(Contact.id.in_(ids), Contact.merged_into_id.is_(None))
+        .order_by(Contact.id)
+        .limit(MAX_CANDIDATES)
+    )
+    return list(rows.all())
+
+
+async def find_duplicates(ctx: HubContext, actor: Principal, contact_id: int) -> dict[str, Any]:
+    dialect = ctx.engine.dialect.name
+
+    async def query(session: AsyncSession) -> dict[str, Any]:
+        contact = await get_visible_contact(session, actor, contact_id)
+        keys = await contact_keys(session, contact)
+        ids = await candidate_ids(session, keys, dialect)
+        if ids and not actor.is_staff:
+            visible = await session.scalars(
+                select(Contact.id).where(Contact.id.in_(ids), contact_visible(actor, Contact.id))
+            )
+            ids = set(visible.all())
+        items: list[dict[str, Any]] = []
+        for other in await _load(session, ids):
+            match = match_contacts(keys, await contact_keys(session, other))
+            if match is not None:
+                items.append(
+                    {
+                        "contact": {"id": other.id, "name": other.name},
+                        "strength": match.strength.value,
+                        "reasons": list(match.reasons),
+                    }
+                )
+        items.sort(key=lambda i: (i["strength"] != "exact", i["contact"]["id"]))
+        return {"items": items}
+
+    return await ctx.read(query)

@@ -1,0 +1,300 @@
+"""The lead intake: every new conversation is looked at once, in the background.
+
+It reads conversations after a cursor (``crm_cursors`` row ``lead_intake``), so a restart or a
+lost bus event never skips one, and it never slows the inbound write path: customer messages are
+stored and acknowledged without a single CRM query. It wakes on ``conversation.created`` and also
+polls every few seconds. With several hub processes one holds a lease on the cursor and runs the
+intake; the others only check the lease, and take over when it runs out.
+
+For each conversation the rules decide (``rules.intake_decision``): a new lead in "incoming" with
+its source, the conversation joining the contact's open deal, or nothing (an open lead already
+waits for this contact, or the channel turned automatic leads off). A conversation that opens
+with a callback request also makes a "call back" task. Deciding twice changes nothing: a
+conversation with a lead or in a deal is skipped, so the cursor may re-read its last few rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.bus import follow
+from hub.context import HubContext
+from hub.crm_sync import rules
+from hub.crm_sync.deals import announce
+from hub.crm_sync.leads import announce_lead
+from hub.crm_sync.models import (
+    CrmCursor,
+    Deal,
+    DealConversation,
+    DealStatus,
+    Lead,
+    LeadStatus,
+    Task,
+)
+from hub.db import utcnow
+from hub.events import EVENTS_TOPIC, ConversationCreated, Event
+from hub.inbox.models import Channel, Contact, Conversation, Message, MessageKind
+
+log = logging.getLogger(__name__)
+
+CURSOR = "lead_intake"
+POLL_S = 3.0
+LEASE_S = 30.0
+#: Rows younger than this are processed but the cursor is not moved past them yet: on
+#: PostgreSQL a conversation with a smaller id may still be committing.
+SETTLE_S = 5.0
+BATCH = 200
+
+
+async def start_cursor_at_now(session: AsyncSession) -> None:
+    """Make the cursor at the newest conversation: conversations older than the CRM are
+    history, not new leads."""
+    if await session.get(CrmCursor, CURSOR) is None:
+        newest = await session.scalar(select(func.max(Conversation.id)))
+        session.add(CrmCursor(name=CURSOR, last_id=newest or 0))
+        await session.flush()
+
+
+async def _callback_phone(session: AsyncSession, conv_id: int) -> str | None:
+    metas = (
+        await session.scalars(
+            select(Message.meta)
+            .where(Message.conversation_id == conv_id, Message.kind == MessageKind.INCOMING.value)
+            .order_by(Message.id)
+            .limit(5)
+        )
+    ).all()
+    for meta in metas:
+        if isinstance(meta, dict) and meta.get("type") == "callback_request":
+            return str(meta.get("phone") or "")
+    return None
+
+
+async def take_conversation(session: AsyncSession, conv_id: int, events: list[Event]) -> str:
+    """Apply the intake rules to one conversation; returns what was done."""
+    conv = await session.get(Conversation, conv_id)
+    if conv is None:
+        return "gone"
+    if await session.scalar(select(Lead.id).where(Lead.conversation_id == conv.id)) is not None:
+        return "done"
+    in_deal = select(DealConversation.deal_id).where(DealConversation.conversation_id == conv.id)
+    if await session.scalar(in_deal) is not None:
+        return "done"
+    contact = await session.get(Contact, conv.contact_id)
+    channel = await session.get(Channel, conv.channel_id)
+    if contact is None or channel is None:
+        return "gone"
+    open_deal = await session.scalar(
+        select(Deal)
+        .where(Deal.contact_id == contact.id, Deal.status == DealStatus.OPEN.value)
+        .order_by(Deal.updated_at.desc(), Deal.id.desc())
+        .limit(1)
+    )
+    open_lead = await session.scalar(
+        select(Lead.id)
+        .where(Lead.contact_id == contact.id, Lead.status == LeadStatus.INCOMING.value)
+        .limit(1)
+    )
+    decision = rules.intake_decision(
+        auto_leads=rules.auto_leads_enabled(channel.config),
+        open_lead_id=open_lead,
+        open_deal_id=open_deal.id if open_deal is not None else None,
+    )
+    if decision is rules.IntakeDecision.JOIN_DEAL:
+        assert open_deal is not None
+        session.add(DealConversation(deal_id=open_deal.id, conversation_id=conv.id))
+        open_deal.updated_at = utcnow()
+        await announce(session, open_deal, events, change="conversation")
+    elif decision is rules.IntakeDecision.NEW_LEAD:
+        source = rules.lead_source(channel.type, conv.attributes, contact.attributes)
+        lead = Lead(
+            contact_id=contact.id,
+            conversation_id=conv.id,
+            channel_id=channel.id,
+            status=LeadStatus.INCOMING.value,
+            source_channel=source.channel,
+            utm_source=source.utm_source,
+            utm_medium=source.utm_medium,
+            utm_campaign=source.utm_campaign,
+            referrer=source.referrer,
+            source=source.details,
+            created_at=conv.created_at,
+        )
+        session.add(lead)
+        await session.flush()
+        await announce_lead(session, lead, events, created=True)
+    phone = await _callback_phone(session, conv.id)
+    if phone is not None:
+        session.add(
+            Task(
+                title=f"Call back {phone}".strip(),
+                kind="callback",
+                due_at=utcnow(),
+                assignee_id=conv.assignee_id,
+                contact_id=contact.id,
+                deal_id=open_deal.id if open_deal is not None else None,
+            )
+        )
+    return decision.value
+
+
+class LeadIntake:
+    """The background loop; ``run_once`` is one pass (tests call it directly)."""
+
+    def __init__(self, ctx: HubContext, *, poll_s: float = POLL_S) -> None:
+        self._ctx = ctx
+        self._poll_s = poll_s
+        self.owner = f"{uuid.uuid4().hex[:12]}"
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.processed = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self._tasks:
+            return
+        after = await self._ctx.bus.last_id(EVENTS_TOPIC)
+        self._tasks = [
+            asyncio.create_task(self._loop(), name="lead-intake"),
+            asyncio.create_task(
+                follow(self._ctx.bus, EVENTS_TOPIC, after, self._on_event), name="lead-intake-wake"
+            ),
+        ]
+
+    async def close(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if tasks:
+            with contextlib.suppress(Exception):
+                await self.release()
+
+    async def _on_event(self, _event_id: str, payload: dict[str, Any]) -> None:
+        if payload.get("event") == ConversationCreated.name:
+            self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                while await self.run_once() >= BATCH:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the lead intake pass failed; trying again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_s)
+            self._wake.clear()
+
+    async def acquire(self) -> int | None:
+        """Take or renew the lease; the cursor's position if this process holds it."""
+        now = utcnow()
+        held = await self._ctx.read(lambda s: s.get(CrmCursor, CURSOR))
+        if (
+            held is not None
+            and held.lease_owner not in (None, self.owner)
+            and held.lease_until is not None
+            and held.lease_until > now
+        ):
+            return None
+
+        async def unit(session: AsyncSession) -> int | None:
+            await start_cursor_at_now(session)
+            result = await session.execute(
+                update(CrmCursor)
+                .where(
+                    CrmCursor.name == CURSOR,
+                    or_(
+                        CrmCursor.lease_owner.is_(None),
+                        CrmCursor.lease_owner == self.owner,
+                        CrmCursor.lease_until < now,
+                    ),
+                )
+                .values(lease_owner=self.owner, lease_until=now + timedelta(seconds=LEASE_S))
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            return await session.scalar(select(CrmCursor.last_id).where(CrmCursor.name == CURSOR))
+
+        return await self._ctx.write(unit)
+
+    async def release(self) -> None:
+        async def unit(session: AsyncSession) -> None:
+            await session.execute(
+                update(CrmCursor)
+                .where(CrmCursor.name == CURSOR, CrmCursor.lease_owner == self.owner)
+                .values(lease_owner=None, lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+
+        await self._ctx.write(unit)
+
+    async def run_once(self) -> int:
+        """One pass over the conversations after the cursor; how many it read."""
+        last_id = await self.acquire()
+        if last_id is None:
+            return 0
+        rows = (
+            await self._ctx.read(
+                lambda s: s.execute(
+                    select(Conversation.id, Conversation.created_at)
+                    .where(Conversation.id > last_id)
+                    .order_by(Conversation.id)
+                    .limit(BATCH)
+                )
+            )
+        ).all()
+        if not rows:
+            return 0
+        settled = utcnow() - timedelta(seconds=SETTLE_S)
+        new_last, moving = last_id, True
+        for conv_id, created_at in rows:
+            taken = await self._take(conv_id)
+            if taken and moving and created_at <= settled:
+                new_last = conv_id
+            else:
+                moving = False
+        if new_last != last_id:
+            await self._save(new_last)
+        return len(rows) if new_last != last_id else 0
+
+    async def _take(self, conv_id: int) -> bool:
+        events: list[Event] = []
+
+        async def unit(session: AsyncSession) -> str:
+            events.clear()
+            return await take_conversation(session, conv_id, events)
+
+        try:
+            await self._ctx.write(unit, key=("conversation", conv_id))
+        except Exception:
+            log.exception("the lead intake failed on conversation %s", conv_id)
+            return False
+        self.processed += 1
+        await self._ctx.publish(*events)
+        return True
+
+    async def _save(self, last_id: int) -> None:
+        async def unit(session: AsyncSession) -> None:
+            await session.execute(
+                update(CrmCursor)
+                .where(CrmCursor.name == CURSOR, CrmCursor.lease_owner == self.owner)
+                .values(last_id=last_id)
+                .execution_options(synchronize_session=False)
+            )
+
+        await self._ctx.write(unit)

@@ -1,0 +1,148 @@
+"""Tasks ("call back", "send the proposal"): made on a deal or a contact, with a due time and
+an assignee, listed with an overdue flag, completed. Operators see the tasks assigned to them or
+made by them; managers and admins see all (``access.visible_tasks``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth import Principal
+from hub.context import HubContext
+from hub.crm_sync.access import get_visible_contact, get_visible_deal, visible_tasks
+from hub.crm_sync.deals import check_owner
+from hub.crm_sync.models import Task, TaskStatus
+from hub.crm_sync.serialize import task_dict
+from hub.db import utcnow
+from hub.errors import Conflict, InvalidInput, NotFound
+from hub.events import Event, Recipients, TaskUpdated
+
+MAX_TASKS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilter:
+    status: str | None = "open"
+    assignee: str | None = None  # "me" or an operator id
+    deal_id: int | None = None
+    contact_id: int | None = None
+    overdue: bool = False
+    limit: int = 100
+
+
+def _recipients(task: Task) -> Recipients:
+    ops = frozenset(o for o in (task.assignee_id, task.created_by_id) if o is not None)
+    return Recipients(True, frozenset(), ops)
+
+
+async def create_task(
+    ctx: HubContext,
+    actor: Principal,
+    *,
+    title: str,
+    due_at: datetime | None = None,
+    assignee_id: int | None = None,
+    deal_id: int | None = None,
+    contact_id: int | None = None,
+    kind: str = "task",
+) -> dict[str, Any]:
+    """A task on a deal or a contact the actor may see; assigned to the actor unless given."""
+    title = title.strip()
+    if not title:
+        raise InvalidInput("the task needs a title", code="invalid_title")
+    if deal_id is None and contact_id is None:
+        raise InvalidInput("a task belongs to a deal or a contact", code="task_needs_subject")
+    events: list[Event] = []
+
+    async def unit(session: AsyncSession) -> dict[str, Any]:
+        events.clear()
+        subject_contact = contact_id
+        if deal_id is not None:
+            deal = await get_visible_deal(session, actor, deal_id)
+            if contact_id is not None and contact_id != deal.contact_id:
+                raise InvalidInput("the deal is not the contact's", code="contact_mismatch")
+            subject_contact = deal.contact_id
+        elif contact_id is not None:
+            await get_visible_contact(session, actor, contact_id)
+        assignee = assignee_id if assignee_id is not None else actor.operator_id
+        await check_owner(session, assignee)
+        task = Task(
+            title=title[:300],
+            kind=kind,
+            due_at=due_at,
+            assignee_id=assignee,
+            deal_id=deal_id,
+            contact_id=subject_contact,
+            status=TaskStatus.OPEN.value,
+            created_by_id=actor.operator_id,
+            created_at=utcnow(),
+        )
+        session.add(task)
+        await session.flush()
+        data = task_dict(task, utcnow())
+        events.append(TaskUpdated(_recipients(task), data))
+        return data
+
+    data = await ctx.write(unit)
+    await ctx.publish(*events)
+    return data
+
+
+async def complete_task(ctx: HubContext, actor: Principal, task_id: int) -> dict[str, Any]:
+    events: list[Event] = []
+
+    async def unit(session: AsyncSession) -> dict[str, Any]:
+        events.clear()
+        task = await session.scalar(select(Task).where(Task.id == task_id, visible_tasks(actor)))
+        if task is None:
+            raise NotFound(f"task {task_id} not found", code="task_not_found")
+        if task.status != TaskStatus.OPEN.value:
+            raise Conflict(f"the task is {task.status} already", code="task_closed")
+        task.status = TaskStatus.DONE.value
+        task.done_at = utcnow()
+        await session.flush()
+        data = task_dict(task, utcnow())
+        events.append(TaskUpdated(_recipients(task), data))
+        return data
+
+    data = await ctx.write(unit, key=("task", task_id))
+    await ctx.publish(*events)
+    return data
+
+
+async def list_tasks(ctx: HubContext, actor: Principal, flt: TaskFilter) -> dict[str, Any]:
+    """Soonest due first (tasks without a due time last)."""
+    now = utcnow()
+    conds = [visible_tasks(actor)]
+    if flt.status is not None:
+        if flt.status not in {s.value for s in TaskStatus}:
+            raise InvalidInput(f"unknown status {flt.status!r}", code="invalid_status")
+        conds.append(Task.status == flt.status)
+    if flt.assignee == "me":
+        conds.append(Task.assignee_id == actor.operator_id)
+    elif flt.assignee is not None:
+        if not flt.assignee.isdigit():
+            raise InvalidInput("assignee must be me or an id", code="invalid_assignee")
+        conds.append(Task.assignee_id == int(flt.assignee))
+    if flt.deal_id is not None:
+        conds.append(Task.deal_id == flt.deal_id)
+    if flt.contact_id is not None:
+        conds.append(Task.contact_id == flt.contact_id)
+    if flt.overdue:
+        conds += [Task.status == TaskStatus.OPEN.value, Task.due_at < now]
+    limit = max(1, min(flt.limit, MAX_TASKS))
+
+    async def query(session: AsyncSession) -> dict[str, Any]:
+        rows = await session.scalars(
+            select(Task)
+            .where(*conds)
+            .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+            .limit(limit)
+        )
+        return {"items": [task_dict(t, now) for t in rows]}
+
+    return await ctx.read(query)

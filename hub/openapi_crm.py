@@ -1,0 +1,229 @@
+"""The sales part of the OpenAPI document: leads, deals, pipelines, tasks, contact merges.
+
+Kept apart from ``hub.openapi`` so the sales routes are described in one place; the document
+merges these paths and models in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from hub.crm_sync.schemas import (
+    DealIn,
+    DealPatch,
+    LinkIn,
+    LostIn,
+    MergeIn,
+    PipelineIn,
+    ReasonIn,
+    RejectIn,
+    StageIn,
+    TaskIn,
+)
+from hub.openapi import BEARER, _op, _path_id, _query
+
+LEAD = [_path_id("lead_id")]
+DEAL = [_path_id("deal_id")]
+CHANGE_ERRORS = (400, 401, 404, 409, 413, 422)
+
+CRM_PATHS: dict[str, dict[str, Any]] = {
+    "/api/v1/leads": {
+        "get": _op(
+            "Leads, newest first: those waiting in incoming unless status says otherwise",
+            auth=BEARER,
+            params=[
+                _query("status", "incoming (default), qualified, linked, rejected or all"),
+                _query("limit", "1 to 200, default 50", "integer"),
+            ],
+        ),
+    },
+    "/api/v1/leads/{lead_id}/qualify": {
+        "post": _op(
+            "Qualify a lead: a deal on the default pipeline's first stage, owned by the caller; "
+            "answers the new deal",
+            ok=201,
+            auth=BEARER,
+            params=LEAD,
+            errors=CHANGE_ERRORS,
+        ),
+    },
+    "/api/v1/leads/{lead_id}/link": {
+        "post": _op(
+            "Link a lead to an existing deal; its conversation joins the deal",
+            body=LinkIn,
+            auth=BEARER,
+            params=LEAD,
+            errors=CHANGE_ERRORS,
+        ),
+    },
+    "/api/v1/leads/{lead_id}/reject": {
+        "post": _op(
+            "Reject a lead (spam, not a customer) with a reason",
+            body=RejectIn,
+            auth=BEARER,
+            params=LEAD,
+            errors=CHANGE_ERRORS,
+        ),
+    },
+    "/api/v1/deals": {
+        "get": _op(
+            "Deals, last changed first, with per-stage counts and sums of all that match "
+            "(stages[])",
+            auth=BEARER,
+            params=[
+                _query("pipeline_id", "a pipeline id", "integer"),
+                _query("stage_id", "a stage id", "integer"),
+                _query("status", "open, won or lost"),
+                _query("owner", "me or an operator id"),
+                _query("source", "a channel type (widget, api, telegram…)"),
+                _query("contact_id", "a contact id", "integer"),
+                _query("limit", "1 to 500, default 200", "integer"),
+            ],
+        ),
+        "post": _op(
+            "Create a deal directly (amount is a decimal string, currency defaults to RUB)",
+            body=DealIn,
+            ok=201,
+            auth=BEARER,
+            errors=CHANGE_ERRORS,
+        ),
+    },
+    "/api/v1/deals/{deal_id}": {
+        "get": _op(
+            "A deal with its conversations, stage changes, tasks and their timeline",
+            auth=BEARER,
+            params=DEAL,
+        ),
+        "patch": _op(
+            "Change a deal's title, amount, currency or owner",
+            body=DealPatch,
+            auth=BEARER,
+            params=DEAL,
+            errors=CHANGE_ERRORS,
+        ),
+    },
+    "/api/v1/deals/{deal_id}/stage": {
+        "post": _op(
+            "Move a deal to another open stage; backwards only with a reason",
+            body=StageIn,
+            auth=BEARER,
+            params=DEAL,
+            errors=CHANGE_ERRORS,
+        ),
+    },
+    "/api/v1/deals/{deal_id}/won": {
+        "post": _op("Mark a deal won", auth=BEARER, params=DEAL, errors=CHANGE_ERRORS),
+    },
+    "/api/v1/deals/{deal_id}/lost": {
+        "post": _op(
+            "Mark a deal lost with a reason (a configured one or free text); the stage it was "
+            "lost in is kept",
+            body=LostIn,
+            auth=BEARER,
+            params=DEAL,
+            errors=CHANGE_ERRORS,
+        ),
+    },
+    "/api/v1/deals/{deal_id}/reopen": {
+        "post": _op(
+            "Reopen a won or lost deal into the stage it was closed from, with a reason",
+            body=ReasonIn,
+            auth=BEARER,
+            params=DEAL,
+            errors=CHANGE_ERRORS,
+        ),
+    },
+    "/api/v1/pipelines": {
+        "get": _op("Pipelines with their stages", auth=BEARER),
+        "post": _op(
+            "Create a pipeline (managers, admins): open stages in order, then won and lost",
+            body=PipelineIn,
+            ok=201,
+            auth=BEARER,
+            errors=(400, 401, 403, 413, 422),
+        ),
+    },
+    "/api/v1/lost-reasons": {"get": _op("The configured lost reasons", auth=BEARER)},
+    "/api/v1/tasks": {
+        "get": _op(
+            "Tasks, soonest due first, each with an overdue flag; operators see theirs",
+            auth=BEARER,
+            params=[
+                _query("status", "open (default), done, cancelled or all"),
+                _query("assignee", "me or an operator id"),
+                _query("deal_id", "a deal id", "integer"),
+                _query("contact_id", "a contact id", "integer"),
+                _query("overdue", "true: only open tasks past their due time"),
+                _query("limit", "1 to 500, default 100", "integer"),
+            ],
+        ),
+        "post": _op(
+            "Create a task on a deal or contact (assigned to the caller unless assignee_id)",
+            body=TaskIn,
+            ok=201,
+            auth=BEARER,
+            errors=CHANGE_ERRORS,
+        ),
+    },
+    "/api/v1/tasks/{task_id}/complete": {
+        "post": _op(
+            "Complete a task",
+            auth=BEARER,
+            params=[_path_id("task_id")],
+            errors=CHANGE_ERRORS,
+        ),
+    },
+    "/api/v1/contacts/{contact_id}/merge": {
+        "post": _op(
+            "Merge contact other_id into this one (conversations, deals, leads, identities, "
+            "phones, emails, tasks move); answers the merge record with what moved",
+            body=MergeIn,
+            ok=201,
+            auth=BEARER,
+            params=[_path_id("contact_id")],
+            errors=CHANGE_ERRORS,
+        ),
+    },
+    "/api/v1/contacts/merges/{merge_id}/undo": {
+        "post": _op(
+            "Undo a merge: exactly the rows it moved go back",
+            auth=BEARER,
+            params=[_path_id("merge_id")],
+            errors=CHANGE_ERRORS,
+        ),
+    },
+    "/api/v1/contacts/{contact_id}/duplicates": {
+        "get": _op(
+            "Contacts that are (exact: same phone, email or verified identity) or may be "
+            "(weak: same name) the same person",
+            auth=BEARER,
+            params=[_path_id("contact_id")],
+        ),
+    },
+    "/inbox/deals": {
+        "get": _op("The pipeline board page", errors=(), content_type="text/html"),
+    },
+    "/inbox/deals/{deal_id}": {
+        "get": _op(
+            "The page of one deal with its timeline",
+            errors=(400, 404),
+            params=DEAL,
+            content_type="text/html",
+        ),
+    },
+}
+
+CRM_MODELS: tuple[type[BaseModel], ...] = (
+    RejectIn,
+    LinkIn,
+    DealIn,
+    DealPatch,
+    StageIn,
+    LostIn,
+    ReasonIn,
+    PipelineIn,
+    TaskIn,
+    MergeIn,
+)

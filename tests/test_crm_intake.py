@@ -1,0 +1,175 @@
+"""The lead intake: a new contact's conversation makes a lead with its source; a returning
+contact's joins his open deal; a channel can turn automatic leads off; one process holds the
+cursor's lease; the inbound write path runs no CRM query."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select, update
+
+from hub.app import INTAKE
+from hub.crm_sync.intake import LeadIntake
+from hub.crm_sync.models import DealConversation, Lead, Task
+from hub.http import CTX
+from hub.inbox.models import Channel, ContactIdentity, Conversation
+from tests.crm_helpers import make_deal, make_lead, outbox, run_intake
+from tests.helpers import customer_says, make_api_channel, make_operator
+
+
+async def test_new_contact_becomes_a_lead_in_incoming(client: TestClient) -> None:  # type: ignore[type-arg]
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
+    lead = await make_lead(client, channel, admin, "c1", name="Анна")
+    assert lead["status"] == "incoming"
+    assert lead["source"]["channel"] == "api"
+    assert lead["contact"]["name"] == "Анна"
+    assert ("lead.created", "lead", lead["id"]) in await outbox(client)
+    # A second message in the same conversation makes nothing new.
+    await customer_says(client, channel, "again", external_id="c1", name="Анна")
+    await run_intake(client)
+    resp = await client.get("/api/v1/leads", headers=admin.headers)
+    assert [item["id"] for item in (await resp.json())["items"]] == [lead["id"]]
+
+
+async def test_lead_keeps_the_first_touch(client: TestClient) -> None:  # type: ignore[type-arg]
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
+    said = await customer_says(client, channel, "Hi", external_id="utm")
+    conv_id = said["conversation"]["id"]
+    touch = {"url": "https://x.ru/?utm_source=yandex", "referrer": "https://ya.ru",
+             "utm_source": "yandex", "utm_campaign": "winter"}
+
+    async def set_touch(session):  # type: ignore[no-untyped-def]
+        await session.execute(
+            update(Conversation).where(Conversation.id == conv_id).values(
+                attributes={"first_touch": touch, "telegram_start": "promo"}
+            )
+        )
+
+    await client.app[CTX].write(set_touch)
+    await run_intake(client)
+    resp = await client.get("/api/v1/leads", headers=admin.headers)
+    src = (await resp.json())["items"][0]["source"]
+    assert src["utm_source"] == "yandex" and src["utm_campaign"] == "winter"
+    assert src["referrer"] == "https://ya.ru"
+    assert src["landing_page"] == "https://x.ru/?utm_source=yandex"
+    assert src["telegram_start"] == {"payload": "promo"}
+
+
+async def test_returning_contact_joins_the_open_deal(client: TestClient) -> None:  # type: ignore[type-arg]
+    admin = await make_operator(client, role="admin")
+    first = await make_api_channel(client, admin)
+    second = await make_api_channel(client, admin)
+    deal = await make_deal(client, first, admin, "ret")
+    # The same person is known on the second channel (as a verified widget user would be).
+    ctx = client.app[CTX]
+
+    async def know(session):  # type: ignore[no-untyped-def]
+        session.add(
+            ContactIdentity(contact_id=deal["contact_id"], channel_id=second["id"], external_id="ret2")
+        )
+
+    await ctx.write(know)
+    said = await customer_says(client, second, "me again", external_id="ret2")
+    assert said["conversation"]["contact_id"] == deal["contact_id"]
+    await run_intake(client)
+    leads = await ctx.read(lambda s: s.scalars(select(Lead.conversation_id)))
+    assert said["conversation"]["id"] not in list(leads.all())
+    resp = await client.get(f"/api/v1/deals/{deal['id']}", headers=admin.headers)
+    body = await resp.json()
+    assert [c["id"] for c in body["conversations"]] == [
+        deal["conversation_id"],
+        said["conversation"]["id"],
+    ]
+    assert ("deal.updated", "deal", deal["id"]) in await outbox(client)
+
+
+async def test_auto_leads_off_makes_no_lead(client: TestClient) -> None:  # type: ignore[type-arg]
+    admin = await make_operator(client, role="admin")
+    resp = await client.post(
+        "/api/v1/channels",
+        json={"type": "api", "name": "No leads", "auto_leads": False},
+        headers=admin.headers,
+    )
+    assert resp.status == 201, await resp.text()
+    channel = await resp.json()
+    assert channel["config"]["auto_leads"] is False
+    await customer_says(client, channel, "Hi", external_id="quiet")
+    await run_intake(client)
+    assert await client.app[CTX].read(lambda s: s.scalar(select(Lead.id))) is None
+    bad = await client.post(
+        "/api/v1/channels",
+        json={"type": "api", "name": "x", "auto_leads": "no"},
+        headers=admin.headers,
+    )
+    assert bad.status == 422
+    assert (await bad.json())["error"]["code"] == "invalid_auto_leads"
+    widget = await client.post(
+        "/api/v1/channels",
+        json={"type": "widget", "name": "w", "auto_leads": 1},
+        headers=admin.headers,
+    )
+    assert widget.status == 422
+
+
+async def test_the_background_loop_makes_the_lead_by_itself(client: TestClient) -> None:  # type: ignore[type-arg]
+    import asyncio
+
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
+    await customer_says(client, channel, "Hi", external_id="bg")
+    for _ in range(100):
+        found = await client.app[CTX].read(lambda s: s.scalar(select(Lead.id)))
+        if found is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert found is not None
+
+
+async def test_callback_request_makes_a_task(client: TestClient) -> None:  # type: ignore[type-arg]
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
+    said = await customer_says(client, channel, "Call me", external_id="cb")
+    conv_id = said["conversation"]["id"]
+
+    async def mark(session):  # type: ignore[no-untyped-def]
+        from hub.inbox.models import Message
+
+        await session.execute(
+            update(Message)
+            .where(Message.conversation_id == conv_id)
+            .values(meta={"type": "callback_request", "phone": "+79161234567"})
+        )
+
+    await client.app[CTX].write(mark)
+    await run_intake(client)
+    tasks = (await client.app[CTX].read(lambda s: s.scalars(select(Task)))).all()
+    assert [(t.kind, t.title) for t in tasks] == [("callback", "Call back +79161234567")]
+
+
+async def test_one_process_holds_the_lease(client: TestClient) -> None:  # type: ignore[type-arg]
+    ctx = client.app[CTX]
+    mine = client.app[INTAKE]
+    other = LeadIntake(ctx)
+    assert await mine.acquire() is not None
+    assert await other.acquire() is None
+    await mine.release()
+    assert await other.acquire() is not None
+    assert await mine.acquire() is None
+    await other.release()
+
+
+async def test_deciding_twice_changes_nothing(client: TestClient) -> None:  # type: ignore[type-arg]
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
+    await make_lead(client, channel, admin, "twice")
+    other = LeadIntake(client.app[CTX])
+    await client.app[INTAKE].release()
+    await other.run_once()  # re-reads the unsettled rows
+    await other.release()
+    leads = (await client.app[CTX].read(lambda s: s.scalars(select(Lead.id)))).all()
+    assert len(leads) == 1
+    joined = (await client.app[CTX].read(lambda s: s.scalars(select(DealConversation.deal_id)))).all()
+    assert joined == []
+    channels = (await client.app[CTX].read(lambda s: s.scalars(select(Channel.id)))).all()
+    assert channels
