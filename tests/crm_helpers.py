@@ -25,7 +25,9 @@ async def make_lead(
     name: str = "Ivan Petrov",
     **contact: Any,
 ) -> dict[str, Any]:
-    said = await customer_says(client, channel, "Hello", external_id=external_id, name=name, **contact)
+    said = await customer_says(
+        client, channel, "Hello", external_id=external_id, name=name, **contact
+    )
     await run_intake(client)
     resp = await client.get("/api/v1/leads?status=all", headers=op.headers)
     assert resp.status == 200, await resp.text()

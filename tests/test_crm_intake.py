@@ -36,14 +36,18 @@ async def test_lead_keeps_the_first_touch(client: TestClient) -> None:  # type: 
     channel = await make_api_channel(client, admin)
     said = await customer_says(client, channel, "Hi", external_id="utm")
     conv_id = said["conversation"]["id"]
-    touch = {"url": "https://x.ru/?utm_source=yandex", "referrer": "https://ya.ru",
-             "utm_source": "yandex", "utm_campaign": "winter"}
+    touch = {
+        "url": "https://x.ru/?utm_source=yandex",
+        "referrer": "https://ya.ru",
+        "utm_source": "yandex",
+        "utm_campaign": "winter",
+    }
 
     async def set_touch(session):  # type: ignore[no-untyped-def]
         await session.execute(
-            update(Conversation).where(Conversation.id == conv_id).values(
-                attributes={"first_touch": touch, "telegram_start": "promo"}
-            )
+            update(Conversation)
+            .where(Conversation.id == conv_id)
+            .values(attributes={"first_touch": touch, "telegram_start": "promo"})
         )
 
     await client.app[CTX].write(set_touch)
@@ -66,7 +70,9 @@ async def test_returning_contact_joins_the_open_deal(client: TestClient) -> None
 
     async def know(session):  # type: ignore[no-untyped-def]
         session.add(
-            ContactIdentity(contact_id=deal["contact_id"], channel_id=second["id"], external_id="ret2")
+            ContactIdentity(
+                contact_id=deal["contact_id"], channel_id=second["id"], external_id="ret2"
+            )
         )
 
     await ctx.write(know)
@@ -169,7 +175,9 @@ async def test_deciding_twice_changes_nothing(client: TestClient) -> None:  # ty
     await other.release()
     leads = (await client.app[CTX].read(lambda s: s.scalars(select(Lead.id)))).all()
     assert len(leads) == 1
-    joined = (await client.app[CTX].read(lambda s: s.scalars(select(DealConversation.deal_id)))).all()
+    joined = (
+        await client.app[CTX].read(lambda s: s.scalars(select(DealConversation.deal_id)))
+    ).all()
     assert joined == []
     channels = (await client.app[CTX].read(lambda s: s.scalars(select(Channel.id)))).all()
     assert channels

@@ -43,9 +43,12 @@ def test_widget_first_touch_gives_utm_referrer_and_landing_page() -> None:
 def test_contact_first_touch_is_used_when_the_conversation_has_none_yet() -> None:
     src = rules.lead_source("widget", {}, {"first_touch": {"utm_source": "vk"}})
     assert src.utm_source == "vk"
-    assert rules.lead_source("widget", {"first_touch": {"utm_source": "x"}}, {
-        "first_touch": {"utm_source": "vk"}
-    }).utm_source == "x"
+    assert (
+        rules.lead_source(
+            "widget", {"first_touch": {"utm_source": "x"}}, {"first_touch": {"utm_source": "vk"}}
+        ).utm_source
+        == "x"
+    )
 
 
 def test_telegram_start_payload_as_text_or_object() -> None:
@@ -235,7 +238,13 @@ def test_normalisation_answers_e164_or_refuses(raw: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "minor"),
-    [("150000.00", 15_000_000), ("0", 0), (150000, 15_000_000), ("99.9", 9990), ("1 500,50", 150050)],
+    [
+        ("150000.00", 15_000_000),
+        ("0", 0),
+        (150000, 15_000_000),
+        ("99.9", 9990),
+        ("1 500,50", 150050),
+    ],
 )
 def test_amounts(raw: str | int, minor: int) -> None:
     assert rules.parse_amount(raw) == minor

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, Field
 
 from hub.inbox.schemas import Id, Strict
 
-Amount = str | int
+Amount = str | int | float
 Reason = str
 
 
