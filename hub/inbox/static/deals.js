@@ -1,0 +1,522 @@
+/* Hub pipeline board (/inbox/deals) and deal page (/inbox/deals/{id}): vanilla ES2017, no build
+ * step. Cards move by HTML5 drag and drop: forward at once, backwards only with a reason, onto
+ * "Won" or "Lost" to close the deal (lost asks for its reason). Customer-given text is written
+ * with textContent, never as HTML. */
+(function () {
+  'use strict';
+
+  var TEXTS = {
+    en: {
+      board: 'Deals', inbox: '← Inbox', pipeline: 'Pipeline', owner: 'Owner', source: 'Source',
+      anyone: 'Anyone', me: 'Me', any_source: 'Any source', to_board: '← Board', save: 'Save',
+      move: 'Move', won: 'Won', lost: 'Lost', reopen: 'Reopen', tasks: 'Tasks',
+      task_title: 'Call back, send the proposal…', add_task: 'Add task', timeline: 'Timeline',
+      cancel: 'Cancel', confirm: 'OK', reason: 'Reason', back_reason: 'Why does the deal go back?',
+      lost_reason: 'Why was the deal lost?', reopen_reason: 'Why reopen the deal?',
+      other: 'Other (write it)', total: 'Total', done: 'Done',
+      no_owner: 'no owner', stage_change: 'Stage', conversation: 'Conversation',
+      task: 'Task', overdue: 'overdue', due: 'due', error: 'Something went wrong',
+      status_open: 'open', status_won: 'won', status_lost: 'lost', lang_other: 'Русский',
+      saved: 'Saved', contact: 'Contact', created: 'created'
+    },
+    ru: {
+      board: 'Сделки', inbox: '← Входящие', pipeline: 'Воронка', owner: 'Ответственный',
+      source: 'Источник', anyone: 'Все', me: 'Я', any_source: 'Любой источник',
+      to_board: '← Воронка', save: 'Сохранить', move: 'Перенести', won: 'Успешно',
+      lost: 'Проиграна', reopen: 'Открыть снова', tasks: 'Задачи',
+      task_title: 'Перезвонить, отправить КП…', add_task: 'Добавить задачу', timeline: 'История',
+      cancel: 'Отмена', confirm: 'Готово', reason: 'Причина',
+      back_reason: 'Почему сделка возвращается назад?', lost_reason: 'Почему сделка проиграна?',
+      reopen_reason: 'Почему сделка открывается снова?', other: 'Другое (напишите)',
+      total: 'Итого', done: 'Готово', no_owner: 'без ответственного',
+      stage_change: 'Этап', conversation: 'Диалог', task: 'Задача', overdue: 'просрочена',
+      due: 'срок', error: 'Что-то пошло не так', status_open: 'открыта', status_won: 'успешна',
+      status_lost: 'проиграна', lang_other: 'English', saved: 'Сохранено', contact: 'Контакт',
+      created: 'создана'
+    }
+  };
+  /* The defaults are stored in English; Russian readers see these names. */
+  var NAMES_RU = {
+    'Sales': 'Продажи', 'New': 'Новая', 'Qualified': 'Квалифицирована',
+    'Proposal sent': 'КП отправлено', 'Negotiation': 'Переговоры', 'Contract': 'Договор',
+    'Won': 'Успешно', 'Lost': 'Проиграна', 'Too expensive': 'Дорого',
+    'Chose a competitor': 'Выбрал конкурента', 'No budget': 'Нет бюджета',
+    'No response': 'Не отвечает', 'Not a fit': 'Не подходит', 'Other': 'Другое'
+  };
+  var CHANNEL_BADGE = { api: 'API', widget: 'WEB', telegram: 'TG', email: '@', whatsapp: 'WA' };
+
+  var S = {
+    lang: pickLang(), csrf: '', me: null, pipelines: [], operators: [], reasons: [],
+    channelTypes: [], filter: { pipeline: '', owner: '', source: '' }, deals: [], totals: {},
+    dealId: null, deal: null, dragging: null, reloadTimer: null, ws: null
+  };
+
+  function pickLang() {
+    var saved = null;
+    try { saved = localStorage.getItem('hub.inbox.lang'); } catch (e) { /* private mode */ }
+    if (saved === 'ru' || saved === 'en') return saved;
+    return (navigator.language || '').toLowerCase().indexOf('ru') === 0 ? 'ru' : 'en';
+  }
+  function t(key) { return TEXTS[S.lang][key] || TEXTS.en[key] || key; }
+  function known(name) { return S.lang === 'ru' && NAMES_RU[name] ? NAMES_RU[name] : name; }
+  function $(id) { return document.getElementById(id); }
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function show(node, yes) { node.hidden = !yes; }
+  function option(select, value, label, selected) {
+    var o = el('option', '', label);
+    o.value = String(value);
+    if (selected) o.selected = true;
+    select.appendChild(o);
+  }
+  function dealsCount(n) {
+    if (S.lang !== 'ru') return n + (n === 1 ? ' deal' : ' deals');
+    var ten = n % 10, hundred = n % 100;
+    var word = ten === 1 && hundred !== 11 ? 'сделка'
+      : ten >= 2 && ten <= 4 && (hundred < 12 || hundred > 14) ? 'сделки' : 'сделок';
+    return n + ' ' + word;
+  }
+  function money(amount, currency) {
+    try {
+      return new Intl.NumberFormat(S.lang, { style: 'currency', currency: currency }).format(Number(amount));
+    } catch (e) { return amount + ' ' + currency; }
+  }
+  function when(iso) {
+    if (!iso) return '';
+    return new Date(iso).toLocaleString(S.lang, { dateStyle: 'short', timeStyle: 'short' });
+  }
+  function toast(message) {
+    var box = $('toast');
+    if (!box) { box = el('div', 'toast'); box.id = 'toast'; box.setAttribute('role', 'alert'); document.body.appendChild(box); }
+    box.textContent = message || t('error');
+    box.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(function () { box.hidden = true; }, 5000);
+  }
+  function fail(err) { toast(err && err.message ? err.message : t('error')); }
+
+  function api(method, path, body) {
+    var opts = { method: method, headers: {}, credentials: 'same-origin' };
+    if (body !== undefined) {
+      opts.headers['Content-Type'] = 'application/json';
+      opts.body = JSON.stringify(body);
+    }
+    if (method !== 'GET') opts.headers['X-CSRF-Token'] = S.csrf;
+    return fetch(path, opts).then(function (r) {
+      return r.json().catch(function () { return null; }).then(function (data) {
+        if (r.ok) return data;
+        if (r.status === 401) { window.location.href = '/inbox'; }
+        var err = new Error(data && data.error ? data.error.message : r.statusText);
+        err.status = r.status;
+        throw err;
+      });
+    });
+  }
+
+  /* ---------- language ---------- */
+  function applyLang() {
+    document.documentElement.lang = S.lang;
+    var nodes = document.querySelectorAll('[data-t]');
+    for (var i = 0; i < nodes.length; i++) nodes[i].textContent = t(nodes[i].getAttribute('data-t'));
+    nodes = document.querySelectorAll('[data-t-placeholder]');
+    for (i = 0; i < nodes.length; i++) nodes[i].placeholder = t(nodes[i].getAttribute('data-t-placeholder'));
+    nodes = document.querySelectorAll('[data-lang-switch]');
+    for (i = 0; i < nodes.length; i++) nodes[i].textContent = t('lang_other');
+    document.title = t('board');
+    if (S.me) { renderFilters(); render(); }
+  }
+
+  /* ---------- data ---------- */
+  function pipeline() {
+    var id = Number(S.filter.pipeline);
+    for (var i = 0; i < S.pipelines.length; i++) if (S.pipelines[i].id === id) return S.pipelines[i];
+    return S.pipelines[0] || null;
+  }
+  function stageById(id) {
+    for (var i = 0; i < S.pipelines.length; i++) {
+      var st = S.pipelines[i].stages;
+      for (var j = 0; j < st.length; j++) if (st[j].id === id) return st[j];
+    }
+    return null;
+  }
+  function loadBoard() {
+    var p = pipeline();
+    if (!p) return Promise.resolve();
+    var q = '/api/v1/deals?limit=500&pipeline_id=' + p.id;
+    if (S.filter.owner) q += '&owner=' + encodeURIComponent(S.filter.owner);
+    if (S.filter.source) q += '&source=' + encodeURIComponent(S.filter.source);
+    return api('GET', q).then(function (data) {
+      S.deals = data.items;
+      S.totals = {};
+      data.stages.forEach(function (s) { S.totals[s.stage_id] = s; });
+      renderBoard();
+    }).catch(fail);
+  }
+  function loadDeal() {
+    return api('GET', '/api/v1/deals/' + S.dealId).then(function (d) {
+      S.deal = d;
+      renderDeal();
+    }).catch(fail);
+  }
+  function reload() {
+    clearTimeout(S.reloadTimer);
+    S.reloadTimer = setTimeout(function () { if (S.dealId) loadDeal(); else loadBoard(); }, 150);
+  }
+
+  /* ---------- board ---------- */
+  function renderFilters() {
+    var ps = $('f-pipeline');
+    clear(ps);
+    S.pipelines.forEach(function (p) { option(ps, p.id, known(p.name), pipeline() === p); });
+    show(ps.parentNode, S.pipelines.length > 1);
+    var owner = $('f-owner');
+    clear(owner);
+    option(owner, '', t('anyone'), !S.filter.owner);
+    option(owner, 'me', t('me'), S.filter.owner === 'me');
+    S.operators.forEach(function (o) {
+      if (o.id !== S.me.id) option(owner, o.id, o.name, S.filter.owner === String(o.id));
+    });
+    var source = $('f-source');
+    clear(source);
+    option(source, '', t('any_source'), !S.filter.source);
+    S.channelTypes.forEach(function (type) { option(source, type, type, S.filter.source === type); });
+  }
+  function sumText(total) {
+    if (!total) return money('0', 'RUB');
+    return Object.keys(total.sums).map(function (c) { return money(total.sums[c], c); }).join(' + ');
+  }
+  function card(d) {
+    var li = el('li', 'card');
+    li.setAttribute('data-id', String(d.id));
+    li.draggable = d.status === 'open';
+    var a = el('a', 'card-title', d.title);
+    a.href = '/inbox/deals/' + d.id;
+    li.appendChild(a);
+    if (d.contact && d.contact.name !== d.title) li.appendChild(el('span', 'muted small', d.contact.name));
+    var row = el('div', 'card-row');
+    row.appendChild(el('strong', 'card-amount', money(d.amount, d.currency)));
+    var channel = d.source && d.source.channel;
+    if (channel) row.appendChild(el('span', 'badge ch-' + channel, CHANNEL_BADGE[channel] || channel.slice(0, 3).toUpperCase()));
+    li.appendChild(row);
+    li.appendChild(el('span', 'muted small', d.owner ? d.owner.name : t('no_owner')));
+    if (d.status === 'lost' && d.lost_reason) li.appendChild(el('span', 'small', known(d.lost_reason)));
+    return li;
+  }
+  function renderBoard() {
+    var board = $('board');
+    clear(board);
+    var p = pipeline();
+    if (!p) return;
+    var count = 0;
+    p.stages.forEach(function (st) {
+      var col = el('section', 'column col-' + st.kind);
+      col.setAttribute('data-stage', String(st.id));
+      var head = el('div', 'col-head');
+      head.appendChild(el('strong', '', known(st.name)));
+      var total = S.totals[st.id];
+      head.appendChild(el('span', 'muted small col-count', dealsCount(total ? total.count : 0) + ' · ' + sumText(total)));
+      col.appendChild(head);
+      var list = el('ul', 'col-cards');
+      S.deals.filter(function (d) { return d.stage_id === st.id; }).forEach(function (d) {
+        list.appendChild(card(d));
+        if (d.status === 'open') count += 1;
+      });
+      col.appendChild(list);
+      board.appendChild(col);
+    });
+    $('board-total').textContent = dealsCount(count);
+  }
+  function dealById(id) {
+    for (var i = 0; i < S.deals.length; i++) if (S.deals[i].id === id) return S.deals[i];
+    return null;
+  }
+  function columnOf(node) {
+    while (node && node !== document.body) {
+      if (node.classList && node.classList.contains('column')) return node;
+      node = node.parentNode;
+    }
+    return null;
+  }
+  function onDragStart(ev) {
+    var li = ev.target.closest ? ev.target.closest('.card') : null;
+    if (!li) return;
+    S.dragging = Number(li.getAttribute('data-id'));
+    ev.dataTransfer.setData('text/plain', String(S.dragging));
+    ev.dataTransfer.effectAllowed = 'move';
+    li.classList.add('dragging');
+  }
+  function onDragOver(ev) {
+    var col = columnOf(ev.target);
+    if (!col || S.dragging === null) return;
+    ev.preventDefault();
+    ev.dataTransfer.dropEffect = 'move';
+    var cols = document.querySelectorAll('.column.drop-ok');
+    for (var i = 0; i < cols.length; i++) if (cols[i] !== col) cols[i].classList.remove('drop-ok');
+    col.classList.add('drop-ok');
+  }
+  function endDrag() {
+    S.dragging = null;
+    var nodes = document.querySelectorAll('.drop-ok, .dragging');
+    for (var i = 0; i < nodes.length; i++) nodes[i].classList.remove('drop-ok', 'dragging');
+  }
+  function onDrop(ev) {
+    var col = columnOf(ev.target);
+    var id = S.dragging !== null ? S.dragging : Number(ev.dataTransfer.getData('text/plain'));
+    endDrag();
+    if (!col) return;
+    ev.preventDefault();
+    var deal = dealById(id);
+    var target = stageById(Number(col.getAttribute('data-stage')));
+    if (deal && target) moveDeal(deal, target);
+  }
+  /* Forward at once; backwards, lost and reopen ask for their reason first. */
+  function moveDeal(deal, target) {
+    var current = stageById(deal.stage_id);
+    if (!current || target.id === current.id) return;
+    var path = '/api/v1/deals/' + deal.id;
+    if (target.kind === 'won') { send(path + '/won'); return; }
+    if (target.kind === 'lost') {
+      askReason(t('lost_reason'), S.reasons, function (reason) { send(path + '/lost', { reason: reason }); });
+      return;
+    }
+    if (deal.status !== 'open') {
+      askReason(t('reopen_reason'), null, function (reason) { send(path + '/reopen', { reason: reason }); });
+      return;
+    }
+    var forward = target.position > current.position ||
+      (target.position === current.position && target.id > current.id);
+    if (forward) { send(path + '/stage', { stage_id: target.id }); return; }
+    askReason(t('back_reason'), null, function (reason) {
+      send(path + '/stage', { stage_id: target.id, reason: reason });
+    });
+  }
+  function send(path, body) {
+    return api('POST', path, body === undefined ? {} : body).then(reload, fail);
+  }
+
+  /* ---------- the reason dialog ---------- */
+  function askReason(title, presets, done) {
+    var dialog = $('reason-dialog');
+    var form = $('reason-form');
+    $('reason-title').textContent = title;
+    var select = form.preset;
+    clear(select);
+    show(select, !!presets);
+    if (presets) {
+      presets.forEach(function (r) { option(select, r.name, known(r.name)); });
+      option(select, '', t('other'));
+    }
+    form.reason.value = '';
+    show(form.reason, !presets);
+    select.onchange = function () { show(form.reason, !select.value); };
+    form.onsubmit = function (ev) {
+      ev.preventDefault();
+      var reason = presets && select.value ? select.value : form.reason.value.trim();
+      if (!reason) { show(form.reason, true); form.reason.focus(); return; }
+      show(dialog, false);
+      done(reason);
+    };
+    show(dialog, true);
+    (presets ? select : form.reason).focus();
+  }
+
+  /* ---------- a deal's page ---------- */
+  function renderDeal() {
+    var d = S.deal;
+    if (!d) return;
+    $('d-title').textContent = d.title;
+    var meta = $('d-meta');
+    clear(meta);
+    var contact = el('a', 'link', (d.contact ? d.contact.name : '') || (t('contact') + ' #' + d.contact_id));
+    contact.href = '/inbox/contacts/' + d.contact_id;
+    meta.appendChild(contact);
+    var stage = known(d.stage ? d.stage.name : '');
+    if (d.status === 'open') stage += ' · ' + t('status_open');
+    meta.appendChild(el('span', '', ' · ' + stage + ' · ' + money(d.amount, d.currency) +
+      (d.lost_reason ? ' · ' + known(d.lost_reason) : '')));
+    var form = $('d-edit');
+    form.title.value = d.title;
+    form.amount.value = d.amount;
+    form.currency.value = d.currency;
+    clear(form.owner);
+    option(form.owner, '', t('no_owner'), d.owner_id === null);
+    S.operators.forEach(function (o) { option(form.owner, o.id, o.name, o.id === d.owner_id); });
+    var stageSelect = $('d-stage');
+    clear(stageSelect);
+    var p = null;
+    S.pipelines.forEach(function (x) { if (x.id === d.pipeline_id) p = x; });
+    (p ? p.stages : []).forEach(function (st) {
+      if (st.kind === 'open') option(stageSelect, st.id, known(st.name), st.id === d.stage_id);
+    });
+    var open = d.status === 'open';
+    show(stageSelect, open); show($('d-move'), open); show($('d-won'), open); show($('d-lost'), open);
+    show($('d-reopen'), !open);
+    renderTasks(d.tasks);
+    renderTimeline(d.timeline);
+  }
+  function renderTasks(tasks) {
+    var list = $('d-tasks');
+    clear(list);
+    tasks.filter(function (tk) { return tk.status === 'open'; }).forEach(function (tk) {
+      var li = el('li');
+      li.appendChild(el('span', 'when', tk.due_at ? when(tk.due_at) : ''));
+      li.appendChild(el('span', '', tk.title));
+      if (tk.overdue) li.appendChild(el('span', 'overdue', t('overdue')));
+      var done = el('button', '', t('done'));
+      done.type = 'button';
+      done.onclick = function () { api('POST', '/api/v1/tasks/' + tk.id + '/complete').then(reload, fail); };
+      li.appendChild(done);
+      list.appendChild(li);
+    });
+  }
+  function renderTimeline(items) {
+    var list = $('d-timeline');
+    clear(list);
+    items.slice().reverse().forEach(function (e) {
+      var li = el('li');
+      li.appendChild(el('span', 'when', when(e.at)));
+      var it = e.item;
+      if (e.type === 'stage_change') {
+        var text = it.direction === 'initial' ? known(it.to_stage_name) + ' (' + t('created') + ')'
+          : (it.from_stage_name ? known(it.from_stage_name) + ' → ' : '') + known(it.to_stage_name);
+        li.appendChild(el('strong', '', t('stage_change')));
+        li.appendChild(el('span', it.direction === 'backward' ? 'overdue' : '', text));
+        if (it.reason) li.appendChild(el('span', 'muted', '«' + known(it.reason) + '»'));
+        if (it.operator_name) li.appendChild(el('span', 'muted small', it.operator_name));
+      } else if (e.type === 'conversation') {
+        var ch = it.channel || {};
+        li.appendChild(el('span', 'badge ch-' + (ch.type || ''), CHANNEL_BADGE[ch.type] || ch.type || ''));
+        var a = el('a', 'link', t('conversation') + ' · ' + (ch.name || ''));
+        a.href = '/inbox/contacts/' + it.contact_id;
+        li.appendChild(a);
+        li.appendChild(el('span', 'muted small', it.last_message_preview || ''));
+      } else {
+        li.appendChild(el('strong', '', t('task')));
+        li.appendChild(el('span', '', it.title + (it.status === 'done' ? ' ✓' : '')));
+      }
+      list.appendChild(li);
+    });
+  }
+  function saveDeal(ev) {
+    ev.preventDefault();
+    var form = ev.target;
+    var body = { title: form.title.value, amount: form.amount.value.trim() || '0', currency: form.currency.value };
+    if (form.owner.value) body.owner_id = Number(form.owner.value);
+    api('PATCH', '/api/v1/deals/' + S.dealId, body).then(function (d) {
+      toast(t('saved'));
+      S.deal.title = d.title;
+      reload();
+    }).catch(fail);
+  }
+  function addTask(ev) {
+    ev.preventDefault();
+    var form = ev.target;
+    var body = { title: form.title.value, deal_id: S.dealId };
+    if (form.due.value) body.due_at = new Date(form.due.value).toISOString();
+    api('POST', '/api/v1/tasks', body).then(function () { form.reset(); reload(); }).catch(fail);
+  }
+
+  /* ---------- live updates ---------- */
+  function connect() {
+    var proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    var ws = new WebSocket(proto + '//' + location.host + '/ws/operator');
+    S.ws = ws;
+    ws.onmessage = function (msg) {
+      var frame;
+      try { frame = JSON.parse(msg.data); } catch (e) { return; }
+      if (frame.type === 'event' && /^(deal|task)\./.test(frame.event)) reload();
+      if (frame.type === 'resync') reload();
+    };
+    ws.onclose = function () { setTimeout(connect, 3000); };
+  }
+
+  /* ---------- start ---------- */
+  function render() {
+    if (S.dealId) renderDeal(); else renderBoard();
+  }
+  function bind() {
+    var langs = document.querySelectorAll('[data-lang-switch]');
+    for (var i = 0; i < langs.length; i++) {
+      langs[i].addEventListener('click', function () {
+        S.lang = S.lang === 'ru' ? 'en' : 'ru';
+        try { localStorage.setItem('hub.inbox.lang', S.lang); } catch (e) { /* ignore */ }
+        applyLang();
+      });
+    }
+    var board = $('board');
+    board.addEventListener('dragstart', onDragStart);
+    board.addEventListener('dragover', onDragOver);
+    board.addEventListener('drop', onDrop);
+    board.addEventListener('dragend', endDrag);
+    $('f-pipeline').addEventListener('change', function (ev) { S.filter.pipeline = ev.target.value; loadBoard(); });
+    $('f-owner').addEventListener('change', function (ev) { S.filter.owner = ev.target.value; loadBoard(); });
+    $('f-source').addEventListener('change', function (ev) { S.filter.source = ev.target.value; loadBoard(); });
+    document.querySelector('#reason-form [data-cancel]').addEventListener('click', function () {
+      show($('reason-dialog'), false);
+    });
+    $('d-edit').addEventListener('submit', saveDeal);
+    $('task-form').addEventListener('submit', addTask);
+    $('d-move').addEventListener('click', function () {
+      var target = stageById(Number($('d-stage').value));
+      if (S.deal && target) moveDeal(S.deal, target);
+    });
+    $('d-won').addEventListener('click', function () { if (S.deal) moveDeal(S.deal, closing('won')); });
+    $('d-lost').addEventListener('click', function () { if (S.deal) moveDeal(S.deal, closing('lost')); });
+    $('d-reopen').addEventListener('click', function () {
+      askReason(t('reopen_reason'), null, function (reason) {
+        send('/api/v1/deals/' + S.dealId + '/reopen', { reason: reason });
+      });
+    });
+  }
+  function closing(kind) {
+    var found = null;
+    S.pipelines.forEach(function (p) {
+      if (p.id !== S.deal.pipeline_id) return;
+      p.stages.forEach(function (st) { if (st.kind === kind && !found) found = st; });
+    });
+    return found;
+  }
+  function boot() {
+    bind();
+    applyLang();
+    var m = /^\/inbox\/deals\/(\d+)$/.exec(location.pathname);
+    S.dealId = m ? Number(m[1]) : null;
+    api('GET', '/api/v1/auth/session').then(function (s) {
+      S.csrf = s.csrf_token;
+      S.me = s.operator;
+      $('me').textContent = s.operator.name;
+      return Promise.all([
+        api('GET', '/api/v1/pipelines').then(function (d) { S.pipelines = d.items; }),
+        api('GET', '/api/v1/operators').then(function (d) {
+          S.operators = d.items.filter(function (o) { return o.active; });
+        }),
+        api('GET', '/api/v1/lost-reasons').then(function (d) { S.reasons = d.items; }),
+        api('GET', '/api/v1/channels').then(function (d) {
+          var types = {};
+          d.items.forEach(function (c) { types[c.type] = true; });
+          S.channelTypes = Object.keys(types).sort();
+        })
+      ]);
+    }).then(function () {
+      show($('app'), true);
+      show($('board-pane'), !S.dealId);
+      show($('deal-view'), !!S.dealId);
+      var def = S.pipelines.filter(function (p) { return p.is_default; })[0];
+      if (def) S.filter.pipeline = String(def.id);
+      renderFilters();
+      connect();
+      return S.dealId ? loadDeal() : loadBoard();
+    }).catch(function (err) {
+      if (err && err.status === 401) return;
+      fail(err);
+    });
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
+  else boot();
+})();
