@@ -74,12 +74,15 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from hub.db import make_engine
     from hub.migrate import upgrade
 
+    from hub.crm_sync.defaults import ensure_defaults
+
     async def run() -> None:
         engine = make_engine(settings.database_url)
         try:
             await upgrade(engine)
         finally:
             await engine.dispose()
+        await _with_context(settings, ensure_defaults)
 
     asyncio.run(run())
     print("database is at the latest schema")
@@ -124,7 +127,10 @@ def cmd_channel_add(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     """Seed an admin, an API channel and the demo site's widget on an empty database; on a
     seeded one keep everything and only add the demo widget if it is missing."""
+    from hub.auth import Principal
     from hub.channels.admin import create_channel, list_channels
+    from hub.crm_sync.defaults import ensure_defaults
+    from hub.crm_sync.demo import seed_sales
     from hub.inbox.models import Operator
     from hub.inbox.staff import create_operator, create_team
 
@@ -151,6 +157,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  demo site with the chat widget: {settings.public_url.rstrip('/')}/")
 
     async def job(ctx: HubContext) -> int:
+        await ensure_defaults(ctx)
         existing = await ctx.read(lambda s: s.scalar(select(Operator.id).limit(1)))
         if existing is not None:
             print("demo: the database already has operators; nothing seeded, your data is kept")
@@ -166,6 +173,9 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         await demo_widget(ctx, team["id"])
         print(f"  admin login: admin@example.com  password (shown once): {admin.password}")
         print(f"  API channel {channel.channel['id']} secret (shown once): {channel.secret}")
+        who = Principal(admin.operator["id"], "Admin", "admin", frozenset({team["id"]}))
+        made = await seed_sales(ctx, who, channel.channel["id"])
+        print(f"  {made} demo deals on the board: {base}/inbox/deals")
         print(
             f"  feed a message: curl -X POST {base}/api/v1/channels/{channel.channel['id']}"
             "/inbound -H 'Authorization: Bearer <secret>' -H 'Content-Type: application/json'"

@@ -83,6 +83,24 @@ async def _channel_secrets(db_url: str) -> dict[str, str]:
         await ctx.close()
 
 
+async def _deal_statuses(db_url: str) -> list[tuple[str, str]]:
+    from hub.crm_sync.models import Deal, Stage
+
+    ctx = HubContext.build(Settings(database_url=db_url, fast_password_hash=True))
+    await ctx.start()
+    try:
+        rows = await ctx.read(
+            lambda s: s.execute(
+                select(Deal.status, Stage.name)
+                .join(Stage, Stage.id == Deal.stage_id)
+                .order_by(Deal.id)
+            )
+        )
+        return [(str(status), str(stage)) for status, stage in rows]
+    finally:
+        await ctx.close()
+
+
 def test_migrate_twice_is_harmless(hub_cli: Run) -> None:
     again = hub_cli("migrate")
     assert again.returncode == 0, again.stderr
@@ -153,6 +171,15 @@ async def test_demo_twice_keeps_the_data(hub_cli: Run, db_url: str) -> None:
     secrets = SECRET_ONCE.findall(first.stdout)
     assert len(passwords) == 1 and len(secrets) == 1, first.stdout
     assert "admin@example.com" in first.stdout
+    assert "6 demo deals on the board" in first.stdout
+    assert await _deal_statuses(db_url) == [
+        ("open", "New"),
+        ("open", "Proposal sent"),
+        ("open", "Negotiation"),
+        ("open", "Contract"),
+        ("won", "Won"),
+        ("lost", "Lost"),
+    ]
 
     second = hub_cli("demo")
     assert second.returncode == 0, second.stderr
