@@ -71,10 +71,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from hub.crm_sync.defaults import ensure_defaults
     from hub.db import make_engine
     from hub.migrate import upgrade
-
-    from hub.crm_sync.defaults import ensure_defaults
 
     async def run() -> None:
         engine = make_engine(settings.database_url)

@@ -94,7 +94,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await ensure_defaults(ctx)
     await app[REALTIME].start()
     app[DELIVERY].start()
-    await app[INTAKE].start()
+    if ctx.settings.lead_intake:
+        await app[INTAKE].start()
     snoozer = asyncio.create_task(_snooze_loop(ctx), name="snooze-waker")
     try:
         yield

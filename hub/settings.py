@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     socket_queue_size: int = 10_000
     #: Run migrations when the server starts (off when a separate ``hub migrate`` step runs them).
     migrate_on_start: bool = False
+    #: Take part in the lead intake (new conversations become leads). With several processes
+    #: one holds the cursor's lease at a time; turn it off on processes that should never run it.
+    lead_intake: bool = True
     #: Outbound delivery: attempts before a reply is marked failed, and the longest backoff.
     delivery_max_attempts: int = 20
     delivery_max_backoff_s: float = 3600.0

@@ -4,14 +4,19 @@ cursor's lease; the inbound write path runs no CRM query."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
-from hub.app import INTAKE
+from hub.app import INTAKE, create_app
 from hub.crm_sync.intake import LeadIntake
 from hub.crm_sync.models import DealConversation, Lead, Task
+from hub.events import EVENTS_TOPIC
 from hub.http import CTX
 from hub.inbox.models import Channel, ContactIdentity, Conversation
+from hub.settings import Settings
 from tests.crm_helpers import make_deal, make_lead, outbox, run_intake
 from tests.helpers import customer_says, make_api_channel, make_operator
 
@@ -118,18 +123,34 @@ async def test_auto_leads_off_makes_no_lead(client: TestClient) -> None:  # type
     assert widget.status == 422
 
 
-async def test_the_background_loop_makes_the_lead_by_itself(client: TestClient) -> None:  # type: ignore[type-arg]
-    import asyncio
-
-    admin = await make_operator(client, role="admin")
-    channel = await make_api_channel(client, admin)
-    await customer_says(client, channel, "Hi", external_id="bg")
-    for _ in range(100):
-        found = await client.app[CTX].read(lambda s: s.scalar(select(Lead.id)))
-        if found is not None:
-            break
-        await asyncio.sleep(0.05)
-    assert found is not None
+async def test_two_running_intakes_make_one_lead(
+    settings: Settings,
+    aiohttp_client: Any,
+) -> None:
+    """The loop runs by itself, woken by the new conversation; a second process's intake on
+    the same database (here a second loop) makes no second lead."""
+    client = await aiohttp_client(create_app(settings.model_copy(update={"lead_intake": True})))
+    ctx = client.app[CTX]
+    other = LeadIntake(ctx, poll_s=0.05)
+    await other.start()
+    try:
+        mark = await ctx.bus.last_id(EVENTS_TOPIC)
+        admin = await make_operator(client, role="admin")
+        channel = await make_api_channel(client, admin)
+        for n in range(3):
+            await customer_says(client, channel, "Hi", external_id=f"bg{n}")
+        for _ in range(200):
+            found = (await ctx.read(lambda s: s.scalars(select(Lead.id)))).all()
+            if len(found) >= 3:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # time for a wrong second lead to appear
+        assert len((await ctx.read(lambda s: s.scalars(select(Lead.id)))).all()) == 3
+        events = [p["event"] for _, p in await ctx.bus.read_after(EVENTS_TOPIC, mark)]
+        assert events.count("lead.created") == 3
+        assert (client.app[INTAKE].processed == 0) != (other.processed == 0)
+    finally:
+        await other.close()
 
 
 async def test_callback_request_makes_a_task(client: TestClient) -> None:  # type: ignore[type-arg]
@@ -181,3 +202,27 @@ async def test_deciding_twice_changes_nothing(client: TestClient) -> None:  # ty
     assert joined == []
     channels = (await client.app[CTX].read(lambda s: s.scalars(select(Channel.id)))).all()
     assert channels
+
+
+async def test_the_inbound_write_path_runs_no_crm_query(client: TestClient) -> None:  # type: ignore[type-arg]
+    """Storing a customer's message touches no sales table: leads come later, in the intake."""
+    from sqlalchemy import event
+
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement.lower())
+
+    engine = client.app[CTX].engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for n in range(3):
+            await customer_says(client, channel, "Hi", external_id=f"hot{n}")
+            await customer_says(client, channel, "again", external_id=f"hot{n}")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert statements
+    crm = ("leads", "deals", "crm_cursors", "stages", "pipelines", "sync_records", "tasks")
+    assert [s for s in statements if any(f" {t}" in s or f'"{t}"' in s for t in crm)] == []

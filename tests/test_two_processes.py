@@ -157,6 +157,7 @@ async def two_hubs(served_services: ServedServices | str, tmp_path: Path) -> Asy
         HUB_SECRET_KEY=SECRET,
         HUB_FAST_PASSWORD_HASH="true",
         HUB_SHUTDOWN_TIMEOUT_S="5",
+        HUB_LEAD_INTAKE="false",  # its events would interleave with the sequences read here
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
     )
     hubs: list[Hub] = []

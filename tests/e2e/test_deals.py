@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from hub.app import INTAKE
 from tests.conftest import IN_CI
 from tests.e2e.conftest import Hub
 from tests.e2e.test_inbox import api_channel, customer_says, open_inbox, person, row, shot
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.timeout(90)
 
 
 async def _wait_lead(hub: Hub) -> dict[str, Any]:
+    await hub.app[INTAKE].run_once()
     for _ in range(100):
         leads = (await hub.call("GET", "/api/v1/leads"))["items"]
         if leads:
