@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from hub.app import INTAKE, create_app
 from hub.crm_sync.intake import LeadIntake
-from hub.crm_sync.models import DealConversation, Lead, Task
+from hub.crm_sync.models import ContactMerge, DealConversation, Lead, Task
 from hub.events import EVENTS_TOPIC
 from hub.http import CTX
 from hub.inbox.models import Channel, ContactIdentity, Conversation
@@ -226,3 +226,48 @@ async def test_the_inbound_write_path_runs_no_crm_query(client: TestClient) -> N
     assert statements
     crm = ("leads", "deals", "crm_cursors", "stages", "pipelines", "sync_records", "tasks")
     assert [s for s in statements if any(f" {t}" in s or f'"{t}"' in s for t in crm)] == []
+
+
+async def test_a_new_contact_with_a_known_phone_joins_the_known_one(client: TestClient) -> None:  # type: ignore[type-arg]
+    """Exact match (same E.164 phone): merged automatically, logged without an operator, and
+    his conversation joins the known contact's open deal; an operator can undo it."""
+    admin = await make_operator(client, role="admin")
+    site, telegram = await make_api_channel(client, admin), await make_api_channel(client, admin)
+    deal = await make_deal(client, site, admin, "known", name="Ivan")
+    await customer_says(client, site, "my phone", external_id="known", phone="+79161234567")
+    said = await customer_says(
+        client, telegram, "hello again", external_id="tg-1", name="Ваня", phone="+79161234567"
+    )
+    newcomer = said["conversation"]["contact_id"]
+    assert newcomer != deal["contact_id"]
+    await run_intake(client)
+    card = await (
+        await client.get(f"/api/v1/contacts/{deal['contact_id']}", headers=admin.headers)
+    ).json()
+    assert said["conversation"]["id"] in [c["id"] for c in card["conversations"]]
+    full = await (await client.get(f"/api/v1/deals/{deal['id']}", headers=admin.headers)).json()
+    assert said["conversation"]["id"] in [c["id"] for c in full["conversations"]]
+    leads = (await client.app[CTX].read(lambda s: s.scalars(select(Lead.conversation_id)))).all()
+    assert said["conversation"]["id"] not in leads
+    merge = await client.app[CTX].read(lambda s: s.scalar(select(ContactMerge)))
+    assert (merge.kept_id, merge.merged_id, merge.operator_id) == (
+        deal["contact_id"],
+        newcomer,
+        None,
+    )
+    assert merge.reason == "automatic: same phone"
+    assert ("contact.merged", "contact", deal["contact_id"]) in await outbox(client)
+    undo = await client.post(f"/api/v1/contacts/merges/{merge.id}/undo", headers=admin.headers)
+    assert undo.status == 200
+    back = await (await client.get(f"/api/v1/contacts/{newcomer}", headers=admin.headers)).json()
+    assert [c["id"] for c in back["conversations"]] == [said["conversation"]["id"]]
+
+
+async def test_a_weak_match_is_not_merged(client: TestClient) -> None:  # type: ignore[type-arg]
+    admin = await make_operator(client, role="admin")
+    site, other = await make_api_channel(client, admin), await make_api_channel(client, admin)
+    await make_lead(client, site, admin, "w1", name="Ivan Petrov")
+    await make_lead(client, other, admin, "w2", name="Ivan Petrov")
+    assert await client.app[CTX].read(lambda s: s.scalar(select(ContactMerge.id))) is None
+    leads = (await client.app[CTX].read(lambda s: s.scalars(select(Lead.id)))).all()
+    assert len(leads) == 2

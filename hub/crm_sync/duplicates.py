@@ -74,14 +74,16 @@ async def candidate_ids(session: AsyncSession, keys: ContactKeys, dialect: str) 
     return found
 
 
-async def exact_duplicates(session: AsyncSession, contact: Contact, dialect: str) -> list[int]:
-    """Unmerged contacts that are certainly the same person, oldest first."""
+async def exact_duplicates(
+    session: AsyncSession, contact: Contact, dialect: str
+) -> list[tuple[int, tuple[str, ...]]]:
+    """Unmerged contacts that are certainly the same person, oldest first, with why."""
     keys = await contact_keys(session, contact)
     out = []
     for other in await _load(session, await candidate_ids(session, keys, dialect)):
         match = match_contacts(keys, await contact_keys(session, other))
         if match is not None and match.strength.value == "exact":
-            out.append(other.id)
+            out.append((other.id, match.reasons))
     return sorted(out)
 
 

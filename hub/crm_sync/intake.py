@@ -6,9 +6,11 @@ stored and acknowledged without a single CRM query. It wakes on ``conversation.c
 polls every few seconds. With several hub processes one holds a lease on the cursor and runs the
 intake; the others only check the lease, and take over when it runs out.
 
-For each conversation the rules decide (``rules.intake_decision``): a new lead in "incoming" with
-its source, the conversation joining the contact's open deal, or nothing (an open lead already
-waits for this contact, or the channel turned automatic leads off). A conversation that opens
+A brand-new contact who shares a phone, email or verified identity with an older one is first
+merged into him (``join_known_contact``). Then the rules decide (``rules.intake_decision``): a
+new lead in "incoming" with its source, the conversation joining the contact's open deal, or
+nothing (an open lead already waits for this contact, or the channel turned automatic leads
+off). A conversation that opens
 with a callback request also makes a "call back" task. Deciding twice changes nothing: a
 conversation with a lead or in a deal is skipped, so the cursor may re-read its last few rows.
 """
@@ -26,10 +28,13 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.bus import follow
+from hub.channels.widget.models import WidgetVisitor
 from hub.context import HubContext
 from hub.crm_sync import rules
 from hub.crm_sync.deals import announce
+from hub.crm_sync.duplicates import exact_duplicates
 from hub.crm_sync.leads import announce_lead
+from hub.crm_sync.merge import announce_merge, merge_in_session
 from hub.crm_sync.models import (
     CrmCursor,
     Deal,
@@ -78,6 +83,36 @@ async def _callback_phone(session: AsyncSession, conv_id: int) -> str | None:
     return None
 
 
+async def join_known_contact(
+    session: AsyncSession, conv: Conversation, contact: Contact, events: list[Event]
+) -> Contact:
+    """A brand-new contact who is certainly someone known (the same phone, email or verified
+    identity as an older contact) is merged into him, so his conversation joins what the known
+    contact has open. A new contact of the website widget is left to an operator (suggested as
+    a duplicate): his open chat follows his contact and would stop hearing replies if it moved."""
+    count = select(func.count(Conversation.id)).where(Conversation.contact_id == contact.id)
+    if await session.scalar(count) != 1:
+        return contact
+    dialect = session.get_bind().dialect.name
+    older = [
+        (cid, why)
+        for cid, why in await exact_duplicates(session, contact, dialect)
+        if cid < contact.id
+    ]
+    if not older:
+        return contact
+    kept = await session.get(Contact, older[0][0])
+    visitors = select(WidgetVisitor.id).where(WidgetVisitor.contact_id == contact.id).limit(1)
+    if kept is None or await session.scalar(visitors) is not None:
+        return contact
+    record = await merge_in_session(
+        session, kept, contact, operator_id=None, reason="automatic: same " + ", ".join(older[0][1])
+    )
+    await announce_merge(session, record, "contact.merged", events)
+    await session.refresh(conv)
+    return kept
+
+
 async def take_conversation(session: AsyncSession, conv_id: int, events: list[Event]) -> str:
     """Apply the intake rules to one conversation; returns what was done."""
     conv = await session.get(Conversation, conv_id)
@@ -92,6 +127,7 @@ async def take_conversation(session: AsyncSession, conv_id: int, events: list[Ev
     channel = await session.get(Channel, conv.channel_id)
     if contact is None or channel is None:
         return "gone"
+    contact = await join_known_contact(session, conv, contact, events)
     open_deal = await session.scalar(
         select(Deal)
         .where(Deal.contact_id == contact.id, Deal.status == DealStatus.OPEN.value)

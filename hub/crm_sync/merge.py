@@ -137,7 +137,7 @@ async def merge_in_session(
     return record
 
 
-async def _announce(
+async def announce_merge(
     session: AsyncSession, record: ContactMerge, event: str, events: list[Event]
 ) -> dict[str, Any]:
     data = merge_dict(record)
@@ -172,7 +172,7 @@ async def merge_contacts(
         record = await merge_in_session(
             session, kept, merged, operator_id=actor.operator_id, reason=reason.strip()[:2000]
         )
-        return await _announce(session, record, "contact.merged", events)
+        return await announce_merge(session, record, "contact.merged", events)
 
     data = await ctx.write(unit, key=("contact", min(kept_id, merged_id)))
     await ctx.publish(*events)
@@ -206,7 +206,7 @@ async def undo_merge(ctx: HubContext, actor: Principal, merge_id: int) -> dict[s
         await session.flush()
         await refresh_contact_search(session, kept)
         await refresh_contact_search(session, merged)
-        return await _announce(session, record, "contact.unmerged", events)
+        return await announce_merge(session, record, "contact.unmerged", events)
 
     data = await ctx.write(unit, key=("merge", merge_id))
     await ctx.publish(*events)
