@@ -53,8 +53,15 @@ def visible_tasks(principal: Principal) -> ColumnElement[bool]:
     )
 
 
-async def get_visible_deal(session: AsyncSession, principal: Principal, deal_id: int) -> Deal:
-    deal = await session.scalar(select(Deal).where(Deal.id == deal_id, visible_deals(principal)))
+async def get_visible_deal(
+    session: AsyncSession, principal: Principal, deal_id: int, *, lock: bool = False
+) -> Deal:
+    """The deal if the principal may see it; ``lock`` holds its row until the transaction ends
+    (on PostgreSQL), so two moves of one deal on two processes apply one after the other."""
+    stmt = select(Deal).where(Deal.id == deal_id, visible_deals(principal))
+    if lock:
+        stmt = stmt.with_for_update(of=Deal)
+    deal = await session.scalar(stmt)
     if deal is None:
         raise NotFound(f"deal {deal_id} not found", code="deal_not_found")
     return deal

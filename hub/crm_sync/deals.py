@@ -62,10 +62,12 @@ async def stage_of_kind(session: AsyncSession, pipeline_id: int, kind: StageKind
     return stage
 
 
-async def check_owner(session: AsyncSession, owner_id: int) -> Operator:
+async def check_owner(
+    session: AsyncSession, owner_id: int, code: str = "owner_not_found"
+) -> Operator:
     owner = await session.get(Operator, owner_id)
     if owner is None or not owner.is_active:
-        raise InvalidInput(f"operator {owner_id} not found", code="owner_not_found")
+        raise InvalidInput(f"operator {owner_id} not found", code=code)
     return owner
 
 
@@ -275,7 +277,7 @@ async def update_deal(
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
         events.clear()
-        deal = await get_visible_deal(session, actor, deal_id)
+        deal = await get_visible_deal(session, actor, deal_id, lock=True)
         previous_owner = deal.owner_id
         if changes.get("owner_id") is not None:
             await check_owner(session, changes["owner_id"])
@@ -297,7 +299,7 @@ async def move_stage(
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
         events.clear()
-        deal = await get_visible_deal(session, actor, deal_id)
+        deal = await get_visible_deal(session, actor, deal_id, lock=True)
         current = await session.get(Stage, deal.stage_id)
         target = await session.get(Stage, stage_id)
         if target is None:
@@ -323,7 +325,7 @@ async def close_deal(
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
         events.clear()
-        deal = await get_visible_deal(session, actor, deal_id)
+        deal = await get_visible_deal(session, actor, deal_id, lock=True)
         cleaned = rules.check_close(deal.status, outcome, reason)
         kind = StageKind.WON if outcome == rules.Direction.WON.value else StageKind.LOST
         target = await stage_of_kind(session, deal.pipeline_id, kind)
@@ -352,7 +354,7 @@ async def reopen_deal(
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
         events.clear()
-        deal = await get_visible_deal(session, actor, deal_id)
+        deal = await get_visible_deal(session, actor, deal_id, lock=True)
         cleaned = rules.check_reopen(deal.status, reason)
         back_to = await session.scalar(
             select(StageChange.from_stage_id)

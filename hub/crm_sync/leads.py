@@ -119,7 +119,7 @@ async def link(ctx: HubContext, actor: Principal, lead_id: int, deal_id: int) ->
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
         events.clear()
-        deal = await get_visible_deal(session, actor, deal_id)
+        deal = await get_visible_deal(session, actor, deal_id, lock=True)
         lead = await _decide(session, actor, lead_id, LeadStatus.LINKED, deal_id=deal.id)
         await _join_conversations(session, deal, lead)
         deal.updated_at = utcnow()

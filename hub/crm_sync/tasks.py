@@ -69,7 +69,7 @@ async def create_task(
         elif contact_id is not None:
             await get_visible_contact(session, actor, contact_id)
         assignee = assignee_id if assignee_id is not None else actor.operator_id
-        await check_owner(session, assignee)
+        await check_owner(session, assignee, "assignee_not_found")
         task = Task(
             title=title[:300],
             kind=kind,
