@@ -49,10 +49,12 @@ async def test_qualify_then_drag_the_deal_across_the_board(browser: Any, hub: Hu
     await row(page, "Иван Петров").click()
     await expect(page.locator("#c-lead")).to_be_visible()
     await expect(page.locator("#lead-qualify")).to_have_text("В сделку")
+    await shot(page, "inbox-lead-ru.png")
     await page.click("#lead-qualify")
     await expect(page.locator("#c-lead")).to_be_hidden()
     await expect(page.locator("#c-deals .deal-item")).to_contain_text("Иван Петров")
     await expect(page.locator("#c-deals .stage-pill")).to_have_text("Новая")
+    await shot(page, "inbox-deal-ru.png")
     deal = (await hub.call("GET", "/api/v1/deals"))["items"][0]
     assert deal["conversation_id"] == lead["conversation_id"]
     assert deal["owner_id"] == manager.id
@@ -101,4 +103,23 @@ async def test_qualify_then_drag_the_deal_across_the_board(browser: Any, hub: Hu
     await expect(page.locator("#d-timeline li")).to_have_count(5)  # 4 stage changes, 1 chat
     await expect(page.locator("#d-timeline")).to_contain_text("клиент вернулся к выбору")
     await shot(page, "deal-page-ru.png")
+    assert errors == []
+
+
+async def test_reject_a_lead_as_spam(browser: Any, hub: Hub) -> None:
+    operator = await person(hub, "Олег", "admin")
+    channel = await api_channel(hub, "Сайт")
+    await customer_says(hub, channel, "Купите рекламу!", name="Спамер")
+    lead = await _wait_lead(hub)
+    page, errors = await open_inbox(browser, hub, operator, lang="ru")
+    await page.click("#assignee-filter [data-assignee=all]")
+    await row(page, "Спамер").click()
+    await page.click("#lead-reject")
+    await expect(page.locator("#lead-reject-form")).to_be_visible()
+    await page.select_option("#lead-reject-form [name=reason]", "spam")
+    await page.click("#lead-reject-form button[type=submit]")
+    await expect(page.locator("#c-lead")).to_be_hidden()
+    leads = (await hub.call("GET", "/api/v1/leads?status=rejected"))["items"]
+    assert [(x["id"], x["reject_reason"]) for x in leads] == [(lead["id"], "spam")]
+    assert (await hub.call("GET", "/api/v1/deals"))["items"] == []
     assert errors == []
