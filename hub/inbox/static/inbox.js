@@ -33,7 +33,8 @@
       system: 'System', you: 'you', nothing: '—', error: 'Something went wrong',
       role_operator: 'operator', role_manager: 'manager', role_admin: 'admin',
       lang_other: 'Русский', contact: 'Contact', team: 'Team',
-      keep_team: '(keep the team)', team_only: '(no operator, the team only)'
+      keep_team: '(keep the team)', team_only: '(no operator, the team only)',
+      company: 'Company', notes: 'Notes'
     },
     ru: {
       app_title: 'Входящие', email: 'Эл. почта', password: 'Пароль', log_in: 'Войти',
@@ -65,7 +66,7 @@
       nothing: '—', error: 'Что-то пошло не так', role_operator: 'оператор',
       role_manager: 'менеджер', role_admin: 'администратор', lang_other: 'English',
       contact: 'Контакт', team: 'Команда', keep_team: '(команда та же)',
-      team_only: '(без оператора, только команда)'
+      team_only: '(без оператора, только команда)', company: 'Компания', notes: 'Заметки'
     }
   };
   var CHANNEL_BADGE = { api: 'API', widget: 'WEB', telegram: 'TG', email: '@', whatsapp: 'WA' };
@@ -221,6 +222,8 @@
   }
   function renderMe() {
     $('me').textContent = S.me.name + ' · ' + t('role_' + S.me.role);
+    var staffOnly = document.querySelectorAll('[data-staff-only]');
+    for (var i = 0; i < staffOnly.length; i++) show(staffOnly[i], S.staff);
   }
   function contactPageId() {
     var m = /^\/inbox\/contacts\/(\d+)\/?$/.exec(location.pathname);
@@ -704,8 +707,11 @@
   function safeUrl(url) { return /^https?:\/\//i.test(url || '') ? url : null; }
   function contactFields(dl, c) {
     clear(dl);
+    var attrs = c.attributes || {};
     field(dl, t('phones'), c.phones.join(', '));
     field(dl, t('emails'), c.emails.join(', '));
+    field(dl, t('company'), attrs.company);
+    field(dl, t('notes'), attrs.notes);
     field(dl, t('identities'), c.identities.map(function (i) {
       return i.channel_type + ': ' + i.external_id;
     }).join('\n'));
@@ -723,7 +729,7 @@
     var pane = $('contact-pane');
     var c = S.contact;
     show(pane, !!c && S.current !== null);
-    if (!c) return;
+    if (!c) { document.dispatchEvent(new CustomEvent('hub:contact-rendered')); return; }
     $('c-name').textContent = contactName(c, c.id);
     contactFields($('c-fields'), c);
     var attrs = c.attributes || {};
@@ -740,6 +746,7 @@
       list.appendChild(li);
     });
     $('c-page').href = '/inbox/contacts/' + c.id;
+    document.dispatchEvent(new CustomEvent('hub:contact-rendered'));
   }
   function loadContactPage(id) {
     show($('list-pane'), false);
@@ -967,6 +974,7 @@
   }
 
   function boot() {
+    S.booted = true;
     bind();
     applyLang();
     renderNotifyButton();
@@ -976,6 +984,26 @@
     }).catch(function () { showLogin(); });
   }
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
-  else boot();
+  /* The narrow interface the page's feature scripts (canned.js, contact-edit.js…) build on.
+   * They load after this file and before boot, so listeners they add run before the core's. */
+  window.HubInbox = {
+    api: api, t: t, $: $, el: el, clear: clear, show: show, fail: fail, toast: toast,
+    state: function () { return S; },
+    addTexts: function (texts) {
+      Object.keys(texts).forEach(function (lang) { Object.assign(TEXTS[lang], texts[lang]); });
+      if (S.booted) applyLang();
+    },
+    contactChanged: function (contact) {
+      if (S.contact && contact && S.contact.id === contact.id) {
+        S.contact = Object.assign({}, S.contact, contact);
+        renderContact();
+      }
+    },
+    applyLang: function () { applyLang(); }
+  };
+
+  // Deferred scripts run before DOMContentLoaded: waiting for it lets the feature scripts
+  // register their texts and listeners first.
+  if (document.readyState === 'complete') boot();
+  else document.addEventListener('DOMContentLoaded', boot);
 })();
