@@ -8,6 +8,7 @@ form open with the server's error and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -93,3 +94,74 @@ async def test_operator_edits_the_contact_card(browser: Any, hub: Hub) -> None:
     assert card["attributes"]["company"] == "ООО «Печи»"
     # The browser logs the refused PATCH itself; nothing else went wrong.
     assert [e for e in errors if "422" not in e] == []
+
+
+async def until(page: Any, expression: str, timeout_s: float = 5.0) -> None:
+    """Poll ``expression`` in the page (the page's CSP forbids wait_for_function's eval)."""
+    for _ in range(int(timeout_s / 0.05)):
+        if await page.evaluate(expression):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"still false after {timeout_s} s: {expression}")
+
+
+RECORDERS = """
+window.__notes = [];
+window.__beeps = 0;
+window.__hidden = false;
+Object.defineProperty(document, 'hidden', { get: function () { return window.__hidden; } });
+class FakeNotification {
+  constructor(title, options) { window.__notes.push({ title: title, body: options.body }); }
+}
+FakeNotification.permission = 'default';
+FakeNotification.requestPermission = function () {
+  FakeNotification.permission = 'granted';
+  return Promise.resolve('granted');
+};
+window.Notification = FakeNotification;
+class FakeAudio {
+  constructor() { this.currentTime = 0; this.destination = {}; }
+  createOscillator() {
+    return { frequency: {}, connect() {}, start() { window.__beeps += 1; }, stop() {} };
+  }
+  createGain() {
+    return { gain: { setValueAtTime() {}, exponentialRampToValueAtTime() {} }, connect() {} };
+  }
+}
+window.AudioContext = FakeAudio;
+"""
+
+
+async def test_new_conversation_sounds_and_notifies_when_allowed(browser: Any, hub: Hub) -> None:
+    """A new conversation beeps; a desktop notification shows only once the operator allowed it
+    and only while the page is in the background."""
+    anna = await person(hub, "Anna", "admin")
+    channel = await api_channel(hub, "Shop")
+    ctx = await browser.new_context(locale="en-US")
+    await ctx.add_init_script(RECORDERS)
+    page = await ctx.new_page()
+    await page.goto(hub.url + "/inbox")
+    await page.fill("#login-form [name=email]", anna.email)
+    await page.fill("#login-form [name=password]", anna.password)
+    await page.click("#login-form button[type=submit]")
+    await page.wait_for_selector("body[data-live='1']", state="attached")
+    await page.click("[data-assignee=all]")
+
+    await customer_says(hub, channel, "First question", external_id="n-1", name="Vera")
+    await until(page, "window.__beeps === 1")
+    assert await page.evaluate("window.__notes") == []  # not allowed yet
+
+    await expect(page.locator("#notify-btn")).to_be_visible()
+    await page.click("#notify-btn")
+    await expect(page.locator("#notify-btn")).to_be_hidden()
+    await page.evaluate("window.__hidden = true")
+    await customer_says(hub, channel, "Second question", external_id="n-2", name="Oleg")
+    await until(page, "window.__notes.length === 1")
+    notes = await page.evaluate("window.__notes")
+    assert notes == [{"title": "New conversation: Oleg", "body": "Second question"}]
+
+    # A message in a known conversation is not a new conversation: no sound, no notification.
+    await customer_says(hub, channel, "Any news?", external_id="n-2", name="Oleg")
+    await expect(row(page, "Oleg")).to_contain_text("Any news?")
+    assert await page.evaluate("[window.__beeps, window.__notes.length]") == [2, 1]
+    await ctx.close()
