@@ -34,11 +34,7 @@
       role_operator: 'operator', role_manager: 'manager', role_admin: 'admin',
       lang_other: 'Русский', contact: 'Contact', team: 'Team',
       keep_team: '(keep the team)', team_only: '(no operator, the team only)',
-      company: 'Company', notes: 'Notes', retry: 'Retry',
-      deals: 'Deals', board: 'Deals board', lead_incoming: 'New lead', qualify: 'Qualify',
-      reject: 'Reject', reason_spam: 'Spam', reason_not_customer: 'Not a customer',
-      reason_other: 'Other reason', reject_do: 'Reject the lead', no_deals: 'No deals yet',
-      lead_rejected: 'Lead rejected', deal_created: 'Deal created', reason_text: 'Reason'
+      company: 'Company', notes: 'Notes', retry: 'Retry'
     },
     ru: {
       app_title: 'Входящие', email: 'Эл. почта', password: 'Пароль', log_in: 'Войти',
@@ -70,18 +66,8 @@
       nothing: '—', error: 'Что-то пошло не так', role_operator: 'оператор',
       role_manager: 'менеджер', role_admin: 'администратор', lang_other: 'English',
       contact: 'Контакт', team: 'Команда', keep_team: '(команда та же)',
-      team_only: '(без оператора, только команда)', company: 'Компания', notes: 'Заметки', retry: 'Повторить',
-      deals: 'Сделки', board: 'Воронка сделок', lead_incoming: 'Новая заявка',
-      qualify: 'В сделку', reject: 'Отклонить', reason_spam: 'Спам',
-      reason_not_customer: 'Не клиент', reason_other: 'Другая причина',
-      reject_do: 'Отклонить заявку', no_deals: 'Сделок пока нет', lead_rejected: 'Заявка отклонена',
-      deal_created: 'Сделка создана', reason_text: 'Причина'
+      team_only: '(без оператора, только команда)', company: 'Компания', notes: 'Заметки', retry: 'Повторить'
     }
-  };
-  /* The default pipeline's stages are stored in English; Russian readers see these names. */
-  var STAGE_RU = {
-    'New': 'Новая', 'Qualified': 'Квалифицирована', 'Proposal sent': 'КП отправлено',
-    'Negotiation': 'Переговоры', 'Contract': 'Договор', 'Won': 'Успешно', 'Lost': 'Проиграна'
   };
   var CHANNEL_BADGE = { api: 'API', widget: 'WEB', telegram: 'TG', email: '@', whatsapp: 'WA' };
   var STATUSES = ['open', 'pending', 'snoozed', 'resolved'];
@@ -783,66 +769,7 @@
       list.appendChild(li);
     });
     $('c-page').href = '/inbox/contacts/' + c.id;
-    renderSales(c);
     document.dispatchEvent(new CustomEvent('hub:contact-rendered'));
-  }
-  function stageName(name) { return S.lang === 'ru' && STAGE_RU[name] ? STAGE_RU[name] : name; }
-  function money(amount, currency) {
-    try {
-      return new Intl.NumberFormat(S.lang, { style: 'currency', currency: currency }).format(Number(amount));
-    } catch (e) { return amount + ' ' + currency; }
-  }
-  function incomingLead(c) {
-    var leads = (c.leads || []).filter(function (l) { return l.status === 'incoming'; });
-    return leads.length ? leads[0] : null;
-  }
-  function renderSales(c) {
-    var lead = incomingLead(c);
-    show($('c-lead'), !!lead);
-    show($('lead-reject-form'), false);
-    if (lead) {
-      var src = lead.source || {};
-      $('c-lead-source').textContent = [src.channel, src.utm_source, src.utm_campaign]
-        .filter(function (x) { return !!x; }).join(' · ');
-    }
-    var list = $('c-deals');
-    clear(list);
-    (c.deals || []).forEach(function (d) {
-      var li = el('li', 'deal-item');
-      var a = el('a', 'link', d.title);
-      a.href = '/inbox/deals/' + d.id;
-      li.appendChild(a);
-      li.appendChild(el('span', 'stage-pill stage-' + (d.stage ? d.stage.kind : 'open'),
-        d.stage ? stageName(d.stage.name) : ''));
-      li.appendChild(el('span', 'muted small', money(d.amount, d.currency)));
-      if (d.conversation && d.conversation.channel) {
-        li.appendChild(el('span', 'muted small', '· ' + d.conversation.channel.name));
-      }
-      list.appendChild(li);
-    });
-    show($('c-no-deals'), !(c.deals || []).length);
-  }
-  function qualifyLead() {
-    var lead = S.contact && incomingLead(S.contact);
-    if (!lead) return;
-    $('lead-qualify').disabled = true;
-    api('POST', '/api/v1/leads/' + lead.id + '/qualify').then(function () {
-      toast(t('deal_created'));
-      loadContact(S.contact.id);
-    }).catch(fail).then(function () { $('lead-qualify').disabled = false; });
-  }
-  function rejectLead(ev) {
-    ev.preventDefault();
-    var lead = S.contact && incomingLead(S.contact);
-    if (!lead) return;
-    var form = ev.target;
-    var reason = form.reason.value === 'other' ? form.other.value.trim() : form.reason.value;
-    if (!reason) { form.other.focus(); return; }
-    api('POST', '/api/v1/leads/' + lead.id + '/reject', { reason: reason }).then(function () {
-      toast(t('lead_rejected'));
-      form.reset();
-      loadContact(S.contact.id);
-    }).catch(fail);
   }
   function loadContactPage(id) {
     show($('list-pane'), false);
@@ -945,11 +872,8 @@
       }
     } else if (name === 'contact.updated') {
       if (S.contact && data.contact && data.contact.id === S.contact.id) loadContact(S.contact.id);
-    } else if (name === 'lead.created' || name === 'lead.updated' || name === 'deal.created' ||
-               name === 'deal.updated') {
-      var item = data.lead || data.deal || {};
-      if (S.contact && item.contact_id === S.contact.id) loadContact(S.contact.id);
     }
+    document.dispatchEvent(new CustomEvent('hub:event', { detail: { name: name, data: data } }));
   }
 
   /* ---------- sound & desktop notifications (client-side only) ---------- */
@@ -1054,11 +978,6 @@
     on('back', 'click', closeConv);
     S.earlierButton = $('load-earlier');
     S.earlierButton.addEventListener('click', loadEarlier);
-    on('lead-qualify', 'click', qualifyLead);
-    on('lead-reject', 'click', function () {
-      show($('lead-reject-form'), $('lead-reject-form').hidden);
-    });
-    on('lead-reject-form', 'submit', rejectLead);
     on('act-contact', 'click', function () { document.body.classList.toggle('contact-open'); });
     on('c-close', 'click', function () { document.body.classList.remove('contact-open'); });
     on('composer', 'submit', send);
@@ -1093,7 +1012,8 @@
     }).catch(function () { showLogin(); });
   }
 
-  /* The narrow interface the page's feature scripts (canned.js, contact-edit.js…) build on.
+  /* The narrow interface the page's feature scripts (canned.js, contact-edit.js, sales-panel.js…)
+   * build on; every operator event is also a 'hub:event' on the document.
    * They load after this file and before boot, so listeners they add run before the core's. */
   window.HubInbox = {
     api: api, t: t, $: $, el: el, clear: clear, show: show, fail: fail, toast: toast,
@@ -1109,6 +1029,7 @@
       }
     },
     applyLang: function () { applyLang(); },
+    reloadContact: function () { if (S.contact) loadContact(S.contact.id); },
     onMessage: function (fn) { HOOKS.message.push(fn); },
     onSend: function (fn) { HOOKS.send.push(fn); },
     onSent: function (fn) { HOOKS.sent.push(fn); },

@@ -31,6 +31,7 @@ STATIC_FILES = {
     "canned.js": "application/javascript; charset=utf-8",
     "contact-edit.js": "application/javascript; charset=utf-8",
     "deals.js": "application/javascript; charset=utf-8",
+    "sales-panel.js": "application/javascript; charset=utf-8",
 }
 
 
