@@ -271,3 +271,31 @@ async def test_a_weak_match_is_not_merged(client: TestClient) -> None:  # type: 
     assert await client.app[CTX].read(lambda s: s.scalar(select(ContactMerge.id))) is None
     leads = (await client.app[CTX].read(lambda s: s.scalars(select(Lead.id)))).all()
     assert len(leads) == 2
+
+
+async def test_a_widget_visitor_becomes_a_lead_with_his_first_touch(client: TestClient) -> None:  # type: ignore[type-arg]
+    """The real widget flow: the page's UTM markers and referrer reach the lead's source."""
+    from tests.test_widget_api import make_widget_channel, start_session, visitor_headers
+
+    admin = await make_operator(client, role="admin")
+    channel = await make_widget_channel(client, admin)
+    page = {
+        "url": "https://shop.example/pechi?utm_source=yandex&utm_medium=cpc&utm_campaign=banya",
+        "title": "Печи",
+        "referrer": "https://yandex.ru/search/?text=печь",
+    }
+    token = (await start_session(client, channel, page=page))["visitor_token"]
+    resp = await client.post(
+        "/api/widget/v1/messages",
+        json={"client_id": "m1", "body": "Сколько стоит?"},
+        headers=visitor_headers(token),
+    )
+    assert resp.status in (200, 201), await resp.text()
+    await run_intake(client)
+    leads = await (await client.get("/api/v1/leads", headers=admin.headers)).json()
+    [lead] = leads["items"]
+    src = lead["source"]
+    assert src["channel"] == "widget"
+    assert (src["utm_source"], src["utm_medium"], src["utm_campaign"]) == ("yandex", "cpc", "banya")
+    assert src["referrer"] == "https://yandex.ru/search/?text=печь"
+    assert src["landing_page"] == page["url"]
