@@ -15,6 +15,7 @@ from hub.crm_sync.schemas import (
     DealPatch,
     LinkIn,
     LostIn,
+    LostReasonIn,
     MergeIn,
     PipelineIn,
     ReasonIn,
@@ -145,7 +146,16 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
             errors=(400, 401, 403, 413, 422),
         ),
     },
-    "/api/v1/lost-reasons": {"get": _op("The configured lost reasons", auth=BEARER)},
+    "/api/v1/lost-reasons": {
+        "get": _op("The configured lost reasons", auth=BEARER),
+        "post": _op(
+            "Add a lost reason at the end of the list (managers, admins)",
+            body=LostReasonIn,
+            ok=201,
+            auth=BEARER,
+            errors=(400, 401, 403, 409, 413, 422),
+        ),
+    },
     "/api/v1/tasks": {
         "get": _op(
             "Tasks, soonest due first, each with an overdue flag; operators see theirs",
@@ -222,6 +232,7 @@ CRM_MODELS: tuple[type[BaseModel], ...] = (
     DealPatch,
     StageIn,
     LostIn,
+    LostReasonIn,
     ReasonIn,
     PipelineIn,
     TaskIn,

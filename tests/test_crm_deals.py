@@ -300,3 +300,29 @@ async def test_contact_card_lists_leads_and_deals(client: TestClient) -> None:  
     assert shown["conversation"]["id"] == deal["conversation_id"]
     assert shown["conversation"]["channel"]["type"] == "api"
     assert card["merged_into_id"] is None
+
+
+async def test_lost_reasons_are_kept_by_managers(client: TestClient) -> None:  # type: ignore[type-arg]
+    admin, channel = await _setup(client)
+    op = await make_operator(client)
+    body = {"name": "Купил у соседа"}
+    assert (await client.post("/api/v1/lost-reasons", json=body, headers=op.headers)).status == 403
+    resp = await client.post("/api/v1/lost-reasons", json=body, headers=admin.headers)
+    assert resp.status == 201
+    made = await resp.json()
+    dup = await client.post(
+        "/api/v1/lost-reasons", json={"name": "купил У СОСЕДА"}, headers=admin.headers
+    )
+    assert dup.status == 409
+    names = [
+        r["name"]
+        for r in (await (await client.get("/api/v1/lost-reasons", headers=op.headers)).json())[
+            "items"
+        ]
+    ]
+    assert names[-1] == "Купил у соседа" and len(names) == 7
+    deal = await make_deal(client, channel, admin, "lr")
+    lost = await client.post(
+        f"/api/v1/deals/{deal['id']}/lost", json={"reason": "купил у соседа"}, headers=admin.headers
+    )
+    assert (await lost.json())["lost_reason"] == made["name"]

@@ -15,7 +15,7 @@ from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync.models import LostReason, Pipeline, Stage, StageKind
 from hub.crm_sync.serialize import lost_reason_dict, pipeline_dict
-from hub.errors import Forbidden, InvalidInput
+from hub.errors import Conflict, Forbidden, InvalidInput
 from hub.events import Event, PipelineCreated, Recipients
 from hub.inbox.models import Operator
 
@@ -44,6 +44,28 @@ async def list_lost_reasons(ctx: HubContext) -> dict[str, Any]:
         return {"items": [lost_reason_dict(r) for r in rows]}
 
     return await ctx.read(query)
+
+
+async def add_lost_reason(ctx: HubContext, actor: Principal, name: str) -> dict[str, Any]:
+    """A new reason at the end of the list (managers and admins); names are unique, any case."""
+    if not actor.is_staff:
+        raise Forbidden("only managers and admins keep the lost reasons", code="forbidden")
+    name = name.strip()[:200]
+    if not name:
+        raise InvalidInput("the reason needs a name", code="invalid_name")
+
+    async def unit(session: AsyncSession) -> dict[str, Any]:
+        rows = (await session.scalars(select(LostReason))).all()
+        if any(r.name.casefold() == name.casefold() for r in rows):
+            raise Conflict(f"the reason {name!r} exists", code="reason_exists")
+        reason = LostReason(
+            name=name, position=max((r.position for r in rows), default=-1) + 1, is_active=True
+        )
+        session.add(reason)
+        await session.flush()
+        return lost_reason_dict(reason)
+
+    return await ctx.write(unit, key="lost_reasons")
 
 
 def _clean_names(names: list[str]) -> list[str]:

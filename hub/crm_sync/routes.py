@@ -10,6 +10,7 @@ from hub.crm_sync.schemas import (
     DealPatch,
     LinkIn,
     LostIn,
+    LostReasonIn,
     MergeIn,
     PipelineIn,
     ReasonIn,
@@ -171,6 +172,13 @@ async def create_pipeline(request: web.Request) -> web.Response:
 async def list_lost_reasons(request: web.Request) -> web.Response:
     await principal(request)
     return json(await pipelines.list_lost_reasons(request.app[CTX]))
+
+
+@routes.post("/api/v1/lost-reasons")
+async def add_lost_reason(request: web.Request) -> web.Response:
+    who = await principal(request)
+    body = await read_json(request, LostReasonIn)
+    return json(await pipelines.add_lost_reason(request.app[CTX], who, body.name), status=201)
 
 
 @routes.get("/api/v1/tasks")

@@ -71,3 +71,7 @@ class TaskIn(Strict):
 class MergeIn(Strict):
     other_id: Id
     reason: str = Field(default="", max_length=2000)
+
+
+class LostReasonIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
