@@ -59,6 +59,12 @@ async def test_qualify_then_drag_the_deal_across_the_board(browser: Any, hub: Hu
     assert deal["conversation_id"] == lead["conversation_id"]
     assert deal["owner_id"] == manager.id
     await hub.call("PATCH", f"/api/v1/deals/{deal['id']}", json={"amount": "150000.00"})
+    await hub.call(
+        "POST",
+        "/api/v1/tasks",
+        201,
+        json={"title": "Перезвонить", "deal_id": deal["id"], "due_at": "2026-01-05T10:00:00+03:00"},
+    )
 
     await page.click("a[href='/inbox/deals']")
     await expect(page.locator("#board-pane")).to_be_visible()
@@ -68,6 +74,10 @@ async def test_qualify_then_drag_the_deal_across_the_board(browser: Any, hub: Hu
     await expect(new.locator(".col-count")).to_contain_text("1 сделка")
     await expect(new.locator(".col-count")).to_contain_text("150")
     await expect(card).to_contain_text("Мария Иванова")
+    await expect(page.locator("#tasks-btn")).to_have_text("Задачи: 1 · 1 просрочено")
+    await page.click("#tasks-btn")
+    await expect(page.locator("#my-tasks .overdue")).to_be_visible()
+    await expect(page.locator("#my-tasks")).to_contain_text("Перезвонить")
     await shot(page, "deals-board-ru.png")
 
     await card.drag_to(qualified)
@@ -100,7 +110,7 @@ async def test_qualify_then_drag_the_deal_across_the_board(browser: Any, hub: Hu
     # The deal's page tells its story.
     await column(page, "Проиграна").locator(".card-title").click()
     await expect(page.locator("#deal-view")).to_be_visible()
-    await expect(page.locator("#d-timeline li")).to_have_count(5)  # 4 stage changes, 1 chat
+    await expect(page.locator("#d-timeline li")).to_have_count(6)  # 4 moves, 1 chat, 1 task
     await expect(page.locator("#d-timeline")).to_contain_text("клиент вернулся к выбору")
     await shot(page, "deal-page-ru.png")
     assert errors == []

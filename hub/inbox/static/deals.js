@@ -17,7 +17,8 @@
       no_owner: 'no owner', stage_change: 'Stage', conversation: 'Conversation',
       task: 'Task', overdue: 'overdue', due: 'due', error: 'Something went wrong',
       status_open: 'open', status_won: 'won', status_lost: 'lost', lang_other: 'Русский',
-      saved: 'Saved', contact: 'Contact', created: 'created'
+      saved: 'Saved', contact: 'Contact', created: 'created', open_tasks: 'Tasks',
+      overdue_n: 'overdue', no_tasks: 'No open tasks'
     },
     ru: {
       board: 'Сделки', inbox: '← Входящие', pipeline: 'Воронка', owner: 'Ответственный',
@@ -32,7 +33,8 @@
       stage_change: 'Этап', conversation: 'Диалог', task: 'Задача', overdue: 'просрочена',
       due: 'срок', error: 'Что-то пошло не так', status_open: 'открыта', status_won: 'успешна',
       status_lost: 'проиграна', lang_other: 'English', saved: 'Сохранено', contact: 'Контакт',
-      created: 'создана'
+      created: 'создана', open_tasks: 'Задачи', overdue_n: 'просрочено',
+      no_tasks: 'Открытых задач нет'
     }
   };
   /* The defaults are stored in English; Russian readers see these names. */
@@ -128,7 +130,7 @@
     nodes = document.querySelectorAll('[data-lang-switch]');
     for (i = 0; i < nodes.length; i++) nodes[i].textContent = t('lang_other');
     document.title = t('board');
-    if (S.me) { renderFilters(); render(); }
+    if (S.me) { renderFilters(); render(); if (S.tasks) renderTasksButton(); }
   }
 
   /* ---------- data ---------- */
@@ -165,7 +167,45 @@
   }
   function reload() {
     clearTimeout(S.reloadTimer);
-    S.reloadTimer = setTimeout(function () { if (S.dealId) loadDeal(); else loadBoard(); }, 150);
+    S.reloadTimer = setTimeout(function () {
+      if (S.dealId) { loadDeal(); } else { loadBoard(); loadTasks(); }
+    }, 150);
+  }
+  /* Open tasks, soonest first: an operator's own, every one for managers; overdue in red. */
+  function loadTasks() {
+    return api('GET', '/api/v1/tasks?limit=200').then(function (data) {
+      S.tasks = data.items;
+      renderTasksButton();
+      if (!$('my-tasks').hidden) renderMyTasks();
+    }).catch(fail);
+  }
+  function renderTasksButton() {
+    var tasks = S.tasks || [];
+    var late = tasks.filter(function (tk) { return tk.overdue; }).length;
+    var btn = $('tasks-btn');
+    btn.textContent = t('open_tasks') + ': ' + tasks.length + (late ? ' · ' + late + ' ' + t('overdue_n') : '');
+    btn.classList.toggle('overdue', late > 0);
+  }
+  function renderMyTasks() {
+    var list = $('my-tasks');
+    clear(list);
+    if (!(S.tasks || []).length) list.appendChild(el('li', 'muted', t('no_tasks')));
+    (S.tasks || []).forEach(function (tk) {
+      var li = el('li');
+      li.appendChild(el('span', 'when' + (tk.overdue ? ' overdue' : ''), tk.due_at ? when(tk.due_at) : ''));
+      if (tk.deal_id) {
+        var a = el('a', 'link', tk.title);
+        a.href = '/inbox/deals/' + tk.deal_id;
+        li.appendChild(a);
+      } else {
+        li.appendChild(el('span', '', tk.title));
+      }
+      var done = el('button', '', t('done'));
+      done.type = 'button';
+      done.onclick = function () { api('POST', '/api/v1/tasks/' + tk.id + '/complete').then(reload, fail); };
+      li.appendChild(done);
+      list.appendChild(li);
+    });
   }
 
   /* ---------- board ---------- */
@@ -459,6 +499,10 @@
     document.querySelector('#reason-form [data-cancel]').addEventListener('click', function () {
       show($('reason-dialog'), false);
     });
+    $('tasks-btn').addEventListener('click', function () {
+      show($('my-tasks'), $('my-tasks').hidden);
+      renderMyTasks();
+    });
     $('d-edit').addEventListener('submit', saveDeal);
     $('task-form').addEventListener('submit', addTask);
     $('d-move').addEventListener('click', function () {
@@ -510,6 +554,7 @@
       if (def) S.filter.pipeline = String(def.id);
       renderFilters();
       connect();
+      if (!S.dealId) loadTasks();
       return S.dealId ? loadDeal() : loadBoard();
     }).catch(function (err) {
       if (err && err.status === 401) return;
