@@ -168,10 +168,18 @@ async def take_conversation(session: AsyncSession, conv_id: int, events: list[Ev
         await session.flush()
         await announce_lead(session, lead, events, created=True)
     phone = await _callback_phone(session, conv.id)
-    if phone is not None:
+    title = f"Call back {phone}".strip()
+    made = select(Task.id).where(
+        Task.kind == "callback",
+        Task.contact_id == contact.id,
+        Task.title == title,
+        Task.created_at >= conv.created_at,
+    )
+    # Re-reading an unsettled row must not make a second task (nothing else marks it taken).
+    if phone is not None and await session.scalar(made.limit(1)) is None:
         session.add(
             Task(
-                title=f"Call back {phone}".strip(),
+                title=title,
                 kind="callback",
                 due_at=utcnow(),
                 assignee_id=conv.assignee_id,
