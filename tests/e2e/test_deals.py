@@ -113,6 +113,9 @@ async def test_qualify_then_drag_the_deal_across_the_board(browser: Any, hub: Hu
     await expect(page.locator("#d-timeline li")).to_have_count(6)  # 4 moves, 1 chat, 1 task
     await expect(page.locator("#d-timeline")).to_contain_text("клиент вернулся к выбору")
     await shot(page, "deal-page-ru.png")
+    # Its conversation opens in the inbox.
+    await page.click("#d-timeline a[href^='/inbox#c']")
+    await expect(page.locator("#conv-name")).to_have_text("Иван Петров")
     assert errors == []
 
 

@@ -432,7 +432,7 @@
         var ch = it.channel || {};
         li.appendChild(el('span', 'badge ch-' + (ch.type || ''), CHANNEL_BADGE[ch.type] || ch.type || ''));
         var a = el('a', 'link', t('conversation') + ' · ' + (ch.name || ''));
-        a.href = '/inbox/contacts/' + it.contact_id;
+        a.href = '/inbox#c' + it.id;
         li.appendChild(a);
         li.appendChild(el('span', 'muted small', it.last_message_preview || ''));
       } else {
