@@ -159,3 +159,45 @@ async def test_duplicate_suggestions(client: TestClient) -> None:  # type: ignor
         ("Someone", "exact"),
         ("ivan petrov", "weak"),
     ]
+
+
+async def test_a_merged_widget_visitor_keeps_hearing_replies(client: TestClient) -> None:  # type: ignore[type-arg]
+    """His open chat follows his contact into the merge and back out of it on undo."""
+    from tests.test_widget_api import (
+        conversations_of,
+        is_message_from,
+        make_widget_channel,
+        open_visitor,
+        operator_reply,
+        recv_until,
+        send_over,
+        start_session,
+    )
+
+    admin = await make_operator(client, role="admin")
+    widget = await make_widget_channel(client, admin)
+    api = await make_api_channel(client, admin)
+    known = await customer_says(client, api, "by API", external_id="crm-1", name="Ivan")
+    token = (await start_session(client, widget))["visitor_token"]
+    tab, _ = await open_visitor(client, token)
+    await send_over(tab, "m1", "Здравствуйте")
+    [conv] = await conversations_of(client, admin, widget)
+    kept = known["conversation"]["contact_id"]
+    merged = await client.post(
+        f"/api/v1/contacts/{kept}/merge",
+        json={"other_id": conv["contact_id"]},
+        headers=admin.headers,
+    )
+    assert merged.status == 201
+    assert len((await merged.json())["moved"]["widget_visitors"]) == 1
+    reply = await operator_reply(client, admin, conv["id"], "после слияния")
+    frame, _ = await recv_until(tab, is_message_from("operator"))
+    assert frame["message"]["id"] == reply["id"]
+    undo = await client.post(
+        f"/api/v1/contacts/merges/{(await merged.json())['id']}/undo", headers=admin.headers
+    )
+    assert undo.status == 200
+    again = await operator_reply(client, admin, conv["id"], "после отмены")
+    frame, _ = await recv_until(tab, is_message_from("operator"))
+    assert frame["message"]["id"] == again["id"]
+    await tab.close()

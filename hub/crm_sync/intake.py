@@ -28,13 +28,18 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.bus import follow
-from hub.channels.widget.models import WidgetVisitor
 from hub.context import HubContext
 from hub.crm_sync import rules
 from hub.crm_sync.deals import announce
 from hub.crm_sync.duplicates import exact_duplicates
 from hub.crm_sync.leads import announce_lead
-from hub.crm_sync.merge import announce_merge, merge_in_session
+from hub.crm_sync.merge import (
+    VisitorLink,
+    announce_merge,
+    merge_in_session,
+    relink_visitors,
+    visitor_links,
+)
 from hub.crm_sync.models import (
     CrmCursor,
     Deal,
@@ -84,12 +89,15 @@ async def _callback_phone(session: AsyncSession, conv_id: int) -> str | None:
 
 
 async def join_known_contact(
-    session: AsyncSession, conv: Conversation, contact: Contact, events: list[Event]
+    session: AsyncSession,
+    conv: Conversation,
+    contact: Contact,
+    events: list[Event],
+    links: list[VisitorLink],
 ) -> Contact:
     """A brand-new contact who is certainly someone known (the same phone, email or verified
     identity as an older contact) is merged into him, so his conversation joins what the known
-    contact has open. A new contact of the website widget is left to an operator (suggested as
-    a duplicate): his open chat follows his contact and would stop hearing replies if it moved."""
+    contact has open. ``links`` gets his widget visitors, whose open chats must follow him."""
     count = select(func.count(Conversation.id)).where(Conversation.contact_id == contact.id)
     if await session.scalar(count) != 1:
         return contact
@@ -102,18 +110,23 @@ async def join_known_contact(
     if not older:
         return contact
     kept = await session.get(Contact, older[0][0])
-    visitors = select(WidgetVisitor.id).where(WidgetVisitor.contact_id == contact.id).limit(1)
-    if kept is None or await session.scalar(visitors) is not None:
+    if kept is None:
         return contact
     record = await merge_in_session(
         session, kept, contact, operator_id=None, reason="automatic: same " + ", ".join(older[0][1])
     )
     await announce_merge(session, record, "contact.merged", events)
+    links.extend(await visitor_links(session, record.moved["widget_visitors"], kept.id))
     await session.refresh(conv)
     return kept
 
 
-async def take_conversation(session: AsyncSession, conv_id: int, events: list[Event]) -> str:
+async def take_conversation(
+    session: AsyncSession,
+    conv_id: int,
+    events: list[Event],
+    links: list[VisitorLink] | None = None,
+) -> str:
     """Apply the intake rules to one conversation; returns what was done."""
     conv = await session.get(Conversation, conv_id)
     if conv is None:
@@ -127,7 +140,9 @@ async def take_conversation(session: AsyncSession, conv_id: int, events: list[Ev
     channel = await session.get(Channel, conv.channel_id)
     if contact is None or channel is None:
         return "gone"
-    contact = await join_known_contact(session, conv, contact, events)
+    contact = await join_known_contact(
+        session, conv, contact, events, [] if links is None else links
+    )
     open_deal = await session.scalar(
         select(Deal)
         .where(Deal.contact_id == contact.id, Deal.status == DealStatus.OPEN.value)
@@ -318,10 +333,12 @@ class LeadIntake:
 
     async def _take(self, conv_id: int) -> bool:
         events: list[Event] = []
+        links: list[VisitorLink] = []
 
         async def unit(session: AsyncSession) -> str:
             events.clear()
-            return await take_conversation(session, conv_id, events)
+            links.clear()
+            return await take_conversation(session, conv_id, events, links)
 
         try:
             await self._ctx.write(unit, key=("conversation", conv_id))
@@ -330,6 +347,7 @@ class LeadIntake:
             return False
         self.processed += 1
         await self._ctx.publish(*events)
+        await relink_visitors(self._ctx, links)
         return True
 
     async def _save(self, last_id: int) -> None:
