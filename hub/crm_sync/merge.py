@@ -6,7 +6,8 @@ row it moved in ``contact_merges.moved``, and points the merged contact at the k
 (``merged_into_id``). Phones and emails the kept contact already has stay where they are (two
 rows with one number on one contact are not allowed). Undo moves back exactly the recorded
 rows that are still on the kept contact, and nothing else. Incoming messages of the moved
-conversations follow their conversation's contact both ways.
+conversations follow their conversation's contact both ways, and so do the open chats of moved
+website visitors (``relink_visitors``), so operator replies keep reaching them.
 """
 
 from __future__ import annotations
