@@ -159,6 +159,18 @@ async def test_duplicate_suggestions(client: TestClient) -> None:  # type: ignor
         ("Someone", "exact"),
         ("ivan petrov", "weak"),
     ]
+    oleg = await customer_says(client, channel, "f", external_id="d6", name="O.", email="O@X.RU")
+    items = (
+        await (
+            await client.get(
+                f"/api/v1/contacts/{oleg['conversation']['contact_id']}/duplicates",
+                headers=admin.headers,
+            )
+        ).json()
+    )["items"]
+    assert [(i["contact"]["name"], i["strength"], i["reasons"]) for i in items] == [
+        ("Oleg", "exact", ["email"])
+    ]
 
 
 async def test_a_merged_widget_visitor_keeps_hearing_replies(client: TestClient) -> None:  # type: ignore[type-arg]

@@ -43,9 +43,18 @@ async def contact_keys(session: AsyncSession, contact: Contact) -> ContactKeys:
     )
 
 
-async def candidate_ids(session: AsyncSession, keys: ContactKeys, dialect: str) -> set[int]:
+async def candidate_ids(
+    session: AsyncSession, keys: ContactKeys, dialect: str, *, exact_only: bool = False
+) -> set[int]:
+    """Contacts worth comparing: the same phone, email or identity (by index), and unless
+    ``exact_only`` the same last seven digits of a phone or the same name."""
     found: set[int] = set()
-    if keys.phones:
+    if keys.phones and exact_only:
+        rows = await session.scalars(
+            select(ContactPhone.contact_id).where(ContactPhone.e164.in_(keys.phones))
+        )
+        found |= set(rows.all())
+    elif keys.phones:
         tails = [p[-7:] for p in keys.phones]
         rows = await session.scalars(
             select(ContactPhone.contact_id).where(
@@ -53,9 +62,9 @@ async def candidate_ids(session: AsyncSession, keys: ContactKeys, dialect: str) 
             )
         )
         found |= set(rows.all())
-    if keys.emails:
+    if keys.emails:  # stored lower-cased (normalize_email), so the index serves this
         rows = await session.scalars(
-            select(ContactEmail.contact_id).where(func.lower(ContactEmail.email).in_(keys.emails))
+            select(ContactEmail.contact_id).where(ContactEmail.email.in_(keys.emails))
         )
         found |= set(rows.all())
     if keys.verified:
@@ -64,7 +73,7 @@ async def candidate_ids(session: AsyncSession, keys: ContactKeys, dialect: str) 
             select(ContactIdentity.contact_id).where(ContactIdentity.external_id.in_(externals))
         )
         found |= set(rows.all())
-    if keys.name.strip():
+    if keys.name.strip() and not exact_only:
         lower = func.hub_lower if dialect == "sqlite" else func.lower
         rows = await session.scalars(
             select(Contact.id).where(lower(Contact.name) == keys.name.strip().lower()).limit(100)
@@ -80,7 +89,8 @@ async def exact_duplicates(
     """Unmerged contacts that are certainly the same person, oldest first, with why."""
     keys = await contact_keys(session, contact)
     out = []
-    for other in await _load(session, await candidate_ids(session, keys, dialect)):
+    candidates = await candidate_ids(session, keys, dialect, exact_only=True)
+    for other in await _load(session, candidates):
         match = match_contacts(keys, await contact_keys(session, other))
         if match is not None and match.strength.value == "exact":
             out.append((other.id, match.reasons))
