@@ -48,3 +48,8 @@ class Conflict(DomainError):
 class RateLimited(DomainError):
     status = 429
     code = "rate_limited"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "too_large"

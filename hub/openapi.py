@@ -194,11 +194,46 @@ PATHS: dict[str, dict[str, Any]] = {
             ],
         ),
         "post": _op(
-            "Reply, or write an internal note with private=true (never sent to the customer)",
+            "Reply, or write an internal note with private=true (never sent to the customer); "
+            "attachment_ids are your uploads, reply_to_id the message answered",
             body=MessageIn,
             ok=201,
             auth=BEARER,
             params=CONV,
+        ),
+    },
+    "/api/v1/conversations/{conversation_id}/attachments": {
+        "post": {
+            **_op(
+                "Upload a file (multipart/form-data, one part named file) into a conversation "
+                "you may see; send it with attachment_ids of a reply or note. Larger than "
+                "HUB_MAX_ATTACHMENT_BYTES answers 413 attachment_too_large",
+                ok=201,
+                auth=[*BEARER, *COOKIE],
+                params=CONV,
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"file": {"type": "string", "format": "binary"}},
+                            "required": ["file"],
+                        }
+                    }
+                },
+            },
+        },
+    },
+    "/api/v1/attachments/{attachment_id}": {
+        "get": _op(
+            "An attachment's file, to an operator who may see its conversation (token or inbox "
+            "session). Images, audio and video inline; anything else as a download",
+            auth=[*BEARER, *COOKIE],
+            params=[_path_id("attachment_id")],
+            errors=(400, 401, 404),
+            content_type="application/octet-stream",
         ),
     },
     "/api/v1/conversations/{conversation_id}/assign": {
