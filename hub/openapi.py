@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from hub import __version__
 from hub.channels.api import InboundIn
 from hub.channels.routes import ChannelIn
+from hub.channels.telegram.routes import UpdateIn
 from hub.inbox.schemas import (
     AssignIn,
     LoginIn,
@@ -148,7 +149,8 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": _op("List channels (never their secrets)", auth=BEARER),
         "post": _op(
             "Connect a channel (admin); the secret is shown once. Other fields are the "
-            "type's settings, e.g. callback_url for type api",
+            "type's settings, e.g. callback_url for type api, token for type telegram (checked "
+            "with getMe, never returned; the webhook is registered)",
             body=ChannelIn,
             ok=201,
             auth=BEARER,
@@ -328,6 +330,28 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/widget/v1/contact": {
         "post": _op("A visitor leaves his name, email or phone {visitor_token, …}"),
     },
+    "/api/widget/v1/telegram-link": {
+        "get": _op(
+            "A visitor's link to continue in Telegram (X-Visitor-Token; ?channel=<telegram "
+            "channel id>, else the first bot): {url, payload, bot_username, channel_id, "
+            "expires_in}. Opening it joins his Telegram account to his contact",
+            params=[_query("channel", "a Telegram channel id", "integer")],
+            errors=(401, 403, 404, 429),
+        ),
+    },
+    # Webhooks of providers.
+    "/webhooks/telegram/{channel_id}": {
+        "post": _op(
+            "Telegram Bot API updates for a connected bot (X-Telegram-Bot-Api-Secret-Token = "
+            "the channel's secret, else 401). Stored and applied before the 200; a repeated "
+            "update_id answers duplicate=true; 502 when the Bot API failed meanwhile (Telegram "
+            "delivers the update again)",
+            body=UpdateIn,
+            auth=[{"telegramSecret": []}],
+            params=[_path_id("channel_id")],
+            errors=(400, 401, 413, 422, 502),
+        ),
+    },
     "/ws/widget": {
         "get": _op(
             "Visitor WebSocket (upgrade, ?visitor_token=). Client frames: message {client_id, "
@@ -348,6 +372,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     MessageIn,
     AssignIn,
     StatusIn,
+    UpdateIn,
 )
 
 
@@ -392,6 +417,12 @@ def openapi_document(public_url: str) -> dict[str, Any]:
                     "in": "cookie",
                     "name": "hub_session",
                     "description": "The web inbox's session from POST /api/v1/auth/session",
+                },
+                "telegramSecret": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Telegram-Bot-Api-Secret-Token",
+                    "description": "The Telegram channel's secret, set with setWebhook",
                 },
                 "channelSecret": {
                     "type": "http",
