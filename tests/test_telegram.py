@@ -7,16 +7,22 @@ under tests/fixtures/telegram/.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from hub.channels.telegram.keys import TELEGRAM
 from hub.channels.telegram.models import TelegramBot, TelegramUpdate
+from hub.channels.telegram.updates import prune_updates
+from hub.db import utcnow
+from hub.events import EVENTS_TOPIC
 from hub.inbox.models import Channel, Message
 from hub.logs import redact
 from hub.settings import Settings
 from tests.telegram_fake import BOT, TOKEN, Telegram, fixture, start_telegram
+from tests.test_api_channel import wait_for
 
 
 @pytest.fixture
@@ -144,14 +150,47 @@ async def test_a_document_keeps_its_name_and_a_failed_download_is_retried(tg: Te
     assert msg["body"] == ""
 
 
+async def _some(fetch: Any) -> bool:
+    return bool(await fetch())
+
+
+async def test_voice_sticker_video_and_location(tg: Telegram) -> None:
+    tg.api.files.update({"voice-1": b"OggS voice", "sticker-1": b"RIFF webp", "video-1": b"mp4"})
+    for name in ("voice", "sticker", "video", "location", "group_joined"):
+        await tg.fed(name)
+    conv = await only_conversation(tg)  # the bot joining a group is no conversation
+    voice, sticker, video, location = await tg.messages(conv["id"])
+    assert (voice["body"], voice["attachments"][0]["kind"]) == ("", "voice")
+    assert voice["attachments"][0]["content_type"] == "audio/ogg"
+    assert (sticker["body"], sticker["attachments"][0]["kind"]) == ("👍", "sticker")
+    assert video["body"] == "Как работает печь"
+    assert video["attachments"][0]["kind"] == "video"
+    assert location["attachments"] == []
+    assert location["meta"]["location"] == {"latitude": 55.751244, "longitude": 37.618423}
+    assert "55.751244, 37.618423" in location["body"]
+    got = await tg.client.get(voice["attachments"][0]["url"], headers=tg.admin.headers)
+    assert got.headers["Content-Disposition"].startswith("inline;")
+    assert await got.read() == b"OggS voice"
+
+
 async def test_an_edit_updates_the_text_and_keeps_the_original(tg: Telegram) -> None:
     await tg.fed("text")
+    seen = await tg.ctx.bus.last_id(EVENTS_TOPIC)
     await tg.fed("edited")
     conv = await only_conversation(tg)
     [msg] = await tg.messages(conv["id"])
     assert msg["body"] == "Hello! How much is delivery to Kazan and to Samara?"
     assert msg["meta"]["original_body"] == "Hello! How much is delivery to Kazan?"
     assert msg["meta"]["edited_at"]
+
+    async def announced() -> list[dict[str, Any]]:
+        events = await tg.ctx.bus.read_after(EVENTS_TOPIC, seen)
+        return [e for _id, e in events if e["event"] == "message.updated"]
+
+    await wait_for(lambda: _some(announced))
+    [event] = await announced()
+    assert event["data"]["message"]["body"] == msg["body"]
+    assert event["data"]["conversation_id"] == conv["id"]
 
 
 async def test_a_shared_contact_fills_the_phone_in_e164(tg: Telegram) -> None:
@@ -235,9 +274,11 @@ async def test_polling_mode_sets_no_webhook_and_one_process_polls(
     from hub.channels.telegram.bots import BotPool
     from hub.channels.telegram.polling import Poller
 
+    own = tg.client.app[TELEGRAM].poller
+    assert own is not None
+    await own.close()  # the app's own poller lets go, so these two compete alone
     one, two = Poller(tg.ctx, BotPool(tg.ctx), 0), Poller(tg.ctx, BotPool(tg.ctx), 0)
     try:
-        await one.close()  # the app's own poller lets go, so these two compete alone
         ch_id = tg.channel["id"]
         assert await one.take_lease(ch_id) is True
         assert await two.take_lease(ch_id) is False
@@ -250,6 +291,7 @@ async def test_polling_mode_sets_no_webhook_and_one_process_polls(
     finally:
         await one.close()
         await two.close()
+    assert await two.take_lease(ch_id) is True  # one gave its lease back when it stopped
 
 
 async def test_the_token_never_reaches_the_logs(
@@ -270,3 +312,21 @@ async def test_the_token_never_reaches_the_logs(
     # SQLite's driver logs the stored token among its DEBUG parameters; the filter on the
     # hub's log handler masks it.
     assert TOKEN not in redact(hub_side)
+
+
+async def test_old_applied_updates_are_forgotten_but_their_messages_stay(tg: Telegram) -> None:
+    await tg.fed("text")
+    await tg.fed("emoji_cyrillic")
+
+    async def age(session: Any) -> None:
+        await session.execute(
+            update(TelegramUpdate)
+            .where(TelegramUpdate.update_id == 500000001)
+            .values(received_at=utcnow() - timedelta(days=8))
+        )
+
+    await tg.ctx.write(age)
+    assert await prune_updates(tg.ctx) == 1
+    left = await tg.ctx.read(lambda s: s.scalars(select(TelegramUpdate.update_id)))
+    assert list(left) == [500000002]
+    assert await tg.ctx.read(lambda s: s.scalar(select(func.count(Message.id)))) == 2

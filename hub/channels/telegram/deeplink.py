@@ -129,7 +129,10 @@ async def telegram_link(request: web.Request) -> web.Response:
     """A visitor's link to continue the chat in Telegram (``X-Visitor-Token``); the first
     connected bot, or ``?channel=<telegram channel id>``."""
     state = request.app[WIDGET]
-    if not state.ip_limit.allow(request.remote or "unknown"):
+    address = request.remote or "unknown"
+    if request.app[CTX].settings.behind_proxy:  # as the widget's own routes count addresses
+        address = request.headers.get("X-Forwarded-For", "").rsplit(",", 1)[-1].strip() or address
+    if not state.ip_limit.allow(address[:64]):
         raise RateLimited("too many requests from this address; wait a little")
     ctx = request.app[CTX]
     visitor, channel = await visitor_by_token(ctx, request.headers.get("X-Visitor-Token", ""))

@@ -13,6 +13,7 @@ import hmac
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.channels.telegram.bots import BotNotConnected
 from hub.channels.telegram.config import TYPE
 from hub.channels.telegram.keys import TELEGRAM
 from hub.channels.telegram.updates import UpdateNotApplied, handle_update
@@ -47,6 +48,9 @@ async def webhook(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     try:
         bot = await state.bots.get(channel.id)
+    except BotNotConnected:
+        raise Unauthorized("wrong channel or secret token", code="invalid_secret_token") from None
+    try:
         duplicate = await handle_update(ctx, channel.id, bot, body.model_dump())
     except UpdateNotApplied as exc:
         raise UpstreamError(str(exc), code="telegram_unreachable") from exc

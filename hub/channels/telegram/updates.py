@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot
 from aiogram.types import Update
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,6 +63,27 @@ async def _store(ctx: HubContext, channel_id: int, payload: dict[str, Any]) -> b
         return await ctx.write(unit, key=("telegram-update", channel_id, update_id))
     except IntegrityError:
         return False  # stored by a concurrent delivery: applying again is harmless
+
+
+#: Applied updates are kept this long: Telegram redelivers an update for at most a day.
+KEEP_APPLIED = timedelta(days=7)
+
+
+async def prune_updates(ctx: HubContext) -> int:
+    """Forget applied updates older than ``KEEP_APPLIED``; their messages stay."""
+
+    async def unit(session: AsyncSession) -> int:
+        result = await session.execute(
+            delete(TelegramUpdate)
+            .where(
+                TelegramUpdate.processed_at.is_not(None),
+                TelegramUpdate.received_at < utcnow() - KEEP_APPLIED,
+            )
+            .returning(TelegramUpdate.id)
+        )
+        return len(result.all())
+
+    return await ctx.write(unit)
 
 
 async def _mark(ctx: HubContext, channel_id: int, update_id: int, error: str | None) -> None:
