@@ -14,9 +14,11 @@ from pydantic import BaseModel
 from hub import __version__
 from hub.channels.api import InboundIn
 from hub.channels.routes import ChannelIn
-from hub.channels.telegram.routes import UpdateIn
 from hub.inbox.schemas import (
     AssignIn,
+    CannedIn,
+    CannedPatch,
+    ContactPatch,
     LoginIn,
     MessageIn,
     OperatorIn,
@@ -24,73 +26,11 @@ from hub.inbox.schemas import (
     StatusIn,
     TeamIn,
 )
-
-BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
-COOKIE: list[dict[str, list[str]]] = [{"session": []}]
-ERROR = {"$ref": "#/components/schemas/Error"}
-OBJ: dict[str, Any] = {"type": "object"}
-
-
-def _body(model: type[BaseModel] | None) -> dict[str, Any] | None:
-    if model is None:
-        return None
-    return {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
-        },
-    }
-
-
-def _op(
-    summary: str,
-    *,
-    body: type[BaseModel] | None = None,
-    ok: int = 200,
-    auth: list[dict[str, list[str]]] | None = None,
-    params: list[dict[str, Any]] | None = None,
-    errors: tuple[int, ...] = (400, 401, 404, 413, 422),
-    content_type: str = "application/json",
-) -> dict[str, Any]:
-    responses: dict[str, Any] = {
-        str(ok): {
-            "description": "OK",
-            "content": {
-                content_type: {
-                    "schema": OBJ if content_type == "application/json" else {"type": "string"}
-                }
-            },
-        }
-    }
-    for code in errors:
-        responses[str(code)] = {
-            "description": "Error",
-            "content": {"application/json": {"schema": ERROR}},
-        }
-    op: dict[str, Any] = {"summary": summary, "responses": responses}
-    if auth is not None:
-        op["security"] = auth
-    if params:
-        op["parameters"] = params
-    request_body = _body(body)
-    if request_body:
-        op["requestBody"] = request_body
-    return op
-
-
-def _path_id(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
-
-
-def _query(name: str, description: str, kind: str = "string") -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": {"type": kind},
-    }
-
+from hub.openapi_build import BEARER, COOKIE
+from hub.openapi_build import op as _op
+from hub.openapi_build import path_id as _path_id
+from hub.openapi_build import query as _query
+from hub.openapi_channels import CHANNEL_MODELS, CHANNEL_PATHS
 
 CONV = [_path_id("conversation_id")]
 
@@ -269,6 +209,43 @@ PATHS: dict[str, dict[str, Any]] = {
             auth=BEARER,
             params=[_path_id("contact_id")],
         ),
+        "patch": _op(
+            "Edit a contact card: name, phones (any local spelling, stored as E.164), emails, "
+            "company, notes; lists replace the stored ones",
+            body=ContactPatch,
+            auth=BEARER,
+            params=[_path_id("contact_id")],
+        ),
+    },
+    "/api/v1/canned_responses": {
+        "get": _op(
+            "Canned responses by short code; q keeps those whose code starts with it",
+            auth=BEARER,
+            params=[_query("q", "a short-code prefix, with or without the leading /")],
+        ),
+        "post": _op(
+            "Add a canned response (managers and admins)",
+            body=CannedIn,
+            ok=201,
+            auth=BEARER,
+            errors=(400, 401, 403, 409, 413, 422),
+        ),
+    },
+    "/api/v1/canned_responses/{canned_id}": {
+        "patch": _op(
+            "Change a canned response's short code or text (managers and admins)",
+            body=CannedPatch,
+            auth=BEARER,
+            params=[_path_id("canned_id")],
+            errors=(400, 401, 403, 404, 409, 413, 422),
+        ),
+        "delete": _op(
+            "Remove a canned response (managers and admins)",
+            ok=204,
+            auth=BEARER,
+            params=[_path_id("canned_id")],
+            errors=(401, 403, 404),
+        ),
     },
     "/ws/operator": {
         "get": _op(
@@ -301,65 +278,7 @@ PATHS: dict[str, dict[str, Any]] = {
             content_type="text/plain",
         ),
     },
-    # The website widget channel (visitors; the page's Origin must be one the channel allows).
-    "/widget.js": {
-        "get": _op("The widget's embed script", errors=(404,), content_type="text/javascript")
-    },
-    "/": {"get": _op("A demo page embedding the demo widget", errors=(), content_type="text/html")},
-    "/api/widget/v1/{tail}": {
-        "options": _op(
-            "CORS preflight for an allowed site",
-            ok=204,
-            errors=(403,),
-            params=[{"name": "tail", "in": "path", "required": True, "schema": {"type": "string"}}],
-        ),
-    },
-    "/api/widget/v1/sessions": {
-        "post": _op(
-            "Start or resume a visitor session by website_token; answers the visitor_token",
-            errors=(400, 403, 404, 413, 422),
-        ),
-    },
-    "/api/widget/v1/messages": {
-        "get": _op("The visitor's messages (X-Visitor-Token header; after=<id>)"),
-        "post": _op("A visitor message {client_id, body} (REST fallback of the socket)"),
-    },
-    "/api/widget/v1/callback": {
-        "post": _op("A visitor asks to be called back {visitor_token, phone, …}", ok=201),
-    },
-    "/api/widget/v1/contact": {
-        "post": _op("A visitor leaves his name, email or phone {visitor_token, …}"),
-    },
-    "/api/widget/v1/telegram-link": {
-        "get": _op(
-            "A visitor's link to continue in Telegram (X-Visitor-Token; ?channel=<telegram "
-            "channel id>, else the first bot): {url, payload, bot_username, channel_id, "
-            "expires_in}. Opening it joins his Telegram account to his contact",
-            params=[_query("channel", "a Telegram channel id", "integer")],
-            errors=(401, 403, 404, 429),
-        ),
-    },
-    # Webhooks of providers.
-    "/webhooks/telegram/{channel_id}": {
-        "post": _op(
-            "Telegram Bot API updates for a connected bot (X-Telegram-Bot-Api-Secret-Token = "
-            "the channel's secret, else 401). Stored and applied before the 200; a repeated "
-            "update_id answers duplicate=true; 502 when the Bot API failed meanwhile (Telegram "
-            "delivers the update again)",
-            body=UpdateIn,
-            auth=[{"telegramSecret": []}],
-            params=[_path_id("channel_id")],
-            errors=(400, 401, 413, 422, 502),
-        ),
-    },
-    "/ws/widget": {
-        "get": _op(
-            "Visitor WebSocket (upgrade, ?visitor_token=). Client frames: message {client_id, "
-            "body}, typing, ping. Server frames: ready, ack, message, typing, error, pong.",
-            ok=101,
-            errors=(401, 403),
-        ),
-    },
+    **CHANNEL_PATHS,
 }
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -372,7 +291,10 @@ MODELS: tuple[type[BaseModel], ...] = (
     MessageIn,
     AssignIn,
     StatusIn,
-    UpdateIn,
+    *CHANNEL_MODELS,
+    ContactPatch,
+    CannedIn,
+    CannedPatch,
 )
 
 
