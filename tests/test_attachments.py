@@ -106,6 +106,20 @@ async def test_a_file_over_the_limit_gets_413_and_nothing_is_kept(
     assert len(stored) == 1  # the refused upload left no file, not even a temporary one
 
 
+async def test_a_file_larger_than_a_json_body_may_be_uploaded(client: TestClient) -> None:  # type: ignore[type-arg]
+    """Uploads are streamed to disk: HUB_MAX_BODY_BYTES (for JSON) does not limit them."""
+    op, _ch, conv_id = await setup(client)
+    big = bytes(range(256)) * (client.app[CTX].settings.max_body_bytes // 256 + 4096)
+    resp = await upload(
+        client, op, conv_id, big, filename="scan.pdf", content_type="application/pdf"
+    )
+    assert resp.status == 201, await resp.text()
+    att = await resp.json()
+    assert att["size"] == len(big)
+    got = await client.get(att["url"], headers=op.headers)
+    assert await got.read() == big
+
+
 async def test_a_note_with_a_file_is_stored_and_never_delivered(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
