@@ -48,6 +48,11 @@ class FakeBotAPI:
     tokens: dict[str, dict[str, Any]] = field(default_factory=lambda: {TOKEN: BOT})
     next_message_id: int = 1000
     nth_errors: dict[tuple[str, int], tuple[int, str, dict[str, Any]]] = field(default_factory=dict)
+    dropped: set[str] = field(default_factory=set)
+
+    def drop(self, method: str) -> None:
+        """The next call of ``method`` gets no answer: the connection is cut."""
+        self.dropped.add(method)
 
     def fail_nth(self, method: str, n: int, status: int, description: str) -> None:
         """The ``n``-th call (from 1) of ``method`` answers this error."""
@@ -86,6 +91,11 @@ class FakeBotAPI:
         self.calls.append(Call(token, method, params, uploaded))
         if token not in self.tokens:
             return _error(401, "Unauthorized")
+        if method in self.dropped:
+            self.dropped.discard(method)
+            assert request.transport is not None
+            request.transport.close()  # the client sees the connection die mid-request
+            return web.Response(status=500)
         nth = self.nth_errors.pop((method, len(self.of(method))), None)
         if nth is not None:
             return _error(*nth)

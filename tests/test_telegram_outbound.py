@@ -151,10 +151,13 @@ async def test_429_waits_retry_after_and_5xx_backs_off_then_sends(tg: Telegram) 
 
 
 async def test_a_network_error_is_retried(tg: Telegram) -> None:
-    tg.api.fail("sendMessage", 500, "Internal Server Error")
+    tg.api.drop("sendMessage")
     reply = await post(tg, "Проверка")
     await wait_for(lambda: _sent_count(tg, 1))
-    assert (await message(tg, reply["id"]))["delivery"]["status"] == "pending"
+    await wait_for(lambda: _attempted(tg, reply["id"]))
+    pending = await message(tg, reply["id"])
+    assert pending["delivery"]["status"] == "pending"
+    assert pending["delivery"]["error"].startswith("Telegram unreachable")
     await due_now(tg, reply["id"])
     await settled(tg, reply["id"], "sent")
 

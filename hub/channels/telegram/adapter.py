@@ -16,6 +16,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramEntityTooLarge,
@@ -149,7 +150,8 @@ class TelegramAdapter:
                     retry_after=float(exc.retry_after),
                     state=_state(chat_id, sent),
                 ) from None
-            except TelegramNetworkError as exc:
+            except (TelegramNetworkError, ClientDecodeError) as exc:
+                # A decode error is an answer that is no Bot API JSON (a proxy's error page).
                 raise DeliveryError(
                     f"Telegram unreachable: {type(exc.__cause__ or exc).__name__}",
                     state=_state(chat_id, sent),

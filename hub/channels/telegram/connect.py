@@ -12,9 +12,9 @@ import logging
 from typing import Any
 
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
-    TelegramNetworkError,
     TelegramNotFound,
     TelegramUnauthorizedError,
 )
@@ -56,7 +56,7 @@ class TelegramConnector:
             raise InvalidInput(
                 "Telegram does not accept this bot token", code="invalid_bot_token"
             ) from exc
-        except (TelegramAPIError, TelegramNetworkError, TimeoutError, OSError) as exc:
+        except (TelegramAPIError, ClientDecodeError, TimeoutError, OSError) as exc:
             raise _upstream(exc) from exc
         finally:
             await bot.session.close()
@@ -101,7 +101,7 @@ class TelegramConnector:
                 "HUB_TELEGRAM_POLLING=true)",
                 code="webhook_refused",
             ) from exc
-        except (TelegramAPIError, TelegramNetworkError, TimeoutError, OSError) as exc:
+        except (TelegramAPIError, ClientDecodeError, TimeoutError, OSError) as exc:
             raise _upstream(exc) from exc
         finally:
             await bot.session.close()

@@ -17,7 +17,7 @@ import secrets
 import socket
 from datetime import timedelta
 
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramNetworkError
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -161,7 +161,13 @@ class Poller:
             while offset is not None:
                 try:
                     offset = await self.poll_once(channel_id, offset)
-                except (TelegramAPIError, TelegramNetworkError, UpdateNotApplied, OSError) as exc:
+                except (
+                    TelegramAPIError,
+                    TelegramNetworkError,
+                    ClientDecodeError,
+                    UpdateNotApplied,
+                    OSError,
+                ) as exc:
                     log.warning("telegram channel %s: polling failed: %s", channel_id, type(exc))
                     await asyncio.sleep(ERROR_PAUSE_S)
                     if not await self.take_lease(channel_id):
