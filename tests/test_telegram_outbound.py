@@ -94,6 +94,26 @@ async def test_a_reply_to_a_specific_message_quotes_it(tg: Telegram) -> None:
     await settled(tg, second["id"], "sent")
     own = json.loads(tg.api.sends[1].params["reply_parameters"])
     assert own["message_id"] == first_sent["meta"]["provider"]["message_ids"][0]
+    # The customer quotes the operator's reply in Telegram: the inbox links it the same way.
+    quoting = {
+        "update_id": 500000050,
+        "message": {
+            "message_id": 60,
+            "from": {"id": 424242, "is_bot": False, "first_name": "Ivan"},
+            "chat": {"id": 424242, "first_name": "Ivan", "type": "private"},
+            "date": 1795920200,
+            "text": "Спасибо!",
+            "reply_to_message": {
+                "message_id": own["message_id"],
+                "date": 1795920100,
+                "chat": {"id": 424242, "type": "private"},
+                "text": "Отвечаю на ваш вопрос",
+            },
+        },
+    }
+    await tg.fed(quoting)
+    answer = (await tg.messages(await conv_id(tg)))[-1]
+    assert answer["body"] == "Спасибо!" and answer["reply_to_id"] == first["id"]
     plain = await post(tg, "Без цитаты")
     await settled(tg, plain["id"], "sent")
     assert "reply_parameters" not in tg.api.sends[2].params

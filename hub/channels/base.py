@@ -54,6 +54,8 @@ class InboundMessage:
     #: A contact that a new identity joins instead of making a new contact (a website visitor
     #: who followed a signed link to Telegram). Ignored when the identity is known already.
     join_contact_id: int | None = None
+    #: The provider's id of the message this one answers (the customer quoted it).
+    reply_to_provider_id: str | None = None
 
     @property
     def plain(self) -> bool:
@@ -64,6 +66,7 @@ class InboundMessage:
             or self.conversation_attributes
             or self.name_is_current
             or self.join_contact_id is not None
+            or self.reply_to_provider_id is not None
         )
 
 

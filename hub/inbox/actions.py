@@ -149,6 +149,7 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
         provider_message_id=inbound.provider_message_id,
         meta=dict(inbound.meta),
         created_at=now,
+        reply_to_id=await _message_id(session, channel.id, inbound.reply_to_provider_id),
     )
     session.add(msg)
     await session.flush()
@@ -185,6 +186,19 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
     if reopen is not None:
         events.append(MessageCreated(recipients, conv.id, message_dict(reopen)))
     return ReceiveResult(msg_data, conv_data, False, created), events
+
+
+async def _message_id(
+    session: AsyncSession, channel_id: int, provider_id: str | None
+) -> int | None:
+    """The hub's id of the message a channel knows by ``provider_id`` (None if never stored)."""
+    if provider_id is None:
+        return None
+    return await session.scalar(
+        select(Message.id).where(
+            Message.channel_id == channel_id, Message.provider_message_id == provider_id
+        )
+    )
 
 
 class _InboundWrites:

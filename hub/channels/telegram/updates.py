@@ -126,6 +126,7 @@ def _inbound(
         conversation_attributes=link.conversation_attributes,
         name_is_current=True,
         join_contact_id=link.join_contact_id,
+        reply_to_provider_id=got.reply_to,
     )
 
 
