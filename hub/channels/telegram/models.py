@@ -24,7 +24,8 @@ class TelegramBot(Base):
         ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
     )
     token: Mapped[str] = mapped_column(String(200))
-    bot_user_id: Mapped[int] = mapped_column(BigInteger)
+    #: One channel per bot: a second webhook would silently take the first one's updates.
+    bot_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     username: Mapped[str] = mapped_column(String(100))
     #: Long polling: the process that polls this bot now, until when, and the next update id.
     poll_owner: Mapped[str | None] = mapped_column(String(100), default=None)

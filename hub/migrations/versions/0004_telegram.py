@@ -37,6 +37,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("channel_id", name=op.f("pk_telegram_bots")),
+        sa.UniqueConstraint("bot_user_id", name=op.f("uq_telegram_bots_bot_user_id")),
     )
     op.create_table(
         "telegram_updates",
