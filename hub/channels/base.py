@@ -48,9 +48,10 @@ class InboundMessage:
     #: Merged into the contact's and the conversation's attributes (e.g. a deep-link source).
     contact_attributes: Mapping[str, Any] = field(default_factory=dict)
     conversation_attributes: Mapping[str, Any] = field(default_factory=dict)
-    #: The channel's name for the sender is his current one (a Telegram profile), so a
-    #: changed name replaces the stored one; otherwise a name is only filled in when missing.
-    name_is_current: bool = False
+    #: The contact attribute where the channel keeps the name it last gave (a Telegram
+    #: profile's): while the contact's name is still that one, a new name from the channel
+    #: replaces it; a name an operator typed is kept. Without it a name only fills a gap.
+    channel_name_key: str | None = None
     #: A contact that a new identity joins instead of making a new contact (a website visitor
     #: who followed a signed link to Telegram). Ignored when the identity is known already.
     join_contact_id: int | None = None
@@ -64,7 +65,7 @@ class InboundMessage:
             self.attachments
             or self.contact_attributes
             or self.conversation_attributes
-            or self.name_is_current
+            or self.channel_name_key is not None
             or self.join_contact_id is not None
             or self.reply_to_provider_id is not None
         )

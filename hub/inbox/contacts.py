@@ -48,7 +48,7 @@ async def find_or_create_contact(session: AsyncSession, inbound: InboundMessage)
                 contact_id=contact.id, channel_id=inbound.channel_id, external_id=who.external_id
             )
         )
-    elif who.name and (not contact.name or (inbound.name_is_current and contact.name != who.name)):
+    elif who.name and (not contact.name or _follows_channel(contact, inbound)):
         contact.name = who.name
         changed = True
     if inbound.contact_attributes:
@@ -77,6 +77,15 @@ async def find_or_create_contact(session: AsyncSession, inbound: InboundMessage)
         await session.flush()
         await refresh_contact_search(session, contact)
     return contact
+
+
+def _follows_channel(contact: Contact, inbound: InboundMessage) -> bool:
+    """Whether the contact still bears the name the channel gave him last (so nobody renamed
+    him) and the channel now gives another."""
+    key = inbound.channel_name_key
+    if key is None or contact.name == inbound.contact.name:
+        return False
+    return bool(contact.name == (contact.attributes or {}).get(key))
 
 
 async def _joined_contact(session: AsyncSession, contact_id: int | None) -> Contact | None:

@@ -39,6 +39,10 @@ from hub.inbox.edits import edit_incoming
 log = logging.getLogger(__name__)
 
 
+#: The contact attribute holding his name as Telegram gave it last.
+NAME_KEY = "telegram_name"
+
+
 class UpdateNotApplied(Exception):
     """Applying the update needs the Bot API, which failed; deliver it again later."""
 
@@ -105,7 +109,7 @@ def _inbound(
         name=got.contact_name,
         phone=None if got.is_group else got.phone,
     )
-    contact_attrs: dict[str, Any] = {}
+    contact_attrs: dict[str, Any] = {NAME_KEY: got.contact_name}
     if got.username:
         contact_attrs["telegram_username"] = got.username
     if got.is_group:
@@ -124,7 +128,7 @@ def _inbound(
         attachments=fetched.attachments,
         contact_attributes=contact_attrs,
         conversation_attributes=link.conversation_attributes,
-        name_is_current=True,
+        channel_name_key=NAME_KEY,
         join_contact_id=link.join_contact_id,
         reply_to_provider_id=got.reply_to,
     )
