@@ -3,11 +3,12 @@ and read them back with a token or the inbox session; nobody else reads or names
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from hub.app import create_app
 from hub.http import CTX
@@ -190,3 +191,30 @@ async def test_reply_to_must_be_a_message_of_the_conversation(client: TestClient
     bad = await client.post(url, json={"body": "Нет", "reply_to_id": foreign}, headers=op.headers)
     assert bad.status == 422
     assert (await bad.json())["error"]["code"] == "invalid_reply_to"
+
+
+async def test_customer_messages_without_files_never_query_attachments(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """The inbound hot path (set-based batches) stays as it was: no attachment statements."""
+    op, ch, _conv = await setup(client)
+    engine = client.app[CTX].engine.sync_engine
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await asyncio.gather(
+            *(
+                customer_says(client, ch, f"сообщение {i}", external_id=f"c-{i % 5}")
+                for i in range(20)
+            )
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert any("INSERT INTO messages" in s for s in seen)
+    assert not any("attachments" in s for s in seen)
+    listed = await client.get("/api/v1/conversations", headers=op.headers)
+    assert listed.status == 200
