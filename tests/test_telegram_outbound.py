@@ -259,3 +259,23 @@ async def test_retry_after_pushes_the_next_attempt(tg: Telegram) -> None:
 
 async def _attempted(tg: Telegram, msg_id: int) -> bool:
     return int((await message(tg, msg_id))["delivery"]["attempts"]) >= 1
+
+
+async def test_a_reply_in_a_group_goes_to_the_group(tg: Telegram) -> None:
+    await tg.fed("group")
+    [group] = [c for c in await tg.conversations() if c["contact"]["name"] == "Стройка на Лесной"]
+    resp = await tg.client.post(
+        f"/api/v1/conversations/{group['id']}/messages",
+        json={"body": "Кирпич привезут завтра"},
+        headers=tg.admin.headers,
+    )
+    reply = await resp.json()
+
+    async def sent() -> bool:
+        msgs = await tg.messages(group["id"])
+        delivery = next(m for m in msgs if m["id"] == reply["id"])["delivery"]
+        return bool(delivery and delivery["status"] == "sent")
+
+    await wait_for(sent)
+    [call] = tg.api.sends
+    assert call.params["chat_id"] == "-1001234567890"
