@@ -23,7 +23,7 @@ from hub.crm_sync import routes as crm_routes
 from hub.crm_sync.defaults import ensure_defaults
 from hub.crm_sync.intake import LeadIntake
 from hub.http import CTX, METRICS, REALTIME, error_middleware
-from hub.inbox import canned_routes
+from hub.inbox import attachment_routes, canned_routes
 from hub.inbox import routes as inbox_routes
 from hub.inbox.delivery import DeliveryWorker
 from hub.inbox.handoff import wake_snoozed
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 ROUTE_TABLES = (
     ops_routes,
     inbox_routes.routes,
+    attachment_routes.routes,
     canned_routes.routes,
     inbox_web.routes,
     channel_routes.routes,

@@ -305,3 +305,21 @@ async def test_a_widget_visitor_becomes_a_lead_with_his_first_touch(client: Test
     assert (src["utm_source"], src["utm_medium"], src["utm_campaign"]) == ("yandex", "cpc", "banya")
     assert src["referrer"] == "https://yandex.ru/search/?text=печь"
     assert src["landing_page"] == page["url"]
+
+
+async def test_a_telegram_advert_link_becomes_the_leads_source(
+    aiohttp_server: Any, aiohttp_client: Any, settings: Settings
+) -> None:
+    """The real Telegram flow: ``/start yandex--winter_sale`` (tests/fixtures/telegram)."""
+    from tests.telegram_fake import start_telegram
+
+    tg = await start_telegram(aiohttp_server, aiohttp_client, settings)
+    await tg.fed("start_payload")
+    await tg.client.app[INTAKE].run_once()
+    resp = await tg.client.get("/api/v1/leads", headers=tg.admin.headers)
+    [lead] = (await resp.json())["items"]
+    src = lead["source"]
+    assert src["channel"] == "telegram"
+    assert (src["utm_source"], src["utm_campaign"]) == ("yandex", "winter_sale")
+    assert src["telegram_start"] == {"payload": "yandex--winter_sale"}
+    assert src["telegram_start_kind"] == "advert"

@@ -63,6 +63,21 @@ def test_telegram_start_payload_as_text_or_object() -> None:
     assert obj.details["telegram_start"]["payload"] == "p"
 
 
+def test_telegram_advert_link_as_the_telegram_channel_stores_it() -> None:
+    """hub/channels/telegram/deeplink.py: ``yandex--winter`` is kept as the payload, its kind,
+    and utm_source / utm_campaign on the conversation."""
+    attrs = {
+        "telegram_start": "yandex--winter",
+        "telegram_start_kind": "advert",
+        "utm_source": "yandex",
+        "utm_campaign": "winter",
+    }
+    src = rules.lead_source("telegram", attrs)
+    assert (src.utm_source, src.utm_campaign) == ("yandex", "winter")
+    assert src.details["telegram_start"] == {"payload": "yandex--winter"}
+    assert src.details["telegram_start_kind"] == "advert"
+
+
 def test_no_touch_gives_the_channel_alone() -> None:
     src = rules.lead_source("api", {"first_touch": "garbage", "telegram_start": 5})
     assert src == rules.LeadSource(channel="api")

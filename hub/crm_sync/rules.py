@@ -72,7 +72,8 @@ def lead_source(
     The widget keeps the first touch (page, referrer, UTM parameters of its URL) in the
     conversation's ``first_touch``; the contact's is used when the conversation has none yet
     (the widget records it on the contact before the first message). Telegram keeps the deep-link
-    payload in ``telegram_start``.
+    payload in ``telegram_start`` and an advert link's ``utm_source`` / ``utm_campaign`` (from
+    ``<source>--<campaign>``) beside it on the conversation.
     """
     touch = conversation_attributes.get("first_touch")
     if not isinstance(touch, Mapping) or not touch:
@@ -90,8 +91,14 @@ def lead_source(
     start = _telegram_start(conversation_attributes.get("telegram_start"))
     if start:
         details["telegram_start"] = start
+        kind = _clip(conversation_attributes.get("telegram_start_kind"))
+        if kind:
+            details["telegram_start_kind"] = kind
         for key in UTM_KEYS:
             utm[key] = utm[key] or start.get(key)
+    # Telegram keeps an advert link's source and campaign on the conversation itself.
+    for key in UTM_KEYS:
+        utm[key] = utm[key] or _clip(conversation_attributes.get(key))
     return LeadSource(
         channel=channel_type[:30],
         utm_source=utm["utm_source"],

@@ -30,6 +30,8 @@ STATIC_FILES = {
     "inbox.css": "text/css; charset=utf-8",
     "canned.js": "application/javascript; charset=utf-8",
     "contact-edit.js": "application/javascript; charset=utf-8",
+    "attachments.js": "application/javascript; charset=utf-8",
+    "reply-to.js": "application/javascript; charset=utf-8",
     "deals.js": "application/javascript; charset=utf-8",
     "sales-panel.js": "application/javascript; charset=utf-8",
 }
