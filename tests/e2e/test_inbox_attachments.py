@@ -9,6 +9,7 @@ quote.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -71,8 +72,13 @@ async def test_note_with_an_image_and_a_document(browser: Any, hub: Hub) -> None
     await expect(image).to_have_count(1)
     await expect(sent.locator(".attachments a", has_text="прайс.pdf")).to_have_count(1)
     await expect(page.locator("#attach-chips")).to_be_hidden()
-    # The image really loaded through the session cookie (naturalWidth is 0 for a broken image).
-    assert await image.evaluate("img => img.complete && img.naturalWidth") == 2
+    # The image really loads through the session cookie (naturalWidth stays 0 if it cannot).
+    for _ in range(100):
+        if await image.evaluate("img => img.complete && img.naturalWidth") == 2:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the attached image did not load")
 
     msgs = await hub.messages(conv_id)
     out = [m for m in msgs if m["kind"] == "note"]

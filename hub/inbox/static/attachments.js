@@ -10,7 +10,8 @@
     ru: { attach: 'Прикрепить', uploading: 'загружается…', remove: 'Убрать', attachment: 'Вложение' }
   });
 
-  /* What waits to be sent: {id, filename, size} once uploaded; the conversation it was made in. */
+  /* What waits to be sent, in the order the files were chosen: a slot per file, filled with the
+   * attachment ({id, filename, size}) once its upload answers; the conversation it belongs to. */
   var pending = [];
   var pendingConv = null;
   var uploads = 0;
@@ -25,6 +26,7 @@
     var box = H.$('attach-chips');
     H.clear(box);
     pending.forEach(function (a, i) {
+      if (!a) return;
       var chip = H.el('span', 'chip');
       chip.appendChild(H.el('span', '', a.filename + ' · ' + size(a.size)));
       var x = H.el('button', 'link', '×');
@@ -36,7 +38,7 @@
       box.appendChild(chip);
     });
     if (uploads) box.appendChild(H.el('span', 'chip muted', H.t('uploading')));
-    H.show(box, pending.length > 0 || uploads > 0);
+    H.show(box, pending.some(Boolean) || uploads > 0);
     H.$('send').disabled = uploads > 0;
   }
 
@@ -47,6 +49,8 @@
     var form = new FormData();
     form.append('file', file, file.name || 'file');
     uploads += 1;
+    var slot = pending.length;
+    pending.push(null);
     renderChips();
     fetch('/api/v1/conversations/' + conv + '/attachments', {
       method: 'POST', body: form, credentials: 'same-origin',
@@ -57,9 +61,13 @@
         return data;
       });
     }).then(function (att) {
-      if (H.state().current === conv) pending.push(att);
-    }).catch(H.fail).then(function () {
+      if (pendingConv === conv) pending[slot] = att;
+    }).catch(function (err) {
+      if (pendingConv === conv) pending[slot] = undefined;
+      H.fail(err);
+    }).then(function () {
       uploads -= 1;
+      if (!uploads) pending = pending.filter(Boolean);
       renderChips();
     });
   }
@@ -102,7 +110,7 @@
   H.onMessage(decorate);
   H.onSend(function () {
     if (pendingConv !== H.state().current || !pending.length) return {};
-    return { attachment_ids: pending.map(function (a) { return a.id; }) };
+    return { attachment_ids: pending.filter(Boolean).map(function (a) { return a.id; }) };
   });
   H.onSent(function () { pending = []; renderChips(); });
 
@@ -113,7 +121,8 @@
     H.$('attach-chips').addEventListener('click', function (ev) {
       var i = ev.target.getAttribute('data-remove');
       if (i === null) return;
-      pending.splice(Number(i), 1);
+      pending[Number(i)] = undefined;
+      if (!uploads) pending = pending.filter(Boolean);
       renderChips();
     });
     var composer = H.$('composer');
