@@ -19,6 +19,7 @@ from hub.auth import Principal, load_principal
 from hub.channels import routes as channel_routes
 from hub.channels.registry import CHANNELS
 from hub.context import HubContext
+from hub.crm_sync.worker import SyncWorker
 from hub.http import CTX, METRICS, REALTIME, error_middleware
 from hub.inbox import routes as inbox_routes
 from hub.inbox.delivery import DeliveryWorker
@@ -29,6 +30,8 @@ from hub.inbox.web import routes as inbox_web
 from hub.metrics import Metrics
 from hub.ops_routes import routes as ops_routes
 from hub.settings import Settings
+from hub.webhook_poster import AiohttpPoster
+from hub.webhook_routes import routes as webhook_routes
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +40,11 @@ ROUTE_TABLES = (
     inbox_routes.routes,
     inbox_web.routes,
     channel_routes.routes,
+    webhook_routes,
 )
 
 DELIVERY = web.AppKey("delivery", DeliveryWorker)
+SYNC = web.AppKey("sync", SyncWorker)
 SNOOZE_CHECK_S = 15.0
 
 
@@ -74,6 +79,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_lifecycle)
     adapters = {spec.type: spec.install(app) for spec in CHANNELS}
     app[DELIVERY] = DeliveryWorker(ctx, adapters)
+    app[SYNC] = SyncWorker(ctx, AiohttpPoster(settings.sync_timeout_s))
     app.on_shutdown.append(_close_sockets)
     return app
 
@@ -87,6 +93,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await upgrade(ctx.engine)
     await app[REALTIME].start()
     app[DELIVERY].start()
+    app[SYNC].start()
     snoozer = asyncio.create_task(_snooze_loop(ctx), name="snooze-waker")
     try:
         yield
@@ -94,6 +101,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         snoozer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await snoozer
+        await app[SYNC].close()
         await app[DELIVERY].close()
         await app[REALTIME].close()
         await ctx.close()
