@@ -29,6 +29,7 @@ from hub.inbox.realtime import RealtimeHub
 from hub.inbox.web import routes as inbox_web
 from hub.metrics import Metrics
 from hub.ops_routes import routes as ops_routes
+from hub.report_routes import routes as report_routes
 from hub.settings import Settings
 from hub.webhook_poster import AiohttpPoster
 from hub.webhook_routes import routes as webhook_routes
@@ -41,6 +42,7 @@ ROUTE_TABLES = (
     inbox_web.routes,
     channel_routes.routes,
     webhook_routes,
+    report_routes,
 )
 
 DELIVERY = web.AppKey("delivery", DeliveryWorker)

@@ -132,6 +132,8 @@ class Deal(Base):
         Index("ix_deals_pipeline_stage", "pipeline_id", "stage_id"),
         Index("ix_deals_created", "created_at"),
         Index("ix_deals_owner_created", "owner_id", "created_at"),
+        #: Reports of closed deals (won, lost, deal length) read a range of closing times.
+        Index("ix_deals_closed", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

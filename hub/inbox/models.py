@@ -173,6 +173,8 @@ class Conversation(Base):
     __table_args__ = (
         Index("ix_conversations_activity", "last_activity_at", "id"),
         Index("ix_conversations_contact_channel", "contact_id", "channel_id"),
+        #: Reports: the conversations started in a period.
+        Index("ix_conversations_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -201,6 +203,8 @@ class Message(Base):
         UniqueConstraint("channel_id", "provider_message_id"),
         Index("ix_messages_conversation", "conversation_id", "id"),
         Index("ix_messages_delivery", "delivery_status", "next_attempt_at"),
+        #: Reports: a conversation's first customer message and first reply, one seek each.
+        Index("ix_messages_conv_kind_created", "conversation_id", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
