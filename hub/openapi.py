@@ -256,9 +256,12 @@ PATHS: dict[str, dict[str, Any]] = {
             content_type="text/html",
         ),
     },
+    "/inbox/reports": {
+        "get": _op("The managers' reports page", errors=(), content_type="text/html")
+    },
     "/inbox/static/{name}": {
         "get": _op(
-            "The inbox page's script and style sheet (inbox.js, inbox.css)",
+            "The inbox pages' scripts and style sheet (inbox.js, reports.js, inbox.css)",
             errors=(404,),
             params=[{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
             content_type="text/plain",
@@ -317,6 +320,8 @@ MODELS: tuple[type[BaseModel], ...] = (
 
 
 def openapi_document(public_url: str) -> dict[str, Any]:
+    from hub.openapi_crm import CRM_MODELS, CRM_PATHS  # it builds on this module's helpers
+
     schemas: dict[str, Any] = {
         "Error": {
             "type": "object",
@@ -330,7 +335,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
             },
         }
     }
-    for model in MODELS:
+    for model in (*MODELS, *CRM_MODELS):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, sub in schema.pop("$defs", {}).items():
             schemas[name] = sub
@@ -343,7 +348,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
             "description": "Omnichannel inbox: operators, conversations, channels.",
         },
         "servers": [{"url": public_url}],
-        "paths": PATHS,
+        "paths": {**PATHS, **CRM_PATHS},
         "components": {
             "schemas": schemas,
             "securitySchemes": {

@@ -33,7 +33,7 @@
       system: 'System', you: 'you', nothing: '—', error: 'Something went wrong',
       role_operator: 'operator', role_manager: 'manager', role_admin: 'admin',
       lang_other: 'Русский', contact: 'Contact', team: 'Team',
-      keep_team: '(keep the team)', team_only: '(no operator, the team only)'
+      keep_team: '(keep the team)', team_only: '(no operator, the team only)', reports: 'Reports'
     },
     ru: {
       app_title: 'Входящие', email: 'Эл. почта', password: 'Пароль', log_in: 'Войти',
@@ -65,7 +65,7 @@
       nothing: '—', error: 'Что-то пошло не так', role_operator: 'оператор',
       role_manager: 'менеджер', role_admin: 'администратор', lang_other: 'English',
       contact: 'Контакт', team: 'Команда', keep_team: '(команда та же)',
-      team_only: '(без оператора, только команда)'
+      team_only: '(без оператора, только команда)', reports: 'Отчёты'
     }
   };
   var CHANNEL_BADGE = { api: 'API', widget: 'WEB', telegram: 'TG', email: '@', whatsapp: 'WA' };
@@ -193,6 +193,7 @@
       show($('login'), false);
       show($('app'), true);
       show(document.querySelector('[data-assignee=all]'), S.staff);
+      show($('reports-link'), S.staff);
       renderMe();
       renderFilters();
       var side = Promise.all([

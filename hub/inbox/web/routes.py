@@ -81,10 +81,10 @@ async def delete_session(request: web.Request) -> web.Response:
     return response
 
 
-def _page(request: web.Request) -> web.StreamResponse:
+def _page(request: web.Request, name: str = "index.html") -> web.StreamResponse:
     headers = security_headers(request.app[CTX].settings)
     headers["Content-Type"] = "text/html; charset=utf-8"
-    return web.FileResponse(STATIC_DIR / "index.html", headers=headers)
+    return web.FileResponse(STATIC_DIR / name, headers=headers)
 
 
 @routes.get("/inbox")
@@ -96,6 +96,12 @@ async def inbox_page(request: web.Request) -> web.StreamResponse:
 async def contact_page(request: web.Request) -> web.StreamResponse:
     int_param(request, "contact_id")
     return _page(request)
+
+
+@routes.get("/inbox/reports")
+async def reports_page(request: web.Request) -> web.StreamResponse:
+    """Managers' reports; the page asks the API, which refuses operators."""
+    return _page(request, "reports.html")
 
 
 @routes.get("/inbox/static/{name}")
