@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Hashable
 from typing import Any
@@ -98,26 +99,33 @@ async def by_operator(
     require_manager(actor)
     hours = parse_working_hours(ctx.settings.working_hours, ctx.settings.timezone)
 
-    async def query(session: AsyncSession) -> dict[str, Any]:
-        await check_pipeline(session, pipeline_id)
+    async def deals(session: AsyncSession) -> tuple[Any, Any]:
         rows: dict[Hashable, dict[str, Any]] = {}
         hist = await _deal_figures(session, period, pipeline_id, [Deal.owner_id], rows)
-        response = await first_response(session, period, group="operator", hours=hours)
-        response = {k: v for k, v in response.items() if k is not None}
-        _finish(rows, hist, response)
+        return rows, hist
+
+    await ctx.read(lambda session: check_pipeline(session, pipeline_id))
+    (rows, hist), response = await asyncio.gather(
+        ctx.read(deals),
+        ctx.read(lambda session: first_response(session, period, group="operator", hours=hours)),
+    )
+    response = {k: v for k, v in response.items() if k is not None}
+    _finish(rows, hist, response)
+
+    async def names_of(session: AsyncSession) -> dict[int, str]:
         ids = [k for k in rows if isinstance(k, int)]
         found = await session.execute(
             select(Operator.id, Operator.name).where(Operator.id.in_(ids))
         )
-        names: dict[int, str] = {int(i): str(n) for i, n in found.all()}
-        items = [
-            {"operator_id": key, "name": names.get(key) if isinstance(key, int) else None, **fig}
-            for key, fig in rows.items()
-        ]
-        items.sort(key=lambda i: (i["operator_id"] is None, (i["name"] or "").lower()))
-        return {"period": period.to_dict(), "pipeline_id": pipeline_id, "items": items}
+        return {int(i): str(n) for i, n in found.all()}
 
-    return await ctx.read(query)
+    names = await ctx.read(names_of)
+    items = [
+        {"operator_id": key, "name": names.get(key) if isinstance(key, int) else None, **fig}
+        for key, fig in rows.items()
+    ]
+    items.sort(key=lambda i: (i["operator_id"] is None, (i["name"] or "").lower()))
+    return {"period": period.to_dict(), "pipeline_id": pipeline_id, "items": items}
 
 
 async def by_source(
@@ -126,8 +134,7 @@ async def by_source(
     require_manager(actor)
     hours = parse_working_hours(ctx.settings.working_hours, ctx.settings.timezone)
 
-    async def query(session: AsyncSession) -> dict[str, Any]:
-        await check_pipeline(session, pipeline_id)
+    async def leads_and_deals(session: AsyncSession) -> tuple[Any, Any]:
         rows: dict[Hashable, dict[str, Any]] = {}
         lead_keys = [Lead.source_channel, Lead.utm_source, Lead.utm_campaign]
         for *key, n in await session.execute(
@@ -138,14 +145,26 @@ async def by_source(
             rows.setdefault(tuple(key), _blank())["leads_in"] = n
         keys = [Deal.source_channel, Deal.utm_source, Deal.utm_campaign]
         hist = await _deal_figures(session, period, pipeline_id, keys, rows)
-        response = await first_response(session, period, group="source", hours=hours)
-        _finish(rows, hist, response)
-        items = [
-            {"source_channel": k[0], "utm_source": k[1], "utm_campaign": k[2], **fig}
-            for k, fig in rows.items()
-            if isinstance(k, tuple)
-        ]
-        items.sort(key=lambda i: (-i["leads_in"], -i["deals_created"], str(i["source_channel"])))
-        return {"period": period.to_dict(), "pipeline_id": pipeline_id, "items": items}
+        return rows, hist
 
-    return await ctx.read(query)
+    await ctx.read(lambda session: check_pipeline(session, pipeline_id))
+    (rows, hist), response = await asyncio.gather(
+        ctx.read(leads_and_deals),
+        ctx.read(lambda session: first_response(session, period, group="source", hours=hours)),
+    )
+    _finish(rows, hist, response)
+    items = [
+        {"source_channel": k[0], "utm_source": k[1], "utm_campaign": k[2], **fig}
+        for k, fig in rows.items()
+        if isinstance(k, tuple)
+    ]
+    items.sort(
+        key=lambda i: (
+            -i["leads_in"],
+            -i["deals_created"],
+            str(i["source_channel"]),
+            str(i["utm_source"]),
+            str(i["utm_campaign"]),
+        )
+    )
+    return {"period": period.to_dict(), "pipeline_id": pipeline_id, "items": items}

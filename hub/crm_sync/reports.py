@@ -24,6 +24,7 @@ Everything heavy is aggregated by the database with the indexes on ``created_at`
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from typing import Any
 
@@ -77,35 +78,6 @@ def won_sums(rows: list[tuple[str, int]]) -> list[dict[str, str]]:
 async def _stages(
     session: AsyncSession, period: Period, pipeline_id: int | None
 ) -> list[dict[str, Any]]:
-    reached = (
-        select(StageChange.deal_id, func.max(Stage.position).label("maxpos"))
-        .join(Deal, Deal.id == StageChange.deal_id)
-        .join(Stage, Stage.id == StageChange.to_stage_id)
-        .where(
-            *_created_in(period, pipeline_id),
-            StageChange.created_at < period.end,
-            Stage.kind == StageKind.OPEN.value,
-            Stage.pipeline_id == Deal.pipeline_id,
-        )
-        .group_by(StageChange.deal_id)
-        .subquery("reached")
-    )
-    won = case(
-        (and_(Deal.status == DealStatus.WON.value, Deal.closed_at < period.end), 1), else_=0
-    ).label("won")
-    rows = await session.execute(
-        select(Deal.pipeline_id, won, reached.c.maxpos, func.count())
-        .outerjoin(reached, reached.c.deal_id == Deal.id)
-        .where(*_created_in(period, pipeline_id))
-        .group_by(Deal.pipeline_id, won, reached.c.maxpos)
-    )
-    won_by: dict[int, int] = defaultdict(int)
-    at_most: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for pid, is_won, maxpos, n in rows.all():
-        if is_won:
-            won_by[pid] += n
-        elif maxpos is not None:
-            at_most[pid][maxpos] += n
     pipes = select(Pipeline).order_by(Pipeline.id)
     if pipeline_id is not None:
         pipes = pipes.where(Pipeline.id == pipeline_id)
@@ -118,6 +90,44 @@ async def _stages(
     by_pipe: dict[int, list[Stage]] = defaultdict(list)
     for stage in stage_rows:
         by_pipe[stage.pipeline_id].append(stage)
+    open_stages = [s for p in pipelines for s in by_pipe[p.id] if s.kind == StageKind.OPEN.value]
+    won_by: dict[int, int] = defaultdict(int)
+    at_most: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    if open_stages:
+        # The furthest open stage of its own pipeline each deal was moved into before the end,
+        # read from ix_stage_changes_reach alone (the few stages are mapped to positions here).
+        position = case(
+            *[
+                (and_(StageChange.to_stage_id == s.id, Deal.pipeline_id == s.pipeline_id),
+                 s.position)
+                for s in open_stages
+            ]
+        )  # fmt: skip
+        maxpos = (
+            select(func.max(position))
+            .where(StageChange.deal_id == Deal.id, StageChange.created_at < period.end)
+            .correlate(Deal)
+            .scalar_subquery()
+        )
+        won = case(
+            (and_(Deal.status == DealStatus.WON.value, Deal.closed_at < period.end), 1), else_=0
+        )
+        cohort = (
+            select(Deal.pipeline_id, won.label("won"), maxpos.label("maxpos"))
+            .where(*_created_in(period, pipeline_id))
+            .cte("cohort")
+            .prefix_with("MATERIALIZED")
+        )
+        rows = await session.execute(
+            select(cohort.c.pipeline_id, cohort.c.won, cohort.c.maxpos, func.count()).group_by(
+                cohort.c.pipeline_id, cohort.c.won, cohort.c.maxpos
+            )
+        )
+        for pid, is_won, maxpos_value, n in rows.all():
+            if is_won:
+                won_by[pid] += n
+            elif maxpos_value is not None:
+                at_most[pid][maxpos_value] += n
     out = []
     for pipe in pipelines:
         steps: list[dict[str, Any]] = []
@@ -207,8 +217,7 @@ async def funnel(
     require_manager(actor)
     hours = parse_working_hours(ctx.settings.working_hours, ctx.settings.timezone)
 
-    async def query(session: AsyncSession) -> dict[str, Any]:
-        await check_pipeline(session, pipeline_id)
+    async def counts(session: AsyncSession) -> dict[str, Any]:
         leads = (
             await session.execute(
                 select(func.count(), func.count(Lead.deal_id)).where(
@@ -219,20 +228,29 @@ async def funnel(
         created = await session.scalar(
             select(func.count()).select_from(Deal).where(*_created_in(period, pipeline_id))
         )
-        response = await first_response(session, period, hours=hours)
         return {
-            "period": period.to_dict(),
-            "pipeline_id": pipeline_id,
             "leads_in": leads[0],
             "leads_converted": leads[1],
             "deals_created": int(created or 0),
             **await closed_figures(session, period, pipeline_id),
-            "pipelines": await _stages(session, period, pipeline_id),
             "lost_reasons": await _lost_reasons(session, period, pipeline_id),
-            "first_response": {
-                **response.get(None, empty_first_response()),
-                "working_hours": hours is not None,
-            },
         }
 
-    return await ctx.read(query)
+    async def response(session: AsyncSession) -> dict[str, Any]:
+        figures = await first_response(session, period, hours=hours)
+        return {**figures.get(None, empty_first_response()), "working_hours": hours is not None}
+
+    await ctx.read(lambda session: check_pipeline(session, pipeline_id))
+    # Three independent reads on three connections: the database works on them at once.
+    main, stages, first = await asyncio.gather(
+        ctx.read(counts),
+        ctx.read(lambda session: _stages(session, period, pipeline_id)),
+        ctx.read(response),
+    )
+    return {
+        "period": period.to_dict(),
+        "pipeline_id": pipeline_id,
+        **main,
+        "pipelines": stages,
+        "first_response": first,
+    }

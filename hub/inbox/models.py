@@ -203,8 +203,15 @@ class Message(Base):
         UniqueConstraint("channel_id", "provider_message_id"),
         Index("ix_messages_conversation", "conversation_id", "id"),
         Index("ix_messages_delivery", "delivery_status", "next_attempt_at"),
-        #: Reports: a conversation's first customer message and first reply, one seek each.
-        Index("ix_messages_conv_kind_created", "conversation_id", "kind", "created_at"),
+        #: Reports: a conversation's first customer message and first operator reply, one seek
+        #: each in this index alone (it holds the sender too).
+        Index(
+            "ix_messages_conv_kind_created",
+            "conversation_id",
+            "kind",
+            "created_at",
+            "sender_operator_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -411,6 +411,9 @@ def upgrade() -> None:
     with op.batch_alter_table("stage_changes", schema=None) as batch_op:
         batch_op.create_index("ix_stage_changes_created", ["created_at"], unique=False)
         batch_op.create_index("ix_stage_changes_deal", ["deal_id", "id"], unique=False)
+        batch_op.create_index(
+            "ix_stage_changes_reach", ["deal_id", "created_at", "to_stage_id"], unique=False
+        )
 
     op.create_table(
         "tasks",
@@ -469,13 +472,14 @@ def upgrade() -> None:
         )
 
     # ### end Alembic commands ###
-    # Reports: conversations started in a period, their first message and reply by kind.
+    # Reports: conversations started in a period, their first message and reply by kind;
+    # stage changes of a deal up to a time, with the stage they went to.
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.create_index("ix_conversations_created", ["created_at"], unique=False)
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index(
             "ix_messages_conv_kind_created",
-            ["conversation_id", "kind", "created_at"],
+            ["conversation_id", "kind", "created_at", "sender_operator_id"],
             unique=False,
         )
 
@@ -500,6 +504,7 @@ def downgrade() -> None:
 
     op.drop_table("tasks")
     with op.batch_alter_table("stage_changes", schema=None) as batch_op:
+        batch_op.drop_index("ix_stage_changes_reach")
         batch_op.drop_index("ix_stage_changes_deal")
         batch_op.drop_index("ix_stage_changes_created")
 
