@@ -33,13 +33,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth import Principal
 from hub.context import HubContext
+from hub.crm_sync.deal_stats import ClosedStats, closed_in, closed_stats
 from hub.crm_sync.models import Deal, DealStatus, Lead, Pipeline, Stage, StageChange, StageKind
 from hub.crm_sync.report_period import Period, parse_working_hours
-from hub.crm_sync.report_sql import durations, money, ratio, seconds_between
+from hub.crm_sync.report_sql import ratio
 from hub.crm_sync.response_times import empty_first_response, first_response
 from hub.errors import Forbidden, NotFound
-
-CLOSED = (DealStatus.WON.value, DealStatus.LOST.value)
 
 
 def require_manager(actor: Principal) -> None:
@@ -55,24 +54,9 @@ def _created_in(period: Period, pipeline_id: int | None) -> list[Any]:
     return where
 
 
-def closed_in(period: Period, pipeline_id: int | None) -> list[Any]:
-    where = [
-        Deal.closed_at >= period.start,
-        Deal.closed_at < period.end,
-        Deal.status.in_(CLOSED),
-    ]
-    if pipeline_id is not None:
-        where.append(Deal.pipeline_id == pipeline_id)
-    return where
-
-
 async def check_pipeline(session: AsyncSession, pipeline_id: int | None) -> None:
     if pipeline_id is not None and await session.get(Pipeline, pipeline_id) is None:
         raise NotFound(f"pipeline {pipeline_id} not found", code="pipeline_not_found")
-
-
-def won_sums(rows: list[tuple[str, int]]) -> list[dict[str, str]]:
-    return [{"currency": cur, "amount": money(int(total))} for cur, total in sorted(rows)]
 
 
 async def _stages(
@@ -164,35 +148,8 @@ async def closed_figures(
     session: AsyncSession, period: Period, pipeline_id: int | None
 ) -> dict[str, Any]:
     """Won, lost, win rate, won sums and deal length of the deals closed in the period."""
-    dialect = session.get_bind().dialect.name
-    where = closed_in(period, pipeline_id)
-    counts = dict(
-        (
-            await session.execute(
-                select(Deal.status, func.count()).where(*where).group_by(Deal.status)
-            )
-        ).all()
-    )
-    sums = (
-        await session.execute(
-            select(Deal.currency, func.sum(Deal.amount_minor))
-            .where(*where, Deal.status == DealStatus.WON.value)
-            .group_by(Deal.currency)
-        )
-    ).all()
-    length = seconds_between(Deal.created_at, Deal.closed_at, dialect)
-    hist = (
-        await session.execute(select(length, func.count()).where(*where).group_by(length))
-    ).all()
-    won, lost = counts.get(DealStatus.WON.value, 0), counts.get(DealStatus.LOST.value, 0)
-    figures = durations(sorted((int(v), int(n)) for v, n in hist))
-    return {
-        "deals_won": won,
-        "deals_lost": lost,
-        "win_rate": ratio(won, won + lost),
-        "won_amount": won_sums([(c, int(t)) for c, t in sums]),
-        "deal_length": {k: figures[k] for k in ("count", "avg_seconds", "median_seconds")},
-    }
+    stats = await closed_stats(session, period, pipeline_id, [])
+    return stats.get(None, ClosedStats()).figures()
 
 
 async def _lost_reasons(

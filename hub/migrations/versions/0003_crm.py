@@ -286,7 +286,9 @@ def upgrade() -> None:
     with op.batch_alter_table("deals", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_deals_contact_id"), ["contact_id"], unique=False)
         batch_op.create_index("ix_deals_closed", ["closed_at"], unique=False)
-        batch_op.create_index("ix_deals_created", ["created_at"], unique=False)
+        batch_op.create_index(
+            "ix_deals_created", ["created_at", "pipeline_id", "status", "closed_at"], unique=False
+        )
         batch_op.create_index("ix_deals_owner_created", ["owner_id", "created_at"], unique=False)
         batch_op.create_index("ix_deals_pipeline_stage", ["pipeline_id", "stage_id"], unique=False)
 
