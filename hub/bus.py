@@ -14,7 +14,6 @@ and must refetch state from the database.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import deque
@@ -25,6 +24,8 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+
+from hub import jsoncodec
 
 Payload = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -260,7 +261,7 @@ class RedisBus:
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[str]] = []
         for payload in payloads:
-            data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+            data = jsoncodec.dumps(payload)
             future: asyncio.Future[str] = loop.create_future()
             self._outbox.append((self.key(topic), data, future))
             futures.append(future)
@@ -326,7 +327,7 @@ class RedisBus:
         await self._drain()
         await self._check_gap(topic, after)
         entries: Any = await self.redis.xrange(self.key(topic), f"({after}", "+", count=limit)
-        return [(str(eid), json.loads(fields["e"])) for eid, fields in entries]
+        return [(str(eid), jsoncodec.loads(fields["e"])) for eid, fields in entries]
 
     async def subscribe(
         self, topic: str, after: str | None = None
@@ -361,7 +362,7 @@ class RedisBus:
                         await self._check_gap(topic, last)
                     for eid, fields in entries:
                         last = str(eid)
-                        yield last, json.loads(fields["e"])
+                        yield last, jsoncodec.loads(fields["e"])
         finally:
             await reader.aclose()
 

@@ -7,15 +7,15 @@ action or query, and answer with ``json``. Whatever goes wrong becomes
 
 from __future__ import annotations
 
-import json as jsonlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ValidationError
 
+from hub import jsoncodec
 from hub.auth import Principal, authenticate_token
 from hub.context import HubContext
 from hub.cookie_session import session_token
@@ -35,11 +35,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def dumps(data: Any) -> str:
-    return jsonlib.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return jsoncodec.dumps(data)
 
 
 def json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=dumps)
+    return web.Response(
+        body=jsoncodec.dumps_bytes(data), status=status, content_type="application/json"
+    )
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
@@ -116,7 +118,7 @@ async def read_json(request: web.Request, model: type[M]) -> M:
     if not raw:
         raise DomainError("the request needs a JSON body", code="missing_body")
     try:
-        data = jsonlib.loads(raw)
+        data = jsoncodec.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise DomainError("the body is not valid JSON", code="malformed_json") from exc
     if not isinstance(data, dict):
@@ -180,7 +182,7 @@ class WebSocketConnection:
         self._ws = ws
 
     async def send_json(self, frame: dict[str, Any]) -> None:
-        await self._ws.send_str(dumps(frame))
+        await self._ws.send_frame(jsoncodec.dumps_bytes(frame), WSMsgType.TEXT)
 
     async def close(self, code: int, message: str) -> None:
         await self._ws.close(code=code, message=message.encode())

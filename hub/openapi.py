@@ -16,6 +16,9 @@ from hub.channels.api import InboundIn
 from hub.channels.routes import ChannelIn
 from hub.inbox.schemas import (
     AssignIn,
+    CannedIn,
+    CannedPatch,
+    ContactPatch,
     LoginIn,
     MessageIn,
     OperatorIn,
@@ -232,6 +235,43 @@ PATHS: dict[str, dict[str, Any]] = {
             auth=BEARER,
             params=[_path_id("contact_id")],
         ),
+        "patch": _op(
+            "Edit a contact card: name, phones (any local spelling, stored as E.164), emails, "
+            "company, notes; lists replace the stored ones",
+            body=ContactPatch,
+            auth=BEARER,
+            params=[_path_id("contact_id")],
+        ),
+    },
+    "/api/v1/canned_responses": {
+        "get": _op(
+            "Canned responses by short code; q keeps those whose code starts with it",
+            auth=BEARER,
+            params=[_query("q", "a short-code prefix, with or without the leading /")],
+        ),
+        "post": _op(
+            "Add a canned response (managers and admins)",
+            body=CannedIn,
+            ok=201,
+            auth=BEARER,
+            errors=(400, 401, 403, 409, 413, 422),
+        ),
+    },
+    "/api/v1/canned_responses/{canned_id}": {
+        "patch": _op(
+            "Change a canned response's short code or text (managers and admins)",
+            body=CannedPatch,
+            auth=BEARER,
+            params=[_path_id("canned_id")],
+            errors=(400, 401, 403, 404, 409, 413, 422),
+        ),
+        "delete": _op(
+            "Remove a canned response (managers and admins)",
+            ok=204,
+            auth=BEARER,
+            params=[_path_id("canned_id")],
+            errors=(401, 403, 404),
+        ),
     },
     "/ws/operator": {
         "get": _op(
@@ -316,6 +356,9 @@ MODELS: tuple[type[BaseModel], ...] = (
     MessageIn,
     AssignIn,
     StatusIn,
+    ContactPatch,
+    CannedIn,
+    CannedPatch,
 )
 
 

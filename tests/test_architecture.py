@@ -22,12 +22,17 @@ def _modules(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
 
 
+def _is_routes(path: Path) -> bool:
+    """HTTP handler modules: ``routes.py`` or ``<area>_routes.py``."""
+    return path.name == "routes.py" or path.name.endswith("_routes.py")
+
+
 def _domain_modules() -> list[Path]:
     found: list[Path] = []
     for name in DOMAIN_DIRS:
         folder = HUB / name
         if folder.is_dir():
-            found += [p for p in _modules(folder) if p.name != "routes.py"]
+            found += [p for p in _modules(folder) if not _is_routes(p)]
     return found
 
 

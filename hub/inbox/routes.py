@@ -22,10 +22,12 @@ from hub.http import (
     query_int,
     read_json,
 )
-from hub.inbox import actions, directory, handoff, queries, staff
+from hub.inbox import actions, contact_edit, directory, handoff, queries, staff
+from hub.inbox.contact_edit import ContactEdit
 from hub.inbox.delivery import retry_delivery
 from hub.inbox.schemas import (
     AssignIn,
+    ContactPatch,
     LoginIn,
     MessageIn,
     OperatorIn,
@@ -201,6 +203,21 @@ async def get_contact(request: web.Request) -> web.Response:
     who = await principal(request)
     contact_id = int_param(request, "contact_id")
     return json(await queries.get_contact(request.app[CTX], who, contact_id))
+
+
+@routes.patch("/api/v1/contacts/{contact_id}")
+async def edit_contact(request: web.Request) -> web.Response:
+    who = await principal(request)
+    contact_id = int_param(request, "contact_id")
+    body = await read_json(request, ContactPatch)
+    edit = ContactEdit(
+        name=body.name,
+        phones=body.phones,
+        emails=body.emails,
+        company=body.company,
+        notes=body.notes,
+    )
+    return json(await contact_edit.edit_contact(request.app[CTX], who, contact_id, edit))
 
 
 async def _frames(ws: web.WebSocketResponse, conn: WebSocketConnection) -> AsyncIterator[Any]:

@@ -53,3 +53,21 @@ class AssignIn(Strict):
 class StatusIn(Strict):
     status: str
     snoozed_until: AwareDatetime | None = None
+
+
+class ContactPatch(Strict):
+    name: str | None = Field(default=None, max_length=200)
+    phones: list[str] | None = Field(default=None, max_length=10)
+    emails: list[str] | None = Field(default=None, max_length=10)
+    company: str | None = Field(default=None, max_length=200)
+    notes: str | None = Field(default=None, max_length=5000)
+
+
+class CannedIn(Strict):
+    short_code: str = Field(max_length=50)
+    content: str = Field(max_length=5000)
+
+
+class CannedPatch(Strict):
+    short_code: str | None = Field(default=None, max_length=50)
+    content: str | None = Field(default=None, max_length=5000)

@@ -33,7 +33,8 @@
       system: 'System', you: 'you', nothing: '—', error: 'Something went wrong',
       role_operator: 'operator', role_manager: 'manager', role_admin: 'admin',
       lang_other: 'Русский', contact: 'Contact', team: 'Team',
-      keep_team: '(keep the team)', team_only: '(no operator, the team only)', reports: 'Reports'
+      keep_team: '(keep the team)', team_only: '(no operator, the team only)',
+      company: 'Company', notes: 'Notes', retry: 'Retry', reports: 'Reports'
     },
     ru: {
       app_title: 'Входящие', email: 'Эл. почта', password: 'Пароль', log_in: 'Войти',
@@ -65,11 +66,15 @@
       nothing: '—', error: 'Что-то пошло не так', role_operator: 'оператор',
       role_manager: 'менеджер', role_admin: 'администратор', lang_other: 'English',
       contact: 'Контакт', team: 'Команда', keep_team: '(команда та же)',
-      team_only: '(без оператора, только команда)', reports: 'Отчёты'
+      team_only: '(без оператора, только команда)', company: 'Компания', notes: 'Заметки', retry: 'Повторить', reports: 'Отчёты'
     }
   };
   var CHANNEL_BADGE = { api: 'API', widget: 'WEB', telegram: 'TG', email: '@', whatsapp: 'WA' };
   var STATUSES = ['open', 'pending', 'snoozed', 'resolved'];
+
+  /* Feature scripts hook in here: message(node, m) decorates a rendered message; send() returns
+   * fields to add to a message being sent; sent() runs after it was stored. */
+  var HOOKS = { message: [], send: [], sent: [] };
 
   var S = {
     lang: pickLang(), me: null, csrf: '', staff: false,
@@ -193,7 +198,6 @@
       show($('login'), false);
       show($('app'), true);
       show(document.querySelector('[data-assignee=all]'), S.staff);
-      show($('reports-link'), S.staff);
       renderMe();
       renderFilters();
       var side = Promise.all([
@@ -222,6 +226,8 @@
   }
   function renderMe() {
     $('me').textContent = S.me.name + ' · ' + t('role_' + S.me.role);
+    var staffOnly = document.querySelectorAll('[data-staff-only]');
+    for (var i = 0; i < staffOnly.length; i++) show(staffOnly[i], S.staff);
   }
   function contactPageId() {
     var m = /^\/inbox\/contacts\/(\d+)\/?$/.exec(location.pathname);
@@ -406,6 +412,7 @@
     S.contact = null;
     if (location.hash !== '#c' + id) history.replaceState(null, '', '/inbox#c' + id);
     document.body.classList.add('conv-open');
+    document.dispatchEvent(new CustomEvent('hub:conversation-opened'));
     renderList();
     renderConv();
     renderContact();
@@ -530,9 +537,22 @@
       var ds = el('span', 'delivery ' + st, label);
       if (m.delivery.error) ds.title = m.delivery.error;
       meta.appendChild(ds);
+      if (st === 'failed') {
+        if (m.delivery.error) meta.appendChild(el('span', 'delivery-error', m.delivery.error));
+        var again = el('button', 'link small retry', t('retry'));
+        again.type = 'button';
+        again.setAttribute('data-retry', String(m.id));
+        meta.appendChild(again);
+      }
     }
     node.appendChild(meta);
+    HOOKS.message.forEach(function (fn) { fn(node, m); });
     return node;
+  }
+  function retryDelivery(id) {
+    api('POST', '/api/v1/messages/' + id + '/retry').then(function (m) {
+      if (m && m.conversation_id === S.current) addMessage(m);
+    }).catch(fail);
   }
   function renderMessages() {
     var box = $('messages');
@@ -595,12 +615,17 @@
     if (ev) ev.preventDefault();
     var box = $('body');
     var text = box.value.trim();
-    if (!text || S.current === null) return;
+    if (S.current === null || $('send').disabled) return;
+    var payload = { body: text, private: S.mode === 'note' };
+    // Feature scripts add what they hold for this message (attachments, the message answered).
+    HOOKS.send.forEach(function (fn) { Object.assign(payload, fn() || {}); });
+    if (!text && !(payload.attachment_ids && payload.attachment_ids.length)) return;
     var id = S.current;
     $('send').disabled = true;
-    api('POST', '/api/v1/conversations/' + id + '/messages', { body: text, private: S.mode === 'note' })
+    api('POST', '/api/v1/conversations/' + id + '/messages', payload)
       .then(function (m) {
         box.value = '';
+        HOOKS.sent.forEach(function (fn) { fn(); });
         if (S.current === id) addMessage(m.message || m);
       }).catch(fail).then(function () { $('send').disabled = false; box.focus(); });
   }
@@ -705,8 +730,11 @@
   function safeUrl(url) { return /^https?:\/\//i.test(url || '') ? url : null; }
   function contactFields(dl, c) {
     clear(dl);
+    var attrs = c.attributes || {};
     field(dl, t('phones'), c.phones.join(', '));
     field(dl, t('emails'), c.emails.join(', '));
+    field(dl, t('company'), attrs.company);
+    field(dl, t('notes'), attrs.notes);
     field(dl, t('identities'), c.identities.map(function (i) {
       return i.channel_type + ': ' + i.external_id;
     }).join('\n'));
@@ -724,7 +752,7 @@
     var pane = $('contact-pane');
     var c = S.contact;
     show(pane, !!c && S.current !== null);
-    if (!c) return;
+    if (!c) { document.dispatchEvent(new CustomEvent('hub:contact-rendered')); return; }
     $('c-name').textContent = contactName(c, c.id);
     contactFields($('c-fields'), c);
     var attrs = c.attributes || {};
@@ -741,6 +769,7 @@
       list.appendChild(li);
     });
     $('c-page').href = '/inbox/contacts/' + c.id;
+    document.dispatchEvent(new CustomEvent('hub:contact-rendered'));
   }
   function loadContactPage(id) {
     show($('list-pane'), false);
@@ -941,6 +970,10 @@
       if (li) openConv(Number(li.getAttribute('data-id')));
     });
     on('load-more', 'click', loadMore);
+    on('messages', 'click', function (ev) {
+      var id = ev.target.getAttribute('data-retry');
+      if (id) retryDelivery(Number(id));
+    });
     on('back', 'click', closeConv);
     S.earlierButton = $('load-earlier');
     S.earlierButton.addEventListener('click', loadEarlier);
@@ -968,6 +1001,7 @@
   }
 
   function boot() {
+    S.booted = true;
     bind();
     applyLang();
     renderNotifyButton();
@@ -977,6 +1011,30 @@
     }).catch(function () { showLogin(); });
   }
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
-  else boot();
+  /* The narrow interface the page's feature scripts (canned.js, contact-edit.js…) build on.
+   * They load after this file and before boot, so listeners they add run before the core's. */
+  window.HubInbox = {
+    api: api, t: t, $: $, el: el, clear: clear, show: show, fail: fail, toast: toast,
+    state: function () { return S; },
+    addTexts: function (texts) {
+      Object.keys(texts).forEach(function (lang) { Object.assign(TEXTS[lang], texts[lang]); });
+      if (S.booted) applyLang();
+    },
+    contactChanged: function (contact) {
+      if (S.contact && contact && S.contact.id === contact.id) {
+        S.contact = Object.assign({}, S.contact, contact);
+        renderContact();
+      }
+    },
+    applyLang: function () { applyLang(); },
+    onMessage: function (fn) { HOOKS.message.push(fn); },
+    onSend: function (fn) { HOOKS.send.push(fn); },
+    onSent: function (fn) { HOOKS.sent.push(fn); },
+    rerenderMessages: function () { if (S.current !== null) renderMessages(); }
+  };
+
+  // Deferred scripts run before DOMContentLoaded: waiting for it lets the feature scripts
+  // register their texts and listeners first.
+  if (document.readyState === 'complete') boot();
+  else document.addEventListener('DOMContentLoaded', boot);
 })();

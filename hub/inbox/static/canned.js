@@ -1,0 +1,158 @@
+/* Canned responses in the composer: type "/" and a short code, pick with the arrows, Enter or
+ * Tab inserts the text. Managers keep the list in the "Canned responses" dialog.
+ * Built on window.HubInbox (inbox.js); everything is written with textContent. */
+(function () {
+  'use strict';
+  var H = window.HubInbox;
+  if (!H) return;
+  H.addTexts({
+    en: {
+      canned: 'Canned responses', canned_hint: 'Type / in the reply box to insert one',
+      canned_code: 'Short code', canned_text: 'Text', canned_add: 'Add', canned_delete: 'Delete',
+      canned_none: 'No canned responses yet', close: 'Close'
+    },
+    ru: {
+      canned: 'Шаблоны ответов', canned_hint: 'Наберите / в поле ответа, чтобы вставить шаблон',
+      canned_code: 'Код', canned_text: 'Текст', canned_add: 'Добавить', canned_delete: 'Удалить',
+      canned_none: 'Шаблонов пока нет', close: 'Закрыть'
+    }
+  });
+
+  var items = null;
+  var loadedAt = 0;
+  var picker = { open: false, matches: [], index: 0, start: 0 };
+
+  function load(force) {
+    if (!force && items && Date.now() - loadedAt < 60000) return Promise.resolve(items);
+    return H.api('GET', '/api/v1/canned_responses').then(function (d) {
+      items = d.items;
+      loadedAt = Date.now();
+      return items;
+    });
+  }
+
+  /* The "/code" the caret stands right after, at the start of the text or after a space. */
+  function tokenAtCaret(box) {
+    var upto = box.value.slice(0, box.selectionStart);
+    var m = /(^|\s)\/([\p{L}\p{N}_-]*)$/u.exec(upto);
+    if (!m) return null;
+    return { start: upto.length - m[2].length - 1, code: m[2].toLowerCase() };
+  }
+
+  function close() {
+    picker.open = false;
+    H.show(H.$('canned-picker'), false);
+  }
+
+  function render() {
+    var list = H.$('canned-picker');
+    H.clear(list);
+    picker.matches.forEach(function (item, i) {
+      var li = H.el('li', i === picker.index ? 'active' : '');
+      li.setAttribute('role', 'option');
+      li.setAttribute('aria-selected', i === picker.index ? 'true' : 'false');
+      li.setAttribute('data-index', String(i));
+      li.appendChild(H.el('strong', '', '/' + item.short_code));
+      li.appendChild(H.el('span', 'muted', item.content));
+      list.appendChild(li);
+    });
+    H.show(list, picker.matches.length > 0);
+    picker.open = picker.matches.length > 0;
+  }
+
+  function update() {
+    var box = H.$('body');
+    var token = tokenAtCaret(box);
+    if (!token) { close(); return; }
+    load(false).then(function (all) {
+      var now = tokenAtCaret(box);
+      if (!now) { close(); return; }
+      picker.start = now.start;
+      picker.matches = all.filter(function (i) { return i.short_code.indexOf(now.code) === 0; }).slice(0, 8);
+      if (picker.index >= picker.matches.length) picker.index = 0;
+      render();
+    }).catch(close);
+  }
+
+  function insert(item) {
+    var box = H.$('body');
+    var before = box.value.slice(0, picker.start);
+    var after = box.value.slice(box.selectionStart);
+    box.value = before + item.content + after;
+    var caret = before.length + item.content.length;
+    box.setSelectionRange(caret, caret);
+    close();
+    box.focus();
+  }
+
+  function onKey(ev) {
+    if (!picker.open) return;
+    var handled = true;
+    if (ev.key === 'ArrowDown') picker.index = (picker.index + 1) % picker.matches.length;
+    else if (ev.key === 'ArrowUp') picker.index = (picker.index - 1 + picker.matches.length) % picker.matches.length;
+    else if (ev.key === 'Enter' || ev.key === 'Tab') insert(picker.matches[picker.index]);
+    else if (ev.key === 'Escape') close();
+    else handled = false;
+    if (!handled) return;
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+    if (picker.open) render();
+  }
+
+  /* ---------- the managers' dialog ---------- */
+  function renderManager() {
+    var list = H.$('canned-list');
+    H.clear(list);
+    if (!items || !items.length) list.appendChild(H.el('li', 'muted', H.t('canned_none')));
+    (items || []).forEach(function (item) {
+      var li = H.el('li');
+      li.appendChild(H.el('strong', '', '/' + item.short_code));
+      li.appendChild(H.el('span', 'grow', item.content));
+      var del = H.el('button', 'link danger', H.t('canned_delete'));
+      del.type = 'button';
+      del.setAttribute('data-delete', String(item.id));
+      li.appendChild(del);
+      list.appendChild(li);
+    });
+  }
+  function openManager() {
+    H.show(H.$('canned-dialog'), true);
+    load(true).then(renderManager).catch(H.fail);
+    H.$('canned-form').elements.short_code.focus();
+  }
+  function onAdd(ev) {
+    ev.preventDefault();
+    var form = ev.target;
+    H.api('POST', '/api/v1/canned_responses', {
+      short_code: form.elements.short_code.value, content: form.elements.content.value
+    }).then(function () {
+      form.reset();
+      return load(true);
+    }).then(renderManager).catch(H.fail);
+  }
+  function onListClick(ev) {
+    var id = ev.target.getAttribute('data-delete');
+    if (!id) return;
+    H.api('DELETE', '/api/v1/canned_responses/' + id).then(function () { return load(true); })
+      .then(renderManager).catch(H.fail);
+  }
+
+  function bind() {
+    var box = H.$('body');
+    box.addEventListener('keydown', onKey);
+    box.addEventListener('input', update);
+    box.addEventListener('blur', function () { setTimeout(close, 150); });
+    H.$('canned-picker').addEventListener('mousedown', function (ev) {
+      var li = ev.target.closest('li');
+      if (!li) return;
+      ev.preventDefault();
+      insert(picker.matches[Number(li.getAttribute('data-index'))]);
+    });
+    H.$('canned-btn').addEventListener('click', openManager);
+    H.$('canned-close').addEventListener('click', function () { H.show(H.$('canned-dialog'), false); });
+    H.$('canned-form').addEventListener('submit', onAdd);
+    H.$('canned-list').addEventListener('click', onListClick);
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', bind);
+  else bind();
+})();
