@@ -22,6 +22,7 @@ from hub.context import HubContext
 from hub.crm_sync.deal_stats import ClosedStats, closed_stats
 from hub.crm_sync.models import Deal, Lead
 from hub.crm_sync.report_period import Period, parse_working_hours
+from hub.crm_sync.report_sql import report_read
 from hub.crm_sync.reports import check_pipeline, require_manager
 from hub.crm_sync.response_times import empty_first_response, first_response
 from hub.inbox.models import Operator
@@ -72,10 +73,12 @@ async def by_operator(
         await _deal_figures(session, period, pipeline_id, [Deal.owner_id], rows)
         return rows
 
-    await ctx.read(lambda session: check_pipeline(session, pipeline_id))
+    await report_read(ctx, lambda session: check_pipeline(session, pipeline_id))
     rows, response = await asyncio.gather(
-        ctx.read(deals),
-        ctx.read(lambda session: first_response(session, period, group="operator", hours=hours)),
+        report_read(ctx, deals),
+        report_read(
+            ctx, lambda session: first_response(session, period, group="operator", hours=hours)
+        ),
     )
     response = {k: v for k, v in response.items() if k is not None}
     _finish(rows, response)
@@ -87,7 +90,7 @@ async def by_operator(
         )
         return {int(i): str(n) for i, n in found.all()}
 
-    names = await ctx.read(names_of)
+    names = await report_read(ctx, names_of)
     items = [
         {"operator_id": key, "name": names.get(key) if isinstance(key, int) else None, **fig}
         for key, fig in rows.items()
@@ -115,10 +118,12 @@ async def by_source(
         await _deal_figures(session, period, pipeline_id, keys, rows)
         return rows
 
-    await ctx.read(lambda session: check_pipeline(session, pipeline_id))
+    await report_read(ctx, lambda session: check_pipeline(session, pipeline_id))
     rows, response = await asyncio.gather(
-        ctx.read(leads_and_deals),
-        ctx.read(lambda session: first_response(session, period, group="source", hours=hours)),
+        report_read(ctx, leads_and_deals),
+        report_read(
+            ctx, lambda session: first_response(session, period, group="source", hours=hours)
+        ),
     )
     _finish(rows, response)
     items = [

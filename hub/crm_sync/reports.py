@@ -36,7 +36,7 @@ from hub.context import HubContext
 from hub.crm_sync.deal_stats import ClosedStats, closed_in, closed_stats
 from hub.crm_sync.models import Deal, DealStatus, Lead, Pipeline, Stage, StageChange, StageKind
 from hub.crm_sync.report_period import Period, parse_working_hours
-from hub.crm_sync.report_sql import ratio
+from hub.crm_sync.report_sql import ratio, report_read
 from hub.crm_sync.response_times import empty_first_response, first_response
 from hub.errors import Forbidden, NotFound
 
@@ -197,12 +197,12 @@ async def funnel(
         figures = await first_response(session, period, hours=hours)
         return {**figures.get(None, empty_first_response()), "working_hours": hours is not None}
 
-    await ctx.read(lambda session: check_pipeline(session, pipeline_id))
+    await report_read(ctx, lambda session: check_pipeline(session, pipeline_id))
     # Three independent reads on three connections: the database works on them at once.
     main, stages, first = await asyncio.gather(
-        ctx.read(counts),
-        ctx.read(lambda session: _stages(session, period, pipeline_id)),
-        ctx.read(response),
+        report_read(ctx, counts),
+        report_read(ctx, lambda session: _stages(session, period, pipeline_id)),
+        report_read(ctx, response),
     )
     return {
         "period": period.to_dict(),
