@@ -10,6 +10,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,13 +19,15 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.app import create_app
+from hub.app import SYNC, create_app
 from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync.clients.webhook import verify
-from hub.crm_sync.models import SyncAttempt, SyncDelivery
+from hub.crm_sync.models import SyncAttempt, SyncDelivery, SyncRecord
 from hub.crm_sync.outbox import record_change
 from hub.crm_sync.subscriptions import create_subscription
+from hub.crm_sync.worker import GAP_GRACE_S, fan_out
+from hub.db import utcnow
 from hub.http import CTX
 from hub.settings import Settings
 from tests.helpers import make_operator
@@ -380,3 +383,50 @@ def test_webhook_secrets_are_masked_in_log_lines() -> None:
 
     line = "posting with whsec_" + "a1B2" * 10 + " failed"
     assert "a1B2" not in redact(line) and "[redacted]" in redact(line)
+
+
+async def test_fan_out_waits_for_a_hole_in_the_record_ids_then_passes_an_old_one(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """A record id given out to a transaction that has not committed yet leaves a hole: the
+    fan-out stops before it (nothing is skipped), and passes it once the record after it is
+    older than the grace (a rolled-back change never fills it)."""
+    ctx = client.app[CTX]
+    await client.app[SYNC].close()  # this test drives the fan-out by hand
+    await create_subscription(ctx, ADMIN, name="CRM", url="http://127.0.0.1:9/", events=[])
+    now = utcnow()
+
+    def record(record_id: int, age_s: float = 0) -> SyncRecord:
+        return SyncRecord(
+            id=record_id,
+            event="deal.updated",
+            entity="deal",
+            entity_id=1,
+            ordering_key="deal:1",
+            payload={"n": record_id},
+            created_at=now - timedelta(seconds=age_s),
+        )
+
+    async def add(*records: SyncRecord) -> None:
+        async def unit(session: AsyncSession) -> None:
+            session.add_all(records)
+
+        await ctx.write(unit)
+
+    async def delivered_records() -> list[int]:
+        async def query(session: AsyncSession) -> list[int]:
+            rows = await session.scalars(select(SyncDelivery.record_id).order_by(SyncDelivery.id))
+            return list(rows)
+
+        return await ctx.read(query)
+
+    await add(record(1), record(3))
+    assert await ctx.write(fan_out) == 1
+    assert await delivered_records() == [1]
+    assert await ctx.write(fan_out) == 0  # still waiting for 2
+    await add(record(2))
+    assert await ctx.write(fan_out) == 2
+    assert await delivered_records() == [1, 2, 3]
+    await add(record(5, age_s=GAP_GRACE_S + 5))  # 4 never came, and 5 is old: pass the hole
+    assert await ctx.write(fan_out) == 1
+    assert await delivered_records() == [1, 2, 3, 5]
