@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Hashable
 from typing import Any
 
-from sqlalchemy import func, literal, or_, select, union_all
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -34,18 +34,8 @@ GROUPS = ("all", "operator", "source")
 
 
 def _conversations(period: Period, group: str) -> Any:
-    """One row per conversation of the period: its first customer message and group keys."""
-    first_in = aliased(Message)
-    t_in = (
-        select(func.min(first_in.created_at))
-        .where(
-            first_in.conversation_id == Conversation.id,
-            first_in.kind == MessageKind.INCOMING.value,
-        )
-        .correlate(Conversation)
-        .scalar_subquery()
-    )
-    stmt = select(Conversation.id.label("conversation_id"), t_in.label("t_in")).where(
+    """The conversations of the period, with their lead's source for the per-source report."""
+    stmt = select(Conversation.id.label("conversation_id")).where(
         Conversation.created_at >= period.start, Conversation.created_at < period.end
     )
     if group == "source":
@@ -54,38 +44,66 @@ def _conversations(period: Period, group: str) -> Any:
             Lead.utm_source.label("key1"),
             Lead.utm_campaign.label("key2"),
         )
-    # Materialized, so each conversation's subqueries run once (not again where they are used).
+    # Materialized: read once, however often the later steps refer to it.
     return stmt.cte("conv").prefix_with("MATERIALIZED")
 
 
 def _answered(period: Period, group: str) -> Any:
-    """Adds the first operator reply at or after the first customer message, and who sent it."""
+    """One row per conversation with a customer message: the first customer message's time,
+    the first operator reply at or after it, and the group keys.
+
+    One pass over each conversation's entries of ``ix_messages_conv_kind_created`` gives its
+    first customer message and its first operator reply; only when that reply came before the
+    customer wrote (the operator wrote first) is the first reply after it sought again.
+    """
     conv = _conversations(period, group)
+    operator_reply = and_(
+        Message.kind == MessageKind.OUTGOING.value, Message.sender_operator_id.is_not(None)
+    )
+    firsts = (
+        select(
+            Message.conversation_id.label("cid"),
+            func.min(case((Message.kind == MessageKind.INCOMING.value, Message.created_at))).label(
+                "t_in"
+            ),
+            func.min(case((operator_reply, Message.created_at))).label("first_out"),
+        )
+        .where(
+            Message.conversation_id.in_(select(conv.c.conversation_id)),
+            Message.kind.in_((MessageKind.INCOMING.value, MessageKind.OUTGOING.value)),
+        )
+        .group_by(Message.conversation_id)
+        .cte("firsts")
+        .prefix_with("MATERIALIZED")
+    )
     reply = aliased(Message)
     replies = select(reply.created_at).where(
-        reply.conversation_id == conv.c.conversation_id,
+        reply.conversation_id == firsts.c.cid,
         reply.kind == MessageKind.OUTGOING.value,
         reply.sender_operator_id.is_not(None),
-        reply.created_at >= conv.c.t_in,
+        reply.created_at >= firsts.c.t_in,
     )
-    # The first one by the index's order, not min(): min() would read every later reply.
-    t_out = replies.order_by(reply.created_at).limit(1).correlate(conv)
-    keys: list[Any] = [c for c in conv.c if c.name.startswith("key")]
+    later = replies.order_by(reply.created_at).limit(1).correlate(firsts).scalar_subquery()
+    t_out = case(
+        (firsts.c.first_out.is_(None), None),
+        (firsts.c.first_out >= firsts.c.t_in, firsts.c.first_out),
+        else_=later,
+    )
+    keys: list[Any] = []
+    stmt = select(firsts.c.t_in, t_out.label("t_out")).where(firsts.c.t_in.is_not(None))
     if group == "operator":
         replier = (
             replies.with_only_columns(reply.sender_operator_id)
             .order_by(reply.created_at, reply.id)
             .limit(1)
-            .correlate(conv)
+            .correlate(firsts)
             .scalar_subquery()
         )
         keys = [replier.label("key0")]
-    return (
-        select(conv.c.t_in, t_out.scalar_subquery().label("t_out"), *keys)
-        .where(conv.c.t_in.is_not(None))
-        .cte("answered")
-        .prefix_with("MATERIALIZED")
-    )
+    elif group == "source":
+        stmt = stmt.join(conv, conv.c.conversation_id == firsts.c.cid)
+        keys = [c for c in conv.c if c.name.startswith("key")]
+    return stmt.add_columns(*keys).cte("answered").prefix_with("MATERIALIZED")
 
 
 def _key(row: Any, group: str) -> Hashable:
