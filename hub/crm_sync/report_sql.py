@@ -1,10 +1,11 @@
-"""The pieces every report shares: exact durations in SQL, nearest-rank percentiles from
-histograms, and money as decimal strings.
+"""The pieces every report shares: exact durations in SQL, nearest-rank percentiles, money as
+decimal strings, and reads tuned for reports.
 
 Durations are whole seconds between timestamps truncated to the second, computed by the database
 as integers on both backends (``strftime('%s')`` on SQLite, ``floor(extract(epoch))`` on
-PostgreSQL), so both give identical figures. The database groups them (``GROUP BY duration``);
-Python only walks the small sorted histogram.
+PostgreSQL), so both give identical figures. The database ranks them (``row_number()`` over
+each group) and answers the values at the ranks wanted; ``nearest_rank`` does the same on a small
+histogram in Python, where working hours are measured.
 
 Percentiles use the **nearest-rank** method: the p-th percentile of n values sorted ascending is
 the value at rank ``ceil(p / 100 * n)`` (1-based). The median is the 50th percentile, so for an

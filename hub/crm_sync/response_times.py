@@ -8,10 +8,11 @@ count, and neither do automatic messages without an operator. Conversations with
 message are left out; those not answered yet count as ``unanswered``. The reply's sender is the
 operator the time counts for.
 
-Each conversation costs two index seeks (``ix_messages_conv_kind_created``), whatever the size of
-the messages table; the database groups the durations, so Python sees one row per distinct
-(group, seconds) pair. With working hours configured the clock runs only in those hours: then
-the pairs of timestamps are read and measured in Python, one row per answered conversation.
+Each conversation costs one range of ``ix_messages_conv_kind_created`` (its own messages),
+whatever the size of the messages table. The database also computes the durations, their sums
+and the values at the median and 90th-percentile ranks (window functions), so Python sees a few
+rows per group. With working hours configured the clock runs only in those hours: then the pairs
+of timestamps are read and measured in Python, one row per conversation of the period.
 """
 
 from __future__ import annotations
