@@ -91,8 +91,13 @@ async def by_operator(
         return {int(i): str(n) for i, n in found.all()}
 
     names = await report_read(ctx, names_of)
+    # Leads have no owner: "leads in" is a per-source figure, not a per-operator one.
     items = [
-        {"operator_id": key, "name": names.get(key) if isinstance(key, int) else None, **fig}
+        {
+            "operator_id": key,
+            "name": names.get(key) if isinstance(key, int) else None,
+            **{k: v for k, v in fig.items() if k != "leads_in"},
+        }
         for key, fig in rows.items()
     ]
     items.sort(key=lambda i: (i["operator_id"] is None, (i["name"] or "").lower()))
