@@ -266,3 +266,26 @@ def test_period_and_working_hours_parsing() -> None:
     for bad in ("weekdays 9-18", "mon-fri 18:00-09:00", "xyz 09:00-10:00"):
         with pytest.raises(InvalidInput):
             parse_working_hours(bad, "Europe/Moscow")
+
+
+@pytest.mark.parametrize("group", ["all", "operator", "source"])
+async def test_both_first_response_plans_agree(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    group: str,
+) -> None:
+    """Each backend runs the plan it is fastest with; both plans give the same figures."""
+    from hub.crm_sync import response_times
+
+    period = parse_period("2026-11-01", "2026-11-30", "Europe/Moscow", now=at("2026-12-01 00:00"))
+    answers = []
+    for plan in (response_times._answered_in_one_pass, response_times._answered_by_seeks):
+        monkeypatch.setattr(response_times, "_answered", lambda p, g, d, plan=plan: plan(p, g))
+        answers.append(
+            await client.app[CTX].read(
+                lambda session: response_times.first_response(session, period, group=group)
+            )
+        )
+    assert answers[0] == answers[1]
+    assert sum(f["answered"] for f in answers[0].values()) == 5
