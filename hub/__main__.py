@@ -109,12 +109,25 @@ def cmd_operator_create(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_channel_add(settings: Settings, args: argparse.Namespace) -> int:
     from hub.channels.admin import create_channel
 
-    config = {"callback_url": args.callback_url} if args.callback_url else {}
+    config: dict[str, str] = {}
+    if args.callback_url:
+        config["callback_url"] = args.callback_url
+    token = sys.stdin.readline().strip() if args.token_stdin else args.token
+    if token:
+        config["token"] = token
 
     async def job(ctx: HubContext) -> int:
         created = await create_channel(ctx, None, type=args.type, name=args.name, config=config)
         ch = created.channel
         print(f"channel {ch['id']} created: {ch['type']} {ch['name']!r}")
+        if ch["type"] == "telegram":
+            print(f"bot: @{ch['config']['username']}")
+            if settings.telegram_polling:
+                print("updates: long polling (HUB_TELEGRAM_POLLING=true)")
+            else:
+                base = settings.public_url.rstrip("/")
+                print(f"webhook: {base}/webhooks/telegram/{ch['id']}")
+            return 0
         print(f"secret (shown once): {created.secret}")
         return 0
 
@@ -207,9 +220,15 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     add = channel.add_parser("add", help="connect a channel")
-    add.add_argument("type", choices=["api"])
+    add.add_argument("type", choices=["api", "telegram"])
     add.add_argument("--name", required=True)
-    add.add_argument("--callback-url")
+    add.add_argument("--callback-url", help="api: where replies are POSTed")
+    add.add_argument("--token", help="telegram: the bot's token from @BotFather")
+    add.add_argument(
+        "--token-stdin",
+        action="store_true",
+        help="telegram: read the token from standard input (kept out of the process list)",
+    )
     add.set_defaults(func=cmd_channel_add)
 
     sub.add_parser("demo", help="seed a demo admin and channel").set_defaults(func=cmd_demo)

@@ -21,7 +21,7 @@ from hub.channels.registry import CHANNELS
 from hub.context import HubContext
 from hub.crm_sync.worker import SyncWorker
 from hub.http import CTX, METRICS, REALTIME, error_middleware
-from hub.inbox import canned_routes
+from hub.inbox import attachment_routes, canned_routes
 from hub.inbox import routes as inbox_routes
 from hub.inbox.delivery import DeliveryWorker
 from hub.inbox.handoff import wake_snoozed
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 ROUTE_TABLES = (
     ops_routes,
     inbox_routes.routes,
+    attachment_routes.routes,
     canned_routes.routes,
     inbox_web.routes,
     channel_routes.routes,

@@ -18,6 +18,7 @@ from hub.auth import PasswordHasher
 from hub.bus import Bus, make_bus
 from hub.db import make_engine, make_sessionmaker
 from hub.events import EVENTS_TOPIC, Event
+from hub.media import MediaStore
 from hub.settings import Settings
 from hub.writes import GroupCommitWriter
 
@@ -33,6 +34,7 @@ class HubContext:
     writer: GroupCommitWriter
     bus: Bus
     hasher: PasswordHasher
+    media: MediaStore
     #: Set when a reply waits for delivery, so the delivery worker wakes at once.
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -54,6 +56,7 @@ class HubContext:
             writer=writer,
             bus=bus,
             hasher=PasswordHasher(fast=settings.fast_password_hash),
+            media=MediaStore(settings.media_dir, settings.max_attachment_bytes),
         )
 
     async def start(self) -> None:

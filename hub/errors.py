@@ -48,3 +48,15 @@ class Conflict(DomainError):
 class RateLimited(DomainError):
     status = 429
     code = "rate_limited"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "too_large"
+
+
+class UpstreamError(DomainError):
+    """A provider the hub relies on (the Telegram Bot API) failed or could not be reached."""
+
+    status = 502
+    code = "upstream_error"

@@ -121,7 +121,8 @@ class MessageCreated(Event):
 
 @dataclass(frozen=True, slots=True)
 class MessageUpdated(Event):
-    """A message changed after it was created: its delivery status to the customer."""
+    """A message changed after it was created: its delivery status to the customer, or its
+    text after the customer edited it (``meta.original_body`` keeps the first text)."""
 
     name: ClassVar[str] = "message.updated"
     conversation_id: int = 0

@@ -5,11 +5,12 @@ A module with tables is added here, in this explicit list, like everything else 
 
 from __future__ import annotations
 
+from hub.channels.telegram import models as telegram_models
 from hub.channels.widget import models as widget_models
 from hub.crm_sync import models as crm_models
 from hub.db import Base
 from hub.inbox import models as inbox_models
 
-MODEL_MODULES = (inbox_models, widget_models, crm_models)
+MODEL_MODULES = (inbox_models, widget_models, telegram_models, crm_models)
 
 metadata = Base.metadata

@@ -26,73 +26,12 @@ from hub.inbox.schemas import (
     StatusIn,
     TeamIn,
 )
-
-BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
-COOKIE: list[dict[str, list[str]]] = [{"session": []}]
-ERROR = {"$ref": "#/components/schemas/Error"}
-OBJ: dict[str, Any] = {"type": "object"}
-
-
-def _body(model: type[BaseModel] | None) -> dict[str, Any] | None:
-    if model is None:
-        return None
-    return {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
-        },
-    }
-
-
-def _op(
-    summary: str,
-    *,
-    body: type[BaseModel] | None = None,
-    ok: int = 200,
-    auth: list[dict[str, list[str]]] | None = None,
-    params: list[dict[str, Any]] | None = None,
-    errors: tuple[int, ...] = (400, 401, 404, 413, 422),
-    content_type: str = "application/json",
-) -> dict[str, Any]:
-    responses: dict[str, Any] = {
-        str(ok): {
-            "description": "OK",
-            "content": {
-                content_type: {
-                    "schema": OBJ if content_type == "application/json" else {"type": "string"}
-                }
-            },
-        }
-    }
-    for code in errors:
-        responses[str(code)] = {
-            "description": "Error",
-            "content": {"application/json": {"schema": ERROR}},
-        }
-    op: dict[str, Any] = {"summary": summary, "responses": responses}
-    if auth is not None:
-        op["security"] = auth
-    if params:
-        op["parameters"] = params
-    request_body = _body(body)
-    if request_body:
-        op["requestBody"] = request_body
-    return op
-
-
-def _path_id(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
-
-
-def _query(name: str, description: str, kind: str = "string") -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": {"type": kind},
-    }
-
+from hub.openapi_build import BEARER, COOKIE
+from hub.openapi_build import op as _op
+from hub.openapi_build import path_id as _path_id
+from hub.openapi_build import query as _query
+from hub.openapi_channels import CHANNEL_MODELS, CHANNEL_PATHS
+from hub.openapi_crm import CRM_MODELS, CRM_PATHS
 
 CONV = [_path_id("conversation_id")]
 
@@ -151,7 +90,8 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": _op("List channels (never their secrets)", auth=BEARER),
         "post": _op(
             "Connect a channel (admin); the secret is shown once. Other fields are the "
-            "type's settings, e.g. callback_url for type api",
+            "type's settings, e.g. callback_url for type api, token for type telegram (checked "
+            "with getMe, never returned; the webhook is registered)",
             body=ChannelIn,
             ok=201,
             auth=BEARER,
@@ -197,11 +137,46 @@ PATHS: dict[str, dict[str, Any]] = {
             ],
         ),
         "post": _op(
-            "Reply, or write an internal note with private=true (never sent to the customer)",
+            "Reply, or write an internal note with private=true (never sent to the customer); "
+            "attachment_ids are your uploads, reply_to_id the message answered",
             body=MessageIn,
             ok=201,
             auth=BEARER,
             params=CONV,
+        ),
+    },
+    "/api/v1/conversations/{conversation_id}/attachments": {
+        "post": {
+            **_op(
+                "Upload a file (multipart/form-data, one part named file) into a conversation "
+                "you may see; send it with attachment_ids of a reply or note. Larger than "
+                "HUB_MAX_ATTACHMENT_BYTES answers 413 attachment_too_large",
+                ok=201,
+                auth=[*BEARER, *COOKIE],
+                params=CONV,
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"file": {"type": "string", "format": "binary"}},
+                            "required": ["file"],
+                        }
+                    }
+                },
+            },
+        },
+    },
+    "/api/v1/attachments/{attachment_id}": {
+        "get": _op(
+            "An attachment's file, to an operator who may see its conversation (token or inbox "
+            "session). Images, audio and video inline; anything else as a download",
+            auth=[*BEARER, *COOKIE],
+            params=[_path_id("attachment_id")],
+            errors=(400, 401, 404),
+            content_type="application/octet-stream",
         ),
     },
     "/api/v1/conversations/{conversation_id}/assign": {
@@ -307,43 +282,8 @@ PATHS: dict[str, dict[str, Any]] = {
             content_type="text/plain",
         ),
     },
-    # The website widget channel (visitors; the page's Origin must be one the channel allows).
-    "/widget.js": {
-        "get": _op("The widget's embed script", errors=(404,), content_type="text/javascript")
-    },
-    "/": {"get": _op("A demo page embedding the demo widget", errors=(), content_type="text/html")},
-    "/api/widget/v1/{tail}": {
-        "options": _op(
-            "CORS preflight for an allowed site",
-            ok=204,
-            errors=(403,),
-            params=[{"name": "tail", "in": "path", "required": True, "schema": {"type": "string"}}],
-        ),
-    },
-    "/api/widget/v1/sessions": {
-        "post": _op(
-            "Start or resume a visitor session by website_token; answers the visitor_token",
-            errors=(400, 403, 404, 413, 422),
-        ),
-    },
-    "/api/widget/v1/messages": {
-        "get": _op("The visitor's messages (X-Visitor-Token header; after=<id>)"),
-        "post": _op("A visitor message {client_id, body} (REST fallback of the socket)"),
-    },
-    "/api/widget/v1/callback": {
-        "post": _op("A visitor asks to be called back {visitor_token, phone, …}", ok=201),
-    },
-    "/api/widget/v1/contact": {
-        "post": _op("A visitor leaves his name, email or phone {visitor_token, …}"),
-    },
-    "/ws/widget": {
-        "get": _op(
-            "Visitor WebSocket (upgrade, ?visitor_token=). Client frames: message {client_id, "
-            "body}, typing, ping. Server frames: ready, ack, message, typing, error, pong.",
-            ok=101,
-            errors=(401, 403),
-        ),
-    },
+    **CHANNEL_PATHS,
+    **CRM_PATHS,
 }
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -356,6 +296,8 @@ MODELS: tuple[type[BaseModel], ...] = (
     MessageIn,
     AssignIn,
     StatusIn,
+    *CHANNEL_MODELS,
+    *CRM_MODELS,
     ContactPatch,
     CannedIn,
     CannedPatch,
@@ -363,8 +305,6 @@ MODELS: tuple[type[BaseModel], ...] = (
 
 
 def openapi_document(public_url: str) -> dict[str, Any]:
-    from hub.openapi_crm import CRM_MODELS, CRM_PATHS  # it builds on this module's helpers
-
     schemas: dict[str, Any] = {
         "Error": {
             "type": "object",
@@ -378,7 +318,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
             },
         }
     }
-    for model in (*MODELS, *CRM_MODELS):
+    for model in MODELS:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, sub in schema.pop("$defs", {}).items():
             schemas[name] = sub
@@ -391,7 +331,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
             "description": "Omnichannel inbox: operators, conversations, channels.",
         },
         "servers": [{"url": public_url}],
-        "paths": {**PATHS, **CRM_PATHS},
+        "paths": PATHS,
         "components": {
             "schemas": schemas,
             "securitySchemes": {
@@ -405,6 +345,12 @@ def openapi_document(public_url: str) -> dict[str, Any]:
                     "in": "cookie",
                     "name": "hub_session",
                     "description": "The web inbox's session from POST /api/v1/auth/session",
+                },
+                "telegramSecret": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Telegram-Bot-Api-Secret-Token",
+                    "description": "The Telegram channel's secret, set with setWebhook",
                 },
                 "channelSecret": {
                     "type": "http",

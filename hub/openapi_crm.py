@@ -1,5 +1,5 @@
 """The OpenAPI paths of the sales reports (managers and admins; operators get 403) and of sync
-out (admins), merged into the document by ``hub.openapi``."""
+out (admins), part of the document built by ``hub.openapi``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from hub.crm_sync.sync_schemas import WebhookIn, WebhookPatch
-from hub.openapi import BEARER, _op, _path_id, _query
+from hub.openapi_build import BEARER
+from hub.openapi_build import op as _op
+from hub.openapi_build import path_id as _path_id
+from hub.openapi_build import query as _query
 
 REPORT_PARAMS = [
     _query("from", "start: an ISO date (a day of HUB_TIMEZONE) or datetime; default 30 days ago"),

@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     #: Cheap password hashing, for tests only.
     fast_password_hash: bool = False
     shutdown_timeout_s: float = 5.0
+    #: Where attachment files are kept (shared by every process when scaling out).
+    media_dir: Path = Path("media")
+    #: Largest attachment, uploaded by an operator or downloaded from a channel, in bytes.
+    max_attachment_bytes: int = 20 * 1024 * 1024
+    #: The Bot API server: Telegram's own, or a self-hosted one (``telegram-bot-api``).
+    telegram_api_url: str = "https://api.telegram.org"
+    #: Long polling instead of webhooks, for development without a public URL.
+    telegram_polling: bool = False
 
     #: Where widget/hub-widget.js and widget/demo.html are (the repository's widget folder).
     widget_dir: Path = Path(__file__).resolve().parent.parent / "widget"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -156,6 +157,8 @@ def base_settings(**overrides: object) -> Settings:
         "fast_password_hash": True,
         "public_url": "http://127.0.0.1:8080",
         "delivery_timeout_s": 3.0,
+        # Never the working folder: each test that stores files gets its own (see settings).
+        "media_dir": Path(tempfile.gettempdir()) / f"hub-test-media-{RUN_ID}",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -171,13 +174,16 @@ async def settings(
     if request.param == "embedded":
         db = tmp_path / "hub.db"
         shutil.copy(sqlite_template, db)
-        return base_settings(database_url=f"sqlite+aiosqlite:///{db}", redis_url=None)
+        return base_settings(
+            database_url=f"sqlite+aiosqlite:///{db}", redis_url=None, media_dir=tmp_path / "media"
+        )
     served = require_served(served_services)
     await truncate_all(served)
     return base_settings(
         database_url=served.database_url,
         redis_url=served.redis_url,
         redis_prefix=f"{served.redis_prefix}:{uuid.uuid4().hex[:8]}",
+        media_dir=tmp_path / "media",
     )
 
 

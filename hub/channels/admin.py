@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth import Principal
@@ -46,7 +46,13 @@ async def create_channel(
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("name must be 1 to 200 characters", code="invalid_name")
-    clean_config = spec.validate_config(config or {})
+    config = dict(config or {})
+    private: dict[str, Any] = {}
+    if spec.connector is not None:
+        if team_id is not None:
+            await _check_team(ctx, team_id)  # before the provider is asked anything
+        config, private = await spec.connector.prepare(ctx, config)
+    clean_config = spec.validate_config(config)
     secret = new_channel_secret()
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
@@ -62,9 +68,36 @@ async def create_channel(
         )
         session.add(ch)
         await session.flush()
+        if spec.connector is not None:
+            await spec.connector.store(session, ch, private)
+            await session.flush()
         return channel_dict(ch)
 
-    return CreatedChannel(await ctx.write(unit), secret)
+    data = await ctx.write(unit)
+    if spec.connector is not None:
+        try:
+            await spec.connector.activate(ctx, data["id"], secret, private)
+        except BaseException:
+            await _remove_channel(ctx, data["id"])
+            raise
+    return CreatedChannel(data, secret)
+
+
+async def _check_team(ctx: HubContext, team_id: int) -> None:
+    async def query(session: AsyncSession) -> None:
+        if await session.get(Team, team_id) is None:
+            raise InvalidInput(f"team {team_id} not found", code="team_not_found")
+
+    await ctx.read(query)
+
+
+async def _remove_channel(ctx: HubContext, channel_id: int) -> None:
+    """Undo a channel whose provider set-up failed (nothing refers to it yet)."""
+
+    async def unit(session: AsyncSession) -> None:
+        await session.execute(delete(Channel).where(Channel.id == channel_id))
+
+    await ctx.write(unit)
 
 
 async def list_channels(ctx: HubContext) -> list[dict[str, Any]]:

@@ -7,7 +7,9 @@ operator replies become ``OutboundMessage``: notes and activities never reach an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 
@@ -22,6 +24,19 @@ class InboundContact:
 
 
 @dataclass(frozen=True, slots=True)
+class InboundAttachment:
+    """A file a channel downloaded into the media store (``hub.media``) for this message."""
+
+    storage_key: str
+    sha256: str
+    size: int
+    filename: str
+    content_type: str
+    kind: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class InboundMessage:
     channel_id: int
     contact: InboundContact
@@ -29,6 +44,43 @@ class InboundMessage:
     #: The provider's id of this message; a second delivery with the same id stores nothing.
     provider_message_id: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    attachments: tuple[InboundAttachment, ...] = ()
+    #: Merged into the contact's and the conversation's attributes (e.g. a deep-link source).
+    contact_attributes: Mapping[str, Any] = field(default_factory=dict)
+    conversation_attributes: Mapping[str, Any] = field(default_factory=dict)
+    #: The contact attribute where the channel keeps the name it last gave (a Telegram
+    #: profile's): while the contact's name is still that one, a new name from the channel
+    #: replaces it; a name an operator typed is kept. Without it a name only fills a gap.
+    channel_name_key: str | None = None
+    #: A contact that a new identity joins instead of making a new contact (a website visitor
+    #: who followed a signed link to Telegram). Ignored when the identity is known already.
+    join_contact_id: int | None = None
+    #: The provider's id of the message this one answers (the customer quoted it).
+    reply_to_provider_id: str | None = None
+
+    @property
+    def plain(self) -> bool:
+        """A message with nothing beyond a sender and text: the set-based batch path takes it."""
+        return not (
+            self.attachments
+            or self.contact_attributes
+            or self.conversation_attributes
+            or self.channel_name_key is not None
+            or self.join_contact_id is not None
+            or self.reply_to_provider_id is not None
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundAttachment:
+    """An operator's file on its way out; ``path`` is its file in the media store."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    kind: str
+    path: Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +95,40 @@ class OutboundMessage:
     operator_name: str
     created_at: str | None
     contact_id: int | None = None
+    attachments: tuple[OutboundAttachment, ...] = ()
+    #: The provider's id of the message this reply answers, when it answers one.
+    reply_to_provider_id: str | None = None
+    #: What the adapter recorded on earlier attempts (``SendResult.state`` or
+    #: ``DeliveryError.state``), so a reply sent in parts resumes where it stopped.
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What a send leaves behind: the provider's id of the (first) message it made, and
+    state kept in the message's ``meta.provider`` (e.g. every Telegram message id)."""
+
+    provider_message_id: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 class DeliveryError(Exception):
-    """A send that failed; ``retryable`` says whether trying again may help."""
+    """A send that failed; ``retryable`` says whether trying again may help, ``retry_after``
+    how long the provider asked to wait, ``state`` what was sent before the failure."""
 
-    def __init__(self, reason: str, *, retryable: bool = True) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retryable: bool = True,
+        retry_after: float | None = None,
+        state: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
+        self.retry_after = retry_after
+        self.state = state
 
 
 class ChannelAdapter(Protocol):
@@ -59,7 +136,9 @@ class ChannelAdapter(Protocol):
 
     type: str
 
-    async def send(self, channel_config: dict[str, Any], secret: str, out: OutboundMessage) -> None:
+    async def send(
+        self, channel_config: dict[str, Any], secret: str, out: OutboundMessage
+    ) -> SendResult | None:
         """Deliver ``out`` or raise ``DeliveryError``."""
         ...
 

@@ -14,6 +14,10 @@ from aiohttp import web
 
 from hub.channels import api
 from hub.channels.base import ChannelAdapter
+from hub.channels.connector import ChannelConnector
+from hub.channels.telegram import config as telegram_config
+from hub.channels.telegram import connect as telegram_connect
+from hub.channels.telegram import install as telegram_install
 from hub.channels.widget import config as widget_config
 from hub.channels.widget import install as widget_install
 from hub.errors import InvalidInput
@@ -26,11 +30,19 @@ class ChannelSpec:
     install: Callable[[web.Application], ChannelAdapter]
     #: Whether pages embed this channel by a public token (the widget's website token).
     public_token: bool = False
+    #: The provider set-up of a type that needs one (see ``hub.channels.connector``).
+    connector: ChannelConnector | None = None
 
 
 CHANNELS: tuple[ChannelSpec, ...] = (
     ChannelSpec(api.TYPE, api.validate_config, api.install),
     ChannelSpec(widget_config.TYPE, widget_config.validate_config, widget_install.install, True),
+    ChannelSpec(
+        telegram_config.TYPE,
+        telegram_config.validate_config,
+        telegram_install.install,
+        connector=telegram_connect.CONNECTOR,
+    ),
 )
 
 

@@ -26,6 +26,7 @@ from hub.events import (
     Recipients,
 )
 from hub.inbox.access import get_visible_conversation
+from hub.inbox.attachments import add_inbound, attachments_of, claim_uploads
 from hub.inbox.contacts import find_or_create_contact
 from hub.inbox.inbound_batch import ReceiveResult, Stored, preview, store_batch
 from hub.inbox.models import (
@@ -37,14 +38,18 @@ from hub.inbox.models import (
     Message,
     MessageKind,
 )
-from hub.inbox.serialize import conversation_dict, message_dict
+from hub.inbox.serialize import attachment_dict, conversation_dict, message_dict
 from hub.writes import RunAlone
 
 _INTEGRITY_RETRIES = 3
 
 
-def _check_body(ctx: HubContext, body: str) -> str:
-    if not isinstance(body, str) or not body.strip():
+#: Channel types whose adapters send files (others would drop them silently).
+FILE_CHANNELS = frozenset({"telegram"})
+
+
+def _check_body(ctx: HubContext, body: str, *, may_be_empty: bool = False) -> str:
+    if not isinstance(body, str) or not (body.strip() or may_be_empty):
         raise InvalidInput("the message body is empty", code="empty_body")
     if len(body) > ctx.settings.max_message_chars:
         raise InvalidInput(
@@ -65,7 +70,7 @@ async def receive_message(ctx: HubContext, inbound: InboundMessage) -> ReceiveRe
     again, as the customer is waiting for an answer. Messages that arrive together are stored
     together (``inbound_batch``); the answer comes once they are committed.
     """
-    _check_body(ctx, inbound.body)
+    _check_body(ctx, inbound.body, may_be_empty=bool(inbound.attachments))
     key = (inbound.channel_id, inbound.contact.external_id)
     for attempt in range(_INTEGRITY_RETRIES):
         try:
@@ -101,7 +106,8 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
             sender = await session.get(Contact, existing.sender_contact_id or 0)
             names = {sender.id: sender.name} if sender else {}
             contact = await session.get(Contact, conv.contact_id)
-            msg_data = message_dict(existing, contact_names=names)
+            earlier = await attachments_of(session, [existing.id])
+            msg_data = message_dict(existing, contact_names=names, attachments=earlier[existing.id])
             conv_data = conversation_dict(conv, contact, channel)
             return ReceiveResult(msg_data, conv_data, True, False), []
     contact = await find_or_create_contact(session, inbound)
@@ -129,8 +135,10 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
         conv.status = ConversationStatus.OPEN.value
         conv.snoozed_until = None
     conv.last_activity_at = now
-    conv.last_message_preview = preview(body)
+    conv.last_message_preview = preview(body) or _files_preview(len(inbound.attachments))
     conv.unread_count = (conv.unread_count or 0) + 1
+    if inbound.conversation_attributes:
+        conv.attributes = {**(conv.attributes or {}), **inbound.conversation_attributes}
     await session.flush()
     msg = Message(
         conversation_id=conv.id,
@@ -141,9 +149,13 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
         provider_message_id=inbound.provider_message_id,
         meta=dict(inbound.meta),
         created_at=now,
+        reply_to_id=await _message_id(session, channel.id, inbound.reply_to_provider_id),
     )
     session.add(msg)
     await session.flush()
+    files = add_inbound(session, conv.id, msg.id, inbound.attachments)
+    if files:
+        await session.flush()
     reopen = None
     if reopened_from is not None:
         # A status change like any other, so operators see why it is open again.
@@ -160,7 +172,11 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
             },
         )
     conv_data = conversation_dict(conv, contact, channel)
-    msg_data = message_dict(msg, contact_names={contact.id: contact.name})
+    msg_data = message_dict(
+        msg,
+        contact_names={contact.id: contact.name},
+        attachments=[attachment_dict(f) for f in files],
+    )
     recipients = _recipients(conv)
     if created:
         events.append(ConversationCreated(recipients, conv_data))
@@ -170,6 +186,19 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
     if reopen is not None:
         events.append(MessageCreated(recipients, conv.id, message_dict(reopen)))
     return ReceiveResult(msg_data, conv_data, False, created), events
+
+
+async def _message_id(
+    session: AsyncSession, channel_id: int, provider_id: str | None
+) -> int | None:
+    """The hub's id of the message a channel knows by ``provider_id`` (None if never stored)."""
+    if provider_id is None:
+        return None
+    return await session.scalar(
+        select(Message.id).where(
+            Message.channel_id == channel_id, Message.provider_message_id == provider_id
+        )
+    )
 
 
 class _InboundWrites:
@@ -213,11 +242,23 @@ def _operator_names(actor: Principal | None) -> dict[int, str]:
     return {actor.operator_id: actor.name} if actor else {}
 
 
+def _files_preview(count: int) -> str:
+    return f"[{count} file{'s' if count > 1 else ''}]" if count else ""
+
+
 async def post_message(
-    ctx: HubContext, actor: Principal, conversation_id: int, body: str, *, private: bool
+    ctx: HubContext,
+    actor: Principal,
+    conversation_id: int,
+    body: str,
+    *,
+    private: bool,
+    attachment_ids: list[int] | None = None,
+    reply_to_id: int | None = None,
 ) -> dict[str, Any]:
-    """An operator's reply (sent to the customer) or internal note (never sent)."""
-    body = _check_body(ctx, body)
+    """An operator's reply (sent to the customer) or internal note (never sent), with his
+    uploaded files; ``reply_to_id`` names the message of the conversation it answers."""
+    body = _check_body(ctx, body, may_be_empty=bool(attachment_ids))
     events: list[Event] = []
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
@@ -225,6 +266,18 @@ async def post_message(
         conv = await get_visible_conversation(session, actor, conversation_id)
         channel = await session.get(Channel, conv.channel_id)
         assert channel is not None
+        files = await claim_uploads(session, actor, conv.id, attachment_ids or [])
+        if files and not private and channel.type not in FILE_CHANNELS:
+            raise InvalidInput(
+                f"a {channel.type} channel cannot send files; attach them to a note",
+                code="attachments_not_supported",
+            )
+        if reply_to_id is not None:
+            target = await session.get(Message, reply_to_id)
+            if target is None or target.conversation_id != conv.id:
+                raise InvalidInput(
+                    f"message {reply_to_id} is not in this conversation", code="invalid_reply_to"
+                )
         now = utcnow()
         msg = Message(
             conversation_id=conv.id,
@@ -234,6 +287,7 @@ async def post_message(
             sender_operator_id=actor.operator_id,
             meta={},
             created_at=now,
+            reply_to_id=reply_to_id,
         )
         if not private and channel_delivers(channel):
             msg.delivery_status = DeliveryStatus.PENDING.value
@@ -241,10 +295,15 @@ async def post_message(
         session.add(msg)
         conv.last_activity_at = now
         if not private:
-            conv.last_message_preview = preview(body)
+            conv.last_message_preview = preview(body) or _files_preview(len(files))
             conv.unread_count = 0
         await session.flush()
-        data = message_dict(msg, _operator_names(actor))
+        for att in files:
+            att.message_id = msg.id
+        await session.flush()
+        data = message_dict(
+            msg, _operator_names(actor), attachments=[attachment_dict(a) for a in files]
+        )
         recipients = _recipients(conv)
         events.append(MessageCreated(recipients, conv.id, data, conversation_dict(conv)))
         return data

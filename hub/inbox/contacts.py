@@ -36,17 +36,25 @@ async def find_or_create_contact(session: AsyncSession, inbound: InboundMessage)
     changed = False
     if contact is None:
         changed = True
-        contact = Contact(name=who.name or "", attributes={})
-        session.add(contact)
-        await session.flush()
+        contact = await _joined_contact(session, inbound.join_contact_id)
+        if contact is None:
+            contact = Contact(name=who.name or "", attributes={})
+            session.add(contact)
+            await session.flush()
+        elif who.name and not contact.name:
+            contact.name = who.name
         session.add(
             ContactIdentity(
                 contact_id=contact.id, channel_id=inbound.channel_id, external_id=who.external_id
             )
         )
-    elif who.name and not contact.name:
+    elif who.name and (not contact.name or _follows_channel(contact, inbound)):
         contact.name = who.name
         changed = True
+    if inbound.contact_attributes:
+        merged = {**(contact.attributes or {}), **inbound.contact_attributes}
+        if merged != contact.attributes:
+            contact.attributes = merged
     if who.phone:
         known = await session.scalar(
             select(ContactPhone.id).where(
@@ -69,6 +77,27 @@ async def find_or_create_contact(session: AsyncSession, inbound: InboundMessage)
         await session.flush()
         await refresh_contact_search(session, contact)
     return contact
+
+
+def _follows_channel(contact: Contact, inbound: InboundMessage) -> bool:
+    """Whether the contact still bears the name the channel gave him last (so nobody renamed
+    him) and the channel now gives another."""
+    key = inbound.channel_name_key
+    if key is None or contact.name == inbound.contact.name:
+        return False
+    return bool(contact.name == (contact.attributes or {}).get(key))
+
+
+async def _joined_contact(session: AsyncSession, contact_id: int | None) -> Contact | None:
+    """The contact a new identity joins, following merges to the surviving contact."""
+    seen: set[int] = set()
+    while contact_id is not None and contact_id not in seen:
+        seen.add(contact_id)
+        contact = await session.get(Contact, contact_id)
+        if contact is None or contact.merged_into_id is None:
+            return contact
+        contact_id = contact.merged_into_id
+    return None
 
 
 async def refresh_contact_search(session: AsyncSession, contact: Contact) -> None:

@@ -21,15 +21,24 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from hub.auth import Principal
-from hub.channels.base import ChannelAdapter, DeliveryError, OutboundMessage
+from hub.channels.base import (
+    ChannelAdapter,
+    DeliveryError,
+    OutboundAttachment,
+    OutboundMessage,
+    SendResult,
+)
 from hub.context import HubContext
 from hub.db import utcnow
 from hub.errors import Conflict, NotFound
 from hub.events import MessageUpdated, Recipients
 from hub.inbox.access import get_visible_conversation
+from hub.inbox.attachments import attachments_of
 from hub.inbox.models import (
+    Attachment,
     Channel,
     ContactIdentity,
     Conversation,
@@ -38,7 +47,7 @@ from hub.inbox.models import (
     MessageKind,
     Operator,
 )
-from hub.inbox.serialize import iso, message_dict
+from hub.inbox.serialize import attachment_dict, iso, message_dict
 
 log = logging.getLogger(__name__)
 
@@ -109,17 +118,18 @@ class DeliveryWorker:
         for index, item in enumerate(items):
             adapter = self._adapters.get(item.channel_type)
             error: DeliveryError | None = None
+            result: SendResult | None = None
             if adapter is None:
                 error = DeliveryError(f"no adapter for {item.channel_type}", retryable=False)
             else:
                 try:
-                    await adapter.send(item.channel_config, item.secret, item.out)
+                    result = await adapter.send(item.channel_config, item.secret, item.out)
                 except DeliveryError as exc:
                     error = exc
                 except Exception as exc:
                     log.exception("adapter %s crashed", item.channel_type)
                     error = DeliveryError(f"internal error: {type(exc).__name__}")
-            await self._record(item, error)
+            await self._record(item, error, result)
             if error is not None:
                 # Later replies wait, so the customer gets them in order; their leases are
                 # given back, so they follow as soon as this one is through, not when the
@@ -196,6 +206,7 @@ class DeliveryWorker:
         return await self._load(session, keep) if keep else []
 
     async def _load(self, session: AsyncSession, ids: list[int]) -> list[Claimed]:
+        target = aliased(Message)
         rows = await session.execute(
             select(
                 Message.id,
@@ -204,6 +215,8 @@ class DeliveryWorker:
                 Message.body,
                 Message.created_at,
                 Message.delivery_attempts,
+                Message.meta,
+                target.provider_message_id,
                 Conversation.contact_id,
                 Channel.type,
                 Channel.config,
@@ -213,6 +226,7 @@ class DeliveryWorker:
             )
             .join(Conversation, Conversation.id == Message.conversation_id)
             .join(Channel, Channel.id == Message.channel_id)
+            .outerjoin(target, target.id == Message.reply_to_id)
             .outerjoin(Operator, Operator.id == Message.sender_operator_id)
             .outerjoin(
                 ContactIdentity,
@@ -224,6 +238,7 @@ class DeliveryWorker:
             .where(Message.id.in_(ids), Message.kind == MessageKind.OUTGOING.value)
             .order_by(Message.id, ContactIdentity.id)
         )
+        files = await self._files(session, ids)
         claimed: dict[int, Claimed] = {}
         for (
             msg_id,
@@ -232,6 +247,8 @@ class DeliveryWorker:
             body,
             created_at,
             attempts,
+            meta,
+            reply_to_provider_id,
             contact_id,
             channel_type,
             config,
@@ -250,11 +267,37 @@ class DeliveryWorker:
                 operator_name=operator_name or "",
                 created_at=iso(created_at),
                 contact_id=contact_id,
+                attachments=tuple(files.get(msg_id, ())),
+                reply_to_provider_id=reply_to_provider_id,
+                state=dict((meta or {}).get("provider") or {}),
             )
             claimed[msg_id] = Claimed(out, channel_type, dict(config), secret, attempts)
         return list(claimed.values())
 
-    async def _record(self, item: Claimed, error: DeliveryError | None) -> None:
+    async def _files(
+        self, session: AsyncSession, ids: list[int]
+    ) -> dict[int, list[OutboundAttachment]]:
+        rows = await session.scalars(
+            select(Attachment).where(Attachment.message_id.in_(ids)).order_by(Attachment.id)
+        )
+        out: dict[int, list[OutboundAttachment]] = {}
+        for att in rows:
+            assert att.message_id is not None
+            out.setdefault(att.message_id, []).append(
+                OutboundAttachment(
+                    att.id,
+                    att.filename,
+                    att.content_type,
+                    att.size,
+                    att.kind,
+                    self._ctx.media.path(att.storage_key),
+                )
+            )
+        return out
+
+    async def _record(
+        self, item: Claimed, error: DeliveryError | None, result: SendResult | None = None
+    ) -> None:
         settings = self._ctx.settings
         recipients: list[Recipients] = []
         payload: list[dict[str, Any]] = []
@@ -264,6 +307,11 @@ class DeliveryWorker:
             if msg is None:
                 return
             msg.delivery_attempts += 1
+            state = result.state if result is not None else error.state if error else None
+            if state:
+                msg.meta = {**(msg.meta or {}), "provider": state}
+            if result is not None and result.provider_message_id:
+                msg.provider_message_id = result.provider_message_id
             if error is None:
                 msg.delivery_status = DeliveryStatus.SENT.value
                 msg.delivery_error = None
@@ -274,11 +322,12 @@ class DeliveryWorker:
                 msg.next_attempt_at = None
             else:
                 msg.delivery_error = error.reason
-                msg.next_attempt_at = utcnow() + timedelta(
-                    seconds=backoff_seconds(
+                wait = error.retry_after
+                if wait is None:
+                    wait = backoff_seconds(
                         msg.delivery_attempts - 1, settings.delivery_max_backoff_s
                     )
-                )
+                msg.next_attempt_at = utcnow() + timedelta(seconds=wait)
             await session.flush()
             conv = await session.get(Conversation, msg.conversation_id)
             assert conv is not None
@@ -286,7 +335,8 @@ class DeliveryWorker:
             names = (
                 {msg.sender_operator_id: item.out.operator_name} if msg.sender_operator_id else {}
             )
-            payload.append(message_dict(msg, names))
+            files = [attachment_dict(a) for a in item.out.attachments]
+            payload.append(message_dict(msg, names, attachments=files))
 
         await self._ctx.write(unit)
         if error is not None:
@@ -324,7 +374,8 @@ async def retry_delivery(ctx: HubContext, actor: Principal, message_id: int) -> 
         await session.flush()
         conv = await session.get(Conversation, msg.conversation_id)
         assert conv is not None
-        data = message_dict(msg)
+        files = await attachments_of(session, [msg.id])
+        data = message_dict(msg, attachments=files.get(msg.id))
         recipients = Recipients.for_conversation(conv.team_id, conv.assignee_id)
         events.append(MessageUpdated(recipients, conv.id, data))
         return data

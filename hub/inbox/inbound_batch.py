@@ -101,6 +101,7 @@ class _IncomingRow:
     delivery_status: str | None = None
     delivery_error: str | None = None
     delivery_attempts: int = 0
+    reply_to_id: int | None = None
 
 
 async def _fast_items(
@@ -139,7 +140,13 @@ async def _fast_items(
     for i, item in enumerate(items):
         key = (item.channel_id, item.provider_message_id or "")
         repeated = item.provider_message_id is not None and (key in known or key in seen)
-        if item.channel_id not in channels or item.contact.phone or item.contact.email or repeated:
+        if (
+            item.channel_id not in channels
+            or item.contact.phone
+            or item.contact.email
+            or repeated
+            or not item.plain
+        ):
             continue
         if item.provider_message_id is not None:
             seen.add(key)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -233,11 +234,51 @@ class Message(Base):
     delivery_error: Mapped[str | None] = mapped_column(Text, default=None)
     delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: The message an operator's reply answers (Telegram shows it as a quoted reply).
+    reply_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), default=None
+    )
 
     @property
     def private(self) -> bool:
         """Notes and activities are for operators only."""
         return self.kind in (MessageKind.NOTE.value, MessageKind.ACTIVITY.value)
+
+
+class AttachmentKind(enum.StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    VOICE = "voice"
+    STICKER = "sticker"
+    DOCUMENT = "document"
+
+
+class Attachment(Base):
+    """A file of a message: an operator's upload (no message until he sends it) or media a
+    channel downloaded. The bytes live in the media store under ``storage_key``."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), default=None, index=True
+    )
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    uploaded_by_operator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="SET NULL"), default=None
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    #: Width and height, duration, the provider's file id and the like.
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CannedResponse(Base):

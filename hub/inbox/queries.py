@@ -19,6 +19,7 @@ from hub.auth import Principal
 from hub.context import HubContext
 from hub.errors import InvalidInput, NotFound
 from hub.inbox.access import get_visible_conversation, visible_conversations
+from hub.inbox.attachments import attachments_of
 from hub.inbox.models import (
     Channel,
     Contact,
@@ -205,7 +206,9 @@ async def list_messages(
         ops = await operator_names(session, msgs)
         contact = await session.get(Contact, conv.contact_id)
         names = {contact.id: contact.name} if contact else {}
-        return {"items": [message_dict(m, ops, names) for m in msgs], "has_more": more}
+        files = await attachments_of(session, [m.id for m in msgs])
+        items = [message_dict(m, ops, names, files.get(m.id)) for m in msgs]
+        return {"items": items, "has_more": more}
 
     return await ctx.read(query)
 

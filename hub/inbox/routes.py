@@ -161,7 +161,13 @@ async def post_message(request: web.Request) -> web.Response:
     conv_id = int_param(request, "conversation_id")
     body = await read_json(request, MessageIn)
     data = await actions.post_message(
-        request.app[CTX], who, conv_id, body.body, private=body.private
+        request.app[CTX],
+        who,
+        conv_id,
+        body.body,
+        private=body.private,
+        attachment_ids=body.attachment_ids,
+        reply_to_id=body.reply_to_id,
     )
     return json(data, status=201)
 

@@ -42,6 +42,10 @@ class TeamIn(Strict):
 class MessageIn(Strict):
     body: str
     private: bool = False
+    #: Uploads (POST …/attachments) this message carries; the body may then be empty.
+    attachment_ids: list[Id] = Field(default_factory=list, max_length=10)
+    #: The message of this conversation that this one answers.
+    reply_to_id: Id | None = None
 
 
 class AssignIn(Strict):

@@ -79,6 +79,8 @@ class MessageLike(Protocol):
     def delivery_error(self) -> str | None: ...
     @property
     def delivery_attempts(self) -> int: ...
+    @property
+    def reply_to_id(self) -> int | None: ...
 
 
 class ConversationLike(Protocol):
@@ -122,11 +124,42 @@ class ChannelLike(NamedLike, Protocol):
     def type(self) -> str: ...
 
 
+class AttachmentLike(Protocol):
+    """What ``attachment_dict`` reads: an ORM ``Attachment`` or an outbound file."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def filename(self) -> str: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+
+
+def attachment_dict(att: AttachmentLike) -> dict[str, Any]:
+    """An attachment as operators see it; ``url`` downloads it with their token or session."""
+    return {
+        "id": att.id,
+        "kind": att.kind,
+        "filename": att.filename,
+        "content_type": att.content_type,
+        "size": att.size,
+        "url": f"/api/v1/attachments/{att.id}",
+    }
+
+
 def sender_dict(
     msg: MessageLike, operator_names: dict[int, str], contact_names: dict[int, str]
 ) -> dict[str, Any]:
     if msg.kind == MessageKind.INCOMING.value:
         cid = msg.sender_contact_id
+        author = msg.meta.get("author")
+        if isinstance(author, dict):
+            # A member of a group chat: the contact is the group, the author says who wrote.
+            return {"type": "contact", "id": cid, "name": author.get("name", ""), "author": author}
         return {"type": "contact", "id": cid, "name": contact_names.get(cid or 0, "")}
     if msg.sender_operator_id is not None:
         oid = msg.sender_operator_id
@@ -138,7 +171,10 @@ def message_dict(
     msg: MessageLike,
     operator_names: dict[int, str] | None = None,
     contact_names: dict[int, str] | None = None,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """A message; ``attachments`` are its files' dicts, which the caller loads only for
+    messages that may have some (the customer-message batch path has none)."""
     return {
         "id": msg.id,
         "conversation_id": msg.conversation_id,
@@ -147,6 +183,8 @@ def message_dict(
         "body": msg.body,
         "sender": sender_dict(msg, operator_names or {}, contact_names or {}),
         "meta": dict(msg.meta),
+        "attachments": attachments or [],
+        "reply_to_id": msg.reply_to_id,
         "created_at": iso(msg.created_at),
         "delivery": (
             None

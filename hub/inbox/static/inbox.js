@@ -733,6 +733,9 @@
     var attrs = c.attributes || {};
     field(dl, t('phones'), c.phones.join(', '));
     field(dl, t('emails'), c.emails.join(', '));
+    if (attrs.telegram_username) {
+      field(dl, 'Telegram', '@' + attrs.telegram_username, 'https://t.me/' + encodeURIComponent(attrs.telegram_username));
+    }
     field(dl, t('company'), attrs.company);
     field(dl, t('notes'), attrs.notes);
     field(dl, t('identities'), c.identities.map(function (i) {

@@ -1,0 +1,59 @@
+"""The webhook Telegram calls: ``POST /webhooks/telegram/{channel_id}``.
+
+The ``X-Telegram-Bot-Api-Secret-Token`` header must be the channel's secret (compared in
+constant time); anything else, including an unknown channel id, answers 401 alike. The update is
+stored and applied before the 200; if the Bot API fails meanwhile the answer is 502 and Telegram
+delivers the update again.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.channels.telegram.bots import BotNotConnected
+from hub.channels.telegram.config import TYPE
+from hub.channels.telegram.keys import TELEGRAM
+from hub.channels.telegram.updates import UpdateNotApplied, handle_update
+from hub.errors import NotFound, Unauthorized, UpstreamError
+from hub.http import CTX, METRICS, int_param, json, read_json
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+routes = web.RouteTableDef()
+
+
+class UpdateIn(BaseModel):
+    """A Bot API ``Update``; its fields beyond ``update_id`` are read by aiogram."""
+
+    model_config = ConfigDict(extra="allow")
+    update_id: int = Field(ge=0, le=2**62)
+
+
+@routes.post("/webhooks/telegram/{channel_id}")
+async def webhook(request: web.Request) -> web.Response:
+    try:
+        channel_id = int_param(request, "channel_id")
+    except NotFound:
+        channel_id = 0
+    state = request.app[TELEGRAM]
+    channel = await state.channels.get(channel_id)
+    presented = request.headers.get(SECRET_HEADER, "")
+    secret = channel.secret if channel is not None else "-" * 43
+    valid = hmac.compare_digest(presented.encode(), secret.encode())
+    if channel is None or not valid or channel.type != TYPE or not channel.is_active:
+        raise Unauthorized("wrong channel or secret token", code="invalid_secret_token")
+    body = await read_json(request, UpdateIn)
+    ctx = request.app[CTX]
+    try:
+        bot = await state.bots.get(channel.id)
+    except BotNotConnected:
+        raise Unauthorized("wrong channel or secret token", code="invalid_secret_token") from None
+    try:
+        duplicate = await handle_update(ctx, channel.id, bot, body.model_dump())
+    except UpdateNotApplied as exc:
+        raise UpstreamError(str(exc), code="telegram_unreachable") from exc
+    if not duplicate:
+        request.app[METRICS].messages.labels(TYPE).inc()
+    return json({"ok": True, "duplicate": duplicate})

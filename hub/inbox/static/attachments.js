@@ -1,0 +1,138 @@
+/* Attachments in the inbox: files picked, dropped or pasted into the composer are uploaded at
+ * once and sent with the next reply or note; messages show their attachments, images inline.
+ * Built on window.HubInbox (inbox.js). File names are written with textContent. */
+(function () {
+  'use strict';
+  var H = window.HubInbox;
+  if (!H) return;
+  H.addTexts({
+    en: { attach: 'Attach', uploading: 'uploading…', remove: 'Remove', attachment: 'Attachment' },
+    ru: { attach: 'Прикрепить', uploading: 'загружается…', remove: 'Убрать', attachment: 'Вложение' }
+  });
+
+  /* What waits to be sent: {id, filename, size} once uploaded; the conversation it was made in. */
+  var pending = [];
+  var pendingConv = null;
+  var uploads = 0;
+
+  function size(bytes) {
+    if (bytes < 1024) return bytes + ' B';
+    if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(0) + ' KB';
+    return (bytes / 1024 / 1024).toFixed(1) + ' MB';
+  }
+
+  function renderChips() {
+    var box = H.$('attach-chips');
+    H.clear(box);
+    pending.forEach(function (a, i) {
+      var chip = H.el('span', 'chip');
+      chip.appendChild(H.el('span', '', a.filename + ' · ' + size(a.size)));
+      var x = H.el('button', 'link', '×');
+      x.type = 'button';
+      x.title = H.t('remove');
+      x.setAttribute('aria-label', H.t('remove') + ' ' + a.filename);
+      x.setAttribute('data-remove', String(i));
+      chip.appendChild(x);
+      box.appendChild(chip);
+    });
+    if (uploads) box.appendChild(H.el('span', 'chip muted', H.t('uploading')));
+    H.show(box, pending.length > 0 || uploads > 0);
+    H.$('send').disabled = uploads > 0;
+  }
+
+  function upload(file) {
+    var conv = H.state().current;
+    if (conv === null) return;
+    if (pendingConv !== conv) { pending = []; pendingConv = conv; }
+    var form = new FormData();
+    form.append('file', file, file.name || 'file');
+    uploads += 1;
+    renderChips();
+    fetch('/api/v1/conversations/' + conv + '/attachments', {
+      method: 'POST', body: form, credentials: 'same-origin',
+      headers: { 'X-CSRF-Token': H.state().csrf }
+    }).then(function (r) {
+      return r.json().catch(function () { return null; }).then(function (data) {
+        if (!r.ok) throw new Error(data && data.error ? data.error.message : r.statusText);
+        return data;
+      });
+    }).then(function (att) {
+      if (H.state().current === conv) pending.push(att);
+    }).catch(H.fail).then(function () {
+      uploads -= 1;
+      renderChips();
+    });
+  }
+
+  function uploadAll(files) {
+    for (var i = 0; i < files.length; i++) upload(files[i]);
+  }
+
+  function decorate(node, m) {
+    if (!m.attachments || !m.attachments.length) return;
+    var box = H.el('div', 'attachments');
+    m.attachments.forEach(function (a) {
+      var link = H.el('a', 'attachment');
+      link.href = a.url;
+      link.target = '_blank';
+      link.rel = 'noopener';
+      if (a.kind === 'image' || (a.kind === 'sticker' && /^image\//.test(a.content_type))) {
+        var img = H.el('img');
+        img.src = a.url;
+        img.alt = a.filename || H.t('attachment');
+        img.loading = 'lazy';
+        link.appendChild(img);
+      } else if (a.kind === 'voice' || a.kind === 'audio') {
+        var audio = H.el('audio');
+        audio.controls = true;
+        audio.preload = 'none';
+        audio.src = a.url;
+        box.appendChild(audio);
+        link.textContent = (a.filename || H.t('attachment')) + ' · ' + size(a.size);
+      } else {
+        link.textContent = '📎 ' + (a.filename || H.t('attachment')) + ' · ' + size(a.size);
+        link.setAttribute('download', a.filename || '');
+      }
+      box.appendChild(link);
+    });
+    var meta = node.querySelector('.msg-meta');
+    node.insertBefore(box, meta);
+  }
+
+  H.onMessage(decorate);
+  H.onSend(function () {
+    if (pendingConv !== H.state().current || !pending.length) return {};
+    return { attachment_ids: pending.map(function (a) { return a.id; }) };
+  });
+  H.onSent(function () { pending = []; renderChips(); });
+
+  function bind() {
+    var input = H.$('attach-input');
+    H.$('attach-btn').addEventListener('click', function () { input.click(); });
+    input.addEventListener('change', function () { uploadAll(input.files); input.value = ''; });
+    H.$('attach-chips').addEventListener('click', function (ev) {
+      var i = ev.target.getAttribute('data-remove');
+      if (i === null) return;
+      pending.splice(Number(i), 1);
+      renderChips();
+    });
+    var composer = H.$('composer');
+    composer.addEventListener('dragover', function (ev) { ev.preventDefault(); composer.classList.add('dropping'); });
+    composer.addEventListener('dragleave', function () { composer.classList.remove('dropping'); });
+    composer.addEventListener('drop', function (ev) {
+      ev.preventDefault();
+      composer.classList.remove('dropping');
+      if (ev.dataTransfer && ev.dataTransfer.files.length) uploadAll(ev.dataTransfer.files);
+    });
+    H.$('body').addEventListener('paste', function (ev) {
+      var files = ev.clipboardData && ev.clipboardData.files;
+      if (files && files.length) { ev.preventDefault(); uploadAll(files); }
+    });
+    // Another conversation opened: what was attached to the previous one is not carried over.
+    document.addEventListener('hub:conversation-opened', function () {
+      if (pendingConv !== null && pendingConv !== H.state().current) { pending = []; pendingConv = null; renderChips(); }
+    });
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', bind);
+  else bind();
+})();

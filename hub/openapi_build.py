@@ -1,0 +1,77 @@
+"""Building blocks of the OpenAPI document (``hub.openapi``): operations, parameters, auth.
+
+Kept apart so that the document's parts (the core API in ``hub.openapi``, the channels' routes in
+``hub.openapi_channels``) describe their routes the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+COOKIE: list[dict[str, list[str]]] = [{"session": []}]
+ERROR = {"$ref": "#/components/schemas/Error"}
+OBJ: dict[str, Any] = {"type": "object"}
+
+
+def body_of(model: type[BaseModel] | None) -> dict[str, Any] | None:
+    if model is None:
+        return None
+    return {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+        },
+    }
+
+
+def op(
+    summary: str,
+    *,
+    body: type[BaseModel] | None = None,
+    ok: int = 200,
+    auth: list[dict[str, list[str]]] | None = None,
+    params: list[dict[str, Any]] | None = None,
+    errors: tuple[int, ...] = (400, 401, 404, 413, 422),
+    content_type: str = "application/json",
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        str(ok): {
+            "description": "OK",
+            "content": {
+                content_type: {
+                    "schema": OBJ if content_type == "application/json" else {"type": "string"}
+                }
+            },
+        }
+    }
+    for code in errors:
+        responses[str(code)] = {
+            "description": "Error",
+            "content": {"application/json": {"schema": ERROR}},
+        }
+    op: dict[str, Any] = {"summary": summary, "responses": responses}
+    if auth is not None:
+        op["security"] = auth
+    if params:
+        op["parameters"] = params
+    request_body = body_of(body)
+    if request_body:
+        op["requestBody"] = request_body
+    return op
+
+
+def path_id(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def query(name: str, description: str, kind: str = "string") -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": kind},
+    }

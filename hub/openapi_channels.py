@@ -1,0 +1,77 @@
+"""The OpenAPI description of the channels' own routes: the website widget's visitor API and
+the providers' webhooks (merged into the document by ``hub.openapi``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from hub.channels.telegram.routes import UpdateIn
+from hub.openapi_build import op as _op
+from hub.openapi_build import path_id as _path_id
+from hub.openapi_build import query as _query
+
+CHANNEL_PATHS: dict[str, dict[str, Any]] = {
+    # The website widget channel (visitors; the page's Origin must be one the channel allows).
+    "/widget.js": {
+        "get": _op("The widget's embed script", errors=(404,), content_type="text/javascript")
+    },
+    "/": {"get": _op("A demo page embedding the demo widget", errors=(), content_type="text/html")},
+    "/api/widget/v1/{tail}": {
+        "options": _op(
+            "CORS preflight for an allowed site",
+            ok=204,
+            errors=(403,),
+            params=[{"name": "tail", "in": "path", "required": True, "schema": {"type": "string"}}],
+        ),
+    },
+    "/api/widget/v1/sessions": {
+        "post": _op(
+            "Start or resume a visitor session by website_token; answers the visitor_token",
+            errors=(400, 403, 404, 413, 422),
+        ),
+    },
+    "/api/widget/v1/messages": {
+        "get": _op("The visitor's messages (X-Visitor-Token header; after=<id>)"),
+        "post": _op("A visitor message {client_id, body} (REST fallback of the socket)"),
+    },
+    "/api/widget/v1/callback": {
+        "post": _op("A visitor asks to be called back {visitor_token, phone, …}", ok=201),
+    },
+    "/api/widget/v1/contact": {
+        "post": _op("A visitor leaves his name, email or phone {visitor_token, …}"),
+    },
+    "/api/widget/v1/telegram-link": {
+        "get": _op(
+            "A visitor's link to continue in Telegram (X-Visitor-Token; ?channel=<telegram "
+            "channel id>, else the first bot): {url, payload, bot_username, channel_id, "
+            "expires_in}. Opening it joins his Telegram account to his contact",
+            params=[_query("channel", "a Telegram channel id", "integer")],
+            errors=(401, 403, 404, 429),
+        ),
+    },
+    # Webhooks of providers.
+    "/webhooks/telegram/{channel_id}": {
+        "post": _op(
+            "Telegram Bot API updates for a connected bot (X-Telegram-Bot-Api-Secret-Token = "
+            "the channel's secret, else 401). Stored and applied before the 200; a repeated "
+            "update_id answers duplicate=true; 502 when the Bot API failed meanwhile (Telegram "
+            "delivers the update again)",
+            body=UpdateIn,
+            auth=[{"telegramSecret": []}],
+            params=[_path_id("channel_id")],
+            errors=(400, 401, 413, 422, 502),
+        ),
+    },
+    "/ws/widget": {
+        "get": _op(
+            "Visitor WebSocket (upgrade, ?visitor_token=). Client frames: message {client_id, "
+            "body}, typing, ping. Server frames: ready, ack, message, typing, error, pong.",
+            ok=101,
+            errors=(401, 403),
+        ),
+    },
+}
+
+CHANNEL_MODELS: tuple[type[BaseModel], ...] = (UpdateIn,)
