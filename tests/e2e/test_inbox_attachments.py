@@ -2,8 +2,9 @@
 
 An operator attaches an image and a document to a note (uploaded at once, shown as chips; the
 API channel sends no files, so a reply with them is refused with the server's reason), the note
-shows the image inline and the document as a download, and only operators can fetch the files. "Reply to this" on a customer's message sends the answer with
-``reply_to_id`` and shows the quote.
+shows the image inline and the document as a download, and only operators can fetch the files.
+"Reply to this" on a customer's message sends the answer with ``reply_to_id`` and shows the
+quote.
 """
 
 from __future__ import annotations
