@@ -22,6 +22,7 @@ from hub.context import HubContext
 from hub.crm_sync import routes as crm_routes
 from hub.crm_sync.defaults import ensure_defaults
 from hub.crm_sync.intake import LeadIntake
+from hub.crm_sync.worker import SyncWorker
 from hub.http import CTX, METRICS, REALTIME, error_middleware
 from hub.inbox import attachment_routes, canned_routes
 from hub.inbox import routes as inbox_routes
@@ -32,7 +33,10 @@ from hub.inbox.realtime import RealtimeHub
 from hub.inbox.web import routes as inbox_web
 from hub.metrics import Metrics
 from hub.ops_routes import routes as ops_routes
+from hub.report_routes import routes as report_routes
 from hub.settings import Settings
+from hub.webhook_poster import AiohttpPoster
+from hub.webhook_routes import routes as webhook_routes
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +48,13 @@ ROUTE_TABLES = (
     inbox_web.routes,
     channel_routes.routes,
     crm_routes.routes,
+    webhook_routes,
+    report_routes,
 )
 
 DELIVERY = web.AppKey("delivery", DeliveryWorker)
 INTAKE = web.AppKey("lead_intake", LeadIntake)
+SYNC = web.AppKey("sync", SyncWorker)
 SNOOZE_CHECK_S = 15.0
 
 
@@ -83,6 +90,7 @@ def create_app(settings: Settings) -> web.Application:
     adapters = {spec.type: spec.install(app) for spec in CHANNELS}
     app[DELIVERY] = DeliveryWorker(ctx, adapters)
     app[INTAKE] = LeadIntake(ctx)
+    app[SYNC] = SyncWorker(ctx, AiohttpPoster(settings.sync_timeout_s))
     app.on_shutdown.append(_close_sockets)
     return app
 
@@ -99,6 +107,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     app[DELIVERY].start()
     if ctx.settings.lead_intake:
         await app[INTAKE].start()
+    app[SYNC].start()
     snoozer = asyncio.create_task(_snooze_loop(ctx), name="snooze-waker")
     try:
         yield
@@ -107,6 +116,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await snoozer
         await app[INTAKE].close()
+        await app[SYNC].close()
         await app[DELIVERY].close()
         await app[REALTIME].close()
         await ctx.close()

@@ -14,7 +14,7 @@ _PATTERNS = (
     re.compile(r"(?i)((?:secret|password|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',;]+"),
     # Not \b: a bot token sits right after "bot" in Bot API URLs, and may end with "-".
     re.compile(r"(?<![0-9])\d{6,12}:[A-Za-z0-9_-]{30,}(?![A-Za-z0-9_-])"),
-    re.compile(r"(?<![A-Za-z0-9])hub_[A-Za-z0-9_-]{20,}(?![A-Za-z0-9_-])"),
+    re.compile(r"(?<![A-Za-z0-9])(?:hub|whsec)_[A-Za-z0-9_-]{20,}(?![A-Za-z0-9_-])"),
 )
 
 
@@ -41,3 +41,5 @@ def setup_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # aiosqlite logs every statement with its parameters at DEBUG: secrets among them.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))

@@ -32,6 +32,7 @@ from hub.openapi_build import path_id as _path_id
 from hub.openapi_build import query as _query
 from hub.openapi_channels import CHANNEL_MODELS, CHANNEL_PATHS
 from hub.openapi_crm import CRM_MODELS, CRM_PATHS
+from hub.openapi_reports import REPORT_MODELS, REPORT_PATHS
 
 CONV = [_path_id("conversation_id")]
 
@@ -271,9 +272,12 @@ PATHS: dict[str, dict[str, Any]] = {
             content_type="text/html",
         ),
     },
+    "/inbox/reports": {
+        "get": _op("The managers' reports page", errors=(), content_type="text/html")
+    },
     "/inbox/static/{name}": {
         "get": _op(
-            "The inbox page's script and style sheet (inbox.js, inbox.css)",
+            "The inbox pages' scripts and style sheet (inbox.js, reports.js, inbox.css)",
             errors=(404,),
             params=[{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
             content_type="text/plain",
@@ -281,6 +285,7 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     **CHANNEL_PATHS,
     **CRM_PATHS,
+    **REPORT_PATHS,
 }
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -295,6 +300,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     StatusIn,
     *CHANNEL_MODELS,
     *CRM_MODELS,
+    *REPORT_MODELS,
     ContactPatch,
     CannedIn,
     CannedPatch,

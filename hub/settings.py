@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = 20
     delivery_max_backoff_s: float = 3600.0
     delivery_timeout_s: float = 10.0
+    #: Sync out (signed webhooks): attempts before a delivery is marked failed, the longest wait
+    #: between two attempts, one attempt's timeout, and how often the worker looks for work.
+    sync_max_attempts: int = 30
+    sync_max_backoff_s: float = 3600.0
+    sync_timeout_s: float = 10.0
+    sync_poll_interval_s: float = 1.0
+    #: Reports: the company's time zone (dates in report periods are its days) and its working
+    #: hours, e.g. ``mon-fri 09:00-18:00``; when set, first response times count only those hours.
+    timezone: str = "Europe/Moscow"
+    working_hours: str = ""
     #: Cheap password hashing, for tests only.
     fast_password_hash: bool = False
     shutdown_timeout_s: float = 5.0

@@ -174,6 +174,8 @@ class Conversation(Base):
     __table_args__ = (
         Index("ix_conversations_activity", "last_activity_at", "id"),
         Index("ix_conversations_contact_channel", "contact_id", "channel_id"),
+        #: Reports: the conversations started in a period.
+        Index("ix_conversations_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -202,6 +204,15 @@ class Message(Base):
         UniqueConstraint("channel_id", "provider_message_id"),
         Index("ix_messages_conversation", "conversation_id", "id"),
         Index("ix_messages_delivery", "delivery_status", "next_attempt_at"),
+        #: Reports: a conversation's first customer message and first operator reply, one seek
+        #: each in this index alone (it holds the sender too).
+        Index(
+            "ix_messages_conv_kind_created",
+            "conversation_id",
+            "kind",
+            "created_at",
+            "sender_operator_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -34,7 +34,7 @@
       role_operator: 'operator', role_manager: 'manager', role_admin: 'admin',
       lang_other: 'Русский', contact: 'Contact', team: 'Team',
       keep_team: '(keep the team)', team_only: '(no operator, the team only)',
-      company: 'Company', notes: 'Notes', retry: 'Retry'
+      company: 'Company', notes: 'Notes', retry: 'Retry', reports: 'Reports'
     },
     ru: {
       app_title: 'Входящие', email: 'Эл. почта', password: 'Пароль', log_in: 'Войти',
@@ -66,7 +66,7 @@
       nothing: '—', error: 'Что-то пошло не так', role_operator: 'оператор',
       role_manager: 'менеджер', role_admin: 'администратор', lang_other: 'English',
       contact: 'Контакт', team: 'Команда', keep_team: '(команда та же)',
-      team_only: '(без оператора, только команда)', company: 'Компания', notes: 'Заметки', retry: 'Повторить'
+      team_only: '(без оператора, только команда)', company: 'Компания', notes: 'Заметки', retry: 'Повторить', reports: 'Отчёты'
     }
   };
   var CHANNEL_BADGE = { api: 'API', widget: 'WEB', telegram: 'TG', email: '@', whatsapp: 'WA' };

@@ -109,6 +109,12 @@ async def deal_page(request: web.Request) -> web.StreamResponse:
     return _page(request, "deals.html")
 
 
+@routes.get("/inbox/reports")
+async def reports_page(request: web.Request) -> web.StreamResponse:
+    """Managers' reports; the page asks the API, which refuses operators."""
+    return _page(request, "reports.html")
+
+
 @routes.get("/inbox/static/{name}")
 async def static_file(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]

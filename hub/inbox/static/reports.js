@@ -1,0 +1,293 @@
+/* Hub reports page (/inbox/reports): vanilla ES2017, no build step, no chart library.
+ * Reads GET /api/v1/reports/{funnel,operators,sources} with the inbox's session cookie; the
+ * language is the one the operator chose in the inbox (localStorage "hub.inbox.lang"). */
+(function () {
+  'use strict';
+
+  var TEXTS = {
+    en: {
+      reports: 'Reports', back_to_inbox: '← Inbox', log_in_first: 'Log in to the inbox first',
+      managers_only: 'Reports are for managers and admins.', from: 'From', to: 'To',
+      pipeline: 'Pipeline', all_pipelines: 'All pipelines', show: 'Show', last_7: '7 days',
+      last_30: '30 days', last_90: '90 days', funnel: 'Funnel',
+      lost_reasons: 'Lost reasons by stage', by_operator: 'By operator', by_source: 'By source',
+      leads_in: 'Leads in', deals_created: 'Deals created', won: 'Won', lost: 'Lost',
+      win_rate: 'Win rate', won_amount: 'Won amount', deal_length: 'Deal length',
+      avg: 'average', median: 'median', first_response: 'First response', p90: '90 %',
+      in_hours: 'in working hours', stage: 'Stage', reached: 'Reached', to_next: 'To next',
+      reason: 'Reason', count: 'Deals', operator: 'Operator', channel: 'Channel',
+      utm_source: 'UTM source', utm_campaign: 'Campaign', no_owner: '(no owner)',
+      none: '—', nothing: 'Nothing in this period', lang_other: 'Русский',
+      answered: 'answered', unanswered: 'unanswered', sec: 's', min: 'min', hour: 'h', day: 'd',
+      converted: 'became deals'
+    },
+    ru: {
+      reports: 'Отчёты', back_to_inbox: '← Входящие', log_in_first: 'Сначала войдите во входящие',
+      managers_only: 'Отчёты доступны менеджерам и администраторам.', from: 'С', to: 'По',
+      pipeline: 'Воронка', all_pipelines: 'Все воронки', show: 'Показать', last_7: '7 дней',
+      last_30: '30 дней', last_90: '90 дней', funnel: 'Воронка',
+      lost_reasons: 'Причины отказа по этапам', by_operator: 'По операторам',
+      by_source: 'По источникам', leads_in: 'Новых лидов', deals_created: 'Создано сделок',
+      won: 'Выиграно', lost: 'Проиграно', win_rate: 'Доля побед', won_amount: 'Сумма выигранных',
+      deal_length: 'Длительность сделки', avg: 'в среднем', median: 'медиана',
+      first_response: 'Первый ответ', p90: '90 %', in_hours: 'в рабочие часы', stage: 'Этап',
+      reached: 'Дошло', to_next: 'В следующий', reason: 'Причина', count: 'Сделок',
+      operator: 'Оператор', channel: 'Канал', utm_source: 'UTM-источник',
+      utm_campaign: 'Кампания', no_owner: '(без ответственного)', none: '—',
+      nothing: 'За этот период ничего нет', lang_other: 'English', answered: 'с ответом',
+      unanswered: 'без ответа', sec: 'с', min: 'мин', hour: 'ч', day: 'д',
+      converted: 'стали сделками'
+    }
+  };
+  var S = { lang: pickLang(), data: null, pipelines: [] };
+
+  function pickLang() {
+    var saved = null;
+    try { saved = localStorage.getItem('hub.inbox.lang'); } catch (e) { /* private mode */ }
+    if (saved === 'ru' || saved === 'en') return saved;
+    return (navigator.language || '').toLowerCase().indexOf('ru') === 0 ? 'ru' : 'en';
+  }
+  function t(key) { return TEXTS[S.lang][key] || TEXTS.en[key] || key; }
+  function $(id) { return document.getElementById(id); }
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+
+  function api(path) {
+    return fetch(path, { credentials: 'same-origin' }).then(function (r) {
+      return r.json().catch(function () { return null; }).then(function (data) {
+        if (r.ok) return data;
+        var err = new Error(data && data.error ? data.error.message : r.statusText);
+        err.status = r.status;
+        throw err;
+      });
+    });
+  }
+
+  /* ---------- formatting ---------- */
+  function number(n) {
+    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, '\u00a0');
+  }
+  function percent(x) {
+    if (x === null || x === undefined) return t('none');
+    return (Math.round(x * 1000) / 10).toLocaleString(S.lang === 'ru' ? 'ru-RU' : 'en-US') + '\u00a0%';
+  }
+  function amounts(list) {
+    if (!list || !list.length) return t('none');
+    return list.map(function (a) {
+      var parts = a.amount.split('.');
+      return number(parts[0]) + (S.lang === 'ru' ? ',' : '.') + parts[1] + '\u00a0' + a.currency;
+    }).join(' + ');
+  }
+  function duration(s) {
+    if (s === null || s === undefined) return t('none');
+    if (s < 60) return s + '\u00a0' + t('sec');
+    if (s < 3600) return Math.floor(s / 60) + '\u00a0' + t('min') + (s % 60 ? ' ' + (s % 60) + '\u00a0' + t('sec') : '');
+    if (s < 86400) return Math.floor(s / 3600) + '\u00a0' + t('hour') + ' ' + Math.floor((s % 3600) / 60) + '\u00a0' + t('min');
+    return Math.floor(s / 86400) + '\u00a0' + t('day') + ' ' + Math.floor((s % 86400) / 3600) + '\u00a0' + t('hour');
+  }
+  function isoDay(d) {
+    var p = function (n) { return (n < 10 ? '0' : '') + n; };
+    return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate());
+  }
+
+  /* ---------- period ---------- */
+  function params() {
+    var q = new URLSearchParams(location.search);
+    if (!q.get('from') || !q.get('to')) {
+      var to = new Date();
+      var from = new Date(to.getTime() - 29 * 86400000);
+      q.set('from', isoDay(from));
+      q.set('to', isoDay(to));
+    }
+    return q;
+  }
+  function fillForm(q) {
+    var form = $('period');
+    form.from.value = q.get('from');
+    form.to.value = q.get('to');
+    var select = form.pipeline_id;
+    clear(select);
+    var all = el('option', '', t('all_pipelines'));
+    all.value = '';
+    select.appendChild(all);
+    S.pipelines.forEach(function (p) {
+      var opt = el('option', '', p.name);
+      opt.value = String(p.pipeline_id);
+      select.appendChild(opt);
+    });
+    select.value = q.get('pipeline_id') || '';
+  }
+  function go(q) {
+    history.replaceState(null, '', '/inbox/reports?' + q.toString());
+    load();
+  }
+
+  /* ---------- rendering ---------- */
+  function card(label, value, note) {
+    var box = el('div', 'card');
+    box.appendChild(el('div', 'card-label', label));
+    box.appendChild(el('div', 'card-value', value));
+    if (note) box.appendChild(el('div', 'card-note muted small', note));
+    return box;
+  }
+  function renderCards(f) {
+    var box = $('cards');
+    clear(box);
+    box.appendChild(card(t('leads_in'), number(f.leads_in), number(f.leads_converted) + ' ' + t('converted')));
+    box.appendChild(card(t('deals_created'), number(f.deals_created)));
+    box.appendChild(card(t('won') + ' / ' + t('lost'), f.deals_won + ' / ' + f.deals_lost));
+    box.appendChild(card(t('win_rate'), percent(f.win_rate)));
+    box.appendChild(card(t('won_amount'), amounts(f.won_amount)));
+    box.appendChild(card(t('deal_length'), duration(f.deal_length.median_seconds),
+      t('median') + ' · ' + t('avg') + ' ' + duration(f.deal_length.avg_seconds)));
+    var fr = f.first_response;
+    box.appendChild(card(t('first_response'), duration(fr.median_seconds),
+      t('median') + ' · ' + t('p90') + ' ' + duration(fr.p90_seconds) +
+      (fr.working_hours ? ' · ' + t('in_hours') : '') + ' · ' + fr.answered + ' ' + t('answered') +
+      ', ' + fr.unanswered + ' ' + t('unanswered')));
+  }
+  function renderFunnels(f) {
+    var box = $('funnels');
+    clear(box);
+    f.pipelines.forEach(function (p) {
+      var block = el('div', 'funnel');
+      block.setAttribute('data-pipeline', p.pipeline_id);
+      block.appendChild(el('h3', '', p.name));
+      var top = p.stages.length ? Math.max(p.stages[0].reached, 1) : 1;
+      p.stages.forEach(function (s) {
+        var row = el('div', 'funnel-row' + (s.kind === 'won' ? ' won' : ''));
+        row.appendChild(el('span', 'funnel-name', s.name));
+        var track = el('span', 'funnel-track');
+        var bar = el('span', 'funnel-bar');
+        bar.style.width = Math.max(2, Math.round(100 * s.reached / top)) + '%';
+        track.appendChild(bar);
+        row.appendChild(track);
+        row.appendChild(el('span', 'funnel-count', number(s.reached)));
+        row.appendChild(el('span', 'funnel-conv muted', s.conversion_to_next === null ? '' : '→ ' + percent(s.conversion_to_next)));
+        block.appendChild(row);
+      });
+      box.appendChild(block);
+    });
+  }
+  function tableRows(node, head, rows) {
+    clear(node);
+    var thead = el('thead');
+    var tr = el('tr');
+    head.forEach(function (h) { tr.appendChild(el('th', '', h)); });
+    thead.appendChild(tr);
+    node.appendChild(thead);
+    var body = el('tbody');
+    if (!rows.length) {
+      var empty = el('tr');
+      var cell = el('td', 'muted', t('nothing'));
+      cell.colSpan = head.length;
+      empty.appendChild(cell);
+      body.appendChild(empty);
+    }
+    rows.forEach(function (cells) {
+      var row = el('tr');
+      cells.forEach(function (c) { row.appendChild(el('td', '', c)); });
+      body.appendChild(row);
+    });
+    node.appendChild(body);
+  }
+  function figures(r) {
+    return [number(r.deals_created), String(r.deals_won), String(r.deals_lost), percent(r.win_rate),
+      amounts(r.won_amount), duration(r.deal_length.median_seconds),
+      duration(r.first_response.median_seconds), duration(r.first_response.p90_seconds)];
+  }
+  function figureHead() {
+    return [t('deals_created'), t('won'), t('lost'), t('win_rate'), t('won_amount'),
+      t('deal_length') + ' (' + t('median') + ')', t('first_response') + ' (' + t('median') + ')',
+      t('first_response') + ' (' + t('p90') + ')'];
+  }
+  function render() {
+    var d = S.data;
+    if (!d) return;
+    renderCards(d.funnel);
+    renderFunnels(d.funnel);
+    tableRows($('lost'), [t('stage'), t('reason'), t('count')], d.funnel.lost_reasons.map(function (r) {
+      return [r.stage || t('none'), r.reason || t('none'), String(r.count)];
+    }));
+    tableRows($('operators'), [t('operator')].concat(figureHead()), d.operators.items.map(function (r) {
+      return [r.name || t('no_owner')].concat(figures(r));
+    }));
+    tableRows($('sources'), [t('channel'), t('utm_source'), t('utm_campaign'), t('leads_in')].concat(figureHead()),
+      d.sources.items.map(function (r) {
+        return [r.source_channel || t('none'), r.utm_source || t('none'), r.utm_campaign || t('none'),
+          number(r.leads_in)].concat(figures(r));
+      }));
+  }
+  function applyLang() {
+    document.documentElement.lang = S.lang;
+    var nodes = document.querySelectorAll('[data-t]');
+    for (var i = 0; i < nodes.length; i++) nodes[i].textContent = t(nodes[i].getAttribute('data-t'));
+    $('lang').textContent = t('lang_other');
+    document.title = t('reports');
+    fillForm(params());
+    render();
+  }
+
+  function load() {
+    var q = params();
+    fillForm(q);
+    $('error').hidden = true;
+    var query = '?' + q.toString();
+    return Promise.all([
+      api('/api/v1/reports/funnel' + query),
+      api('/api/v1/reports/operators' + query),
+      api('/api/v1/reports/sources' + query)
+    ]).then(function (all) {
+      S.data = { funnel: all[0], operators: all[1], sources: all[2] };
+      if (!q.get('pipeline_id')) S.pipelines = all[0].pipelines;
+      fillForm(q);
+      render();
+      document.body.setAttribute('data-loaded', 'true');
+    }).catch(function (err) {
+      if (err.status === 403) { $('report').hidden = true; $('not-staff').hidden = false; return; }
+      $('error').textContent = err.message;
+      $('error').hidden = false;
+    });
+  }
+
+  function boot() {
+    applyLang();
+    $('lang').addEventListener('click', function () {
+      S.lang = S.lang === 'ru' ? 'en' : 'ru';
+      try { localStorage.setItem('hub.inbox.lang', S.lang); } catch (e) { /* ignore */ }
+      applyLang();
+    });
+    $('period').addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var form = ev.target;
+      var q = new URLSearchParams();
+      q.set('from', form.from.value);
+      q.set('to', form.to.value);
+      if (form.pipeline_id.value) q.set('pipeline_id', form.pipeline_id.value);
+      go(q);
+    });
+    document.querySelector('.presets').addEventListener('click', function (ev) {
+      var days = Number(ev.target.getAttribute('data-days'));
+      if (!days) return;
+      var q = params();
+      var to = new Date();
+      q.set('to', isoDay(to));
+      q.set('from', isoDay(new Date(to.getTime() - (days - 1) * 86400000)));
+      go(q);
+    });
+    api('/api/v1/auth/session').then(function (s) {
+      var role = s.operator.role;
+      if (role !== 'manager' && role !== 'admin') { $('not-staff').hidden = false; return; }
+      $('report').hidden = false;
+      return load();
+    }).catch(function () { $('need-login').hidden = false; });
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
+  else boot();
+})();

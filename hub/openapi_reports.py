@@ -1,0 +1,100 @@
+"""The OpenAPI paths of the sales reports (managers and admins; operators get 403) and of sync
+out (admins), part of the document built by ``hub.openapi``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from hub.crm_sync.sync_schemas import WebhookIn, WebhookPatch
+from hub.openapi_build import BEARER
+from hub.openapi_build import op as _op
+from hub.openapi_build import path_id as _path_id
+from hub.openapi_build import query as _query
+
+REPORT_PARAMS = [
+    _query("from", "start: an ISO date (a day of HUB_TIMEZONE) or datetime; default 30 days ago"),
+    _query("to", "end: an ISO date (that whole day included) or datetime; default now"),
+    _query("pipeline_id", "only this pipeline's deals", "integer"),
+]
+WEBHOOK = [_path_id("webhook_id")]
+ADMIN_ERRORS = (400, 401, 403, 404, 413, 422)
+
+REPORT_PATHS: dict[str, dict[str, Any]] = {
+    "/api/v1/reports/funnel": {
+        "get": _op(
+            "The period's funnel: leads in, deals created, stage conversion per pipeline, "
+            "won/lost, win rate, won sums, deal length, lost reasons by stage, first "
+            "response (median, 90th percentile)",
+            auth=BEARER,
+            params=REPORT_PARAMS,
+            errors=(401, 403, 404, 422),
+        ),
+    },
+    "/api/v1/reports/operators": {
+        "get": _op(
+            "The funnel's figures per deal owner, first response per replying operator",
+            auth=BEARER,
+            params=REPORT_PARAMS,
+            errors=(401, 403, 404, 422),
+        ),
+    },
+    "/api/v1/reports/sources": {
+        "get": _op(
+            "The funnel's figures per source (channel, UTM source, UTM campaign)",
+            auth=BEARER,
+            params=REPORT_PARAMS,
+            errors=(401, 403, 404, 422),
+        ),
+    },
+    "/api/v1/webhooks": {
+        "get": _op("List webhook subscriptions (admin; never their secrets)", auth=BEARER),
+        "post": _op(
+            "Subscribe a URL to lead, deal and contact changes (admin); the signing "
+            "secret is in this answer only",
+            body=WebhookIn,
+            ok=201,
+            auth=BEARER,
+            errors=ADMIN_ERRORS,
+        ),
+    },
+    "/api/v1/webhooks/{webhook_id}": {
+        "patch": _op(
+            "Change a subscription's name, url, events or active (admin)",
+            body=WebhookPatch,
+            auth=BEARER,
+            params=WEBHOOK,
+            errors=ADMIN_ERRORS,
+        ),
+        "delete": _op(
+            "Delete a subscription with its pending deliveries and log (admin)",
+            auth=BEARER,
+            params=WEBHOOK,
+            errors=ADMIN_ERRORS,
+        ),
+    },
+    "/api/v1/webhooks/{webhook_id}/deliveries": {
+        "get": _op(
+            "The delivery log, newest first, each delivery with every attempt (admin)",
+            auth=BEARER,
+            params=[
+                *WEBHOOK,
+                _query("status", "pending, delivered or failed"),
+                _query("before", "next_before of the previous page", "integer"),
+                _query("limit", "1 to 200, default 50", "integer"),
+            ],
+            errors=ADMIN_ERRORS,
+        ),
+    },
+    "/api/v1/webhooks/deliveries/{delivery_id}/retry": {
+        "post": _op(
+            "Send a failed delivery again, with a fresh set of attempts (admin)",
+            auth=BEARER,
+            params=[_path_id("delivery_id")],
+            errors=(400, 401, 403, 404, 409),
+        ),
+    },
+}
+
+REPORT_MODELS: tuple[type[BaseModel], ...] = (WebhookIn, WebhookPatch)
