@@ -56,7 +56,7 @@ async def test_a_manager_sees_the_seeded_figures(hub: Hub, browser: object) -> N
     await expect(cards).to_contain_text("57.1\u00a0%")
     await expect(cards).to_contain_text("254\u00a0999.99\u00a0RUB + 2\u00a0000.00\u00a0USD")
     await expect(cards).to_contain_text("5 min")  # first response median 300 s
-    b2b = page.locator(".funnel").first
+    b2b = page.locator(".funnel", has=page.locator("h3", has_text="B2B"))
     rows = b2b.locator(".funnel-row")
     await expect(rows).to_have_count(5)
     await expect(rows.nth(0)).to_contain_text("New")
