@@ -32,6 +32,7 @@ from typing import Any
 import asyncpg
 
 import hub.models  # noqa: F401 - registers every table on Base.metadata
+from hub.crm_sync import report_columns
 from hub.db import Base
 
 CHUNK = 50_000
@@ -309,6 +310,9 @@ def write_sqlite(path: str, gen: Generator) -> dict[str, int]:
             sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})"
             conn.executemany(sql, _rows(table, dicts, True, gen.now))
             counts[table] = counts.get(table, 0) + len(dicts)
+        # The report columns the write path keeps, computed from the rows just written.
+        for sql, _ in report_columns.statements():
+            conn.execute(sql)
         conn.execute("COMMIT")
         conn.execute("ANALYZE")
     finally:
@@ -337,6 +341,8 @@ async def write_postgres(dsn: str, gen: Generator) -> dict[str, int]:
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"
             )
+        for sql, _ in report_columns.statements():
+            await conn.execute(sql)
         # As autovacuum would soon on a live database: statistics, and the visibility map that
         # lets index-only scans skip the table.
         await conn.execute("VACUUM ANALYZE")

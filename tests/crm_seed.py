@@ -1,7 +1,8 @@
 """Rows of the CRM tables written straight through the models, for report and sync tests.
 
 Reports are checked against figures computed by hand, so the data set is built row by row with
-chosen timestamps, not through the CRM actions (which stamp the current time).
+chosen timestamps, not through the CRM actions (which stamp the current time); the report
+columns those actions keep are then computed from the rows (``hub.crm_sync.report_columns``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.crm_sync.models import Deal, Lead, Pipeline, Stage, StageChange
+from hub.crm_sync.report_columns import refresh_in
 from hub.inbox.models import Channel, Contact, Conversation, Message, Operator
 
 _n = itertools.count(1)
@@ -77,7 +79,7 @@ class Seeder:
     ) -> int:
         conv = await self.session.get(Conversation, conversation_id)
         assert conv is not None
-        return await self._add(
+        message_id = await self._add(
             Message(
                 conversation_id=conversation_id,
                 channel_id=conv.channel_id,
@@ -88,6 +90,8 @@ class Seeder:
                 created_at=at(when),
             )
         )
+        await refresh_in(self.session, conversation_id=conversation_id)
+        return message_id
 
     async def deal(
         self,
@@ -156,6 +160,7 @@ class Seeder:
                     created_at=closed,
                 )
             )
+        await refresh_in(self.session, deal_id=deal)
         return deal
 
     async def lead(

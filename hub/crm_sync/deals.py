@@ -108,25 +108,30 @@ async def announce(
 def record_move(
     session: AsyncSession,
     deal: Deal,
-    to_stage_id: int,
+    to_stage: Stage,
     direction: str,
     actor_id: int | None,
     reason: str | None = None,
 ) -> None:
+    """The stage change, and the deal's report columns: its furthest open stage and the time
+    of its last move (the funnel reads these instead of every deal's stage changes)."""
     now = utcnow()
     session.add(
         StageChange(
             deal_id=deal.id,
             from_stage_id=None if direction == rules.Direction.INITIAL.value else deal.stage_id,
-            to_stage_id=to_stage_id,
+            to_stage_id=to_stage.id,
             direction=direction,
             reason=reason,
             operator_id=actor_id,
             created_at=now,
         )
     )
-    deal.stage_id = to_stage_id
+    if to_stage.kind == StageKind.OPEN.value and to_stage.pipeline_id == deal.pipeline_id:
+        deal.reach_position = max(to_stage.position, deal.reach_position or to_stage.position)
+    deal.stage_id = to_stage.id
     deal.updated_at = now
+    deal.last_move_at = now
 
 
 async def new_deal(
@@ -188,7 +193,7 @@ async def new_deal(
     )
     session.add(deal)
     await session.flush()
-    record_move(session, deal, stage.id, rules.Direction.INITIAL.value, actor_id)
+    record_move(session, deal, stage, rules.Direction.INITIAL.value, actor_id)
     if conversation_id is not None:
         session.add(DealConversation(deal_id=deal.id, conversation_id=conversation_id))
     return deal
@@ -307,7 +312,7 @@ async def move_stage(
         assert current is not None
         direction = rules.stage_move(deal.status, stage_info(current), stage_info(target), reason)
         kept_reason = rules.clean_reason(reason)
-        record_move(session, deal, target.id, direction, actor.operator_id, kept_reason)
+        record_move(session, deal, target, direction, actor.operator_id, kept_reason)
         return await announce(session, deal, events, change="stage")
 
     data = await ctx.write(unit, key=("deal", deal_id))
@@ -335,7 +340,7 @@ async def close_deal(
             cleaned = rules.pick_lost_reason(cleaned, names)
             deal.lost_reason = cleaned
             deal.lost_stage_id = deal.stage_id
-        record_move(session, deal, target.id, outcome, actor.operator_id, cleaned)
+        record_move(session, deal, target, outcome, actor.operator_id, cleaned)
         deal.status = outcome
         deal.closed_at = deal.updated_at
         return await announce(session, deal, events, change=outcome)
@@ -369,7 +374,7 @@ async def reopen_deal(
         if stage is None or stage.kind != StageKind.OPEN.value:
             stage = await stage_of_kind(session, deal.pipeline_id, StageKind.OPEN)
         record_move(
-            session, deal, stage.id, rules.Direction.BACKWARD.value, actor.operator_id, cleaned
+            session, deal, stage, rules.Direction.BACKWARD.value, actor.operator_id, cleaned
         )
         deal.status = DealStatus.OPEN.value
         deal.closed_at = None

@@ -130,8 +130,17 @@ class Deal(Base):
     __tablename__ = "deals"
     __table_args__ = (
         Index("ix_deals_pipeline_stage", "pipeline_id", "stage_id"),
-        #: Wider than ``created_at`` so the reports' cohort of a period reads this index alone.
-        Index("ix_deals_created", "created_at", "pipeline_id", "status", "closed_at"),
+        #: Wider than ``created_at`` so the reports' cohort of a period (with each deal's stage
+        #: reach) reads this index alone.
+        Index(
+            "ix_deals_cohort",
+            "created_at",
+            "pipeline_id",
+            "status",
+            "closed_at",
+            "last_move_at",
+            "reach_position",
+        ),
         Index("ix_deals_owner_created", "owner_id", "created_at"),
         #: Reports of closed deals (won, lost, deal length) read a range of closing times.
         Index("ix_deals_closed", "closed_at"),
@@ -169,6 +178,11 @@ class Deal(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: For the funnel report, kept by ``record_move``: the furthest position among the open
+    #: stages of its pipeline the deal was ever moved into, and the time of its last stage
+    #: change (a report ending before it reads ``stage_changes`` instead).
+    reach_position: Mapped[int | None] = mapped_column(default=None)
+    last_move_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class DealConversation(Base):

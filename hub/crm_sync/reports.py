@@ -19,7 +19,8 @@ Definitions, for the period ``[from, to)``:
 * **first response**: see ``hub.crm_sync.response_times``.
 
 Everything heavy is aggregated by the database with the indexes on ``created_at`` and
-``closed_at``; Python combines a few grouped rows.
+``closed_at`` and the report columns the write path keeps (``hub.crm_sync.report_columns``);
+Python combines a few grouped rows.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import asyncio
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth import Principal
@@ -78,7 +79,9 @@ async def _stages(
     won_by: dict[int, int] = defaultdict(int)
     at_most: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     if open_stages:
-        # The furthest open stage of its own pipeline each deal was moved into before the end,
+        # The furthest open stage of its own pipeline each deal was moved into before the end:
+        # kept on the deal (reach_position) for a deal whose last move came before the end,
+        # which is every deal for a period up to now; for the others (a period in the past)
         # read from ix_stage_changes_reach alone (the few stages are mapped to positions here).
         position = case(
             *[
@@ -93,11 +96,15 @@ async def _stages(
             .correlate(Deal)
             .scalar_subquery()
         )
+        reach = case(
+            (or_(Deal.last_move_at.is_(None), Deal.last_move_at < period.end), Deal.reach_position),
+            else_=maxpos,
+        )
         won = case(
             (and_(Deal.status == DealStatus.WON.value, Deal.closed_at < period.end), 1), else_=0
         )
         cohort = (
-            select(Deal.pipeline_id, won.label("won"), maxpos.label("maxpos"))
+            select(Deal.pipeline_id, won.label("won"), reach.label("maxpos"))
             .where(*_created_in(period, pipeline_id))
             .cte("cohort")
             .prefix_with("MATERIALIZED")

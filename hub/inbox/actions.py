@@ -135,6 +135,8 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
         conv.status = ConversationStatus.OPEN.value
         conv.snoozed_until = None
     conv.last_activity_at = now
+    if conv.first_incoming_at is None:
+        conv.first_incoming_at = now
     conv.last_message_preview = preview(body) or _files_preview(len(inbound.attachments))
     conv.unread_count = (conv.unread_count or 0) + 1
     if inbound.conversation_attributes:
@@ -297,6 +299,10 @@ async def post_message(
         if not private:
             conv.last_message_preview = preview(body) or _files_preview(len(files))
             conv.unread_count = 0
+            if conv.first_incoming_at is not None and conv.first_reply_at is None:
+                # The first response: the first operator reply after the customer wrote.
+                conv.first_reply_at = now
+                conv.first_replier_id = actor.operator_id
         await session.flush()
         for att in files:
             att.message_id = msg.id

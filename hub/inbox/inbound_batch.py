@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hub.channels.base import InboundMessage
@@ -256,6 +256,7 @@ async def _conversations(
                 "last_message_preview": "",
                 "unread_count": 0,
                 "attributes": {},
+                "first_incoming_at": now,
             }
             for cid, ch in missing
         ]
@@ -337,6 +338,7 @@ async def store_batch(
             last_activity_at=bindparam("b_at"),
             last_message_preview=bindparam("b_preview"),
             unread_count=CONVERSATIONS.c.unread_count + bindparam("b_added"),
+            first_incoming_at=func.coalesce(CONVERSATIONS.c.first_incoming_at, bindparam("b_at")),
         ),
         [
             {

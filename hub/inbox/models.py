@@ -174,8 +174,15 @@ class Conversation(Base):
     __table_args__ = (
         Index("ix_conversations_activity", "last_activity_at", "id"),
         Index("ix_conversations_contact_channel", "contact_id", "channel_id"),
-        #: Reports: the conversations started in a period.
-        Index("ix_conversations_created", "created_at"),
+        #: Reports: the conversations started in a period with their first response, read from
+        #: this index alone.
+        Index(
+            "ix_conversations_first_response",
+            "created_at",
+            "first_incoming_at",
+            "first_reply_at",
+            "first_replier_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -196,6 +203,13 @@ class Conversation(Base):
     unread_count: Mapped[int] = mapped_column(Integer, default=0)
     #: Where the customer came from (first and last touch: page, referrer, UTM) and the like.
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: For the first-response report, kept by the write path: the first customer message's
+    #: time, and the first reply an operator sent at or after it, with its sender.
+    first_incoming_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_reply_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_replier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="SET NULL"), default=None
+    )
 
 
 class Message(Base):
