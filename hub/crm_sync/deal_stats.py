@@ -86,7 +86,8 @@ async def closed_stats(
         *ckeys,
         closed.c.d,
         func.row_number().over(partition_by=ckeys, order_by=closed.c.d).label("rn"),
-        func.count().over(partition_by=ckeys).label("cnt"),
+        # The same window (the whole partition as frame): one sort serves both.
+        func.count().over(partition_by=ckeys, order_by=closed.c.d, rows=(None, None)).label("cnt"),
     ).subquery("ranked")
     rkeys = [c for c in ranked.c if c.name.startswith("key")]
     medians = select(

@@ -92,7 +92,22 @@ class Lead(Base):
     __tablename__ = "leads"
     __table_args__ = (
         Index("ix_leads_status_created", "status", "created_at"),
-        Index("ix_leads_created", "created_at"),
+        #: Reports read leads in by source, and each conversation's source, from these alone.
+        Index(
+            "ix_leads_cohort",
+            "created_at",
+            "deal_id",
+            "source_channel",
+            "utm_source",
+            "utm_campaign",
+        ),
+        Index(
+            "ix_leads_conversation_source",
+            "conversation_id",
+            "source_channel",
+            "utm_source",
+            "utm_campaign",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -142,6 +157,15 @@ class Deal(Base):
             "reach_position",
         ),
         Index("ix_deals_owner_created", "owner_id", "created_at"),
+        #: The deals created in a period per source, read from this index alone.
+        Index(
+            "ix_deals_created_source",
+            "created_at",
+            "pipeline_id",
+            "source_channel",
+            "utm_source",
+            "utm_campaign",
+        ),
         #: Reports of closed deals (won, lost, deal length) read a range of closing times.
         Index("ix_deals_closed", "closed_at"),
     )

@@ -98,7 +98,10 @@ async def _in_sql(
             *mkeys,
             measured.c.d,
             func.row_number().over(partition_by=mkeys, order_by=measured.c.d).label("rn"),
-            func.count().over(partition_by=mkeys).label("n"),
+            # The same window (the whole partition as frame): one sort serves both.
+            func.count()
+            .over(partition_by=mkeys, order_by=measured.c.d, rows=(None, None))
+            .label("n"),
         )
         .where(measured.c.d.is_not(None))
         .subquery("ranked")

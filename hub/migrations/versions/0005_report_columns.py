@@ -63,10 +63,34 @@ def upgrade() -> None:
             ],
             unique=False,
         )
+    with op.batch_alter_table("deals", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_deals_created_source",
+            ["created_at", "pipeline_id", "source_channel", "utm_source", "utm_campaign"],
+            unique=False,
+        )
+    with op.batch_alter_table("leads", schema=None) as batch_op:
+        batch_op.drop_index("ix_leads_created")
+        batch_op.create_index(
+            "ix_leads_cohort",
+            ["created_at", "deal_id", "source_channel", "utm_source", "utm_campaign"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_leads_conversation_source",
+            ["conversation_id", "source_channel", "utm_source", "utm_campaign"],
+            unique=False,
+        )
     refresh(op.get_bind())
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("leads", schema=None) as batch_op:
+        batch_op.drop_index("ix_leads_conversation_source")
+        batch_op.drop_index("ix_leads_cohort")
+        batch_op.create_index("ix_leads_created", ["created_at"], unique=False)
+    with op.batch_alter_table("deals", schema=None) as batch_op:
+        batch_op.drop_index("ix_deals_created_source")
     with op.batch_alter_table("deals", schema=None) as batch_op:
         batch_op.drop_index("ix_deals_cohort")
         batch_op.create_index(
