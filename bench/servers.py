@@ -91,6 +91,11 @@ def _env(extra: dict[str, str], hub_src: Path | None = None) -> dict[str, str]:
         HUB_LOG_LEVEL="WARNING",
         **extra,
     )
+    # Settings to try on the measured hub, e.g. BENCH_HUB_SETTINGS="HUB_WRITE_LANES=2".
+    for pair in os.environ.get("BENCH_HUB_SETTINGS", "").split(","):
+        name, _, value = pair.partition("=")
+        if name.strip().startswith("HUB_"):
+            env[name.strip()] = value.strip()
     env.pop("HTTP_PROXY", None)
     env.pop("http_proxy", None)
     return env

@@ -5,10 +5,12 @@ grouping the writes that arrive together into one commit lifts that by an order 
 without acknowledging anything early: ``run`` returns only after the commit that holds the write.
 
 Each unit runs in its own SAVEPOINT, so a unit that fails (a unique violation, a validation
-error) is rolled back alone and the others in the batch still commit. Units of one lane run one
-after another in one session, so a later unit sees what an earlier one wrote (two messages from a
-new contact in the same batch make one contact). Batches form by themselves: while one commits,
-the next fills up, so an idle hub adds no delay.
+error) is rolled back alone and the others in the batch still commit. A batch handler's set-based
+write runs without one (two round trips fewer per batch, on the hot path); if it fails, the whole
+transaction is rolled back and the batch runs again with every item on its own. Units of one
+lane run one after another in one session, so a later unit sees what an earlier one wrote (two
+messages from a new contact in the same batch make one contact). Batches form by themselves:
+while one commits, the next fills up, so an idle hub adds no delay.
 
 SQLite has one writer at a time, so it gets one lane. PostgreSQL gets several lanes, each its
 own connection, because there a batch spends most of its time waiting on round trips; a lane is
@@ -64,6 +66,12 @@ class _Pending:
     future: asyncio.Future[Any]
     handler: BatchHandler[Any, Any] | None = None
     item: Any = None
+    #: Set when the item's batch failed: it is written on its own, in a savepoint.
+    alone: bool = False
+
+
+class _BatchFailed(Exception):
+    """A batch handler failed; its transaction is rolled back and the batch runs again."""
 
 
 class WriterClosedError(RuntimeError):
@@ -184,26 +192,30 @@ class GroupCommitWriter:
         batch: list[_Pending],
         results: list[tuple[_Pending, bool, Any]],
     ) -> list[_Pending]:
-        """Give each handler its items at once; return what must run one by one."""
-        alone = [p for p in batch if p.handler is None]
+        """Give each handler its items at once; return what must run one by one.
+
+        Raises ``_BatchFailed`` when a handler fails: the transaction is then unusable and the
+        caller starts over with every item alone.
+        """
+        alone = [p for p in batch if p.handler is None or p.alone]
         groups: dict[int, list[_Pending]] = {}
         for pending in batch:
-            if pending.handler is not None and not pending.future.cancelled():
+            if pending.handler is not None and not pending.alone and not pending.future.cancelled():
                 groups.setdefault(id(pending.handler), []).append(pending)
         for group in groups.values():
             handler = group[0].handler
             assert handler is not None
             try:
-                async with session.begin_nested():
-                    answers = await handler.run_many(session, [p.item for p in group])
-            except Exception:
+                answers = await handler.run_many(session, [p.item for p in group])
+            except Exception as exc:
                 log.warning(
                     "a batch of %d writes failed; writing them one by one",
                     len(group),
                     exc_info=True,
                 )
-                alone.extend(group)
-                continue
+                for pending in group:
+                    pending.alone = True
+                raise _BatchFailed from exc
             for pending, answer in zip(group, answers, strict=True):
                 if isinstance(answer, RunAlone):
                     alone.append(pending)
@@ -212,6 +224,12 @@ class GroupCommitWriter:
         return alone
 
     async def commit(self, batch: list[_Pending]) -> None:
+        try:
+            await self._commit_once(batch)
+        except _BatchFailed:
+            await self._commit_once(batch)
+
+    async def _commit_once(self, batch: list[_Pending]) -> None:
         results: list[tuple[_Pending, bool, Any]] = []
         try:
             async with self._sessionmaker() as session, session.begin():
@@ -230,6 +248,8 @@ class GroupCommitWriter:
                         results.append((pending, False, exc))
                     else:
                         results.append((pending, True, value))
+        except _BatchFailed:
+            raise
         except Exception as exc:
             log.exception("group commit of %d writes failed", len(batch))
             for pending in batch:

@@ -20,7 +20,7 @@ from hub.db import utcnow
 from hub.errors import InvalidInput, NotFound
 from hub.events import ContactUpdated, Event, Recipients
 from hub.inbox.access import visible_conversations
-from hub.inbox.contacts import refresh_contact_search
+from hub.inbox.contacts import phones_and_emails, refresh_contact_search
 from hub.inbox.models import Contact, ContactEmail, ContactPhone, Conversation
 from hub.inbox.serialize import contact_dict
 from hub.inbox.staff import normalize_email
@@ -133,21 +133,8 @@ async def edit_contact(
         contact.updated_at = utcnow()
         await session.flush()
         await refresh_contact_search(session, contact)
-        phones = (
-            await session.scalars(
-                select(ContactPhone.e164)
-                .where(ContactPhone.contact_id == contact.id)
-                .order_by(ContactPhone.id)
-            )
-        ).all()
-        emails = (
-            await session.scalars(
-                select(ContactEmail.email)
-                .where(ContactEmail.contact_id == contact.id)
-                .order_by(ContactEmail.id)
-            )
-        ).all()
-        data = contact_dict(contact, list(phones), list(emails), [])
+        phones, emails = await phones_and_emails(session, contact.id)
+        data = contact_dict(contact, phones, emails, [])
         del data["identities"]
         record_change(
             session, event="contact.updated", entity="contact", entity_id=contact.id, payload=data

@@ -100,18 +100,24 @@ async def _joined_contact(session: AsyncSession, contact_id: int | None) -> Cont
     return None
 
 
+async def phones_and_emails(session: AsyncSession, contact_id: int) -> tuple[list[str], list[str]]:
+    """A contact's phones (E.164) and emails, each in the order they were added."""
+    phones = await session.scalars(
+        select(ContactPhone.e164)
+        .where(ContactPhone.contact_id == contact_id)
+        .order_by(ContactPhone.id)
+    )
+    emails = await session.scalars(
+        select(ContactEmail.email)
+        .where(ContactEmail.contact_id == contact_id)
+        .order_by(ContactEmail.id)
+    )
+    return list(phones.all()), list(emails.all())
+
+
 async def refresh_contact_search(session: AsyncSession, contact: Contact) -> None:
     """Keep ``search_text`` in step with the contact's name, phones and emails."""
-    phones = (
-        await session.scalars(
-            select(ContactPhone.e164).where(ContactPhone.contact_id == contact.id)
-        )
-    ).all()
-    emails = (
-        await session.scalars(
-            select(ContactEmail.email).where(ContactEmail.contact_id == contact.id)
-        )
-    ).all()
+    phones, emails = await phones_and_emails(session, contact.id)
     text = " ".join([contact.name, *phones, *[p.lstrip("+") for p in phones], *emails]).lower()
     if contact.search_text != text:
         contact.search_text = text

@@ -21,12 +21,11 @@ from hub.crm_sync.queries import contact_sales
 from hub.errors import InvalidInput, NotFound
 from hub.inbox.access import get_visible_conversation, visible_conversations
 from hub.inbox.attachments import attachments_of
+from hub.inbox.contacts import phones_and_emails
 from hub.inbox.models import (
     Channel,
     Contact,
-    ContactEmail,
     ContactIdentity,
-    ContactPhone,
     Conversation,
     ConversationStatus,
     Message,
@@ -236,20 +235,7 @@ async def get_contact(ctx: HubContext, principal: Principal, contact_id: int) ->
             )
         if contact is None or (not principal.is_staff and not convs):
             raise NotFound(f"contact {contact_id} not found", code="contact_not_found")
-        phones = (
-            await session.scalars(
-                select(ContactPhone.e164)
-                .where(ContactPhone.contact_id == contact.id)
-                .order_by(ContactPhone.id)
-            )
-        ).all()
-        emails = (
-            await session.scalars(
-                select(ContactEmail.email)
-                .where(ContactEmail.contact_id == contact.id)
-                .order_by(ContactEmail.id)
-            )
-        ).all()
+        phones, emails = await phones_and_emails(session, contact.id)
         idents = (
             await session.execute(
                 select(ContactIdentity, Channel)
@@ -267,7 +253,7 @@ async def get_contact(ctx: HubContext, principal: Principal, contact_id: int) ->
             }
             for ident, ch in idents
         ]
-        data = contact_dict(contact, list(phones), list(emails), identities)
+        data = contact_dict(contact, phones, emails, identities)
         data["conversations"] = [conversation_dict(c, None, ch) for c, ch in convs]
         data.update(await contact_sales(session, principal, contact.id))
         return data

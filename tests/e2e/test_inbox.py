@@ -21,15 +21,8 @@ from hub.events import ConversationTyping, Recipients
 from hub.http import CTX, REALTIME
 from hub.inbox.models import Contact
 from hub.inbox.staff import create_operator, create_team
-from tests.conftest import IN_CI
 from tests.e2e.conftest import Hub, screenshot_path
-
-try:
-    from playwright.async_api import expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("the playwright package is missing", allow_module_level=True)
+from tests.e2e.pw import expect
 
 pytestmark = pytest.mark.timeout(90)
 

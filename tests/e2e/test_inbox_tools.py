@@ -13,16 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI
 from tests.e2e.conftest import Hub
+from tests.e2e.pw import expect
 from tests.e2e.test_inbox import api_channel, customer_says, open_inbox, person, row
-
-try:
-    from playwright.async_api import expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("the playwright package is missing", allow_module_level=True)
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -8,17 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.http import CTX
 from hub.inbox.staff import create_operator
-from tests.conftest import IN_CI
 from tests.crm_seed import Seeder
 from tests.e2e.conftest import Hub, screenshot_path
+from tests.e2e.pw import expect
 from tests.report_dataset import NOV, World, seed
-
-try:
-    from playwright.async_api import expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("the playwright package is missing", allow_module_level=True)
 
 pytestmark = pytest.mark.timeout(90)
 

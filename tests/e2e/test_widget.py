@@ -15,15 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI
 from tests.e2e.conftest import Hub, identifier_hash, screenshot_path
-
-try:
-    from playwright.async_api import expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("the playwright package is missing", allow_module_level=True)
+from tests.e2e.pw import expect
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -1,0 +1,70 @@
+"""The group-commit writer: a failing set-based batch leaves nothing behind and its items are
+written one by one, each in its own savepoint, in a fresh transaction."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.http import CTX
+from hub.inbox.models import Team
+from hub.writes import RUN_ALONE, RunAlone
+
+
+class _FailingBatch:
+    """Writes a row for the whole batch, then fails when a poisoned item is in it."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+
+    async def run_many(self, session: AsyncSession, items: list[str]) -> list[str | RunAlone]:
+        self.batches += 1
+        session.add(Team(name=f"batch-{self.batches}"))
+        await session.flush()
+        if "poison" in items:
+            raise RuntimeError("the set-based write failed")
+        return [RUN_ALONE if item == "alone" else f"batched {item}" for item in items]
+
+    async def run_one(self, session: AsyncSession, item: str) -> str:
+        if item == "poison":
+            raise ValueError("this item is bad on its own too")
+        session.add(Team(name=f"one-{item}"))
+        await session.flush()
+        return f"alone {item}"
+
+
+async def test_a_failed_batch_is_rolled_back_and_written_item_by_item(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    writer = client.app[CTX].writer
+    handler = _FailingBatch()
+    items = ["a", "poison", "alone", "b"]
+    results = await asyncio.gather(
+        *(writer.run_item(handler, item, "same-lane") for item in items), return_exceptions=True
+    )
+    assert results[0] == "alone a" and results[2] == "alone alone" and results[3] == "alone b"
+    assert isinstance(results[1], ValueError)
+    async with client.app[CTX].sessionmaker() as session:
+        names = set((await session.scalars(select(Team.name))).all())
+    # Nothing of the failed batch stayed; every good item was written once, on its own.
+    assert not {n for n in names if n.startswith("batch-")}
+    assert {"one-a", "one-alone", "one-b"} <= names
+    assert "one-poison" not in names
+
+
+async def test_a_good_batch_keeps_its_set_based_answers(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    writer = client.app[CTX].writer
+    handler = _FailingBatch()
+    results = await asyncio.gather(
+        *(writer.run_item(handler, item, "same-lane") for item in ["x", "alone", "y"])
+    )
+    assert results == ["batched x", "alone alone", "batched y"]
+    async with client.app[CTX].sessionmaker() as session:
+        names = set((await session.scalars(select(Team.name))).all())
+    assert "one-alone" in names
+    assert "one-x" not in names and "one-y" not in names
