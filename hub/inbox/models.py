@@ -218,8 +218,8 @@ class Message(Base):
         UniqueConstraint("channel_id", "provider_message_id"),
         Index("ix_messages_conversation", "conversation_id", "id"),
         Index("ix_messages_delivery", "delivery_status", "next_attempt_at"),
-        #: Reports: a conversation's first customer message and first operator reply, one seek
-        #: each in this index alone (it holds the sender too).
+        #: A conversation's first customer message and first operator reply, one seek each in
+        #: this index alone (it holds the sender too): how ``report_columns`` fills them.
         Index(
             "ix_messages_conv_kind_created",
             "conversation_id",
