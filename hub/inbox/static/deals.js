@@ -4,6 +4,8 @@
  * with textContent, never as HTML. */
 (function () {
   'use strict';
+  var D = window.HubDom;
+  var pickLang = D.pickLang, $ = D.$, el = D.el, clear = D.clear, show = D.show;
 
   var TEXTS = {
     en: {
@@ -53,23 +55,8 @@
     dealId: null, deal: null, dragging: null, reloadTimer: null, ws: null
   };
 
-  function pickLang() {
-    var saved = null;
-    try { saved = localStorage.getItem('hub.inbox.lang'); } catch (e) { /* private mode */ }
-    if (saved === 'ru' || saved === 'en') return saved;
-    return (navigator.language || '').toLowerCase().indexOf('ru') === 0 ? 'ru' : 'en';
-  }
   function t(key) { return TEXTS[S.lang][key] || TEXTS.en[key] || key; }
   function known(name) { return S.lang === 'ru' && NAMES_RU[name] ? NAMES_RU[name] : name; }
-  function $(id) { return document.getElementById(id); }
-  function el(tag, cls, text) {
-    var node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-  function show(node, yes) { node.hidden = !yes; }
   function option(select, value, label, selected) {
     var o = el('option', '', label);
     o.value = String(value);
@@ -92,31 +79,12 @@
     if (!iso) return '';
     return new Date(iso).toLocaleString(S.lang, { dateStyle: 'short', timeStyle: 'short' });
   }
-  function toast(message) {
-    var box = $('toast');
-    if (!box) { box = el('div', 'toast'); box.id = 'toast'; box.setAttribute('role', 'alert'); document.body.appendChild(box); }
-    box.textContent = message || t('error');
-    box.hidden = false;
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(function () { box.hidden = true; }, 5000);
-  }
-  function fail(err) { toast(err && err.message ? err.message : t('error')); }
+  function fail(err) { D.toast(err && err.message ? err.message : t('error')); }
 
   function api(method, path, body) {
-    var opts = { method: method, headers: {}, credentials: 'same-origin' };
-    if (body !== undefined) {
-      opts.headers['Content-Type'] = 'application/json';
-      opts.body = JSON.stringify(body);
-    }
-    if (method !== 'GET') opts.headers['X-CSRF-Token'] = S.csrf;
-    return fetch(path, opts).then(function (r) {
-      return r.json().catch(function () { return null; }).then(function (data) {
-        if (r.ok) return data;
-        if (r.status === 401) { window.location.href = '/inbox'; }
-        var err = new Error(data && data.error ? data.error.message : r.statusText);
-        err.status = r.status;
-        throw err;
-      });
+    return D.request(method, path, body, S.csrf).catch(function (err) {
+      if (err.status === 401) window.location.href = '/inbox';
+      throw err;
     });
   }
 
@@ -448,7 +416,7 @@
     var body = { title: form.title.value, amount: form.amount.value.trim() || '0', currency: form.currency.value };
     if (form.owner.value) body.owner_id = Number(form.owner.value);
     api('PATCH', '/api/v1/deals/' + S.dealId, body).then(function (d) {
-      toast(t('saved'));
+      D.toast(t('saved'));
       S.deal.title = d.title;
       reload();
     }).catch(fail);
@@ -484,7 +452,7 @@
     for (var i = 0; i < langs.length; i++) {
       langs[i].addEventListener('click', function () {
         S.lang = S.lang === 'ru' ? 'en' : 'ru';
-        try { localStorage.setItem('hub.inbox.lang', S.lang); } catch (e) { /* ignore */ }
+        D.saveLang(S.lang);
         applyLang();
       });
     }

@@ -2,6 +2,8 @@
  * Everything a customer wrote is written with textContent, never as HTML. */
 (function () {
   'use strict';
+  var D = window.HubDom;
+  var pickLang = D.pickLang, $ = D.$, el = D.el, clear = D.clear, show = D.show;
 
   var TEXTS = {
     en: {
@@ -84,22 +86,7 @@
     reconnectTimer: null, loggedIn: false, liveDuringLoad: null, mode: 'reply', typingTimer: null, listSeq: 0
   };
 
-  function pickLang() {
-    var saved = null;
-    try { saved = localStorage.getItem('hub.inbox.lang'); } catch (e) { /* private mode */ }
-    if (saved === 'ru' || saved === 'en') return saved;
-    return (navigator.language || '').toLowerCase().indexOf('ru') === 0 ? 'ru' : 'en';
-  }
   function t(key) { return TEXTS[S.lang][key] || TEXTS.en[key] || key; }
-  function $(id) { return document.getElementById(id); }
-  function el(tag, cls, text) {
-    var node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-  function show(node, yes) { node.hidden = !yes; }
 
   /* ---------- language ---------- */
   function applyLang() {
@@ -120,38 +107,19 @@
   }
   function switchLang() {
     S.lang = S.lang === 'ru' ? 'en' : 'ru';
-    try { localStorage.setItem('hub.inbox.lang', S.lang); } catch (e) { /* ignore */ }
+    D.saveLang(S.lang);
     applyLang();
     if (contactPageId()) loadContactPage(contactPageId());
   }
 
   /* ---------- HTTP ---------- */
   function api(method, path, body) {
-    var opts = { method: method, headers: {}, credentials: 'same-origin' };
-    if (body !== undefined) {
-      opts.headers['Content-Type'] = 'application/json';
-      opts.body = JSON.stringify(body);
-    }
-    if (method !== 'GET') opts.headers['X-CSRF-Token'] = S.csrf;
-    return fetch(path, opts).then(function (r) {
-      return r.json().catch(function () { return null; }).then(function (data) {
-        if (r.ok) return data;
-        var err = new Error(data && data.error ? data.error.message : r.statusText);
-        err.status = r.status;
-        err.code = data && data.error ? data.error.code : '';
-        if (r.status === 401 && S.loggedIn) loggedOut();
-        throw err;
-      });
+    return D.request(method, path, body, S.csrf).catch(function (err) {
+      if (err.status === 401 && S.loggedIn) loggedOut();
+      throw err;
     });
   }
-  function toast(message) {
-    var box = $('toast');
-    if (!box) { box = el('div', 'toast'); box.id = 'toast'; box.setAttribute('role', 'alert'); document.body.appendChild(box); }
-    box.textContent = message || t('error');
-    box.hidden = false;
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(function () { box.hidden = true; }, 5000);
-  }
+  function toast(message) { D.toast(message || t('error')); }
   function fail(err) { toast(err && err.message ? err.message : t('error')); }
 
   /* ---------- session ---------- */

@@ -3,6 +3,8 @@
  * language is the one the operator chose in the inbox (localStorage "hub.inbox.lang"). */
 (function () {
   'use strict';
+  var D = window.HubDom;
+  var pickLang = D.pickLang, $ = D.$, el = D.el, clear = D.clear;
 
   var TEXTS = {
     en: {
@@ -41,32 +43,8 @@
   };
   var S = { lang: pickLang(), data: null, pipelines: [] };
 
-  function pickLang() {
-    var saved = null;
-    try { saved = localStorage.getItem('hub.inbox.lang'); } catch (e) { /* private mode */ }
-    if (saved === 'ru' || saved === 'en') return saved;
-    return (navigator.language || '').toLowerCase().indexOf('ru') === 0 ? 'ru' : 'en';
-  }
   function t(key) { return TEXTS[S.lang][key] || TEXTS.en[key] || key; }
-  function $(id) { return document.getElementById(id); }
-  function el(tag, cls, text) {
-    var node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-
-  function api(path) {
-    return fetch(path, { credentials: 'same-origin' }).then(function (r) {
-      return r.json().catch(function () { return null; }).then(function (data) {
-        if (r.ok) return data;
-        var err = new Error(data && data.error ? data.error.message : r.statusText);
-        err.status = r.status;
-        throw err;
-      });
-    });
-  }
+  function api(path) { return D.request('GET', path); }
 
   /* ---------- formatting ---------- */
   function number(n) {
@@ -259,7 +237,7 @@
     applyLang();
     $('lang').addEventListener('click', function () {
       S.lang = S.lang === 'ru' ? 'en' : 'ru';
-      try { localStorage.setItem('hub.inbox.lang', S.lang); } catch (e) { /* ignore */ }
+      D.saveLang(S.lang);
       applyLang();
     });
     $('period').addEventListener('submit', function (ev) {

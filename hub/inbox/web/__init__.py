@@ -28,6 +28,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 STATIC_FILES = {
     "inbox.js": "application/javascript; charset=utf-8",
     "inbox.css": "text/css; charset=utf-8",
+    "dom.js": "application/javascript; charset=utf-8",
     "reports.js": "application/javascript; charset=utf-8",
     "canned.js": "application/javascript; charset=utf-8",
     "contact-edit.js": "application/javascript; charset=utf-8",
