@@ -29,6 +29,7 @@ STATIC_FILES = {
     "inbox.js": "application/javascript; charset=utf-8",
     "inbox.css": "text/css; charset=utf-8",
     "dom.js": "application/javascript; charset=utf-8",
+    "duplicates.js": "application/javascript; charset=utf-8",
     "reports.js": "application/javascript; charset=utf-8",
     "canned.js": "application/javascript; charset=utf-8",
     "contact-edit.js": "application/javascript; charset=utf-8",
