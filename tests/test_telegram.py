@@ -6,6 +6,7 @@ under tests/fixtures/telegram/.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from typing import Any
@@ -76,6 +77,30 @@ async def test_a_bad_token_or_refused_webhook_leaves_nothing(tg: Telegram) -> No
     count = await tg.ctx.read(lambda s: s.scalar(select(func.count(Channel.id))))
     bots = await tg.ctx.read(lambda s: s.scalar(select(func.count(TelegramBot.channel_id))))
     assert (count, bots) == (1, 1)
+
+
+async def test_one_bot_connected_twice_at_once_is_one_channel_and_a_409(tg: Telegram) -> None:
+    token = "7000000004:AATwiceAtOnceTwiceAtOnceTwiceAtOnc"
+    tg.api.tokens[token] = {**BOT, "id": 7000000004, "username": "twice_bot"}
+
+    async def create() -> Any:
+        return await tg.client.post(
+            "/api/v1/channels",
+            json={"type": "telegram", "name": "Twice", "token": token},
+            headers=tg.admin.headers,
+        )
+
+    answers = await asyncio.gather(create(), create())
+    statuses = sorted(a.status for a in answers)
+    assert statuses == [201, 409], [await a.text() for a in answers]
+    codes = [(await a.json())["error"]["code"] for a in answers if a.status == 409]
+    assert codes == ["bot_already_connected"]
+    bots = await tg.ctx.read(
+        lambda s: s.scalar(
+            select(func.count(TelegramBot.channel_id)).where(TelegramBot.bot_user_id == 7000000004)
+        )
+    )
+    assert bots == 1
 
 
 async def test_a_wrong_or_missing_secret_is_refused_and_stores_nothing(tg: Telegram) -> None:

@@ -19,6 +19,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels.telegram.config import ALLOWED_UPDATES, check_token, make_bot
@@ -72,15 +73,21 @@ class TelegramConnector:
             raise Conflict(
                 f"this bot is connected already (channel {taken})", code="bot_already_connected"
             )
-        session.add(
-            TelegramBot(
-                channel_id=channel.id,
-                token=private["token"],
-                bot_user_id=private["bot_user_id"],
-                username=private["username"],
-                poll_offset=0,
-            )
-        )
+        try:
+            # Two connects of one bot at the same moment: the unique index decides, as a 409.
+            async with session.begin_nested():
+                session.add(
+                    TelegramBot(
+                        channel_id=channel.id,
+                        token=private["token"],
+                        bot_user_id=private["bot_user_id"],
+                        username=private["username"],
+                        poll_offset=0,
+                    )
+                )
+                await session.flush()
+        except IntegrityError as exc:
+            raise Conflict("this bot is connected already", code="bot_already_connected") from exc
 
     async def activate(
         self, ctx: HubContext, channel_id: int, secret: str, private: dict[str, Any]
