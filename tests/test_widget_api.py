@@ -815,3 +815,41 @@ async def test_logging_in_mid_chat_keeps_the_chat(
     other_device = await start_session(client, channel, **ident)
     assert other_device["visitor_token"] != token
     assert [m["id"] for m in other_device["messages"]] == ids
+
+
+async def test_a_callback_in_an_existing_conversation_makes_one_open_task(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """The lead intake makes the task of a request that opens a conversation; a request in a
+    conversation the visitor already had makes it here, once while that task is open."""
+    admin, _channel, token = await new_visitor(client)
+    first = await client.post(
+        "/api/widget/v1/messages",
+        json={"client_id": "m-1", "body": "Сколько стоит печь?"},
+        headers={"Origin": ORIGIN, "X-Visitor-Token": token},
+    )
+    assert first.status in (200, 201), await first.text()
+
+    async def ask() -> None:
+        resp = await client.post(
+            "/api/widget/v1/callback",
+            json={"visitor_token": token, "phone": "8 916 123 45 67"},
+            headers={"Origin": ORIGIN},
+        )
+        assert resp.status == 201, await resp.text()
+
+    async def callbacks() -> list[dict[str, Any]]:
+        resp = await client.get("/api/v1/tasks?status=open", headers=admin.headers)
+        assert resp.status == 200, await resp.text()
+        return [t for t in (await resp.json())["items"] if t["kind"] == "callback"]
+
+    await ask()
+    await ask()
+    tasks = await callbacks()
+    assert [t["title"] for t in tasks] == ["Call back +79161234567"]
+    done = await client.post(f"/api/v1/tasks/{tasks[0]['id']}/complete", headers=admin.headers)
+    assert done.status == 200, await done.text()
+    await ask()
+    again = await callbacks()
+    assert [t["title"] for t in again] == ["Call back +79161234567"]
+    assert again[0]["id"] != tasks[0]["id"]

@@ -49,6 +49,7 @@ from hub.crm_sync.models import (
     LeadStatus,
     Task,
 )
+from hub.crm_sync.tasks import callback_title
 from hub.db import utcnow
 from hub.events import EVENTS_TOPIC, ConversationCreated, Event
 from hub.inbox.models import Channel, Contact, Conversation, Message, MessageKind
@@ -183,7 +184,7 @@ async def take_conversation(
         await session.flush()
         await announce_lead(session, lead, events, created=True)
     phone = await _callback_phone(session, conv.id)
-    title = f"Call back {phone}".strip()
+    title = callback_title(phone or "")
     made = select(Task.id).where(
         Task.kind == "callback",
         Task.contact_id == contact.id,

@@ -15,11 +15,12 @@ from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync.access import get_visible_contact, get_visible_deal, visible_tasks
 from hub.crm_sync.deals import check_owner
-from hub.crm_sync.models import Task, TaskStatus
+from hub.crm_sync.models import Deal, DealStatus, Task, TaskStatus
 from hub.crm_sync.serialize import task_dict
 from hub.db import utcnow
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.events import Event, Recipients, TaskUpdated
+from hub.inbox.models import Conversation
 
 MAX_TASKS = 500
 
@@ -88,6 +89,62 @@ async def create_task(
         return data
 
     data = await ctx.write(unit)
+    await ctx.publish(*events)
+    return data
+
+
+def callback_title(phone: str) -> str:
+    """The title of a "call back" task: also what keeps one request from making two tasks."""
+    return f"Call back {phone}".strip()
+
+
+async def callback_task(
+    ctx: HubContext, *, conversation_id: int, phone: str
+) -> dict[str, Any] | None:
+    """A customer asked to be called back in a conversation he already had: a "call back" task
+    for the conversation's assignee, on the contact's open deal if he has one. (The lead intake
+    makes the task of a request that opens a new conversation.) While such a task for the same
+    phone is open, another request adds none; ``None`` then."""
+    events: list[Event] = []
+
+    async def unit(session: AsyncSession) -> dict[str, Any] | None:
+        events.clear()
+        conv = await session.get(Conversation, conversation_id)
+        if conv is None:
+            return None
+        title = callback_title(phone)
+        pending = select(Task.id).where(
+            Task.kind == "callback",
+            Task.contact_id == conv.contact_id,
+            Task.title == title,
+            Task.status == TaskStatus.OPEN.value,
+        )
+        if await session.scalar(pending.limit(1)) is not None:
+            return None
+        deal_id = await session.scalar(
+            select(Deal.id)
+            .where(Deal.contact_id == conv.contact_id, Deal.status == DealStatus.OPEN.value)
+            .order_by(Deal.id.desc())
+            .limit(1)
+        )
+        now = utcnow()
+        task = Task(
+            title=title,
+            kind="callback",
+            due_at=now,
+            assignee_id=conv.assignee_id,
+            contact_id=conv.contact_id,
+            deal_id=deal_id,
+            status=TaskStatus.OPEN.value,
+            created_at=now,
+        )
+        session.add(task)
+        await session.flush()
+        data = task_dict(task, now)
+        events.append(TaskUpdated(_recipients(task), data))
+        return data
+
+    data = await ctx.write(unit, key=("conversation", conversation_id))
     await ctx.publish(*events)
     return data
 

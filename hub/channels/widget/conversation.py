@@ -20,6 +20,7 @@ from hub.channels.widget.visitors import (
     to_visitor,
 )
 from hub.context import HubContext
+from hub.crm_sync.tasks import callback_task
 from hub.errors import InvalidInput
 from hub.inbox.actions import receive_message
 from hub.inbox.contacts import find_or_create_contact, update_contact_details
@@ -167,6 +168,9 @@ async def request_callback(
     visitor = await link_contact(ctx, visitor, channel, on_linked)
     result = await receive_message(ctx, inbound)
     visitor = await _ensure_contact_link(ctx, visitor, result)
+    if not result.duplicate and not result.created_conversation:
+        # A new conversation's request becomes a task in the lead intake; a later one here.
+        await callback_task(ctx, conversation_id=result.conversation["id"], phone=phone_e164)
     message = {
         "id": result.message["id"],
         "body": body,
