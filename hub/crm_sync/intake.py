@@ -47,9 +47,8 @@ from hub.crm_sync.models import (
     DealStatus,
     Lead,
     LeadStatus,
-    Task,
 )
-from hub.crm_sync.tasks import callback_title
+from hub.crm_sync.tasks import add_callback_task
 from hub.db import utcnow
 from hub.events import EVENTS_TOPIC, ConversationCreated, Event
 from hub.inbox.models import Channel, Contact, Conversation, Message, MessageKind
@@ -184,24 +183,14 @@ async def take_conversation(
         await session.flush()
         await announce_lead(session, lead, events, created=True)
     phone = await _callback_phone(session, conv.id)
-    title = callback_title(phone or "")
-    made = select(Task.id).where(
-        Task.kind == "callback",
-        Task.contact_id == contact.id,
-        Task.title == title,
-        Task.created_at >= conv.created_at,
-    )
-    # Re-reading an unsettled row must not make a second task (nothing else marks it taken).
-    if phone is not None and await session.scalar(made.limit(1)) is None:
-        session.add(
-            Task(
-                title=title,
-                kind="callback",
-                due_at=utcnow(),
-                assignee_id=conv.assignee_id,
-                contact_id=contact.id,
-                deal_id=open_deal.id if open_deal is not None else None,
-            )
+    if phone is not None:
+        # Re-reading an unsettled row finds the task open and adds no second one.
+        await add_callback_task(
+            session,
+            contact_id=contact.id,
+            phone=phone,
+            assignee_id=conv.assignee_id,
+            deal_id=open_deal.id if open_deal is not None else None,
         )
     return decision.value
 

@@ -98,6 +98,41 @@ def callback_title(phone: str) -> str:
     return f"Call back {phone}".strip()
 
 
+async def add_callback_task(
+    session: AsyncSession,
+    *,
+    contact_id: int,
+    phone: str,
+    assignee_id: int | None,
+    deal_id: int | None,
+) -> Task | None:
+    """Add a "call back" task for ``phone`` unless one for it is open already (a request asked
+    twice, or read twice by the lead intake, is one task)."""
+    title = callback_title(phone)
+    pending = select(Task.id).where(
+        Task.kind == "callback",
+        Task.contact_id == contact_id,
+        Task.title == title,
+        Task.status == TaskStatus.OPEN.value,
+    )
+    if await session.scalar(pending.limit(1)) is not None:
+        return None
+    now = utcnow()
+    task = Task(
+        title=title,
+        kind="callback",
+        due_at=now,
+        assignee_id=assignee_id,
+        contact_id=contact_id,
+        deal_id=deal_id,
+        status=TaskStatus.OPEN.value,
+        created_at=now,
+    )
+    session.add(task)
+    await session.flush()
+    return task
+
+
 async def callback_task(
     ctx: HubContext, *, conversation_id: int, phone: str
 ) -> dict[str, Any] | None:
@@ -112,35 +147,22 @@ async def callback_task(
         conv = await session.get(Conversation, conversation_id)
         if conv is None:
             return None
-        title = callback_title(phone)
-        pending = select(Task.id).where(
-            Task.kind == "callback",
-            Task.contact_id == conv.contact_id,
-            Task.title == title,
-            Task.status == TaskStatus.OPEN.value,
-        )
-        if await session.scalar(pending.limit(1)) is not None:
-            return None
         deal_id = await session.scalar(
             select(Deal.id)
             .where(Deal.contact_id == conv.contact_id, Deal.status == DealStatus.OPEN.value)
             .order_by(Deal.id.desc())
             .limit(1)
         )
-        now = utcnow()
-        task = Task(
-            title=title,
-            kind="callback",
-            due_at=now,
-            assignee_id=conv.assignee_id,
+        task = await add_callback_task(
+            session,
             contact_id=conv.contact_id,
+            phone=phone,
+            assignee_id=conv.assignee_id,
             deal_id=deal_id,
-            status=TaskStatus.OPEN.value,
-            created_at=now,
         )
-        session.add(task)
-        await session.flush()
-        data = task_dict(task, now)
+        if task is None:
+            return None
+        data = task_dict(task, utcnow())
         events.append(TaskUpdated(_recipients(task), data))
         return data
 

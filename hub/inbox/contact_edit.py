@@ -19,7 +19,7 @@ from hub.crm_sync.outbox import record_change
 from hub.db import utcnow
 from hub.errors import InvalidInput, NotFound
 from hub.events import ContactUpdated, Event, Recipients
-from hub.inbox.access import visible_conversations
+from hub.inbox.access import can_see
 from hub.inbox.contacts import phones_and_emails, refresh_contact_search
 from hub.inbox.models import Contact, ContactEmail, ContactPhone, Conversation
 from hub.inbox.serialize import contact_dict
@@ -105,13 +105,7 @@ async def edit_contact(
                 ).all()
             )
         visible = contact is not None and (
-            principal.is_staff
-            or await session.scalar(
-                select(Conversation.id)
-                .where(Conversation.contact_id == contact_id, visible_conversations(principal))
-                .limit(1)
-            )
-            is not None
+            principal.is_staff or any(can_see(principal, c) for c in convs)
         )
         if contact is None or not visible:
             raise NotFound(f"contact {contact_id} not found", code="contact_not_found")
