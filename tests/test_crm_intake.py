@@ -192,6 +192,23 @@ async def test_one_process_holds_the_lease(client: TestClient) -> None:  # type:
     await other.release()
 
 
+async def test_an_unsettled_conversation_is_decided_once(client: TestClient) -> None:  # type: ignore[type-arg]
+    """The cursor waits before passing a young row, but each pass does not decide it again."""
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
+    await make_lead(client, channel, admin, "once")
+    intake = client.app[INTAKE]
+    decided = intake.processed
+    assert decided >= 1
+    await intake.run_once()
+    await intake.run_once()
+    assert intake.processed == decided
+    # A new conversation after it is still decided on the next pass.
+    await customer_says(client, channel, "Hi", external_id="once-2", name="Second")
+    await intake.run_once()
+    assert intake.processed == decided + 1
+
+
 async def test_deciding_twice_changes_nothing(client: TestClient) -> None:  # type: ignore[type-arg]
     admin = await make_operator(client, role="admin")
     channel = await make_api_channel(client, admin)

@@ -205,6 +205,9 @@ class LeadIntake:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.processed = 0
+        #: Conversations after the cursor this process has taken already: an unsettled row is
+        #: read again on each pass (the cursor may not pass it yet) but decided only once.
+        self._taken: set[int] = set()
 
     def wake(self) -> None:
         self._wake.set()
@@ -258,7 +261,15 @@ class LeadIntake:
             and held.lease_until is not None
             and held.lease_until > now
         ):
+            self._taken.clear()  # another process decides from here on
             return None
+        if (
+            held is not None
+            and held.lease_owner == self.owner
+            and held.lease_until is not None
+            and held.lease_until > now + timedelta(seconds=LEASE_S / 2)
+        ):
+            return held.last_id  # held for a while yet: no write to renew it on every pass
 
         async def unit(session: AsyncSession) -> int | None:
             await start_cursor_at_now(session)
@@ -312,13 +323,14 @@ class LeadIntake:
         settled = utcnow() - timedelta(seconds=SETTLE_S)
         new_last, moving = last_id, True
         for conv_id, created_at in rows:
-            taken = await self._take(conv_id)
+            taken = conv_id in self._taken or await self._take(conv_id)
             if taken and moving and created_at <= settled:
                 new_last = conv_id
             else:
                 moving = False
         if new_last != last_id:
             await self._save(new_last)
+            self._taken = {conv_id for conv_id in self._taken if conv_id > new_last}
         return len(rows) if new_last != last_id else 0
 
     async def _take(self, conv_id: int) -> bool:
@@ -336,6 +348,7 @@ class LeadIntake:
             log.exception("the lead intake failed on conversation %s", conv_id)
             return False
         self.processed += 1
+        self._taken.add(conv_id)
         await self._ctx.publish(*events)
         await relink_visitors(self._ctx, links)
         return True
