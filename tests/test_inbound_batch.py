@@ -17,6 +17,7 @@ from hub.channels.base import InboundContact, InboundMessage
 from hub.events import EVENTS_TOPIC
 from hub.http import CTX
 from hub.inbox import actions as inbox_actions
+from hub.inbox import inbound_sql
 from hub.inbox.actions import receive_message
 from hub.inbox.handoff import set_status
 from hub.inbox.inbound_batch import store_batch
@@ -157,3 +158,31 @@ async def test_fast_and_one_by_one_paths_answer_alike(client: TestClient) -> Non
         ).json()
     )["items"]
     assert listed[-1] == fast["message"]
+    # The conversation as the batch wrote it reads back the same through the ORM.
+    shown = await (
+        await client.get(
+            f"/api/v1/conversations/{fast['conversation']['id']}", headers=admin.headers
+        )
+    ).json()
+    for field in ("last_activity_at", "created_at", "unread_count", "last_message_preview"):
+        assert shown[field] == fast["conversation"][field], field
+
+
+def test_the_batch_statements_fill_every_column_a_model_fills() -> None:
+    """The batch writes rows with its own SQL, so SQLAlchemy's defaults do not apply there: a
+    new column that must be filled has to be added to its statement too."""
+    for model, columns in (
+        (Contact, inbound_sql.CONTACT_COLUMNS),
+        (ContactIdentity, inbound_sql.IDENTITY_COLUMNS),
+        (Conversation, inbound_sql.CONVERSATION_COLUMNS),
+        (Message, inbound_sql.MESSAGE_COLUMNS),
+    ):
+        table = model.__table__
+        must = {
+            column.name
+            for column in table.columns
+            if not column.primary_key
+            and column.server_default is None
+            and (not column.nullable or getattr(column.default, "arg", None) is not None)
+        }
+        assert must <= set(columns), (table.name, sorted(must - set(columns)))

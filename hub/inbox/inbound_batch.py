@@ -20,32 +20,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels.base import InboundMessage
 from hub.db import utcnow
 from hub.events import ConversationCreated, Event, MessageCreated, Recipients
-from hub.inbox.models import (
-    Channel,
-    Contact,
-    ContactIdentity,
-    Conversation,
-    ConversationStatus,
-    Message,
-    MessageKind,
-)
+from hub.inbox.inbound_sql import BatchSql, run_batch_sql
+from hub.inbox.models import ConversationStatus, MessageKind
 from hub.inbox.serialize import conversation_dict, message_dict
 from hub.writes import RUN_ALONE, RunAlone
 
 PREVIEW_CHARS = 200
 _FAST_STATUSES = (ConversationStatus.OPEN.value, ConversationStatus.PENDING.value)
-
-CHANNELS: Table = Channel.__table__  # type: ignore[assignment]
-CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
-IDENTITIES: Table = ContactIdentity.__table__  # type: ignore[assignment]
-CONVERSATIONS: Table = Conversation.__table__  # type: ignore[assignment]
-MESSAGES: Table = Message.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,22 +90,13 @@ class _IncomingRow:
     reply_to_id: int | None = None
 
 
-async def _fast_items(
-    conn: AsyncConnection, items: list[InboundMessage]
+def _fast_items(
+    sql: BatchSql, items: list[InboundMessage]
 ) -> tuple[list[int], dict[int, _Named], dict[int, int | None]]:
     """Indexes of the items this path may take; the channels' names and default teams."""
-    rows = await conn.execute(
-        select(
-            CHANNELS.c.id,
-            CHANNELS.c.name,
-            CHANNELS.c.type,
-            CHANNELS.c.team_id,
-            CHANNELS.c.is_active,
-        ).where(CHANNELS.c.id.in_({item.channel_id for item in items}))
-    )
     channels: dict[int, _Named] = {}
     teams: dict[int, int | None] = {}
-    for ch_id, name, ch_type, team_id, active in rows.all():
+    for ch_id, name, ch_type, team_id, active in sql.channels({item.channel_id for item in items}):
         if active:
             channels[ch_id] = _Named(ch_id, name, ch_type)
             teams[ch_id] = team_id
@@ -129,12 +106,7 @@ async def _fast_items(
             provider_ids[item.channel_id].add(item.provider_message_id)
     known: set[tuple[int, str]] = set()
     for ch_id, pids in provider_ids.items():  # one channel per batch, as a rule
-        found = await conn.execute(
-            select(MESSAGES.c.provider_message_id).where(
-                MESSAGES.c.channel_id == ch_id, MESSAGES.c.provider_message_id.in_(pids)
-            )
-        )
-        known.update((ch_id, pid) for pid in found.scalars().all())
+        known.update((ch_id, pid) for pid in sql.known_provider_ids(ch_id, pids))
     fast: list[int] = []
     seen: set[tuple[int, str]] = set()
     for i, item in enumerate(items):
@@ -154,8 +126,8 @@ async def _fast_items(
     return fast, channels, teams
 
 
-async def _contacts(
-    conn: AsyncConnection, items: list[InboundMessage], fast: list[int], now: datetime
+def _contacts(
+    sql: BatchSql, items: list[InboundMessage], fast: list[int], now: datetime
 ) -> tuple[list[int], dict[Identity, _Named]]:
     """The contact of every sender, new ones made; items whose contact needs a name set by
     the ORM path are dropped from ``fast``."""
@@ -164,12 +136,10 @@ async def _contacts(
         wanted[items[i].channel_id].add(items[i].contact.external_id)
     contact_of: dict[Identity, _Named] = {}
     for ch_id, external_ids in wanted.items():
-        rows = await conn.execute(
-            select(IDENTITIES.c.external_id, CONTACTS.c.id, CONTACTS.c.name)
-            .join(CONTACTS, CONTACTS.c.id == IDENTITIES.c.contact_id)
-            .where(IDENTITIES.c.channel_id == ch_id, IDENTITIES.c.external_id.in_(external_ids))
+        contact_of.update(
+            ((ch_id, ext), _Named(cid, name))
+            for ext, cid, name in sql.contacts_of(ch_id, external_ids)
         )
-        contact_of.update(((ch_id, ext), _Named(cid, name)) for ext, cid, name in rows.all())
     fast = [
         i
         for i in fast
@@ -183,58 +153,25 @@ async def _contacts(
             first_name.setdefault(key, items[i].contact.name)
     if first_name:
         new = sorted(first_name)
-        result = await conn.execute(
-            insert(CONTACTS).returning(CONTACTS.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "name": first_name[key],
-                    "search_text": first_name[key].lower(),
-                    "attributes": {},
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for key in new
-            ],
-        )
-        ids = list(result.scalars().all())
-        await conn.execute(
-            insert(IDENTITIES),
-            [
-                {"contact_id": cid, "channel_id": ch, "external_id": ext, "created_at": now}
-                for cid, (ch, ext) in zip(ids, new, strict=True)
-            ],
+        ids = sql.insert_contacts([first_name[key] for key in new], now)
+        sql.insert_identities(
+            [(cid, ch, ext) for cid, (ch, ext) in zip(ids, new, strict=True)], now
         )
         for cid, key in zip(ids, new, strict=True):
             contact_of[key] = _Named(cid, first_name[key])
     return fast, contact_of
 
 
-async def _conversations(
-    conn: AsyncConnection,
+def _conversations(
+    sql: BatchSql,
     pairs: set[tuple[int, int]],
     teams: dict[int, int | None],
     now: datetime,
 ) -> tuple[dict[tuple[int, int], _ConversationRow], set[int]]:
     """The newest conversation of each (contact, channel); new ones where there is none."""
-    rows = await conn.execute(
-        select(
-            CONVERSATIONS.c.id,
-            CONVERSATIONS.c.channel_id,
-            CONVERSATIONS.c.contact_id,
-            CONVERSATIONS.c.team_id,
-            CONVERSATIONS.c.assignee_id,
-            CONVERSATIONS.c.status,
-            CONVERSATIONS.c.snoozed_until,
-            CONVERSATIONS.c.created_at,
-            CONVERSATIONS.c.last_activity_at,
-            CONVERSATIONS.c.last_message_preview,
-            CONVERSATIONS.c.unread_count,
-            CONVERSATIONS.c.attributes,
-        ).where(CONVERSATIONS.c.contact_id.in_({contact_id for contact_id, _ch in pairs}))
-    )
     convs: dict[tuple[int, int], _ConversationRow] = {}
-    for row in rows.all():
-        conv = _ConversationRow(*tuple(row))
+    for row in sql.conversations_of({contact_id for contact_id, _ch in pairs}):
+        conv = _ConversationRow(*row)
         pair = (conv.contact_id, conv.channel_id)
         if pair not in pairs:
             continue  # the same contact on another channel
@@ -243,114 +180,68 @@ async def _conversations(
     missing = sorted(pairs - convs.keys())
     created: set[int] = set()
     if missing:
-        values: list[dict[str, Any]] = [
-            {
-                "channel_id": ch,
-                "contact_id": cid,
-                "team_id": teams[ch],
-                "assignee_id": None,
-                "status": ConversationStatus.OPEN.value,
-                "snoozed_until": None,
-                "created_at": now,
-                "last_activity_at": now,
-                "last_message_preview": "",
-                "unread_count": 0,
-                "attributes": {},
-                "first_incoming_at": now,
-            }
-            for cid, ch in missing
-        ]
-        result = await conn.execute(
-            insert(CONVERSATIONS).returning(CONVERSATIONS.c.id, sort_by_parameter_order=True),
-            values,
-        )
-        for conv_id, (cid, ch) in zip(result.scalars().all(), missing, strict=True):
+        opened = ConversationStatus.OPEN.value
+        ids = sql.insert_conversations([(ch, cid, teams[ch], opened) for cid, ch in missing], now)
+        for conv_id, (cid, ch) in zip(ids, missing, strict=True):
             convs[(cid, ch)] = _ConversationRow(
-                conv_id,
-                ch,
-                cid,
-                teams[ch],
-                None,
-                ConversationStatus.OPEN.value,
-                None,
-                now,
-                now,
-                "",
-                0,
-                {},
+                conv_id, ch, cid, teams[ch], None, opened, None, now, now, "", 0, {}
             )
             created.add(conv_id)
     return convs, created
 
 
-async def store_batch(
-    session: AsyncSession, items: list[InboundMessage]
-) -> list[Stored | RunAlone]:
-    """Store what the fast path can; answer ``RUN_ALONE`` for the rest."""
-    out: list[Stored | RunAlone] = [RUN_ALONE] * len(items)
-    conn = await session.connection()
-    fast, channels, teams = await _fast_items(conn, items)
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """What the batch's statements stored for one item, for the events built on the loop."""
+
+    message_id: int
+    conversation: _ConversationRow
+    contact: _Named
+    channel: _Named
+    is_new: bool
+
+
+def write_batch(sql: BatchSql, items: list[InboundMessage], now: datetime) -> list[_Written | None]:
+    """Store what the fast path can (``None`` for the rest); runs on the driver's side."""
+    out: list[_Written | None] = [None] * len(items)
+    fast, channels, teams = _fast_items(sql, items)
     if not fast:
         return out
-    now = utcnow()
-    fast, contact_of = await _contacts(conn, items, fast, now)
+    fast, contact_of = _contacts(sql, items, fast, now)
 
     def pair_of(i: int) -> tuple[int, int]:
         item = items[i]
         return contact_of[(item.channel_id, item.contact.external_id)].id, item.channel_id
 
-    convs, created = await _conversations(conn, {pair_of(i) for i in fast}, teams, now)
+    convs, created = _conversations(sql, {pair_of(i) for i in fast}, teams, now)
     fast = [i for i in fast if convs[pair_of(i)].status in _FAST_STATUSES]
     if not fast:
         return out
-
-    result = await conn.execute(
-        insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True),
+    message_ids = sql.insert_messages(
         [
-            {
-                "conversation_id": convs[pair_of(i)].id,
-                "channel_id": items[i].channel_id,
-                "kind": MessageKind.INCOMING.value,
-                "body": items[i].body,
-                "sender_operator_id": None,
-                "sender_contact_id": pair_of(i)[0],
-                "provider_message_id": items[i].provider_message_id,
-                "meta": dict(items[i].meta),
-                "created_at": now,
-                "delivery_status": None,
-                "delivery_error": None,
-                "delivery_attempts": 0,
-                "next_attempt_at": None,
-            }
+            (
+                convs[pair_of(i)].id,
+                items[i].channel_id,
+                MessageKind.INCOMING.value,
+                items[i].body,
+                pair_of(i)[0],
+                items[i].provider_message_id,
+                dict(items[i].meta),
+            )
             for i in fast
         ],
+        now,
     )
-    message_ids = list(result.scalars().all())
     per_pair: dict[tuple[int, int], list[int]] = defaultdict(list)
     for i in fast:
         per_pair[pair_of(i)].append(i)
-    # One executemany for every touched conversation; the count is added in SQL, so a reply
-    # committed meanwhile on another lane (which zeroes it) is not overwritten.
-    await conn.execute(
-        update(CONVERSATIONS)
-        .where(CONVERSATIONS.c.id == bindparam("b_id"))
-        .values(
-            last_activity_at=bindparam("b_at"),
-            last_message_preview=bindparam("b_preview"),
-            unread_count=CONVERSATIONS.c.unread_count + bindparam("b_added"),
-            first_incoming_at=func.coalesce(CONVERSATIONS.c.first_incoming_at, bindparam("b_at")),
-        ),
+    sql.touch_conversations(
         [
-            {
-                "b_id": convs[pair].id,
-                "b_at": now,
-                "b_preview": preview(items[idx[-1]].body),
-                "b_added": len(idx),
-            }
+            (convs[pair].id, preview(items[idx[-1]].body), len(idx))
             for pair, idx in per_pair.items()
         ],
+        now,
     )
-
     seen_in_batch: dict[tuple[int, int], int] = defaultdict(int)
     for i, message_id in zip(fast, message_ids, strict=True):
         item, pair = items[i], pair_of(i)
@@ -362,13 +253,29 @@ async def store_batch(
             last_message_preview=preview(item.body),
             unread_count=before.unread_count + seen_in_batch[pair],
         )
+        is_new = conv.id in created and seen_in_batch[pair] == 1
         contact = contact_of[(item.channel_id, item.contact.external_id)]
-        msg = _IncomingRow(message_id, conv.id, item.body, contact.id, now, dict(item.meta))
-        conv_data = conversation_dict(conv, contact, channels[item.channel_id])
+        out[i] = _Written(message_id, conv, contact, channels[item.channel_id], is_new)
+    return out
+
+
+async def store_batch(
+    session: AsyncSession, items: list[InboundMessage]
+) -> list[Stored | RunAlone]:
+    """Store what the fast path can; answer ``RUN_ALONE`` for the rest."""
+    now = utcnow()
+    written = await run_batch_sql(session, lambda sql: write_batch(sql, items, now))
+    out: list[Stored | RunAlone] = []
+    for item, done in zip(items, written, strict=True):
+        if done is None:
+            out.append(RUN_ALONE)
+            continue
+        conv, contact = done.conversation, done.contact
+        msg = _IncomingRow(done.message_id, conv.id, item.body, contact.id, now, dict(item.meta))
+        conv_data = conversation_dict(conv, contact, done.channel)
         msg_data = message_dict(msg, contact_names={contact.id: contact.name})
         recipients = Recipients.for_conversation(conv.team_id, conv.assignee_id)
-        is_new = conv.id in created and seen_in_batch[pair] == 1
-        events: list[Event] = [ConversationCreated(recipients, conv_data)] if is_new else []
+        events: list[Event] = [ConversationCreated(recipients, conv_data)] if done.is_new else []
         events.append(MessageCreated(recipients, conv.id, msg_data, conv_data))
-        out[i] = (ReceiveResult(msg_data, conv_data, False, is_new), events)
+        out.append((ReceiveResult(msg_data, conv_data, False, done.is_new), events))
     return out
