@@ -7,6 +7,7 @@ seen within ``TTL_S`` on every process, which is the price of not reading it per
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -34,21 +35,31 @@ class ChannelCache:
         self._ctx = ctx
         self._ttl = ttl_s
         self._entries: dict[int, tuple[float, ChannelView | None]] = {}
+        self._loading: dict[int, asyncio.Future[ChannelView | None]] = {}
 
     async def get(self, channel_id: int) -> ChannelView | None:
-        now = time.monotonic()
         hit = self._entries.get(channel_id)
-        if hit is not None and now - hit[0] < self._ttl:
+        if hit is not None and time.monotonic() - hit[0] < self._ttl:
             return hit[1]
+        # When an entry runs out under load, every request of that moment misses at once: they
+        # share one read instead of each taking a pooled connection for the same row.
+        loading = self._loading.get(channel_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(channel_id))
+            self._loading[channel_id] = loading
+            loading.add_done_callback(lambda _done: self._loading.pop(channel_id, None))
+        return await asyncio.shield(loading)
 
+    async def _load(self, channel_id: int) -> ChannelView | None:
         async def query(session: AsyncSession) -> ChannelView | None:
             ch = await session.get(Channel, channel_id)
             if ch is None:
                 return None
             return ChannelView(ch.id, ch.type, ch.secret, ch.is_active, ch.team_id, dict(ch.config))
 
+        started = time.monotonic()
         view = await self._ctx.read(query)
         if len(self._entries) > 10_000:
             self._entries.clear()
-        self._entries[channel_id] = (now, view)
+        self._entries[channel_id] = (started, view)
         return view

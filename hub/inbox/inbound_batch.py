@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.channels.base import InboundMessage
 from hub.db import utcnow
 from hub.events import ConversationCreated, Event, MessageCreated, Recipients
-from hub.inbox.inbound_sql import BatchSql, run_batch_sql
+from hub.inbox.inbound_sql import BatchSql, Lookup, run_batch_sql
 from hub.inbox.models import ConversationStatus, MessageKind
 from hub.inbox.serialize import conversation_dict, message_dict
 from hub.writes import RUN_ALONE, RunAlone
@@ -91,27 +91,20 @@ class _IncomingRow:
 
 
 def _fast_items(
-    sql: BatchSql, items: list[InboundMessage]
+    look: Lookup, items: list[InboundMessage]
 ) -> tuple[list[int], dict[int, _Named], dict[int, int | None]]:
     """Indexes of the items this path may take; the channels' names and default teams."""
     channels: dict[int, _Named] = {}
     teams: dict[int, int | None] = {}
-    for ch_id, name, ch_type, team_id, active in sql.channels({item.channel_id for item in items}):
+    for ch_id, name, ch_type, team_id, active in look.channels:
         if active:
             channels[ch_id] = _Named(ch_id, name, ch_type)
             teams[ch_id] = team_id
-    provider_ids: dict[int, set[str]] = defaultdict(set)
-    for item in items:
-        if item.provider_message_id is not None:
-            provider_ids[item.channel_id].add(item.provider_message_id)
-    known: set[tuple[int, str]] = set()
-    for ch_id, pids in provider_ids.items():  # one channel per batch, as a rule
-        known.update((ch_id, pid) for pid in sql.known_provider_ids(ch_id, pids))
     fast: list[int] = []
     seen: set[tuple[int, str]] = set()
     for i, item in enumerate(items):
         key = (item.channel_id, item.provider_message_id or "")
-        repeated = item.provider_message_id is not None and (key in known or key in seen)
+        repeated = item.provider_message_id is not None and (key in look.known or key in seen)
         if (
             item.channel_id not in channels
             or item.contact.phone
@@ -127,19 +120,20 @@ def _fast_items(
 
 
 def _contacts(
-    sql: BatchSql, items: list[InboundMessage], fast: list[int], now: datetime
-) -> tuple[list[int], dict[Identity, _Named]]:
-    """The contact of every sender, new ones made; items whose contact needs a name set by
-    the ORM path are dropped from ``fast``."""
-    wanted: dict[int, set[str]] = defaultdict(set)
-    for i in fast:
-        wanted[items[i].channel_id].add(items[i].contact.external_id)
+    sql: BatchSql,
+    look: Lookup,
+    items: list[InboundMessage],
+    fast: list[int],
+    now: datetime,
+) -> tuple[list[int], dict[Identity, _Named], dict[tuple[int, int], _ConversationRow]]:
+    """The contact of every sender, new ones made, and the newest conversation of each known
+    (contact, channel); items whose contact needs a name set by the ORM path leave ``fast``."""
     contact_of: dict[Identity, _Named] = {}
-    for ch_id, external_ids in wanted.items():
-        contact_of.update(
-            ((ch_id, ext), _Named(cid, name))
-            for ext, cid, name in sql.contacts_of(ch_id, external_ids)
-        )
+    convs: dict[tuple[int, int], _ConversationRow] = {}
+    for ch_id, external_id, contact_id, name, conv in look.senders:
+        contact_of[(ch_id, external_id)] = _Named(contact_id, name)
+        if conv is not None:
+            convs[(contact_id, ch_id)] = _ConversationRow(*conv)
     fast = [
         i
         for i in fast
@@ -159,35 +153,27 @@ def _contacts(
         )
         for cid, key in zip(ids, new, strict=True):
             contact_of[key] = _Named(cid, first_name[key])
-    return fast, contact_of
+    return fast, contact_of, convs
 
 
-def _conversations(
+def _open_conversations(
     sql: BatchSql,
+    convs: dict[tuple[int, int], _ConversationRow],
     pairs: set[tuple[int, int]],
     teams: dict[int, int | None],
     now: datetime,
-) -> tuple[dict[tuple[int, int], _ConversationRow], set[int]]:
-    """The newest conversation of each (contact, channel); new ones where there is none."""
-    convs: dict[tuple[int, int], _ConversationRow] = {}
-    for row in sql.conversations_of({contact_id for contact_id, _ch in pairs}):
-        conv = _ConversationRow(*row)
-        pair = (conv.contact_id, conv.channel_id)
-        if pair not in pairs:
-            continue  # the same contact on another channel
-        if pair not in convs or conv.id > convs[pair].id:
-            convs[pair] = conv
+) -> set[int]:
+    """A new conversation for each (contact, channel) that has none; their ids."""
     missing = sorted(pairs - convs.keys())
-    created: set[int] = set()
-    if missing:
-        opened = ConversationStatus.OPEN.value
-        ids = sql.insert_conversations([(ch, cid, teams[ch], opened) for cid, ch in missing], now)
-        for conv_id, (cid, ch) in zip(ids, missing, strict=True):
-            convs[(cid, ch)] = _ConversationRow(
-                conv_id, ch, cid, teams[ch], None, opened, None, now, now, "", 0, {}
-            )
-            created.add(conv_id)
-    return convs, created
+    if not missing:
+        return set()
+    opened = ConversationStatus.OPEN.value
+    ids = sql.insert_conversations([(ch, cid, teams[ch], opened) for cid, ch in missing], now)
+    for conv_id, (cid, ch) in zip(ids, missing, strict=True):
+        convs[(cid, ch)] = _ConversationRow(
+            conv_id, ch, cid, teams[ch], None, opened, None, now, now, "", 0, {}
+        )
+    return set(ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,20 +190,28 @@ class _Written:
 def write_batch(sql: BatchSql, items: list[InboundMessage], now: datetime) -> list[_Written | None]:
     """Store what the fast path can (``None`` for the rest); runs on the driver's side."""
     out: list[_Written | None] = [None] * len(items)
-    fast, channels, teams = _fast_items(sql, items)
+    look = sql.lookup(
+        {item.channel_id for item in items},
+        {(item.channel_id, item.provider_message_id) for item in items if item.provider_message_id},
+        {(item.channel_id, item.contact.external_id) for item in items},
+    )
+    fast, channels, teams = _fast_items(look, items)
     if not fast:
         return out
-    fast, contact_of = _contacts(sql, items, fast, now)
+    fast, contact_of, convs = _contacts(sql, look, items, fast, now)
 
     def pair_of(i: int) -> tuple[int, int]:
         item = items[i]
         return contact_of[(item.channel_id, item.contact.external_id)].id, item.channel_id
 
-    convs, created = _conversations(sql, {pair_of(i) for i in fast}, teams, now)
+    created = _open_conversations(sql, convs, {pair_of(i) for i in fast}, teams, now)
     fast = [i for i in fast if convs[pair_of(i)].status in _FAST_STATUSES]
     if not fast:
         return out
-    message_ids = sql.insert_messages(
+    per_pair: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for i in fast:
+        per_pair[pair_of(i)].append(i)
+    message_ids = sql.store_messages(
         [
             (
                 convs[pair_of(i)].id,
@@ -230,12 +224,6 @@ def write_batch(sql: BatchSql, items: list[InboundMessage], now: datetime) -> li
             )
             for i in fast
         ],
-        now,
-    )
-    per_pair: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for i in fast:
-        per_pair[pair_of(i)].append(i)
-    sql.touch_conversations(
         [
             (convs[pair].id, preview(items[idx[-1]].body), len(idx))
             for pair, idx in per_pair.items()

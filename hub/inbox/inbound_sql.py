@@ -21,6 +21,7 @@ fills by default are listed here (``*_COLUMNS``), and a test keeps them in step 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -70,10 +71,15 @@ CONVERSATION_FIELDS = (
     "unread_count",
     "attributes",
 )
-_CONVERSATION_SELECT = "SELECT " + ", ".join(CONVERSATION_FIELDS) + " FROM conversations"
+_NEWEST_CONVERSATION = (
+    "LEFT JOIN conversations v ON v.id = (SELECT max(id) FROM conversations"
+    " WHERE contact_id = c.id AND channel_id = i.channel_id)"
+)
 
 ChannelRow = tuple[int, str, str, int | None, bool]
-ContactRow = tuple[str, int, str]
+#: (channel_id, external_id, contact_id, contact name, the newest conversation of that contact
+#: on that channel as ``CONVERSATION_FIELDS`` or None)
+SenderRow = tuple[int, str, int, str, tuple[Any, ...] | None]
 #: (channel_id, contact_id, team_id, status)
 NewConversation = tuple[int, int, int | None, str]
 #: (conversation_id, channel_id, kind, body, sender_contact_id, provider_message_id, meta)
@@ -82,26 +88,39 @@ NewMessage = tuple[int, int, str, str, int, str | None, dict[str, Any]]
 Touch = tuple[int, str, int]
 
 
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What the batch must know before it writes."""
+
+    channels: list[ChannelRow]
+    #: (channel_id, provider_message_id) pairs stored already
+    known: set[tuple[int, str]]
+    senders: list[SenderRow]
+
+
 class BatchSql(Protocol):
     """The statements of one inbound batch, run synchronously inside its transaction."""
 
-    def channels(self, ids: Collection[int]) -> list[ChannelRow]: ...
-
-    def known_provider_ids(self, channel_id: int, provider_ids: Collection[str]) -> set[str]: ...
-
-    def contacts_of(self, channel_id: int, external_ids: Collection[str]) -> list[ContactRow]: ...
+    def lookup(
+        self,
+        channel_ids: Collection[int],
+        provider_ids: Collection[tuple[int, str]],
+        senders: Collection[tuple[int, str]],
+    ) -> Lookup: ...
 
     def insert_contacts(self, names: Sequence[str], now: datetime) -> list[int]: ...
 
     def insert_identities(self, rows: Sequence[tuple[int, int, str]], now: datetime) -> None: ...
 
-    def conversations_of(self, contact_ids: Collection[int]) -> list[tuple[Any, ...]]: ...
-
     def insert_conversations(self, rows: Sequence[NewConversation], now: datetime) -> list[int]: ...
 
-    def insert_messages(self, rows: Sequence[NewMessage], now: datetime) -> list[int]: ...
-
-    def touch_conversations(self, rows: Sequence[Touch], now: datetime) -> None: ...
+    def store_messages(
+        self, rows: Sequence[NewMessage], touches: Sequence[Touch], now: datetime
+    ) -> list[int]:
+        """Insert the messages (their ids, in order) and bring their conversations up to date:
+        last activity and preview, the unread count raised in SQL (a reply committed meanwhile
+        zeroes it and is kept), the first incoming time where there was none."""
+        ...
 
 
 def _marks(count: int) -> str:
@@ -112,6 +131,22 @@ def _insert(table: str, columns: Sequence[str]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(len(columns))})"
 
 
+def _by_channel(pairs: Collection[tuple[int, str]]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for channel_id, value in pairs:
+        out.setdefault(channel_id, []).append(value)
+    return out
+
+
+def _columns(rows: Collection[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows turned into ``width`` column lists (empty ones when there are no rows)."""
+    columns: list[list[Any]] = [[] for _ in range(width)]
+    for row in rows:
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    return columns
+
+
 def sqlite_time(value: datetime) -> str:
     """The text SQLAlchemy stores for a UTC datetime on SQLite, so both compare and sort alike."""
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -119,6 +154,30 @@ def sqlite_time(value: datetime) -> str:
 
 def _sqlite_datetime(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _sqlite_conversation(row: Sequence[Any]) -> tuple[Any, ...] | None:
+    if row[0] is None:
+        return None
+    times = tuple(_sqlite_datetime(value) for value in row[6:9])
+    return (*row[:6], *times, row[9], row[10], loads(row[11]) if row[11] else {})
+
+
+def _json(value: Any) -> Any:
+    """A ``json`` result: SQLAlchemy's asyncpg setup decodes it already; plain asyncpg does not."""
+    return loads(value) if isinstance(value, str | bytes) else value
+
+
+def _json_datetime(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _json_conversation(row: Sequence[Any]) -> tuple[Any, ...] | None:
+    """A conversation that PostgreSQL wrote as JSON: times come as ISO text with an offset."""
+    if row[0] is None:
+        return None
+    times = tuple(_json_datetime(value) for value in row[6:9])
+    return (*row[:6], *times, row[9], row[10], row[11] or {})
 
 
 class SqliteBatchSql:
@@ -134,29 +193,38 @@ class SqliteBatchSql:
         sql += " RETURNING id"
         return [int(self._conn.execute(sql, row).fetchone()[0]) for row in rows]
 
-    def channels(self, ids: Collection[int]) -> list[ChannelRow]:
+    def lookup(
+        self,
+        channel_ids: Collection[int],
+        provider_ids: Collection[tuple[int, str]],
+        senders: Collection[tuple[int, str]],
+    ) -> Lookup:
         sql = (
             "SELECT id, name, type, team_id, is_active FROM channels"
-            f" WHERE id IN ({_marks(len(ids))})"
+            f" WHERE id IN ({_marks(len(channel_ids))})"
         )
-        return [
-            (i, n, t, team, bool(active)) for i, n, t, team, active in self._rows(sql, list(ids))
+        channels = [
+            (i, n, t, team, bool(active))
+            for i, n, t, team, active in self._rows(sql, list(channel_ids))
         ]
-
-    def known_provider_ids(self, channel_id: int, provider_ids: Collection[str]) -> set[str]:
-        sql = (
-            "SELECT provider_message_id FROM messages WHERE channel_id = ?"
-            f" AND provider_message_id IN ({_marks(len(provider_ids))})"
-        )
-        return {row[0] for row in self._rows(sql, [channel_id, *provider_ids])}
-
-    def contacts_of(self, channel_id: int, external_ids: Collection[str]) -> list[ContactRow]:
-        sql = (
-            "SELECT i.external_id, c.id, c.name FROM contact_identities i"
-            " JOIN contacts c ON c.id = i.contact_id"
-            f" WHERE i.channel_id = ? AND i.external_id IN ({_marks(len(external_ids))})"
-        )
-        return [tuple(row) for row in self._rows(sql, [channel_id, *external_ids])]
+        known: set[tuple[int, str]] = set()
+        for ch, pids in _by_channel(provider_ids).items():
+            sql = (
+                "SELECT provider_message_id FROM messages WHERE channel_id = ?"
+                f" AND provider_message_id IN ({_marks(len(pids))})"
+            )
+            known.update((ch, row[0]) for row in self._rows(sql, [ch, *pids]))
+        found: list[SenderRow] = []
+        fields = ", ".join(f"v.{name}" for name in CONVERSATION_FIELDS)
+        for ch, external_ids in _by_channel(senders).items():
+            sql = (
+                f"SELECT i.external_id, c.id, c.name, {fields} FROM contact_identities i"
+                f" JOIN contacts c ON c.id = i.contact_id {_NEWEST_CONVERSATION}"
+                f" WHERE i.channel_id = ? AND i.external_id IN ({_marks(len(external_ids))})"
+            )
+            for ext, contact_id, name, *conv in self._rows(sql, [ch, *external_ids]):
+                found.append((ch, ext, contact_id, name, _sqlite_conversation(conv)))
+        return Lookup(channels, known, found)
 
     def insert_contacts(self, names: Sequence[str], now: datetime) -> list[int]:
         at = sqlite_time(now)
@@ -169,23 +237,6 @@ class SqliteBatchSql:
             _insert("contact_identities", IDENTITY_COLUMNS), [(*row, at) for row in rows]
         )
 
-    def conversations_of(self, contact_ids: Collection[int]) -> list[tuple[Any, ...]]:
-        sql = f"{_CONVERSATION_SELECT} WHERE contact_id IN ({_marks(len(contact_ids))})"
-        out = []
-        for row in self._rows(sql, list(contact_ids)):
-            out.append(
-                (
-                    *row[:6],
-                    _sqlite_datetime(row[6]),
-                    _sqlite_datetime(row[7]),
-                    _sqlite_datetime(row[8]),
-                    row[9],
-                    row[10],
-                    loads(row[11]) if row[11] else {},
-                )
-            )
-        return out
-
     def insert_conversations(self, rows: Sequence[NewConversation], now: datetime) -> list[int]:
         at = sqlite_time(now)
         values = [
@@ -194,20 +245,19 @@ class SqliteBatchSql:
         ]
         return self._returning_ids(_insert("conversations", CONVERSATION_COLUMNS), values)
 
-    def insert_messages(self, rows: Sequence[NewMessage], now: datetime) -> list[int]:
+    def store_messages(
+        self, rows: Sequence[NewMessage], touches: Sequence[Touch], now: datetime
+    ) -> list[int]:
         at = sqlite_time(now)
         values = [(*row[:6], dumps(row[6]), at, 0) for row in rows]
-        return self._returning_ids(_insert("messages", MESSAGE_COLUMNS), values)
-
-    def touch_conversations(self, rows: Sequence[Touch], now: datetime) -> None:
-        # The count is added in SQL, so a reply committed meanwhile (it zeroes it) is kept.
-        at = sqlite_time(now)
+        ids = self._returning_ids(_insert("messages", MESSAGE_COLUMNS), values)
         self._conn.executemany(
             "UPDATE conversations SET last_activity_at = ?, last_message_preview = ?,"
             " unread_count = unread_count + ?, first_incoming_at = coalesce(first_incoming_at, ?)"
             " WHERE id = ?",
-            [(at, preview, added, at, conv_id) for conv_id, preview, added in rows],
+            [(at, preview, added, at, conv_id) for conv_id, preview, added in touches],
         )
+        return ids
 
 
 class PostgresBatchSql:
@@ -223,24 +273,39 @@ class PostgresBatchSql:
     def _ids_in_order(self, sql: str, *params: Any) -> list[int]:
         return sorted(int(row[0]) for row in self._rows(sql, *params))
 
-    def channels(self, ids: Collection[int]) -> list[ChannelRow]:
-        sql = "SELECT id, name, type, team_id, is_active FROM channels WHERE id = ANY($1::int[])"
-        return [tuple(row) for row in self._rows(sql, list(ids))]
-
-    def known_provider_ids(self, channel_id: int, provider_ids: Collection[str]) -> set[str]:
+    def lookup(
+        self,
+        channel_ids: Collection[int],
+        provider_ids: Collection[tuple[int, str]],
+        senders: Collection[tuple[int, str]],
+    ) -> Lookup:
+        # One round trip: each part comes back as one JSON array.
+        fields = ", ".join(f"v.{name}" for name in CONVERSATION_FIELDS)
         sql = (
-            "SELECT provider_message_id FROM messages"
-            " WHERE channel_id = $1 AND provider_message_id = ANY($2::text[])"
+            "SELECT"
+            " (SELECT coalesce(json_agg(json_build_array(id, name, type, team_id, is_active)),"
+            "  '[]') FROM channels WHERE id = ANY($1::int[])),"
+            " (SELECT coalesce(json_agg(json_build_array(p.ch, p.pid)), '[]')"
+            "  FROM unnest($2::int[], $3::text[]) AS p(ch, pid)"
+            "  JOIN messages m ON m.channel_id = p.ch AND m.provider_message_id = p.pid),"
+            f" (SELECT coalesce(json_agg(json_build_array(i.channel_id, i.external_id, c.id,"
+            f"  c.name, {fields})), '[]')"
+            "  FROM unnest($4::int[], $5::text[]) AS w(ch, ext)"
+            "  JOIN contact_identities i ON i.channel_id = w.ch AND i.external_id = w.ext"
+            f"  JOIN contacts c ON c.id = i.contact_id {_NEWEST_CONVERSATION})"
         )
-        return {row[0] for row in self._rows(sql, channel_id, list(provider_ids))}
-
-    def contacts_of(self, channel_id: int, external_ids: Collection[str]) -> list[ContactRow]:
-        sql = (
-            "SELECT i.external_id, c.id, c.name FROM contact_identities i"
-            " JOIN contacts c ON c.id = i.contact_id"
-            " WHERE i.channel_id = $1 AND i.external_id = ANY($2::text[])"
-        )
-        return [tuple(row) for row in self._rows(sql, channel_id, list(external_ids))]
+        provider_channels, pids = _columns(provider_ids, 2)
+        sender_channels, external_ids = _columns(senders, 2)
+        row = self._rows(
+            sql, list(channel_ids), provider_channels, pids, sender_channels, external_ids
+        )[0]
+        channels = [(i, n, t, team, bool(a)) for i, n, t, team, a in _json(row[0])]
+        known = {(ch, pid) for ch, pid in _json(row[1])}
+        found: list[SenderRow] = [
+            (ch, ext, contact_id, name, _json_conversation(conv))
+            for ch, ext, contact_id, name, *conv in _json(row[2])
+        ]
+        return Lookup(channels, known, found)
 
     def insert_contacts(self, names: Sequence[str], now: datetime) -> list[int]:
         sql = (
@@ -251,7 +316,7 @@ class PostgresBatchSql:
         return self._ids_in_order(sql, list(names), now)
 
     def insert_identities(self, rows: Sequence[tuple[int, int, str]], now: datetime) -> None:
-        contact_ids, channel_ids, external_ids = (list(col) for col in zip(*rows, strict=True))
+        contact_ids, channel_ids, external_ids = _columns(rows, 3)
         self._rows(
             f"INSERT INTO contact_identities ({', '.join(IDENTITY_COLUMNS)})"
             " SELECT c, ch, e, $4::timestamptz"
@@ -262,14 +327,8 @@ class PostgresBatchSql:
             now,
         )
 
-    def conversations_of(self, contact_ids: Collection[int]) -> list[tuple[Any, ...]]:
-        sql = f"{_CONVERSATION_SELECT} WHERE contact_id = ANY($1::int[])"
-        return [tuple(row) for row in self._rows(sql, list(contact_ids))]
-
     def insert_conversations(self, rows: Sequence[NewConversation], now: datetime) -> list[int]:
-        channel_ids, contact_ids, team_ids, statuses = (
-            list(col) for col in zip(*rows, strict=True)
-        )
+        channel_ids, contact_ids, team_ids, statuses = _columns(rows, 4)
         sql = (
             f"INSERT INTO conversations ({', '.join(CONVERSATION_COLUMNS)})"
             " SELECT ch, c, team, st, $5::timestamptz, $5::timestamptz, '', 0, '{}'::jsonb,"
@@ -279,31 +338,25 @@ class PostgresBatchSql:
         )
         return self._ids_in_order(sql, channel_ids, contact_ids, team_ids, statuses, now)
 
-    def insert_messages(self, rows: Sequence[NewMessage], now: datetime) -> list[int]:
-        columns = [list(col) for col in zip(*rows, strict=True)]
+    def store_messages(
+        self, rows: Sequence[NewMessage], touches: Sequence[Touch], now: datetime
+    ) -> list[int]:
+        # One round trip: the update rides along as a data-modifying WITH.
+        columns = _columns(rows, 7)
         columns[6] = [dumps(meta) for meta in columns[6]]
         sql = (
-            f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)})"
-            " SELECT conv, ch, k, b, sender, pid, m::jsonb, $8::timestamptz, 0"
+            "WITH touched AS ("
+            " UPDATE conversations AS c SET last_activity_at = $11::timestamptz,"
+            " last_message_preview = t.p, unread_count = c.unread_count + t.n,"
+            " first_incoming_at = coalesce(c.first_incoming_at, $11::timestamptz)"
+            " FROM unnest($8::int[], $9::text[], $10::int[]) AS t(id, p, n) WHERE c.id = t.id)"
+            f" INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)})"
+            " SELECT conv, ch, k, b, sender, pid, m::jsonb, $11::timestamptz, 0"
             " FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[],"
             " $7::text[]) WITH ORDINALITY AS t(conv, ch, k, b, sender, pid, m, i)"
             " ORDER BY i RETURNING id"
         )
-        return self._ids_in_order(sql, *columns, now)
-
-    def touch_conversations(self, rows: Sequence[Touch], now: datetime) -> None:
-        ids, previews, added = (list(col) for col in zip(*rows, strict=True))
-        self._rows(
-            "UPDATE conversations AS c SET last_activity_at = $4::timestamptz,"
-            " last_message_preview = t.p,"
-            " unread_count = c.unread_count + t.n,"
-            " first_incoming_at = coalesce(c.first_incoming_at, $4::timestamptz)"
-            " FROM unnest($1::int[], $2::text[], $3::int[]) AS t(id, p, n) WHERE c.id = t.id",
-            ids,
-            previews,
-            added,
-            now,
-        )
+        return self._ids_in_order(sql, *columns, *_columns(touches, 3), now)
 
 
 async def run_batch_sql(session: AsyncSession, work: Callable[[BatchSql], T]) -> T:
