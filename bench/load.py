@@ -6,6 +6,10 @@ for their last message to go through). After a warm-up (at least ``warmup_s``, a
 conversation has stored one message, so creating contacts and conversations is not measured)
 it counts for ``duration_s``:
 
+The warm-up also waits, where the server says so, for its one-time work on the new
+conversations (the hub's lead intake deciding each one), so the window measures the steady
+state of N running conversations.
+
 * persisted messages/s: 201 answers received inside the window (201 comes after the commit);
 * operator latency: from just before a POST is sent to the matching ``message.created`` frame
   on an operator socket, for the messages sent inside the window (p50, p99);
@@ -22,7 +26,7 @@ import contextlib
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -182,14 +186,20 @@ async def open_sockets(target: Target, count: int) -> list[websockets.ClientConn
     return sockets
 
 
-async def _warm_up(probe: _Probe, conversations: int, warmup_s: float, limit_s: float) -> None:
+async def _warm_up(
+    probe: _Probe,
+    conversations: int,
+    warmup_s: float,
+    limit_s: float,
+    settled: Callable[[], Awaitable[bool]] | None,
+) -> None:
     started = time.perf_counter()
     await asyncio.sleep(warmup_s)
-    while len(probe.first_stored) < conversations:
+    while len(probe.first_stored) < conversations or (settled is not None and not await settled()):
         if time.perf_counter() - started > limit_s:
             raise RuntimeError(
-                f"warm-up: only {len(probe.first_stored)} of {conversations} conversations"
-                f" stored a message in {limit_s:.0f} s"
+                f"warm-up: {len(probe.first_stored)} of {conversations} conversations"
+                f" stored a message in {limit_s:.0f} s and the server has not settled"
             )
         await asyncio.sleep(0.05)
 
@@ -205,11 +215,14 @@ async def run_level(
     drain_s: float = 3.0,
     server_cpu: Callable[[], float] | None = None,
     on_window: Callable[[], None] | None = None,
+    settled: Callable[[], Awaitable[bool]] | None = None,
 ) -> LevelResult:
     """Drive ``conversations`` closed loops against ``target`` and measure one window.
 
     ``server_cpu`` tells the server's CPU seconds so far (to report its load);
-    ``on_window`` is called when the measured window opens (a profiler may start then).
+    ``on_window`` is called when the measured window opens (a profiler may start then);
+    the warm-up also lasts until ``settled`` answers true (the server's one-time work for
+    the new conversations is done).
     """
     probe = _Probe(sockets)
     stop = asyncio.Event()
@@ -224,7 +237,7 @@ async def run_level(
                 for k in range(conversations)
             ]
             try:
-                await _warm_up(probe, conversations, warmup_s, limit_s=warmup_s + 60)
+                await _warm_up(probe, conversations, warmup_s, warmup_s + 60, settled)
                 cpu0, start = time.process_time(), time.perf_counter()
                 server0 = server_cpu() if server_cpu else 0.0
                 probe.window = (start, math.inf)

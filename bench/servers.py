@@ -68,17 +68,27 @@ class Server:
                 return int(line.split()[1])
         raise RuntimeError(f"no VmRSS for process {self.process.pid}")
 
+    async def _metrics(self) -> dict[str, str]:
+        async with aiohttp.ClientSession() as http, http.get(self.base_url + "/metrics") as resp:
+            text = await resp.text()
+        return dict(line.split()[:2] for line in text.splitlines() if line.startswith("hub_"))
+
     async def commit_counters(self) -> tuple[float, float] | None:
         """The hub's group commits and the writes they held so far (from ``/metrics``)."""
         if "baseline" in self.name:
             return None
-        async with aiohttp.ClientSession() as http, http.get(self.base_url + "/metrics") as resp:
-            text = await resp.text()
-        values = dict(line.split()[:2] for line in text.splitlines() if line.startswith("hub_"))
+        values = await self._metrics()
         try:
             return float(values["hub_commit_batches"]), float(values["hub_commit_units"])
         except (KeyError, ValueError):
             return None
+
+    async def intake_decided(self) -> int | None:
+        """New conversations the hub's lead intake has decided so far (None: no intake)."""
+        if "baseline" in self.name:
+            return None
+        value = (await self._metrics()).get("hub_lead_intake_decided")
+        return None if value is None else int(float(value))
 
 
 def _env(extra: dict[str, str], hub_src: Path | None = None) -> dict[str, str]:

@@ -68,6 +68,12 @@ async def measure(server: Server, levels: list[int], args: argparse.Namespace) -
             spy.append(profile.start(server.process.pid, args.duration, out))
 
         counters = await server.commit_counters()
+        decided = await server.intake_decided()
+
+        async def settled(n: int = n, decided: int | None = decided) -> bool:
+            now = await server.intake_decided()
+            return decided is None or now is None or now >= decided + n
+
         result = await run_level(
             server.target,
             n,
@@ -77,6 +83,7 @@ async def measure(server: Server, levels: list[int], args: argparse.Namespace) -
             sockets=args.sockets,
             server_cpu=server.cpu_seconds,
             on_window=start_profile if args.profile and server.name != "baseline" else None,
+            settled=settled,
         )
         after = await server.commit_counters()
         if counters and after and after[0] > counters[0]:

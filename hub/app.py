@@ -89,7 +89,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_lifecycle)
     adapters = {spec.type: spec.install(app) for spec in CHANNELS}
     app[DELIVERY] = DeliveryWorker(ctx, adapters)
-    app[INTAKE] = LeadIntake(ctx)
+    app[INTAKE] = intake = LeadIntake(ctx)
+    app[METRICS].lead_intake_decided.set_function(lambda: intake.processed)
     app[SYNC] = SyncWorker(ctx, AiohttpPoster(settings.sync_timeout_s))
     app.on_shutdown.append(_close_sockets)
     return app

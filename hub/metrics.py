@@ -42,6 +42,11 @@ class Metrics:
         self.commit_units = Gauge(
             "hub_commit_units", "Writes committed since start", registry=self.registry
         )
+        self.lead_intake_decided = Gauge(
+            "hub_lead_intake_decided",
+            "New conversations the lead intake of this process has decided since start",
+            registry=self.registry,
+        )
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
