@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from hub.auth import PasswordHasher
 from hub.bus import Bus, make_bus
 from hub.db import make_engine, make_sessionmaker
-from hub.events import EVENTS_TOPIC, Event
+from hub.events import EVENTS_TOPIC, NEW_CONVERSATIONS_TOPIC, ConversationCreated, Event
 from hub.media import MediaStore
 from hub.settings import Settings
 from hub.writes import GroupCommitWriter
@@ -44,6 +44,7 @@ class HubContext:
         sessionmaker = make_sessionmaker(engine)
         writer = GroupCommitWriter(
             sessionmaker,
+            engine,
             window_s=settings.commit_window_ms / 1000,
             max_batch=settings.commit_max_batch,
             lanes=1 if settings.is_sqlite else settings.write_lanes,
@@ -86,5 +87,8 @@ class HubContext:
             return
         try:
             self.bus.publish_nowait(EVENTS_TOPIC, [event.to_wire() for event in events])
+            created = [e.conversation["id"] for e in events if isinstance(e, ConversationCreated)]
+            if created:
+                self.bus.publish_nowait(NEW_CONVERSATIONS_TOPIC, [{"conversation_ids": created}])
         except Exception:
             log.exception("publishing %d events failed", len(events))

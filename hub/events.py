@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 EVENTS_TOPIC = "events"
+#: Only says that conversations were created (``{"conversation_ids": [...]}``), for background
+#: work that wakes on new conversations (the lead intake) without reading every event.
+NEW_CONVERSATIONS_TOPIC = "new-conversations"
 
 
 @dataclass(frozen=True, slots=True)

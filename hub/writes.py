@@ -5,12 +5,15 @@ grouping the writes that arrive together into one commit lifts that by an order 
 without acknowledging anything early: ``run`` returns only after the commit that holds the write.
 
 Each unit runs in its own SAVEPOINT, so a unit that fails (a unique violation, a validation
-error) is rolled back alone and the others in the batch still commit. A batch handler's set-based
-write runs without one (two round trips fewer per batch, on the hot path); if it fails, the whole
-transaction is rolled back and the batch runs again with every item on its own. Units of one
-lane run one after another in one session, so a later unit sees what an earlier one wrote (two
-messages from a new contact in the same batch make one contact). Batches form by themselves:
-while one commits, the next fills up, so an idle hub adds no delay.
+error) is rolled back alone and the others in the batch still commit. Units of one lane run one
+after another in one session, so a later unit sees what an earlier one wrote. Batches form by
+themselves: while one commits, the next fills up, so an idle hub adds no delay.
+
+A batch handler (customer messages) writes all its items of a batch first, with a few
+statements of its own on the lane's driver connection (``hub.driver``) and in a transaction of
+its own, before the session's units: no session, no savepoint, on the hot path. Items it leaves
+(``RUN_ALONE``), and all of them if it fails (having rolled its work back), are then written one
+by one as units; two messages from a new contact in one batch still make one contact.
 
 SQLite has one writer at a time, so it gets one lane. PostgreSQL gets several lanes, each its
 own connection, because there a batch spends most of its time waiting on round trips; a lane is
@@ -26,7 +29,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from hub.driver import DriverConnection
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +54,13 @@ RUN_ALONE = RunAlone()
 class BatchHandler(Protocol[ItemT, ResultT]):
     """Writes many items of one kind with a few set-based statements.
 
-    ``run_many`` answers one result per item, or ``RUN_ALONE`` for items it does not take;
-    those, and every item if ``run_many`` raises, go through ``run_one`` each in a savepoint.
+    ``run_many`` commits what it writes before it answers, one result per item, or
+    ``RUN_ALONE`` for items it does not take; if it raises, it must have written nothing.
+    Items left alone, and every item if it raises, go through ``run_one`` each in a savepoint.
     """
 
     async def run_many(
-        self, session: AsyncSession, items: list[ItemT]
+        self, conn: DriverConnection, items: list[ItemT]
     ) -> list[ResultT | RunAlone]: ...
 
     async def run_one(self, session: AsyncSession, item: ItemT) -> ResultT: ...
@@ -66,12 +72,6 @@ class _Pending:
     future: asyncio.Future[Any]
     handler: BatchHandler[Any, Any] | None = None
     item: Any = None
-    #: Set when the item's batch failed: it is written on its own, in a savepoint.
-    alone: bool = False
-
-
-class _BatchFailed(Exception):
-    """A batch handler failed; its transaction is rolled back and the batch runs again."""
 
 
 class WriterClosedError(RuntimeError):
@@ -89,6 +89,7 @@ def is_transient(exc: BaseException) -> bool:
 class _Lane:
     def __init__(self, writer: GroupCommitWriter, name: str) -> None:
         self._writer = writer
+        self.driver = DriverConnection(writer.engine)
         self.queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self.task = asyncio.create_task(self._loop(), name=name)
 
@@ -115,14 +116,17 @@ class _Lane:
         return batch, stop
 
     async def _loop(self) -> None:
-        while True:
-            first = await self.queue.get()
-            if first is None:
-                return
-            batch, stop = await self._collect(first)
-            await self._writer.commit(batch)
-            if stop:
-                return
+        try:
+            while True:
+                first = await self.queue.get()
+                if first is None:
+                    return
+                batch, stop = await self._collect(first)
+                await self._writer.commit(batch, self.driver)
+                if stop:
+                    return
+        finally:
+            await self.driver.drop()
 
 
 class GroupCommitWriter:
@@ -131,12 +135,14 @@ class GroupCommitWriter:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         *,
         window_s: float = 0.0,
         max_batch: int = 256,
         lanes: int = 1,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self.engine = engine
         self.window_s = window_s
         self.max_batch = max_batch
         self._lane_count = max(1, lanes)
@@ -186,55 +192,47 @@ class GroupCommitWriter:
                 log.info("write unit hit a transient database error; running it again")
         raise AssertionError("unreachable")
 
-    async def _run_batched(
-        self,
-        session: AsyncSession,
-        batch: list[_Pending],
-        results: list[tuple[_Pending, bool, Any]],
-    ) -> list[_Pending]:
-        """Give each handler its items at once; return what must run one by one.
-
-        Raises ``_BatchFailed`` when a handler fails: the transaction is then unusable and the
-        caller starts over with every item alone.
-        """
-        alone = [p for p in batch if p.handler is None or p.alone]
+    async def _run_batched(self, batch: list[_Pending], driver: DriverConnection) -> list[_Pending]:
+        """Give each handler its items at once and answer what it wrote (committed already);
+        return what must run one by one."""
+        alone = [p for p in batch if p.handler is None]
         groups: dict[int, list[_Pending]] = {}
         for pending in batch:
-            if pending.handler is not None and not pending.alone and not pending.future.cancelled():
+            if pending.handler is not None and not pending.future.cancelled():
                 groups.setdefault(id(pending.handler), []).append(pending)
         for group in groups.values():
             handler = group[0].handler
             assert handler is not None
             try:
-                answers = await handler.run_many(session, [p.item for p in group])
-            except Exception as exc:
+                answers = await handler.run_many(driver, [p.item for p in group])
+            except Exception:
                 log.warning(
                     "a batch of %d writes failed; writing them one by one",
                     len(group),
                     exc_info=True,
                 )
-                for pending in group:
-                    pending.alone = True
-                raise _BatchFailed from exc
+                alone.extend(group)
+                continue
             for pending, answer in zip(group, answers, strict=True):
                 if isinstance(answer, RunAlone):
                     alone.append(pending)
                 else:
-                    results.append((pending, True, answer))
+                    self.units += 1
+                    if not pending.future.done():
+                        pending.future.set_result(answer)
         return alone
 
-    async def commit(self, batch: list[_Pending]) -> None:
-        try:
-            await self._commit_once(batch)
-        except _BatchFailed:
-            await self._commit_once(batch)
+    async def commit(self, batch: list[_Pending], driver: DriverConnection) -> None:
+        alone = await self._run_batched(batch, driver)
+        if alone:
+            await self._commit_units(alone)
+        self.batches += 1
 
-    async def _commit_once(self, batch: list[_Pending]) -> None:
+    async def _commit_units(self, batch: list[_Pending]) -> None:
         results: list[tuple[_Pending, bool, Any]] = []
         try:
             async with self._sessionmaker() as session, session.begin():
-                alone = await self._run_batched(session, batch, results)
-                for pending in alone:
+                for pending in batch:
                     if pending.future.cancelled():
                         continue
                     try:
@@ -248,15 +246,12 @@ class GroupCommitWriter:
                         results.append((pending, False, exc))
                     else:
                         results.append((pending, True, value))
-        except _BatchFailed:
-            raise
         except Exception as exc:
             log.exception("group commit of %d writes failed", len(batch))
             for pending in batch:
                 if not pending.future.done():
                     pending.future.set_exception(exc)
             return
-        self.batches += 1
         self.units += len(batch)
         for pending, ok, value in results:
             if pending.future.done():

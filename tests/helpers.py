@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import event
 
 from hub.http import CTX
+from hub.inbox import inbound_sql
 from hub.inbox.staff import create_operator, create_team
 
 _counter = itertools.count(1)
@@ -101,3 +105,25 @@ async def customer_says(
     )
     assert resp.status in (200, 201), await resp.text()
     return dict(await resp.json())
+
+
+@contextlib.contextmanager
+def recorded_statements(client: TestClient) -> Iterator[list[str]]:  # type: ignore[type-arg]
+    """Every SQL statement the hub runs meanwhile, lower-cased: through SQLAlchemy, and the
+    inbound batch's own (``hub.inbox.inbound_sql``), which SQLAlchemy does not see."""
+    statements: list[str] = []
+    engine = client.app[CTX].engine.sync_engine
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement.lower())
+
+    def batch(statement: str) -> None:
+        statements.append(statement.lower())
+
+    event.listen(engine, "before_cursor_execute", seen)
+    inbound_sql.statement_observers.append(batch)
+    try:
+        yield statements
+    finally:
+        inbound_sql.statement_observers.remove(batch)
+        event.remove(engine, "before_cursor_execute", seen)

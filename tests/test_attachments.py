@@ -8,14 +8,21 @@ from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestClient
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from hub.app import create_app
 from hub.http import CTX
 from hub.inbox.delivery import DeliveryWorker
 from hub.inbox.models import Attachment, Message
 from hub.settings import Settings
-from tests.helpers import Op, customer_says, make_api_channel, make_operator, make_team
+from tests.helpers import (
+    Op,
+    customer_says,
+    make_api_channel,
+    make_operator,
+    make_team,
+    recorded_statements,
+)
 from tests.test_inbox_session import OWN, session_login
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -198,23 +205,14 @@ async def test_customer_messages_without_files_never_query_attachments(
 ) -> None:
     """The inbound hot path (set-based batches) stays as it was: no attachment statements."""
     op, ch, _conv = await setup(client)
-    engine = client.app[CTX].engine.sync_engine
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(client) as seen:
         await asyncio.gather(
             *(
                 customer_says(client, ch, f"сообщение {i}", external_id=f"c-{i % 5}")
                 for i in range(20)
             )
         )
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert any("INSERT INTO messages" in s for s in seen)
+    assert any("insert into messages" in s for s in seen)
     assert not any("attachments" in s for s in seen)
     listed = await client.get("/api/v1/conversations", headers=op.headers)
     assert listed.status == 200

@@ -18,7 +18,7 @@ from hub.http import CTX
 from hub.inbox.models import Channel, ContactIdentity, Conversation
 from hub.settings import Settings
 from tests.crm_helpers import make_deal, make_lead, outbox, run_intake
-from tests.helpers import customer_says, make_api_channel, make_operator
+from tests.helpers import customer_says, make_api_channel, make_operator, recorded_statements
 
 
 async def test_new_contact_becomes_a_lead_in_incoming(client: TestClient) -> None:  # type: ignore[type-arg]
@@ -153,6 +153,33 @@ async def test_two_running_intakes_make_one_lead(
         await other.close()
 
 
+async def test_a_new_conversation_wakes_the_intake(
+    settings: Settings,
+    aiohttp_client: Any,
+) -> None:
+    """With polling far away, the lead comes within moments: the intake woke on the
+    ``new-conversations`` topic."""
+    app = create_app(settings.model_copy(update={"lead_intake": True}))
+    client = await aiohttp_client(app)
+    ctx = client.app[CTX]
+    await client.app[INTAKE].close()
+    woken = LeadIntake(ctx, poll_s=600)
+    await woken.start()
+    try:
+        await asyncio.sleep(0.2)  # the first pass, on start, finds nothing
+        admin = await make_operator(client, role="admin")
+        channel = await make_api_channel(client, admin)
+        await customer_says(client, channel, "Hi", external_id="wake")
+        for _ in range(100):
+            if woken.processed:
+                break
+            await asyncio.sleep(0.05)
+        assert woken.processed == 1
+        assert len((await ctx.read(lambda s: s.scalars(select(Lead.id)))).all()) == 1
+    finally:
+        await woken.close()
+
+
 async def test_callback_request_makes_a_task_once(client: TestClient) -> None:  # type: ignore[type-arg]
     admin = await make_operator(client, role="admin")
     resp = await client.post(
@@ -229,24 +256,13 @@ async def test_deciding_twice_changes_nothing(client: TestClient) -> None:  # ty
 
 async def test_the_inbound_write_path_runs_no_crm_query(client: TestClient) -> None:  # type: ignore[type-arg]
     """Storing a customer's message touches no sales table: leads come later, in the intake."""
-    from sqlalchemy import event
-
     admin = await make_operator(client, role="admin")
     channel = await make_api_channel(client, admin)
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement.lower())
-
-    engine = client.app[CTX].engine.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with recorded_statements(client) as statements:
         for n in range(3):
             await customer_says(client, channel, "Hi", external_id=f"hot{n}")
             await customer_says(client, channel, "again", external_id=f"hot{n}")
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
-    assert statements
+    assert any("insert into messages" in s for s in statements)
     crm = ("leads", "deals", "crm_cursors", "stages", "pipelines", "sync_records", "tasks")
     assert [s for s in statements if any(f" {t}" in s or f'"{t}"' in s for t in crm)] == []
 

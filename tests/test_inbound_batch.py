@@ -17,7 +17,7 @@ from hub.channels.base import InboundContact, InboundMessage
 from hub.events import EVENTS_TOPIC
 from hub.http import CTX
 from hub.inbox import actions as inbox_actions
-from hub.inbox import inbound_sql
+from hub.inbox import inbound_batch, inbound_sql
 from hub.inbox.actions import receive_message
 from hub.inbox.handoff import set_status
 from hub.inbox.inbound_batch import store_batch
@@ -186,3 +186,34 @@ def test_the_batch_statements_fill_every_column_a_model_fills() -> None:
             and (not column.nullable or getattr(column.default, "arg", None) is not None)
         }
         assert must <= set(columns), (table.name, sorted(must - set(columns)))
+
+
+async def test_a_batch_that_fails_midway_leaves_nothing_and_is_stored_one_by_one(
+    client: TestClient,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """New contacts are inserted, then the batch fails before its messages: the contacts go
+    with the rolled-back transaction, and every message is stored by the one-by-one path."""
+    ctx = client.app[CTX]
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
+    failures: list[int] = []
+
+    def failing_open(*args: Any, **kwargs: Any) -> set[int]:
+        failures.append(1)
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(inbound_batch, "_open_conversations", failing_open)
+    burst = [
+        InboundMessage(channel["id"], InboundContact(f"m{k}", f"M {k}"), f"hi {k}", f"mid{k}")
+        for k in range(8)
+    ]
+    results = await asyncio.gather(*(receive_message(ctx, m) for m in burst))
+    assert failures, "the set-based path never ran"
+    assert not any(r.duplicate for r in results)
+    assert await _count(client, Contact) == 8
+    assert await _count(client, ContactIdentity) == 8
+    assert await _count(client, Conversation) == 8
+    assert await _count(client, Message) == 8
+    # The one-by-one path answered with the same shape.
+    assert {r.message["body"] for r in results} == {f"hi {k}" for k in range(8)}

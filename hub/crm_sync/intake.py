@@ -2,8 +2,9 @@
 
 It reads conversations after a cursor (``crm_cursors`` row ``lead_intake``), so a restart or a
 lost bus event never skips one, and it never slows the inbound write path: customer messages are
-stored and acknowledged without a single CRM query. It wakes on ``conversation.created`` and also
-polls every few seconds. With several hub processes one holds a lease on the cursor and runs the
+stored and acknowledged without a single CRM query. It wakes when a conversation is created
+(the bus's small ``new-conversations`` topic, not the whole event stream) and also polls every
+few seconds. With several hub processes one holds a lease on the cursor and runs the
 intake; the others only check the lease, and take over when it runs out.
 
 A brand-new contact who shares a phone, email or verified identity with an older one is first
@@ -50,7 +51,7 @@ from hub.crm_sync.models import (
 )
 from hub.crm_sync.tasks import add_callback_task
 from hub.db import utcnow
-from hub.events import EVENTS_TOPIC, ConversationCreated, Event
+from hub.events import NEW_CONVERSATIONS_TOPIC, Event
 from hub.inbox.models import Channel, Contact, Conversation, Message, MessageKind
 
 log = logging.getLogger(__name__)
@@ -215,11 +216,12 @@ class LeadIntake:
     async def start(self) -> None:
         if self._tasks:
             return
-        after = await self._ctx.bus.last_id(EVENTS_TOPIC)
+        after = await self._ctx.bus.last_id(NEW_CONVERSATIONS_TOPIC)
         self._tasks = [
             asyncio.create_task(self._loop(), name="lead-intake"),
             asyncio.create_task(
-                follow(self._ctx.bus, EVENTS_TOPIC, after, self._on_event), name="lead-intake-wake"
+                follow(self._ctx.bus, NEW_CONVERSATIONS_TOPIC, after, self._on_created),
+                name="lead-intake-wake",
             ),
         ]
 
@@ -234,9 +236,8 @@ class LeadIntake:
             with contextlib.suppress(Exception):
                 await self.release()
 
-    async def _on_event(self, _event_id: str, payload: dict[str, Any]) -> None:
-        if payload.get("event") == ConversationCreated.name:
-            self._wake.set()
+    async def _on_created(self, _event_id: str, _payload: dict[str, Any]) -> None:
+        self._wake.set()
 
     async def _loop(self) -> None:
         while True:

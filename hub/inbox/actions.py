@@ -17,6 +17,7 @@ from hub.auth import Principal
 from hub.channels.base import InboundMessage
 from hub.context import HubContext
 from hub.db import utcnow
+from hub.driver import DriverConnection
 from hub.errors import InvalidInput, NotFound
 from hub.events import (
     ConversationCreated,
@@ -207,9 +208,9 @@ class _InboundWrites:
     """Customer messages: set-based for a batch, the ORM path for what it leaves."""
 
     async def run_many(
-        self, session: AsyncSession, items: list[InboundMessage]
+        self, conn: DriverConnection, items: list[InboundMessage]
     ) -> list[Stored | RunAlone]:
-        return await store_batch(session, items)
+        return await store_batch(conn, items)
 
     async def run_one(self, session: AsyncSession, item: InboundMessage) -> Stored:
         return await _receive_one(session, item)

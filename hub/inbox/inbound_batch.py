@@ -20,10 +20,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from hub.channels.base import InboundMessage
 from hub.db import utcnow
+from hub.driver import DriverConnection
 from hub.events import ConversationCreated, Event, MessageCreated, Recipients
 from hub.inbox.inbound_sql import BatchSql, Lookup, run_batch_sql
 from hub.inbox.models import ConversationStatus, MessageKind
@@ -248,11 +247,11 @@ def write_batch(sql: BatchSql, items: list[InboundMessage], now: datetime) -> li
 
 
 async def store_batch(
-    session: AsyncSession, items: list[InboundMessage]
+    conn: DriverConnection, items: list[InboundMessage]
 ) -> list[Stored | RunAlone]:
-    """Store what the fast path can; answer ``RUN_ALONE`` for the rest."""
+    """Store what the fast path can, committed; answer ``RUN_ALONE`` for the rest."""
     now = utcnow()
-    written = await run_batch_sql(session, lambda sql: write_batch(sql, items, now))
+    written = await run_batch_sql(conn, lambda sql: write_batch(sql, items, now))
     out: list[Stored | RunAlone] = []
     for item, done in zip(items, written, strict=True):
         if done is None:

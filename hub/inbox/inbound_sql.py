@@ -25,11 +25,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.util import await_only
 
+from hub.driver import DriverConnection
 from hub.jsoncodec import dumps, loads
 
 T = TypeVar("T")
+
+#: Called with the text of each statement the batch runs (tests; debugging). SQLAlchemy's own
+#: statement events do not see these, as they bypass it.
+statement_observers: list[Callable[[str], None]] = []
+
+
+def _observe(sql: str) -> None:
+    for observer in statement_observers:
+        observer(sql)
+
 
 CONTACT_COLUMNS = ("name", "search_text", "attributes", "created_at", "updated_at")
 IDENTITY_COLUMNS = ("contact_id", "channel_id", "external_id", "created_at")
@@ -186,11 +197,29 @@ class SqliteBatchSql:
     def __init__(self, conn: Any) -> None:
         self._conn = conn
 
+    def begin(self) -> None:
+        # IMMEDIATE takes the write lock now: the batch will write, and waiting for the lock
+        # here (busy timeout) beats failing at its first write.
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self._conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        _observe(sql)
         return list(self._conn.execute(sql, params).fetchall())
+
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        _observe(sql)
+        self._conn.executemany(sql, rows)
 
     def _returning_ids(self, sql: str, rows: Sequence[Sequence[Any]]) -> list[int]:
         sql += " RETURNING id"
+        _observe(sql)
         return [int(self._conn.execute(sql, row).fetchone()[0]) for row in rows]
 
     def lookup(
@@ -233,7 +262,7 @@ class SqliteBatchSql:
 
     def insert_identities(self, rows: Sequence[tuple[int, int, str]], now: datetime) -> None:
         at = sqlite_time(now)
-        self._conn.executemany(
+        self._executemany(
             _insert("contact_identities", IDENTITY_COLUMNS), [(*row, at) for row in rows]
         )
 
@@ -251,7 +280,7 @@ class SqliteBatchSql:
         at = sqlite_time(now)
         values = [(*row[:6], dumps(row[6]), at, 0) for row in rows]
         ids = self._returning_ids(_insert("messages", MESSAGE_COLUMNS), values)
-        self._conn.executemany(
+        self._executemany(
             "UPDATE conversations SET last_activity_at = ?, last_message_preview = ?,"
             " unread_count = unread_count + ?, first_incoming_at = coalesce(first_incoming_at, ?)"
             " WHERE id = ?",
@@ -261,14 +290,38 @@ class SqliteBatchSql:
 
 
 class PostgresBatchSql:
-    """The statements on SQLAlchemy's asyncpg DB-API adapter, in its greenlet."""
+    """The statements on the ``asyncpg`` connection, in a greenlet.
+
+    A batch that only adds messages to known conversations needs no transaction: the lookup
+    reads, and the one statement that writes is atomic by itself and commits as it ends. So a
+    transaction is opened only before a batch's first insert of contacts or conversations,
+    which must commit together with its messages. In the common case that saves the BEGIN
+    and COMMIT round trips.
+    """
 
     def __init__(self, conn: Any) -> None:
-        self._cursor = conn.cursor()
+        self._conn = conn
+        self._transaction: Any = None
+
+    def begin(self) -> None:
+        """Nothing yet: see ``_writing``."""
+
+    def _writing(self) -> None:
+        if self._transaction is None:
+            self._transaction = self._conn.transaction()
+            await_only(self._transaction.start())
+
+    def commit(self) -> None:
+        if self._transaction is not None:
+            await_only(self._transaction.commit())
+
+    def rollback(self) -> None:
+        if self._transaction is not None:
+            await_only(self._transaction.rollback())
 
     def _rows(self, sql: str, *params: Any) -> list[Any]:
-        self._cursor.execute(sql, params)
-        return list(self._cursor.fetchall())
+        _observe(sql)
+        return list(await_only(self._conn.fetch(sql, *params)))
 
     def _ids_in_order(self, sql: str, *params: Any) -> list[int]:
         return sorted(int(row[0]) for row in self._rows(sql, *params))
@@ -308,6 +361,7 @@ class PostgresBatchSql:
         return Lookup(channels, known, found)
 
     def insert_contacts(self, names: Sequence[str], now: datetime) -> list[int]:
+        self._writing()
         sql = (
             f"INSERT INTO contacts ({', '.join(CONTACT_COLUMNS)})"
             " SELECT n, lower(n), '{}'::jsonb, $2::timestamptz, $2::timestamptz"
@@ -316,6 +370,7 @@ class PostgresBatchSql:
         return self._ids_in_order(sql, list(names), now)
 
     def insert_identities(self, rows: Sequence[tuple[int, int, str]], now: datetime) -> None:
+        self._writing()
         contact_ids, channel_ids, external_ids = _columns(rows, 3)
         self._rows(
             f"INSERT INTO contact_identities ({', '.join(IDENTITY_COLUMNS)})"
@@ -328,6 +383,7 @@ class PostgresBatchSql:
         )
 
     def insert_conversations(self, rows: Sequence[NewConversation], now: datetime) -> list[int]:
+        self._writing()
         channel_ids, contact_ids, team_ids, statuses = _columns(rows, 4)
         sql = (
             f"INSERT INTO conversations ({', '.join(CONVERSATION_COLUMNS)})"
@@ -359,20 +415,20 @@ class PostgresBatchSql:
         return self._ids_in_order(sql, *columns, *_columns(touches, 3), now)
 
 
-async def run_batch_sql(session: AsyncSession, work: Callable[[BatchSql], T]) -> T:
-    """Run ``work`` with the session's connection, inside its transaction.
+async def run_batch_sql(conn: DriverConnection, work: Callable[[BatchSql], T]) -> T:
+    """Run ``work`` on the lane's connection and commit it; roll it all back if it raises."""
 
-    On SQLite it runs in the aiosqlite thread that owns the connection, so the whole batch is
-    one hop off the event loop. ``_execute`` and ``_conn`` are aiosqlite's own way of doing
-    that (its public methods are built on them); pyproject.toml pins the aiosqlite versions
-    this was tested with. On PostgreSQL it runs in SQLAlchemy's greenlet, where the asyncpg
-    adapter's calls wait for the loop.
-    """
-    conn = await session.connection()  # begins the transaction (BEGIN on SQLite)
-    if conn.dialect.name == "sqlite":
-        driver: Any = (await conn.get_raw_connection()).driver_connection
-        result: T = await driver._execute(work, SqliteBatchSql(driver._conn))
+    def in_transaction(driver: Any) -> T:
+        sql: SqliteBatchSql | PostgresBatchSql = (
+            SqliteBatchSql(driver) if conn.dialect == "sqlite" else PostgresBatchSql(driver)
+        )
+        sql.begin()
+        try:
+            result = work(sql)
+        except BaseException:
+            sql.rollback()
+            raise
+        sql.commit()
         return result
-    return await session.run_sync(
-        lambda sync: work(PostgresBatchSql(sync.connection().connection.dbapi_connection))
-    )
+
+    return await conn.run(in_transaction)

@@ -1,0 +1,73 @@
+"""A write lane's own database connection, used in the driver's terms rather than through a
+SQLAlchemy session.
+
+Why: the hottest writes (a batch of customer messages) are a few fixed statements; a session
+around them costs a BEGIN and a COMMIT of its own and SQLAlchemy's bookkeeping for each, which
+under load was more than the statements. So each write lane keeps one pooled connection (set
+up by the engine's own connect hooks: SQLite's pragmas, asyncpg's JSON codecs) and runs such
+work directly on it:
+
+* SQLite: in the aiosqlite thread that owns the connection, with the ``sqlite3`` connection,
+  so the whole work is one hop off the event loop. ``_execute`` and ``_conn`` are aiosqlite's
+  own way of doing that (its public methods are built on them); pyproject.toml pins the
+  aiosqlite versions this was tested with.
+* PostgreSQL: in a greenlet, as SQLAlchemy runs its own sync code, with the ``asyncpg``
+  connection; the work calls ``await_only(connection.fetch(...))``.
+
+The work manages its transaction itself. After a failure the connection is dropped (its
+transaction rolled back, or the connection replaced if it broke) and the next work gets a
+fresh one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.engine.interfaces import PoolProxiedConnection
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class DriverConnection:
+    """One pooled connection, kept by one write lane for work written for its driver."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._raw: PoolProxiedConnection | None = None
+        self.dialect = engine.dialect.name
+
+    async def _connection(self) -> PoolProxiedConnection:
+        if self._raw is None:
+            self._raw = await self._engine.raw_connection()
+        return self._raw
+
+    async def run(self, work: Callable[[Any], T]) -> T:
+        """``work(connection)`` with the driver's connection (``sqlite3`` or ``asyncpg``)."""
+        raw = await self._connection()
+        driver: Any = raw.driver_connection
+        try:
+            if self.dialect == "sqlite":
+                result: T = await driver._execute(work, driver._conn)
+            else:
+                result = await greenlet_spawn(work, driver)
+        except BaseException:
+            await self.drop()
+            raise
+        return result
+
+    async def drop(self) -> None:
+        """Give the connection back to the pool (rolled back), or discard it if it broke."""
+        raw, self._raw = self._raw, None
+        if raw is None:
+            return
+        try:
+            await greenlet_spawn(raw.close)
+        except Exception:
+            log.warning("a write lane's connection could not be returned; discarding it")
+            raw.invalidate()
