@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from hub import jsoncodec
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -101,8 +103,14 @@ def make_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     ``foreign_keys=False`` is for migrations only: SQLite alters a table by rebuilding it, and
     dropping the old table with foreign keys on would cascade-delete every row that refers to it.
     """
+    # JSON columns go through the hub's codec (orjson), several times faster than the standard
+    # library's; on PostgreSQL asyncpg decodes ``json``/``jsonb`` results with it too.
+    codec: dict[str, Any] = {
+        "json_serializer": jsoncodec.dumps,
+        "json_deserializer": jsoncodec.loads,
+    }
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 15})
+        engine = create_async_engine(url, connect_args={"timeout": 15}, **codec)
 
         def pragmas(dbapi_conn: Any, record: Any) -> None:
             _sqlite_pragmas(dbapi_conn, record, foreign_keys=foreign_keys)
@@ -120,6 +128,7 @@ def make_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
         max_overflow=10,
         pool_recycle=1800,
         connect_args={"prepared_statement_cache_size": 2000},
+        **codec,
     )
 
 

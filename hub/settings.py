@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     commit_window_ms: float = 0.0
     commit_max_batch: int = 256
     #: Parallel group-commit writers on PostgreSQL (SQLite always has one).
-    write_lanes: int = 2
+    write_lanes: int = 1
     #: Outgoing socket frames buffered per operator socket before it is closed as too slow.
     socket_queue_size: int = 10_000
     #: Run migrations when the server starts (off when a separate ``hub migrate`` step runs them).
