@@ -96,7 +96,14 @@ class _Topic:
     #: to, whose traversal paused the hub for about a tenth of a second under load.
     entries: deque[tuple[int, bytes]]
     seq: int = 0
-    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    #: Subscribers waiting for the next event; a publish wakes them at once (no task between).
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+
+    def wake(self) -> None:
+        waiters, self.waiters = self.waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
 
 class MemoryBus:
@@ -142,8 +149,7 @@ class MemoryBus:
         t = self._topic(topic)
         t.seq += 1
         t.entries.append((t.seq, jsoncodec.dumps_bytes(payload)))
-        async with t.changed:
-            t.changed.notify_all()
+        t.wake()
         return self._id(t.seq)
 
     async def publish_many(self, topic: str, payloads: list[Payload]) -> list[str]:
@@ -154,11 +160,7 @@ class MemoryBus:
         for payload in payloads:
             t.seq += 1
             t.entries.append((t.seq, jsoncodec.dumps_bytes(payload)))
-        asyncio.get_running_loop().create_task(self._notify(t))
-
-    async def _notify(self, t: _Topic) -> None:
-        async with t.changed:
-            t.changed.notify_all()
+        t.wake()
 
     async def last_id(self, topic: str) -> str:
         return self._id(self._topic(topic).seq)
@@ -190,9 +192,10 @@ class MemoryBus:
         last = t.seq if after is None else self._seq(after)
         self._after(t, last, 0)  # GapError now for an id too old or too new, not a silent wait
         while True:
-            if t.seq <= last:
-                async with t.changed:
-                    await t.changed.wait_for(lambda seen=last: t.seq > seen)  # type: ignore[misc]
+            while t.seq <= last:
+                waiter = asyncio.get_running_loop().create_future()
+                t.waiters.append(waiter)
+                await waiter
             batch = self._after(t, last, 10_000)
             for event_id, payload in batch:
                 last = parse_event_id(event_id)[1]
