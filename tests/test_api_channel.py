@@ -503,3 +503,26 @@ async def test_internal_notes_and_activities_are_never_delivered(
     private = [m for m in items if m["private"]]
     assert [m["kind"] for m in private] == ["note", "activity", "activity", "note"]
     assert all(m["delivery"] is None for m in private)
+
+
+async def test_an_idle_delivery_round_writes_nothing(client: TestClient) -> None:  # type: ignore[type-arg]
+    """The delivery worker looks (one read) before it claims, so an idle poll does not ride
+    in the write lane; a reply waiting for delivery is seen by that look."""
+    from hub.app import DELIVERY
+
+    ctx = client.app[CTX]
+    worker = client.app[DELIVERY]
+    before = ctx.writer.batches
+    assert await worker.run_once() == 0
+    assert ctx.writer.batches == before
+    assert not await ctx.read(delivery.anything_due)
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin, callback_url="http://127.0.0.1:9/hook")
+    said = await customer_says(client, channel, "Hello")
+    conv_id = said["conversation"]["id"]
+    await worker.close()  # the running loop would take the reply before the look below
+    resp = await client.post(
+        f"/api/v1/conversations/{conv_id}/messages", json={"body": "Hi"}, headers=admin.headers
+    )
+    assert resp.status == 201, await resp.text()
+    assert await ctx.read(delivery.anything_due)

@@ -26,7 +26,7 @@ from hub.crm_sync.clients.webhook import verify
 from hub.crm_sync.models import SyncAttempt, SyncDelivery, SyncRecord
 from hub.crm_sync.outbox import record_change
 from hub.crm_sync.subscriptions import create_subscription
-from hub.crm_sync.worker import GAP_GRACE_S, fan_out
+from hub.crm_sync.worker import GAP_GRACE_S, fan_out, pending_work
 from hub.db import utcnow
 from hub.http import CTX
 from hub.settings import Settings
@@ -430,3 +430,25 @@ async def test_fan_out_waits_for_a_hole_in_the_record_ids_then_passes_an_old_one
     await add(record(5, age_s=GAP_GRACE_S + 5))  # 4 never came, and 5 is old: pass the hole
     assert await ctx.write(fan_out) == 1
     assert await delivered_records() == [1, 2, 3, 5]
+
+
+async def test_an_idle_round_writes_nothing_and_new_work_is_seen(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """The worker looks (one read) before it claims: an idle round runs no write unit, and a
+    new record or a due delivery is seen by that look."""
+    ctx = client.app[CTX]
+    await client.app[SYNC].close()  # this test drives the rounds by hand
+    assert await ctx.read(pending_work) == (False, False)
+    before = ctx.writer.batches
+    assert await client.app[SYNC].run_once() == 0
+    assert ctx.writer.batches == before
+    await create_subscription(ctx, ADMIN, name="CRM", url="http://127.0.0.1:9/", events=[])
+
+    async def unit(session: AsyncSession) -> None:
+        record_change(session, event="deal.updated", entity="deal", entity_id=1, payload={"n": 1})
+
+    await ctx.write(unit)
+    assert await ctx.read(pending_work) == (True, False)
+    assert await ctx.write(fan_out) == 1
+    assert await ctx.read(pending_work) == (False, True)

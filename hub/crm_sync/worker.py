@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -146,6 +146,22 @@ async def fan_out(session: AsyncSession, *, now: datetime | None = None) -> int:
     return len(taken)
 
 
+async def pending_work(session: AsyncSession) -> tuple[bool, bool]:
+    """Whether records wait to be fanned out, and whether deliveries are due: one read."""
+    cursor = select(CrmCursor.last_id).where(CrmCursor.name == CURSOR).scalar_subquery()
+    row = (
+        await session.execute(
+            select(
+                exists().where(SyncRecord.id > func.coalesce(cursor, 0)),
+                exists().where(
+                    SyncDelivery.status == "pending", SyncDelivery.next_attempt_at <= utcnow()
+                ),
+            )
+        )
+    ).one()
+    return bool(row[0]), bool(row[1])
+
+
 async def claim(
     session: AsyncSession, lease_s: float, *, limit: int = CLAIM_BATCH
 ) -> list[Claimed]:
@@ -246,10 +262,17 @@ class SyncWorker:
 
     async def run_once(self) -> int:
         """One round: fan out what is new, then attempt what is due; returns the work done."""
-        try:
-            passed = await self._ctx.write(fan_out)
-        except (CursorMoved, IntegrityError):
-            passed = 1  # another process got there first: look again at once
+        # A read first: most rounds find nothing, and each step is a write unit that would ride
+        # in the write lane with the customers' messages for nothing.
+        new_records, due = await self._ctx.read(pending_work)
+        passed = 0
+        if new_records:
+            try:
+                passed = await self._ctx.write(fan_out)
+            except (CursorMoved, IntegrityError):
+                passed = 1  # another process got there first: look again at once
+        if not due:
+            return passed
         lease = self._ctx.settings.sync_timeout_s * 3
         claimed = await self._ctx.write(lambda session: claim(session, lease))
         if claimed:
