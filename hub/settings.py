@@ -37,9 +37,9 @@ class Settings(BaseSettings):
     event_retention: int = 10_000
     #: Operator sessions last this long unless the operator logs out or is deactivated.
     token_ttl_hours: int = 24 * 14
-    #: Group commits: how long a writer waits for more writes to join a commit. 0 is best:
-    #: batches fill by themselves while the previous commit runs.
-    commit_window_ms: float = 0.0
+    #: Group commits: how long a busy writer waits for more writes to join a commit (not after
+    #: a small batch, so a quiet hub adds no wait). 2 ms measured best on 2 cores.
+    commit_window_ms: float = 2.0
     commit_max_batch: int = 256
     #: Parallel group-commit writers on PostgreSQL (SQLite always has one).
     write_lanes: int = 1

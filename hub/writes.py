@@ -7,7 +7,9 @@ without acknowledging anything early: ``run`` returns only after the commit that
 Each unit runs in its own SAVEPOINT, so a unit that fails (a unique violation, a validation
 error) is rolled back alone and the others in the batch still commit. Units of one lane run one
 after another in one session, so a later unit sees what an earlier one wrote. Batches form by
-themselves: while one commits, the next fills up, so an idle hub adds no delay.
+themselves: while one commits, the next fills up. Under load a lane also waits a moment
+(``HUB_COMMIT_WINDOW_MS``) for more writes to join the batch it starts: fewer, fuller
+batches cost less per write; after a small batch it does not wait, so an idle hub adds no delay.
 
 A batch handler (customer messages) writes all its items of a batch first, with a few
 statements of its own on the lane's driver connection (``hub.driver``) and in a transaction of
@@ -15,9 +17,9 @@ its own, before the session's units: no session, no savepoint, on the hot path. 
 (``RUN_ALONE``), and all of them if it fails (having rolled its work back), are then written one
 by one as units; two messages from a new contact in one batch still make one contact.
 
-SQLite has one writer at a time, so it gets one lane. PostgreSQL gets several lanes, each its
-own connection, because there a batch spends most of its time waiting on round trips; a lane is
-picked from a key (the contact, the conversation), so writes about one thing stay in order.
+SQLite has one writer at a time, so it gets one lane. PostgreSQL may get several lanes
+(``HUB_WRITE_LANES``), each its own connection; a lane is picked from a key (the contact, the
+conversation), so writes about one thing stay in order.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ WriteUnit = Callable[[AsyncSession], Awaitable[T]]
 
 #: A unit that lost a deadlock or a serialization race is run again this many times.
 TRANSIENT_RETRIES = 3
+#: The commit window applies after a batch of at least this many writes (the hub is busy).
+WINDOW_FROM_BATCH = 4
 
 
 class RunAlone:
@@ -91,13 +95,17 @@ class _Lane:
         self._writer = writer
         self.driver = DriverConnection(writer.engine)
         self.queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        #: Writes in this lane's previous batch: the window is kept only while they come in
+        #: numbers, so a quiet hub adds no wait to a lone write.
+        self.last_size = 0
         self.task = asyncio.create_task(self._loop(), name=name)
 
     async def _collect(self, first: _Pending) -> tuple[list[_Pending], bool]:
         batch = [first]
         stop = False
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._writer.window_s
+        window = self._writer.window_s if self.last_size >= WINDOW_FROM_BATCH else 0.0
+        deadline = loop.time() + window
         while len(batch) < self._writer.max_batch:
             try:
                 item = self.queue.get_nowait()
@@ -122,6 +130,7 @@ class _Lane:
                 if first is None:
                     return
                 batch, stop = await self._collect(first)
+                self.last_size = len(batch)
                 await self._writer.commit(batch, self.driver)
                 if stop:
                     return

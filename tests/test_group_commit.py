@@ -68,3 +68,26 @@ async def test_a_good_batch_keeps_its_set_based_answers(
         names = set((await session.scalars(select(Team.name))).all())
     assert "one-alone" in names
     assert "one-x" not in names and "one-y" not in names
+
+
+async def test_a_quiet_writer_does_not_wait_for_its_window(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """The commit window is for busy lanes: after small batches a lone write goes at once,
+    even with a window far longer than the wait allowed here."""
+    from hub.writes import GroupCommitWriter
+
+    ctx = client.app[CTX]
+    writer = GroupCommitWriter(ctx.sessionmaker, ctx.engine, window_s=60.0)
+    writer.start()
+    try:
+
+        async def unit(session: AsyncSession) -> str:
+            session.add(Team(name="quiet"))
+            await session.flush()
+            return "done"
+
+        assert await asyncio.wait_for(writer.run(unit), 10) == "done"
+        assert writer.batches == 1
+    finally:
+        await writer.close()
