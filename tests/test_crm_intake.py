@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
@@ -151,6 +152,38 @@ async def test_two_running_intakes_make_one_lead(
         assert (client.app[INTAKE].processed == 0) != (other.processed == 0)
     finally:
         await other.close()
+
+
+async def test_one_failing_conversation_does_not_stop_the_others(
+    client: TestClient,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Conversations are decided several to a write unit, each in its own savepoint: one that
+    fails leaves the others decided, and is decided itself on a later pass."""
+    from hub.crm_sync import intake as intake_module
+
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
+    said = [
+        await customer_says(client, channel, "Hi", external_id=f"many{n}", name=f"Many {n}")
+        for n in range(5)
+    ]
+    broken = said[2]["conversation"]["id"]
+    real = intake_module.take_conversation
+
+    async def failing(session: Any, conv_id: int, *args: Any) -> str:
+        if conv_id == broken:
+            raise RuntimeError("this one fails")
+        return await real(session, conv_id, *args)
+
+    monkeypatch.setattr(intake_module, "take_conversation", failing)
+    await run_intake(client)
+    leads = (await client.app[CTX].read(lambda s: s.scalars(select(Lead.conversation_id)))).all()
+    assert sorted(leads) == sorted(x["conversation"]["id"] for x in said if x is not said[2])
+    monkeypatch.setattr(intake_module, "take_conversation", real)
+    await run_intake(client)
+    leads = (await client.app[CTX].read(lambda s: s.scalars(select(Lead.conversation_id)))).all()
+    assert sorted(leads) == sorted(x["conversation"]["id"] for x in said)
 
 
 async def test_a_new_conversation_wakes_the_intake(
