@@ -137,7 +137,7 @@ async def inbound(request: web.Request) -> web.Response:
 
 
 async def operator_socket(request: web.Request) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(heartbeat=20)
+    ws = web.WebSocketResponse(heartbeat=20, compress=False)  # as the hub's operator socket
     await ws.prepare(request)
     queue: asyncio.Queue[str | None] = asyncio.Queue(SOCKET_QUEUE)
     request.app[SOCKETS].add(queue)

@@ -28,6 +28,8 @@ from redis.backoff import NoBackoff
 from hub import jsoncodec
 
 Payload = dict[str, Any]
+#: Events per topic the in-process bus also keeps undecoded (see ``_Topic.recent``).
+RECENT = 512
 log = logging.getLogger(__name__)
 
 
@@ -95,6 +97,9 @@ class _Topic:
     #: objects the garbage collector skips, not the half million dicts and lists they decode
     #: to, whose traversal paused the hub for about a tenth of a second under load.
     entries: deque[tuple[int, bytes]]
+    #: The newest events as published, so followers that keep up (all of them, as a rule) get
+    #: them without decoding; a few hundred are few objects for the collector.
+    recent: deque[Payload] = field(default_factory=lambda: deque(maxlen=RECENT))
     seq: int = 0
     #: Subscribers waiting for the next event; a publish wakes them at once (no task between).
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -149,6 +154,7 @@ class MemoryBus:
         t = self._topic(topic)
         t.seq += 1
         t.entries.append((t.seq, jsoncodec.dumps_bytes(payload)))
+        t.recent.append(payload)
         t.wake()
         return self._id(t.seq)
 
@@ -160,6 +166,7 @@ class MemoryBus:
         for payload in payloads:
             t.seq += 1
             t.entries.append((t.seq, jsoncodec.dumps_bytes(payload)))
+            t.recent.append(payload)
         t.wake()
 
     async def last_id(self, topic: str) -> str:
@@ -174,10 +181,12 @@ class MemoryBus:
         if missing == 0:
             return []
         start = len(t.entries) - missing
+        first_recent = t.seq - len(t.recent) + 1
         out = []
         for i in range(start, min(len(t.entries), start + limit)):
             n, data = t.entries[i]
-            out.append((self._id(n), jsoncodec.loads(data)))
+            payload = t.recent[n - first_recent] if n >= first_recent else jsoncodec.loads(data)
+            out.append((self._id(n), payload))
         return out
 
     async def read_after(
