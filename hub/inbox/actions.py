@@ -75,7 +75,7 @@ async def receive_message(ctx: HubContext, inbound: InboundMessage) -> ReceiveRe
     key = (inbound.channel_id, inbound.contact.external_id)
     for attempt in range(_INTEGRITY_RETRIES):
         try:
-            result, events = await ctx.writer.run_item(INBOUND_WRITES, inbound, key)
+            result, events = await ctx.writer.run_item(_inbound_writes(ctx), inbound, key)
             break
         except IntegrityError:
             # Another process stored the same provider id or identity at the same moment;
@@ -205,18 +205,32 @@ async def _message_id(
 
 
 class _InboundWrites:
-    """Customer messages: set-based for a batch, the ORM path for what it leaves."""
+    """Customer messages: set-based for a batch, the ORM path for what it leaves.
+
+    The batch's events are published here, as soon as it committed and before its callers
+    are woken: the whole batch goes to the bus in one call, ahead of the answers."""
+
+    def __init__(self, ctx: HubContext) -> None:
+        self._ctx = ctx
 
     async def run_many(
         self, conn: DriverConnection, items: list[InboundMessage]
     ) -> list[Stored | RunAlone]:
-        return await store_batch(conn, items)
+        stored = await store_batch(conn, items)
+        events = [e for answer in stored if not isinstance(answer, RunAlone) for e in answer[1]]
+        await self._ctx.publish(*events)
+        return [answer if isinstance(answer, RunAlone) else (answer[0], []) for answer in stored]
 
     async def run_one(self, session: AsyncSession, item: InboundMessage) -> Stored:
         return await _receive_one(session, item)
 
 
-INBOUND_WRITES = _InboundWrites()
+def _inbound_writes(ctx: HubContext) -> _InboundWrites:
+    """The context's one handler, so its messages share batches."""
+    handler = ctx.batch_handlers.get("inbound")
+    if not isinstance(handler, _InboundWrites):
+        handler = ctx.batch_handlers["inbound"] = _InboundWrites(ctx)
+    return handler
 
 
 async def _activity(
