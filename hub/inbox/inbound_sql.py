@@ -3,16 +3,18 @@ SQLAlchemy.
 
 Why: under load the batch of customer messages is the hub's hottest code, and building,
 caching, compiling and reading back SQLAlchemy statements cost more than the database's own
-work (a third of the hub's CPU in ``make bench`` profiles). The batch needs nine fixed
-statements, so they are written once per backend and run on the driver's connection, inside the
-transaction the group-commit writer opened:
+work (a third of the hub's CPU in ``make bench`` profiles). The batch needs a few fixed
+statements, so they are written once per backend and run on the write lane's own connection
+(``hub.driver``), in a transaction of their own:
 
-* SQLite: the whole batch is one call in the aiosqlite thread (one hop instead of one per
-  statement); rows are inserted one ``INSERT … RETURNING`` at a time there, which costs
-  microseconds and keeps each id paired with its row.
-* PostgreSQL: constant ``unnest`` statements (one round trip each, prepared once), through
-  SQLAlchemy's asyncpg adapter inside its greenlet. ``INSERT … SELECT … ORDER BY ordinality``
-  draws ids in the rows' order, so the ascending ids pair with the rows as given.
+* SQLite: the whole batch is one call in the aiosqlite thread (``BEGIN IMMEDIATE`` … ``COMMIT``,
+  one hop instead of one per statement); rows are inserted one ``INSERT … RETURNING`` at a time
+  there, which costs microseconds and keeps each id paired with its row.
+* PostgreSQL: constant ``unnest`` statements, prepared once. Messages to known senders' open
+  conversations (nearly all, once a conversation runs) take one statement that looks them up,
+  inserts and updates (``store_to_known``); the rest take a look-up, then inserts. A
+  transaction is opened only when new contacts or conversations are made. ``INSERT … SELECT …
+  ORDER BY`` draws ids in the rows' order, so the ascending ids pair with the rows as given.
 
 Both answer the same Python values: aware UTC datetimes and decoded JSON. Columns a model
 fills by default are listed here (``*_COLUMNS``), and a test keeps them in step with the models.
@@ -99,6 +101,13 @@ NewMessage = tuple[int, int, str, str, int, str | None, dict[str, Any]]
 Touch = tuple[int, str, int]
 
 
+#: (index in the batch, channel_id, external_id, sender's name, body, provider id, meta, preview)
+KnownCandidate = tuple[int, int, str, str, str, str | None, dict[str, Any], str]
+#: (index, message_id, contact_id, contact name, channel name, channel type, the conversation as
+#: ``CONVERSATION_FIELDS`` before this batch)
+KnownStored = tuple[int, int, int, str, str, str, tuple[Any, ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class Lookup:
     """What the batch must know before it writes."""
@@ -111,6 +120,14 @@ class Lookup:
 
 class BatchSql(Protocol):
     """The statements of one inbound batch, run synchronously inside its transaction."""
+
+    def store_to_known(self, rows: Sequence[KnownCandidate], now: datetime) -> list[KnownStored]:
+        """In one step where the backend gains by it, store the messages whose sender is known
+        on an active channel, whose newest conversation there is open or pending, whose
+        provider id is new, and whose sender's name needs no filling; update their
+        conversations. Answers those stored, by index; the others go the general way. A
+        backend without such a step answers ``[]``."""
+        ...
 
     def lookup(
         self,
@@ -222,6 +239,9 @@ class SqliteBatchSql:
         _observe(sql)
         return [int(self._conn.execute(sql, row).fetchone()[0]) for row in rows]
 
+    def store_to_known(self, rows: Sequence[KnownCandidate], now: datetime) -> list[KnownStored]:
+        return []  # the whole batch is one hop on SQLite already
+
     def lookup(
         self,
         channel_ids: Collection[int],
@@ -325,6 +345,55 @@ class PostgresBatchSql:
 
     def _ids_in_order(self, sql: str, *params: Any) -> list[int]:
         return sorted(int(row[0]) for row in self._rows(sql, *params))
+
+    def store_to_known(self, rows: Sequence[KnownCandidate], now: datetime) -> list[KnownStored]:
+        # The common case in one round trip and one atomic statement: look the senders and
+        # their conversations up, insert the messages, update the conversations.
+        fields = ", ".join(f"v.{name} AS v_{name}" for name in CONVERSATION_FIELDS)
+        sql = (
+            "WITH input AS (SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[],"
+            " $5::text[], $6::text[], $7::text[], $8::text[])"
+            " AS t(i, ch, ext, who, body, pid, meta, preview)),"
+            " found AS MATERIALIZED (SELECT t.i, t.ch, t.body, t.pid, t.meta, t.preview,"
+            f" c.id AS contact_id, c.name AS contact_name, chn.name AS ch_name,"
+            f" chn.type AS ch_type, {fields}"
+            " FROM input t JOIN channels chn ON chn.id = t.ch AND chn.is_active"
+            " JOIN contact_identities i ON i.channel_id = t.ch AND i.external_id = t.ext"
+            f" JOIN contacts c ON c.id = i.contact_id {_NEWEST_CONVERSATION.replace('LEFT ', '')}"
+            " WHERE v.status IN ('open', 'pending') AND NOT (t.who <> '' AND c.name = '')"
+            " AND (t.pid IS NULL OR NOT EXISTS (SELECT 1 FROM messages m"
+            " WHERE m.channel_id = t.ch AND m.provider_message_id = t.pid))),"
+            " touched AS (UPDATE conversations AS c SET last_activity_at = $9::timestamptz,"
+            " last_message_preview = x.preview, unread_count = c.unread_count + x.n,"
+            " first_incoming_at = coalesce(c.first_incoming_at, $9::timestamptz)"
+            " FROM (SELECT DISTINCT ON (v_id) v_id, preview,"
+            " count(*) OVER (PARTITION BY v_id) AS n FROM found ORDER BY v_id, i DESC) AS x"
+            " WHERE c.id = x.v_id),"
+            f" inserted AS (INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)})"
+            " SELECT v_id, ch, 'incoming', body, contact_id, pid, meta::jsonb,"
+            " $9::timestamptz, 0 FROM found ORDER BY i RETURNING id)"
+            " SELECT f.*, (SELECT array_agg(id ORDER BY id) FROM inserted) AS ids"
+            " FROM found f ORDER BY f.i"
+        )
+        columns = _columns(rows, 8)
+        columns[6] = [dumps(meta) for meta in columns[6]]
+        found = self._rows(sql, *columns, now)
+        if not found:
+            return []
+        ids = list(found[0]["ids"])
+        first = 10  # where the conversation's fields start in a row of ``found``
+        return [
+            (
+                row["i"],
+                message_id,
+                row["contact_id"],
+                row["contact_name"],
+                row["ch_name"],
+                row["ch_type"],
+                tuple(row)[first : first + len(CONVERSATION_FIELDS)],
+            )
+            for row, message_id in zip(found, ids, strict=True)
+        ]
 
     def lookup(
         self,
