@@ -17,19 +17,23 @@ committed and sees what it wrote.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from hub.channels.base import InboundMessage
 from hub.db import utcnow
 from hub.driver import DriverConnection
 from hub.events import ConversationCreated, Event, MessageCreated, Recipients
-from hub.inbox.inbound_sql import BatchSql, Lookup, run_batch_sql
+from hub.inbox.inbound_postgres import PostgresBatchSql
+from hub.inbox.inbound_sql import BatchSql, Lookup
+from hub.inbox.inbound_sqlite import SqliteBatchSql
 from hub.inbox.models import ConversationStatus, MessageKind
 from hub.inbox.serialize import conversation_dict, message_dict
 from hub.writes import RUN_ALONE, RunAlone
 
+T = TypeVar("T")
 PREVIEW_CHARS = 200
 _FAST_STATUSES = (ConversationStatus.OPEN.value, ConversationStatus.PENDING.value)
 
@@ -313,6 +317,25 @@ def write_batch(sql: BatchSql, items: list[InboundMessage], now: datetime) -> li
         contact = contact_of[(item.channel_id, item.contact.external_id)]
         out[i] = _Written(message_id, conv, contact, channels[item.channel_id], is_new)
     return out
+
+
+async def run_batch_sql(conn: DriverConnection, work: Callable[[BatchSql], T]) -> T:
+    """Run ``work`` on the lane's connection and commit it; roll it all back if it raises."""
+
+    def in_transaction(driver: Any) -> T:
+        sql: SqliteBatchSql | PostgresBatchSql = (
+            SqliteBatchSql(driver) if conn.dialect == "sqlite" else PostgresBatchSql(driver)
+        )
+        sql.begin()
+        try:
+            result = work(sql)
+        except BaseException:
+            sql.rollback()
+            raise
+        sql.commit()
+        return result
+
+    return await conn.run(in_transaction)
 
 
 async def store_batch(

@@ -1,0 +1,221 @@
+"""The inbound batch's statements on PostgreSQL (see ``hub.inbox.inbound_sql``): constant
+``unnest`` statements on the ``asyncpg`` connection, called from a greenlet."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.util import await_only
+
+from hub.inbox.inbound_sql import (
+    CONTACT_COLUMNS,
+    CONVERSATION_COLUMNS,
+    CONVERSATION_FIELDS,
+    IDENTITY_COLUMNS,
+    MESSAGE_COLUMNS,
+    NEWEST_CONVERSATION,
+    KnownCandidate,
+    KnownStored,
+    Lookup,
+    NewConversation,
+    NewMessage,
+    SenderRow,
+    Touch,
+    columns_of,
+    observe,
+)
+from hub.jsoncodec import dumps, loads
+
+
+def _json(value: Any) -> Any:
+    """A ``json`` result: SQLAlchemy's asyncpg setup decodes it already; plain asyncpg does not."""
+    return loads(value) if isinstance(value, str | bytes) else value
+
+
+def _json_datetime(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _json_conversation(row: Sequence[Any]) -> tuple[Any, ...] | None:
+    """A conversation that PostgreSQL wrote as JSON: times come as ISO text with an offset."""
+    if row[0] is None:
+        return None
+    times = tuple(_json_datetime(value) for value in row[6:9])
+    return (*row[:6], *times, row[9], row[10], row[11] or {})
+
+
+class PostgresBatchSql:
+    """The statements on the ``asyncpg`` connection, in a greenlet.
+
+    A batch that only adds messages to known conversations needs no transaction: the lookup
+    reads, and the one statement that writes is atomic by itself and commits as it ends. So a
+    transaction is opened only before a batch's first insert of contacts or conversations,
+    which must commit together with its messages. In the common case that saves the BEGIN
+    and COMMIT round trips.
+    """
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._transaction: Any = None
+
+    def begin(self) -> None:
+        """Nothing yet: see ``_writing``."""
+
+    def _writing(self) -> None:
+        if self._transaction is None:
+            self._transaction = self._conn.transaction()
+            await_only(self._transaction.start())
+
+    def commit(self) -> None:
+        if self._transaction is not None:
+            await_only(self._transaction.commit())
+
+    def rollback(self) -> None:
+        if self._transaction is not None:
+            await_only(self._transaction.rollback())
+
+    def _rows(self, sql: str, *params: Any) -> list[Any]:
+        observe(sql)
+        return list(await_only(self._conn.fetch(sql, *params)))
+
+    def _ids_in_order(self, sql: str, *params: Any) -> list[int]:
+        return sorted(int(row[0]) for row in self._rows(sql, *params))
+
+    def store_to_known(self, rows: Sequence[KnownCandidate], now: datetime) -> list[KnownStored]:
+        # The common case in one round trip and one atomic statement: look the senders and
+        # their conversations up, insert the messages, update the conversations.
+        fields = ", ".join(f"v.{name} AS v_{name}" for name in CONVERSATION_FIELDS)
+        sql = (
+            "WITH input AS (SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[],"
+            " $5::text[], $6::text[], $7::text[], $8::text[])"
+            " AS t(i, ch, ext, who, body, pid, meta, preview)),"
+            " found AS MATERIALIZED (SELECT t.i, t.ch, t.body, t.pid, t.meta, t.preview,"
+            f" c.id AS contact_id, c.name AS contact_name, chn.name AS ch_name,"
+            f" chn.type AS ch_type, {fields}"
+            " FROM input t JOIN channels chn ON chn.id = t.ch AND chn.is_active"
+            " JOIN contact_identities i ON i.channel_id = t.ch AND i.external_id = t.ext"
+            f" JOIN contacts c ON c.id = i.contact_id {NEWEST_CONVERSATION.replace('LEFT ', '')}"
+            " WHERE v.status IN ('open', 'pending') AND NOT (t.who <> '' AND c.name = '')"
+            " AND (t.pid IS NULL OR NOT EXISTS (SELECT 1 FROM messages m"
+            " WHERE m.channel_id = t.ch AND m.provider_message_id = t.pid))),"
+            " touched AS (UPDATE conversations AS c SET last_activity_at = $9::timestamptz,"
+            " last_message_preview = x.preview, unread_count = c.unread_count + x.n,"
+            " first_incoming_at = coalesce(c.first_incoming_at, $9::timestamptz)"
+            " FROM (SELECT DISTINCT ON (v_id) v_id, preview,"
+            " count(*) OVER (PARTITION BY v_id) AS n FROM found ORDER BY v_id, i DESC) AS x"
+            " WHERE c.id = x.v_id),"
+            f" inserted AS (INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)})"
+            " SELECT v_id, ch, 'incoming', body, contact_id, pid, meta::jsonb,"
+            " $9::timestamptz, 0 FROM found ORDER BY i RETURNING id)"
+            " SELECT f.*, (SELECT array_agg(id ORDER BY id) FROM inserted) AS ids"
+            " FROM found f ORDER BY f.i"
+        )
+        columns = columns_of(rows, 8)
+        columns[6] = [dumps(meta) for meta in columns[6]]
+        found = self._rows(sql, *columns, now)
+        if not found:
+            return []
+        ids = list(found[0]["ids"])
+        first = 10  # where the conversation's fields start in a row of ``found``
+        return [
+            (
+                row["i"],
+                message_id,
+                row["contact_id"],
+                row["contact_name"],
+                row["ch_name"],
+                row["ch_type"],
+                tuple(row)[first : first + len(CONVERSATION_FIELDS)],
+            )
+            for row, message_id in zip(found, ids, strict=True)
+        ]
+
+    def lookup(
+        self,
+        channel_ids: Collection[int],
+        provider_ids: Collection[tuple[int, str]],
+        senders: Collection[tuple[int, str]],
+    ) -> Lookup:
+        # One round trip: each part comes back as one JSON array.
+        fields = ", ".join(f"v.{name}" for name in CONVERSATION_FIELDS)
+        sql = (
+            "SELECT"
+            " (SELECT coalesce(json_agg(json_build_array(id, name, type, team_id, is_active)),"
+            "  '[]') FROM channels WHERE id = ANY($1::int[])),"
+            " (SELECT coalesce(json_agg(json_build_array(p.ch, p.pid)), '[]')"
+            "  FROM unnest($2::int[], $3::text[]) AS p(ch, pid)"
+            "  JOIN messages m ON m.channel_id = p.ch AND m.provider_message_id = p.pid),"
+            f" (SELECT coalesce(json_agg(json_build_array(i.channel_id, i.external_id, c.id,"
+            f"  c.name, {fields})), '[]')"
+            "  FROM unnest($4::int[], $5::text[]) AS w(ch, ext)"
+            "  JOIN contact_identities i ON i.channel_id = w.ch AND i.external_id = w.ext"
+            f"  JOIN contacts c ON c.id = i.contact_id {NEWEST_CONVERSATION})"
+        )
+        provider_channels, pids = columns_of(provider_ids, 2)
+        sender_channels, external_ids = columns_of(senders, 2)
+        row = self._rows(
+            sql, list(channel_ids), provider_channels, pids, sender_channels, external_ids
+        )[0]
+        channels = [(i, n, t, team, bool(a)) for i, n, t, team, a in _json(row[0])]
+        known = {(ch, pid) for ch, pid in _json(row[1])}
+        found: list[SenderRow] = [
+            (ch, ext, contact_id, name, _json_conversation(conv))
+            for ch, ext, contact_id, name, *conv in _json(row[2])
+        ]
+        return Lookup(channels, known, found)
+
+    def insert_contacts(self, names: Sequence[str], now: datetime) -> list[int]:
+        self._writing()
+        sql = (
+            f"INSERT INTO contacts ({', '.join(CONTACT_COLUMNS)})"
+            " SELECT n, lower(n), '{}'::jsonb, $2::timestamptz, $2::timestamptz"
+            " FROM unnest($1::text[]) WITH ORDINALITY AS t(n, i) ORDER BY i RETURNING id"
+        )
+        return self._ids_in_order(sql, list(names), now)
+
+    def insert_identities(self, rows: Sequence[tuple[int, int, str]], now: datetime) -> None:
+        self._writing()
+        contact_ids, channel_ids, external_ids = columns_of(rows, 3)
+        self._rows(
+            f"INSERT INTO contact_identities ({', '.join(IDENTITY_COLUMNS)})"
+            " SELECT c, ch, e, $4::timestamptz"
+            " FROM unnest($1::int[], $2::int[], $3::text[]) AS t(c, ch, e)",
+            contact_ids,
+            channel_ids,
+            external_ids,
+            now,
+        )
+
+    def insert_conversations(self, rows: Sequence[NewConversation], now: datetime) -> list[int]:
+        self._writing()
+        channel_ids, contact_ids, team_ids, statuses = columns_of(rows, 4)
+        sql = (
+            f"INSERT INTO conversations ({', '.join(CONVERSATION_COLUMNS)})"
+            " SELECT ch, c, team, st, $5::timestamptz, $5::timestamptz, '', 0, '{}'::jsonb,"
+            " $5::timestamptz"
+            " FROM unnest($1::int[], $2::int[], $3::int[], $4::text[])"
+            " WITH ORDINALITY AS t(ch, c, team, st, i) ORDER BY i RETURNING id"
+        )
+        return self._ids_in_order(sql, channel_ids, contact_ids, team_ids, statuses, now)
+
+    def store_messages(
+        self, rows: Sequence[NewMessage], touches: Sequence[Touch], now: datetime
+    ) -> list[int]:
+        # One round trip: the update rides along as a data-modifying WITH.
+        columns = columns_of(rows, 7)
+        columns[6] = [dumps(meta) for meta in columns[6]]
+        sql = (
+            "WITH touched AS ("
+            " UPDATE conversations AS c SET last_activity_at = $11::timestamptz,"
+            " last_message_preview = t.p, unread_count = c.unread_count + t.n,"
+            " first_incoming_at = coalesce(c.first_incoming_at, $11::timestamptz)"
+            " FROM unnest($8::int[], $9::text[], $10::int[]) AS t(id, p, n) WHERE c.id = t.id)"
+            f" INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)})"
+            " SELECT conv, ch, k, b, sender, pid, m::jsonb, $11::timestamptz, 0"
+            " FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[],"
+            " $7::text[]) WITH ORDINALITY AS t(conv, ch, k, b, sender, pid, m, i)"
+            " ORDER BY i RETURNING id"
+        )
+        return self._ids_in_order(sql, *columns, *columns_of(touches, 3), now)

@@ -1,0 +1,146 @@
+"""The inbound batch's statements on SQLite (see ``hub.inbox.inbound_sql``): run with the
+``sqlite3`` connection in the aiosqlite thread, the whole batch in one hop."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from hub.inbox.inbound_sql import (
+    CONTACT_COLUMNS,
+    CONVERSATION_COLUMNS,
+    CONVERSATION_FIELDS,
+    IDENTITY_COLUMNS,
+    MESSAGE_COLUMNS,
+    NEWEST_CONVERSATION,
+    KnownCandidate,
+    KnownStored,
+    Lookup,
+    NewConversation,
+    NewMessage,
+    SenderRow,
+    Touch,
+    by_channel,
+    insert_sql,
+    marks,
+    observe,
+)
+from hub.jsoncodec import dumps, loads
+
+
+def sqlite_time(value: datetime) -> str:
+    """The text SQLAlchemy stores for a UTC datetime on SQLite, so both compare and sort alike."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _sqlite_datetime(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _sqlite_conversation(row: Sequence[Any]) -> tuple[Any, ...] | None:
+    if row[0] is None:
+        return None
+    times = tuple(_sqlite_datetime(value) for value in row[6:9])
+    return (*row[:6], *times, row[9], row[10], loads(row[11]) if row[11] else {})
+
+
+class SqliteBatchSql:
+    """The statements on Python's ``sqlite3`` connection, run in the aiosqlite thread."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def begin(self) -> None:
+        # IMMEDIATE takes the write lock now: the batch will write, and waiting for the lock
+        # here (busy timeout) beats failing at its first write.
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self._conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        observe(sql)
+        return list(self._conn.execute(sql, params).fetchall())
+
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        observe(sql)
+        self._conn.executemany(sql, rows)
+
+    def _returning_ids(self, sql: str, rows: Sequence[Sequence[Any]]) -> list[int]:
+        sql += " RETURNING id"
+        observe(sql)
+        return [int(self._conn.execute(sql, row).fetchone()[0]) for row in rows]
+
+    def store_to_known(self, rows: Sequence[KnownCandidate], now: datetime) -> list[KnownStored]:
+        return []  # the whole batch is one hop on SQLite already
+
+    def lookup(
+        self,
+        channel_ids: Collection[int],
+        provider_ids: Collection[tuple[int, str]],
+        senders: Collection[tuple[int, str]],
+    ) -> Lookup:
+        sql = (
+            "SELECT id, name, type, team_id, is_active FROM channels"
+            f" WHERE id IN ({marks(len(channel_ids))})"
+        )
+        channels = [
+            (i, n, t, team, bool(active))
+            for i, n, t, team, active in self._rows(sql, list(channel_ids))
+        ]
+        known: set[tuple[int, str]] = set()
+        for ch, pids in by_channel(provider_ids).items():
+            sql = (
+                "SELECT provider_message_id FROM messages WHERE channel_id = ?"
+                f" AND provider_message_id IN ({marks(len(pids))})"
+            )
+            known.update((ch, row[0]) for row in self._rows(sql, [ch, *pids]))
+        found: list[SenderRow] = []
+        fields = ", ".join(f"v.{name}" for name in CONVERSATION_FIELDS)
+        for ch, external_ids in by_channel(senders).items():
+            sql = (
+                f"SELECT i.external_id, c.id, c.name, {fields} FROM contact_identities i"
+                f" JOIN contacts c ON c.id = i.contact_id {NEWEST_CONVERSATION}"
+                f" WHERE i.channel_id = ? AND i.external_id IN ({marks(len(external_ids))})"
+            )
+            for ext, contact_id, name, *conv in self._rows(sql, [ch, *external_ids]):
+                found.append((ch, ext, contact_id, name, _sqlite_conversation(conv)))
+        return Lookup(channels, known, found)
+
+    def insert_contacts(self, names: Sequence[str], now: datetime) -> list[int]:
+        at = sqlite_time(now)
+        rows = [(name, name.lower(), "{}", at, at) for name in names]
+        return self._returning_ids(insert_sql("contacts", CONTACT_COLUMNS), rows)
+
+    def insert_identities(self, rows: Sequence[tuple[int, int, str]], now: datetime) -> None:
+        at = sqlite_time(now)
+        self._executemany(
+            insert_sql("contact_identities", IDENTITY_COLUMNS), [(*row, at) for row in rows]
+        )
+
+    def insert_conversations(self, rows: Sequence[NewConversation], now: datetime) -> list[int]:
+        at = sqlite_time(now)
+        values = [
+            (ch, contact, team, status, at, at, "", 0, "{}", at)
+            for ch, contact, team, status in rows
+        ]
+        return self._returning_ids(insert_sql("conversations", CONVERSATION_COLUMNS), values)
+
+    def store_messages(
+        self, rows: Sequence[NewMessage], touches: Sequence[Touch], now: datetime
+    ) -> list[int]:
+        at = sqlite_time(now)
+        values = [(*row[:6], dumps(row[6]), at, 0) for row in rows]
+        ids = self._returning_ids(insert_sql("messages", MESSAGE_COLUMNS), values)
+        self._executemany(
+            "UPDATE conversations SET last_activity_at = ?, last_message_preview = ?,"
+            " unread_count = unread_count + ?, first_incoming_at = coalesce(first_incoming_at, ?)"
+            " WHERE id = ?",
+            [(at, preview, added, at, conv_id) for conv_id, preview, added in touches],
+        )
+        return ids
