@@ -23,7 +23,7 @@ from hub.inbox.handoff import set_status
 from hub.inbox.inbound_batch import store_batch
 from hub.inbox.models import Contact, ContactIdentity, Conversation, Message
 from hub.writes import RunAlone
-from tests.helpers import customer_says, make_api_channel, make_operator, recorded_statements
+from tests.helpers import customer_says, make_api_channel, make_operator
 
 
 async def _count(client: TestClient, model: Any) -> int:  # type: ignore[type-arg]
@@ -217,28 +217,3 @@ async def test_a_batch_that_fails_midway_leaves_nothing_and_is_stored_one_by_one
     assert await _count(client, Message) == 8
     # The one-by-one path answered with the same shape.
     assert {r.message["body"] for r in results} == {f"hi {k}" for k in range(8)}
-
-
-async def test_known_senders_take_one_statement_on_postgresql(
-    client: TestClient,  # type: ignore[type-arg]
-) -> None:
-    """On PostgreSQL a batch of messages to known, open conversations is one statement (look
-    up, insert, update); SQLite runs its whole batch in one hop and has no such step."""
-    admin = await make_operator(client, role="admin")
-    channel = await make_api_channel(client, admin)
-    first = await customer_says(client, channel, "one", external_id="known", message_id="k1")
-    with recorded_statements(client) as statements:
-        second = await customer_says(client, channel, "two", external_id="known", message_id="k2")
-        again = await customer_says(client, channel, "two", external_id="known", message_id="k2")
-    assert second["conversation"]["id"] == first["conversation"]["id"]
-    assert second["conversation"]["unread_count"] == first["conversation"]["unread_count"] + 1
-    assert again["duplicate"] and again["message"]["id"] == second["message"]["id"]
-    one_step = [s for s in statements if s.startswith("with input as")]
-    if client.app[CTX].engine.dialect.name == "postgresql":
-        # The new message: that statement alone. Its repetition: the statement takes nothing,
-        # then the general look-up finds the provider id stored.
-        assert statements[0].startswith("with input as")
-        assert len(one_step) == 2
-        assert len([s for s in statements if s.startswith("select (select coalesce")]) == 1
-    else:
-        assert one_step == []

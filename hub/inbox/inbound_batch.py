@@ -2,8 +2,7 @@
 
 The ORM path in ``actions.receive_message`` costs about ten statements and much ORM bookkeeping
 per message; under load that, not the commit, bounds the hub. Here a whole group of messages
-costs a few statements (``inbound_sql``, written per backend): one step for messages to known
-senders' open conversations where the backend has it, then a look-up of senders,
+costs a few statements (``inbound_sql``, written per backend): a look-up of senders,
 conversations and provider ids, inserts of what is new, the messages, and one update of the
 conversations.
 
@@ -95,9 +94,9 @@ class _IncomingRow:
 
 
 def _fast_items(
-    look: Lookup, items: list[InboundMessage], indexes: list[int]
+    look: Lookup, items: list[InboundMessage]
 ) -> tuple[list[int], dict[int, _Named], dict[int, int | None]]:
-    """Which of ``indexes`` this path may take; the channels' names and default teams."""
+    """Indexes of the items this path may take; the channels' names and default teams."""
     channels: dict[int, _Named] = {}
     teams: dict[int, int | None] = {}
     for ch_id, name, ch_type, team_id, active in look.channels:
@@ -106,8 +105,7 @@ def _fast_items(
             teams[ch_id] = team_id
     fast: list[int] = []
     seen: set[tuple[int, str]] = set()
-    for i in indexes:
-        item = items[i]
+    for i, item in enumerate(items):
         key = (item.channel_id, item.provider_message_id or "")
         repeated = item.provider_message_id is not None and (key in look.known or key in seen)
         if (
@@ -192,82 +190,15 @@ class _Written:
     is_new: bool
 
 
-def _known_candidates(items: list[InboundMessage]) -> list[int]:
-    """Items that may go in one step to a known sender's open conversation: plain, without
-    contact details to add, and the first of their provider id in this batch."""
-    out: list[int] = []
-    seen: set[tuple[int, str]] = set()
-    for i, item in enumerate(items):
-        if not item.plain or item.contact.phone or item.contact.email:
-            continue
-        if item.provider_message_id is not None:
-            key = (item.channel_id, item.provider_message_id)
-            if key in seen:
-                continue
-            seen.add(key)
-        out.append(i)
-    return out
-
-
-def _store_to_known(
-    sql: BatchSql, items: list[InboundMessage], now: datetime, out: list[_Written | None]
-) -> None:
-    candidates = _known_candidates(items)
-    if not candidates:
-        return
-    stored = sql.store_to_known(
-        [
-            (
-                i,
-                items[i].channel_id,
-                items[i].contact.external_id,
-                items[i].contact.name,
-                items[i].body,
-                items[i].provider_message_id,
-                dict(items[i].meta),
-                preview(items[i].body),
-            )
-            for i in candidates
-        ],
-        now,
-    )
-    seen_in_batch: dict[int, int] = defaultdict(int)
-    for i, message_id, contact_id, contact_name, ch_name, ch_type, conv_row in stored:
-        item = items[i]
-        before = _ConversationRow(*conv_row)
-        seen_in_batch[before.id] += 1
-        conv = replace(
-            before,
-            last_activity_at=now,
-            last_message_preview=preview(item.body),
-            unread_count=before.unread_count + seen_in_batch[before.id],
-        )
-        out[i] = _Written(
-            message_id,
-            conv,
-            _Named(contact_id, contact_name),
-            _Named(item.channel_id, ch_name, ch_type),
-            False,
-        )
-
-
 def write_batch(sql: BatchSql, items: list[InboundMessage], now: datetime) -> list[_Written | None]:
     """Store what the fast path can (``None`` for the rest); runs on the driver's side."""
     out: list[_Written | None] = [None] * len(items)
-    _store_to_known(sql, items, now, out)
-    rest = [i for i, done in enumerate(out) if done is None]
-    if not rest:
-        return out
     look = sql.lookup(
-        {items[i].channel_id for i in rest},
-        {
-            (items[i].channel_id, pid)
-            for i in rest
-            if (pid := items[i].provider_message_id) is not None
-        },
-        {(items[i].channel_id, items[i].contact.external_id) for i in rest},
+        {item.channel_id for item in items},
+        {(item.channel_id, item.provider_message_id) for item in items if item.provider_message_id},
+        {(item.channel_id, item.contact.external_id) for item in items},
     )
-    fast, channels, teams = _fast_items(look, items, rest)
+    fast, channels, teams = _fast_items(look, items)
     if not fast:
         return out
     fast, contact_of, convs = _contacts(sql, look, items, fast, now)

@@ -16,8 +16,6 @@ from hub.inbox.inbound_sql import (
     IDENTITY_COLUMNS,
     MESSAGE_COLUMNS,
     NEWEST_CONVERSATION,
-    KnownCandidate,
-    KnownStored,
     Lookup,
     NewConversation,
     NewMessage,
@@ -82,55 +80,6 @@ class PostgresBatchSql:
 
     def _ids_in_order(self, sql: str, *params: Any) -> list[int]:
         return sorted(int(row[0]) for row in self._rows(sql, *params))
-
-    def store_to_known(self, rows: Sequence[KnownCandidate], now: datetime) -> list[KnownStored]:
-        # The common case in one round trip and one atomic statement: look the senders and
-        # their conversations up, insert the messages, update the conversations.
-        fields = ", ".join(f"v.{name} AS v_{name}" for name in CONVERSATION_FIELDS)
-        sql = (
-            "WITH input AS (SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[],"
-            " $5::text[], $6::text[], $7::text[], $8::text[])"
-            " AS t(i, ch, ext, who, body, pid, meta, preview)),"
-            " found AS MATERIALIZED (SELECT t.i, t.ch, t.body, t.pid, t.meta, t.preview,"
-            f" c.id AS contact_id, c.name AS contact_name, chn.name AS ch_name,"
-            f" chn.type AS ch_type, {fields}"
-            " FROM input t JOIN channels chn ON chn.id = t.ch AND chn.is_active"
-            " JOIN contact_identities i ON i.channel_id = t.ch AND i.external_id = t.ext"
-            f" JOIN contacts c ON c.id = i.contact_id {NEWEST_CONVERSATION.replace('LEFT ', '')}"
-            " WHERE v.status IN ('open', 'pending') AND NOT (t.who <> '' AND c.name = '')"
-            " AND (t.pid IS NULL OR NOT EXISTS (SELECT 1 FROM messages m"
-            " WHERE m.channel_id = t.ch AND m.provider_message_id = t.pid))),"
-            " touched AS (UPDATE conversations AS c SET last_activity_at = $9::timestamptz,"
-            " last_message_preview = x.preview, unread_count = c.unread_count + x.n,"
-            " first_incoming_at = coalesce(c.first_incoming_at, $9::timestamptz)"
-            " FROM (SELECT DISTINCT ON (v_id) v_id, preview,"
-            " count(*) OVER (PARTITION BY v_id) AS n FROM found ORDER BY v_id, i DESC) AS x"
-            " WHERE c.id = x.v_id),"
-            f" inserted AS (INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)})"
-            " SELECT v_id, ch, 'incoming', body, contact_id, pid, meta::jsonb,"
-            " $9::timestamptz, 0 FROM found ORDER BY i RETURNING id)"
-            " SELECT f.*, (SELECT array_agg(id ORDER BY id) FROM inserted) AS ids"
-            " FROM found f ORDER BY f.i"
-        )
-        columns = columns_of(rows, 8)
-        columns[6] = [dumps(meta) for meta in columns[6]]
-        found = self._rows(sql, *columns, now)
-        if not found:
-            return []
-        ids = list(found[0]["ids"])
-        first = 10  # where the conversation's fields start in a row of ``found``
-        return [
-            (
-                row["i"],
-                message_id,
-                row["contact_id"],
-                row["contact_name"],
-                row["ch_name"],
-                row["ch_type"],
-                tuple(row)[first : first + len(CONVERSATION_FIELDS)],
-            )
-            for row, message_id in zip(found, ids, strict=True)
-        ]
 
     def lookup(
         self,

@@ -14,8 +14,6 @@ from hub.inbox.inbound_sql import (
     IDENTITY_COLUMNS,
     MESSAGE_COLUMNS,
     NEWEST_CONVERSATION,
-    KnownCandidate,
-    KnownStored,
     Lookup,
     NewConversation,
     NewMessage,
@@ -75,9 +73,6 @@ class SqliteBatchSql:
         sql += " RETURNING id"
         observe(sql)
         return [int(self._conn.execute(sql, row).fetchone()[0]) for row in rows]
-
-    def store_to_known(self, rows: Sequence[KnownCandidate], now: datetime) -> list[KnownStored]:
-        return []  # the whole batch is one hop on SQLite already
 
     def lookup(
         self,
