@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.dialects import sqlite
+
+from hub.db import UTCDateTime
 from hub.inbox.inbound_sql import (
     CONTACT_COLUMNS,
     CONVERSATION_COLUMNS,
@@ -27,13 +30,29 @@ from hub.inbox.inbound_sql import (
 from hub.jsoncodec import dumps, loads
 
 
+# The hub's own datetime column type, as SQLAlchemy applies it on SQLite: the rows written
+# here store, compare and read back exactly like the ORM's.
+def _time_processors() -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    dialect = sqlite.dialect()
+    times = UTCDateTime().dialect_impl(dialect)
+    to_text, from_text = times.bind_processor(dialect), times.result_processor(dialect, None)
+    if to_text is None or from_text is None:
+        raise RuntimeError("SQLAlchemy gave no datetime processors for SQLite")
+    return to_text, from_text
+
+
+_TO_TEXT, _FROM_TEXT = _time_processors()
+
+
 def sqlite_time(value: datetime) -> str:
-    """The text SQLAlchemy stores for a UTC datetime on SQLite, so both compare and sort alike."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    """The text the ORM stores for ``value``, so both compare and sort alike."""
+    text: str = _TO_TEXT(value)
+    return text
 
 
 def _sqlite_datetime(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+    result: datetime | None = _FROM_TEXT(value)
+    return result
 
 
 def _sqlite_conversation(row: Sequence[Any]) -> tuple[Any, ...] | None:
