@@ -17,6 +17,16 @@ work directly on it:
 The work manages its transaction itself. After a failure the connection is dropped (its
 transaction rolled back, or the connection replaced if it broke) and the next work gets a
 fresh one.
+
+On PostgreSQL the lane's connection runs with ``enable_seqscan = off``. Its statements are
+prepared once, and PostgreSQL keeps the generic plan it settles on after five runs; made while
+the tables are small, that plan reads ``conversations`` by sequential scans. Every message
+updates its conversation, so between two autovacuum runs that table fills with dead rows and
+those scans grow: on a hundred busy conversations the look-up went from 1.4 to 4.2 ms and the
+insert from 3.1 to 6.4 ms in 1,500 batches. Every statement here finds rows by an index, so
+with sequential scans priced out the generic plan uses the indexes from the start; measured
+the same way it stayed at 0.9 and 2.6 ms (planning each run instead, 1.2 and 4.2 ms).
+Because the setting belongs to this lane, its connection is closed, not pooled, when dropped.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from sqlalchemy.util import greenlet_spawn
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+_INDEXES_ONLY = "SET enable_seqscan = off"
 
 
 class DriverConnection:
@@ -44,7 +55,14 @@ class DriverConnection:
 
     async def _connection(self) -> PoolProxiedConnection:
         if self._raw is None:
-            self._raw = await self._engine.raw_connection()
+            raw = await self._engine.raw_connection()
+            if self.dialect == "postgresql":
+                try:
+                    await raw.driver_connection.execute(_INDEXES_ONLY)  # type: ignore[union-attr]
+                except BaseException:
+                    raw.invalidate()
+                    raise
+            self._raw = raw
         return self._raw
 
     async def run(self, work: Callable[[Any], T]) -> T:
@@ -65,6 +83,9 @@ class DriverConnection:
         """Give the connection back to the pool (rolled back), or discard it if it broke."""
         raw, self._raw = self._raw, None
         if raw is None:
+            return
+        if self.dialect == "postgresql":
+            raw.invalidate()  # it carries this lane's session setting
             return
         try:
             await greenlet_spawn(raw.close)
