@@ -15,10 +15,11 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.auth import PasswordHasher
-from hub.bus import Bus, make_bus
+from hub.bus import Bus, MemoryBus
 from hub.db import make_engine, make_sessionmaker
 from hub.events import EVENTS_TOPIC, NEW_CONVERSATIONS_TOPIC, ConversationCreated, Event
 from hub.media import MediaStore
+from hub.redis_bus import RedisBus
 from hub.settings import Settings
 from hub.writes import GroupCommitWriter
 
@@ -52,7 +53,11 @@ class HubContext:
             max_batch=settings.commit_max_batch,
             lanes=1 if settings.is_sqlite else settings.write_lanes,
         )
-        bus = make_bus(settings.redis_url, settings.redis_prefix, settings.event_retention)
+        bus: Bus = (
+            RedisBus(settings.redis_url, settings.redis_prefix, settings.event_retention)
+            if settings.redis_url
+            else MemoryBus(settings.event_retention)
+        )
         return cls(
             settings=settings,
             engine=engine,

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from hub.bus import BadEventId, Bus, GapError, MemoryBus, RedisBus, parse_event_id
+from hub.bus import BadEventId, Bus, GapError, MemoryBus, parse_event_id
+from hub.redis_bus import RedisBus
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL")
@@ -318,3 +319,24 @@ async def test_malformed_id_raises_bad_event_id(make_bus: BusFactory, bad: str) 
         await asyncio.wait_for(anext(sub), 5)
     # The bus is still fine afterwards.
     assert len(await bus.read_after(topic, "0-0")) == 2
+
+
+async def test_events_queued_together_reach_each_topic_in_order(make_bus: BusFactory) -> None:
+    """One flush to Redis carries several topics (one script call); each gets its own, in
+    order, also when Redis forgot the script (as after a restart)."""
+    bus = await make_bus()
+    if isinstance(bus, RedisBus):
+        await bus.redis.script_flush()
+    one, two = new_topic(), new_topic()
+    bus.publish_nowait(one, [{"n": 1}, {"n": 2}])
+    bus.publish_nowait(two, [{"m": 1}])
+    bus.publish_nowait(one, [{"n": 3}])
+    ids = await bus.publish_many(two, [{"m": 2}, {"m": 3}])
+    assert [payload for _, payload in await bus.read_after(one, "0-0")] == [
+        {"n": 1},
+        {"n": 2},
+        {"n": 3},
+    ]
+    got = await bus.read_after(two, "0-0")
+    assert [payload for _, payload in got] == [{"m": 1}, {"m": 2}, {"m": 3}]
+    assert [event_id for event_id, _ in got[1:]] == ids

@@ -23,10 +23,11 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
-from hub.bus import RedisBus, parse_event_id
+from hub.bus import parse_event_id
 from hub.context import HubContext
 from hub.events import EVENTS_TOPIC
 from hub.inbox.staff import create_operator
+from hub.redis_bus import RedisBus
 from tests.conftest import ServedServices, base_settings, require_served, truncate_all
 from tests.helpers import auth
 
