@@ -1,8 +1,9 @@
 """A write lane's own PostgreSQL connection (``hub.driver``): its statements find rows by index
-even while the tables are small, and that session setting never leaks into the shared pool."""
+even while the tables are small, and its session settings never leak into the shared pool."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import text
@@ -30,6 +31,10 @@ def _plan(conn: Any) -> str:
     return "\n".join(row[0] for row in await_only(conn.fetch(NEWEST)))
 
 
+def _setting(name: str) -> Callable[[Any], str]:
+    return lambda conn: str(await_only(conn.fetchval(f"SHOW {name}")))
+
+
 async def test_the_lane_reads_by_index_and_keeps_the_setting_to_itself(
     served_services: ServedServices | str,
 ) -> None:
@@ -45,12 +50,15 @@ async def test_the_lane_reads_by_index_and_keeps_the_setting_to_itself(
         driver = DriverConnection(engine)
         lane_plan = await driver.run(_plan)
         assert "Index" in lane_plan and "Seq Scan" not in lane_plan
+        # One plan for every run, not one planned again each time.
+        assert await driver.run(_setting("plan_cache_mode")) == "force_generic_plan"
         # Dropped (as after a failed batch): closed, not handed to the next user of the pool,
         # which here would be the very connection the pool already holds.
         await driver.drop()
         async with engine.connect() as pooled:
-            setting = (await pooled.execute(text("SHOW enable_seqscan"))).scalar_one()
-            assert setting == "on"
+            assert (await pooled.execute(text("SHOW enable_seqscan"))).scalar_one() == "on"
+            mode = (await pooled.execute(text("SHOW plan_cache_mode"))).scalar_one()
+            assert mode == "auto"
         # The lane takes a fresh connection, set up the same way.
         assert "Seq Scan" not in await driver.run(_plan)
         await driver.drop()
