@@ -72,6 +72,10 @@ class Bus(Protocol):
         """Append in order without waiting for the backend; failures are logged."""
         ...
 
+    async def flushed(self) -> None:
+        """Wait until what was published so far is on the bus (or failed), briefly at most."""
+        ...
+
     async def last_id(self, topic: str) -> str:
         """The id of the newest event of ``topic`` (``"0-0"`` when there is none)."""
         ...
@@ -157,6 +161,9 @@ class MemoryBus:
 
     async def publish_many(self, topic: str, payloads: list[Payload]) -> list[str]:
         return [await self.publish(topic, payload) for payload in payloads]
+
+    async def flushed(self) -> None:
+        """Nothing to wait for: a publish here is done when it returns."""
 
     def publish_nowait(self, topic: str, payloads: list[Payload]) -> None:
         t = self._topic(topic)

@@ -88,9 +88,19 @@ class HubContext:
             return await query(session)
 
     async def publish(self, *events: Event) -> None:
-        """Announce committed changes, in order, without waiting for the bus to confirm: the
-        change is stored already, so a bus failure is logged, not raised, and clients that
-        miss the event catch up by refetching."""
+        """Announce committed changes, in order, and return once the bus holds them and
+        everything published before (a batch may have published on the caller's behalf).
+
+        So an action answers after operators can be told, not before: with Redis, the
+        answer waits for its reply, at most ``redis_bus.FLUSH_WAIT_S``, and the operator's
+        frame goes out with the answer instead of after it. The change is stored already,
+        so a bus failure is logged, not raised, and clients that miss the event catch up
+        by refetching."""
+        self.announce(*events)
+        await self.bus.flushed()
+
+    def announce(self, *events: Event) -> None:
+        """Publish without waiting for the bus: for a write lane, which must not stall on it."""
         if not events:
             return
         try:

@@ -17,6 +17,9 @@ from hub import jsoncodec
 from hub.bus import GapError, Payload, parse_event_id
 
 log = logging.getLogger(__name__)
+#: How long ``flushed`` waits at most: a slow or unreachable Redis must not hold up every
+#: answer for longer (the events then follow, or their loss is logged).
+FLUSH_WAIT_S = 0.2
 
 
 def _log_failure(future: asyncio.Future[str]) -> None:
@@ -56,6 +59,9 @@ class RedisBus:
         self._outbox: list[tuple[str, str, asyncio.Future[str]]] = []
         self._append: AsyncScript | None = None
         self._flusher: asyncio.Task[None] | None = None
+        #: The newest queued event's future: flushes go in order, so when it is done, every
+        #: event published before it is on Redis too.
+        self._newest: asyncio.Future[str] | None = None
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -112,9 +118,18 @@ class RedisBus:
             future: asyncio.Future[str] = loop.create_future()
             self._outbox.append((self.key(topic), data, future))
             futures.append(future)
+        if futures:
+            self._newest = futures[-1]
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return futures
+
+    async def flushed(self) -> None:
+        newest = self._newest
+        if newest is not None and not newest.done():
+            # ``wait`` neither raises the publish's failure (logged where it was queued) nor
+            # cancels it on time-out.
+            await asyncio.wait([newest], timeout=FLUSH_WAIT_S)
 
     async def _drain(self) -> None:
         while self._flusher is not None and not self._flusher.done():

@@ -18,7 +18,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from hub.bus import BadEventId, Bus, GapError, MemoryBus, parse_event_id
-from hub.redis_bus import RedisBus
+from hub.redis_bus import FLUSH_WAIT_S, RedisBus
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL")
@@ -340,3 +340,43 @@ async def test_events_queued_together_reach_each_topic_in_order(make_bus: BusFac
     got = await bus.read_after(two, "0-0")
     assert [payload for _, payload in got] == [{"m": 1}, {"m": 2}, {"m": 3}]
     assert [event_id for event_id, _ in got[1:]] == ids
+
+
+async def test_flushed_returns_once_the_bus_holds_what_was_published(
+    make_bus: BusFactory,
+) -> None:
+    bus = await make_bus()
+    topic = new_topic()
+    bus.publish_nowait(topic, [{"n": n} for n in range(3)])
+    await bus.flushed()
+    # Looked at directly, not through a read of the bus (which waits for the queue itself).
+    if isinstance(bus, RedisBus):
+        assert await bus.redis.xlen(bus.key(topic)) == 3
+    else:
+        assert len(await bus.read_after(topic, "0-0")) == 3
+    await bus.flushed()  # nothing queued: returns at once
+
+
+async def test_flushed_waits_only_briefly_for_a_redis_that_does_not_answer() -> None:
+    """An answer waits for its events on the bus, but a Redis that accepts and stays silent
+    holds it for ``FLUSH_WAIT_S``, not until the connection gives up."""
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(1.5)
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    bus = RedisBus(f"redis://127.0.0.1:{port}/0", "hubtest:silent")
+    await bus.start()
+    loop = asyncio.get_running_loop()
+    try:
+        bus.publish_nowait("t", [{"n": 1}])
+        started = loop.time()
+        await asyncio.wait_for(bus.flushed(), 5)
+        waited = loop.time() - started
+        assert FLUSH_WAIT_S * 0.9 <= waited < 1.2  # well before the server hangs up
+    finally:
+        await bus.close()
+        server.close()
+        await server.wait_closed()

@@ -22,6 +22,7 @@ from hub.inbox.actions import receive_message
 from hub.inbox.handoff import set_status
 from hub.inbox.inbound_batch import store_batch
 from hub.inbox.models import Contact, ContactIdentity, Conversation, Message
+from hub.redis_bus import RedisBus
 from hub.writes import RunAlone
 from tests.helpers import customer_says, make_api_channel, make_operator
 
@@ -217,3 +218,34 @@ async def test_a_batch_that_fails_midway_leaves_nothing_and_is_stored_one_by_one
     assert await _count(client, Message) == 8
     # The one-by-one path answered with the same shape.
     assert {r.message["body"] for r in results} == {f"hi {k}" for k in range(8)}
+
+
+@pytest.mark.parametrize("settings", ["served"], indirect=True)
+async def test_a_message_is_answered_once_its_event_is_on_redis(
+    client: TestClient,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The answer comes after operators can be told: the operator's frame leaves with the
+    answer, not after it. Redis's reply is held back a little here, so an answer that did not
+    wait for it would come first."""
+    bus = client.app[CTX].bus
+    assert isinstance(bus, RedisBus)
+    loop = asyncio.get_running_loop()
+    replied: list[float] = []
+    append = bus._append
+
+    async def late_reply(keys: list[str], args: list[Any]) -> Any:
+        assert append is not None
+        ids = await append(keys, args)
+        await asyncio.sleep(0.05)
+        replied.append(loop.time())
+        return ids
+
+    monkeypatch.setattr(bus, "_append", late_reply)
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
+    for k in range(3):
+        asked = loop.time()
+        await customer_says(client, channel, f"hi {k}", message_id=f"m{k}")
+        answered = loop.time()
+        assert any(asked <= t <= answered for t in replied)

@@ -208,7 +208,8 @@ class _InboundWrites:
     """Customer messages: set-based for a batch, the ORM path for what it leaves.
 
     The batch's events are published here, as soon as it committed and before its callers
-    are woken: the whole batch goes to the bus in one call, ahead of the answers."""
+    are woken: the whole batch goes to the bus in one call, without holding up the lane;
+    each caller then waits for the bus in ``ctx.publish`` before it answers."""
 
     def __init__(self, ctx: HubContext) -> None:
         self._ctx = ctx
@@ -218,7 +219,7 @@ class _InboundWrites:
     ) -> list[Stored | RunAlone]:
         stored = await store_batch(conn, items)
         events = [e for answer in stored if not isinstance(answer, RunAlone) for e in answer[1]]
-        await self._ctx.publish(*events)
+        self._ctx.announce(*events)
         return [answer if isinstance(answer, RunAlone) else (answer[0], []) for answer in stored]
 
     async def run_one(self, session: AsyncSession, item: InboundMessage) -> Stored:
