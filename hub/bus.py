@@ -163,7 +163,9 @@ class MemoryBus:
         return [await self.publish(topic, payload) for payload in payloads]
 
     async def flushed(self) -> None:
-        """Nothing to wait for: a publish here is done when it returns."""
+        """A publish here is done when it returns; the caller yields once, so the followers it
+        woke (the operators' sockets) send before the caller answers, as they do on Redis."""
+        await asyncio.sleep(0)
 
     def publish_nowait(self, topic: str, payloads: list[Payload]) -> None:
         t = self._topic(topic)

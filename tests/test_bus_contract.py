@@ -380,3 +380,30 @@ async def test_flushed_waits_only_briefly_for_a_redis_that_does_not_answer() -> 
         await bus.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_the_in_process_bus_lets_woken_followers_go_before_the_publisher() -> None:
+    """Not part of the contract: in-process, ``flushed`` yields once, so a follower woken by the
+    publish (an operator's socket) sends before the publisher answers, as with Redis."""
+    bus = MemoryBus(100)
+    await bus.start()
+    topic = new_topic()
+    seen: list[int] = []
+    first = asyncio.Event()
+
+    async def follow() -> None:
+        async for _id, payload in bus.subscribe(topic, after="0-0"):
+            seen.append(payload["n"])
+            first.set()
+
+    follower = asyncio.create_task(follow())
+    try:
+        bus.publish_nowait(topic, [{"n": 0}])
+        await asyncio.wait_for(first.wait(), 5)  # the follower now waits for the next event
+        bus.publish_nowait(topic, [{"n": 1}])
+        await bus.flushed()
+        assert seen == [0, 1]
+    finally:
+        follower.cancel()
+        await asyncio.gather(follower, return_exceptions=True)
+        await bus.close()
