@@ -100,7 +100,8 @@ class HubContext:
         await self.bus.flushed()
 
     def announce(self, *events: Event) -> None:
-        """Publish without waiting for the bus: for a write lane, which must not stall on it."""
+        """Publish without waiting for the bus: for a write lane, which must not stall on it,
+        and for background workers, which answer nobody."""
         if not events:
             return
         try:

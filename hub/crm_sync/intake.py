@@ -371,7 +371,7 @@ class LeadIntake:
             return
         self.processed += len(done)
         self._taken.update(done)
-        await self._ctx.publish(*events)
+        self._ctx.announce(*events)  # a worker answers nobody: no need to wait for the bus
         await relink_visitors(self._ctx, links)
 
     async def _save(self, last_id: int) -> None:

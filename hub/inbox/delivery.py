@@ -365,9 +365,9 @@ class DeliveryWorker:
                 error.reason,
             )
         if payload:
-            await self._ctx.publish(
-                MessageUpdated(recipients[0], item.out.conversation_id, payload[0])
-            )
+            # A worker answers nobody: it does not wait for the bus (a reply's push would
+            # wait behind the one before it).
+            self._ctx.announce(MessageUpdated(recipients[0], item.out.conversation_id, payload[0]))
 
 
 async def retry_delivery(ctx: HubContext, actor: Principal, message_id: int) -> dict[str, Any]:
