@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.bus import follow
+from hub.bus import follow, stop
 from hub.context import HubContext
 from hub.crm_sync import rules
 from hub.crm_sync.deals import announce
@@ -231,10 +231,7 @@ class LeadIntake:
     async def close(self) -> None:
         tasks, self._tasks = self._tasks, []
         for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop(task)
         if tasks:
             with contextlib.suppress(Exception):
                 await self.release()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hub.auth import Principal
-from hub.bus import BadEventId, Bus, GapError, follow, parse_event_id
+from hub.bus import BadEventId, Bus, GapError, follow, parse_event_id, stop
 from hub.events import EVENTS_TOPIC, OperatorUpdated
 
 log = logging.getLogger(__name__)
@@ -113,9 +113,7 @@ class RealtimeHub:
         for sock in list(self._sockets):
             await self._close_socket(sock, CLOSE_GOING_AWAY, "server shutting down")
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop(self._task)
             self._task = None
 
     async def _follow(self, after: str) -> None:

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.bus import Bus, follow
+from hub.bus import Bus, follow, stop
 from hub.inbox.realtime import Connection
 
 log = logging.getLogger(__name__)
@@ -53,9 +53,7 @@ class WidgetLive:
         for sock in list(self._sockets):
             await self._close(sock, 1001, "server shutting down")
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop(self._task)
             self._task = None
 
     async def push(
