@@ -82,12 +82,13 @@ class DriverConnection:
         return result
 
     async def drop(self) -> None:
-        """Give the connection back to the pool (rolled back), or discard it if it broke."""
+        """Let the connection go: on SQLite back to the pool (rolled back), or discarded if it
+        broke; on PostgreSQL always closed, as it carries this lane's settings."""
         raw, self._raw = self._raw, None
         if raw is None:
             return
         if self.dialect == "postgresql":
-            raw.invalidate()  # it carries this lane's session settings
+            raw.invalidate()
             return
         try:
             await greenlet_spawn(raw.close)

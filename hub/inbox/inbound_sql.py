@@ -67,7 +67,7 @@ MESSAGE_COLUMNS = (
     "created_at",
     "delivery_attempts",
 )
-#: What ``conversations_of`` answers, in this order.
+#: A sender's newest conversation as ``BatchSql.lookup`` answers it, in this order.
 CONVERSATION_FIELDS = (
     "id",
     "channel_id",
