@@ -327,7 +327,7 @@ async def test_a_new_contact_with_a_known_phone_joins_the_known_one(client: Test
         newcomer,
         None,
     )
-    assert merge.reason == "automatic: same phone"
+    assert merge.reason == "automatic: same phone (unverified)"
     assert ("contact.merged", "contact", deal["contact_id"]) in await outbox(client)
     undo = await client.post(f"/api/v1/contacts/merges/{merge.id}/undo", headers=admin.headers)
     assert undo.status == 200

@@ -107,3 +107,35 @@ async def test_sqlite_upgrade_keeps_rows_of_rebuilt_tables(tmp_path: Path) -> No
             assert fk == 1, "the app's own connections keep foreign keys on"
     finally:
         await engine.dispose()
+
+
+async def test_upgrade_gives_each_conversation_the_identity_that_opened_it(tmp_path: Path) -> None:
+    """0006: a contact merged before the upgrade has two identities on one channel; each of
+    its conversations gets the one made last at or before it (else the first), so a customer
+    keeps reading only his own conversations after the upgrade."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    try:
+        await upgrade(engine, "0005")
+        async with engine.begin() as conn:
+            for sql in (
+                "INSERT INTO channels (id, type, name, secret, config, is_active, created_at)"
+                " VALUES (1, 'widget', 'Site', 's', '{}', 1, '2026-01-01 00:00:00')",
+                "INSERT INTO contacts (id, name, search_text, attributes, created_at, updated_at)"
+                " VALUES (1, 'Анна', 'анна', '{}', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+                "INSERT INTO contact_identities (id, contact_id, channel_id, external_id,"
+                " created_at) VALUES (10, 1, 1, 'visitor:1', '2026-01-02 00:00:00'),"
+                " (11, 1, 1, 'visitor:2', '2026-01-04 00:00:00')",
+                "INSERT INTO conversations (id, channel_id, contact_id, status, created_at,"
+                " last_activity_at, last_message_preview, unread_count, attributes)"
+                " VALUES (1, 1, 1, 'open', '2026-01-03 00:00:00', '2026-01-03 00:00:00', '', 0,"
+                " '{}'), (2, 1, 1, 'open', '2026-01-04 00:00:00', '2026-01-04 00:00:00', '', 0,"
+                " '{}'), (3, 1, 1, 'open', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '', 0,"
+                " '{}')",
+            ):
+                await conn.execute(text(sql))
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT id, identity_id FROM conversations ORDER BY id"))
+            assert [tuple(r) for r in rows] == [(1, 10), (2, 11), (3, 10)]
+    finally:
+        await engine.dispose()

@@ -26,6 +26,7 @@ from tests.test_widget_api import (
     Frame,
     conversations_of,
     fetch_messages,
+    get_contact,
     is_message_from,
     is_type,
     make_widget_channel,
@@ -429,13 +430,14 @@ async def test_ready_is_the_first_frame_even_when_a_reply_races_the_connect(
     ack = await send_over(first, "c-1", "Привет")
     await first.close()
     conv = await only_conversation(client, admin, channel)
+    [identity] = (await get_contact(client, admin, conv["contact_id"]))["identities"]
     state = client.app[WIDGET]
     real_online = state.presence.operators_online
 
     async def online_while_a_frame_arrives() -> bool:
         # What an operator reply does while the visitor's socket is being set up.
         await state.live.push(
-            conv["contact_id"], channel["id"], {"type": "message", "message": ack["message"]}
+            channel["id"], identity["external_id"], {"type": "message", "message": ack["message"]}
         )
         await asyncio.sleep(0.3)
         return await real_online()

@@ -21,6 +21,9 @@ class InboundContact:
     name: str = ""
     phone: str | None = None
     email: str | None = None
+    #: The channel proved the phone is his (Telegram's "share my contact" of the sender
+    #: himself); a typed one links contacts for operators only.
+    phone_verified: bool = False
 
 
 @dataclass(frozen=True, slots=True)

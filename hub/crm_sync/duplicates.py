@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync.access import contact_visible, get_visible_contact
-from hub.crm_sync.rules import ContactKeys, match_contacts
+from hub.crm_sync.rules import ContactKeys, match_contacts, match_reason
 from hub.inbox.models import Channel, Contact, ContactEmail, ContactIdentity, ContactPhone
 
 MAX_CANDIDATES = 50
@@ -20,12 +20,20 @@ VERIFIED_PREFIX = "user:"
 
 
 async def contact_keys(session: AsyncSession, contact: Contact) -> ContactKeys:
-    phones = await session.scalars(
-        select(ContactPhone.e164).where(ContactPhone.contact_id == contact.id)
-    )
-    emails = await session.scalars(
-        select(ContactEmail.email).where(ContactEmail.contact_id == contact.id)
-    )
+    phones = (
+        await session.execute(
+            select(ContactPhone.e164, ContactPhone.verified).where(
+                ContactPhone.contact_id == contact.id
+            )
+        )
+    ).all()
+    emails = (
+        await session.execute(
+            select(ContactEmail.email, ContactEmail.verified).where(
+                ContactEmail.contact_id == contact.id
+            )
+        )
+    ).all()
     idents = await session.execute(
         select(Channel.type, ContactIdentity.external_id)
         .join(Channel, Channel.id == ContactIdentity.channel_id)
@@ -37,9 +45,11 @@ async def contact_keys(session: AsyncSession, contact: Contact) -> ContactKeys:
     return ContactKeys(
         contact.id,
         contact.name,
-        frozenset(phones.all()),
-        frozenset(e.casefold() for e in emails.all()),
+        frozenset(p for p, _ in phones),
+        frozenset(e.casefold() for e, _ in emails),
         verified,
+        proven_phones=frozenset(p for p, proven in phones if proven),
+        proven_emails=frozenset(e.casefold() for e, proven in emails if proven),
     )
 
 
@@ -85,15 +95,17 @@ async def candidate_ids(
 
 async def exact_duplicates(
     session: AsyncSession, contact: Contact, dialect: str
-) -> list[tuple[int, tuple[str, ...]]]:
-    """Unmerged contacts that are certainly the same person, oldest first, with why."""
+) -> list[tuple[int, str]]:
+    """Unmerged contacts that share a phone, email or verified identity, oldest first, with
+    why (``rules.match_reason``: which of the shared keys nobody verified)."""
     keys = await contact_keys(session, contact)
     out = []
     candidates = await candidate_ids(session, keys, dialect, exact_only=True)
     for other in await _load(session, candidates):
-        match = match_contacts(keys, await contact_keys(session, other))
+        other_keys = await contact_keys(session, other)
+        match = match_contacts(keys, other_keys)
         if match is not None and match.strength.value == "exact":
-            out.append((other.id, match.reasons))
+            out.append((other.id, match_reason(keys, other_keys, match.reasons)))
     return sorted(out)
 
 

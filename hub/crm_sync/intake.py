@@ -34,13 +34,7 @@ from hub.crm_sync import rules
 from hub.crm_sync.deals import announce
 from hub.crm_sync.duplicates import exact_duplicates
 from hub.crm_sync.leads import announce_lead
-from hub.crm_sync.merge import (
-    VisitorLink,
-    announce_merge,
-    merge_in_session,
-    relink_visitors,
-    visitor_links,
-)
+from hub.crm_sync.merge import announce_merge, merge_in_session
 from hub.crm_sync.models import (
     CrmCursor,
     Deal,
@@ -97,11 +91,11 @@ async def join_known_contact(
     conv: Conversation,
     contact: Contact,
     events: list[Event],
-    links: list[VisitorLink],
 ) -> Contact:
-    """A brand-new contact who is certainly someone known (the same phone, email or verified
-    identity as an older contact) is merged into him, so his conversation joins what the known
-    contact has open. ``links`` gets his widget visitors, whose open chats must follow him."""
+    """A brand-new contact who shares a phone, email or verified identity with an older contact
+    is merged into him, so his conversation joins what the known contact has open. For
+    operators only: the reason says which of the shared keys nobody verified, and customers
+    keep reading and being answered by their own identity (``merge``)."""
     count = select(func.count(Conversation.id)).where(Conversation.contact_id == contact.id)
     if await session.scalar(count) != 1:
         return contact
@@ -117,10 +111,9 @@ async def join_known_contact(
     if kept is None:
         return contact
     record = await merge_in_session(
-        session, kept, contact, operator_id=None, reason="automatic: same " + ", ".join(older[0][1])
+        session, kept, contact, operator_id=None, reason="automatic: same " + older[0][1]
     )
     await announce_merge(session, record, "contact.merged", events)
-    links.extend(await visitor_links(session, record.moved["widget_visitors"], kept.id))
     await session.refresh(conv)
     return kept
 
@@ -129,7 +122,6 @@ async def take_conversation(
     session: AsyncSession,
     conv_id: int,
     events: list[Event],
-    links: list[VisitorLink] | None = None,
 ) -> str:
     """Apply the intake rules to one conversation; returns what was done."""
     conv = await session.get(Conversation, conv_id)
@@ -144,9 +136,7 @@ async def take_conversation(
     channel = await session.get(Channel, conv.channel_id)
     if contact is None or channel is None:
         return "gone"
-    contact = await join_known_contact(
-        session, conv, contact, events, [] if links is None else links
-    )
+    contact = await join_known_contact(session, conv, contact, events)
     open_deal = await session.scalar(
         select(Deal)
         .where(Deal.contact_id == contact.id, Deal.status == DealStatus.OPEN.value)
@@ -341,24 +331,20 @@ class LeadIntake:
         """Decide several conversations in one write unit, each in a savepoint of its own (one
         that fails is logged and read again on the next pass; the others stand)."""
         events: list[Event] = []
-        links: list[VisitorLink] = []
         done: list[int] = []
 
         async def unit(session: AsyncSession) -> None:
             events.clear()
-            links.clear()
             done.clear()
             for conv_id in conv_ids:
                 mine: list[Event] = []
-                my_links: list[VisitorLink] = []
                 try:
                     async with session.begin_nested():
-                        await take_conversation(session, conv_id, mine, my_links)
+                        await take_conversation(session, conv_id, mine)
                 except Exception:
                     log.exception("the lead intake failed on conversation %s", conv_id)
                     continue
                 events.extend(mine)
-                links.extend(my_links)
                 done.append(conv_id)
 
         try:
@@ -369,7 +355,6 @@ class LeadIntake:
         self.processed += len(done)
         self._taken.update(done)
         self._ctx.announce(*events)  # a worker answers nobody: no need to wait for the bus
-        await relink_visitors(self._ctx, links)
 
     async def _save(self, last_id: int) -> None:
         async def unit(session: AsyncSession) -> None:

@@ -6,8 +6,12 @@ row it moved in ``contact_merges.moved``, and points the merged contact at the k
 (``merged_into_id``). Phones and emails the kept contact already has stay where they are (two
 rows with one number on one contact are not allowed). Undo moves back exactly the recorded
 rows that are still on the kept contact, and nothing else. Incoming messages of the moved
-conversations follow their conversation's contact both ways, and so do the open chats of moved
-website visitors (``relink_visitors``), so operator replies keep reaching them.
+conversations follow their conversation's contact both ways.
+
+A merge joins contacts for operators only: each conversation keeps the identity that wrote it
+(``Conversation.identity_id``), and customers read and are answered by that identity, so a
+merge on an unverified email or phone never shows one customer another's history nor routes his
+messages or answers into another's conversation.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth import Principal
-from hub.channels.widget.live import WIDGET_TOPIC
 from hub.channels.widget.models import WidgetVisitor
 from hub.context import HubContext
 from hub.crm_sync.access import contact_recipients, get_visible_contact
@@ -94,31 +97,6 @@ async def _new_values(
     return list(rows.all())
 
 
-#: A moved website-widget visitor: (visitor id, channel id, the contact he now belongs to).
-VisitorLink = tuple[int, int, int]
-
-
-async def visitor_links(
-    session: AsyncSession, ids: list[int], contact_id: int
-) -> list[VisitorLink]:
-    if not ids:
-        return []
-    rows = await session.execute(
-        select(WidgetVisitor.id, WidgetVisitor.channel_id).where(WidgetVisitor.id.in_(ids))
-    )
-    return [(visitor_id, channel_id, contact_id) for visitor_id, channel_id in rows.all()]
-
-
-async def relink_visitors(ctx: HubContext, links: list[VisitorLink]) -> None:
-    """Tell the widget's open sockets (on every process) which contact their visitor belongs to
-    now, so operator replies keep reaching an open chat after a merge or its undo."""
-    for visitor_id, channel_id, contact_id in links:
-        await ctx.bus.publish(
-            WIDGET_TOPIC,
-            {"contact_id": contact_id, "channel_id": channel_id, "visitor_id": visitor_id},
-        )
-
-
 async def merge_in_session(
     session: AsyncSession,
     kept: Contact,
@@ -191,7 +169,6 @@ async def merge_contacts(
 ) -> dict[str, Any]:
     """Merge ``merged_id`` into ``kept_id``; the actor must be able to see both."""
     events: list[Event] = []
-    links: list[VisitorLink] = []
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
         events.clear()
@@ -200,19 +177,16 @@ async def merge_contacts(
         record = await merge_in_session(
             session, kept, merged, operator_id=actor.operator_id, reason=reason.strip()[:2000]
         )
-        links[:] = await visitor_links(session, record.moved["widget_visitors"], kept.id)
         return await announce_merge(session, record, "contact.merged", events)
 
     data = await ctx.write(unit, key=("contact", min(kept_id, merged_id)))
     await ctx.publish(*events)
-    await relink_visitors(ctx, links)
     return data
 
 
 async def undo_merge(ctx: HubContext, actor: Principal, merge_id: int) -> dict[str, Any]:
     """Put back exactly what the merge moved. Managers, admins and the operator who merged."""
     events: list[Event] = []
-    links: list[VisitorLink] = []
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
         events.clear()
@@ -231,7 +205,6 @@ async def undo_merge(ctx: HubContext, actor: Principal, merge_id: int) -> dict[s
         for key, model in [*MOVABLE.items(), ("phones", ContactPhone), ("emails", ContactEmail)]:
             await _move(session, model, list(moved.get(key, [])), kept.id, merged.id)
         await _senders(session, list(moved.get("conversations", [])), kept.id, merged.id)
-        links[:] = await visitor_links(session, list(moved.get("widget_visitors", [])), merged.id)
         merged.merged_into_id = None
         record.undone_at = utcnow()
         record.undone_by_id = actor.operator_id
@@ -242,5 +215,4 @@ async def undo_merge(ctx: HubContext, actor: Principal, merge_id: int) -> dict[s
 
     data = await ctx.write(unit, key=("merge", merge_id))
     await ctx.publish(*events)
-    await relink_visitors(ctx, links)
     return data

@@ -243,12 +243,32 @@ class ContactKeys:
     emails: frozenset[str] = frozenset()
     #: Identities a channel verified (a site's own user id proven with identifier_hash).
     verified: frozenset[str] = frozenset()
+    #: The phones and emails among the above that their owner proved (``ContactPhone.verified``).
+    proven_phones: frozenset[str] = frozenset()
+    proven_emails: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
     strength: MatchStrength
     reasons: tuple[str, ...]
+
+
+def match_reason(a: ContactKeys, b: ContactKeys, reasons: tuple[str, ...]) -> str:
+    """The reasons of an exact match as operators read them, each shared phone or email said
+    verified only when both contacts' owners proved it: «phone (verified), email (unverified)».
+    An unverified match links contacts for operators; it proves nothing to a customer."""
+    proven = {
+        "phone": a.proven_phones & b.proven_phones,
+        "email": a.proven_emails & b.proven_emails,
+    }
+    out = []
+    for reason in reasons:
+        if reason in proven:
+            out.append(f"{reason} ({'verified' if proven[reason] else 'unverified'})")
+        else:
+            out.append(reason)
+    return ", ".join(out)
 
 
 def _name_tokens(name: str) -> frozenset[str]:

@@ -28,7 +28,7 @@ from hub.events import (
 )
 from hub.inbox.access import get_visible_conversation
 from hub.inbox.attachments import add_inbound, attachments_of, claim_uploads
-from hub.inbox.contacts import find_or_create_contact
+from hub.inbox.contacts import find_or_create_identity
 from hub.inbox.inbound_batch import ReceiveResult, Stored, preview, store_batch
 from hub.inbox.models import (
     Channel,
@@ -111,10 +111,12 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
             msg_data = message_dict(existing, contact_names=names, attachments=earlier[existing.id])
             conv_data = conversation_dict(conv, contact, channel)
             return ReceiveResult(msg_data, conv_data, True, False), []
-    contact = await find_or_create_contact(session, inbound)
+    contact, identity = await find_or_create_identity(session, inbound)
+    await session.flush()
+    # His own newest conversation: never another identity's that a merge put on his contact.
     conv = await session.scalar(
         select(Conversation)
-        .where(Conversation.contact_id == contact.id, Conversation.channel_id == channel.id)
+        .where(Conversation.identity_id == identity.id)
         .order_by(Conversation.id.desc())
         .limit(1)
     )
@@ -125,6 +127,7 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
         conv = Conversation(
             channel_id=channel.id,
             contact_id=contact.id,
+            identity_id=identity.id,
             team_id=channel.team_id,
             status=ConversationStatus.OPEN.value,
             created_at=now,

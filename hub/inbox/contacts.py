@@ -25,16 +25,26 @@ from hub.inbox.models import (
 
 
 async def find_or_create_contact(session: AsyncSession, inbound: InboundMessage) -> Contact:
+    contact, _identity = await find_or_create_identity(session, inbound)
+    return contact
+
+
+async def find_or_create_identity(
+    session: AsyncSession, inbound: InboundMessage
+) -> tuple[Contact, ContactIdentity]:
+    """The sender's identity on the channel and its contact, made if new; his details added.
+
+    The identity, not the contact, is what his conversations belong to (``identity_id``)."""
     who = inbound.contact
-    contact_id = await session.scalar(
-        select(ContactIdentity.contact_id).where(
+    identity = await session.scalar(
+        select(ContactIdentity).where(
             ContactIdentity.channel_id == inbound.channel_id,
             ContactIdentity.external_id == who.external_id,
         )
     )
-    contact = await session.get(Contact, contact_id) if contact_id is not None else None
+    contact = await session.get(Contact, identity.contact_id) if identity is not None else None
     changed = False
-    if contact is None:
+    if identity is None or contact is None:
         changed = True
         contact = await _joined_contact(session, inbound.join_contact_id)
         if contact is None:
@@ -43,11 +53,10 @@ async def find_or_create_contact(session: AsyncSession, inbound: InboundMessage)
             await session.flush()
         elif who.name and not contact.name:
             contact.name = who.name
-        session.add(
-            ContactIdentity(
-                contact_id=contact.id, channel_id=inbound.channel_id, external_id=who.external_id
-            )
+        identity = ContactIdentity(
+            contact_id=contact.id, channel_id=inbound.channel_id, external_id=who.external_id
         )
+        session.add(identity)
     elif who.name and (not contact.name or _follows_channel(contact, inbound)):
         contact.name = who.name
         changed = True
@@ -56,14 +65,18 @@ async def find_or_create_contact(session: AsyncSession, inbound: InboundMessage)
         if merged != contact.attributes:
             contact.attributes = merged
     if who.phone:
-        known = await session.scalar(
-            select(ContactPhone.id).where(
+        phone = await session.scalar(
+            select(ContactPhone).where(
                 ContactPhone.contact_id == contact.id, ContactPhone.e164 == who.phone
             )
         )
-        if known is None:
-            session.add(ContactPhone(contact_id=contact.id, e164=who.phone))
+        if phone is None:
+            session.add(
+                ContactPhone(contact_id=contact.id, e164=who.phone, verified=who.phone_verified)
+            )
             changed = True
+        elif who.phone_verified and not phone.verified:
+            phone.verified = True
     if who.email:
         known = await session.scalar(
             select(ContactEmail.id).where(
@@ -76,7 +89,7 @@ async def find_or_create_contact(session: AsyncSession, inbound: InboundMessage)
     if changed:
         await session.flush()
         await refresh_contact_search(session, contact)
-    return contact
+    return contact, identity
 
 
 def _follows_channel(contact: Contact, inbound: InboundMessage) -> bool:
@@ -110,6 +123,24 @@ async def phones_and_emails(session: AsyncSession, contact_id: int) -> tuple[lis
     emails = await session.scalars(
         select(ContactEmail.email)
         .where(ContactEmail.contact_id == contact_id)
+        .order_by(ContactEmail.id)
+    )
+    return list(phones.all()), list(emails.all())
+
+
+async def proven_phones_and_emails(
+    session: AsyncSession, contact_id: int
+) -> tuple[list[str], list[str]]:
+    """The contact's phones and emails that their owner proved; the rest link contacts for
+    operators only, and the card says so."""
+    phones = await session.scalars(
+        select(ContactPhone.e164)
+        .where(ContactPhone.contact_id == contact_id, ContactPhone.verified.is_(True))
+        .order_by(ContactPhone.id)
+    )
+    emails = await session.scalars(
+        select(ContactEmail.email)
+        .where(ContactEmail.contact_id == contact_id, ContactEmail.verified.is_(True))
         .order_by(ContactEmail.id)
     )
     return list(phones.all()), list(emails.all())

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -246,15 +246,12 @@ class DeliveryWorker:
             .join(Channel, Channel.id == Message.channel_id)
             .outerjoin(target, target.id == Message.reply_to_id)
             .outerjoin(Operator, Operator.id == Message.sender_operator_id)
-            .outerjoin(
-                ContactIdentity,
-                and_(
-                    ContactIdentity.contact_id == Conversation.contact_id,
-                    ContactIdentity.channel_id == Message.channel_id,
-                ),
-            )
+            # The identity that wrote the conversation, never another of its contact's: a
+            # merge on an unverified email or phone must not send one customer's answers to
+            # another.
+            .outerjoin(ContactIdentity, ContactIdentity.id == Conversation.identity_id)
             .where(Message.id.in_(ids), Message.kind == MessageKind.OUTGOING.value)
-            .order_by(Message.id, ContactIdentity.id)
+            .order_by(Message.id)
         )
         files = await self._files(session, ids)
         claimed: dict[int, Claimed] = {}
@@ -274,8 +271,6 @@ class DeliveryWorker:
             operator_name,
             external_id,
         ) in rows.all():
-            if msg_id in claimed:
-                continue  # a contact with several identities on the channel: the first one
             out = OutboundMessage(
                 message_id=msg_id,
                 conversation_id=conv_id,

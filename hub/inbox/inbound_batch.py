@@ -122,58 +122,72 @@ def _fast_items(
     return fast, channels, teams
 
 
+@dataclass(frozen=True, slots=True)
+class _Sender:
+    """A sender's identity on the channel and his contact."""
+
+    identity_id: int
+    channel_id: int
+    contact: _Named
+
+
 def _contacts(
     sql: BatchSql,
     look: Lookup,
     items: list[InboundMessage],
     fast: list[int],
     now: datetime,
-) -> tuple[list[int], dict[Identity, _Named], dict[tuple[int, int], _ConversationRow]]:
-    """The contact of every sender, new ones made, and the newest conversation of each known
-    (contact, channel); items whose contact needs a name set by the ORM path leave ``fast``."""
-    contact_of: dict[Identity, _Named] = {}
-    convs: dict[tuple[int, int], _ConversationRow] = {}
-    for ch_id, external_id, contact_id, name, conv in look.senders:
-        contact_of[(ch_id, external_id)] = _Named(contact_id, name)
+) -> tuple[list[int], dict[Identity, _Sender], dict[int, _ConversationRow]]:
+    """The identity and contact of every sender, new ones made, and the newest conversation of
+    each known identity; items whose contact needs a name set by the ORM path leave ``fast``."""
+    sender_of: dict[Identity, _Sender] = {}
+    convs: dict[int, _ConversationRow] = {}
+    for ch_id, external_id, identity_id, contact_id, name, conv in look.senders:
+        sender_of[(ch_id, external_id)] = _Sender(identity_id, ch_id, _Named(contact_id, name))
         if conv is not None:
-            convs[(contact_id, ch_id)] = _ConversationRow(*conv)
+            convs[identity_id] = _ConversationRow(*conv)
     fast = [
         i
         for i in fast
-        if (key := (items[i].channel_id, items[i].contact.external_id)) not in contact_of
-        or not (items[i].contact.name and not contact_of[key].name)
+        if (key := (items[i].channel_id, items[i].contact.external_id)) not in sender_of
+        or not (items[i].contact.name and not sender_of[key].contact.name)
     ]
     first_name: dict[Identity, str] = {}
     for i in fast:
         key = (items[i].channel_id, items[i].contact.external_id)
-        if key not in contact_of:
+        if key not in sender_of:
             first_name.setdefault(key, items[i].contact.name)
     if first_name:
         new = sorted(first_name)
         ids = sql.insert_contacts([first_name[key] for key in new], now)
-        sql.insert_identities(
+        identity_ids = sql.insert_identities(
             [(cid, ch, ext) for cid, (ch, ext) in zip(ids, new, strict=True)], now
         )
-        for cid, key in zip(ids, new, strict=True):
-            contact_of[key] = _Named(cid, first_name[key])
-    return fast, contact_of, convs
+        for cid, identity_id, key in zip(ids, identity_ids, new, strict=True):
+            sender_of[key] = _Sender(identity_id, key[0], _Named(cid, first_name[key]))
+    return fast, sender_of, convs
 
 
 def _open_conversations(
     sql: BatchSql,
-    convs: dict[tuple[int, int], _ConversationRow],
-    pairs: set[tuple[int, int]],
+    convs: dict[int, _ConversationRow],
+    senders: dict[int, _Sender],
     teams: dict[int, int | None],
     now: datetime,
 ) -> set[int]:
-    """A new conversation for each (contact, channel) that has none; their ids."""
-    missing = sorted(pairs - convs.keys())
+    """A new conversation for each sender identity that has none; their ids."""
+    missing = sorted(senders.keys() - convs.keys())
     if not missing:
         return set()
     opened = ConversationStatus.OPEN.value
-    ids = sql.insert_conversations([(ch, cid, teams[ch], opened) for cid, ch in missing], now)
-    for conv_id, (cid, ch) in zip(ids, missing, strict=True):
-        convs[(cid, ch)] = _ConversationRow(
+    rows = []
+    for identity_id in missing:
+        who = senders[identity_id]
+        rows.append((who.channel_id, who.contact.id, identity_id, teams[who.channel_id], opened))
+    ids = sql.insert_conversations(rows, now)
+    for conv_id, identity_id in zip(ids, missing, strict=True):
+        ch, cid = senders[identity_id].channel_id, senders[identity_id].contact.id
+        convs[identity_id] = _ConversationRow(
             conv_id, ch, cid, teams[ch], None, opened, None, now, now, "", 0, {}
         )
     return set(ids)
@@ -201,52 +215,51 @@ def write_batch(sql: BatchSql, items: list[InboundMessage], now: datetime) -> li
     fast, channels, teams = _fast_items(look, items)
     if not fast:
         return out
-    fast, contact_of, convs = _contacts(sql, look, items, fast, now)
+    fast, sender_of, convs = _contacts(sql, look, items, fast, now)
 
-    def pair_of(i: int) -> tuple[int, int]:
-        item = items[i]
-        return contact_of[(item.channel_id, item.contact.external_id)].id, item.channel_id
+    def sender(i: int) -> _Sender:
+        return sender_of[(items[i].channel_id, items[i].contact.external_id)]
 
-    created = _open_conversations(sql, convs, {pair_of(i) for i in fast}, teams, now)
-    fast = [i for i in fast if convs[pair_of(i)].status in _FAST_STATUSES]
+    writing = {sender(i).identity_id: sender(i) for i in fast}
+    created = _open_conversations(sql, convs, writing, teams, now)
+    fast = [i for i in fast if convs[sender(i).identity_id].status in _FAST_STATUSES]
     if not fast:
         return out
-    per_pair: dict[tuple[int, int], list[int]] = defaultdict(list)
+    per_identity: dict[int, list[int]] = defaultdict(list)
     for i in fast:
-        per_pair[pair_of(i)].append(i)
+        per_identity[sender(i).identity_id].append(i)
     message_ids = sql.store_messages(
         [
             (
-                convs[pair_of(i)].id,
+                convs[sender(i).identity_id].id,
                 items[i].channel_id,
                 MessageKind.INCOMING.value,
                 items[i].body,
-                pair_of(i)[0],
+                sender(i).contact.id,
                 items[i].provider_message_id,
                 dict(items[i].meta),
             )
             for i in fast
         ],
         [
-            (convs[pair].id, preview(items[idx[-1]].body), len(idx))
-            for pair, idx in per_pair.items()
+            (convs[identity_id].id, preview(items[idx[-1]].body), len(idx))
+            for identity_id, idx in per_identity.items()
         ],
         now,
     )
-    seen_in_batch: dict[tuple[int, int], int] = defaultdict(int)
+    seen_in_batch: dict[int, int] = defaultdict(int)
     for i, message_id in zip(fast, message_ids, strict=True):
-        item, pair = items[i], pair_of(i)
-        before = convs[pair]
-        seen_in_batch[pair] += 1
+        item, identity_id = items[i], sender(i).identity_id
+        before = convs[identity_id]
+        seen_in_batch[identity_id] += 1
         conv = replace(
             before,
             last_activity_at=now,
             last_message_preview=preview(item.body),
-            unread_count=before.unread_count + seen_in_batch[pair],
+            unread_count=before.unread_count + seen_in_batch[identity_id],
         )
-        is_new = conv.id in created and seen_in_batch[pair] == 1
-        contact = contact_of[(item.channel_id, item.contact.external_id)]
-        out[i] = _Written(message_id, conv, contact, channels[item.channel_id], is_new)
+        is_new = conv.id in created and seen_in_batch[identity_id] == 1
+        out[i] = _Written(message_id, conv, sender(i).contact, channels[item.channel_id], is_new)
     return out
 
 

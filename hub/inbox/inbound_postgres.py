@@ -96,7 +96,7 @@ class PostgresBatchSql:
             " (SELECT coalesce(json_agg(json_build_array(p.ch, p.pid)), '[]')"
             "  FROM unnest($2::int[], $3::text[]) AS p(ch, pid)"
             "  JOIN messages m ON m.channel_id = p.ch AND m.provider_message_id = p.pid),"
-            f" (SELECT coalesce(json_agg(json_build_array(i.channel_id, i.external_id, c.id,"
+            f" (SELECT coalesce(json_agg(json_build_array(i.channel_id, i.external_id, i.id, c.id,"
             f"  c.name, {fields})), '[]')"
             "  FROM unnest($4::int[], $5::text[]) AS w(ch, ext)"
             "  JOIN contact_identities i ON i.channel_id = w.ch AND i.external_id = w.ext"
@@ -110,8 +110,8 @@ class PostgresBatchSql:
         channels = [(i, n, t, team, bool(a)) for i, n, t, team, a in _json(row[0])]
         known = {(ch, pid) for ch, pid in _json(row[1])}
         found: list[SenderRow] = [
-            (ch, ext, contact_id, name, _json_conversation(conv))
-            for ch, ext, contact_id, name, *conv in _json(row[2])
+            (ch, ext, identity_id, contact_id, name, _json_conversation(conv))
+            for ch, ext, identity_id, contact_id, name, *conv in _json(row[2])
         ]
         return Lookup(channels, known, found)
 
@@ -124,13 +124,14 @@ class PostgresBatchSql:
         )
         return self._ids_in_order(sql, list(names), now)
 
-    def insert_identities(self, rows: Sequence[tuple[int, int, str]], now: datetime) -> None:
+    def insert_identities(self, rows: Sequence[tuple[int, int, str]], now: datetime) -> list[int]:
         self._writing()
         contact_ids, channel_ids, external_ids = columns_of(rows, 3)
-        self._rows(
+        return self._ids_in_order(
             f"INSERT INTO contact_identities ({', '.join(IDENTITY_COLUMNS)})"
             " SELECT c, ch, e, $4::timestamptz"
-            " FROM unnest($1::int[], $2::int[], $3::text[]) AS t(c, ch, e)",
+            " FROM unnest($1::int[], $2::int[], $3::text[]) WITH ORDINALITY AS t(c, ch, e, i)"
+            " ORDER BY i RETURNING id",
             contact_ids,
             channel_ids,
             external_ids,
@@ -139,15 +140,17 @@ class PostgresBatchSql:
 
     def insert_conversations(self, rows: Sequence[NewConversation], now: datetime) -> list[int]:
         self._writing()
-        channel_ids, contact_ids, team_ids, statuses = columns_of(rows, 4)
+        channel_ids, contact_ids, identity_ids, team_ids, statuses = columns_of(rows, 5)
         sql = (
             f"INSERT INTO conversations ({', '.join(CONVERSATION_COLUMNS)})"
-            " SELECT ch, c, team, st, $5::timestamptz, $5::timestamptz, '', 0, '{}'::jsonb,"
-            " $5::timestamptz"
-            " FROM unnest($1::int[], $2::int[], $3::int[], $4::text[])"
-            " WITH ORDINALITY AS t(ch, c, team, st, i) ORDER BY i RETURNING id"
+            " SELECT ch, c, ident, team, st, $6::timestamptz, $6::timestamptz, '', 0,"
+            " '{}'::jsonb, $6::timestamptz"
+            " FROM unnest($1::int[], $2::int[], $3::int[], $4::int[], $5::text[])"
+            " WITH ORDINALITY AS t(ch, c, ident, team, st, i) ORDER BY i RETURNING id"
         )
-        return self._ids_in_order(sql, channel_ids, contact_ids, team_ids, statuses, now)
+        return self._ids_in_order(
+            sql, channel_ids, contact_ids, identity_ids, team_ids, statuses, now
+        )
 
     def store_messages(
         self, rows: Sequence[NewMessage], touches: Sequence[Touch], now: datetime

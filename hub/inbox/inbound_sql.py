@@ -47,6 +47,7 @@ IDENTITY_COLUMNS = ("contact_id", "channel_id", "external_id", "created_at")
 CONVERSATION_COLUMNS = (
     "channel_id",
     "contact_id",
+    "identity_id",
     "team_id",
     "status",
     "created_at",
@@ -82,17 +83,19 @@ CONVERSATION_FIELDS = (
     "unread_count",
     "attributes",
 )
+#: The sender's own newest conversation: by his identity, never by his contact, which a merge
+#: may share with other people's identities.
 NEWEST_CONVERSATION = (
     "LEFT JOIN conversations v ON v.id = (SELECT max(id) FROM conversations"
-    " WHERE contact_id = c.id AND channel_id = i.channel_id)"
+    " WHERE identity_id = i.id)"
 )
 
 ChannelRow = tuple[int, str, str, int | None, bool]
-#: (channel_id, external_id, contact_id, contact name, the newest conversation of that contact
-#: on that channel as ``CONVERSATION_FIELDS`` or None)
-SenderRow = tuple[int, str, int, str, tuple[Any, ...] | None]
-#: (channel_id, contact_id, team_id, status)
-NewConversation = tuple[int, int, int | None, str]
+#: (channel_id, external_id, identity_id, contact_id, contact name, the identity's newest
+#: conversation as ``CONVERSATION_FIELDS`` or None)
+SenderRow = tuple[int, str, int, int, str, tuple[Any, ...] | None]
+#: (channel_id, contact_id, identity_id, team_id, status)
+NewConversation = tuple[int, int, int, int | None, str]
 #: (conversation_id, channel_id, kind, body, sender_contact_id, provider_message_id, meta)
 NewMessage = tuple[int, int, str, str, int, str | None, dict[str, Any]]
 #: (conversation_id, preview, messages added)
@@ -121,7 +124,9 @@ class BatchSql(Protocol):
 
     def insert_contacts(self, names: Sequence[str], now: datetime) -> list[int]: ...
 
-    def insert_identities(self, rows: Sequence[tuple[int, int, str]], now: datetime) -> None: ...
+    def insert_identities(
+        self, rows: Sequence[tuple[int, int, str]], now: datetime
+    ) -> list[int]: ...
 
     def insert_conversations(self, rows: Sequence[NewConversation], now: datetime) -> list[int]: ...
 

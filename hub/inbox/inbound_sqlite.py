@@ -118,12 +118,12 @@ class SqliteBatchSql:
         fields = ", ".join(f"v.{name}" for name in CONVERSATION_FIELDS)
         for ch, external_ids in by_channel(senders).items():
             sql = (
-                f"SELECT i.external_id, c.id, c.name, {fields} FROM contact_identities i"
+                f"SELECT i.external_id, i.id, c.id, c.name, {fields} FROM contact_identities i"
                 f" JOIN contacts c ON c.id = i.contact_id {NEWEST_CONVERSATION}"
                 f" WHERE i.channel_id = ? AND i.external_id IN ({marks(len(external_ids))})"
             )
-            for ext, contact_id, name, *conv in self._rows(sql, [ch, *external_ids]):
-                found.append((ch, ext, contact_id, name, _sqlite_conversation(conv)))
+            for ext, identity_id, contact_id, name, *conv in self._rows(sql, [ch, *external_ids]):
+                found.append((ch, ext, identity_id, contact_id, name, _sqlite_conversation(conv)))
         return Lookup(channels, known, found)
 
     def insert_contacts(self, names: Sequence[str], now: datetime) -> list[int]:
@@ -131,17 +131,17 @@ class SqliteBatchSql:
         rows = [(name, name.lower(), "{}", at, at) for name in names]
         return self._returning_ids(insert_sql("contacts", CONTACT_COLUMNS), rows)
 
-    def insert_identities(self, rows: Sequence[tuple[int, int, str]], now: datetime) -> None:
+    def insert_identities(self, rows: Sequence[tuple[int, int, str]], now: datetime) -> list[int]:
         at = sqlite_time(now)
-        self._executemany(
+        return self._returning_ids(
             insert_sql("contact_identities", IDENTITY_COLUMNS), [(*row, at) for row in rows]
         )
 
     def insert_conversations(self, rows: Sequence[NewConversation], now: datetime) -> list[int]:
         at = sqlite_time(now)
         values = [
-            (ch, contact, team, status, at, at, "", 0, "{}", at)
-            for ch, contact, team, status in rows
+            (ch, contact, identity, team, status, at, at, "", 0, "{}", at)
+            for ch, contact, identity, team, status in rows
         ]
         return self._returning_ids(insert_sql("conversations", CONVERSATION_COLUMNS), values)
 

@@ -158,6 +158,9 @@ class ContactPhone(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     e164: Mapped[str] = mapped_column(String(20), index=True)
+    #: Proven by its owner (Telegram's "share my contact" of the sender himself); a phone
+    #: typed into a form is not, and links contacts for operators only.
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ContactEmail(Base):
@@ -167,6 +170,9 @@ class ContactEmail(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(320), index=True)
+    #: Proven by its owner; no channel proves an email yet, so every one links contacts for
+    #: operators only.
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Conversation(Base):
@@ -174,6 +180,8 @@ class Conversation(Base):
     __table_args__ = (
         Index("ix_conversations_activity", "last_activity_at", "id"),
         Index("ix_conversations_contact_channel", "contact_id", "channel_id"),
+        #: A sender's newest conversation: what every inbound message looks up.
+        Index("ix_conversations_identity", "identity_id", "id"),
         #: Reports: the conversations started in a period with their first response, read from
         #: this index alone.
         Index(
@@ -188,6 +196,12 @@ class Conversation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    #: The identity that wrote it (a widget visitor, a Telegram user, an API system's customer):
+    #: the customer side reads and is answered by this, never by the contact, which merges may
+    #: widen (an unverified email or phone links contacts for operators only).
+    identity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact_identities.id", ondelete="SET NULL"), default=None
+    )
     team_id: Mapped[int | None] = mapped_column(
         ForeignKey("teams.id", ondelete="SET NULL"), default=None, index=True
     )

@@ -21,7 +21,7 @@ from hub.crm_sync.queries import contact_sales
 from hub.errors import InvalidInput, NotFound
 from hub.inbox.access import get_visible_conversation, visible_conversations
 from hub.inbox.attachments import attachments_of
-from hub.inbox.contacts import phones_and_emails
+from hub.inbox.contacts import phones_and_emails, proven_phones_and_emails
 from hub.inbox.models import (
     Channel,
     Contact,
@@ -254,6 +254,9 @@ async def get_contact(ctx: HubContext, principal: Principal, contact_id: int) ->
             for ident, ch in idents
         ]
         data = contact_dict(contact, phones, emails, identities)
+        data["verified_phones"], data["verified_emails"] = await proven_phones_and_emails(
+            session, contact.id
+        )
         data["conversations"] = [conversation_dict(c, None, ch) for c, ch in convs]
         data.update(await contact_sales(session, principal, contact.id))
         return data

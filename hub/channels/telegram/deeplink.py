@@ -143,10 +143,7 @@ async def telegram_link(request: web.Request) -> web.Response:
         request[CORS_ORIGIN] = origin
     tg_channel_id, username = await _bot_username(request, query_int(request, "channel"))
 
-    async def linked(now_linked: Any) -> None:  # his open tabs follow the new contact
-        await state.live.link(now_linked.id, now_linked.contact_id, channel.id)
-
-    visitor = await link_contact(ctx, visitor, channel, linked)
+    visitor = await link_contact(ctx, visitor, channel)
     assert visitor.contact_id is not None
     payload = sign_contact(ctx.settings, visitor.contact_id)
     return json(

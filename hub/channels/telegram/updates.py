@@ -108,6 +108,8 @@ def _inbound(
         external_id=got.external_id,
         name=got.contact_name,
         phone=None if got.is_group else got.phone,
+        # mapping keeps only a contact the sender shared of himself: Telegram proved it his.
+        phone_verified=not got.is_group and got.phone is not None,
     )
     contact_attrs: dict[str, Any] = {NAME_KEY: got.contact_name}
     if got.username:

@@ -21,8 +21,8 @@ class WidgetAdapter:
         self._live = live
 
     async def send(self, channel_config: dict[str, Any], secret: str, out: OutboundMessage) -> None:
-        if out.contact_id is None:
-            raise DeliveryError("the conversation has no contact", retryable=False)
+        if out.contact_external_id is None:
+            raise DeliveryError("the conversation has no visitor", retryable=False)
         message = {
             "id": out.message_id,
             "body": out.body,
@@ -30,8 +30,10 @@ class WidgetAdapter:
             "created_at": out.created_at,
             "kind": "message",
         }
+        # To the visitor who wrote the conversation only: never to other identities of his
+        # contact (a merge may have joined another person's on an unverified email).
         await self._live.push(
-            out.contact_id, out.channel_id, {"type": "message", "message": message}
+            out.channel_id, out.contact_external_id, {"type": "message", "message": message}
         )
 
     async def close(self) -> None:

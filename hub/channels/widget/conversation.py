@@ -3,7 +3,6 @@ his contact details; each goes through the inbox's own actions, so operators see
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,15 +60,9 @@ async def _ensure_contact_link(ctx: HubContext, visitor: Visitor, result: Receiv
     return linked
 
 
-Linked = Callable[[Visitor], Awaitable[None]]
-
-
-async def link_contact(
-    ctx: HubContext, visitor: Visitor, channel: Channel, on_linked: Linked | None = None
-) -> Visitor:
-    """Give a visitor who has none his contact (found by his identity, else made) before his
-    first message is announced, and let ``on_linked`` tell his open tabs: an operator who
-    answers at once must find them listening for that contact."""
+async def link_contact(ctx: HubContext, visitor: Visitor, channel: Channel) -> Visitor:
+    """Give a visitor who has none his contact (found by his identity, else made). His open
+    tabs listen for his identity, not his contact, so they need not be told."""
     if visitor.contact_id is not None:
         return visitor
     inbound = InboundMessage(channel.id, _inbound_contact(visitor), "")
@@ -84,8 +77,6 @@ async def link_contact(
 
     linked = await ctx.write(unit, key=(channel.id, inbound.contact.external_id))
     await record_touch_on_contact(ctx, linked)
-    if on_linked is not None:
-        await on_linked(linked)
     return linked
 
 
@@ -105,7 +96,6 @@ async def post_visitor_message(
     channel: Channel,
     client_id: str,
     body: str,
-    on_linked: Linked | None = None,
 ) -> tuple[dict[str, Any], bool, Visitor]:
     """Store a visitor's message once per ``client_id``; returns it, whether it was a repeat,
     and the visitor (now linked to his contact)."""
@@ -118,7 +108,7 @@ async def post_visitor_message(
     missing = await _prechat_missing(ctx, channel, visitor)
     if missing:
         raise InvalidInput(f"please fill in: {', '.join(missing)}", code="prechat_required")
-    visitor = await link_contact(ctx, visitor, channel, on_linked)
+    visitor = await link_contact(ctx, visitor, channel)
     result = await receive_message(
         ctx,
         InboundMessage(
@@ -147,7 +137,6 @@ async def request_callback(
     phone_e164: str,
     name: str | None,
     preferred_time: str | None,
-    on_linked: Linked | None = None,
 ) -> tuple[dict[str, Any], Visitor]:
     """ "Call me back": a conversation item operators see at once, with the phone in E.164;
     returns it and the visitor (now linked to his contact)."""
@@ -165,7 +154,7 @@ async def request_callback(
             "page": visitor.last_touch.get("url", ""),
         },
     )
-    visitor = await link_contact(ctx, visitor, channel, on_linked)
+    visitor = await link_contact(ctx, visitor, channel)
     result = await receive_message(ctx, inbound)
     visitor = await _ensure_contact_link(ctx, visitor, result)
     if not result.duplicate and not result.created_conversation:

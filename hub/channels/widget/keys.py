@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth import Principal
 from hub.channels.widget.config import TYPE, origin_allowed
 from hub.channels.widget.live import WidgetLive
-from hub.channels.widget.visitors import Visitor
+from hub.channels.widget.visitors import Visitor, own_identity
 from hub.context import HubContext
 from hub.events import ConversationTyping, Recipients
 from hub.inbox.access import get_visible_conversation
-from hub.inbox.models import Channel, Conversation
+from hub.inbox.models import Channel, ContactIdentity, Conversation
 from hub.presence import Presence
 from hub.ratelimit import RateLimiter
 
@@ -84,16 +84,13 @@ class WidgetState:
 
     async def visitor_typing(self, visitor: Visitor) -> None:
         """Tell the conversation's operators the visitor is typing, at most every 2 s."""
-        if visitor.contact_id is None or not self._typing.allow(f"v{visitor.id}"):
+        if not self._typing.allow(f"v{visitor.id}"):
             return
 
         async def query(session: AsyncSession) -> Conversation | None:
             return await session.scalar(
                 select(Conversation)
-                .where(
-                    Conversation.contact_id == visitor.contact_id,
-                    Conversation.channel_id == visitor.channel_id,
-                )
+                .where(Conversation.identity_id == own_identity(visitor))
                 .order_by(Conversation.id.desc())
                 .limit(1)
             )
@@ -113,12 +110,15 @@ class WidgetState:
         if not self._typing.allow(f"o{principal.operator_id}:{conv_id}"):
             return None
 
-        async def query(session: AsyncSession) -> tuple[Conversation, Channel | None] | None:
+        async def query(
+            session: AsyncSession,
+        ) -> tuple[Conversation, Channel | None, ContactIdentity | None] | None:
             try:
                 conv = await get_visible_conversation(session, principal, conv_id)
             except Exception:
                 return None
-            return conv, await session.get(Channel, conv.channel_id)
+            identity = await session.get(ContactIdentity, conv.identity_id or 0)
+            return conv, await session.get(Channel, conv.channel_id), identity
 
         found = await self.ctx.read(query)
         if found is None:
@@ -127,11 +127,11 @@ class WidgetState:
                 "code": "conversation_not_found",
                 "message": f"conversation {conv_id} not found",
             }
-        conv, channel = found
-        if channel is not None and channel.type == TYPE:
+        _conv, channel, identity = found
+        if channel is not None and channel.type == TYPE and identity is not None:
             await self.live.push(
-                conv.contact_id,
                 channel.id,
+                identity.external_id,
                 {
                     "type": "typing",
                     "sender": {"type": "operator", "name": principal.name},

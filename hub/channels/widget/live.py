@@ -1,7 +1,10 @@
 """Visitor sockets: operator replies, typing and presence pushed to every open tab.
 
 One task per process follows the bus topic ``widget`` and hands each frame to the local sockets
-of the contact it is for (a visitor may have several tabs, a verified contact several devices).
+of the identity it is for (a visitor may have several tabs, a verified user several devices):
+``visitor:<id>`` or ``user:<the site's id>`` on that channel, the identity that wrote the
+conversation, never the contact, which a merge on an unverified email or phone may share with
+somebody else.
 Each socket has a bounded queue and its own sender, so a slow phone never stalls the others; a
 socket that falls too far behind is closed and its widget catches up over REST. What goes on this
 topic is built by the adapter from operator replies only: notes and activities never get here.
@@ -29,7 +32,9 @@ class VisitorSocket:
     conn: Connection
     visitor_id: int
     channel_id: int
-    contact_id: int | None
+    #: The identity it listens for (``visitors.external_id``): it changes only when the visitor
+    #: logs in on the site.
+    key: str
     queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=lambda: asyncio.Queue(200))
     closed: bool = False
 
@@ -56,31 +61,16 @@ class WidgetLive:
             await stop(self._task)
             self._task = None
 
-    async def push(
-        self,
-        contact_id: int,
-        channel_id: int,
-        frame: dict[str, Any],
-        *,
-        visitor_id: int | None = None,
-    ) -> None:
-        """Send ``frame`` to every socket of this contact on this channel, on every process.
-
-        With ``visitor_id`` (what the visitor himself wrote) the visitor's sockets first join
-        ``contact_id``: tabs opened before his first message or callback had no contact yet.
-        """
-        payload: dict[str, Any] = {"contact_id": contact_id, "channel_id": channel_id}
-        if visitor_id is not None:
-            payload["visitor_id"] = visitor_id
-        await self._bus.publish(WIDGET_TOPIC, {**payload, "frame": frame})
-
-    async def link(self, visitor_id: int, contact_id: int, channel_id: int) -> None:
-        """Join the visitor's open sockets, on every process, to his new contact; sent before
-        his first message is announced, so no reply to it can arrive unheard."""
+    async def push(self, channel_id: int, key: str, frame: dict[str, Any]) -> None:
+        """Send ``frame`` to every socket of this identity on this channel, on every process."""
         await self._bus.publish(
-            WIDGET_TOPIC,
-            {"contact_id": contact_id, "channel_id": channel_id, "visitor_id": visitor_id},
+            WIDGET_TOPIC, {"key": key, "channel_id": channel_id, "frame": frame}
         )
+
+    async def rekey(self, visitor_id: int, key: str) -> None:
+        """The visitor logged in: his open sockets, on every process, listen for his verified
+        identity from now on (his conversations moved to it)."""
+        await self._bus.publish(WIDGET_TOPIC, {"key": key, "visitor_id": visitor_id})
 
     async def broadcast(self, frame: dict[str, Any]) -> None:
         await self._bus.publish(WIDGET_TOPIC, {"broadcast": True, "frame": frame})
@@ -94,26 +84,19 @@ class WidgetLive:
     def _dispatch(self, payload: dict[str, Any]) -> None:
         frame = payload.get("frame")
         broadcast = bool(payload.get("broadcast"))
-        contact_id, channel_id = payload.get("contact_id"), payload.get("channel_id")
-        visitor_id = payload.get("visitor_id")
+        key, channel_id = payload.get("key"), payload.get("channel_id")
         if not isinstance(frame, dict):
-            if visitor_id is not None and isinstance(contact_id, int):  # a link, no frame
+            visitor_id = payload.get("visitor_id")
+            if visitor_id is not None and isinstance(key, str):  # a rekey, no frame
                 for sock in self._sockets:
                     if sock.visitor_id == visitor_id:
-                        sock.contact_id = contact_id
+                        sock.key = key
             return
         for sock in list(self._sockets):
             if sock.closed:
                 continue
-            if not broadcast:
-                if visitor_id is not None and sock.visitor_id == visitor_id:
-                    sock.contact_id = contact_id if isinstance(contact_id, int) else None
-                if (
-                    sock.contact_id is None
-                    or sock.contact_id != contact_id
-                    or sock.channel_id != channel_id
-                ):
-                    continue
+            if not broadcast and (sock.key != key or sock.channel_id != channel_id):
+                continue
             self.offer(sock, frame)
 
     def offer(self, sock: VisitorSocket, frame: dict[str, Any]) -> None:

@@ -7,7 +7,6 @@ the channel allows; CORS headers are sent only to those origins.
 
 from __future__ import annotations
 
-import dataclasses
 import json as jsonlib
 from typing import Any
 
@@ -201,7 +200,7 @@ async def create_session(request: web.Request) -> web.Response:
     if not returning and not request.app[WIDGET].session_limit.allow(_client_ip(request)):
         raise RateLimited("too many new chats from this address; wait a little")
     contact = _clean_contact(body.name, body.email, body.phone)
-    data = await visitors.start_session(
+    data, visitor = await visitors.start_session(
         ctx,
         channel,
         visitors.SessionIn(
@@ -215,6 +214,9 @@ async def create_session(request: web.Request) -> web.Response:
             identifier_hash=body.identifier_hash,
         ),
     )
+    if body.identifier is not None:
+        # Logged in on the site: his open tabs listen for his verified identity from now on.
+        await request.app[WIDGET].live.rekey(visitor.id, visitors.external_id(visitor))
     data["operators_online"] = await request.app[WIDGET].presence.operators_online()
     data["channel"]["max_message_chars"] = ctx.settings.widget_max_message_chars
     return json(data)
@@ -231,30 +233,17 @@ async def fetch_messages(request: web.Request) -> web.Response:
     return json({"items": items})
 
 
-def _linker(request: web.Request, channel: Channel) -> conversation.Linked:
-    live = request.app[WIDGET].live
-
-    async def linked(visitor: visitors.Visitor) -> None:
-        assert visitor.contact_id is not None
-        await live.link(visitor.id, visitor.contact_id, channel.id)
-
-    return linked
-
-
 async def _send(
     request: web.Request, visitor: visitors.Visitor, channel: Channel, client_id: str, body: str
 ) -> tuple[dict[str, Any], visitors.Visitor]:
     _check_body(request, body)
     message, duplicate, visitor = await conversation.post_visitor_message(
-        request.app[CTX], visitor, channel, client_id, body, _linker(request, channel)
+        request.app[CTX], visitor, channel, client_id, body
     )
-    if not duplicate and visitor.contact_id is not None:
+    if not duplicate:
         # The visitor's other tabs show what he wrote here.
         await request.app[WIDGET].live.push(
-            visitor.contact_id,
-            channel.id,
-            {"type": "message", "message": message},
-            visitor_id=visitor.id,
+            channel.id, visitors.external_id(visitor), {"type": "message", "message": message}
         )
     return {
         "type": "ack",
@@ -287,16 +276,11 @@ async def callback(request: web.Request) -> web.Response:
         phone,
         body.name,
         body.preferred_time,
-        _linker(request, channel),
     )
-    if visitor.contact_id is not None:
-        # His open tabs show the request and join the conversation it made.
-        await request.app[WIDGET].live.push(
-            visitor.contact_id,
-            channel.id,
-            {"type": "message", "message": message},
-            visitor_id=visitor.id,
-        )
+    # His open tabs show the request.
+    await request.app[WIDGET].live.push(
+        channel.id, visitors.external_id(visitor), {"type": "message", "message": message}
+    )
     return json({"message": message}, status=201)
 
 
@@ -328,7 +312,7 @@ async def widget_socket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=25, max_msg_size=64 * 1024, compress=False)
     await ws.prepare(request)
     conn = WebSocketConnection(ws)
-    sock = VisitorSocket(conn, visitor.id, channel.id, visitor.contact_id)
+    sock = VisitorSocket(conn, visitor.id, channel.id, visitors.external_id(visitor))
     online = await state.presence.operators_online()
     sender = state.live.add(sock)
     # Queued first, with no await since joining the fan-out, so nothing overtakes it; what
@@ -361,9 +345,6 @@ async def _on_frame(
     frame: Any,
 ) -> visitors.Visitor:
     state = request.app[WIDGET]
-    if sock.contact_id is not None and sock.contact_id != visitor.contact_id:
-        # Another tab's first message or callback linked him to his contact since this opened.
-        visitor = dataclasses.replace(visitor, contact_id=sock.contact_id)
     kind = frame.get("type") if isinstance(frame, dict) else None
     client_id = frame.get("client_id") if isinstance(frame, dict) else None
     try:
@@ -373,7 +354,6 @@ async def _on_frame(
             if not isinstance(body, str) or not isinstance(client_id, str):
                 raise InvalidInput("a message needs client_id and body", code="bad_frame")
             ack, visitor = await _send(request, visitor, channel, client_id, body)
-            sock.contact_id = visitor.contact_id
             state.live.offer(sock, ack)
         elif kind == "typing":
             await state.visitor_typing(visitor)

@@ -2,8 +2,10 @@
 
 A visitor token is 192 random bits, shown to the browser once per new session and stored only
 as a SHA-256; every request and socket looks the visitor up by it, so one visitor can never read
-another's conversation. What a visitor reads is only customer messages and operator replies:
-internal notes and activities are filtered out in the query itself.
+another's conversation. What a visitor reads is only his own identity's conversations (his
+browser's, or his verified user's on the site), never the rest of a contact a merge joined him
+to, and in them only customer messages and operator replies: internal notes and activities
+are filtered out in the query itself.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels.widget.config import TYPE, WidgetConfig, public_settings
@@ -27,9 +29,7 @@ from hub.inbox.contacts import update_contact_details
 from hub.inbox.models import (
     Channel,
     Contact,
-    ContactEmail,
     ContactIdentity,
-    ContactPhone,
     Conversation,
     Message,
     MessageKind,
@@ -169,8 +169,11 @@ class SessionIn:
     identifier_hash: str | None = None
 
 
-async def start_session(ctx: HubContext, channel: Channel, data: SessionIn) -> dict[str, Any]:
-    """Resume the visitor of a known token, or make a new one; record where he is now."""
+async def start_session(
+    ctx: HubContext, channel: Channel, data: SessionIn
+) -> tuple[dict[str, Any], Visitor]:
+    """Resume the visitor of a known token, or make a new one; record where he is now. Returns
+    the answer and the visitor (whose identity his open sockets must listen for)."""
     cfg = WidgetConfig.model_validate(channel.config)
     identifier = None
     if data.identifier is not None or data.identifier_hash is not None:
@@ -242,7 +245,7 @@ async def start_session(ctx: HubContext, channel: Channel, data: SessionIn) -> d
         "channel": public_settings(channel.name, channel.config),
         "contact": await contact_summary(ctx, visitor),
         "messages": await history(ctx, visitor),
-    }
+    }, visitor
 
 
 def external_id(visitor: Visitor) -> str:
@@ -251,7 +254,9 @@ def external_id(visitor: Visitor) -> str:
 
 async def _link_verified_contact(ctx: HubContext, visitor: Visitor, channel: Channel) -> Visitor:
     """A verified visitor joins the contact that already has his identifier, if any; one who
-    chatted before he logged in gives his identifier to his contact, so the chat goes on."""
+    chatted before he logged in gives his identifier to his contact, and his conversations move
+    from his browser's identity to it, so the chat goes on (on his other devices too). Both
+    identities are his: the same browser token proved them."""
 
     async def unit(session: AsyncSession) -> Visitor:
         contact_id = await session.scalar(
@@ -265,12 +270,23 @@ async def _link_verified_contact(ctx: HubContext, visitor: Visitor, channel: Cha
         if contact_id is not None:
             row.contact_id = contact_id
         elif row.contact_id is not None:
-            session.add(
-                ContactIdentity(
-                    contact_id=row.contact_id,
-                    channel_id=channel.id,
-                    external_id=external_id(visitor),
-                )
+            verified = ContactIdentity(
+                contact_id=row.contact_id,
+                channel_id=channel.id,
+                external_id=external_id(visitor),
+            )
+            session.add(verified)
+            await session.flush()
+            browser = select(ContactIdentity.id).where(
+                ContactIdentity.channel_id == channel.id,
+                ContactIdentity.external_id == f"visitor:{visitor.id}",
+                ContactIdentity.contact_id == row.contact_id,
+            )
+            await session.execute(
+                update(Conversation)
+                .where(Conversation.identity_id.in_(browser))
+                .values(identity_id=verified.id)
+                .execution_options(synchronize_session=False)
             )
         await session.flush()
         return to_visitor(row)
@@ -291,9 +307,7 @@ async def record_touch_on_contact(ctx: HubContext, visitor: Visitor) -> None:
         contact.attributes = attrs
         conv = await session.scalar(
             select(Conversation)
-            .where(
-                Conversation.contact_id == contact.id, Conversation.channel_id == visitor.channel_id
-            )
+            .where(Conversation.identity_id == own_identity(visitor))
             .order_by(Conversation.id.desc())
             .limit(1)
         )
@@ -307,27 +321,30 @@ async def record_touch_on_contact(ctx: HubContext, visitor: Visitor) -> None:
 
 
 async def contact_summary(ctx: HubContext, visitor: Visitor) -> dict[str, Any]:
-    if visitor.contact_id is None:
-        p = visitor.profile
-        return {"name": p.get("name", ""), "email": p.get("email"), "phone": p.get("phone")}
+    """What the visitor told us himself (the forms, the site's identify call): never his
+    contact's details, which a merge may have joined with another person's."""
+    p = visitor.profile
+    return {"name": p.get("name", ""), "email": p.get("email"), "phone": p.get("phone")}
 
-    async def query(session: AsyncSession) -> dict[str, Any]:
-        contact = await session.get(Contact, visitor.contact_id)
-        phone = await session.scalar(
-            select(ContactPhone.e164).where(ContactPhone.contact_id == visitor.contact_id).limit(1)
-        )
-        email = await session.scalar(
-            select(ContactEmail.email).where(ContactEmail.contact_id == visitor.contact_id).limit(1)
-        )
-        return {"name": contact.name if contact else "", "email": email, "phone": phone}
 
-    return await ctx.read(query)
+def own_identity(visitor: Visitor) -> Any:
+    """The id of the visitor's identity on his channel, as a subquery: what his conversations
+    belong to (``Conversation.identity_id``)."""
+    return (
+        select(ContactIdentity.id)
+        .where(
+            ContactIdentity.channel_id == visitor.channel_id,
+            ContactIdentity.external_id == external_id(visitor),
+        )
+        .scalar_subquery()
+    )
 
 
 async def history(
     ctx: HubContext, visitor: Visitor, after_id: int | None = None
 ) -> list[dict[str, Any]]:
-    """The visitor's conversation on this channel: customer messages and replies only."""
+    """The visitor's own conversations (those of his identity, never the rest of his contact's):
+    customer messages and replies only."""
     if visitor.contact_id is None:
         return []
 
@@ -336,8 +353,7 @@ async def history(
             select(Message)
             .join(Conversation, Conversation.id == Message.conversation_id)
             .where(
-                Conversation.contact_id == visitor.contact_id,
-                Conversation.channel_id == visitor.channel_id,
+                Conversation.identity_id == own_identity(visitor),
                 Message.kind.in_(VISIBLE_KINDS),
             )
         )

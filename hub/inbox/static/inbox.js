@@ -26,7 +26,7 @@
       first_touch: 'First touch', last_touch: 'Last touch',
       other_conversations: 'Conversations', contact_page: 'Contact page →', visitor: 'Visitor',
       back_to_inbox: '← Inbox', timeline: 'Timeline, newest first', phones: 'Phones',
-      emails: 'Emails', identities: 'Identities', page: 'Page', utm_source: 'Source',
+      emails: 'Emails', unverified: 'unverified', identities: 'Identities', page: 'Page', utm_source: 'Source',
       utm_campaign: 'Campaign', referrer: 'Referrer', reconnecting: 'Connection lost, reconnecting…',
       wrong_login: 'Wrong email or password', unassigned_to: 'unassigned', assignee: 'Assignee',
       enable_notifications: 'Enable notifications', notifications_on: 'Notifications on',
@@ -58,7 +58,7 @@
       first_touch: 'Первый визит', last_touch: 'Последний визит',
       other_conversations: 'Диалоги', contact_page: 'Карточка контакта →', visitor: 'Посетитель',
       back_to_inbox: '← Входящие', timeline: 'История, сначала новые', phones: 'Телефоны',
-      emails: 'Почта', identities: 'Идентификаторы', page: 'Страница', utm_source: 'Источник',
+      emails: 'Почта', unverified: 'не подтверждён', identities: 'Идентификаторы', page: 'Страница', utm_source: 'Источник',
       utm_campaign: 'Кампания', referrer: 'Откуда', reconnecting: 'Нет связи, переподключаемся…',
       wrong_login: 'Неверная почта или пароль', unassigned_to: 'не назначен',
       assignee: 'Оператор', enable_notifications: 'Включить уведомления',
@@ -696,11 +696,19 @@
     dl.appendChild(dd);
   }
   function safeUrl(url) { return /^https?:\/\//i.test(url || '') ? url : null; }
+  /* Phones and emails nobody proved are marked: a merge on one links contacts for operators,
+     it does not prove the customer is the same person. */
+  function marked(values, proven) {
+    var sure = proven || [];
+    return values.map(function (v) {
+      return sure.indexOf(v) >= 0 ? v : v + ' (' + t('unverified') + ')';
+    }).join(', ');
+  }
   function contactFields(dl, c) {
     clear(dl);
     var attrs = c.attributes || {};
-    field(dl, t('phones'), c.phones.join(', '));
-    field(dl, t('emails'), c.emails.join(', '));
+    field(dl, t('phones'), marked(c.phones, c.verified_phones));
+    field(dl, t('emails'), marked(c.emails, c.verified_emails));
     if (attrs.telegram_username) {
       field(dl, 'Telegram', '@' + attrs.telegram_username, 'https://t.me/' + encodeURIComponent(attrs.telegram_username));
     }
