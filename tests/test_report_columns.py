@@ -89,10 +89,14 @@ async def test_a_reply_before_the_customer_wrote_is_not_the_first_response(
         contact = Contact(name="Early bird")
         session.add(contact)
         await session.flush()
-        session.add(
-            ContactIdentity(contact_id=contact.id, channel_id=channel["id"], external_id="eb")
+        identity = ContactIdentity(
+            contact_id=contact.id, channel_id=channel["id"], external_id="eb"
         )
-        conv = Conversation(channel_id=channel["id"], contact_id=contact.id)
+        session.add(identity)
+        await session.flush()
+        conv = Conversation(
+            channel_id=channel["id"], contact_id=contact.id, identity_id=identity.id
+        )
         session.add(conv)
         await session.flush()
         return int(conv.id)
