@@ -92,7 +92,9 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": _op(
             "Connect a channel (admin); the secret is shown once. Other fields are the "
             "type's settings, e.g. callback_url for type api, token for type telegram (checked "
-            "with getMe, never returned; the webhook is registered)",
+            "with getMe, never returned; the webhook is registered). A callback_url whose host "
+            "is or resolves to a non-public address (private, loopback, link-local, metadata…) "
+            "answers 422 destination_not_allowed unless HUB_WEBHOOK_ALLOWED_NETWORKS allows it",
             body=ChannelIn,
             ok=201,
             auth=BEARER,

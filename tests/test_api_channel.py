@@ -19,7 +19,14 @@ from sqlalchemy import func, select
 from hub.http import CTX
 from hub.inbox import delivery
 from hub.inbox.models import Contact, Conversation, Message
-from tests.helpers import Op, auth, customer_says, make_api_channel, make_operator
+from hub.settings import Settings
+from tests.helpers import Op, allow_loopback, auth, customer_says, make_api_channel, make_operator
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The callback receivers of these tests are local servers: allowed explicitly."""
+    return allow_loopback(settings)
 
 
 @dataclass

@@ -30,15 +30,16 @@ from hub.crm_sync.worker import GAP_GRACE_S, fan_out, pending_work
 from hub.db import utcnow
 from hub.http import CTX
 from hub.settings import Settings
-from tests.helpers import make_operator
+from tests.helpers import allow_loopback, make_operator
 
 ADMIN = Principal(0, "Admin", "admin", frozenset())
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    """Fast rounds and short backoffs, so retries happen within a test."""
-    return settings.model_copy(
+    """Fast rounds and short backoffs, so retries happen within a test; the receivers are
+    local servers, allowed explicitly."""
+    return allow_loopback(settings).model_copy(
         update={"sync_poll_interval_s": 0.05, "sync_max_backoff_s": 0.2, "sync_timeout_s": 2.0}
     )
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth import Principal
 from hub.channels.registry import channel_spec
 from hub.context import HubContext
+from hub.destinations import check_url
 from hub.errors import InvalidInput
 from hub.inbox.models import Channel, Team
 from hub.inbox.serialize import channel_dict
@@ -53,6 +54,9 @@ async def create_channel(
             await _check_team(ctx, team_id)  # before the provider is asked anything
         config, private = await spec.connector.prepare(ctx, config)
     clean_config = spec.validate_config(config)
+    for key in spec.outbound_urls:
+        if clean_config.get(key):
+            await check_url(ctx.settings.destination_policy, clean_config[key], field=key)
     secret = new_channel_secret()
 
     async def unit(session: AsyncSession) -> dict[str, Any]:

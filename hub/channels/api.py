@@ -22,10 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.channels.base import DeliveryError, InboundContact, InboundMessage, OutboundMessage
 from hub.channels.cache import ChannelCache, ChannelView
 from hub.crm_sync.rules import validate_auto_leads
+from hub.destinations import DestinationPolicy
 from hub.errors import InvalidInput, NotFound, Unauthorized
 from hub.http import CTX, METRICS, bearer_token, int_param, json, read_json
 from hub.inbox.actions import receive_message
 from hub.inbox.staff import normalize_email
+from hub.outbound_http import OutboundClient, refusal_in
 from hub.phones import normalize_phone
 
 TYPE = "api"
@@ -45,7 +47,7 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(url, str) or len(url) > 2000:
         raise InvalidInput("callback_url must be an http(s) URL", code="invalid_callback_url")
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput("callback_url must be an http(s) URL", code="invalid_callback_url")
     return {"callback_url": url, **extra}
 
@@ -55,18 +57,13 @@ def sign(secret: str, body: bytes) -> str:
 
 
 class ApiChannelAdapter:
-    """Sends replies to the API channel's callback URL."""
+    """Sends replies to the API channel's callback URL (only to an allowed address, never
+    following a redirect: ``hub.outbound_http``)."""
 
     type = TYPE
 
-    def __init__(self, timeout_s: float = 10.0) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
+    def __init__(self, policy: DestinationPolicy, timeout_s: float = 10.0) -> None:
+        self._client = OutboundClient(policy, timeout_s)
 
     async def send(self, channel_config: dict[str, Any], secret: str, out: OutboundMessage) -> None:
         url = channel_config.get("callback_url")
@@ -92,19 +89,25 @@ class ApiChannelAdapter:
             "User-Agent": "hub-api-channel/1",
         }
         try:
-            async with self._client().post(url, data=body, headers=headers) as resp:
-                if 200 <= resp.status < 300:
-                    return
-                retryable = resp.status >= 500 or resp.status in (408, 409, 425, 429)
-                raise DeliveryError(f"callback answered HTTP {resp.status}", retryable=retryable)
+            answer = await self._client.post(url, body, headers)
         except aiohttp.ClientError as exc:
+            refused = refusal_in(exc)
+            if refused is not None:  # the address will not change by waiting
+                raise DeliveryError(f"callback not sent: {refused}", retryable=False) from exc
             raise DeliveryError(f"callback unreachable: {type(exc).__name__}") from exc
         except TimeoutError as exc:
             raise DeliveryError("callback timed out") from exc
+        if answer.ok:
+            return
+        if 300 <= answer.status < 400:
+            raise DeliveryError(
+                f"callback answered HTTP {answer.status}, a redirect (redirects are not followed)"
+            )
+        retryable = answer.status >= 500 or answer.status in (408, 409, 425, 429)
+        raise DeliveryError(f"callback answered HTTP {answer.status}", retryable=retryable)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._client.close()
 
 
 class InboundContactIn(BaseModel):
@@ -175,4 +178,5 @@ async def inbound(request: web.Request) -> web.Response:
 def install(app: web.Application) -> ApiChannelAdapter:
     app[CHANNELS] = ChannelCache(app[CTX])
     app.router.add_routes(routes)
-    return ApiChannelAdapter(app[CTX].settings.delivery_timeout_s)
+    settings = app[CTX].settings
+    return ApiChannelAdapter(settings.destination_policy, settings.delivery_timeout_s)
