@@ -33,6 +33,7 @@ from hub.openapi_build import query as _query
 from hub.openapi_channels import CHANNEL_MODELS, CHANNEL_PATHS
 from hub.openapi_crm import CRM_MODELS, CRM_PATHS
 from hub.openapi_reports import REPORT_MODELS, REPORT_PATHS
+from hub.openapi_webhooks import WEBHOOKS
 
 CONV = [_path_id("conversation_id")]
 
@@ -337,6 +338,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
         },
         "servers": [{"url": public_url}],
         "paths": PATHS,
+        "webhooks": WEBHOOKS,
         "components": {
             "schemas": schemas,
             "securitySchemes": {

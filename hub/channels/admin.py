@@ -18,6 +18,7 @@ from hub.errors import InvalidInput
 from hub.inbox.models import Channel, Team
 from hub.inbox.serialize import channel_dict
 from hub.inbox.staff import require_admin
+from hub.webhook_signing import standard_secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,9 @@ class CreatedChannel:
     channel: dict[str, Any]
     #: Shown once: it authenticates the channel's webhooks and signs its callbacks.
     secret: str
+    #: For a type that sends to URLs (callbacks): the secret in the Standard Webhooks form
+    #: (``whsec_…``) that verifies them, shown once with the secret.
+    webhook_secret: str | None = None
 
 
 def new_channel_secret() -> str:
@@ -84,7 +88,7 @@ async def create_channel(
         except BaseException:
             await _remove_channel(ctx, data["id"])
             raise
-    return CreatedChannel(data, secret)
+    return CreatedChannel(data, secret, standard_secret(secret) if spec.outbound_urls else None)
 
 
 async def _check_team(ctx: HubContext, team_id: int) -> None:

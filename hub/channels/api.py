@@ -1,17 +1,15 @@
 """The API channel: any system feeds customer messages in and gets operators' replies back.
 
 Inbound: ``POST /api/v1/channels/{id}/inbound`` with ``Authorization: Bearer <channel secret>``.
-Outbound: each reply is POSTed as JSON to the channel's ``callback_url`` with
-``X-Hub-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>``, a timestamp and an
-idempotency key, retried with backoff until it answers 2xx (by the delivery worker).
+Outbound: each reply is POSTed as JSON to the channel's ``callback_url``, signed by the Standard
+Webhooks scheme (``hub.webhook_signing``) with the channel's secret, ``webhook-id`` being
+``message-<id>`` on every retry, until it answers 2xx (by the delivery worker).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json as jsonlib
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +27,7 @@ from hub.inbox.actions import receive_message
 from hub.inbox.staff import normalize_email
 from hub.outbound_http import OutboundClient, refusal_in
 from hub.phones import normalize_phone
+from hub.webhook_signing import signed_headers
 
 TYPE = "api"
 
@@ -52,8 +51,9 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     return {"callback_url": url, **extra}
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def webhook_id(message_id: int) -> str:
+    """The callback's ``webhook-id``: one reply's, on every attempt."""
+    return f"message-{message_id}"
 
 
 class ApiChannelAdapter:
@@ -83,10 +83,9 @@ class ApiChannelAdapter:
         body = jsonlib.dumps(payload, ensure_ascii=False).encode()
         headers = {
             "Content-Type": "application/json",
-            "X-Hub-Signature": sign(secret, body),
-            "X-Hub-Timestamp": str(int(time.time())),
-            "X-Hub-Delivery": f"message-{out.message_id}",
             "User-Agent": "hub-api-channel/1",
+            # Signed now: each attempt has its own timestamp, every attempt the same id.
+            **signed_headers(secret, webhook_id(out.message_id), body),
         }
         try:
             answer = await self._client.post(url, body, headers)

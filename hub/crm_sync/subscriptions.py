@@ -9,7 +9,6 @@ its deliveries and their log with it.
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +28,7 @@ from hub.crm_sync.models import (
 from hub.db import utcnow
 from hub.destinations import check_url
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hub.webhook_signing import new_secret
 
 EVENT_PATTERN = re.compile(r"^(\*|[a-z_]+\.(\*|[a-z_]+(\.[a-z_]+)*))$")
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
@@ -107,7 +107,7 @@ async def create_subscription(
     require_admin(actor)
     clean = (_clean_name(name), _clean_url(url), _clean_events(events))
     await check_url(ctx.settings.destination_policy, clean[1], field="url")
-    secret = "whsec_" + secrets.token_urlsafe(32)
+    secret = new_secret()
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
         sub = WebhookSubscription(
