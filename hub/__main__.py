@@ -131,6 +131,8 @@ def cmd_channel_add(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"webhook: {base}/webhooks/telegram/{ch['id']}")
             return 0
         print(f"secret (shown once): {created.secret}")
+        if created.webhook_secret:
+            print(f"its callbacks verify with (Standard Webhooks): {created.webhook_secret}")
         return 0
 
     return asyncio.run(_with_context(settings, job))

@@ -91,7 +91,7 @@ def create_app(settings: Settings) -> web.Application:
     app[DELIVERY] = DeliveryWorker(ctx, adapters)
     app[INTAKE] = intake = LeadIntake(ctx)
     app[METRICS].lead_intake_decided.set_function(lambda: intake.processed)
-    app[SYNC] = SyncWorker(ctx, AiohttpPoster(settings.sync_timeout_s))
+    app[SYNC] = SyncWorker(ctx, AiohttpPoster(settings.destination_policy, settings.sync_timeout_s))
     app.on_shutdown.append(_close_sockets)
     return app
 

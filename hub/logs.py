@@ -14,7 +14,8 @@ _PATTERNS = (
     re.compile(r"(?i)((?:secret|password|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',;]+"),
     # Not \b: a bot token sits right after "bot" in Bot API URLs, and may end with "-".
     re.compile(r"(?<![0-9])\d{6,12}:[A-Za-z0-9_-]{30,}(?![A-Za-z0-9_-])"),
-    re.compile(r"(?<![A-Za-z0-9])(?:hub|whsec)_[A-Za-z0-9_-]{20,}(?![A-Za-z0-9_-])"),
+    # Standard Webhooks secrets are standard base64 (with + / =), hub tokens URL-safe base64.
+    re.compile(r"(?<![A-Za-z0-9])(?:hub|whsec)_[A-Za-z0-9_+/=-]{20,}(?![A-Za-z0-9_+/=-])"),
 )
 
 

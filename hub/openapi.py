@@ -33,6 +33,7 @@ from hub.openapi_build import query as _query
 from hub.openapi_channels import CHANNEL_MODELS, CHANNEL_PATHS
 from hub.openapi_crm import CRM_MODELS, CRM_PATHS
 from hub.openapi_reports import REPORT_MODELS, REPORT_PATHS
+from hub.openapi_webhooks import WEBHOOKS
 
 CONV = [_path_id("conversation_id")]
 
@@ -92,7 +93,9 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": _op(
             "Connect a channel (admin); the secret is shown once. Other fields are the "
             "type's settings, e.g. callback_url for type api, token for type telegram (checked "
-            "with getMe, never returned; the webhook is registered)",
+            "with getMe, never returned; the webhook is registered). A callback_url whose host "
+            "is or resolves to a non-public address (private, loopback, link-local, metadata…) "
+            "answers 422 destination_not_allowed unless HUB_WEBHOOK_ALLOWED_NETWORKS allows it",
             body=ChannelIn,
             ok=201,
             auth=BEARER,
@@ -335,6 +338,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
         },
         "servers": [{"url": public_url}],
         "paths": PATHS,
+        "webhooks": WEBHOOKS,
         "components": {
             "schemas": schemas,
             "securitySchemes": {

@@ -52,7 +52,9 @@ REPORT_PATHS: dict[str, dict[str, Any]] = {
         "get": _op("List webhook subscriptions (admin; never their secrets)", auth=BEARER),
         "post": _op(
             "Subscribe a URL to lead, deal and contact changes (admin); the signing "
-            "secret is in this answer only",
+            "secret is in this answer only. A url whose host is or resolves to a non-public "
+            "address (private, loopback, link-local, metadata…) answers 422 "
+            "destination_not_allowed unless HUB_WEBHOOK_ALLOWED_NETWORKS allows it",
             body=WebhookIn,
             ok=201,
             auth=BEARER,
@@ -61,7 +63,8 @@ REPORT_PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/v1/webhooks/{webhook_id}": {
         "patch": _op(
-            "Change a subscription's name, url, events or active (admin)",
+            "Change a subscription's name, url, events or active (admin); a non-public url "
+            "answers 422 destination_not_allowed, as on creation",
             body=WebhookPatch,
             auth=BEARER,
             params=WEBHOOK,

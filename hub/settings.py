@@ -10,8 +10,10 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import PrivateAttr
+from pydantic import PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.destinations import DestinationPolicy, parse_networks
 
 
 class Settings(BaseSettings):
@@ -60,6 +62,10 @@ class Settings(BaseSettings):
     sync_max_backoff_s: float = 3600.0
     sync_timeout_s: float = 10.0
     sync_poll_interval_s: float = 1.0
+    #: Callbacks and webhooks never go to private, loopback, link-local, metadata and other
+    #: non-public addresses, except in these networks (comma-separated CIDRs, e.g.
+    #: ``10.20.0.0/16,fd00:1::/64``), for receivers inside an on-premise network.
+    webhook_allowed_networks: str = ""
     #: Reports: the company's time zone (dates in report periods are its days) and its working
     #: hours, e.g. ``mon-fri 09:00-18:00``; when set, first response times count only those hours.
     timezone: str = "Europe/Moscow"
@@ -92,6 +98,17 @@ class Settings(BaseSettings):
     widget_session_per_s: float = 0.5
     widget_visitor_burst: float = 10
     widget_visitor_per_s: float = 0.5
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)  # a ValueError names the part that is not a network
+        return value
+
+    @property
+    def destination_policy(self) -> DestinationPolicy:
+        """Where callbacks and webhooks may go (``hub.destinations``)."""
+        return DestinationPolicy.from_spec(self.webhook_allowed_networks)
 
     @property
     def is_sqlite(self) -> bool:

@@ -4,9 +4,11 @@ callback server, signed, retried, and never carrying an internal note or a syste
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,11 +17,20 @@ import pytest
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from hub.http import CTX
 from hub.inbox import delivery
 from hub.inbox.models import Contact, Conversation, Message
-from tests.helpers import Op, auth, customer_says, make_api_channel, make_operator
+from hub.settings import Settings
+from hub.webhook_signing import signed_headers
+from tests.helpers import Op, allow_loopback, auth, customer_says, make_api_channel, make_operator
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The callback receivers of these tests are local servers: allowed explicitly."""
+    return allow_loopback(settings)
 
 
 @dataclass
@@ -167,6 +178,8 @@ async def test_channel_secret_is_shown_once(client: TestClient) -> None:  # type
     assert isinstance(created["id"], int)
     assert isinstance(secret, str) and len(secret) >= 32
     assert created["config"] == {"callback_url": "https://crm.example.com/hook"}
+    # Its callbacks verify with the same key in the Standard Webhooks form.
+    assert created["webhook_secret"] == "whsec_" + base64.b64encode(secret.encode()).decode()
 
     listing = await client.get("/api/v1/channels", headers=admin.headers)
     assert listing.status == 200
@@ -326,11 +339,16 @@ async def test_reply_is_posted_signed_to_callback(
 
     assert len(callback.received) == 1
     got = callback.received[0]
-    expected = "sha256=" + hmac.new(channel["secret"].encode(), got.raw, hashlib.sha256).hexdigest()
-    assert got.headers["X-Hub-Signature"] == expected
-    assert got.headers["X-Hub-Delivery"] == f"message-{sent['id']}"
+    # Standard Webhooks: the library verifies the real request with the secret shown at creation.
+    payload = Webhook(channel["webhook_secret"]).verify(got.raw, got.headers)
+    assert payload == got.payload
+    assert got.headers["webhook-id"] == f"message-{sent['id']}"
+    assert abs(int(got.headers["webhook-timestamp"]) - time.time()) < 60
     assert got.headers["Content-Type"].startswith("application/json")
-    payload = got.payload
+    # The raw recipe: HMAC-SHA256 keyed with the channel secret's bytes, over id.timestamp.body.
+    signed = f"{got.headers['webhook-id']}.{got.headers['webhook-timestamp']}.".encode() + got.raw
+    mac = hmac.new(channel["secret"].encode(), signed, hashlib.sha256).digest()
+    assert got.headers["webhook-signature"] == "v1," + base64.b64encode(mac).decode()
     assert payload["event"] == "message.created"
     assert payload["message"]["id"] == sent["id"]
     assert payload["message"]["conversation_id"] == conv_id
@@ -343,6 +361,31 @@ async def test_reply_is_posted_signed_to_callback(
 
     final = await message_by_id(client, admin, conv_id, sent["id"])
     assert final["delivery"] == {"status": "sent", "error": None, "attempts": 1}
+
+
+async def test_a_replayed_callback_fails_verification(
+    fast_retries: None,
+    callback: CallbackServer,
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin, callback_url=callback.url)
+    conv_id = (await customer_says(client, channel, "hello"))["conversation"]["id"]
+    sent = await reply(client, admin, conv_id, "the invoice is attached")
+    await wait_delivery(client, admin, conv_id, sent["id"], "sent")
+    got = callback.received[0]
+    hook = Webhook(channel["webhook_secret"])
+    assert hook.verify(got.raw, got.headers)["message"]["id"] == sent["id"]
+    # The timestamp is signed: the captured callback with a fresh one does not verify…
+    replayed = {**got.headers, "webhook-timestamp": str(int(time.time()) + 1)}
+    with pytest.raises(WebhookVerificationError, match="signature"):
+        hook.verify(got.raw, replayed)
+    # …and the genuine signature of a callback ten minutes old is refused as too old.
+    stale = signed_headers(
+        channel["secret"], got.headers["webhook-id"], got.raw, at=time.time() - 600
+    )
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        hook.verify(got.raw, stale)
 
 
 async def test_callback_errors_are_retried_until_delivered(
@@ -371,10 +414,10 @@ async def test_callback_errors_are_retried_until_delivered(
         first["id"],
         second["id"],
     ]
-    # Retries carry the same idempotency key.
-    assert {r.headers["X-Hub-Delivery"] for r in callback.received[:3]} == {
-        f"message-{first['id']}"
-    }
+    # Retries carry the same webhook-id, each attempt signed with its own timestamp.
+    assert {r.headers["webhook-id"] for r in callback.received[:3]} == {f"message-{first['id']}"}
+    for r in callback.received:
+        Webhook(channel["webhook_secret"]).verify(r.raw, r.headers)
     msg = await message_by_id(client, admin, conv_id, first["id"])
     assert msg["delivery"] == {"status": "sent", "error": None, "attempts": 3}
 

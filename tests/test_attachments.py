@@ -17,6 +17,7 @@ from hub.inbox.models import Attachment, Message
 from hub.settings import Settings
 from tests.helpers import (
     Op,
+    allow_loopback,
     customer_says,
     make_api_channel,
     make_operator,
@@ -129,8 +130,9 @@ async def test_a_file_larger_than_a_json_body_may_be_uploaded(client: TestClient
 
 
 async def test_a_note_with_a_file_is_stored_and_never_delivered(
-    client: TestClient,  # type: ignore[type-arg]
+    aiohttp_client: Any, settings: Settings
 ) -> None:
+    client = await aiohttp_client(create_app(allow_loopback(settings)))
     op, _ch, conv_id = await setup(client, callback_url="http://127.0.0.1:9/never")
     att = await (await upload(client, op, conv_id)).json()
     url = f"/api/v1/conversations/{conv_id}/messages"

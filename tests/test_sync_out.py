@@ -4,6 +4,7 @@ per entity, across a receiver that is down and a hub restart; the admin API and 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import socket
@@ -18,11 +19,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from hub.app import SYNC, create_app
 from hub.auth import Principal
 from hub.context import HubContext
-from hub.crm_sync.clients.webhook import verify
 from hub.crm_sync.models import SyncAttempt, SyncDelivery, SyncRecord
 from hub.crm_sync.outbox import record_change
 from hub.crm_sync.subscriptions import create_subscription
@@ -30,15 +31,17 @@ from hub.crm_sync.worker import GAP_GRACE_S, fan_out, pending_work
 from hub.db import utcnow
 from hub.http import CTX
 from hub.settings import Settings
-from tests.helpers import make_operator
+from hub.webhook_signing import signed_headers
+from tests.helpers import allow_loopback, make_operator
 
 ADMIN = Principal(0, "Admin", "admin", frozenset())
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    """Fast rounds and short backoffs, so retries happen within a test."""
-    return settings.model_copy(
+    """Fast rounds and short backoffs, so retries happen within a test; the receivers are
+    local servers, allowed explicitly."""
+    return allow_loopback(settings).model_copy(
         update={"sync_poll_interval_s": 0.05, "sync_max_backoff_s": 0.2, "sync_timeout_s": 2.0}
     )
 
@@ -58,6 +61,8 @@ class Receiver:
     answers: list[int] = field(default_factory=list)
     got: list[dict[str, Any]] = field(default_factory=list)
     bad_signatures: int = 0
+    #: Every request as it arrived: headers and raw body.
+    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     runner: web.AppRunner | None = None
 
     @property
@@ -66,14 +71,15 @@ class Receiver:
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        ts = request.headers["X-Hub-Timestamp"]
-        if not verify(self.secret, ts, body, request.headers["X-Hub-Signature"]):
+        self.requests.append((dict(request.headers), body))
+        try:
+            data = Webhook(self.secret).verify(body, dict(request.headers))
+        except WebhookVerificationError:
             self.bad_signatures += 1
             return web.Response(status=401)
         status = self.answers.pop(0) if self.answers else 200
         if status == 200:
-            data = json.loads(body)
-            assert data["id"] == request.headers["Idempotency-Key"]
+            assert data["id"] == request.headers["webhook-id"]
             self.got.append(data)
         return web.Response(status=status, text="nope" if status != 200 else "ok")
 
@@ -244,6 +250,57 @@ async def test_500_then_200_shows_every_attempt_in_the_log(
     assert [d["entity"] for d in receiver.got] == ["deal"]
 
 
+def verifies(secret: str, body: bytes, headers: Any) -> bool:
+    try:
+        Webhook(secret).verify(body, dict(headers))
+    except WebhookVerificationError:
+        return False
+    return True
+
+
+async def test_deliveries_are_standard_webhooks_and_a_replay_fails(
+    client: TestClient,  # type: ignore[type-arg]
+    receiver: Receiver,
+) -> None:
+    h = await admin_client(client)
+    resp = await client.post(
+        "/api/v1/webhooks", json={"name": "CRM", "url": receiver.url}, headers=h
+    )
+    created = await resp.json()
+    secret = created["secret"]
+    assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:], validate=True)) == 32
+    receiver.secret = secret
+    receiver.answers = [500]
+    await receiver.up()
+    ctx = client.app[CTX]
+    await change(ctx, "deal", 4, 0)
+    await wait_for(lambda: _all_delivered(ctx, 1))
+
+    assert receiver.bad_signatures == 0 and len(receiver.requests) == 2
+    (first_headers, first_body), (headers, body) = receiver.requests
+    assert first_body == body  # the same bytes on every attempt…
+    record_id = json.loads(body)["id"].split("-")[0]
+    # …under the same webhook-id, the one the delivery log calls idempotency_key.
+    assert first_headers["webhook-id"] == headers["webhook-id"] == f"{record_id}-{created['id']}"
+    log = (
+        await (await client.get(f"/api/v1/webhooks/{created['id']}/deliveries", headers=h)).json()
+    )["items"]
+    assert log[0]["idempotency_key"] == headers["webhook-id"]
+    assert headers["X-Hub-Event"] == "deal.updated"
+    for old in ("X-Hub-Signature", "X-Hub-Timestamp"):
+        assert old not in headers
+    assert Webhook(secret).verify(body, headers)["entity_id"] == 4
+
+    # The timestamp is signed: the captured request with a fresh one does not verify…
+    replayed = {**headers, "webhook-timestamp": str(int(time.time()) + 1)}
+    with pytest.raises(WebhookVerificationError, match="signature"):
+        Webhook(secret).verify(body, replayed)
+    # …and the genuine signature of a delivery ten minutes old is refused as too old.
+    stale = signed_headers(secret, headers["webhook-id"], body, at=time.time() - 600)
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        Webhook(secret).verify(body, stale)
+
+
 async def test_secret_shown_once_and_admins_only(client: TestClient) -> None:  # type: ignore[type-arg]
     h = await admin_client(client)
     operator = await make_operator(client, role="manager")
@@ -352,8 +409,7 @@ async def test_disabled_or_deleted_subscription_stops_receiving(
 
     async def handle(request: web.Request) -> web.Response:
         body = await request.read()
-        ts, sig = request.headers["X-Hub-Timestamp"], request.headers["X-Hub-Signature"]
-        which = [i for i, secret in enumerate(secrets) if verify(secret, ts, body, sig)]
+        which = [i for i, secret in enumerate(secrets) if verifies(secret, body, request.headers)]
         assert len(which) == 1
         received.append((which[0], json.loads(body)["data"]["n"]))
         return web.Response(text="ok")
@@ -383,6 +439,9 @@ def test_webhook_secrets_are_masked_in_log_lines() -> None:
 
     line = "posting with whsec_" + "a1B2" * 10 + " failed"
     assert "a1B2" not in redact(line) and "[redacted]" in redact(line)
+    # A Standard Webhooks secret is standard base64: + / = are part of it.
+    secret = "whsec_" + "+/a1" * 4 + "B2/+" * 8 + "=="
+    assert redact(f"with {secret} failed") == "with [redacted] failed"
 
 
 async def test_fan_out_waits_for_a_hole_in_the_record_ids_then_passes_an_old_one(

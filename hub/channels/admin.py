@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth import Principal
 from hub.channels.registry import channel_spec
 from hub.context import HubContext
+from hub.destinations import check_url
 from hub.errors import InvalidInput
 from hub.inbox.models import Channel, Team
 from hub.inbox.serialize import channel_dict
 from hub.inbox.staff import require_admin
+from hub.webhook_signing import standard_secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +26,9 @@ class CreatedChannel:
     channel: dict[str, Any]
     #: Shown once: it authenticates the channel's webhooks and signs its callbacks.
     secret: str
+    #: For a type that sends to URLs (callbacks): the secret in the Standard Webhooks form
+    #: (``whsec_…``) that verifies them, shown once with the secret.
+    webhook_secret: str | None = None
 
 
 def new_channel_secret() -> str:
@@ -53,6 +58,9 @@ async def create_channel(
             await _check_team(ctx, team_id)  # before the provider is asked anything
         config, private = await spec.connector.prepare(ctx, config)
     clean_config = spec.validate_config(config)
+    for key in spec.outbound_urls:
+        if clean_config.get(key):
+            await check_url(ctx.settings.destination_policy, clean_config[key], field=key)
     secret = new_channel_secret()
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
@@ -80,7 +88,7 @@ async def create_channel(
         except BaseException:
             await _remove_channel(ctx, data["id"])
             raise
-    return CreatedChannel(data, secret)
+    return CreatedChannel(data, secret, standard_secret(secret) if spec.outbound_urls else None)
 
 
 async def _check_team(ctx: HubContext, team_id: int) -> None:

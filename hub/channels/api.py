@@ -1,17 +1,15 @@
 """The API channel: any system feeds customer messages in and gets operators' replies back.
 
 Inbound: ``POST /api/v1/channels/{id}/inbound`` with ``Authorization: Bearer <channel secret>``.
-Outbound: each reply is POSTed as JSON to the channel's ``callback_url`` with
-``X-Hub-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>``, a timestamp and an
-idempotency key, retried with backoff until it answers 2xx (by the delivery worker).
+Outbound: each reply is POSTed as JSON to the channel's ``callback_url``, signed by the Standard
+Webhooks scheme (``hub.webhook_signing``) with the channel's secret, ``webhook-id`` being
+``message-<id>`` on every retry, until it answers 2xx (by the delivery worker).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json as jsonlib
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,11 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.channels.base import DeliveryError, InboundContact, InboundMessage, OutboundMessage
 from hub.channels.cache import ChannelCache, ChannelView
 from hub.crm_sync.rules import validate_auto_leads
+from hub.destinations import DestinationPolicy
 from hub.errors import InvalidInput, NotFound, Unauthorized
 from hub.http import CTX, METRICS, bearer_token, int_param, json, read_json
 from hub.inbox.actions import receive_message
 from hub.inbox.staff import normalize_email
+from hub.outbound_http import OutboundClient, refusal_in
 from hub.phones import normalize_phone
+from hub.webhook_signing import signed_headers
 
 TYPE = "api"
 
@@ -45,28 +46,24 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(url, str) or len(url) > 2000:
         raise InvalidInput("callback_url must be an http(s) URL", code="invalid_callback_url")
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput("callback_url must be an http(s) URL", code="invalid_callback_url")
     return {"callback_url": url, **extra}
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def webhook_id(message_id: int) -> str:
+    """The callback's ``webhook-id``: one reply's, on every attempt."""
+    return f"message-{message_id}"
 
 
 class ApiChannelAdapter:
-    """Sends replies to the API channel's callback URL."""
+    """Sends replies to the API channel's callback URL (only to an allowed address, never
+    following a redirect: ``hub.outbound_http``)."""
 
     type = TYPE
 
-    def __init__(self, timeout_s: float = 10.0) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
+    def __init__(self, policy: DestinationPolicy, timeout_s: float = 10.0) -> None:
+        self._client = OutboundClient(policy, timeout_s)
 
     async def send(self, channel_config: dict[str, Any], secret: str, out: OutboundMessage) -> None:
         url = channel_config.get("callback_url")
@@ -86,25 +83,30 @@ class ApiChannelAdapter:
         body = jsonlib.dumps(payload, ensure_ascii=False).encode()
         headers = {
             "Content-Type": "application/json",
-            "X-Hub-Signature": sign(secret, body),
-            "X-Hub-Timestamp": str(int(time.time())),
-            "X-Hub-Delivery": f"message-{out.message_id}",
             "User-Agent": "hub-api-channel/1",
+            # Signed now: each attempt has its own timestamp, every attempt the same id.
+            **signed_headers(secret, webhook_id(out.message_id), body),
         }
         try:
-            async with self._client().post(url, data=body, headers=headers) as resp:
-                if 200 <= resp.status < 300:
-                    return
-                retryable = resp.status >= 500 or resp.status in (408, 409, 425, 429)
-                raise DeliveryError(f"callback answered HTTP {resp.status}", retryable=retryable)
+            answer = await self._client.post(url, body, headers)
         except aiohttp.ClientError as exc:
+            refused = refusal_in(exc)
+            if refused is not None:  # the address will not change by waiting
+                raise DeliveryError(f"callback not sent: {refused}", retryable=False) from exc
             raise DeliveryError(f"callback unreachable: {type(exc).__name__}") from exc
         except TimeoutError as exc:
             raise DeliveryError("callback timed out") from exc
+        if answer.ok:
+            return
+        if 300 <= answer.status < 400:
+            raise DeliveryError(
+                f"callback answered HTTP {answer.status}, a redirect (redirects are not followed)"
+            )
+        retryable = answer.status >= 500 or answer.status in (408, 409, 425, 429)
+        raise DeliveryError(f"callback answered HTTP {answer.status}", retryable=retryable)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._client.close()
 
 
 class InboundContactIn(BaseModel):
@@ -175,4 +177,5 @@ async def inbound(request: web.Request) -> web.Response:
 def install(app: web.Application) -> ApiChannelAdapter:
     app[CHANNELS] = ChannelCache(app[CTX])
     app.router.add_routes(routes)
-    return ApiChannelAdapter(app[CTX].settings.delivery_timeout_s)
+    settings = app[CTX].settings
+    return ApiChannelAdapter(settings.destination_policy, settings.delivery_timeout_s)

@@ -32,10 +32,13 @@ class ChannelSpec:
     public_token: bool = False
     #: The provider set-up of a type that needs one (see ``hub.channels.connector``).
     connector: ChannelConnector | None = None
+    #: Settings that are URLs the hub sends to: checked against the address rule of
+    #: ``hub.destinations`` when the channel is created (and again on every connection).
+    outbound_urls: tuple[str, ...] = ()
 
 
 CHANNELS: tuple[ChannelSpec, ...] = (
-    ChannelSpec(api.TYPE, api.validate_config, api.install),
+    ChannelSpec(api.TYPE, api.validate_config, api.install, outbound_urls=("callback_url",)),
     ChannelSpec(widget_config.TYPE, widget_config.validate_config, widget_install.install, True),
     ChannelSpec(
         telegram_config.TYPE,

@@ -32,7 +32,10 @@ async def create_channel(request: web.Request) -> web.Response:
     created = await admin.create_channel(
         request.app[CTX], who, type=body.type, name=body.name, team_id=body.team_id, config=config
     )
-    return json({**created.channel, "secret": created.secret}, status=201)
+    answer = {**created.channel, "secret": created.secret}
+    if created.webhook_secret is not None:
+        answer["webhook_secret"] = created.webhook_secret
+    return json(answer, status=201)
 
 
 @routes.get("/api/v1/channels")

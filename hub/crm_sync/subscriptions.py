@@ -9,7 +9,6 @@ its deliveries and their log with it.
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,7 +26,9 @@ from hub.crm_sync.models import (
     WebhookSubscription,
 )
 from hub.db import utcnow
+from hub.destinations import check_url
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hub.webhook_signing import new_secret
 
 EVENT_PATTERN = re.compile(r"^(\*|[a-z_]+\.(\*|[a-z_]+(\.[a-z_]+)*))$")
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
@@ -105,7 +106,8 @@ async def create_subscription(
 ) -> CreatedSubscription:
     require_admin(actor)
     clean = (_clean_name(name), _clean_url(url), _clean_events(events))
-    secret = "whsec_" + secrets.token_urlsafe(32)
+    await check_url(ctx.settings.destination_policy, clean[1], field="url")
+    secret = new_secret()
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
         sub = WebhookSubscription(
@@ -165,6 +167,8 @@ async def update_subscription(
     new_name = _clean_name(name) if name is not None else None
     new_url = _clean_url(url) if url is not None else None
     new_events = _clean_events(events) if events is not None else None
+    if new_url is not None:
+        await check_url(ctx.settings.destination_policy, new_url, field="url")
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
         sub = await _get(session, sub_id)

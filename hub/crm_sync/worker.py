@@ -15,12 +15,13 @@ Everything is in the database, so a restart or a second process loses and double
    ``UPDATE … WHERE status = 'pending' AND next_attempt_at <= now RETURNING id`` leases it
    (``next_attempt_at`` moves past the attempt's timeout), so two processes never send it at
    once and a later change of a deal never overtakes an earlier one that is still on its way.
-3. **Attempt.** POST the signed body; 2xx is delivered; anything else is retried with
-   exponential backoff and jitter until ``HUB_SYNC_MAX_ATTEMPTS``, then ``failed`` (an admin can
-   retry it). Every attempt is a row of ``sync_attempts``, written with the delivery's new state.
+3. **Attempt.** POST the body, signed by the Standard Webhooks scheme; 2xx is delivered;
+   anything else is retried with exponential backoff and jitter until ``HUB_SYNC_MAX_ATTEMPTS``,
+   then ``failed`` (an admin can retry it). Every attempt is a row of ``sync_attempts``, written
+   with the delivery's new state.
 
 Delivery is at least once: a process that dies after the subscriber answered but before the
-commit sends again, with the same ``Idempotency-Key``.
+commit sends again, with the same ``webhook-id``.
 """
 
 from __future__ import annotations
@@ -280,13 +281,10 @@ class SyncWorker:
         return passed + len(claimed)
 
     async def _attempt(self, item: Claimed) -> None:
-        timestamp = str(int(time.time()))
         started = time.perf_counter()
         try:
             result = await self._poster.post(
-                item.url,
-                item.body,
-                headers(item.secret, item.key, item.event, timestamp, item.body),
+                item.url, item.body, headers(item.secret, item.key, item.event, item.body)
             )
         except Exception as exc:  # a poster must not raise; if it does, it is one failed attempt
             log.exception("posting delivery %s crashed", item.delivery_id)

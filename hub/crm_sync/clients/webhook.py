@@ -1,12 +1,14 @@
 """The signed webhook: how one outbox record is put on the wire for one subscriber.
 
-The body is the same bytes on every attempt (the subscriber may compare or hash it); the
-timestamp is the attempt's, and the signature covers both, so a captured request cannot be
-replayed later with a fresh timestamp::
+The body is the same bytes on every attempt (the subscriber may compare or hash it). It is signed
+by the Standard Webhooks scheme (``hub.webhook_signing``) with the subscription's secret::
 
-    X-Hub-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>
-    X-Hub-Timestamp: <unix seconds>
-    Idempotency-Key: <record id>-<subscription id>
+    webhook-id: <record id>-<subscription id>     (the same on every attempt: dedupe by it)
+    webhook-timestamp: <unix seconds of the attempt>
+    webhook-signature: v1,<base64 HMAC-SHA256(key, id + "." + timestamp + "." + body)>
+    X-Hub-Event: <the event, e.g. deal.updated>
+
+The timestamp is signed, so a captured request cannot be replayed later with a fresh one.
 
 Sending is behind ``Poster`` so the domain stays free of any HTTP library: the hub's process
 gives the worker an aiohttp implementation (``hub.webhook_poster``), tests may give another.
@@ -14,12 +16,12 @@ gives the worker an aiohttp implementation (``hub.webhook_poster``), tests may g
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+
+from hub.webhook_signing import signed_headers
 
 USER_AGENT = "hub-sync/1"
 
@@ -49,24 +51,13 @@ def envelope(
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
 
 
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
-
-
-def verify(secret: str, timestamp: str, body: bytes, header: str) -> bool:
-    """What a subscriber does (and the tests): compare in constant time."""
-    return hmac.compare_digest(signature(secret, timestamp, body), header)
-
-
-def headers(secret: str, key: str, event: str, timestamp: str, body: bytes) -> dict[str, str]:
+def headers(secret: str, key: str, event: str, body: bytes) -> dict[str, str]:
+    """One attempt's headers: signed now, so each attempt has its own timestamp."""
     return {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Hub-Event": event,
-        "X-Hub-Timestamp": timestamp,
-        "X-Hub-Signature": signature(secret, timestamp, body),
-        "Idempotency-Key": key,
+        **signed_headers(secret, key, body),
     }
 
 
