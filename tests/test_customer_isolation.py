@@ -13,13 +13,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from hub.crm_sync.models import ContactMerge
 from hub.http import CTX
+from hub.settings import Settings
 from tests.crm_helpers import run_intake
-from tests.helpers import Op, customer_says, make_api_channel, make_operator
+from tests.helpers import Op, allow_loopback, customer_says, make_api_channel, make_operator
 from tests.telegram_fake import Telegram, fixture, start_telegram
 from tests.test_api_channel import CallbackServer, callback, wait_for
 from tests.test_widget_api import (
@@ -39,6 +41,12 @@ from tests.test_widget_api import (
 )
 
 __all__ = ["callback"]  # the API channel's callback server fixture, used below
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The API channel's callback receiver is a local server: allowed explicitly."""
+    return allow_loopback(settings)
 
 
 async def merges(client: TestClient) -> list[ContactMerge]:  # type: ignore[type-arg]
@@ -170,7 +178,7 @@ def _from(user_id: int, first_name: str, message_id: int, text: str) -> dict[str
 async def test_telegram_answers_go_to_the_chat_that_wrote_even_after_a_merge(
     aiohttp_server: Any,
     aiohttp_client: Any,
-    settings: Any,
+    settings: Settings,
 ) -> None:
     tg: Telegram = await start_telegram(aiohttp_server, aiohttp_client, settings)
     await tg.fed("text")  # Ivan, 424242
