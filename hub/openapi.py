@@ -154,7 +154,8 @@ PATHS: dict[str, dict[str, Any]] = {
             **_op(
                 "Upload a file (multipart/form-data, one part named file) into a conversation "
                 "you may see; send it with attachment_ids of a reply or note. Larger than "
-                "HUB_MAX_ATTACHMENT_BYTES answers 413 attachment_too_large",
+                "HUB_MAX_ATTACHMENT_BYTES answers 413 attachment_too_large; a multipart body "
+                "that cannot be parsed answers 400 malformed_multipart",
                 ok=201,
                 auth=[*BEARER, *COOKIE],
                 params=CONV,

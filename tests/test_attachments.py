@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
@@ -218,3 +219,66 @@ async def test_customer_messages_without_files_never_query_attachments(
     assert not any("attachments" in s for s in seen)
     listed = await client.get("/api/v1/conversations", headers=op.headers)
     assert listed.status == 200
+
+
+def _form(*parts: bytes, boundary: bytes = b"xyz", end: bool = True) -> bytes:
+    body = b"".join(b"--" + boundary + b"\r\n" + part + b"\r\n" for part in parts)
+    return body + (b"--" + boundary + b"--\r\n" if end else b"")
+
+
+FILE_HEADERS = b'Content-Disposition: form-data; name="file"; filename="a.png"\r\n'
+FORM = "multipart/form-data; boundary=xyz"
+
+#: Bodies aiohttp's multipart reader cannot parse, each with its Content-Type.
+MALFORMED_UPLOADS = {
+    "no_boundary": ("multipart/form-data", _form(FILE_HEADERS + b"\r\nabc")),
+    "boundary_too_long": (
+        "multipart/form-data; boundary=" + "b" * 71,
+        _form(FILE_HEADERS + b"\r\nabc", boundary=b"b" * 71),
+    ),
+    "other_boundary": ("multipart/form-data; boundary=other", _form(FILE_HEADERS + b"\r\nabc")),
+    "empty_body": (FORM, b""),
+    "header_without_colon": (FORM, _form(b"this is no header\r\n" + FILE_HEADERS + b"\r\nabc")),
+    "folded_header": (
+        FORM,
+        _form(b"Content-Disposition: form-data;\r\n name=file\r\n\r\nabc"),
+    ),
+    "nul_in_header": (FORM, _form(b"Content-Disposition: form-data; name=fi\x00le\r\n\r\nabc")),
+    "header_too_long": (FORM, _form(b"X-Long: " + b"a" * 10_000 + b"\r\n" + FILE_HEADERS)),
+    "too_many_headers": (FORM, _form(b"X-A: b\r\n" * 200 + FILE_HEADERS + b"\r\nabc")),
+    "cut_in_the_file": (FORM, _form(FILE_HEADERS + b"\r\n" + PNG, end=False)[:-2]),
+    "cut_in_the_headers": (FORM, b"--xyz\r\nContent-Disposition: form-da"),
+    "part_multipart_without_boundary": (
+        FORM,
+        _form(b"Content-Type: multipart/mixed\r\n" + FILE_HEADERS + b"\r\nabc"),
+    ),
+    "charset_part_too_long": (
+        FORM,
+        _form(
+            b'Content-Disposition: form-data; name="_charset_"\r\n\r\n' + b"u" * 40,
+            FILE_HEADERS + b"\r\nabc",
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_UPLOADS))
+async def test_a_malformed_multipart_body_is_400_and_keeps_nothing(
+    client: TestClient,  # type: ignore[type-arg]
+    case: str,
+) -> None:
+    op, _ch, conv_id = await setup(client)
+    content_type, body = MALFORMED_UPLOADS[case]
+    resp = await client.post(
+        f"/api/v1/conversations/{conv_id}/attachments",
+        data=body,
+        headers={**op.headers, "Content-Type": content_type},
+    )
+    assert resp.status == 400, await resp.text()
+    error = (await resp.json())["error"]
+    assert error["code"] == "malformed_multipart", error
+    ctx = client.app[CTX]
+    assert await ctx.read(lambda s: s.scalar(select(func.count(Attachment.id)))) == 0
+    media = ctx.settings.media_dir
+    assert [p for p in media.rglob("*") if p.is_file()] == []
+    assert (await upload(client, op, conv_id)).status == 201  # and the route still works

@@ -3,26 +3,50 @@
 Uploads are streamed to the media store as they arrive (``HUB_MAX_BODY_BYTES``, the JSON limit,
 does not apply; ``HUB_MAX_ATTACHMENT_BYTES`` does). Files are served so that none can act as a
 page of the hub: only images, audio and video inline with their own type, anything else as a
-download of bytes, never sniffed.
+download of bytes, never sniffed. A body aiohttp's multipart reader cannot parse (no boundary,
+a part header that is not one, a body cut short) answers 400 ``malformed_multipart`` and keeps
+nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from hub.errors import DomainError
 from hub.http import CTX, int_param, json, principal
 from hub.inbox import attachments
 
 routes = web.RouteTableDef()
+T = TypeVar("T")
+
+#: What aiohttp's multipart reader raises for a body it cannot parse: ValueError (no or a too
+#: long boundary, no starting boundary, a body cut short), BadHttpMessage (a part header line
+#: that is not a header, one too long, too many), RuntimeError (a ``_charset_`` part too long).
+_MALFORMED = (ValueError, BadHttpMessage, RuntimeError)
+
+
+async def _parsed(step: Awaitable[T]) -> T:
+    """One step of the multipart reader, its parse errors as a 400."""
+    try:
+        return await step
+    except _MALFORMED as exc:
+        raise DomainError(
+            "the multipart body is malformed (its boundary, a part's headers, or cut short)",
+            code="malformed_multipart",
+        ) from exc
 
 
 async def _file_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
-    while chunk := await part.read_chunk(64 * 1024):
-        yield chunk
+    # Until the part's closing boundary, not until an empty chunk: at the end of a body cut
+    # short the reader answers empty chunks, and the file would be kept as if whole.
+    while not part.at_eof():
+        if chunk := await _parsed(part.read_chunk(64 * 1024)):
+            yield chunk
 
 
 @routes.post("/api/v1/conversations/{conversation_id}/attachments")
@@ -37,8 +61,8 @@ async def upload_attachment(request: web.Request) -> web.Response:
         raise ctx.media.too_large()
     if not request.content_type.startswith("multipart/"):
         raise DomainError("send multipart/form-data with a file part", code="not_multipart")
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
+    reader = await _parsed(request.multipart())
+    while (part := await _parsed(reader.next())) is not None:
         if isinstance(part, BodyPartReader) and part.name == "file":
             stored = await ctx.media.save(_file_chunks(part))
             data = await attachments.create_upload(
