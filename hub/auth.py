@@ -31,6 +31,9 @@ class Principal:
     name: str
     role: str
     team_ids: frozenset[int]
+    #: The session (the token's row id) the request came with; None when the principal was
+    #: loaded by operator id. Logging out closes the sockets of this session only.
+    session_id: int | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -97,11 +100,13 @@ async def issue_token(session: AsyncSession, operator_id: int, ttl: timedelta) -
     return token
 
 
-async def load_principal(session: AsyncSession, operator: Operator) -> Principal:
+async def load_principal(
+    session: AsyncSession, operator: Operator, session_id: int | None = None
+) -> Principal:
     teams = await session.scalars(
         select(TeamMember.team_id).where(TeamMember.operator_id == operator.id)
     )
-    return Principal(operator.id, operator.name, operator.role, frozenset(teams))
+    return Principal(operator.id, operator.name, operator.role, frozenset(teams), session_id)
 
 
 async def authenticate_token(session: AsyncSession, token: str) -> Principal:
@@ -124,4 +129,4 @@ async def authenticate_token(session: AsyncSession, token: str) -> Principal:
         raise Unauthorized("this session has expired; log in again", code="token_expired")
     if not operator.is_active:
         raise Unauthorized("this operator is deactivated", code="operator_deactivated")
-    return await load_principal(session, operator)
+    return await load_principal(session, operator, stored.id)

@@ -148,6 +148,19 @@ class OperatorUpdated(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class SessionEnded(Event):
+    """An operator logged out of one session (one token): the open sockets of that session
+    close with 4003 on every process, his other sessions stay. Sent to him."""
+
+    name: ClassVar[str] = "operator.session_ended"
+    operator_id: int = 0
+    session_id: int = 0
+
+    def data(self) -> dict[str, Any]:
+        return {"operator_id": self.operator_id, "session_id": self.session_id}
+
+
+@dataclass(frozen=True, slots=True)
 class ContactUpdated(Event):
     """A contact's name, phones or emails changed (an operator edited them, or the customer
     filled in a form)."""
@@ -250,6 +263,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     MessageCreated,
     MessageUpdated,
     OperatorUpdated,
+    SessionEnded,
     ContactUpdated,
     ConversationTyping,
     LeadCreated,

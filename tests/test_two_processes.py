@@ -295,3 +295,31 @@ async def test_resume_on_one_process_replays_events_of_the_other(
     assert msg.type == WSMsgType.CLOSE, (msg.type, msg.data)
     assert msg.data == 1001
     await ws.close()
+
+
+async def test_logout_on_one_process_closes_that_sessions_socket_on_the_other(
+    two_hubs: TwoHubs,
+) -> None:
+    a, b, http = two_hubs.a, two_hubs.b, two_hubs.http
+    token = await login(http, a)
+    other = await login(http, a)
+    ws, _ = await open_socket(http, b, token)
+    ws_other, _ = await open_socket(http, b, other)
+
+    async with http.post(f"{a.base}/api/v1/auth/logout", headers=auth(token)) as resp:
+        assert resp.status == 200, await resp.text()
+    closing = await ws.receive(timeout=5)
+    assert closing.type == WSMsgType.CLOSE, (closing.type, closing.data)
+    assert closing.data == 4003
+
+    # The operator's other session keeps its socket on B, and its customer messages.
+    ended = await recv(ws_other)
+    assert (ended["type"], ended["event"]) == ("event", "operator.session_ended")
+    async with http.post(
+        f"{a.base}/api/v1/channels", json={"type": "api", "name": "Shop"}, headers=auth(other)
+    ) as resp:
+        assert resp.status == 201, await resp.text()
+        channel = await resp.json()
+    out = await customer_says(http, a, channel, "after the logout")
+    await recv_until(ws_other, message_with_id(out["message"]["id"]))
+    await ws_other.close()

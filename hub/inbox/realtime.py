@@ -3,8 +3,10 @@
 One task per process follows the bus and fans each event out to the local sockets whose
 operator is among the event's recipients. Each socket has a bounded queue and its own sender,
 so one slow browser never stalls the others; a socket whose queue overflows is closed (code
-4008) and its client resumes from the last id it saw. The transport is behind ``Connection``,
-so this module knows nothing of aiohttp.
+4008) and its client resumes from the last id it saw. A session that ends (its operator is
+deactivated, or logs out of it) has its sockets closed with 4003 on every process, as the event
+that says so reaches each. The transport is behind ``Connection``, so this module knows nothing
+of aiohttp.
 """
 
 from __future__ import annotations
@@ -12,19 +14,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hub.auth import Principal
 from hub.bus import BadEventId, Bus, GapError, follow, parse_event_id, stop
-from hub.events import EVENTS_TOPIC, OperatorUpdated
+from hub.events import EVENTS_TOPIC, OperatorUpdated, SessionEnded
 
 log = logging.getLogger(__name__)
 
 CLOSE_TOO_SLOW = 4008
 CLOSE_DEACTIVATED = 4003
+#: The same code as deactivation: this session may not come back.
+CLOSE_LOGGED_OUT = 4003
 CLOSE_GOING_AWAY = 1001
+#: Ended sessions remembered, for a socket that joins after its session's end went by.
+ENDED_SESSIONS_KEPT = 10_000
 
 
 class Connection(Protocol):
@@ -52,6 +59,8 @@ class OperatorSocket:
     conn: Connection
     principal: Principal
     queue_size: int
+    #: The session (token) the socket was opened with; logging out of it closes the socket.
+    session_id: int | None = None
     queue: asyncio.Queue[dict[str, Any] | None] = field(init=False)
     last_id: tuple[int, int] = (0, 0)
     resuming: bool = False
@@ -91,6 +100,7 @@ class RealtimeHub:
         self._sockets: set[OperatorSocket] = set()
         self._task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._ended_sessions: OrderedDict[int, None] = OrderedDict()
         self.delivered = 0
 
     @property
@@ -128,6 +138,8 @@ class RealtimeHub:
     async def _dispatch(self, event_id: str, payload: dict[str, Any]) -> None:
         if payload.get("event") == OperatorUpdated.name:
             await self._refresh_operator(payload)
+        elif payload.get("event") == SessionEnded.name:
+            self._end_session(payload.get("data", {}).get("session_id"))
         recipients = payload.get("recipients", {})
         frame: dict[str, Any] | None = None
         for sock in list(self._sockets):
@@ -175,6 +187,17 @@ class RealtimeHub:
             else:
                 sock.principal = principal
 
+    def _end_session(self, session_id: Any) -> None:
+        """Close the sockets of a session that was logged out of, in the background."""
+        if not isinstance(session_id, int):
+            return
+        self._ended_sessions[session_id] = None
+        while len(self._ended_sessions) > ENDED_SESSIONS_KEPT:
+            self._ended_sessions.popitem(last=False)
+        for sock in [s for s in self._sockets if s.session_id == session_id]:
+            if self._detach(sock):
+                self._in_background(self._close_conn(sock, CLOSE_LOGGED_OUT, "logged out"))
+
     def _detach(self, sock: OperatorSocket) -> bool:
         """Stop giving ``sock`` events at once; False if it was already detached."""
         if sock.closed:
@@ -202,7 +225,13 @@ class RealtimeHub:
         With ``after`` (the last event id the client saw, given when it connects) the socket
         first replays what was missed, in order, and only then goes live: the exact way back
         after a cut. The ``resume`` frame does the same later on an open socket."""
-        sock = OperatorSocket(conn, principal, self._queue_size)
+        if principal.session_id in self._ended_sessions:
+            # Logged out after the token was checked, and the news went by before the socket
+            # joined the fan-out: it would never hear of it.
+            with contextlib.suppress(Exception):
+                await conn.close(CLOSE_LOGGED_OUT, "logged out")
+            return
+        sock = OperatorSocket(conn, principal, self._queue_size, principal.session_id)
         # Join the fan-out before asking where the stream is, holding what arrives meanwhile:
         # an event fanned out between the two would otherwise be lost to this socket.
         sock.resuming = True

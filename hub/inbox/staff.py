@@ -15,7 +15,7 @@ from hub.auth import Principal, generate_password, hash_token, issue_token, load
 from hub.context import HubContext
 from hub.db import utcnow
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from hub.events import OperatorUpdated, Recipients
+from hub.events import OperatorUpdated, Recipients, SessionEnded
 from hub.inbox.models import Operator, OperatorToken, Role, Team, TeamMember
 from hub.inbox.serialize import operator_dict, team_dict
 
@@ -224,13 +224,27 @@ async def login(ctx: HubContext, email: str, password: str) -> tuple[str, dict[s
 
 
 async def logout(ctx: HubContext, token: str) -> None:
-    async def unit(session: AsyncSession) -> None:
-        await session.execute(
+    """End the session of ``token``; its open sockets close on every process (``SessionEnded``)."""
+
+    async def unit(session: AsyncSession) -> tuple[int, int] | None:
+        ended = await session.execute(
             update(OperatorToken)
             .where(
                 OperatorToken.token_hash == hash_token(token), OperatorToken.revoked_at.is_(None)
             )
             .values(revoked_at=utcnow())
+            .returning(OperatorToken.id, OperatorToken.operator_id)
         )
+        row = ended.first()
+        return None if row is None else (row.id, row.operator_id)
 
-    await ctx.write(unit)
+    ended = await ctx.write(unit)
+    if ended is not None:
+        session_id, operator_id = ended
+        await ctx.publish(
+            SessionEnded(
+                Recipients(False, frozenset(), frozenset({operator_id})),
+                operator_id=operator_id,
+                session_id=session_id,
+            )
+        )
