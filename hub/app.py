@@ -23,7 +23,7 @@ from hub.crm_sync import routes as crm_routes
 from hub.crm_sync.defaults import ensure_defaults
 from hub.crm_sync.intake import LeadIntake
 from hub.crm_sync.worker import SyncWorker
-from hub.http import CTX, METRICS, REALTIME, error_middleware
+from hub.http import CTX, LOGIN_GUARD, METRICS, REALTIME, error_middleware
 from hub.inbox import attachment_routes, canned_routes
 from hub.inbox import routes as inbox_routes
 from hub.inbox.delivery import DeliveryWorker
@@ -31,6 +31,8 @@ from hub.inbox.handoff import wake_snoozed
 from hub.inbox.models import Operator
 from hub.inbox.realtime import RealtimeHub
 from hub.inbox.web import routes as inbox_web
+from hub.login_guard import LoginGuard
+from hub.login_throttle import LoginThrottle
 from hub.metrics import Metrics
 from hub.ops_routes import routes as ops_routes
 from hub.report_routes import routes as report_routes
@@ -83,6 +85,7 @@ def create_app(settings: Settings) -> web.Application:
         return await ctx.read(query)
 
     app[REALTIME] = RealtimeHub(ctx.bus, settings.socket_queue_size, principal_of)
+    app[LOGIN_GUARD] = LoginGuard(LoginThrottle(settings))
     for table in ROUTE_TABLES:
         app.router.add_routes(table)
     # The core starts first (channels' own start-up uses the bus) and stops last.
@@ -120,6 +123,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[SYNC].close()
         await app[DELIVERY].close()
         await app[REALTIME].close()
+        await app[LOGIN_GUARD].close()
         await ctx.close()
 
 

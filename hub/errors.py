@@ -12,6 +12,8 @@ class DomainError(Exception):
 
     status = 400
     code = "bad_request"
+    #: Seconds after which the request may succeed; the answer's ``Retry-After`` when set.
+    retry_after_s: int | None = None
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -48,6 +50,12 @@ class Conflict(DomainError):
 class RateLimited(DomainError):
     status = 429
     code = "rate_limited"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after_s: int | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = retry_after_s
 
 
 class PayloadTooLarge(DomainError):

@@ -21,6 +21,7 @@ from hub.context import HubContext
 from hub.cookie_session import session_token
 from hub.errors import DomainError, NotFound, Unauthorized
 from hub.inbox.realtime import RealtimeHub
+from hub.login_guard import LoginGuard
 from hub.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 CTX = web.AppKey("ctx", HubContext)
 METRICS = web.AppKey("metrics", Metrics)
 REALTIME = web.AppKey("realtime", RealtimeHub)
+LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
 M = TypeVar("M", bound=BaseModel)
@@ -78,7 +80,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return response
     except DomainError as exc:
         status = exc.status
-        return error_response(exc.status, exc.code, exc.message)
+        response = error_response(exc.status, exc.code, exc.message)
+        if exc.retry_after_s is not None:
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
     except ValidationError as exc:
         status = 422
         return error_response(422, "validation_error", _validation_message(exc))
@@ -124,6 +129,17 @@ async def read_json(request: web.Request, model: type[M]) -> M:
     if not isinstance(data, dict):
         raise DomainError("the body must be a JSON object", code="malformed_json")
     return model.model_validate(data)
+
+
+def client_address(request: web.Request) -> str:
+    """The client's address: the connection's, or behind a proxy (``HUB_BEHIND_PROXY``) the
+    last ``X-Forwarded-For`` entry, the one the proxy vouches for."""
+    if request.app[CTX].settings.behind_proxy:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last[:64]
+    return request.remote or "unknown"
 
 
 def bearer_token(request: web.Request) -> str:

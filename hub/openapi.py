@@ -37,19 +37,44 @@ from hub.openapi_webhooks import WEBHOOKS
 
 CONV = [_path_id("conversation_id")]
 
+
+def _throttled(operation: dict[str, Any]) -> dict[str, Any]:
+    """A log-in's 429 carries Retry-After: the seconds before the next attempt is heard."""
+    operation["responses"]["429"]["headers"] = {
+        "Retry-After": {
+            "description": "Seconds to wait before the next login attempt",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    }
+    return operation
+
+
 PATHS: dict[str, dict[str, Any]] = {
     "/healthz": {"get": _op("The process is up", errors=())},
     "/readyz": {"get": _op("The database and bus answer", errors=(503,))},
     "/metrics": {"get": _op("Prometheus metrics", errors=(), content_type="text/plain")},
     "/api/openapi.json": {"get": _op("This document", errors=())},
-    "/api/v1/auth/login": {"post": _op("Log in; answers {token, operator}", body=LoginIn)},
+    "/api/v1/auth/login": {
+        "post": _throttled(
+            _op(
+                "Log in; answers {token, operator}. Throttled: after failed logins of the email "
+                "or from the address, 429 too_many_attempts with Retry-After (seconds)",
+                body=LoginIn,
+                errors=(400, 401, 404, 413, 422, 429),
+            )
+        )
+    },
     "/api/v1/auth/logout": {"post": _op("End this token's session", auth=BEARER)},
     "/api/v1/auth/session": {
-        "post": _op(
-            "Web inbox log-in: sets the HttpOnly hub_session cookie; answers {operator, "
-            "csrf_token}. Cookie requests that change something send X-CSRF-Token",
-            body=LoginIn,
-            errors=(400, 401, 403, 413, 422),
+        "post": _throttled(
+            _op(
+                "Web inbox log-in: sets the HttpOnly hub_session cookie; answers {operator, "
+                "csrf_token}. Cookie requests that change something send X-CSRF-Token. "
+                "Throttled as /api/v1/auth/login (429 too_many_attempts with Retry-After)",
+                body=LoginIn,
+                errors=(400, 401, 403, 413, 422, 429),
+            )
         ),
         "get": _op("The cookie session's operator and CSRF token", auth=COOKIE, errors=(401,)),
         "delete": _op(

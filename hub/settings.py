@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     #: hours, e.g. ``mon-fri 09:00-18:00``; when set, first response times count only those hours.
     timezone: str = "Europe/Moscow"
     working_hours: str = ""
+    #: Login throttling, checked before a password is hashed: failed logins of one email from
+    #: one address before the waits start, then of one email from all addresses (but those it
+    #: logged in from before) and of one address for all emails; each further failure doubles
+    #: the wait from 1 s up to the longest; counters are forgotten this long after the last.
+    login_free_failures: int = 5
+    login_wide_free_failures: int = 30
+    login_max_delay_s: float = 300.0
+    login_forget_s: float = 900.0
     #: Cheap password hashing, for tests only.
     fast_password_hash: bool = False
     shutdown_timeout_s: float = 5.0
@@ -89,8 +97,9 @@ class Settings(BaseSettings):
     #: Widget rate limits (token buckets, per process): requests of one address, new chats of
     #: one address, messages of one visitor. Raise the address limits behind a proxy that
     #: gathers many visitors under one address.
-    #: Behind a reverse proxy: take the visitor's address from X-Forwarded-For (set by the
-    #: proxy), not from the connection, which is the proxy's. Never enable without a proxy.
+    #: Behind a reverse proxy: take the client's address (a visitor's, or an operator's logging
+    #: in) from X-Forwarded-For (set by the proxy), not from the connection, which is the
+    #: proxy's. Never enable without a proxy.
     behind_proxy: bool = False
     widget_ip_burst: float = 120
     widget_ip_per_s: float = 4

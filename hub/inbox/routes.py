@@ -13,9 +13,11 @@ from hub.bus import BadEventId, parse_event_id
 from hub.errors import DomainError
 from hub.http import (
     CTX,
+    LOGIN_GUARD,
     REALTIME,
     WebSocketConnection,
     bearer_token,
+    client_address,
     int_param,
     json,
     principal,
@@ -42,7 +44,9 @@ routes = web.RouteTableDef()
 @routes.post("/api/v1/auth/login")
 async def login(request: web.Request) -> web.Response:
     body = await read_json(request, LoginIn)
-    token, operator = await staff.login(request.app[CTX], body.email, body.password)
+    token, operator = await request.app[LOGIN_GUARD].login(
+        request.app[CTX], body.email, body.password, client_address(request)
+    )
     return json({"token": token, "operator": operator})
 
 

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from hub.cookie_session import check_origin
 from hub.errors import Unauthorized
-from hub.http import CTX, int_param, json, principal, read_json
+from hub.http import CTX, LOGIN_GUARD, client_address, int_param, json, principal, read_json
 from hub.inbox import staff
 from hub.inbox.schemas import LoginIn
 from hub.inbox.web import (
@@ -44,7 +44,9 @@ async def create_session(request: web.Request) -> web.Response:
     settings = request.app[CTX].settings
     check_origin(request, settings, required=False)
     body = await read_json(request, LoginIn)
-    token, operator = await staff.login(request.app[CTX], body.email, body.password)
+    token, operator = await request.app[LOGIN_GUARD].login(
+        request.app[CTX], body.email, body.password, client_address(request)
+    )
     response = json({"operator": operator, "csrf_token": csrf_token(settings, token)})
     _set_cookie(response, settings, token)
     return response
