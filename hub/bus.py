@@ -35,6 +35,11 @@ class GapError(Exception):
     """The events after the given id are no longer retained: refetch and start afresh."""
 
 
+class BusUnavailable(Exception):
+    """The bus did not answer (Redis is away): try again later. The in-process bus never
+    raises it."""
+
+
 class BadEventId(ValueError):
     """An event id that is not of the form ``<n>-<m>``."""
 
@@ -78,13 +83,15 @@ class Bus(Protocol):
         ...
 
     async def last_id(self, topic: str) -> str:
-        """The id of the newest event of ``topic`` (``"0-0"`` when there is none)."""
+        """The id of the newest event of ``topic`` (``"0-0"`` when there is none);
+        ``BusUnavailable`` if the bus does not answer."""
         ...
 
     async def read_after(
         self, topic: str, after: str, limit: int = 1000
     ) -> list[tuple[str, Payload]]:
-        """Events after ``after``, oldest first; ``GapError`` if some were dropped."""
+        """Events after ``after``, oldest first; ``GapError`` if some were dropped,
+        ``BusUnavailable`` if the bus does not answer."""
         ...
 
     def subscribe(self, topic: str, after: str | None = None) -> AsyncIterator[tuple[str, Payload]]:

@@ -41,7 +41,7 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 
 from hub import jsoncodec
-from hub.bus import GapError, Payload, parse_event_id
+from hub.bus import BusUnavailable, GapError, Payload, parse_event_id
 
 log = logging.getLogger(__name__)
 #: How long ``flushed`` waits at most: a slow or unreachable Redis must not hold up every
@@ -277,7 +277,10 @@ class RedisBus:
 
     async def last_id(self, topic: str) -> str:
         await self._drain()
-        info = await self._info(topic)
+        try:
+            info = await self._info(topic)
+        except aioredis.RedisError as exc:
+            raise BusUnavailable(f"Redis did not answer: {exc}") from exc
         return "0-0" if info is None else str(info["last-generated-id"])
 
     async def _check_gap(self, topic: str, after: str) -> None:
@@ -303,8 +306,11 @@ class RedisBus:
         self, topic: str, after: str, limit: int = 1000
     ) -> list[tuple[str, Payload]]:
         await self._drain()
-        await self._check_gap(topic, after)
-        entries: Any = await self.redis.xrange(self.key(topic), f"({after}", "+", count=limit)
+        try:
+            await self._check_gap(topic, after)
+            entries: Any = await self.redis.xrange(self.key(topic), f"({after}", "+", count=limit)
+        except aioredis.RedisError as exc:
+            raise BusUnavailable(f"Redis did not answer: {exc}") from exc
         out: list[tuple[str, Payload]] = []
         last = after
         for eid, fields in entries:

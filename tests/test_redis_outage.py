@@ -9,7 +9,8 @@ of those written while Redis was away never reach it. The hub's promise, checked
 * every operator socket got every ``message.created`` event, or got ``resync`` after the
   message was acknowledged (then it refetched over REST and saw it);
 * a resume from before the outage answers ``resync``, never ``resumed`` with events missing;
-* live fan-out works again within ``LIVE_AGAIN_S`` of Redis answering.
+* live fan-out works again within ``LIVE_AGAIN_S`` of Redis answering;
+* a socket opened while Redis is away is closed with 1013 (try again later), not left dead.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
+from hub.app import create_app
 from hub.context import HubContext
 from hub.inbox.staff import create_operator
 from tests.conftest import ServedServices, base_settings, require_served, truncate_all
-from tests.helpers import auth
+from tests.helpers import auth, customer_says, make_api_channel, make_operator
 from tests.redis_faults import RedisServer
 from tests.test_two_processes import ROOT, Hub, login, start_hub, stop, wait_ready
 
@@ -298,3 +300,47 @@ async def test_no_operator_misses_an_event_unawares_across_a_redis_outage(
     assert answer["type"] == "resync", answer  # the outage lost events after his id
     for sock in [*sockets, back]:
         await sock.ws.close()
+
+
+async def test_a_socket_opened_while_redis_is_away_is_told_to_come_back(
+    own_redis: RedisServer,
+    served_services: ServedServices | str,
+    tmp_path: Path,
+    aiohttp_client: Any,
+) -> None:
+    """The sockets already open stay open (REST and the database still work) and get
+    ``resync`` once Redis is back; a socket opened meanwhile cannot say where the stream is,
+    so it is closed with 1013 at once and its client comes back later."""
+    served = require_served(served_services)
+    await truncate_all(served)
+    settings = base_settings(
+        database_url=served.database_url,
+        redis_url=own_redis.url,
+        redis_prefix=f"hubtest:outage-{uuid.uuid4().hex[:8]}",
+        media_dir=tmp_path / "media",
+    )
+    client = await aiohttp_client(create_app(settings))
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
+    ws = await client.ws_connect("/ws/operator", headers=admin.headers)
+    seen = (await ws.receive_json(timeout=10))["last_event_id"]
+
+    await own_redis.kill()
+    refused = await client.ws_connect("/ws/operator", headers=admin.headers)
+    msg = await refused.receive(timeout=10)
+    assert msg.type == WSMsgType.CLOSE and msg.data == 1013, (msg.type, msg.data)
+    stored = await customer_says(client, channel, "written while Redis is away")
+
+    await own_redis.start()
+    frame = await ws.receive_json(timeout=CAP_S)
+    assert frame["type"] == "resync", frame
+    back = await client.ws_connect(f"/ws/operator?after={seen}", headers=admin.headers)
+    assert (await back.receive_json(timeout=10))["type"] == "ready"
+    assert (await back.receive_json(timeout=CAP_S))["type"] == "resync"
+    resp = await client.get(
+        f"/api/v1/conversations/{stored['conversation']['id']}/messages", headers=admin.headers
+    )
+    assert resp.status == 200
+    assert stored["message"]["id"] in [m["id"] for m in (await resp.json())["items"]]
+    for sock in (ws, back, refused):
+        await sock.close()

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hub.auth import Principal
-from hub.bus import BadEventId, Bus, GapError, follow, parse_event_id, stop
+from hub.bus import BadEventId, Bus, BusUnavailable, GapError, follow, parse_event_id, stop
 from hub.events import EVENTS_TOPIC, OperatorUpdated
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 CLOSE_TOO_SLOW = 4008
 CLOSE_DEACTIVATED = 4003
 CLOSE_GOING_AWAY = 1001
+CLOSE_TRY_AGAIN = 1013
+#: A bus that does not answer is logged at most this often, not once per socket.
+LOG_EVERY_S = 60.0
 
 
 class Connection(Protocol):
@@ -98,6 +101,7 @@ class RealtimeHub:
         self.delivered = 0
         #: How many times the bus lost events: a resume that saw this change ends in resync.
         self.gaps = 0
+        self._unavailable_logged = -LOG_EVERY_S
 
     @property
     def socket_count(self) -> int:
@@ -240,6 +244,11 @@ class RealtimeHub:
             await self._sockets_changed()
             async for frame in frames:
                 await self._on_client_frame(sock, frame)
+        except BusUnavailable as exc:
+            # Redis is away: the client comes back later and resumes from its last id.
+            self._log_unavailable(exc)
+            with contextlib.suppress(Exception):
+                await conn.close(CLOSE_TRY_AGAIN, "the event bus is unavailable; resume later")
         finally:
             sock.closed = True
             self._sockets.discard(sock)
@@ -247,6 +256,12 @@ class RealtimeHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
             await self._sockets_changed()
+
+    def _log_unavailable(self, exc: BusUnavailable) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._unavailable_logged >= LOG_EVERY_S:
+            self._unavailable_logged = now
+            log.warning("operator sockets closed with %d: %s", CLOSE_TRY_AGAIN, exc)
 
     async def _sockets_changed(self) -> None:
         for listener in self.on_sockets_changed:
