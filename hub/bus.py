@@ -8,8 +8,9 @@ Two implementations behind one interface, chosen by ``HUB_REDIS_URL``:
 
 Event ids increase, look alike on both (``"<n>-<m>"``) and order events across processes on
 Redis. A subscriber that comes back with the last id it saw gets exactly what it missed; if
-that id is older than what is retained, or from another life of the bus, it gets ``GapError``
-and must refetch state from the database.
+that id is older than what is retained, or from another life of the bus, or if the bus lost
+events after it (Redis went away, see ``hub.redis_bus``), it gets ``GapError`` and must refetch
+state from the database. The in-process bus cannot lose an event it was given.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ log = logging.getLogger(__name__)
 
 class GapError(Exception):
     """The events after the given id are no longer retained: refetch and start afresh."""
+
+
+class BusUnavailable(Exception):
+    """The bus did not answer (Redis is away): try again later. The in-process bus never
+    raises it."""
 
 
 class BadEventId(ValueError):
@@ -77,13 +83,15 @@ class Bus(Protocol):
         ...
 
     async def last_id(self, topic: str) -> str:
-        """The id of the newest event of ``topic`` (``"0-0"`` when there is none)."""
+        """The id of the newest event of ``topic`` (``"0-0"`` when there is none);
+        ``BusUnavailable`` if the bus does not answer."""
         ...
 
     async def read_after(
         self, topic: str, after: str, limit: int = 1000
     ) -> list[tuple[str, Payload]]:
-        """Events after ``after``, oldest first; ``GapError`` if some were dropped."""
+        """Events after ``after``, oldest first; ``GapError`` if some were dropped,
+        ``BusUnavailable`` if the bus does not answer."""
         ...
 
     def subscribe(self, topic: str, after: str | None = None) -> AsyncIterator[tuple[str, Payload]]:
@@ -220,6 +228,9 @@ class MemoryBus:
 EventHandler = Callable[[str, Payload], Awaitable[None]]
 #: How long ``stop`` waits for a task to end after a cancel before cancelling again.
 STOP_RETRY_S = 1.0
+#: How soon a follower tries again after the bus failed, and how often it logs that.
+RETRY_S = 1.0
+LOG_EVERY_S = 60.0
 
 
 async def stop(task: asyncio.Task[Any]) -> None:
@@ -241,24 +252,35 @@ async def follow(
     topic: str,
     after: str,
     handle: EventHandler,
-    on_gap: Callable[[], Awaitable[None]] | None = None,
+    on_gap: Callable[[str], Awaitable[None]] | None = None,
 ) -> None:
     """Hand every event of ``topic`` after ``after`` to ``handle``, in order, until cancelled.
 
-    A follower that falls behind the retained window skips to the newest event and calls
-    ``on_gap`` (its clients must resync); any other failure is logged and retried."""
+    When the bus says events were lost to this follower (``GapError``: it fell behind the
+    retained window, or the bus lost events, see ``hub.redis_bus``), the follower skips to
+    the newest event and calls ``on_gap`` with its id (its clients must resync). Any other
+    failure (Redis away) is retried every ``RETRY_S``, logged once per ``LOG_EVERY_S``; a
+    bus that lost events meanwhile says so with a ``GapError`` once it is back."""
+    gap = False
+    logged = -LOG_EVERY_S
     while True:
         try:
+            if gap:
+                after = await bus.last_id(topic)
+                if on_gap is not None:
+                    await on_gap(after)
+                gap = False
             async for event_id, payload in bus.subscribe(topic, after):
                 after = event_id
                 await handle(event_id, payload)
         except asyncio.CancelledError:
             raise
-        except GapError:
-            log.warning("the follower of %s fell behind the bus; skipping ahead", topic)
-            after = await bus.last_id(topic)
-            if on_gap is not None:
-                await on_gap()
-        except Exception:
-            log.exception("following %s failed; retrying", topic)
-            await asyncio.sleep(1)
+        except GapError as exc:
+            log.warning("the follower of %s lost events (%s); skipping ahead", topic, exc)
+            gap = True
+        except Exception as exc:
+            now = time.monotonic()
+            if now - logged >= LOG_EVERY_S:
+                logged = now
+                log.warning("following %s failed (%r); retrying every %s s", topic, exc, RETRY_S)
+            await asyncio.sleep(RETRY_S)

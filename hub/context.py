@@ -94,8 +94,10 @@ class HubContext:
         So an action answers after operators can be told, not before: with Redis, the
         answer waits for its reply, at most ``redis_bus.FLUSH_WAIT_S``, and the operator's
         frame goes out with the answer instead of after it. The change is stored already,
-        so a bus failure is logged, not raised, and clients that miss the event catch up
-        by refetching."""
+        so a bus failure is not raised: the bus remembers it and marks the gap on Redis once
+        Redis answers, and every operator socket, on every process, gets ``resync`` and
+        refetches (``hub.redis_bus``). Direct publishing with gap markers, not an outbox
+        table: no extra write on the hot path; README, "Redis outages", says what it covers."""
         self.announce(*events)
         await self.bus.flushed()
 

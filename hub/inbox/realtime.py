@@ -7,6 +7,10 @@ so one slow browser never stalls the others; a socket whose queue overflows is c
 deactivated, or logs out of it) has its sockets closed with 4003 on every process, as the event
 that says so reaches each. The transport is behind ``Connection``, so this module knows nothing
 of aiohttp.
+
+When the bus says events were lost (the follower fell behind, or Redis lost events: a publish
+failed, Redis restarted, see ``hub.redis_bus``), every socket gets ``resync`` and refetches
+over REST; a resume under way when that happens ends in ``resync`` too, never in ``resumed``.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hub.auth import Principal
-from hub.bus import BadEventId, Bus, GapError, follow, parse_event_id, stop
+from hub.bus import BadEventId, Bus, BusUnavailable, GapError, follow, parse_event_id, stop
 from hub.events import EVENTS_TOPIC, OperatorUpdated, SessionEnded
 
 log = logging.getLogger(__name__)
@@ -32,6 +36,9 @@ CLOSE_LOGGED_OUT = 4003
 CLOSE_GOING_AWAY = 1001
 #: Ended sessions remembered, for a socket that joins after its session's end went by.
 ENDED_SESSIONS_KEPT = 10_000
+CLOSE_TRY_AGAIN = 1013
+#: A bus that does not answer is logged at most this often, not once per socket.
+LOG_EVERY_S = 60.0
 
 
 class Connection(Protocol):
@@ -102,6 +109,9 @@ class RealtimeHub:
         self._background: set[asyncio.Task[None]] = set()
         self._ended_sessions: OrderedDict[int, None] = OrderedDict()
         self.delivered = 0
+        #: How many times the bus lost events: a resume that saw this change ends in resync.
+        self.gaps = 0
+        self._unavailable_logged = -LOG_EVERY_S
 
     @property
     def socket_count(self) -> int:
@@ -129,11 +139,15 @@ class RealtimeHub:
     async def _follow(self, after: str) -> None:
         await follow(self._bus, EVENTS_TOPIC, after, self._dispatch, self._resync_all)
 
-    async def _resync_all(self) -> None:
-        last = parse_event_id(await self._bus.last_id(EVENTS_TOPIC))
+    async def _resync_all(self, after: str) -> None:
+        """Events before ``after`` may be lost to every socket: each is told to refetch, and
+        gets the events after ``after`` live. A socket that is resuming is left to its resume,
+        which sees ``gaps`` change and ends in resync."""
+        self.gaps += 1
+        last = parse_event_id(after)
         for sock in list(self._sockets):
-            sock.last_id = max(sock.last_id, last)
-            sock.offer({"type": "resync", "last_event_id": format_id(sock.last_id)})
+            if not sock.resuming:
+                _restart(sock, last)
 
     async def _dispatch(self, event_id: str, payload: dict[str, Any]) -> None:
         if payload.get("event") == OperatorUpdated.name:
@@ -237,6 +251,7 @@ class RealtimeHub:
         sock.resuming = True
         self._sockets.add(sock)
         sender = asyncio.create_task(self._send_loop(sock))
+        gaps = self.gaps
         try:
             sock.last_id = parse_event_id(await self._bus.last_id(EVENTS_TOPIC))
             # Queued first, so nothing can overtake it.
@@ -248,8 +263,9 @@ class RealtimeHub:
                 }
             )
             if after is not None:
-                await self._resume(sock, after)
+                await self._resume(sock, after, gaps)
             else:
+                # A gap before ``ready`` needs no resync: the client loads its lists after it.
                 for event_id, payload in sock.held:
                     self._deliver(sock, event_id, event_frame(event_id, payload))  # newer only
                 sock.held.clear()
@@ -257,6 +273,11 @@ class RealtimeHub:
             await self._sockets_changed()
             async for frame in frames:
                 await self._on_client_frame(sock, frame)
+        except BusUnavailable as exc:
+            # Redis is away: the client comes back later and resumes from its last id.
+            self._log_unavailable(exc)
+            with contextlib.suppress(Exception):
+                await conn.close(CLOSE_TRY_AGAIN, "the event bus is unavailable; resume later")
         finally:
             sock.closed = True
             self._sockets.discard(sock)
@@ -264,6 +285,12 @@ class RealtimeHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
             await self._sockets_changed()
+
+    def _log_unavailable(self, exc: BusUnavailable) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._unavailable_logged >= LOG_EVERY_S:
+            self._unavailable_logged = now
+            log.warning("operator sockets closed with %d: %s", CLOSE_TRY_AGAIN, exc)
 
     async def _sockets_changed(self) -> None:
         for listener in self.on_sockets_changed:
@@ -300,8 +327,10 @@ class RealtimeHub:
         else:
             sock.offer(_error("unknown_frame", f"unknown frame type {kind[:40]!r}"))
 
-    async def _resume(self, sock: OperatorSocket, after: Any) -> None:
-        """Send what the client missed after ``after``, in order, then carry on live."""
+    async def _resume(self, sock: OperatorSocket, after: Any, gaps: int | None = None) -> None:
+        """Send what the client missed after ``after``, in order, then carry on live; or
+        ``resync`` if some of it is lost, or if the bus lost events while this ran (since
+        ``gaps`` was read)."""
         if not isinstance(after, str):
             sock.offer(_error("bad_frame", "resume needs after: the last event id you saw"))
             return
@@ -310,6 +339,8 @@ class RealtimeHub:
         except BadEventId:
             sock.offer(_error("bad_event_id", "after is not an event id"))
             return
+        if gaps is None:
+            gaps = self.gaps
         sock.resuming = True
         sock.held.clear()
         try:
@@ -322,10 +353,10 @@ class RealtimeHub:
                     break
                 cursor = page[-1][0]
         except GapError:
-            sock.resuming = False
-            sock.held.clear()
-            sock.last_id = parse_event_id(await self._bus.last_id(EVENTS_TOPIC))
-            sock.offer({"type": "resync", "last_event_id": format_id(sock.last_id)})
+            await self._resync(sock)
+            return
+        if self.gaps != gaps:
+            await self._resync(sock)
             return
         # Events this socket already got live (from its first live one up to now) are not sent
         # again; the rest go out in order.
@@ -343,6 +374,21 @@ class RealtimeHub:
         sock.held.clear()
         sock.resuming = False
         sock.offer({"type": "resumed", "last_event_id": format_id(sock.last_id)})
+
+    async def _resync(self, sock: OperatorSocket) -> None:
+        """Tell one socket to refetch, and carry on live from the bus's newest event."""
+        sock.resuming = False
+        sock.held.clear()
+        _restart(sock, parse_event_id(await self._bus.last_id(EVENTS_TOPIC)))
+
+
+def _restart(sock: OperatorSocket, last: tuple[int, int]) -> None:
+    """Send ``resync``: the socket goes on from ``last``, the bus's position after the gap
+    (not the larger of the two: a Redis restarted from an older save may give lower ids),
+    and its history of live events starts again."""
+    sock.last_id = last
+    sock.first_live_id = None
+    sock.offer({"type": "resync", "last_event_id": format_id(last)})
 
 
 def format_id(event_id: tuple[int, int]) -> str:
