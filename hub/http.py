@@ -128,7 +128,10 @@ async def read_json(request: web.Request, model: type[M]) -> M:
         raise DomainError("the body is not valid JSON", code="malformed_json") from exc
     if not isinstance(data, dict):
         raise DomainError("the body must be a JSON object", code="malformed_json")
-    return model.model_validate(data)
+    # Strict, as the document says: true is not the integer 1, "5" is not 5, a number is not a
+    # date. Validated from the JSON text itself: pydantic's strict mode reads dates from JSON
+    # strings only there.
+    return model.model_validate_json(raw, strict=True)
 
 
 def client_address(request: web.Request) -> str:
