@@ -32,6 +32,8 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+#: Ids are 32-bit integer columns: a larger one names no row (and would overflow PostgreSQL).
+MAX_ID = 2**31 - 1
 
 
 def utcnow() -> datetime:

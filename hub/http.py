@@ -19,6 +19,7 @@ from hub import jsoncodec
 from hub.auth import Principal, authenticate_token
 from hub.context import HubContext
 from hub.cookie_session import session_token
+from hub.db import MAX_ID
 from hub.errors import DomainError, NotFound, Unauthorized
 from hub.inbox.realtime import RealtimeHub
 from hub.login_guard import LoginGuard
@@ -169,13 +170,14 @@ async def principal(request: web.Request) -> Principal:
     return found
 
 
-#: Ids are 32-bit integer columns: a larger one names no row (and would overflow PostgreSQL).
-MAX_ID = 2**31 - 1
+def is_number(raw: str) -> bool:
+    """ASCII digits only: ``str.isdigit()`` also accepts digits ``int()`` refuses ("²")."""
+    return raw.isascii() and raw.isdigit()
 
 
 def int_param(request: web.Request, name: str) -> int:
     raw = request.match_info.get(name, "")
-    if not raw.isdigit() or len(raw) > 18:
+    if not is_number(raw) or len(raw) > 18:
         raise DomainError(f"{name} must be a positive integer", code="invalid_id")
     value = int(raw)
     if value > MAX_ID:
@@ -184,14 +186,43 @@ def int_param(request: web.Request, name: str) -> int:
     return value
 
 
+def _one_query_value(request: web.Request, name: str) -> str | None:
+    values = request.query.getall(name, [])
+    if len(values) > 1:
+        raise DomainError(f"{name} is given more than once", code="invalid_query")
+    return values[0] if values else None
+
+
+def query_value(request: web.Request, name: str) -> str | None:
+    """A query parameter's value, None when it is absent. Given, it has a value (``status=``
+    is not "any status") and is given once (of two, which would count?)."""
+    value = _one_query_value(request, name)
+    if value == "":
+        raise DomainError(f"{name} is empty: leave it out or give a value", code="invalid_query")
+    return value
+
+
+def query_text(request: web.Request, name: str) -> str | None:
+    """Free text (a search, a date field, a cursor): empty is the same as absent."""
+    return _one_query_value(request, name) or None
+
+
 def query_int(request: web.Request, name: str, default: int | None = None) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
+    raw = query_value(request, name)
+    if raw is None:
         return default
-    if not raw.isdigit() or len(raw) > 18:
+    if not is_number(raw) or len(raw) > 18:
         raise DomainError(f"{name} must be a positive integer", code="invalid_query")
     # Beyond the id range every filter means the same as at its edge (no row has a larger id).
     return min(int(raw), MAX_ID)
+
+
+def query_flag(request: web.Request, name: str) -> bool:
+    """``true`` or ``false``; absent is false."""
+    raw = query_value(request, name)
+    if raw not in (None, "true", "false"):
+        raise DomainError(f"{name} must be true or false", code="invalid_query")
+    return raw == "true"
 
 
 class WebSocketConnection:

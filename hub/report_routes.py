@@ -13,7 +13,7 @@ from hub.context import HubContext
 from hub.crm_sync import report_groups, reports
 from hub.crm_sync.report_period import Period, parse_period
 from hub.db import utcnow
-from hub.http import CTX, json, principal, query_int
+from hub.http import CTX, json, principal, query_int, query_text
 
 routes = web.RouteTableDef()
 
@@ -25,8 +25,8 @@ async def _answer(request: web.Request, report: Report) -> web.Response:
     reports.require_manager(who)
     ctx = request.app[CTX]
     period = parse_period(
-        request.query.get("from") or None,
-        request.query.get("to") or None,
+        query_text(request, "from"),
+        query_text(request, "to"),
         ctx.settings.timezone,
         now=utcnow(),
     )

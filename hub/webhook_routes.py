@@ -6,7 +6,7 @@ from aiohttp import web
 
 from hub.crm_sync import subscriptions
 from hub.crm_sync.sync_schemas import WebhookIn, WebhookPatch
-from hub.http import CTX, int_param, json, principal, query_int, read_json
+from hub.http import CTX, int_param, json, principal, query_int, query_value, read_json
 
 routes = web.RouteTableDef()
 
@@ -64,7 +64,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
         request.app[CTX],
         who,
         sub_id,
-        status=request.query.get("status") or None,
+        status=query_value(request, "status"),
         before=query_int(request, "before"),
         limit=query_int(request, "limit", 50) or 50,
     )

@@ -76,3 +76,67 @@ async def test_booleans_strings_and_numbers_are_not_what_the_document_says(
         headers=admin.headers,
     )
     assert resp.status == 201, await resp.text()
+
+
+async def _status(client: TestClient, op: Op, method: str, url: str) -> tuple[int, str]:  # type: ignore[type-arg]
+    resp = await client.request(method, url, headers=op.headers)
+    data = await resp.json()
+    return resp.status, data["error"]["code"] if resp.status >= 400 else "ok"
+
+
+async def test_query_values_are_given_once_and_not_empty(client: TestClient) -> None:  # type: ignore[type-arg]
+    """``limit=`` or ``status=`` is not "the default"; ``limit=1&limit=2`` is not 1; a digit
+    that is not ASCII ("²") is not a number (it was a 500)."""
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
+    deal = await make_deal(client, channel, admin, "strict-2")
+    conv = f"/api/v1/conversations/{deal['conversation_id']}"
+    refused = [
+        "/api/v1/conversations?limit=",
+        "/api/v1/conversations?status=",
+        "/api/v1/conversations?channel=",
+        "/api/v1/conversations?assignee=",
+        "/api/v1/conversations?limit=1&limit=2",
+        "/api/v1/conversations?status=open&status=resolved",
+        f"{conv}/messages?before=",
+        f"{conv}/messages?limit=%C2%B2",
+        "/api/v1/leads?limit=",
+        "/api/v1/leads?status=",
+        "/api/v1/deals?stage_id=",
+        "/api/v1/deals?status=",
+        "/api/v1/deals?owner=",
+        "/api/v1/deals?contact_id=1&contact_id=2",
+        "/api/v1/tasks?contact_id=",
+        "/api/v1/tasks?overdue=",
+        "/api/v1/tasks?overdue=1",
+        "/api/v1/tasks?status=",
+        "/api/v1/reports/funnel?pipeline_id=",
+        "/api/v1/reports/sources?pipeline_id=1&pipeline_id=2",
+        "/api/v1/canned_responses?q=a&q=b",
+    ]
+    for url in refused:
+        assert await _status(client, admin, "GET", url) == (400, "invalid_query"), url
+    for url in (
+        "/api/v1/conversations?assignee=%C2%B9",
+        "/api/v1/deals?owner=%C2%B2",
+        "/api/v1/tasks?assignee=%C2%B2",
+    ):
+        assert (await _status(client, admin, "GET", url))[0] == 422, url
+    for method, url in (
+        ("PATCH", "/api/v1/operators/%C2%B2"),
+        ("POST", "/api/v1/webhooks/deliveries/%C2%B9/retry"),
+        ("GET", "/api/v1/conversations/%C2%B3"),
+    ):
+        assert await _status(client, admin, method, url) == (400, "invalid_id"), url
+    # Free text may be empty; ids beyond the id columns match nothing (no overflow).
+    for url in (
+        "/api/v1/conversations?q=&cursor=",
+        "/api/v1/deals?source=",
+        "/api/v1/canned_responses?q=",
+        "/api/v1/reports/funnel?from=&to=",
+        "/api/v1/tasks?overdue=false",
+        "/api/v1/conversations?assignee=99999999999999",
+        "/api/v1/deals?owner=9999999999",
+        "/api/v1/tasks?assignee=9999999999",
+    ):
+        assert await _status(client, admin, "GET", url) == (200, "ok"), url

@@ -24,7 +24,7 @@ from hub.crm_sync.models import (
 )
 from hub.crm_sync.rules import format_amount
 from hub.crm_sync.serialize import deal_dict, lead_dict, stage_change_dict, task_dict
-from hub.db import utcnow
+from hub.db import MAX_ID, utcnow
 from hub.errors import InvalidInput
 from hub.inbox.access import visible_conversations
 from hub.inbox.models import Channel, Contact, Conversation, Operator
@@ -58,9 +58,9 @@ def _deal_conditions(principal: Principal, flt: DealFilter) -> list[ColumnElemen
     if flt.owner == "me":
         conds.append(Deal.owner_id == principal.operator_id)
     elif flt.owner is not None:
-        if not flt.owner.isdigit() or len(flt.owner) > 10:
+        if not (flt.owner.isascii() and flt.owner.isdigit()) or len(flt.owner) > 10:
             raise InvalidInput("owner must be me or an operator id", code="invalid_owner")
-        conds.append(Deal.owner_id == int(flt.owner))
+        conds.append(Deal.owner_id == min(int(flt.owner), MAX_ID))
     if flt.source is not None:
         conds.append(Deal.source_channel == flt.source[:30])
     if flt.contact_id is not None:

@@ -19,13 +19,23 @@ from hub.crm_sync.schemas import (
     TaskIn,
 )
 from hub.errors import InvalidInput
-from hub.http import CTX, int_param, json, principal, query_int, read_json
+from hub.http import (
+    CTX,
+    int_param,
+    json,
+    principal,
+    query_flag,
+    query_int,
+    query_text,
+    query_value,
+    read_json,
+)
 
 routes = web.RouteTableDef()
 
 
-def _query_text(request: web.Request, name: str) -> str | None:
-    value = request.query.get(name) or None
+def _query_value(request: web.Request, name: str, *, text: bool = False) -> str | None:
+    value = query_text(request, name) if text else query_value(request, name)
     if value is not None and len(value) > 100:
         raise InvalidInput(f"{name} is too long", code="invalid_query")
     return value
@@ -34,7 +44,7 @@ def _query_text(request: web.Request, name: str) -> str | None:
 @routes.get("/api/v1/leads")
 async def list_leads(request: web.Request) -> web.Response:
     who = await principal(request)
-    status = _query_text(request, "status")
+    status = _query_value(request, "status")
     limit = query_int(request, "limit", 50) or 50
     return json(await queries.list_leads(request.app[CTX], who, status, limit))
 
@@ -68,9 +78,9 @@ async def list_deals(request: web.Request) -> web.Response:
     flt = queries.DealFilter(
         pipeline_id=query_int(request, "pipeline_id"),
         stage_id=query_int(request, "stage_id"),
-        status=_query_text(request, "status"),
-        owner=_query_text(request, "owner"),
-        source=_query_text(request, "source"),
+        status=_query_value(request, "status"),
+        owner=_query_value(request, "owner"),
+        source=_query_value(request, "source", text=True),
         contact_id=query_int(request, "contact_id"),
         limit=query_int(request, "limit", 200) or 200,
     )
@@ -184,13 +194,13 @@ async def add_lost_reason(request: web.Request) -> web.Response:
 @routes.get("/api/v1/tasks")
 async def list_tasks(request: web.Request) -> web.Response:
     who = await principal(request)
-    status = request.query.get("status", "open")
+    status = _query_value(request, "status") or "open"
     flt = tasks.TaskFilter(
         status=None if status == "all" else status[:20],
-        assignee=_query_text(request, "assignee"),
+        assignee=_query_value(request, "assignee"),
         deal_id=query_int(request, "deal_id"),
         contact_id=query_int(request, "contact_id"),
-        overdue=request.query.get("overdue") in ("1", "true"),
+        overdue=query_flag(request, "overdue"),
         limit=query_int(request, "limit", 100) or 100,
     )
     return json(await tasks.list_tasks(request.app[CTX], who, flt))

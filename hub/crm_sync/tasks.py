@@ -17,7 +17,7 @@ from hub.crm_sync.access import get_visible_contact, get_visible_deal, visible_t
 from hub.crm_sync.deals import check_owner
 from hub.crm_sync.models import Deal, DealStatus, Task, TaskStatus
 from hub.crm_sync.serialize import task_dict
-from hub.db import utcnow
+from hub.db import MAX_ID, utcnow
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.events import Event, Recipients, TaskUpdated
 from hub.inbox.models import Conversation
@@ -204,9 +204,9 @@ async def list_tasks(ctx: HubContext, actor: Principal, flt: TaskFilter) -> dict
     if flt.assignee == "me":
         conds.append(Task.assignee_id == actor.operator_id)
     elif flt.assignee is not None:
-        if not flt.assignee.isdigit():
+        if not (flt.assignee.isascii() and flt.assignee.isdigit()) or len(flt.assignee) > 10:
             raise InvalidInput("assignee must be me or an id", code="invalid_assignee")
-        conds.append(Task.assignee_id == int(flt.assignee))
+        conds.append(Task.assignee_id == min(int(flt.assignee), MAX_ID))
     if flt.deal_id is not None:
         conds.append(Task.deal_id == flt.deal_id)
     if flt.contact_id is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.http import CTX, int_param, json, principal, read_json
+from hub.http import CTX, int_param, json, principal, query_text, read_json
 from hub.inbox import canned
 from hub.inbox.schemas import CannedIn, CannedPatch
 
@@ -14,7 +14,7 @@ routes = web.RouteTableDef()
 @routes.get("/api/v1/canned_responses")
 async def list_canned(request: web.Request) -> web.Response:
     await principal(request)
-    items = await canned.list_canned(request.app[CTX], request.query.get("q"))
+    items = await canned.list_canned(request.app[CTX], query_text(request, "q"))
     return json({"items": items})
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync.queries import contact_sales
+from hub.db import MAX_ID
 from hub.errors import InvalidInput, NotFound
 from hub.inbox.access import get_visible_conversation, visible_conversations
 from hub.inbox.attachments import attachments_of
@@ -34,7 +35,6 @@ from hub.inbox.models import (
 from hub.inbox.serialize import contact_dict, conversation_dict, iso, message_dict
 
 MAX_PAGE = 100
-MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +96,9 @@ def _conversation_filters(
             conds.append(Conversation.assignee_id == principal.operator_id)
         elif flt.assignee == "unassigned":
             conds.append(Conversation.assignee_id.is_(None))
-        elif flt.assignee.isdigit():
-            conds.append(Conversation.assignee_id == int(flt.assignee))
+        elif flt.assignee.isascii() and flt.assignee.isdigit() and len(flt.assignee) <= 18:
+            # Beyond the id range no operator has the id (and PostgreSQL would overflow).
+            conds.append(Conversation.assignee_id == min(int(flt.assignee), MAX_ID))
         else:
             raise InvalidInput("assignee must be me, unassigned or an id", code="invalid_assignee")
     if flt.channel_id is not None:

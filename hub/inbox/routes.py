@@ -22,6 +22,8 @@ from hub.http import (
     json,
     principal,
     query_int,
+    query_text,
+    query_value,
     read_json,
 )
 from hub.inbox import actions, contact_edit, directory, handoff, queries, staff
@@ -125,13 +127,12 @@ async def create_team(request: web.Request) -> web.Response:
 @routes.get("/api/v1/conversations")
 async def list_conversations(request: web.Request) -> web.Response:
     who = await principal(request)
-    q = request.query
     flt = queries.ConversationFilter(
-        status=q.get("status") or None,
-        assignee=q.get("assignee") or None,
+        status=query_value(request, "status"),
+        assignee=query_value(request, "assignee"),
         channel_id=query_int(request, "channel"),
-        q=q.get("q") or None,
-        cursor=q.get("cursor") or None,
+        q=query_text(request, "q"),
+        cursor=query_text(request, "cursor"),
         limit=query_int(request, "limit", 25) or 25,
     )
     return json(await queries.list_conversations(request.app[CTX], who, flt))
@@ -246,7 +247,7 @@ async def _frames(ws: web.WebSocketResponse, conn: WebSocketConnection) -> Async
 async def operator_socket(request: web.Request) -> web.StreamResponse:
     """The operator's event stream; authenticated before the upgrade, so a bad token is a 401."""
     who: Principal = await principal(request)
-    after = request.query.get("after") or None
+    after = query_text(request, "after")
     if after is not None:
         try:
             parse_event_id(after)

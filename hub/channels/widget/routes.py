@@ -18,7 +18,7 @@ from hub.channels.widget.config import origin_allowed
 from hub.channels.widget.keys import WIDGET
 from hub.channels.widget.live import VisitorSocket
 from hub.errors import DomainError, Forbidden, InvalidInput, RateLimited, Unauthorized
-from hub.http import CTX, WebSocketConnection, json, read_json
+from hub.http import CTX, WebSocketConnection, is_number, json, read_json
 from hub.inbox.models import Channel
 from hub.inbox.staff import normalize_email
 from hub.phones import normalize_phone
@@ -227,7 +227,7 @@ async def fetch_messages(request: web.Request) -> web.Response:
     _rate(request)
     visitor, _channel = await _visitor(request, request.headers.get("X-Visitor-Token"))
     raw_after = request.query.get("after", "")
-    if raw_after and (not raw_after.isdigit() or len(raw_after) > 18):
+    if raw_after and (not is_number(raw_after) or len(raw_after) > 18):
         raise InvalidInput("after must be a message id", code="invalid_query")
     items = await visitors.history(request.app[CTX], visitor, int(raw_after) if raw_after else None)
     return json({"items": items})
