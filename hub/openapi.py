@@ -14,6 +14,8 @@ from pydantic import BaseModel
 from hub import __version__
 from hub.channels.api import InboundIn
 from hub.channels.routes import ChannelIn
+from hub.inbox.attachments import INLINE_IMAGES
+from hub.inbox.models import ConversationStatus
 from hub.inbox.schemas import (
     AssignIn,
     CannedIn,
@@ -26,6 +28,7 @@ from hub.inbox.schemas import (
     StatusIn,
     TeamIn,
 )
+from hub.inbox.web import STATIC_FILES
 from hub.openapi_build import BEARER, COOKIE
 from hub.openapi_build import op as _op
 from hub.openapi_build import path_id as _path_id
@@ -142,8 +145,12 @@ PATHS: dict[str, dict[str, Any]] = {
             "List conversations, newest activity first",
             auth=BEARER,
             params=[
-                _query("status", "open, pending, snoozed or resolved"),
-                _query("assignee", "me, unassigned or an operator id"),
+                _query("status", "open, pending, snoozed or resolved", enum=ConversationStatus),
+                _query(
+                    "assignee",
+                    "me, unassigned or an operator id",
+                    pattern="^(me|unassigned|[0-9]+)$",
+                ),
                 _query("channel", "a channel id", "integer"),
                 _query("q", "text in the contact's name, phone, email or the messages"),
                 _query("cursor", "next_cursor of the previous page"),
@@ -206,7 +213,7 @@ PATHS: dict[str, dict[str, Any]] = {
             auth=[*BEARER, *COOKIE],
             params=[_path_id("attachment_id")],
             errors=(400, 401, 404),
-            content_type="application/octet-stream",
+            content_type=(*sorted(INLINE_IMAGES), "audio/*", "video/*", "application/octet-stream"),
         ),
     },
     "/api/v1/conversations/{conversation_id}/assign": {
@@ -275,7 +282,7 @@ PATHS: dict[str, dict[str, Any]] = {
             ok=204,
             auth=BEARER,
             params=[_path_id("canned_id")],
-            errors=(401, 403, 404),
+            errors=(400, 401, 403, 404),
         ),
     },
     "/ws/operator": {
@@ -309,8 +316,15 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": _op(
             "The inbox pages' scripts and style sheet (inbox.js, reports.js, inbox.css)",
             errors=(404,),
-            params=[{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
-            content_type="text/plain",
+            params=[
+                {
+                    "name": "name",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "enum": sorted(STATIC_FILES)},
+                }
+            ],
+            content_type=tuple(sorted({kind.split(";")[0] for kind in STATIC_FILES.values()})),
         ),
     },
     **CHANNEL_PATHS,

@@ -6,6 +6,7 @@ Kept apart so that the document's parts (the core API in ``hub.openapi``, the ch
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
@@ -14,6 +15,8 @@ BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 COOKIE: list[dict[str, list[str]]] = [{"session": []}]
 ERROR = {"$ref": "#/components/schemas/Error"}
 OBJ: dict[str, Any] = {"type": "object"}
+#: Answers without a body: switching to a WebSocket, and "done, nothing to say".
+NO_CONTENT = (101, 204)
 
 
 def body_of(model: type[BaseModel] | None) -> dict[str, Any] | None:
@@ -35,18 +38,18 @@ def op(
     auth: list[dict[str, list[str]]] | None = None,
     params: list[dict[str, Any]] | None = None,
     errors: tuple[int, ...] = (400, 401, 404, 413, 422),
-    content_type: str = "application/json",
+    content_type: str | tuple[str, ...] = "application/json",
 ) -> dict[str, Any]:
-    responses: dict[str, Any] = {
-        str(ok): {
-            "description": "OK",
-            "content": {
-                content_type: {
-                    "schema": OBJ if content_type == "application/json" else {"type": "string"}
-                }
-            },
+    """An operation; ``content_type`` is the success answer's type, or each type it may have
+    (``image/*`` for any image)."""
+    success: dict[str, Any] = {"description": "OK"}
+    if ok not in NO_CONTENT:
+        types = (content_type,) if isinstance(content_type, str) else content_type
+        success["content"] = {
+            kind: {"schema": OBJ if kind == "application/json" else {"type": "string"}}
+            for kind in types
         }
-    }
+    responses: dict[str, Any] = {str(ok): success}
     for code in errors:
         responses[str(code)] = {
             "description": "Error",
@@ -67,11 +70,25 @@ def path_id(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
-def query(name: str, description: str, kind: str = "string") -> dict[str, Any]:
+def query(
+    name: str,
+    description: str,
+    kind: str = "string",
+    *,
+    enum: Iterable[str] = (),
+    pattern: str | None = None,
+) -> dict[str, Any]:
+    """A query parameter; given, it has a value (an empty one is a 400 unless it is free text)
+    and is given once."""
+    schema: dict[str, Any] = {"type": kind}
+    if enum:
+        schema["enum"] = [str(value) for value in enum]
+    if pattern is not None:
+        schema["pattern"] = pattern
     return {
         "name": name,
         "in": "query",
         "required": False,
         "description": description,
-        "schema": {"type": kind},
+        "schema": schema,
     }

@@ -8,39 +8,62 @@ from typing import Any
 from pydantic import BaseModel
 
 from hub.channels.telegram.routes import UpdateIn
+from hub.channels.widget.routes import CallbackIn, ContactIn, SessionIn, VisitorMessageIn
 from hub.openapi_build import op as _op
 from hub.openapi_build import path_id as _path_id
 from hub.openapi_build import query as _query
 
+#: A visitor's requests: 401 for an unknown visitor token, 403 from a page the widget may not be
+#: on, 429 past the widget's rate limits (HUB_WIDGET_*).
+VISITOR_ERRORS = (400, 401, 403, 413, 422, 429)
+
 CHANNEL_PATHS: dict[str, dict[str, Any]] = {
     # The website widget channel (visitors; the page's Origin must be one the channel allows).
     "/widget.js": {
-        "get": _op("The widget's embed script", errors=(404,), content_type="text/javascript")
+        "get": _op(
+            "The widget's embed script", errors=(404,), content_type="application/javascript"
+        )
     },
     "/": {"get": _op("A demo page embedding the demo widget", errors=(), content_type="text/html")},
     "/api/widget/v1/{tail}": {
         "options": _op(
             "CORS preflight for an allowed site",
             ok=204,
-            errors=(403,),
+            errors=(403, 404),
             params=[{"name": "tail", "in": "path", "required": True, "schema": {"type": "string"}}],
         ),
     },
     "/api/widget/v1/sessions": {
         "post": _op(
             "Start or resume a visitor session by website_token; answers the visitor_token",
-            errors=(400, 403, 404, 413, 422),
+            body=SessionIn,
+            errors=(400, 403, 404, 413, 422, 429),
         ),
     },
     "/api/widget/v1/messages": {
-        "get": _op("The visitor's messages (X-Visitor-Token header; after=<id>)"),
-        "post": _op("A visitor message {client_id, body} (REST fallback of the socket)"),
+        "get": _op(
+            "The visitor's messages (X-Visitor-Token header; after=<id>)", errors=VISITOR_ERRORS
+        ),
+        "post": _op(
+            "A visitor message {client_id, body} (REST fallback of the socket)",
+            body=VisitorMessageIn,
+            errors=VISITOR_ERRORS,
+        ),
     },
     "/api/widget/v1/callback": {
-        "post": _op("A visitor asks to be called back {visitor_token, phone, …}", ok=201),
+        "post": _op(
+            "A visitor asks to be called back {visitor_token, phone, …}",
+            body=CallbackIn,
+            ok=201,
+            errors=VISITOR_ERRORS,
+        ),
     },
     "/api/widget/v1/contact": {
-        "post": _op("A visitor leaves his name, email or phone {visitor_token, …}"),
+        "post": _op(
+            "A visitor leaves his name, email or phone {visitor_token, …}",
+            body=ContactIn,
+            errors=VISITOR_ERRORS,
+        ),
     },
     "/api/widget/v1/telegram-link": {
         "get": _op(
@@ -69,9 +92,15 @@ CHANNEL_PATHS: dict[str, dict[str, Any]] = {
             "Visitor WebSocket (upgrade, ?visitor_token=). Client frames: message {client_id, "
             "body}, typing, ping. Server frames: ready, ack, message, typing, error, pong.",
             ok=101,
-            errors=(401, 403),
+            errors=(400, 401, 403, 429),
         ),
     },
 }
 
-CHANNEL_MODELS: tuple[type[BaseModel], ...] = (UpdateIn,)
+CHANNEL_MODELS: tuple[type[BaseModel], ...] = (
+    UpdateIn,
+    SessionIn,
+    VisitorMessageIn,
+    CallbackIn,
+    ContactIn,
+)

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from hub.crm_sync.models import DealStatus, LeadStatus, TaskStatus
 from hub.crm_sync.schemas import (
     DealIn,
     DealPatch,
@@ -38,7 +39,11 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
             "Leads, newest first: those waiting in incoming unless status says otherwise",
             auth=BEARER,
             params=[
-                _query("status", "incoming (default), qualified, linked, rejected or all"),
+                _query(
+                    "status",
+                    "incoming (default), qualified, linked, rejected or all",
+                    enum=[*LeadStatus, "all"],
+                ),
                 _query("limit", "1 to 200, default 50", "integer"),
             ],
         ),
@@ -79,8 +84,8 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
             params=[
                 _query("pipeline_id", "a pipeline id", "integer"),
                 _query("stage_id", "a stage id", "integer"),
-                _query("status", "open, won or lost"),
-                _query("owner", "me or an operator id"),
+                _query("status", "open, won or lost", enum=DealStatus),
+                _query("owner", "me or an operator id", pattern="^(me|[0-9]+)$"),
                 _query("source", "a channel type (widget, api, telegram…)"),
                 _query("contact_id", "a contact id", "integer"),
                 _query("limit", "1 to 500, default 200", "integer"),
@@ -164,11 +169,13 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
             "Tasks, soonest due first, each with an overdue flag; operators see theirs",
             auth=BEARER,
             params=[
-                _query("status", "open (default), done, cancelled or all"),
-                _query("assignee", "me or an operator id"),
+                _query(
+                    "status", "open (default), done, cancelled or all", enum=[*TaskStatus, "all"]
+                ),
+                _query("assignee", "me or an operator id", pattern="^(me|[0-9]+)$"),
                 _query("deal_id", "a deal id", "integer"),
                 _query("contact_id", "a contact id", "integer"),
-                _query("overdue", "true: only open tasks past their due time"),
+                _query("overdue", "true: only open tasks past their due time", "boolean"),
                 _query("limit", "1 to 500, default 100", "integer"),
             ],
         ),

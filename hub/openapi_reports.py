@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from hub.crm_sync.subscriptions import DELIVERY_STATUSES
 from hub.crm_sync.sync_schemas import WebhookIn, WebhookPatch
 from hub.openapi_build import BEARER
 from hub.openapi_build import op as _op
@@ -29,7 +30,7 @@ REPORT_PATHS: dict[str, dict[str, Any]] = {
             "response (median, 90th percentile)",
             auth=BEARER,
             params=REPORT_PARAMS,
-            errors=(401, 403, 404, 422),
+            errors=(400, 401, 403, 404, 422),
         ),
     },
     "/api/v1/reports/operators": {
@@ -37,7 +38,7 @@ REPORT_PATHS: dict[str, dict[str, Any]] = {
             "The funnel's figures per deal owner, first response per replying operator",
             auth=BEARER,
             params=REPORT_PARAMS,
-            errors=(401, 403, 404, 422),
+            errors=(400, 401, 403, 404, 422),
         ),
     },
     "/api/v1/reports/sources": {
@@ -45,7 +46,7 @@ REPORT_PATHS: dict[str, dict[str, Any]] = {
             "The funnel's figures per source (channel, UTM source, UTM campaign)",
             auth=BEARER,
             params=REPORT_PARAMS,
-            errors=(401, 403, 404, 422),
+            errors=(400, 401, 403, 404, 422),
         ),
     },
     "/api/v1/webhooks": {
@@ -83,7 +84,7 @@ REPORT_PATHS: dict[str, dict[str, Any]] = {
             auth=BEARER,
             params=[
                 *WEBHOOK,
-                _query("status", "pending, delivered or failed"),
+                _query("status", "pending, delivered or failed", enum=DELIVERY_STATUSES),
                 _query("before", "next_before of the previous page", "integer"),
                 _query("limit", "1 to 200, default 50", "integer"),
             ],

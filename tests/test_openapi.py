@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import aiohttp
 from aiohttp.test_utils import TestClient
 
 from hub.app import create_app
 from hub.http import CTX
 from hub.openapi import openapi_document
 from tests.conftest import base_settings
+from tests.helpers import customer_says, make_api_channel, make_operator
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -82,3 +84,51 @@ async def test_served_at_api_openapi_json(client: TestClient) -> None:  # type: 
     assert _documented(doc) == _app_routes()
     public_url = client.app[CTX].settings.public_url
     assert doc == json.loads(json.dumps(openapi_document(public_url)))
+
+
+def _documents(doc: dict[str, Any], method: str, path: str, status: int, kind: str) -> bool:
+    """Whether the document lists this answer: its status, and its content type (or a range
+    such as ``image/*``), or no content for an answer without a body."""
+    answer = doc["paths"][path][method]["responses"].get(str(status))
+    if answer is None:
+        return False
+    types = answer.get("content", {})
+    main = kind.split("/")[0]
+    return (not kind and not types) or kind in types or f"{main}/*" in types
+
+
+async def test_answers_the_conformance_run_found_undocumented(client: TestClient) -> None:  # type: ignore[type-arg]
+    """Each answer here was once missing from the document (tests/test_api_conformance.py)."""
+    admin = await make_operator(client, role="admin")
+    doc = openapi_document("http://hub.test")
+    made = await client.post(
+        "/api/v1/canned_responses",
+        json={"short_code": "hi", "content": "Hi!"},
+        headers=admin.headers,
+    )
+    canned = (await made.json())["id"]
+    channel = await make_api_channel(client, admin)
+    conv_id = (await customer_says(client, channel, "photo"))["conversation"]["id"]
+    form = aiohttp.FormData()
+    form.add_field(
+        "file", b"\x89PNG\r\n\x1a\n" + b"\x00" * 8, filename="a.png", content_type="image/png"
+    )
+    uploaded = await client.post(
+        f"/api/v1/conversations/{conv_id}/attachments", data=form, headers=admin.headers
+    )
+    attachment = (await uploaded.json())["id"]
+    seen = [
+        ("delete", "/api/v1/canned_responses/{canned_id}", f"/api/v1/canned_responses/{canned}"),
+        ("delete", "/api/v1/canned_responses/{canned_id}", "/api/v1/canned_responses/x"),
+        ("get", "/api/v1/reports/funnel", "/api/v1/reports/funnel?pipeline_id=x"),
+        ("get", "/api/v1/reports/sources", "/api/v1/reports/sources?pipeline_id="),
+        ("get", "/widget.js", "/widget.js"),
+        ("get", "/inbox/static/{name}", "/inbox/static/inbox.js"),
+        ("get", "/inbox/static/{name}", "/inbox/static/inbox.css"),
+        ("get", "/api/v1/attachments/{attachment_id}", f"/api/v1/attachments/{attachment}"),
+        ("options", "/api/widget/v1/{tail}", "/api/widget/v1/a%0Ab"),
+    ]
+    for method, path, url in seen:
+        resp = await client.request(method, url, headers=admin.headers)
+        kind = resp.content_type if "Content-Type" in resp.headers else ""
+        assert _documents(doc, method, path, resp.status, kind), (url, resp.status, kind)
