@@ -99,7 +99,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 f"the body is larger than {request.app[CTX].settings.max_body_bytes} bytes",
             )
         code = _HTTP_CODES.get(exc.status, "http_error")
-        return error_response(exc.status, code, exc.reason)
+        answer = error_response(exc.status, code, exc.reason)
+        if "Allow" in exc.headers:  # a 405 names the methods the resource has (RFC 9110)
+            answer.headers["Allow"] = exc.headers["Allow"]
+        return answer
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "something went wrong on the hub's side")

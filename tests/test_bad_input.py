@@ -507,4 +507,10 @@ async def test_invalid_status_and_assignment(client: TestClient, world: World) -
 
 async def test_unknown_routes_and_methods_answer_json(client: TestClient, world: World) -> None:  # type: ignore[type-arg]
     await expect_error(await client.get("/api/v1/nothing-here", headers=world.admin.headers), 404)
-    await expect_error(await client.delete(conv_url(world), headers=world.admin.headers), 405)
+    resp = await client.delete(conv_url(world), headers=world.admin.headers)
+    await expect_error(resp, 405)
+    # RFC 9110: a 405 says which methods the resource has.
+    assert set(resp.headers.get("Allow", "").split(",")) == {"GET", "HEAD"}, resp.headers
+    resp = await client.request("TRACE", "/api/v1/canned_responses", headers=world.admin.headers)
+    await expect_error(resp, 405)
+    assert set(resp.headers["Allow"].split(",")) == {"GET", "HEAD", "POST"}
