@@ -40,6 +40,32 @@ class InboundAttachment:
 
 
 @dataclass(frozen=True, slots=True)
+class InboundCall:
+    """A phone call a telephony channel reports; numbers in E.164 (``hub.phones``)."""
+
+    direction: str  # ``item_models.CallDirection``
+    from_number: str
+    to_number: str
+    status: str  # ``item_models.CallStatus``
+    duration_s: int = 0
+    tracking_number: str | None = None
+    recording_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundEmail:
+    """An email a mail channel received: its text goes in ``InboundMessage.body``; its HTML
+    as the sender wrote it (the hub sanitises it before storing)."""
+
+    subject: str
+    from_address: str
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    html: str = ""
+    message_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class InboundMessage:
     channel_id: int
     contact: InboundContact
@@ -60,6 +86,13 @@ class InboundMessage:
     join_contact_id: int | None = None
     #: The provider's id of the message this one answers (the customer quoted it).
     reply_to_provider_id: str | None = None
+    #: The thread the item belongs to (an email thread, a call's number pair): a conversation
+    #: is the sender's one of that thread. Without one, the sender's one conversation on the
+    #: channel that has no thread.
+    thread_key: str | None = None
+    #: What the item is, when it is more than text: a call or an email.
+    call: InboundCall | None = None
+    email: InboundEmail | None = None
 
     @property
     def plain(self) -> bool:
@@ -71,6 +104,9 @@ class InboundMessage:
             or self.channel_name_key is not None
             or self.join_contact_id is not None
             or self.reply_to_provider_id is not None
+            or self.thread_key is not None
+            or self.call is not None
+            or self.email is not None
         )
 
 

@@ -30,6 +30,7 @@ from hub.inbox.access import get_visible_conversation
 from hub.inbox.attachments import add_inbound, attachments_of, claim_uploads
 from hub.inbox.contacts import find_or_create_identity
 from hub.inbox.inbound_batch import ReceiveResult, Stored, preview, store_batch
+from hub.inbox.items import add_item, check_item, items_of, preview_of
 from hub.inbox.models import (
     Channel,
     Contact,
@@ -71,7 +72,10 @@ async def receive_message(ctx: HubContext, inbound: InboundMessage) -> ReceiveRe
     again, as the customer is waiting for an answer. Messages that arrive together are stored
     together (``inbound_batch``); the answer comes once they are committed.
     """
-    _check_body(ctx, inbound.body, may_be_empty=bool(inbound.attachments))
+    _check_body(
+        ctx, inbound.body, may_be_empty=bool(inbound.attachments) or inbound.call is not None
+    )
+    check_item(inbound)
     key = (inbound.channel_id, inbound.contact.external_id)
     for attempt in range(_INTEGRITY_RETRIES):
         try:
@@ -108,15 +112,24 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
             names = {sender.id: sender.name} if sender else {}
             contact = await session.get(Contact, conv.contact_id)
             earlier = await attachments_of(session, [existing.id])
-            msg_data = message_dict(existing, contact_names=names, attachments=earlier[existing.id])
+            item = (await items_of(session, [existing.id])).get(existing.id)
+            msg_data = message_dict(
+                existing, contact_names=names, attachments=earlier[existing.id], item=item
+            )
             conv_data = conversation_dict(conv, contact, channel)
             return ReceiveResult(msg_data, conv_data, True, False), []
     contact, identity = await find_or_create_identity(session, inbound)
     await session.flush()
-    # His own newest conversation: never another identity's that a merge put on his contact.
+    # His own newest conversation of this thread (or outside any): never another identity's
+    # that a merge put on his contact.
     conv = await session.scalar(
         select(Conversation)
-        .where(Conversation.identity_id == identity.id)
+        .where(
+            Conversation.identity_id == identity.id,
+            Conversation.thread_key.is_(None)
+            if inbound.thread_key is None
+            else Conversation.thread_key == inbound.thread_key,
+        )
         .order_by(Conversation.id.desc())
         .limit(1)
     )
@@ -128,6 +141,7 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
             channel_id=channel.id,
             contact_id=contact.id,
             identity_id=identity.id,
+            thread_key=inbound.thread_key,
             team_id=channel.team_id,
             status=ConversationStatus.OPEN.value,
             created_at=now,
@@ -141,7 +155,9 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
     conv.last_activity_at = now
     if conv.first_incoming_at is None:
         conv.first_incoming_at = now
-    conv.last_message_preview = preview(body) or _files_preview(len(inbound.attachments))
+    conv.last_message_preview = (
+        preview_of(inbound) or preview(body) or _files_preview(len(inbound.attachments))
+    )
     conv.unread_count = (conv.unread_count or 0) + 1
     if inbound.conversation_attributes:
         conv.attributes = {**(conv.attributes or {}), **inbound.conversation_attributes}
@@ -160,7 +176,8 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
     session.add(msg)
     await session.flush()
     files = add_inbound(session, conv.id, msg.id, inbound.attachments)
-    if files:
+    item = add_item(session, msg.id, inbound)
+    if files or item:
         await session.flush()
     reopen = None
     if reopened_from is not None:
@@ -182,6 +199,7 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
         msg,
         contact_names={contact.id: contact.name},
         attachments=[attachment_dict(f) for f in files],
+        item=item,
     )
     recipients = _recipients(conv)
     if created:

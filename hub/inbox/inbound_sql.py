@@ -83,11 +83,12 @@ CONVERSATION_FIELDS = (
     "unread_count",
     "attributes",
 )
-#: The sender's own newest conversation: by his identity, never by his contact, which a merge
-#: may share with other people's identities.
+#: The sender's own newest conversation outside any thread: by his identity, never by his
+#: contact, which a merge may share with other people's identities. (Items with a thread key
+#: take the per-message path.)
 NEWEST_CONVERSATION = (
     "LEFT JOIN conversations v ON v.id = (SELECT max(id) FROM conversations"
-    " WHERE identity_id = i.id)"
+    " WHERE identity_id = i.id AND thread_key IS NULL)"
 )
 
 ChannelRow = tuple[int, str, str, int | None, bool]

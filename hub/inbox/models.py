@@ -182,6 +182,8 @@ class Conversation(Base):
         Index("ix_conversations_contact_channel", "contact_id", "channel_id"),
         #: A sender's newest conversation: what every inbound message looks up.
         Index("ix_conversations_identity", "identity_id", "id"),
+        #: A sender's conversation of one thread (an email thread, a call's number pair).
+        Index("ix_conversations_thread", "identity_id", "thread_key"),
         #: Reports: the conversations started in a period with their first response, read from
         #: this index alone.
         Index(
@@ -202,6 +204,9 @@ class Conversation(Base):
     identity_id: Mapped[int | None] = mapped_column(
         ForeignKey("contact_identities.id", ondelete="SET NULL"), default=None
     )
+    #: The channel's thread this conversation is (an email thread's first Message-ID, a
+    #: call's number pair); None for channels that keep one conversation per sender.
+    thread_key: Mapped[str | None] = mapped_column(String(300), default=None)
     team_id: Mapped[int | None] = mapped_column(
         ForeignKey("teams.id", ondelete="SET NULL"), default=None, index=True
     )

@@ -23,6 +23,7 @@ from hub.errors import InvalidInput, NotFound
 from hub.inbox.access import get_visible_conversation, visible_conversations
 from hub.inbox.attachments import attachments_of
 from hub.inbox.contacts import phones_and_emails, proven_phones_and_emails
+from hub.inbox.items import items_of
 from hub.inbox.models import (
     Channel,
     Contact,
@@ -208,7 +209,8 @@ async def list_messages(
         contact = await session.get(Contact, conv.contact_id)
         names = {contact.id: contact.name} if contact else {}
         files = await attachments_of(session, [m.id for m in msgs])
-        items = [message_dict(m, ops, names, files.get(m.id)) for m in msgs]
+        kinds = await items_of(session, [m.id for m in msgs])
+        items = [message_dict(m, ops, names, files.get(m.id), kinds.get(m.id)) for m in msgs]
         return {"items": items, "has_more": more}
 
     return await ctx.read(query)

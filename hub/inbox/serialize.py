@@ -172,9 +172,12 @@ def message_dict(
     operator_names: dict[int, str] | None = None,
     contact_names: dict[int, str] | None = None,
     attachments: list[dict[str, Any]] | None = None,
+    item: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A message; ``attachments`` are its files' dicts, which the caller loads only for
-    messages that may have some (the customer-message batch path has none)."""
+    """A message; ``attachments`` are its files' dicts and ``item`` its call or email
+    (``items.items_of``), which the caller loads only for messages that may have some (the
+    customer-message batch path has none)."""
+    item = item or {}
     return {
         "id": msg.id,
         "conversation_id": msg.conversation_id,
@@ -184,6 +187,8 @@ def message_dict(
         "sender": sender_dict(msg, operator_names or {}, contact_names or {}),
         "meta": dict(msg.meta),
         "attachments": attachments or [],
+        "call": item.get("call"),
+        "email": item.get("email"),
         "reply_to_id": msg.reply_to_id,
         "created_at": iso(msg.created_at),
         "delivery": (

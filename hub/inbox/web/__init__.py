@@ -37,6 +37,7 @@ STATIC_FILES = {
     "reply-to.js": "application/javascript; charset=utf-8",
     "deals.js": "application/javascript; charset=utf-8",
     "sales-panel.js": "application/javascript; charset=utf-8",
+    "items.js": "application/javascript; charset=utf-8",
 }
 
 

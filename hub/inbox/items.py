@@ -1,0 +1,130 @@
+"""Calls and emails in the timeline: stored beside their message, read back with it.
+
+A channel hands them in on ``InboundMessage.call`` / ``.email``; the receiving action stores
+the message and then its item here, in the same write unit. Email HTML is sanitised once, as it
+is stored (nh3: no scripts, styles, event handlers, forms or remote images, links made
+``noopener``), so nothing that reads it later can forget to; the inbox still shows it in a
+sandboxed frame.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import nh3
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.channels.base import InboundCall, InboundEmail, InboundMessage
+from hub.errors import InvalidInput
+from hub.inbox.item_models import CallDirection, CallItem, CallStatus, EmailItem
+
+#: Remote images would tell the sender when and where an operator read his email.
+_TAGS = set(nh3.ALLOWED_TAGS) - {"img", "map", "area"}
+MAX_HTML_CHARS = 1_000_000
+
+
+def sanitize_html(html: str) -> str:
+    """Email HTML made safe to show: only formatting tags and plain links remain."""
+    return nh3.clean(html[:MAX_HTML_CHARS], tags=_TAGS, link_rel="noopener noreferrer nofollow")
+
+
+def check_item(inbound: InboundMessage) -> None:
+    """Refuse an item a channel built wrongly, before anything is written."""
+    call = inbound.call
+    if call is not None:
+        if call.direction not in set(CallDirection) or call.status not in set(CallStatus):
+            raise InvalidInput("a call needs a known direction and status", code="invalid_call")
+        if call.duration_s < 0:
+            raise InvalidInput("a call's duration cannot be negative", code="invalid_call")
+    if call is not None and inbound.email is not None:
+        raise InvalidInput("an item is a call or an email, not both", code="invalid_item")
+
+
+def add_item(session: AsyncSession, message_id: int, inbound: InboundMessage) -> dict[str, Any]:
+    """Store the message's call or email; its dicts for the answer and the event."""
+    if inbound.call is not None:
+        call = _call_row(message_id, inbound.call)
+        session.add(call)
+        return {"call": call_dict(call)}
+    if inbound.email is not None:
+        email = _email_row(message_id, inbound.email)
+        session.add(email)
+        return {"email": email_dict(email)}
+    return {}
+
+
+def _call_row(message_id: int, call: InboundCall) -> CallItem:
+    return CallItem(
+        message_id=message_id,
+        direction=call.direction,
+        from_number=call.from_number,
+        to_number=call.to_number,
+        tracking_number=call.tracking_number,
+        status=call.status,
+        duration_s=call.duration_s,
+        recording_url=call.recording_url,
+    )
+
+
+def _email_row(message_id: int, email: InboundEmail) -> EmailItem:
+    return EmailItem(
+        message_id=message_id,
+        subject=email.subject[:2000],
+        html=sanitize_html(email.html) if email.html else "",
+        from_address=email.from_address,
+        recipients={"to": list(email.to), "cc": list(email.cc)},
+        message_id_header=email.message_id.strip().strip("<>")[:998],
+    )
+
+
+def call_dict(call: CallItem) -> dict[str, Any]:
+    return {
+        "direction": call.direction,
+        "from": call.from_number,
+        "to": call.to_number,
+        "tracking_number": call.tracking_number,
+        "status": call.status,
+        "duration_s": call.duration_s,
+        "recording_url": call.recording_url,
+    }
+
+
+def email_dict(email: EmailItem) -> dict[str, Any]:
+    return {
+        "subject": email.subject,
+        "html": email.html,
+        "from": email.from_address,
+        "to": list(email.recipients.get("to", [])),
+        "cc": list(email.recipients.get("cc", [])),
+        "message_id": email.message_id_header,
+    }
+
+
+def preview_of(inbound: InboundMessage) -> str | None:
+    """The conversation list's line for an item; None for plain text (its body)."""
+    call = inbound.call
+    if call is not None:
+        other = call.from_number if call.direction == CallDirection.INBOUND else call.to_number
+        if call.status != CallStatus.ANSWERED:
+            return f"📵 {other}"
+        minutes, seconds = divmod(call.duration_s, 60)
+        return f"📞 {other} {minutes}:{seconds:02d}"
+    if inbound.email is not None:
+        return f"✉ {inbound.email.subject}" if inbound.email.subject else None
+    return None
+
+
+async def items_of(session: AsyncSession, message_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The call or email of each of these messages that has one, by message id."""
+    out: dict[int, dict[str, Any]] = defaultdict(dict)
+    if not message_ids:
+        return out
+    ids = list(message_ids)
+    for call in await session.scalars(select(CallItem).where(CallItem.message_id.in_(ids))):
+        out[call.message_id]["call"] = call_dict(call)
+    for email in await session.scalars(select(EmailItem).where(EmailItem.message_id.in_(ids))):
+        out[email.message_id]["email"] = email_dict(email)
+    return out

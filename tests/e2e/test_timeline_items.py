@@ -1,0 +1,65 @@
+"""Calls and emails as an operator sees them in Chromium: a call card with its numbers and
+length, an email's subject and recipients above its text, and its formatting in a sandboxed
+frame where no script of the sender's runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.channels.base import InboundCall, InboundContact, InboundEmail, InboundMessage
+from hub.http import CTX
+from hub.inbox.actions import receive_message
+from tests.e2e.conftest import Hub
+from tests.e2e.pw import expect
+from tests.e2e.test_inbox import api_channel, open_inbox, person, row, shot
+
+
+async def test_a_call_and_an_email_in_the_conversation(browser: Any, hub: Hub) -> None:
+    anna = await person(hub, "Anna Smirnova", "admin")
+    channel = await api_channel(hub, "Phones and mail")
+    page, errors = await open_inbox(browser, hub, anna, lang="ru")
+    await page.click("[data-assignee=all]")
+    ctx = hub.app[CTX]
+    ivan = InboundContact("ivan", "Иван Петров", "+79161234567")
+    await receive_message(
+        ctx,
+        InboundMessage(
+            channel["id"],
+            ivan,
+            "",
+            call=InboundCall(
+                "inbound", "+79161234567", "+74951234567", "answered", 135, "+74957654321"
+            ),
+        ),
+    )
+    await expect(row(page, "Иван Петров")).to_contain_text("📞 +79161234567 2:15")
+    await row(page, "Иван Петров").click()
+    card = page.locator("#messages .item-call")
+    await expect(card).to_contain_text("Входящий звонок · отвечен · 2:15")
+    await expect(card).to_contain_text("+79161234567 → +74951234567 (через +74957654321)")
+
+    await receive_message(
+        ctx,
+        InboundMessage(
+            channel["id"],
+            ivan,
+            "Добрый день! Получил КП.",
+            email=InboundEmail(
+                subject="Re: Коммерческое предложение",
+                from_address="ivan@example.com",
+                to=("sales@shop.example",),
+                html='<p>Добрый <b>день</b>!</p><script>document.title="pwned"</script>'
+                "<img src=x onerror=\"document.title='pwned'\">",
+            ),
+        ),
+    )
+    head = page.locator("#messages .item-email")
+    await expect(head).to_contain_text("Re: Коммерческое предложение")
+    await expect(head).to_contain_text("Кому: sales@shop.example")
+    await page.click("#messages .item-email button")
+    frame = page.frame_locator("#messages iframe.item-html")
+    await expect(frame.locator("b")).to_have_text("день")
+    assert await page.locator("#messages iframe.item-html").get_attribute("sandbox") == ""
+    assert "pwned" not in await page.title()
+    await shot(page, "inbox-call-email-ru.png")
+    assert errors == []
