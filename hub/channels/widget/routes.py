@@ -139,20 +139,12 @@ async def _returning(request: web.Request, token: str | None, channel: Channel) 
 
 
 @routes.get("/widget.js")
-async def widget_script(request: web.Request) -> web.StreamResponse:
-    path = request.app[CTX].settings.widget_dir / "hub-widget.js"
-    if not path.is_file():
+async def widget_script(request: web.Request) -> web.Response:
+    """The embed script, gzip-compressed for a client that accepts it (``script.py``)."""
+    script = request.app[WIDGET].script
+    if script is None:
         raise web.HTTPNotFound(reason="the widget script is not installed")
-    response = web.FileResponse(
-        path,
-        headers={
-            "Content-Type": "application/javascript; charset=utf-8",
-            "Cache-Control": "public, max-age=300, stale-while-revalidate=86400",
-            "Access-Control-Allow-Origin": "*",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
-    return response
+    return script.response(request)
 
 
 @routes.get("/")
