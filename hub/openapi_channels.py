@@ -47,6 +47,13 @@ CHANNEL_PATHS: dict[str, dict[str, Any]] = {
     # The website widget channel (visitors; the page's Origin must be one the channel allows).
     "/widget.js": {"get": _widget_script()},
     "/": {"get": _op("A demo page embedding the demo widget", errors=(), content_type="text/html")},
+    "/demo.js": {
+        "get": _op(
+            "The demo page's own script (its price calculator)",
+            errors=(404,),
+            content_type="application/javascript",
+        )
+    },
     "/api/widget/v1/{tail}": {
         "options": _op(
             "CORS preflight for an allowed site",

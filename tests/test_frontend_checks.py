@@ -9,6 +9,7 @@ installed once, again when package-lock.json changes).
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,9 +19,9 @@ import pytest
 from tests.conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = sorted(
-    [*(ROOT / "hub" / "inbox" / "static").glob("*.js"), *(ROOT / "widget").glob("*.js")]
-)
+FRONT_END = (ROOT / "hub" / "inbox" / "static", ROOT / "widget")
+SCRIPTS = sorted(path for folder in FRONT_END for path in folder.glob("*.js"))
+PAGES = sorted(path for folder in FRONT_END for path in folder.glob("*.html"))
 
 
 def _node_tools() -> None:
@@ -44,6 +45,13 @@ def test_every_script_is_type_checked() -> None:
     assert SCRIPTS, "no scripts found"
     unchecked = [p.name for p in SCRIPTS if not p.read_text().startswith("// @ts-check\n")]
     assert unchecked == [], f"start these with // @ts-check: {unchecked}"
+
+
+def test_pages_have_no_inline_script() -> None:
+    """An inline script escapes both checkers (and the inbox's Content-Security-Policy)."""
+    inline = [p.name for p in PAGES if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", p.read_text())]
+    assert PAGES, "no pages found"
+    assert inline == [], f"move these pages' inline scripts into files: {inline}"
 
 
 def test_eslint_passes() -> None:

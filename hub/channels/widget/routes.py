@@ -163,6 +163,22 @@ async def demo_page(request: web.Request) -> web.Response:
     return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
+@routes.get("/demo.js")
+async def demo_script(request: web.Request) -> web.StreamResponse:
+    """The demo site's own script (a price calculator that keeps working beside the widget)."""
+    path = request.app[CTX].settings.widget_dir / "demo.js"
+    if not path.is_file():
+        raise web.HTTPNotFound(reason="the demo site's script is not installed")
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": "application/javascript; charset=utf-8",
+            "Cache-Control": "no-cache",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 @routes.route("OPTIONS", "/api/widget/v1/{tail:.*}")
 async def preflight(request: web.Request) -> web.Response:
     origin = request.headers.get("Origin")
