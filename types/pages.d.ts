@@ -22,6 +22,8 @@ interface HubError extends Error {
 interface HubDomApi {
   pickLang(): Lang;
   saveLang(lang: Lang): void;
+  format(text: string, vars?: Record<string, string | number>): string;
+  defaultName(name: string, lang: Lang): string;
   $<T extends HTMLElement = HTMLElement>(id: string, kind?: { new (): T; prototype: T }): T;
   find<T extends HTMLElement = HTMLElement>(
     selector: string,
@@ -60,7 +62,7 @@ interface InboxView {
 
 interface HubInboxApi {
   api(method: string, path: string, body?: unknown): Promise<ApiJson>;
-  t(key: string): string;
+  t(key: string, vars?: Record<string, string | number>): string;
   $: HubDomApi['$'];
   find: HubDomApi['find'];
   el: HubDomApi['el'];

@@ -7,8 +7,14 @@
   if (!window.HubInbox) return;
   var H = window.HubInbox;
   H.addTexts({
-    en: { attach: 'Attach', uploading: 'uploading…', remove: 'Remove', attachment: 'Attachment' },
-    ru: { attach: 'Прикрепить', uploading: 'загружается…', remove: 'Убрать', attachment: 'Вложение' }
+    en: {
+      attach: 'Attach', uploading: 'uploading…', remove: 'Remove', attachment: 'Attachment',
+      size_b: '{n} B', size_kb: '{n} KB', size_mb: '{n} MB'
+    },
+    ru: {
+      attach: 'Прикрепить', uploading: 'загружается…', remove: 'Убрать', attachment: 'Вложение',
+      size_b: '{n} Б', size_kb: '{n} КБ', size_mb: '{n} МБ'
+    }
   });
 
   /* What waits to be sent, in the order the files were chosen: a slot per file, filled with the
@@ -21,9 +27,9 @@
 
   /** @param {number} bytes */
   function size(bytes) {
-    if (bytes < 1024) return bytes + ' B';
-    if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(0) + ' KB';
-    return (bytes / 1024 / 1024).toFixed(1) + ' MB';
+    if (bytes < 1024) return H.t('size_b', { n: bytes });
+    if (bytes < 1024 * 1024) return H.t('size_kb', { n: (bytes / 1024).toFixed(0) });
+    return H.t('size_mb', { n: (bytes / 1024 / 1024).toFixed(1) });
   }
 
   function renderChips() {

@@ -10,12 +10,12 @@
     en: {
       canned: 'Canned responses', canned_hint: 'Type / in the reply box to insert one',
       canned_code: 'Short code', canned_text: 'Text', canned_add: 'Add', canned_delete: 'Delete',
-      canned_none: 'No canned responses yet', close: 'Close'
+      canned_none: 'No canned responses yet'
     },
     ru: {
       canned: 'Шаблоны ответов', canned_hint: 'Наберите / в поле ответа, чтобы вставить шаблон',
       canned_code: 'Код', canned_text: 'Текст', canned_add: 'Добавить', canned_delete: 'Удалить',
-      canned_none: 'Шаблонов пока нет', close: 'Закрыть'
+      canned_none: 'Шаблонов пока нет'
     }
   });
 

@@ -22,7 +22,10 @@
       task: 'Task', overdue: 'overdue', due: 'due', error: 'Something went wrong',
       status_open: 'open', status_won: 'won', status_lost: 'lost', lang_other: 'Русский',
       saved: 'Saved', contact: 'Contact', created: 'created', open_tasks: 'Tasks',
-      overdue_n: 'overdue', no_tasks: 'No open tasks'
+      overdue_n: 'overdue', no_tasks: 'No open tasks', title: 'Title', amount: 'Amount',
+      currency: 'Currency', stage: 'Stage', due_at: 'Due',
+      // n deals, by the language's plural rule (Intl.PluralRules: one, few, many, other)
+      deals_one: '{n} deal', deals_other: '{n} deals'
     },
     ru: {
       board: 'Сделки', inbox: '← Входящие', pipeline: 'Воронка', owner: 'Ответственный',
@@ -38,17 +41,10 @@
       due: 'срок', error: 'Что-то пошло не так', status_open: 'открыта', status_won: 'успешна',
       status_lost: 'проиграна', lang_other: 'English', saved: 'Сохранено', contact: 'Контакт',
       created: 'создана', open_tasks: 'Задачи', overdue_n: 'просрочено',
-      no_tasks: 'Открытых задач нет'
+      no_tasks: 'Открытых задач нет', title: 'Название', amount: 'Сумма', currency: 'Валюта',
+      stage: 'Этап', due_at: 'Срок',
+      deals_one: '{n} сделка', deals_few: '{n} сделки', deals_many: '{n} сделок', deals_other: '{n} сделки'
     }
-  };
-  /* The defaults are stored in English; Russian readers see these names. */
-  /** @type {Record<string, string>} */
-  var NAMES_RU = {
-    'Sales': 'Продажи', 'New': 'Новая', 'Qualified': 'Квалифицирована',
-    'Proposal sent': 'КП отправлено', 'Negotiation': 'Переговоры', 'Contract': 'Договор',
-    'Won': 'Успешно', 'Lost': 'Проиграна', 'Too expensive': 'Дорого',
-    'Chose a competitor': 'Выбрал конкурента', 'No budget': 'Нет бюджета',
-    'No response': 'Не отвечает', 'Not a fit': 'Не подходит', 'Other': 'Другое'
   };
   /** @type {Record<string, string>} */
   var CHANNEL_BADGE = { api: 'API', widget: 'WEB', telegram: 'TG', email: '@', whatsapp: 'WA' };
@@ -70,10 +66,10 @@
     tasks: null, dealId: null, deal: null, dragging: null, reloadTimer: undefined, ws: null
   };
 
-  /** @param {string} key */
-  function t(key) { return TEXTS[S.lang][key] || TEXTS.en[key] || key; }
+  /** @param {string} key @param {Record<string, string | number>} [vars] */
+  function t(key, vars) { return D.format(TEXTS[S.lang][key] || TEXTS.en[key] || key, vars); }
   /** @param {string} name a stored name: the defaults are shown in Russian to Russian readers */
-  function known(name) { return S.lang === 'ru' && NAMES_RU[name] ? NAMES_RU[name] : name; }
+  function known(name) { return D.defaultName(name, S.lang); }
   /**
    * @param {HTMLSelectElement} select @param {string | number} value @param {string} label
    * @param {boolean} [selected]
@@ -86,11 +82,8 @@
   }
   /** @param {number} n */
   function dealsCount(n) {
-    if (S.lang !== 'ru') return n + (n === 1 ? ' deal' : ' deals');
-    var ten = n % 10, hundred = n % 100;
-    var word = ten === 1 && hundred !== 11 ? 'сделка'
-      : ten >= 2 && ten <= 4 && (hundred < 12 || hundred > 14) ? 'сделки' : 'сделок';
-    return n + ' ' + word;
+    var key = 'deals_' + new Intl.PluralRules(S.lang).select(n);
+    return t(TEXTS[S.lang][key] ? key : 'deals_other', { n: n });
   }
   /** @param {string} amount @param {string} currency */
   function money(amount, currency) {

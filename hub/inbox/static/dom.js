@@ -2,9 +2,25 @@
 /* What every page of the inbox (the inbox, the deal board, the reports) needs from the browser:
  * the operator's language, small DOM helpers that write text (never HTML), a toast, and JSON
  * requests that turn the hub's {"error": {code, message}} into an Error. One global: HubDom
- * (its type: types/pages.d.ts). */
+ * (its type: types/pages.d.ts).
+ *
+ * Each page keeps its words in one table per language (TEXTS in its script, which the inbox's
+ * feature scripts extend with HubInbox.addTexts) and writes them with t(key, {name: value});
+ * the markup names them in data-t, data-t-placeholder, data-t-title and data-t-aria-label. */
 (function () {
   'use strict';
+
+  /* The names the hub's defaults are stored with (hub/crm_sync/defaults.py: the pipeline, its
+   * stages, the lost reasons), as a Russian reader sees them; names an admin typed stay as
+   * they are. */
+  /** @type {Record<string, string>} */
+  var DEFAULT_NAMES_RU = {
+    'Sales': 'Продажи', 'New': 'Новая', 'Qualified': 'Квалифицирована',
+    'Proposal sent': 'КП отправлено', 'Negotiation': 'Переговоры', 'Contract': 'Договор',
+    'Won': 'Успешно', 'Lost': 'Проиграна', 'Too expensive': 'Дорого',
+    'Chose a competitor': 'Выбрал конкурента', 'No budget': 'Нет бюджета',
+    'No response': 'Не отвечает', 'Not a fit': 'Не подходит', 'Other': 'Другое'
+  };
 
   /** @returns {Lang} */
   function pickLang() {
@@ -16,6 +32,24 @@
   /** @param {Lang} lang */
   function saveLang(lang) {
     try { localStorage.setItem('hub.inbox.lang', lang); } catch (e) { /* private mode */ }
+  }
+  /**
+   * A text of a page's table with its {placeholders} filled in.
+   * @param {string} text @param {Record<string, string | number>} [vars]
+   */
+  function format(text, vars) {
+    if (!vars) return text;
+    var values = vars;
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
+    });
+  }
+  /**
+   * A stored name as a reader of ``lang`` sees it: the defaults' names in Russian.
+   * @param {string} name @param {Lang} lang
+   */
+  function defaultName(name, lang) {
+    return lang === 'ru' && Object.prototype.hasOwnProperty.call(DEFAULT_NAMES_RU, name) ? DEFAULT_NAMES_RU[name] : name;
   }
   /**
    * The page's element with this id, of the class given (HTMLElement by default). The page's
@@ -99,9 +133,9 @@
   /** @param {HTMLElement} node @param {boolean} yes */
   function show(node, yes) { node.hidden = !yes; }
   /**
-   * Write the page's texts in the language of ``t``: each [data-t]'s text, [data-t-placeholder]
-   * and [data-t-title] attributes, and the language switches ([data-lang-switch]: the name of
-   * the other language, ``lang_other``).
+   * Write the page's texts in the language of ``t``: each [data-t]'s text, [data-t-placeholder],
+   * [data-t-title] and [data-t-aria-label] attributes, and the language switches
+   * ([data-lang-switch]: the name of the other language, ``lang_other``).
    * @param {(key: string) => string} t
    */
   function translate(t) {
@@ -111,6 +145,8 @@
     for (i = 0; i < nodes.length; i++) nodes[i].setAttribute('placeholder', t(nodes[i].getAttribute('data-t-placeholder') || ''));
     nodes = document.querySelectorAll('[data-t-title]');
     for (i = 0; i < nodes.length; i++) nodes[i].setAttribute('title', t(nodes[i].getAttribute('data-t-title') || ''));
+    nodes = document.querySelectorAll('[data-t-aria-label]');
+    for (i = 0; i < nodes.length; i++) nodes[i].setAttribute('aria-label', t(nodes[i].getAttribute('data-t-aria-label') || ''));
     nodes = document.querySelectorAll('[data-lang-switch]');
     for (i = 0; i < nodes.length; i++) nodes[i].textContent = t('lang_other');
   }
@@ -159,7 +195,7 @@
 
   /** @type {HubDomApi} */
   var api = {
-    pickLang: pickLang, saveLang: saveLang, $: $, find: find, all: all, el: el, clear: clear, show: show,
+    pickLang: pickLang, saveLang: saveLang, format: format, defaultName: defaultName, $: $, find: find, all: all, el: el, clear: clear, show: show,
     control: control, targetAttr: targetAttr, targetClosest: targetClosest, translate: translate, toast: toast,
     request: request
   };

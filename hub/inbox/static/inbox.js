@@ -38,7 +38,8 @@
       role_operator: 'operator', role_manager: 'manager', role_admin: 'admin',
       lang_other: 'Русский', contact: 'Contact', team: 'Team',
       keep_team: '(keep the team)', team_only: '(no operator, the team only)',
-      company: 'Company', notes: 'Notes', retry: 'Retry', reports: 'Reports'
+      company: 'Company', notes: 'Notes', retry: 'Retry', reports: 'Reports', channel: 'Channel',
+      telegram: 'Telegram', close: 'Close'
     },
     ru: {
       app_title: 'Входящие', email: 'Эл. почта', password: 'Пароль', log_in: 'Войти',
@@ -70,7 +71,17 @@
       nothing: '—', error: 'Что-то пошло не так', role_operator: 'оператор',
       role_manager: 'менеджер', role_admin: 'администратор', lang_other: 'English',
       contact: 'Контакт', team: 'Команда', keep_team: '(команда та же)',
-      team_only: '(без оператора, только команда)', company: 'Компания', notes: 'Заметки', retry: 'Повторить', reports: 'Отчёты'
+      team_only: '(без оператора, только команда)', company: 'Компания', notes: 'Заметки', retry: 'Повторить', reports: 'Отчёты',
+      channel: 'Канал', telegram: 'Telegram', close: 'Закрыть',
+      // Activities: the hub writes them in English (shown as written); in Russian they are
+      // told again from their meta.
+      act_snooze_ended: 'Время откладывания истекло, диалог снова открыт',
+      act_customer_message: 'Клиент написал снова, диалог снова открыт',
+      act_open: '{actor} снова открыл(а) диалог', act_pending: '{actor} перевёл(а) диалог в ожидание',
+      act_resolved: '{actor} закрыл(а) диалог', act_snoozed: '{actor} отложил(а) диалог до {until}',
+      act_unassigned: '{actor} снял(а) с диалога {operator}', act_took: '{actor} взял(а) диалог',
+      act_transferred: '{actor} передал(а) диалог: {whom}', act_assigned: '{actor} назначил(а) диалог: {whom}',
+      act_to_team: 'команде {team}'
     }
   };
   /** @type {Record<string, string>} */
@@ -112,8 +123,8 @@
     typingTimer: undefined, listSeq: 0
   };
 
-  /** @param {string} key */
-  function t(key) { return TEXTS[S.lang][key] || TEXTS.en[key] || key; }
+  /** @param {string} key @param {Record<string, string | number>} [vars] */
+  function t(key, vars) { return D.format(TEXTS[S.lang][key] || TEXTS.en[key] || key, vars); }
 
   /* ---------- language ---------- */
   function applyLang() {
@@ -487,45 +498,39 @@
     if (d.toDateString() === yesterday.toDateString()) return t('yesterday');
     return d.toLocaleDateString(S.lang, { day: 'numeric', month: 'long', year: 'numeric' });
   }
-  // The server writes activities in English; in Russian they are told again from their meta.
   /** @param {number} id */
   function teamName(id) {
     for (var i = 0; i < S.teams.length; i++) if (S.teams[i].id === id) return S.teams[i].name;
     return '#' + id;
   }
-  /** @param {ApiJson} m */
+  /**
+   * An activity's text: the hub's own (English) words, or in Russian told again from its meta
+   * (the act_* texts).
+   * @param {ApiJson} m
+   */
   function activityText(m) {
     var meta = m.meta || {};
     if (S.lang !== 'ru' || !meta.action) return m.body;
     var actor = m.sender && m.sender.name ? m.sender.name : '';
     var text;
     if (meta.action === 'status') {
-      if (meta.reason === 'snooze_ended') return 'Время откладывания истекло, диалог снова открыт';
-      if (meta.reason === 'customer_message') return 'Клиент написал снова, диалог снова открыт';
-      /** @type {Record<string, string>} */
-      var says = {
-        open: 'снова открыл(а) диалог', pending: 'перевёл(а) диалог в ожидание',
-        resolved: 'закрыл(а) диалог',
-        snoozed: 'отложил(а) диалог до ' + (meta.snoozed_until ?
-          new Date(meta.snoozed_until).toLocaleString('ru', { dateStyle: 'short', timeStyle: 'short' }) : '')
-      };
-      var st = says[meta.status];
-      return st ? actor + ' ' + st : m.body;
+      if (meta.reason === 'snooze_ended' || meta.reason === 'customer_message') return t('act_' + meta.reason);
+      if (['open', 'pending', 'resolved', 'snoozed'].indexOf(meta.status) === -1) return m.body;
+      var until = meta.snoozed_until ?
+        new Date(meta.snoozed_until).toLocaleString('ru', { dateStyle: 'short', timeStyle: 'short' }) : '';
+      return t('act_' + meta.status, { actor: actor, until: until });
     }
     var toRef = operatorRef(meta.to_operator_id);
     var to = toRef ? toRef.name : null;
     var team = meta.to_team_id != null && meta.to_team_id !== meta.from_team_id ? teamName(meta.to_team_id) : null;
-    var whom = to ? (team ? to + ' (' + team + ')' : to) : (team ? 'команде ' + team : '—');
+    var whom = to ? (team ? to + ' (' + team + ')' : to) : (team ? t('act_to_team', { team: team }) : t('nothing'));
     if (meta.action === 'unassigned') {
       var prevRef = operatorRef(meta.from_operator_id);
-      var prev = prevRef ? prevRef.name : '';
-      text = actor + ' снял(а) с диалога ' + prev;
+      text = t('act_unassigned', { actor: actor, operator: prevRef ? prevRef.name : '' });
     } else if (meta.action === 'assigned' && m.sender && meta.to_operator_id === m.sender.id && meta.from_operator_id == null) {
-      text = actor + ' взял(а) диалог';
-    } else if (meta.action === 'transferred') {
-      text = actor + ' передал(а) диалог: ' + whom;
-    } else if (meta.action === 'assigned') {
-      text = actor + ' назначил(а) диалог: ' + whom;
+      text = t('act_took', { actor: actor });
+    } else if (meta.action === 'transferred' || meta.action === 'assigned') {
+      text = t('act_' + meta.action, { actor: actor, whom: whom });
     } else {
       return m.body;
     }
@@ -783,7 +788,7 @@
     field(dl, t('phones'), marked(c.phones, c.verified_phones));
     field(dl, t('emails'), marked(c.emails, c.verified_emails));
     if (attrs.telegram_username) {
-      field(dl, 'Telegram', '@' + attrs.telegram_username, 'https://t.me/' + encodeURIComponent(attrs.telegram_username));
+      field(dl, t('telegram'), '@' + attrs.telegram_username, 'https://t.me/' + encodeURIComponent(attrs.telegram_username));
     }
     field(dl, t('company'), attrs.company);
     field(dl, t('notes'), attrs.notes);

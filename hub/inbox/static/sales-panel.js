@@ -21,16 +21,10 @@
       deal_created: 'Сделка создана', reason_text: 'Причина'
     }
   });
-  /* The default pipeline's stages are stored in English; Russian readers see these names. */
-  /** @type {Record<string, string>} */
-  var STAGE_RU = {
-    'New': 'Новая', 'Qualified': 'Квалифицирована', 'Proposal sent': 'КП отправлено',
-    'Negotiation': 'Переговоры', 'Contract': 'Договор', 'Won': 'Успешно', 'Lost': 'Проиграна'
-  };
 
   function lang() { return H.state().lang; }
-  /** @param {string} name */
-  function stageName(name) { return lang() === 'ru' && STAGE_RU[name] ? STAGE_RU[name] : name; }
+  /** @param {string} name a stored stage name: the defaults' in Russian to Russian readers */
+  function stageName(name) { return window.HubDom.defaultName(name, lang()); }
   /** @param {string} amount @param {string} currency */
   function money(amount, currency) {
     try {
