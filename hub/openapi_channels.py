@@ -17,14 +17,43 @@ from hub.openapi_build import query as _query
 #: on, 429 past the widget's rate limits (HUB_WIDGET_*).
 VISITOR_ERRORS = (400, 401, 403, 413, 422, 429)
 
+
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string"}}
+
+
+def _widget_script() -> dict[str, Any]:
+    """The embed script: gzip-compressed when the client accepts it; 304 to a cache that has it."""
+    operation = _op(
+        "The widget's embed script (gzip when Accept-Encoding allows it)",
+        errors=(404,),
+        content_type="application/javascript",
+    )
+    headers = {
+        "Content-Encoding": _header("gzip when the request's Accept-Encoding allows it"),
+        "Vary": _header("Accept-Encoding"),
+        "ETag": _header("Strong, one per encoding"),
+        "Last-Modified": _header("When the script file changed"),
+    }
+    operation["responses"]["200"]["headers"] = headers
+    operation["responses"]["304"] = {
+        "description": "Not modified (If-None-Match or If-Modified-Since); no body",
+        "headers": {name: headers[name] for name in ("Vary", "ETag", "Last-Modified")},
+    }
+    return operation
+
+
 CHANNEL_PATHS: dict[str, dict[str, Any]] = {
     # The website widget channel (visitors; the page's Origin must be one the channel allows).
-    "/widget.js": {
+    "/widget.js": {"get": _widget_script()},
+    "/": {"get": _op("A demo page embedding the demo widget", errors=(), content_type="text/html")},
+    "/demo.js": {
         "get": _op(
-            "The widget's embed script", errors=(404,), content_type="application/javascript"
+            "The demo page's own script (its price calculator)",
+            errors=(404,),
+            content_type="application/javascript",
         )
     },
-    "/": {"get": _op("A demo page embedding the demo widget", errors=(), content_type="text/html")},
     "/api/widget/v1/{tail}": {
         "options": _op(
             "CORS preflight for an allowed site",

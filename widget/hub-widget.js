@@ -1,3 +1,4 @@
+// @ts-check
 /*! hub website chat widget: one dependency-free ES2017 file, no build step. Docs: docs/widget.md
  * <script src="https://HUB/widget.js" data-channel="WEBSITE_TOKEN" async></script>
  * data-lang (ru|en), data-position (right|left), data-color, data-greeting, data-hub.
@@ -5,17 +6,21 @@
  */
 (() => {
 'use strict';
+// Types for the checker (`make check`): types/widget.d.ts.
 const W = window, D = document;
 if (W.Hub && typeof W.Hub.identify === 'function') return; // loaded twice
-const warn = (...a) => { try { console.warn('[hub widget]', ...a); } catch (e) { /* */ } };
-const script = D.currentScript || D.querySelector('script[data-channel]');
+const warn = (/** @type {unknown[]} */ ...a) => { try { console.warn('[hub widget]', ...a); } catch (e) { /* */ } };
+const found = D.currentScript || D.querySelector('script[data-channel]');
+const script = found instanceof HTMLScriptElement ? found : null;
+/** @type {DOMStringMap} */
 const ds = (script && script.dataset) || {};
 const TOKEN = (ds.channel || '').trim();
 let BASE = '';
-try { BASE = ds.hub ? new URL(ds.hub, location.href).href : new URL(script.src, location.href).origin; } catch (e) { /* */ }
+try { BASE = ds.hub ? new URL(ds.hub, location.href).href : script ? new URL(script.src, location.href).origin : ''; } catch (e) { /* */ }
 BASE = BASE.replace(/\/+$/, '');
 const queued = W.Hub && Array.isArray(W.Hub.q) ? W.Hub.q : [];
 
+/** @type {Record<string, Record<string, string>>} */
 const T = {
   ru: {
     open: 'Открыть чат', close: 'Свернуть чат', chat: 'Чат', online: 'Операторы на связи',
@@ -48,18 +53,21 @@ const T = {
     offGo: 'Send', thanks: 'We will answer to: {v}', you: 'You', unread: 'new messages: {n}', hide: 'Dismiss',
   },
 };
-const pick = (l) => { l = String(l || '').toLowerCase().slice(0, 2); return T[l] ? l : ''; };
+const pick = (/** @type {unknown} */ v) => { const l = String(v || '').toLowerCase().slice(0, 2); return T[l] ? l : ''; };
 let lang = pick(ds.lang) || pick(D.documentElement.lang);
-const t = (k, v) => T[lang || 'ru'][k].replace(/\{(\w)\}/g, (_, x) => v[x]);
+/** @param {string} k @param {Record<string, string | number>} [v] */
+const t = (k, v = {}) => T[lang || 'ru'][k].replace(/\{(\w)\}/g, (_, x) => String(v[x]));
 
 // localStorage, one key set per website token; memory where storage is blocked.
-const KEY = 'hub.widget.' + TOKEN + '.', mem = {};
+const KEY = 'hub.widget.' + TOKEN + '.', mem = /** @type {Record<string, unknown>} */ ({});
+/** @param {string} k @returns {any} */
 const load = (k) => {
   try { const v = W.localStorage.getItem(KEY + k); return v == null ? null : JSON.parse(v); } catch (e) { return k in mem ? mem[k] : null; }
 };
-const save = (k, v) => { mem[k] = v; try { W.localStorage.setItem(KEY + k, JSON.stringify(v)); } catch (e) { /* */ } };
+const save = (/** @type {string} */ k, /** @type {unknown} */ v) => { mem[k] = v; try { W.localStorage.setItem(KEY + k, JSON.stringify(v)); } catch (e) { /* */ } };
+/** @returns {Outgoing[]} */
 const outbox = () => { const o = load('outbox'); return Array.isArray(o) ? o : []; };
-const unqueue = (cid) => save('outbox', outbox().filter((x) => x.id !== cid));
+const unqueue = (/** @type {string} */ cid) => save('outbox', outbox().filter((x) => x.id !== cid));
 const uuid = () => {
   try { if (W.crypto.randomUUID) return W.crypto.randomUUID(); } catch (e) { /* not a secure context */ }
   const a = W.crypto.getRandomValues(new Uint8Array(16));
@@ -69,17 +77,20 @@ const uuid = () => {
 };
 
 // Every network call resolves to {ok, status, data, code}; nothing throws.
+/** @param {string} method @param {string} path @param {object | null} [body] @param {boolean} [withToken] @returns {Promise<WidgetAnswer>} */
 async function api(method, path, body, withToken) {
   const ctl = W.AbortController && new AbortController();
   const timer = ctl && setTimeout(() => ctl.abort(), 15000);
   try {
+    /** @type {Record<string, string>} */
     const headers = {};
     if (body) headers['Content-Type'] = 'application/json';
-    if (withToken) headers['X-Visitor-Token'] = S.vt;
+    if (withToken) headers['X-Visitor-Token'] = String(S.vt);
     const res = await fetch(BASE + path, {
       method, headers, body: body ? JSON.stringify(body) : undefined,
       credentials: 'omit', mode: 'cors', cache: 'no-store', signal: ctl ? ctl.signal : undefined,
     });
+    /** @type {WidgetJson} */
     let data = {};
     try { data = (await res.json()) || {}; } catch (e) { /* not JSON */ }
     return { ok: res.ok, status: res.status, data, code: (data.error && data.error.code) || '' };
@@ -88,25 +99,32 @@ async function api(method, path, body, withToken) {
   } finally { clearTimeout(timer); }
 }
 
+/** @type {WidgetState} */
 const S = {
   vt: load('vt'), channel: null, contact: {}, online: true, isOpen: false, want: false, identity: null,
   msgs: new Map(), pend: new Map(), lastId: 0, read: load('read'), opName: '', ws: null, ready: false,
   gen: 0, attempt: 0, fails: 0, rest: false, sent: new Map(), holdUntil: 0, prechat: false, view: 'chat',
   lastTyping: 0, lastFrame: 0, greetUnread: false, greetEl: null,
 };
+/** @type {Record<string, number | undefined>} */
 const timers = {};
+/** @template {unknown[]} A @param {(...a: A) => unknown} fn @returns {(...a: A) => unknown} */
 function guard(fn) {
   return (...a) => {
-    try { const r = fn(...a); if (r && r.catch) r.catch(warn); return r; } catch (e) { warn(e); }
+    try { const r = fn(...a); if (r instanceof Promise) r.catch(warn); return r; } catch (e) { warn(e); }
   };
 }
+/** @param {string} name @param {() => unknown} fn @param {number} ms */
 const later = (name, fn, ms) => { clearTimeout(timers[name]); timers[name] = setTimeout(guard(fn), ms); };
-const backoff = (n) => { const d = Math.min(30000, 1000 * 2 ** n); return d / 2 + (Math.random() * d) / 2; };
+const backoff = (/** @type {number} */ n) => { const d = Math.min(30000, 1000 * 2 ** n); return d / 2 + (Math.random() * d) / 2; };
 
 // ---- session: on every page view (first/last touch), after identify() and on a stale token ----
+/** @type {Promise<boolean | void> | null} */
 let sessionBusy = null;
 const session = () => sessionBusy || (sessionBusy = runSession().catch(warn).then((ok) => { sessionBusy = null; return ok; }));
+/** @returns {Promise<boolean>} */
 async function runSession() {
+  /** @type {{website_token: string, page: object, visitor_token?: string} & HubIdentity} */
   const body = Object.assign({
     website_token: TOKEN, page: { url: location.href, title: D.title || '', referrer: D.referrer || '' },
   }, S.identity);
@@ -131,7 +149,7 @@ async function runSession() {
   lang = lang || pick(S.channel.lang) || 'ru';
   await build();
   setOnline(d.operators_online !== false);
-  (d.messages || []).forEach((m) => addMsg(m, null, true));
+  (d.messages || []).forEach((/** @type {WidgetJson} */ m) => addMsg(m, null, true));
   if (S.read == null) save('read', (S.read = S.lastId));
   if (!S.greetEl) greetingEl();
   outbox().forEach(pendingEl);
@@ -174,6 +192,7 @@ function drop() {
   S.ws = null; S.ready = false;
   if (ws) { ws.onclose = ws.onmessage = null; try { ws.close(1000); } catch (e) { /* */ } }
 }
+/** @param {WebSocket | null} ws @param {number} code */
 function lost(ws, code) {
   if (ws && S.ws !== ws) return;
   const wasReady = S.ready;
@@ -185,10 +204,12 @@ function lost(ws, code) {
   const check = !wasReady || (code >= 4000 && code < 5000);
   later('connect', async () => { if (check) await session(); connect(); }, backoff(S.attempt++));
 }
+/** @param {object} f a frame */
 function wsSend(f) {
-  if (!S.ready) return false;
+  if (!S.ready || !S.ws) return false;
   try { S.ws.send(JSON.stringify(f)); return true; } catch (e) { return false; }
 }
+/** @param {WidgetJson} f */
 function onFrame(f) {
   const ty = f.type;
   if (ty === 'ready') {
@@ -212,11 +233,12 @@ function ping() {
   wsSend({ type: 'ping' });
   later('ping', ping, 25000);
 }
+/** @type {Promise<void> | null} */
 let syncing = null;
 function sync() {
   return syncing || (syncing = (async () => {
     const r = await api('GET', '/api/widget/v1/messages?after=' + S.lastId, null, true);
-    if (r.ok) (r.data.items || []).forEach((m) => addMsg(m));
+    if (r.ok) (r.data.items || []).forEach((/** @type {WidgetJson} */ m) => addMsg(m));
     else if (r.status === 401 || r.status === 403 || r.status === 404) await session();
   })().catch(warn).then(() => { syncing = null; }));
 }
@@ -228,6 +250,7 @@ async function poll() {
 }
 
 // ---- sending: outbox in localStorage until acked; re-sent with the same client_id ----
+/** @param {string} body */
 function send(body) {
   body = body.trim();
   if (!body) return;
@@ -265,6 +288,7 @@ async function restFlush() {
     }
   } finally { flushing = false; }
 }
+/** @param {string} code @param {string | null | undefined} cid @param {string} [message] */
 function onError(code, cid, message) {
   if (code === 'rate_limited') {
     if (!cid) return;
@@ -285,8 +309,10 @@ function onError(code, cid, message) {
 }
 
 // ---- DOM: built only with createElement and text; the styles live in a shadow root ----
+/** @type {HTMLElement | null} */
 let ui = null;
-const $ = {};
+const $ = /** @type {WidgetParts} */ ({}); // filled by build() before any use (all check `ui` first)
+/** @type {Record<string, string>} */
 const P = {
   chat: 'M20 2H4a2 2 0 0 0-2 2v18l4-4h14a2 2 0 0 0 2-2V4a2 2 0 0 0-2-2zM6 9h12v2H6zm8 5H6v-2h8zm4-6H6V6h12z',
   x: 'M19 6.41 17.59 5 12 10.59 6.41 5 5 6.41 10.59 12 5 17.59 6.41 19 12 13.41 17.59 19 19 17.59 13.41 12z',
@@ -295,14 +321,17 @@ const P = {
   back: 'M20 11H7.83l5.59-5.59L12 4l-8 8 8 8 1.41-1.41L7.83 13H20z',
   phone: 'M6.62 10.79a15.1 15.1 0 0 0 6.59 6.59l2.2-2.2a1 1 0 0 1 1.02-.24c1.12.37 2.33.57 3.57.57a1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1.02z',
 };
+/** @param {string} name @param {number} size @param {string} [cls] */
 function icon(name, size, cls) {
   const NS = 'http://www.w3.org/2000/svg', s = D.createElementNS(NS, 'svg'), p = D.createElementNS(NS, 'path');
-  const at = { viewBox: '0 0 24 24', width: size, height: size, 'aria-hidden': 'true', focusable: 'false', class: cls || '' };
+  /** @type {Record<string, string>} */
+  const at = { viewBox: '0 0 24 24', width: String(size), height: String(size), 'aria-hidden': 'true', focusable: 'false', class: cls || '' };
   Object.keys(at).forEach((k) => s.setAttribute(k, at[k]));
   p.setAttribute('d', P[name]); p.setAttribute('fill', 'currentColor');
   s.append(p);
   return s;
 }
+/** @template {keyof HTMLElementTagNameMap} K @param {K} tag @param {string} [cls] @param {Array<Node | string>} [kids] @param {Record<string, string>} [attrs] @returns {HTMLElementTagNameMap[K]} */
 function h(tag, cls, kids, attrs) {
   const e = D.createElement(tag);
   if (cls) e.className = cls;
@@ -310,6 +339,7 @@ function h(tag, cls, kids, attrs) {
   (kids || []).forEach((k) => e.append(k));
   return e;
 }
+/** @param {string} cls @param {Array<Node | string>} kids @param {string} label @param {((e: MouseEvent) => unknown) | null} [fn] @param {string} [type] */
 const btn = (cls, kids, label, fn, type) => {
   const b = h('button', cls, kids, { type: type || 'button' });
   if (label) { b.setAttribute('aria-label', label); b.title = label; }
@@ -422,11 +452,12 @@ async function build() {
   $.win = h('div', 'win', [$.hd, $.cn, $.chat, $.pre, $.cb], { id: 'hub-win', role: 'dialog', 'aria-label': ch.name || t('chat'), hidden: '' });
   r.append($.win, $.te, $.la);
   sr.append(r);
-  sr.addEventListener('keydown', guard((e) => { if (e.key === 'Escape' && S.isOpen) { e.preventDefault(); closeWin(); } }));
+  sr.addEventListener('keydown', guard((/** @type {Event} */ e) => { if (e instanceof KeyboardEvent && e.key === 'Escape' && S.isOpen) { e.preventDefault(); closeWin(); } }));
   D.body.append(host);
   ui = host;
   color(ds.color || ch.color);
 }
+/** @param {string | undefined} c */
 function color(c) { // the accent, and dark or light text on it
   try { if (!c || !W.CSS.supports('color', c)) return; } catch (e) { return; }
   $.r.style.setProperty('--c', c);
@@ -439,47 +470,55 @@ function color(c) { // the accent, and dark or light text on it
 }
 
 // ---- forms: pre-chat, call me back, "nobody online" contact ----
-const fe = (f, n) => f.elements.namedItem(n);
+/** @param {HTMLFormElement} f @param {string} n @returns {CheckedInput | null} */
+const fe = (f, n) => /** @type {CheckedInput | null} */ (f.elements.namedItem(n));
+/** @param {Checked} inp @param {string} msg */
 function err(inp, msg) {
   if (inp.tagName === 'INPUT') inp.setAttribute('aria-invalid', msg ? 'true' : 'false');
   inp._er.textContent = msg || '';
   inp._er.hidden = !msg;
 }
+/** @param {string} name @param {string} label @param {string} type @param {boolean} req @param {string} [value] */
 function field(name, label, type, req, value) {
-  const inp = h('input', 'in2', [], { name, type, autocomplete: type === 'tel' ? 'tel' : name === 'when' ? 'off' : name });
+  const inp = /** @type {CheckedInput} */ (h('input', 'in2', [], { name, type, autocomplete: type === 'tel' ? 'tel' : name === 'when' ? 'off' : name }));
   inp.value = value || '';
   inp._er = h('span', 'er', [], { hidden: '' });
   return h('label', 'fl', [h('span', '', [label, req ? h('i', '', [' *']) : '']), inp, inp._er]);
 }
+/** @param {string} title @param {string} intro @param {HTMLElement[]} kids @param {string} go @param {(f: WidgetForm) => Promise<unknown>} onSubmit @returns {WidgetForm} */
 function form(title, intro, kids, go, onSubmit) {
   const b = btn('btn', [go], '', null, 'submit');
-  const gen = h('span', 'er', [], { hidden: '', role: 'alert' });
+  const gen = /** @type {Checked} */ (h('span', 'er', [], { hidden: '', role: 'alert' }));
   gen._er = gen;
-  const f = h('form', 'fo', [h('h2', '', [title]), h('p', '', [intro]), ...kids, gen, b], { novalidate: '', hidden: '' });
+  const f = /** @type {WidgetForm} */ (h('form', 'fo', [h('h2', '', [title]), h('p', '', [intro]), ...kids, gen, b], { novalidate: '', hidden: '' }));
   f._gen = gen;
-  f.onsubmit = guard(async (e) => {
+  f.onsubmit = guard(async (/** @type {SubmitEvent} */ e) => {
     e.preventDefault();
     if (b.disabled) return;
-    Array.from(f.elements).forEach((i) => i._er && err(i, ''));
+    Array.from(f.elements).forEach((i) => { if ('_er' in i && i._er) err(/** @type {Checked} */ (i), ''); });
     err(gen, '');
     b.disabled = true;
     try { await onSubmit(f); } finally { b.disabled = false; }
   });
   return f;
 }
+/** @param {WidgetForm} f @param {string[]} names */
 function filled(f, names) {
-  const bad = names.map((n) => fe(f, n)).filter((i) => i && !i.value.trim());
+  const bad = /** @type {CheckedInput[]} */ (names.map((n) => fe(f, n)).filter((i) => i && !i.value.trim()));
   bad.forEach((i) => err(i, t('req')));
   if (bad[0]) bad[0].focus();
   return !bad.length;
 }
+/** @param {WidgetForm} f @param {WidgetAnswer} r */
 function failed(f, r) {
   const k = /phone/.test(r.code) ? 'phone' : /email/.test(r.code) ? 'email' : '';
   const inp = k && fe(f, k);
   if (inp) err(inp, t(k === 'phone' ? 'badPhone' : 'badEmail'));
   else err(f._gen, r.status ? t('error') : t('conn'));
 }
+/** @param {WidgetForm} f @param {string[]} names */
 function values(f, names) {
+  /** @type {Record<string, string>} */
   const out = {};
   names.forEach((n) => { const i = fe(f, n); if (i && i.value.trim()) out[n] = i.value.trim(); });
   return out;
@@ -510,22 +549,24 @@ function buildCallback() {
     const body = { visitor_token: S.vt, phone: v.phone, name: v.name, preferred_time: v.when };
     const r = await api('POST', '/api/widget/v1/callback', body);
     if (!r.ok) return failed(f, r);
-    fe(f, 'when').value = '';
+    const when = fe(f, 'when');
+    if (when) when.value = '';
     addMsg(r.data.message);
     show('chat');
     scrollDown(true);
     connect();
   });
-  fe(f, 'when').placeholder = t('whenPh');
+  const when = fe(f, 'when');
+  if (when) when.placeholder = t('whenPh');
   f.prepend(btn('lk', [icon('back', 16), t('back')], '', () => show('chat')));
   return f;
 }
 function buildOffline() {
-  const inp = h('input', 'in2', [], { name: 'c', autocomplete: 'email', 'aria-label': t('offField'), placeholder: t('offField') });
+  const inp = /** @type {CheckedInput} */ (h('input', 'in2', [], { name: 'c', autocomplete: 'email', 'aria-label': t('offField'), placeholder: t('offField') }));
   inp._er = h('div', 'er', [], { hidden: '', role: 'alert' });
   $.ofText = h('div');
   $.ofForm = h('form', '', [inp, btn('btn', [t('offGo')], '', null, 'submit')]);
-  $.ofForm.onsubmit = guard(async (e) => {
+  $.ofForm.onsubmit = guard(async (/** @type {SubmitEvent} */ e) => {
     e.preventDefault();
     const v = inp.value.trim(), mail = v.indexOf('@') > 0;
     err(inp, '');
@@ -546,6 +587,7 @@ function offline() {
 }
 
 // ---- window ----
+/** @param {boolean} v */
 function setOnline(v) {
   S.online = !!v;
   head();
@@ -555,19 +597,21 @@ function head() {
   $.hd.classList.toggle('on', S.online);
   $.sub.textContent = S.opName ? S.opName + ' · ' + t('op') : t(S.online ? 'online' : 'offline');
 }
+/** @param {boolean} on @param {string} [text] */
 function bar(on, text) {
   if (!ui) return;
   $.cn.textContent = text || t('conn');
   $.cn.hidden = !on;
 }
+/** @param {'chat' | 'pre' | 'cb'} v @param {boolean} [noFocus] */
 function show(v, noFocus) {
   if (v === 'chat' && S.prechat) v = 'pre';
   S.view = v;
   $.chat.hidden = v !== 'chat'; $.pre.hidden = v !== 'pre'; $.cb.hidden = v !== 'cb';
-if (v !== 'chat') ['name', 'email', 'phone'].forEach((n) => { const i = fe($[v], n); if (i && !i.value && S.contact[n]) i.value = S.contact[n]; });
+  if (v !== 'chat') { const f = $[v]; ['name', 'email', 'phone'].forEach((n) => { const i = fe(f, n); if (i && !i.value && S.contact[n]) i.value = S.contact[n]; }); }
   if (S.isOpen && !noFocus) {
     const f = v === 'chat' ? $.ta : $[v].querySelector('input');
-    try { f.focus({ preventScroll: true }); } catch (e) { /* */ }
+    try { if (f) f.focus({ preventScroll: true }); } catch (e) { /* */ }
   }
   if (v === 'chat') scrollDown(true);
 }
@@ -576,6 +620,7 @@ function prechatMissing() {
   const fs = (p && p.enabled && p.fields) || {};
   return Object.keys(fs).some((k) => fs[k] === 'required' && !S.contact[k]);
 }
+/** @param {boolean} focus */
 function openWin(focus) {
   S.want = true;
   if (!ui) return;
@@ -616,24 +661,31 @@ function onInput() {
   $.sd.disabled = !ta.value.trim();
   if (ta.value && Date.now() - S.lastTyping > 3000 && wsSend({ type: 'typing' })) S.lastTyping = Date.now();
 }
+/** @param {boolean} [force] */
 function scrollDown(force) {
   const l = $.li;
   if (force || l.scrollHeight - l.scrollTop - l.clientHeight < 120) l.scrollTop = l.scrollHeight;
 }
 
 // ---- messages: merged by id, ordered by id, pending ones last ----
+/** @param {HTMLElement} el @param {string} text */
 function fillText(el, text) { // links become <a> built from text, http(s) only
   const re = /\bhttps?:\/\/[^\s<>"']*[^\s<>"'.,;:!?)\]]/gi;
-  let i = 0, m;
+  let i = 0;
+  /** @type {RegExpExecArray | null} */
+  let m;
   while ((m = re.exec(text))) {
     el.append(text.slice(i, m.index), h('a', '', [m[0]], { href: m[0], target: '_blank', rel: 'noopener noreferrer nofollow' }));
     i = m.index + m[0].length;
   }
   el.append(text.slice(i));
 }
+/** @param {string} iso */
 function hhmm(iso) {
-  try { const d = new Date(iso); return isNaN(d) ? '' : d.toLocaleTimeString(lang, { hour: lang === 'en' ? 'numeric' : '2-digit', minute: '2-digit' }); } catch (e) { return ''; }
+  try { const d = new Date(iso); return isNaN(d.getTime()) ? '' : d.toLocaleTimeString(lang, { hour: lang === 'en' ? 'numeric' : '2-digit', minute: '2-digit' }); } catch (e) { return ''; }
 }
+const bubble = () => /** @type {Bubble} */ (h('div'));
+/** @param {Bubble} el @param {WidgetJson} m @param {string} [state] pe: sending, fa: failed */
 function fillMsg(el, m, state) {
   const out = m.sender && m.sender.type === 'contact';
   const who = out ? t('you') : (m.sender && m.sender.name) || S.channel.name || t('chat');
@@ -650,16 +702,20 @@ function fillMsg(el, m, state) {
   el.append(h('div', 'who', [who]), bu, h('div', 'me', [state === 'pe' ? t('sending') : hhmm(m.created_at)]));
   return el;
 }
+/** @param {Element | null} e @returns {Bubble | null} */
+const asBubble = (e) => /** @type {Bubble | null} */ (e);
+/** @param {Bubble} el */
 function place(el) {
   let ref = null;
-  for (let c = $.li.lastElementChild; c; c = c.previousElementSibling) {
+  for (let c = asBubble($.li.lastElementChild); c; c = asBubble(c.previousElementSibling)) {
     if (c === el) continue;
     if (c._o <= el._o) break;
     ref = c;
   }
   $.li.insertBefore(el, ref);
+  /** @type {Bubble | null} */
   let prev = null; // group runs of one sender within 5 minutes
-  for (let c = $.li.firstElementChild; c; c = c.nextElementSibling) {
+  for (let c = asBubble($.li.firstElementChild); c; c = asBubble(c.nextElementSibling)) {
     const first = !prev || prev.dataset.k !== c.dataset.k || c._t - prev._t > 300000;
     c.classList.toggle('first', first);
     if (prev) prev.classList.toggle('last', first);
@@ -667,20 +723,22 @@ function place(el) {
   }
   if (prev) prev.classList.add('last');
 }
+/** @param {Outgoing} item */
 function pendingEl(item) {
   if (!ui || S.pend.has(item.id)) return;
   // Stored by the hub but not acked before a reload: it is re-sent (deduped) but not shown twice.
   for (const e of S.msgs.values()) if (e.dataset.k === 'c' && e._body === item.body && Math.abs(e._t - item.t) < 600000) return;
-  const el = fillMsg(h('div'), { body: item.body, sender: { type: 'contact' }, created_at: new Date(item.t).toISOString() }, 'pe');
+  const el = fillMsg(bubble(), { body: item.body, sender: { type: 'contact' }, created_at: new Date(item.t).toISOString() }, 'pe');
   el._o = Infinity;
   el._cid = item.id;
   S.pend.set(item.id, el);
   place(el);
 }
+/** @param {string} cid @param {string} why */
 function failEl(cid, why) {
   const el = S.pend.get(cid);
   if (!el) return;
-  const me = el.lastChild;
+  const me = /** @type {HTMLElement} */ (el.lastElementChild); // the time, now the reason
   el.classList.replace('pe', 'fa');
   me.textContent = why;
   me.append(btn('', [t('retry')], '', () => {
@@ -691,20 +749,21 @@ function failEl(cid, why) {
     flush();
   }));
 }
+/** @param {WidgetJson} m @param {string | null} [cid] @param {boolean} [initial] */
 function addMsg(m, cid, initial) {
   if (!m || typeof m.id !== 'number' || !ui) return;
   if (m.id > S.lastId) S.lastId = m.id;
   const out = m.sender && m.sender.type === 'contact';
-  let el = cid && S.pend.get(cid);
+  let el = cid ? S.pend.get(cid) : undefined;
   if (S.msgs.has(m.id)) {
-    if (el) { el.remove(); S.pend.delete(cid); }
+    if (el && cid) { el.remove(); S.pend.delete(cid); }
     return;
   }
   if (!el && out) { // our own message seen before its ack (after a reconnect): adopt the bubble
     for (const p of S.pend.values()) if (p._body === m.body && p.classList.contains('pe')) { el = p; break; }
   }
-  if (el) S.pend.delete(el._cid);
-  el = fillMsg(el || h('div'), m);
+  if (el) S.pend.delete(el._cid || '');
+  el = fillMsg(el || bubble(), m);
   el._o = m.id;
   S.msgs.set(m.id, el);
   place(el);
@@ -718,6 +777,7 @@ function addMsg(m, cid, initial) {
   scrollDown(out && !initial);
   if (!initial) connect();
 }
+/** @param {string} [name] */
 function showTyping(name) {
   if (!ui) return;
   $.ty.textContent = t('typing', { n: name || S.opName || t('op') });
@@ -736,11 +796,12 @@ function markRead() {
 function updateBadge() {
   if (!ui) return;
   let n = S.greetUnread ? 1 : 0;
-  S.msgs.forEach((el, id) => { if (id > S.read && el.dataset.k !== 'c') n++; });
+  S.msgs.forEach((el, id) => { if (id > (S.read || 0) && el.dataset.k !== 'c') n++; });
   $.bd.textContent = n > 9 ? '9+' : String(n);
   $.bd.hidden = !n;
   $.la.setAttribute('aria-label', S.isOpen ? t('close') : n ? t('open') + ', ' + t('unread', { n }) : t('open'));
 }
+/** @param {string | undefined} name @param {string} text */
 function teaser(name, text) {
   if (S.isOpen) return;
   $.teName.textContent = name || S.channel.name || '';
@@ -753,8 +814,8 @@ const greetText = () => (ds.greeting || (S.channel.greeting && S.channel.greetin
 function greetingEl() {
   const text = greetText();
   if (!text || S.msgs.size || outbox().length) return;
-  const el = (S.greetEl = fillMsg(h('div'), { body: text, sender: { type: 'operator', name: S.channel.name } }));
-  el.lastChild.textContent = '';
+  const el = (S.greetEl = fillMsg(bubble(), { body: text, sender: { type: 'operator', name: S.channel.name } }));
+  if (el.lastChild) el.lastChild.textContent = '';
   el.classList.add('gr');
   el._o = 0;
   place(el);
@@ -780,9 +841,12 @@ D.addEventListener('visibilitychange', guard(() => {
 W.addEventListener('online', guard(() => { S.attempt = 0; if (ui && wanted()) connect(); }));
 
 // ---- the one global ----
+/** @param {unknown} o */
 function identify(o) {
+  const given = /** @type {Record<string, unknown>} */ (o || {});
+  /** @type {HubIdentity} */
   const id = {};
-  ['identifier', 'identifier_hash', 'name', 'email'].forEach((k) => { if (o && typeof o[k] === 'string' && o[k]) id[k] = o[k]; });
+  /** @type {Array<keyof HubIdentity>} */ (['identifier', 'identifier_hash', 'name', 'email']).forEach((k) => { const v = given[k]; if (typeof v === 'string' && v) id[k] = v; });
   if (!id.identifier) return Promise.resolve(false);
   const prev = S.identity;
   S.identity = id;
@@ -794,10 +858,12 @@ function identify(o) {
 const Hub = Object.freeze({
   open: guard(() => openWin(true)),
   close: guard(closeWin),
-  identify: (o) => { try { return identify(o); } catch (e) { warn(e); return Promise.resolve(false); } },
+  identify: (/** @type {unknown} */ o) => { try { return identify(o); } catch (e) { warn(e); return Promise.resolve(false); } },
 });
 W.Hub = Hub;
 if (!TOKEN || !BASE) return warn('data-channel (and a script src or data-hub) is required');
 guard(session)();
-queued.forEach((c) => { try { if (Hub[c[0]]) Hub[c[0]](...[].concat(c[1] || [])); } catch (e) { warn(e); } });
+/** @type {Record<string, (...a: any[]) => unknown>} */
+const calls = { open: Hub.open, close: Hub.close, identify: Hub.identify };
+queued.forEach((c) => { try { const fn = calls[c[0]], a = c[1] || []; if (fn) fn(...(Array.isArray(a) ? a : [a])); } catch (e) { warn(e); } });
 })();

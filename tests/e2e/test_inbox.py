@@ -451,6 +451,12 @@ async def test_main_screens(browser: Any, hub: Hub, lang: str) -> None:
     await expect(page.locator("#messages .msg.note .note-label")).to_have_text(
         "Внутренняя заметка" if lang == "ru" else "Internal note"
     )
+    # The hub writes activities in English; the Russian page tells them again from their meta.
+    await expect(page.locator("#messages .msg.activity .body")).to_contain_text(
+        ["назначил(а) диалог: Олег — звонить после 18:00"]
+        if lang == "ru"
+        else ["assigned to Oleg: call after 6 pm"]
+    )
     await expect(page.locator("#c-first")).to_contain_text("yandex")
     await shot(page, f"inbox-conversation-{lang}.png")
     await page.click("#composer [data-mode=note]")

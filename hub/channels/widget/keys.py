@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth import Principal
 from hub.channels.widget.config import TYPE, origin_allowed
 from hub.channels.widget.live import WidgetLive
+from hub.channels.widget.script import WidgetScript
 from hub.channels.widget.visitors import Visitor, own_identity
 from hub.context import HubContext
 from hub.events import ConversationTyping, Recipients
@@ -43,6 +44,8 @@ class WidgetState:
         self._typing = RateLimiter(burst=1, per_second=1 / TYPING_EVERY_S)
         self._origins: tuple[float, list[dict[str, Any]]] = (0.0, [])
         self._online_locally = False
+        #: ``/widget.js``, read and compressed once here rather than on every request.
+        self.script = WidgetScript.read(st.widget_dir / "hub-widget.js")
 
     async def _widget_configs(self, max_age: float = ORIGINS_CACHE_S) -> list[dict[str, Any]]:
         stamp, configs = self._origins

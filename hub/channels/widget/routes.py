@@ -139,20 +139,12 @@ async def _returning(request: web.Request, token: str | None, channel: Channel) 
 
 
 @routes.get("/widget.js")
-async def widget_script(request: web.Request) -> web.StreamResponse:
-    path = request.app[CTX].settings.widget_dir / "hub-widget.js"
-    if not path.is_file():
+async def widget_script(request: web.Request) -> web.Response:
+    """The embed script, gzip-compressed for a client that accepts it (``script.py``)."""
+    script = request.app[WIDGET].script
+    if script is None:
         raise web.HTTPNotFound(reason="the widget script is not installed")
-    response = web.FileResponse(
-        path,
-        headers={
-            "Content-Type": "application/javascript; charset=utf-8",
-            "Cache-Control": "public, max-age=300, stale-while-revalidate=86400",
-            "Access-Control-Allow-Origin": "*",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
-    return response
+    return script.response(request)
 
 
 @routes.get("/")
@@ -169,6 +161,22 @@ async def demo_page(request: web.Request) -> web.Response:
         )
     html = path.read_text(encoding="utf-8").replace("{{WEBSITE_TOKEN}}", token)
     return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+@routes.get("/demo.js")
+async def demo_script(request: web.Request) -> web.StreamResponse:
+    """The demo site's own script (a price calculator that keeps working beside the widget)."""
+    path = request.app[CTX].settings.widget_dir / "demo.js"
+    if not path.is_file():
+        raise web.HTTPNotFound(reason="the demo site's script is not installed")
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": "application/javascript; charset=utf-8",
+            "Cache-Control": "no-cache",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @routes.route("OPTIONS", "/api/widget/v1/{tail:.*}")

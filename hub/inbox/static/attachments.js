@@ -1,25 +1,35 @@
+// @ts-check
 /* Attachments in the inbox: files picked, dropped or pasted into the composer are uploaded at
  * once and sent with the next reply or note; messages show their attachments, images inline.
  * Built on window.HubInbox (inbox.js). File names are written with textContent. */
 (function () {
   'use strict';
+  if (!window.HubInbox) return;
   var H = window.HubInbox;
-  if (!H) return;
   H.addTexts({
-    en: { attach: 'Attach', uploading: 'uploading…', remove: 'Remove', attachment: 'Attachment' },
-    ru: { attach: 'Прикрепить', uploading: 'загружается…', remove: 'Убрать', attachment: 'Вложение' }
+    en: {
+      attach: 'Attach', uploading: 'uploading…', remove: 'Remove', attachment: 'Attachment',
+      size_b: '{n} B', size_kb: '{n} KB', size_mb: '{n} MB'
+    },
+    ru: {
+      attach: 'Прикрепить', uploading: 'загружается…', remove: 'Убрать', attachment: 'Вложение',
+      size_b: '{n} Б', size_kb: '{n} КБ', size_mb: '{n} МБ'
+    }
   });
 
   /* What waits to be sent, in the order the files were chosen: a slot per file, filled with the
    * attachment ({id, filename, size}) once its upload answers; the conversation it belongs to. */
+  /** @type {Array<ApiJson | null | undefined>} null: uploading; undefined: removed or failed */
   var pending = [];
+  /** @type {number | null} */
   var pendingConv = null;
   var uploads = 0;
 
+  /** @param {number} bytes */
   function size(bytes) {
-    if (bytes < 1024) return bytes + ' B';
-    if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(0) + ' KB';
-    return (bytes / 1024 / 1024).toFixed(1) + ' MB';
+    if (bytes < 1024) return H.t('size_b', { n: bytes });
+    if (bytes < 1024 * 1024) return H.t('size_kb', { n: (bytes / 1024).toFixed(0) });
+    return H.t('size_mb', { n: (bytes / 1024 / 1024).toFixed(1) });
   }
 
   function renderChips() {
@@ -39,9 +49,10 @@
     });
     if (uploads) box.appendChild(H.el('span', 'chip muted', H.t('uploading')));
     H.show(box, pending.some(Boolean) || uploads > 0);
-    H.$('send').disabled = uploads > 0;
+    H.$('send', HTMLButtonElement).disabled = uploads > 0;
   }
 
+  /** @param {File} file */
   function upload(file) {
     var conv = H.state().current;
     if (conv === null) return;
@@ -72,14 +83,16 @@
     });
   }
 
+  /** @param {FileList} files */
   function uploadAll(files) {
     for (var i = 0; i < files.length; i++) upload(files[i]);
   }
 
+  /** @param {HTMLElement} node @param {ApiJson} m */
   function decorate(node, m) {
     if (!m.attachments || !m.attachments.length) return;
     var box = H.el('div', 'attachments');
-    m.attachments.forEach(function (a) {
+    m.attachments.forEach(/** @param {ApiJson} a */ function (a) {
       var link = H.el('a', 'attachment');
       link.href = a.url;
       link.target = '_blank';
@@ -115,11 +128,11 @@
   H.onSent(function () { pending = []; renderChips(); });
 
   function bind() {
-    var input = H.$('attach-input');
+    var input = H.$('attach-input', HTMLInputElement);
     H.$('attach-btn').addEventListener('click', function () { input.click(); });
-    input.addEventListener('change', function () { uploadAll(input.files); input.value = ''; });
+    input.addEventListener('change', function () { if (input.files) uploadAll(input.files); input.value = ''; });
     H.$('attach-chips').addEventListener('click', function (ev) {
-      var i = ev.target.getAttribute('data-remove');
+      var i = H.targetAttr(ev, 'data-remove');
       if (i === null) return;
       pending[Number(i)] = undefined;
       if (!uploads) pending = pending.filter(Boolean);

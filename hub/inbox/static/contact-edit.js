@@ -1,10 +1,11 @@
+// @ts-check
 /* Editing the contact card beside a conversation: name, phones, emails, company, notes.
  * Phones may be typed any local way (8 (916) 123-45-67); the server stores E.164 and refuses
  * the whole edit if one entry is wrong, so the form stays open with the error shown. */
 (function () {
   'use strict';
+  if (!window.HubInbox) return;
   var H = window.HubInbox;
-  if (!H) return;
   H.addTexts({
     en: {
       edit: 'Edit', save: 'Save', name: 'Name', phones_hint: 'one per line', emails_hint: 'one per line'
@@ -15,8 +16,10 @@
     }
   });
 
+  /** @type {number | null} the contact whose card is being edited */
   var editing = null;
 
+  /** @param {string} text */
   function lines(text) {
     return text.split(/[\n,;]+/).map(function (s) { return s.trim(); }).filter(Boolean);
   }
@@ -24,38 +27,39 @@
   function open() {
     var c = H.state().contact;
     if (!c) return;
-    var form = H.$('c-edit');
+    var form = H.$('c-edit', HTMLFormElement);
     var attrs = c.attributes || {};
-    form.elements.name.value = c.name || '';
-    form.elements.phones.value = c.phones.join('\n');
-    form.elements.emails.value = c.emails.join('\n');
-    form.elements.company.value = attrs.company || '';
-    form.elements.notes.value = attrs.notes || '';
+    H.control(form, 'name').value = c.name || '';
+    H.control(form, 'phones').value = c.phones.join('\n');
+    H.control(form, 'emails').value = c.emails.join('\n');
+    H.control(form, 'company').value = attrs.company || '';
+    H.control(form, 'notes').value = attrs.notes || '';
     editing = c.id;
     H.show(H.$('c-edit-error'), false);
     H.show(form, true);
     H.show(H.$('c-fields'), false);
-    form.elements.name.focus();
+    H.control(form, 'name').focus();
   }
   function close() {
     editing = null;
     H.show(H.$('c-edit'), false);
     H.show(H.$('c-fields'), true);
   }
+  /** @param {SubmitEvent} ev */
   function save(ev) {
     ev.preventDefault();
-    var form = ev.target;
+    var form = H.$('c-edit', HTMLFormElement);
     if (editing === null) return;
     H.api('PATCH', '/api/v1/contacts/' + editing, {
-      name: form.elements.name.value,
-      phones: lines(form.elements.phones.value),
-      emails: lines(form.elements.emails.value),
-      company: form.elements.company.value,
-      notes: form.elements.notes.value
+      name: H.control(form, 'name').value,
+      phones: lines(H.control(form, 'phones').value),
+      emails: lines(H.control(form, 'emails').value),
+      company: H.control(form, 'company').value,
+      notes: H.control(form, 'notes').value
     }).then(function (saved) {
       close();
       H.contactChanged(saved);
-    }).catch(function (err) {
+    }).catch(/** @param {HubError} err */ function (err) {
       var box = H.$('c-edit-error');
       box.textContent = err && err.message ? err.message : H.t('error');
       H.show(box, true);

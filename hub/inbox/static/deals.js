@@ -1,4 +1,5 @@
-/* Hub pipeline board (/inbox/deals) and deal page (/inbox/deals/{id}): vanilla ES2017, no build
+// @ts-check
+/* Hub pipeline board (/inbox/deals) and deal page (/inbox/deals/{id}): vanilla ES2018, no build
  * step. Cards move by HTML5 drag and drop: forward at once, backwards only with a reason, onto
  * "Won" or "Lost" to close the deal (lost asks for its reason). Customer-given text is written
  * with textContent, never as HTML. */
@@ -7,6 +8,7 @@
   var D = window.HubDom;
   var pickLang = D.pickLang, $ = D.$, el = D.el, clear = D.clear, show = D.show;
 
+  /** @type {Texts} */
   var TEXTS = {
     en: {
       board: 'Deals', inbox: '← Inbox', pipeline: 'Pipeline', owner: 'Owner', source: 'Source',
@@ -20,7 +22,10 @@
       task: 'Task', overdue: 'overdue', due: 'due', error: 'Something went wrong',
       status_open: 'open', status_won: 'won', status_lost: 'lost', lang_other: 'Русский',
       saved: 'Saved', contact: 'Contact', created: 'created', open_tasks: 'Tasks',
-      overdue_n: 'overdue', no_tasks: 'No open tasks'
+      overdue_n: 'overdue', no_tasks: 'No open tasks', title: 'Title', amount: 'Amount',
+      currency: 'Currency', stage: 'Stage', due_at: 'Due',
+      // n deals, by the language's plural rule (Intl.PluralRules: one, few, many, other)
+      deals_one: '{n} deal', deals_other: '{n} deals'
     },
     ru: {
       board: 'Сделки', inbox: '← Входящие', pipeline: 'Воронка', owner: 'Ответственный',
@@ -36,53 +41,67 @@
       due: 'срок', error: 'Что-то пошло не так', status_open: 'открыта', status_won: 'успешна',
       status_lost: 'проиграна', lang_other: 'English', saved: 'Сохранено', contact: 'Контакт',
       created: 'создана', open_tasks: 'Задачи', overdue_n: 'просрочено',
-      no_tasks: 'Открытых задач нет'
+      no_tasks: 'Открытых задач нет', title: 'Название', amount: 'Сумма', currency: 'Валюта',
+      stage: 'Этап', due_at: 'Срок',
+      deals_one: '{n} сделка', deals_few: '{n} сделки', deals_many: '{n} сделок', deals_other: '{n} сделки'
     }
   };
-  /* The defaults are stored in English; Russian readers see these names. */
-  var NAMES_RU = {
-    'Sales': 'Продажи', 'New': 'Новая', 'Qualified': 'Квалифицирована',
-    'Proposal sent': 'КП отправлено', 'Negotiation': 'Переговоры', 'Contract': 'Договор',
-    'Won': 'Успешно', 'Lost': 'Проиграна', 'Too expensive': 'Дорого',
-    'Chose a competitor': 'Выбрал конкурента', 'No budget': 'Нет бюджета',
-    'No response': 'Не отвечает', 'Not a fit': 'Не подходит', 'Other': 'Другое'
-  };
+  /** @type {Record<string, string>} */
   var CHANNEL_BADGE = { api: 'API', widget: 'WEB', telegram: 'TG', email: '@', whatsapp: 'WA' };
 
+  /**
+   * The page's state; API objects (ApiJson) are kept as the hub answered them.
+   * @type {{
+   *   lang: Lang, csrf: string, me: ApiJson, pipelines: ApiJson[], operators: ApiJson[],
+   *   reasons: ApiJson[], channelTypes: string[],
+   *   filter: {pipeline: string, owner: string, source: string},
+   *   deals: ApiJson[], totals: Record<string, ApiJson>, tasks: ApiJson[] | null,
+   *   dealId: number | null, deal: ApiJson, dragging: number | null,
+   *   reloadTimer: number | undefined, ws: WebSocket | null
+   * }}
+   */
   var S = {
     lang: pickLang(), csrf: '', me: null, pipelines: [], operators: [], reasons: [],
     channelTypes: [], filter: { pipeline: '', owner: '', source: '' }, deals: [], totals: {},
-    dealId: null, deal: null, dragging: null, reloadTimer: null, ws: null
+    tasks: null, dealId: null, deal: null, dragging: null, reloadTimer: undefined, ws: null
   };
 
-  function t(key) { return TEXTS[S.lang][key] || TEXTS.en[key] || key; }
-  function known(name) { return S.lang === 'ru' && NAMES_RU[name] ? NAMES_RU[name] : name; }
+  /** @param {string} key @param {Record<string, string | number>} [vars] */
+  function t(key, vars) { return D.format(TEXTS[S.lang][key] || TEXTS.en[key] || key, vars); }
+  /** @param {string} name a stored name: the defaults are shown in Russian to Russian readers */
+  function known(name) { return D.defaultName(name, S.lang); }
+  /**
+   * @param {HTMLSelectElement} select @param {string | number} value @param {string} label
+   * @param {boolean} [selected]
+   */
   function option(select, value, label, selected) {
     var o = el('option', '', label);
     o.value = String(value);
     if (selected) o.selected = true;
     select.appendChild(o);
   }
+  /** @param {number} n */
   function dealsCount(n) {
-    if (S.lang !== 'ru') return n + (n === 1 ? ' deal' : ' deals');
-    var ten = n % 10, hundred = n % 100;
-    var word = ten === 1 && hundred !== 11 ? 'сделка'
-      : ten >= 2 && ten <= 4 && (hundred < 12 || hundred > 14) ? 'сделки' : 'сделок';
-    return n + ' ' + word;
+    var key = 'deals_' + new Intl.PluralRules(S.lang).select(n);
+    return t(TEXTS[S.lang][key] ? key : 'deals_other', { n: n });
   }
+  /** @param {string} amount @param {string} currency */
   function money(amount, currency) {
     try {
       return new Intl.NumberFormat(S.lang, { style: 'currency', currency: currency }).format(Number(amount));
     } catch (e) { return amount + ' ' + currency; }
   }
+  /** @param {string | null} iso */
   function when(iso) {
     if (!iso) return '';
     return new Date(iso).toLocaleString(S.lang, { dateStyle: 'short', timeStyle: 'short' });
   }
-  function fail(err) { D.toast(err && err.message ? err.message : t('error')); }
+  /** @param {unknown} err */
+  function fail(err) { D.toast(err instanceof Error && err.message ? err.message : t('error')); }
 
+  /** @param {string} method @param {string} path @param {unknown} [body] @returns {Promise<ApiJson>} */
   function api(method, path, body) {
-    return D.request(method, path, body, S.csrf).catch(function (err) {
+    return D.request(method, path, body, S.csrf).catch(/** @param {HubError} err */ function (err) {
       if (err.status === 401) window.location.href = '/inbox';
       throw err;
     });
@@ -91,22 +110,19 @@
   /* ---------- language ---------- */
   function applyLang() {
     document.documentElement.lang = S.lang;
-    var nodes = document.querySelectorAll('[data-t]');
-    for (var i = 0; i < nodes.length; i++) nodes[i].textContent = t(nodes[i].getAttribute('data-t'));
-    nodes = document.querySelectorAll('[data-t-placeholder]');
-    for (i = 0; i < nodes.length; i++) nodes[i].placeholder = t(nodes[i].getAttribute('data-t-placeholder'));
-    nodes = document.querySelectorAll('[data-lang-switch]');
-    for (i = 0; i < nodes.length; i++) nodes[i].textContent = t('lang_other');
+    D.translate(t);
     document.title = t('board');
     if (S.me) { renderFilters(); render(); if (S.tasks) renderTasksButton(); }
   }
 
   /* ---------- data ---------- */
+  /** @returns {ApiJson} the pipeline shown, or null when there is none */
   function pipeline() {
     var id = Number(S.filter.pipeline);
     for (var i = 0; i < S.pipelines.length; i++) if (S.pipelines[i].id === id) return S.pipelines[i];
     return S.pipelines[0] || null;
   }
+  /** @param {number} id @returns {ApiJson} the stage, or null */
   function stageById(id) {
     for (var i = 0; i < S.pipelines.length; i++) {
       var st = S.pipelines[i].stages;
@@ -123,7 +139,7 @@
     return api('GET', q).then(function (data) {
       S.deals = data.items;
       S.totals = {};
-      data.stages.forEach(function (s) { S.totals[s.stage_id] = s; });
+      data.stages.forEach(/** @param {ApiJson} s */ function (s) { S.totals[s.stage_id] = s; });
       renderBoard();
     }).catch(fail);
   }
@@ -178,26 +194,28 @@
 
   /* ---------- board ---------- */
   function renderFilters() {
-    var ps = $('f-pipeline');
+    var ps = $('f-pipeline', HTMLSelectElement);
     clear(ps);
     S.pipelines.forEach(function (p) { option(ps, p.id, known(p.name), pipeline() === p); });
-    show(ps.parentNode, S.pipelines.length > 1);
-    var owner = $('f-owner');
+    if (ps.parentElement) show(ps.parentElement, S.pipelines.length > 1);
+    var owner = $('f-owner', HTMLSelectElement);
     clear(owner);
     option(owner, '', t('anyone'), !S.filter.owner);
     option(owner, 'me', t('me'), S.filter.owner === 'me');
     S.operators.forEach(function (o) {
       if (o.id !== S.me.id) option(owner, o.id, o.name, S.filter.owner === String(o.id));
     });
-    var source = $('f-source');
+    var source = $('f-source', HTMLSelectElement);
     clear(source);
     option(source, '', t('any_source'), !S.filter.source);
     S.channelTypes.forEach(function (type) { option(source, type, type, S.filter.source === type); });
   }
+  /** @param {ApiJson} total a stage's count and sums, or undefined */
   function sumText(total) {
     if (!total) return money('0', 'RUB');
     return Object.keys(total.sums).map(function (c) { return money(total.sums[c], c); }).join(' + ');
   }
+  /** @param {ApiJson} d */
   function card(d) {
     var li = el('li', 'card');
     li.setAttribute('data-id', String(d.id));
@@ -221,7 +239,7 @@
     var p = pipeline();
     if (!p) return;
     var count = 0;
-    p.stages.forEach(function (st) {
+    p.stages.forEach(/** @param {ApiJson} st */ function (st) {
       var col = el('section', 'column col-' + st.kind);
       col.setAttribute('data-stage', String(st.id));
       var head = el('div', 'col-head');
@@ -239,30 +257,37 @@
     });
     $('board-total').textContent = dealsCount(count);
   }
+  /** @param {number} id @returns {ApiJson} the deal on the board, or null */
   function dealById(id) {
     for (var i = 0; i < S.deals.length; i++) if (S.deals[i].id === id) return S.deals[i];
     return null;
   }
+  /** @param {EventTarget | null} node @returns {Element | null} the board's column it is in */
   function columnOf(node) {
-    while (node && node !== document.body) {
-      if (node.classList && node.classList.contains('column')) return node;
-      node = node.parentNode;
+    var at = node instanceof Node ? node : null;
+    while (at && at !== document.body) {
+      if (at instanceof Element && at.classList.contains('column')) return at;
+      at = at.parentNode;
     }
     return null;
   }
+  /** @param {DragEvent} ev */
   function onDragStart(ev) {
-    var li = ev.target.closest ? ev.target.closest('.card') : null;
+    var li = D.targetClosest(ev, '.card');
     if (!li) return;
     S.dragging = Number(li.getAttribute('data-id'));
-    ev.dataTransfer.setData('text/plain', String(S.dragging));
-    ev.dataTransfer.effectAllowed = 'move';
+    if (ev.dataTransfer) {
+      ev.dataTransfer.setData('text/plain', String(S.dragging));
+      ev.dataTransfer.effectAllowed = 'move';
+    }
     li.classList.add('dragging');
   }
+  /** @param {DragEvent} ev */
   function onDragOver(ev) {
     var col = columnOf(ev.target);
     if (!col || S.dragging === null) return;
     ev.preventDefault();
-    ev.dataTransfer.dropEffect = 'move';
+    if (ev.dataTransfer) ev.dataTransfer.dropEffect = 'move';
     var cols = document.querySelectorAll('.column.drop-ok');
     for (var i = 0; i < cols.length; i++) if (cols[i] !== col) cols[i].classList.remove('drop-ok');
     col.classList.add('drop-ok');
@@ -272,9 +297,10 @@
     var nodes = document.querySelectorAll('.drop-ok, .dragging');
     for (var i = 0; i < nodes.length; i++) nodes[i].classList.remove('drop-ok', 'dragging');
   }
+  /** @param {DragEvent} ev */
   function onDrop(ev) {
     var col = columnOf(ev.target);
-    var id = S.dragging !== null ? S.dragging : Number(ev.dataTransfer.getData('text/plain'));
+    var id = S.dragging !== null ? S.dragging : Number(ev.dataTransfer ? ev.dataTransfer.getData('text/plain') : '');
     endDrag();
     if (!col) return;
     ev.preventDefault();
@@ -282,7 +308,10 @@
     var target = stageById(Number(col.getAttribute('data-stage')));
     if (deal && target) moveDeal(deal, target);
   }
-  /* Forward at once; backwards, lost and reopen ask for their reason first. */
+  /**
+   * Forward at once; backwards, lost and reopen ask for their reason first.
+   * @param {ApiJson} deal @param {ApiJson} target the stage
+   */
   function moveDeal(deal, target) {
     var current = stageById(deal.stage_id);
     if (!current || target.id === current.id) return;
@@ -303,34 +332,40 @@
       send(path + '/stage', { stage_id: target.id, reason: reason });
     });
   }
+  /** @param {string} path @param {object} [body] */
   function send(path, body) {
     return api('POST', path, body === undefined ? {} : body).then(reload, fail);
   }
 
   /* ---------- the reason dialog ---------- */
+  /**
+   * @param {string} title @param {ApiJson[] | null} presets the reasons to pick from, if any
+   * @param {(reason: string) => void} done
+   */
   function askReason(title, presets, done) {
     var dialog = $('reason-dialog');
-    var form = $('reason-form');
+    var form = $('reason-form', HTMLFormElement);
     $('reason-title').textContent = title;
-    var select = form.preset;
+    var select = D.find('[name=preset]', HTMLSelectElement, form);
+    var input = D.find('[name=reason]', HTMLInputElement, form);
     clear(select);
     show(select, !!presets);
     if (presets) {
       presets.forEach(function (r) { option(select, r.name, known(r.name)); });
       option(select, '', t('other'));
     }
-    form.reason.value = '';
-    show(form.reason, !presets);
-    select.onchange = function () { show(form.reason, !select.value); };
+    input.value = '';
+    show(input, !presets);
+    select.onchange = function () { show(input, !select.value); };
     form.onsubmit = function (ev) {
       ev.preventDefault();
-      var reason = presets && select.value ? select.value : form.reason.value.trim();
-      if (!reason) { show(form.reason, true); form.reason.focus(); return; }
+      var reason = presets && select.value ? select.value : input.value.trim();
+      if (!reason) { show(input, true); input.focus(); return; }
       show(dialog, false);
       done(reason);
     };
     show(dialog, true);
-    (presets ? select : form.reason).focus();
+    (presets ? select : input).focus();
   }
 
   /* ---------- a deal's page ---------- */
@@ -347,18 +382,18 @@
     if (d.status === 'open') stage += ' · ' + t('status_open');
     meta.appendChild(el('span', '', ' · ' + stage + ' · ' + money(d.amount, d.currency) +
       (d.lost_reason ? ' · ' + known(d.lost_reason) : '')));
-    var form = $('d-edit');
-    form.title.value = d.title;
-    form.amount.value = d.amount;
-    form.currency.value = d.currency;
-    clear(form.owner);
-    option(form.owner, '', t('no_owner'), d.owner_id === null);
-    S.operators.forEach(function (o) { option(form.owner, o.id, o.name, o.id === d.owner_id); });
-    var stageSelect = $('d-stage');
+    var form = $('d-edit', HTMLFormElement);
+    D.control(form, 'title').value = d.title;
+    D.control(form, 'amount').value = d.amount;
+    D.control(form, 'currency').value = d.currency;
+    var owner = D.find('[name=owner]', HTMLSelectElement, form);
+    clear(owner);
+    option(owner, '', t('no_owner'), d.owner_id === null);
+    S.operators.forEach(function (o) { option(owner, o.id, o.name, o.id === d.owner_id); });
+    var stageSelect = $('d-stage', HTMLSelectElement);
     clear(stageSelect);
-    var p = null;
-    S.pipelines.forEach(function (x) { if (x.id === d.pipeline_id) p = x; });
-    (p ? p.stages : []).forEach(function (st) {
+    var p = S.pipelines.filter(function (x) { return x.id === d.pipeline_id; }).pop();
+    (p ? p.stages : []).forEach(/** @param {ApiJson} st */ function (st) {
       if (st.kind === 'open') option(stageSelect, st.id, known(st.name), st.id === d.stage_id);
     });
     var open = d.status === 'open';
@@ -367,6 +402,7 @@
     renderTasks(d.tasks);
     renderTimeline(d.timeline);
   }
+  /** @param {ApiJson[]} tasks */
   function renderTasks(tasks) {
     var list = $('d-tasks');
     clear(list);
@@ -382,6 +418,7 @@
       list.appendChild(li);
     });
   }
+  /** @param {ApiJson[]} items */
   function renderTimeline(items) {
     var list = $('d-timeline');
     clear(list);
@@ -410,22 +447,31 @@
       list.appendChild(li);
     });
   }
+  /** @param {SubmitEvent} ev */
   function saveDeal(ev) {
     ev.preventDefault();
-    var form = ev.target;
-    var body = { title: form.title.value, amount: form.amount.value.trim() || '0', currency: form.currency.value };
-    if (form.owner.value) body.owner_id = Number(form.owner.value);
+    var form = $('d-edit', HTMLFormElement);
+    /** @type {{title: string, amount: string, currency: string, owner_id?: number}} */
+    var body = {
+      title: D.control(form, 'title').value, amount: D.control(form, 'amount').value.trim() || '0',
+      currency: D.control(form, 'currency').value
+    };
+    var owner = D.control(form, 'owner').value;
+    if (owner) body.owner_id = Number(owner);
     api('PATCH', '/api/v1/deals/' + S.dealId, body).then(function (d) {
       D.toast(t('saved'));
       S.deal.title = d.title;
       reload();
     }).catch(fail);
   }
+  /** @param {SubmitEvent} ev */
   function addTask(ev) {
     ev.preventDefault();
-    var form = ev.target;
-    var body = { title: form.title.value, deal_id: S.dealId };
-    if (form.due.value) body.due_at = new Date(form.due.value).toISOString();
+    var form = $('task-form', HTMLFormElement);
+    /** @type {{title: string, deal_id: number | null, due_at?: string}} */
+    var body = { title: D.control(form, 'title').value, deal_id: S.dealId };
+    var due = D.control(form, 'due').value;
+    if (due) body.due_at = new Date(due).toISOString();
     api('POST', '/api/v1/tasks', body).then(function () { form.reset(); reload(); }).catch(fail);
   }
 
@@ -461,10 +507,13 @@
     board.addEventListener('dragover', onDragOver);
     board.addEventListener('drop', onDrop);
     board.addEventListener('dragend', endDrag);
-    $('f-pipeline').addEventListener('change', function (ev) { S.filter.pipeline = ev.target.value; loadBoard(); });
-    $('f-owner').addEventListener('change', function (ev) { S.filter.owner = ev.target.value; loadBoard(); });
-    $('f-source').addEventListener('change', function (ev) { S.filter.source = ev.target.value; loadBoard(); });
-    document.querySelector('#reason-form [data-cancel]').addEventListener('click', function () {
+    var pipelines = $('f-pipeline', HTMLSelectElement);
+    var owners = $('f-owner', HTMLSelectElement);
+    var sources = $('f-source', HTMLSelectElement);
+    pipelines.addEventListener('change', function () { S.filter.pipeline = pipelines.value; loadBoard(); });
+    owners.addEventListener('change', function () { S.filter.owner = owners.value; loadBoard(); });
+    sources.addEventListener('change', function () { S.filter.source = sources.value; loadBoard(); });
+    D.find('#reason-form [data-cancel]').addEventListener('click', function () {
       show($('reason-dialog'), false);
     });
     $('tasks-btn').addEventListener('click', function () {
@@ -474,7 +523,7 @@
     $('d-edit').addEventListener('submit', saveDeal);
     $('task-form').addEventListener('submit', addTask);
     $('d-move').addEventListener('click', function () {
-      var target = stageById(Number($('d-stage').value));
+      var target = stageById(Number($('d-stage', HTMLSelectElement).value));
       if (S.deal && target) moveDeal(S.deal, target);
     });
     $('d-won').addEventListener('click', function () { if (S.deal) moveDeal(S.deal, closing('won')); });
@@ -485,11 +534,13 @@
       });
     });
   }
+  /** @param {string} kind won or lost @returns {ApiJson} the deal's pipeline's stage of that kind */
   function closing(kind) {
+    /** @type {ApiJson} */
     var found = null;
     S.pipelines.forEach(function (p) {
       if (p.id !== S.deal.pipeline_id) return;
-      p.stages.forEach(function (st) { if (st.kind === kind && !found) found = st; });
+      p.stages.forEach(/** @param {ApiJson} st */ function (st) { if (st.kind === kind && !found) found = st; });
     });
     return found;
   }
@@ -505,12 +556,13 @@
       return Promise.all([
         api('GET', '/api/v1/pipelines').then(function (d) { S.pipelines = d.items; }),
         api('GET', '/api/v1/operators').then(function (d) {
-          S.operators = d.items.filter(function (o) { return o.active; });
+          S.operators = d.items.filter(/** @param {ApiJson} o */ function (o) { return o.active; });
         }),
         api('GET', '/api/v1/lost-reasons').then(function (d) { S.reasons = d.items; }),
         api('GET', '/api/v1/channels').then(function (d) {
+          /** @type {Record<string, boolean>} */
           var types = {};
-          d.items.forEach(function (c) { types[c.type] = true; });
+          d.items.forEach(/** @param {ApiJson} c */ function (c) { types[c.type] = true; });
           S.channelTypes = Object.keys(types).sort();
         })
       ]);
@@ -524,7 +576,7 @@
       connect();
       if (!S.dealId) loadTasks();
       return S.dealId ? loadDeal() : loadBoard();
-    }).catch(function (err) {
+    }).catch(/** @param {HubError} err */ function (err) {
       if (err && err.status === 401) return;
       fail(err);
     });

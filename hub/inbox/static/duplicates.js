@@ -1,11 +1,12 @@
+// @ts-check
 /* Possible duplicates in the contact panel: contacts with the same phone, email or identity
  * (exact) or the same name (weak), each with "Merge into this contact"; a merge can be undone
  * from the note it leaves. Exact matches of a new contact are merged by the lead intake
  * already; what shows here is for the operator to decide. A feature script on HubInbox. */
 (function () {
   'use strict';
+  if (!window.HubInbox) return;
   var H = window.HubInbox;
-  if (!H) return;
   H.addTexts({
     en: {
       duplicates: 'Possible duplicates', merge_here: 'Merge into this contact',
@@ -23,16 +24,20 @@
     }
   });
 
+  /** @type {number | null} the contact whose duplicates are shown */
   var shownFor = null;
+  /** @type {ApiJson} the merge made here, which "Undo" takes back; null when none */
   var lastMerge = null;
 
+  /** @param {ApiJson} item */
   function reasons(item) {
-    return (item.reasons || []).map(function (r) {
+    return (item.reasons || []).map(/** @param {unknown} r */ function (r) {
       var key = 'reason_' + String(r);
       var text = H.t(key);
       return text === key ? String(r) : text;
     }).join(', ');
   }
+  /** @param {ApiJson[]} items */
   function render(items) {
     var box = H.$('c-dups');
     var list = H.$('c-dups-list');
@@ -61,6 +66,7 @@
       if (H.state().contact && H.state().contact.id === c.id) render(d.items || []);
     }).catch(function () { render([]); });
   }
+  /** @param {number} otherId */
   function merge(otherId) {
     var c = H.state().contact;
     if (!c) return;
@@ -80,7 +86,7 @@
   }
   function bind() {
     H.$('c-dups-list').addEventListener('click', function (ev) {
-      var id = ev.target.getAttribute('data-merge');
+      var id = H.targetAttr(ev, 'data-merge');
       if (id) merge(Number(id));
     });
     H.$('c-undo-merge').addEventListener('click', undo);

@@ -1,10 +1,12 @@
-/* Hub operator inbox: vanilla ES2017, no build step. Talks to the REST API and /ws/operator only.
+// @ts-check
+/* Hub operator inbox: vanilla ES2018, no build step. Talks to the REST API and /ws/operator only.
  * Everything a customer wrote is written with textContent, never as HTML. */
 (function () {
   'use strict';
   var D = window.HubDom;
-  var pickLang = D.pickLang, $ = D.$, el = D.el, clear = D.clear, show = D.show;
+  var pickLang = D.pickLang, $ = D.$, find = D.find, all = D.all, el = D.el, clear = D.clear, show = D.show;
 
+  /** @type {Texts} */
   var TEXTS = {
     en: {
       app_title: 'Hub inbox', email: 'Email', password: 'Password', log_in: 'Log in',
@@ -36,7 +38,8 @@
       role_operator: 'operator', role_manager: 'manager', role_admin: 'admin',
       lang_other: 'Русский', contact: 'Contact', team: 'Team',
       keep_team: '(keep the team)', team_only: '(no operator, the team only)',
-      company: 'Company', notes: 'Notes', retry: 'Retry', reports: 'Reports'
+      company: 'Company', notes: 'Notes', retry: 'Retry', reports: 'Reports', channel: 'Channel',
+      telegram: 'Telegram', close: 'Close'
     },
     ru: {
       app_title: 'Входящие', email: 'Эл. почта', password: 'Пароль', log_in: 'Войти',
@@ -68,37 +71,65 @@
       nothing: '—', error: 'Что-то пошло не так', role_operator: 'оператор',
       role_manager: 'менеджер', role_admin: 'администратор', lang_other: 'English',
       contact: 'Контакт', team: 'Команда', keep_team: '(команда та же)',
-      team_only: '(без оператора, только команда)', company: 'Компания', notes: 'Заметки', retry: 'Повторить', reports: 'Отчёты'
+      team_only: '(без оператора, только команда)', company: 'Компания', notes: 'Заметки', retry: 'Повторить', reports: 'Отчёты',
+      channel: 'Канал', telegram: 'Telegram', close: 'Закрыть',
+      // Activities: the hub writes them in English (shown as written); in Russian they are
+      // told again from their meta.
+      act_snooze_ended: 'Время откладывания истекло, диалог снова открыт',
+      act_customer_message: 'Клиент написал снова, диалог снова открыт',
+      act_open: '{actor} снова открыл(а) диалог', act_pending: '{actor} перевёл(а) диалог в ожидание',
+      act_resolved: '{actor} закрыл(а) диалог', act_snoozed: '{actor} отложил(а) диалог до {until}',
+      act_unassigned: '{actor} снял(а) с диалога {operator}', act_took: '{actor} взял(а) диалог',
+      act_transferred: '{actor} передал(а) диалог: {whom}', act_assigned: '{actor} назначил(а) диалог: {whom}',
+      act_to_team: 'команде {team}'
     }
   };
+  /** @type {Record<string, string>} */
   var CHANNEL_BADGE = { api: 'API', widget: 'WEB', telegram: 'TG', email: '@', whatsapp: 'WA' };
   var STATUSES = ['open', 'pending', 'snoozed', 'resolved'];
 
   /* Feature scripts hook in here: message(node, m) decorates a rendered message; send() returns
    * fields to add to a message being sent; sent() runs after it was stored. */
+  /**
+   * @type {{
+   *   message: Array<(node: HTMLElement, m: ApiJson) => void>,
+   *   send: Array<() => Record<string, unknown>>,
+   *   sent: Array<() => void>
+   * }}
+   */
   var HOOKS = { message: [], send: [], sent: [] };
 
+  /**
+   * The page's state; API objects (ApiJson) are kept as the hub answered them.
+   * @typedef {InboxView & {
+   *   staff: boolean, booted: boolean, loggedIn: boolean,
+   *   filter: {assignee: string, status: string, channel: string, q: string},
+   *   convs: ApiJson[], nextCursor: string | null, listSeq: number,
+   *   liveDuringLoad: Record<string, ApiJson> | null,
+   *   conv: ApiJson, hasEarlier: boolean, earlierButton: HTMLElement | null,
+   *   channels: Record<string, ApiJson>, operators: ApiJson[], teams: ApiJson[],
+   *   lastEventId: string | null, ws: WebSocket | null, backoff: number,
+   *   reconnectTimer: number | undefined, typingTimer: number | undefined
+   * }} State
+   */
+  /** @type {State} */
   var S = {
-    lang: pickLang(), me: null, csrf: '', staff: false,
+    lang: pickLang(), me: null, csrf: '', staff: false, booted: false,
     filter: { assignee: 'me', status: 'open', channel: '', q: '' },
-    convs: [], nextCursor: null, current: null, conv: null, messages: [], contact: null,
+    convs: [], nextCursor: null, current: null, conv: null, messages: [], hasEarlier: false,
+    earlierButton: null, contact: null,
     channels: {}, operators: [], teams: [], lastEventId: null, ws: null, backoff: 1000,
-    reconnectTimer: null, loggedIn: false, liveDuringLoad: null, mode: 'reply', typingTimer: null, listSeq: 0
+    reconnectTimer: undefined, loggedIn: false, liveDuringLoad: null, mode: 'reply',
+    typingTimer: undefined, listSeq: 0
   };
 
-  function t(key) { return TEXTS[S.lang][key] || TEXTS.en[key] || key; }
+  /** @param {string} key @param {Record<string, string | number>} [vars] */
+  function t(key, vars) { return D.format(TEXTS[S.lang][key] || TEXTS.en[key] || key, vars); }
 
   /* ---------- language ---------- */
   function applyLang() {
     document.documentElement.lang = S.lang;
-    var nodes = document.querySelectorAll('[data-t]');
-    for (var i = 0; i < nodes.length; i++) nodes[i].textContent = t(nodes[i].getAttribute('data-t'));
-    nodes = document.querySelectorAll('[data-t-placeholder]');
-    for (i = 0; i < nodes.length; i++) nodes[i].placeholder = t(nodes[i].getAttribute('data-t-placeholder'));
-    nodes = document.querySelectorAll('[data-t-title]');
-    for (i = 0; i < nodes.length; i++) nodes[i].title = t(nodes[i].getAttribute('data-t-title'));
-    nodes = document.querySelectorAll('[data-lang-switch]');
-    for (i = 0; i < nodes.length; i++) nodes[i].textContent = t('lang_other');
+    D.translate(t);
     document.title = t('app_title');
     setMode(S.mode);
     renderChannels();
@@ -109,26 +140,30 @@
     S.lang = S.lang === 'ru' ? 'en' : 'ru';
     D.saveLang(S.lang);
     applyLang();
-    if (contactPageId()) loadContactPage(contactPageId());
+    var cid = contactPageId();
+    if (cid) loadContactPage(cid);
   }
 
   /* ---------- HTTP ---------- */
+  /** @param {string} method @param {string} path @param {unknown} [body] @returns {Promise<ApiJson>} */
   function api(method, path, body) {
     return D.request(method, path, body, S.csrf).catch(function (err) {
       if (err.status === 401 && S.loggedIn) loggedOut();
       throw err;
     });
   }
+  /** @param {string} [message] */
   function toast(message) { D.toast(message || t('error')); }
-  function fail(err) { toast(err && err.message ? err.message : t('error')); }
+  /** @param {unknown} err */
+  function fail(err) { toast(err instanceof Error && err.message ? err.message : t('error')); }
 
   /* ---------- session ---------- */
   function showLogin() {
     S.loggedIn = false;
     show($('app'), false);
     show($('login'), true);
-    var email = document.querySelector('#login-form [name=email]');
-    if (email) email.focus();
+    var email = $('login-form', HTMLFormElement).elements.namedItem('email');
+    if (email instanceof HTMLInputElement) email.focus();
   }
   function loggedOut() {
     S.loggedIn = false;
@@ -137,9 +172,10 @@
     show($('banner'), false);
     showLogin();
   }
+  /** @param {SubmitEvent} ev */
   function onLogin(ev) {
     ev.preventDefault();
-    var form = ev.target;
+    var form = $('login-form', HTMLFormElement);
     show($('login-error'), false);
     api('POST', '/api/v1/auth/session', {
       email: form.email.value, password: form.password.value
@@ -147,7 +183,7 @@
       S.csrf = data.csrf_token;
       form.password.value = '';
       return start();
-    }).catch(function (err) {
+    }).catch(/** @param {HubError} err */ function (err) {
       var box = $('login-error');
       box.textContent = err.status === 401 ? t('wrong_login') : (err.message || t('error'));
       show(box, true);
@@ -165,17 +201,17 @@
       S.loggedIn = true;
       show($('login'), false);
       show($('app'), true);
-      show(document.querySelector('[data-assignee=all]'), S.staff);
+      show(find('[data-assignee=all]'), S.staff);
       renderMe();
       renderFilters();
       var side = Promise.all([
         api('GET', '/api/v1/channels').then(function (d) {
           S.channels = {};
-          d.items.forEach(function (c) { S.channels[c.id] = c; });
+          d.items.forEach(/** @param {ApiJson} c */ function (c) { S.channels[c.id] = c; });
           renderChannels();
         }),
         api('GET', '/api/v1/operators').then(function (d) {
-          S.operators = d.items.filter(function (o) { return o.active; });
+          S.operators = d.items.filter(/** @param {ApiJson} o */ function (o) { return o.active; });
         }),
         api('GET', '/api/v1/teams').then(function (d) { S.teams = d.items; })
       ]).catch(fail);
@@ -183,7 +219,7 @@
       var cid = contactPageId();
       if (cid) {
         document.body.classList.add('on-contact-page');
-        return side.then(function () { return loadContactPage(cid); });
+        return side.then(loadContactPage.bind(null, cid));
       }
       document.body.classList.remove('on-contact-page');
       var fromHash = /^#c(\d+)$/.exec(location.hash);
@@ -194,7 +230,7 @@
   }
   function renderMe() {
     $('me').textContent = S.me.name + ' · ' + t('role_' + S.me.role);
-    var staffOnly = document.querySelectorAll('[data-staff-only]');
+    var staffOnly = all('[data-staff-only]');
     for (var i = 0; i < staffOnly.length; i++) show(staffOnly[i], S.staff);
   }
   function contactPageId() {
@@ -204,13 +240,13 @@
 
   /* ---------- list ---------- */
   function renderFilters() {
-    var buttons = document.querySelectorAll('[data-assignee]');
+    var buttons = all('[data-assignee]');
     for (var i = 0; i < buttons.length; i++) {
       var on = buttons[i].getAttribute('data-assignee') === S.filter.assignee;
       buttons[i].classList.toggle('on', on);
       buttons[i].setAttribute('aria-selected', on ? 'true' : 'false');
     }
-    buttons = document.querySelectorAll('[data-status]');
+    buttons = all('[data-status]');
     for (i = 0; i < buttons.length; i++) {
       on = buttons[i].getAttribute('data-status') === S.filter.status;
       buttons[i].classList.toggle('on', on);
@@ -218,7 +254,7 @@
     }
   }
   function renderChannels() {
-    var select = $('channel-filter');
+    var select = $('channel-filter', HTMLSelectElement);
     var value = S.filter.channel;
     clear(select);
     var all = el('option', '', t('all_channels'));
@@ -232,6 +268,7 @@
     });
     select.value = value;
   }
+  /** @param {string | null} cursor */
   function listQuery(cursor) {
     var f = S.filter;
     var params = ['status=' + f.status, 'limit=30'];
@@ -247,7 +284,7 @@
     S.liveDuringLoad = {};
     return api('GET', listQuery(null)).then(function (data) {
       if (seq !== S.listSeq) return;
-      var live = S.liveDuringLoad;
+      var live = S.liveDuringLoad || {};
       S.liveDuringLoad = null;
       S.convs = data.items;
       S.nextCursor = data.next_cursor;
@@ -258,19 +295,22 @@
   function loadMore() {
     if (!S.nextCursor) return;
     api('GET', listQuery(S.nextCursor)).then(function (data) {
-      data.items.forEach(function (c) { if (!findConv(c.id)) S.convs.push(c); });
+      data.items.forEach(/** @param {ApiJson} c */ function (c) { if (!findConv(c.id)) S.convs.push(c); });
       S.nextCursor = data.next_cursor;
       renderList();
     }).catch(fail);
   }
+  /** @param {number} id @returns {ApiJson} the conversation in the list, or null */
   function findConv(id) {
     for (var i = 0; i < S.convs.length; i++) if (S.convs[i].id === id) return S.convs[i];
     return null;
   }
+  /** @param {ApiJson} c */
   function canSee(c) {
     if (S.staff) return true;
     return c.assignee_id === S.me.id || S.me.team_ids.indexOf(c.team_id) !== -1;
   }
+  /** @param {ApiJson} c */
   function matches(c) {
     var f = S.filter;
     if (!canSee(c) || c.status !== f.status) return false;
@@ -279,9 +319,14 @@
     if (f.channel && String(c.channel_id) !== f.channel) return false;
     return true;
   }
+  /** @param {ApiJson} c */
   function when(c) { return Date.parse(c.last_activity_at) || 0; }
 
-  /* A conversation as an event tells it: merged into the list, or dropped from it. */
+  /**
+   * A conversation as an event tells it: merged into the list, or dropped from it.
+   * @param {ApiJson} summary
+   * @returns {Promise<void>}
+   */
   function upsertConv(summary) {
     var known = findConv(summary.id);
     if (!known && !summary.contact) {
@@ -303,6 +348,7 @@
     renderList();
     return Promise.resolve();
   }
+  /** @param {ApiJson} conv */
   function placeConv(conv) {
     var known = findConv(conv.id);
     if (known && !conv.contact) conv.contact = known.contact;
@@ -310,21 +356,26 @@
     removeConv(conv.id, true);
     if (matches(conv)) {
       S.convs.push(conv);
-      S.convs.sort(function (a, b) { return when(b) - when(a) || b.id - a.id; });
+      S.convs.sort(/** @param {ApiJson} a @param {ApiJson} b */ function (a, b) { return when(b) - when(a) || b.id - a.id; });
     }
   }
+  /** @param {number} id @param {boolean} [quiet] */
   function removeConv(id, quiet) {
-    S.convs = S.convs.filter(function (c) { return c.id !== id; });
+    S.convs = S.convs.filter(/** @param {ApiJson} c */ function (c) { return c.id !== id; });
     if (!quiet) renderList();
   }
+  /** @type {number | undefined} */
+  var reloadTimer;
   function scheduleReload() {
-    clearTimeout(scheduleReload.timer);
-    scheduleReload.timer = setTimeout(loadList, 300);
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(loadList, 300);
   }
   // A visitor who gave no name is still someone: "Visitor #12" in the list, the header, the card.
+  /** @param {ApiJson} contact @param {number} [id] */
   function contactName(contact, id) {
     return contact && contact.name ? contact.name : t('visitor') + ' #' + (contact ? contact.id : id);
   }
+  /** @param {number | null | undefined} id @returns {{id: number, name: string} | null} */
   function operatorRef(id) {
     if (id === null || id === undefined) return null;
     for (var i = 0; i < S.operators.length; i++) {
@@ -332,14 +383,17 @@
     }
     return { id: id, name: '#' + id };
   }
+  /** @param {string} [type] */
   function badge(type) {
-    var b = el('span', 'badge ch-' + (CHANNEL_BADGE[type] ? type : 'other'), CHANNEL_BADGE[type] || '•');
+    var label = CHANNEL_BADGE[type || ''];
+    var b = el('span', 'badge ch-' + (label ? type : 'other'), label || '•');
     b.title = type || '';
     return b;
   }
+  /** @param {string} iso */
   function shortTime(iso) {
     var d = new Date(iso);
-    if (isNaN(d)) return '';
+    if (isNaN(d.getTime())) return '';
     var now = new Date();
     if (d.toDateString() === now.toDateString()) {
       return d.toLocaleTimeString(S.lang, { hour: '2-digit', minute: '2-digit' });
@@ -349,7 +403,7 @@
   function renderList() {
     var list = $('conv-list');
     clear(list);
-    S.convs.forEach(function (c) {
+    S.convs.forEach(/** @param {ApiJson} c */ function (c) {
       var li = el('li', 'conv-row' + (c.id === S.current ? ' selected' : ''));
       li.setAttribute('data-id', String(c.id));
       li.tabIndex = 0;
@@ -372,6 +426,7 @@
   }
 
   /* ---------- conversation ---------- */
+  /** @param {number} id */
   function openConv(id) {
     S.current = id;
     S.conv = null;
@@ -390,8 +445,9 @@
       if (S.current !== id) return;
       S.conv = res[0];
       // Live messages that arrived while loading are kept; each id once.
+      /** @type {Record<string, ApiJson>} */
       var byId = {};
-      res[1].items.concat(S.messages).forEach(function (m) { byId[m.id] = m; });
+      res[1].items.concat(S.messages).forEach(/** @param {ApiJson} m */ function (m) { byId[m.id] = m; });
       S.messages = Object.keys(byId).map(function (k) { return byId[k]; });
       S.messages.sort(function (a, b) { return a.id - b.id; });
       S.hasEarlier = res[1].has_more;
@@ -434,6 +490,7 @@
     show($('act-reopen'), c.status !== 'open');
     show($('act-snooze'), c.status !== 'resolved');
   }
+  /** @param {Date} d */
   function dayLabel(d) {
     var today = new Date();
     var yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
@@ -441,44 +498,45 @@
     if (d.toDateString() === yesterday.toDateString()) return t('yesterday');
     return d.toLocaleDateString(S.lang, { day: 'numeric', month: 'long', year: 'numeric' });
   }
-  // The server writes activities in English; in Russian they are told again from their meta.
+  /** @param {number} id */
   function teamName(id) {
     for (var i = 0; i < S.teams.length; i++) if (S.teams[i].id === id) return S.teams[i].name;
     return '#' + id;
   }
+  /**
+   * An activity's text: the hub's own (English) words, or in Russian told again from its meta
+   * (the act_* texts).
+   * @param {ApiJson} m
+   */
   function activityText(m) {
     var meta = m.meta || {};
     if (S.lang !== 'ru' || !meta.action) return m.body;
     var actor = m.sender && m.sender.name ? m.sender.name : '';
     var text;
     if (meta.action === 'status') {
-      if (meta.reason === 'snooze_ended') return 'Время откладывания истекло, диалог снова открыт';
-      if (meta.reason === 'customer_message') return 'Клиент написал снова, диалог снова открыт';
-      var st = {
-        open: 'снова открыл(а) диалог', pending: 'перевёл(а) диалог в ожидание',
-        resolved: 'закрыл(а) диалог',
-        snoozed: 'отложил(а) диалог до ' + (meta.snoozed_until ?
-          new Date(meta.snoozed_until).toLocaleString('ru', { dateStyle: 'short', timeStyle: 'short' }) : '')
-      }[meta.status];
-      return st ? actor + ' ' + st : m.body;
+      if (meta.reason === 'snooze_ended' || meta.reason === 'customer_message') return t('act_' + meta.reason);
+      if (['open', 'pending', 'resolved', 'snoozed'].indexOf(meta.status) === -1) return m.body;
+      var until = meta.snoozed_until ?
+        new Date(meta.snoozed_until).toLocaleString('ru', { dateStyle: 'short', timeStyle: 'short' }) : '';
+      return t('act_' + meta.status, { actor: actor, until: until });
     }
-    var to = meta.to_operator_id != null ? operatorRef(meta.to_operator_id).name : null;
+    var toRef = operatorRef(meta.to_operator_id);
+    var to = toRef ? toRef.name : null;
     var team = meta.to_team_id != null && meta.to_team_id !== meta.from_team_id ? teamName(meta.to_team_id) : null;
-    var whom = to ? (team ? to + ' (' + team + ')' : to) : (team ? 'команде ' + team : '—');
+    var whom = to ? (team ? to + ' (' + team + ')' : to) : (team ? t('act_to_team', { team: team }) : t('nothing'));
     if (meta.action === 'unassigned') {
-      var prev = meta.from_operator_id != null ? operatorRef(meta.from_operator_id).name : '';
-      text = actor + ' снял(а) с диалога ' + prev;
+      var prevRef = operatorRef(meta.from_operator_id);
+      text = t('act_unassigned', { actor: actor, operator: prevRef ? prevRef.name : '' });
     } else if (meta.action === 'assigned' && m.sender && meta.to_operator_id === m.sender.id && meta.from_operator_id == null) {
-      text = actor + ' взял(а) диалог';
-    } else if (meta.action === 'transferred') {
-      text = actor + ' передал(а) диалог: ' + whom;
-    } else if (meta.action === 'assigned') {
-      text = actor + ' назначил(а) диалог: ' + whom;
+      text = t('act_took', { actor: actor });
+    } else if (meta.action === 'transferred' || meta.action === 'assigned') {
+      text = t('act_' + meta.action, { actor: actor, whom: whom });
     } else {
       return m.body;
     }
     return meta.note ? text + ' — ' + meta.note : text;
   }
+  /** @param {ApiJson} m @param {boolean} withConv */
   function messageNode(m, withConv) {
     var d = new Date(m.created_at);
     var time = d.toLocaleTimeString(S.lang, { hour: '2-digit', minute: '2-digit' });
@@ -517,6 +575,7 @@
     HOOKS.message.forEach(function (fn) { fn(node, m); });
     return node;
   }
+  /** @param {number} id */
   function retryDelivery(id) {
     api('POST', '/api/v1/messages/' + id + '/retry').then(function (m) {
       if (m && m.conversation_id === S.current) addMessage(m);
@@ -556,6 +615,7 @@
         box.scrollTop = box.scrollHeight - fromBottom;
       }).catch(fail);
   }
+  /** @param {ApiJson} m */
   function addMessage(m) {
     for (var i = 0; i < S.messages.length; i++) {
       if (S.messages[i].id === m.id) { S.messages[i] = m; renderMessages(); return; }
@@ -566,6 +626,7 @@
   }
 
   /* ---------- composer & actions ---------- */
+  /** @param {string} mode */
   function setMode(mode) {
     S.mode = mode;
     var form = $('composer');
@@ -576,30 +637,35 @@
       buttons[i].setAttribute('aria-pressed', buttons[i].getAttribute('data-mode') === mode ? 'true' : 'false');
     }
     $('mode-hint').textContent = mode === 'note' ? t('note_hint') : t('reply_hint');
-    $('body').placeholder = mode === 'note' ? t('note_placeholder') : t('reply_placeholder');
+    $('body', HTMLTextAreaElement).placeholder = mode === 'note' ? t('note_placeholder') : t('reply_placeholder');
     $('send').textContent = mode === 'note' ? t('add_note') : t('send');
   }
+  /** @param {Event} [ev] */
   function send(ev) {
     if (ev) ev.preventDefault();
-    var box = $('body');
+    var box = $('body', HTMLTextAreaElement);
+    var button = $('send', HTMLButtonElement);
     var text = box.value.trim();
-    if (S.current === null || $('send').disabled) return;
+    if (S.current === null || button.disabled) return;
+    /** @type {{body: string, private: boolean, attachment_ids?: number[]}} */
     var payload = { body: text, private: S.mode === 'note' };
     // Feature scripts add what they hold for this message (attachments, the message answered).
     HOOKS.send.forEach(function (fn) { Object.assign(payload, fn() || {}); });
     if (!text && !(payload.attachment_ids && payload.attachment_ids.length)) return;
     var id = S.current;
-    $('send').disabled = true;
+    button.disabled = true;
     api('POST', '/api/v1/conversations/' + id + '/messages', payload)
       .then(function (m) {
         box.value = '';
         HOOKS.sent.forEach(function (fn) { fn(); });
         if (S.current === id) addMessage(m.message || m);
-      }).catch(fail).then(function () { $('send').disabled = false; box.focus(); });
+      }).catch(fail).then(function () { button.disabled = false; box.focus(); });
   }
+  /** @param {KeyboardEvent} ev */
   function onComposerKey(ev) {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) send(ev);
   }
+  /** @param {string} path @param {object} body @returns {Promise<boolean>} */
   function act(path, body) {
     var id = S.current;
     return api('POST', '/api/v1/conversations/' + id + path, body).then(function (conv) {
@@ -612,19 +678,20 @@
       return true;
     }, function (err) { fail(err); return false; });
   }
+  /** @param {string | null} id */
   function openDrawer(id) {
     show($('transfer-form'), id === 'transfer-form');
     show($('snooze-form'), id === 'snooze-form');
   }
   function openTransfer() {
-    var select = document.querySelector('#transfer-form [name=operator]');
-    var teams = document.querySelector('#transfer-form [name=team]');
+    var select = find('#transfer-form [name=operator]', HTMLSelectElement);
+    var teams = find('#transfer-form [name=team]', HTMLSelectElement);
     clear(select);
     clear(teams);
     var keep = el('option', '', t('keep_team'));
     keep.value = '';
     teams.appendChild(keep);
-    S.teams.forEach(function (tm) {
+    S.teams.forEach(/** @param {ApiJson} tm */ function (tm) {
       var opt = el('option', '', tm.name);
       opt.value = String(tm.id);
       teams.appendChild(opt);
@@ -632,7 +699,7 @@
     var none = el('option', '', t('team_only'));
     none.value = '';
     select.appendChild(none);
-    S.operators.forEach(function (o) {
+    S.operators.forEach(/** @param {ApiJson} o */ function (o) {
       if (S.conv && o.id === S.conv.assignee_id) return;
       var opt = el('option', '', o.name + (o.id === S.me.id ? ' (' + t('you') + ')' : ''));
       opt.value = String(o.id);
@@ -642,12 +709,14 @@
     openDrawer('transfer-form');
     select.focus();
   }
+  /** @param {SubmitEvent} ev */
   function doTransfer(ev) {
     ev.preventDefault();
-    var form = ev.target;
+    var form = $('transfer-form', HTMLFormElement);
     var opId = Number(form.operator.value) || null;
     var teamId = Number(form.team.value) || null;
     if (!opId && !teamId) return;
+    /** @type {{operator_id: number | null, note: string, team_id?: number}} */
     var body = { operator_id: opId, note: form.note.value.trim() };
     if (teamId) body.team_id = teamId;
     act('/assign', body).then(function (ok) {
@@ -657,29 +726,35 @@
     });
   }
   function openSnooze() {
-    var input = document.querySelector('#snooze-form [name=until]');
+    var input = find('#snooze-form [name=until]', HTMLInputElement);
     var d = new Date(Date.now() + 24 * 3600 * 1000);
     d.setHours(9, 0, 0, 0);
-    var pad = function (n) { return (n < 10 ? '0' : '') + n; };
+    var pad = /** @param {number} n */ function (n) { return (n < 10 ? '0' : '') + n; };
     input.value = d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T09:00';
     openDrawer('snooze-form');
     input.focus();
   }
+  /** @param {SubmitEvent} ev */
   function doSnooze(ev) {
     ev.preventDefault();
-    var until = new Date(ev.target.until.value);
-    if (isNaN(until)) return;
+    var until = new Date($('snooze-form', HTMLFormElement).until.value);
+    if (isNaN(until.getTime())) return;
     act('/status', { status: 'snoozed', snoozed_until: until.toISOString() }).then(function (ok) {
       if (ok) openDrawer(null);
     });
   }
 
   /* ---------- contact ---------- */
+  /** @param {number} contactId */
   function loadContact(contactId) {
     api('GET', '/api/v1/contacts/' + contactId).then(function (c) {
       if (S.conv && S.conv.contact_id === c.id) { S.contact = c; renderContact(); }
     }).catch(function () { /* a contact we may not see: the panel stays empty */ });
   }
+  /**
+   * @param {HTMLElement} dl @param {string} label @param {string | undefined} value
+   * @param {string | null} [href]
+   */
   function field(dl, label, value, href) {
     if (!value) return;
     dl.appendChild(el('dt', '', label));
@@ -695,29 +770,33 @@
     }
     dl.appendChild(dd);
   }
+  /** @param {string | undefined} url */
   function safeUrl(url) { return /^https?:\/\//i.test(url || '') ? url : null; }
   /* Phones and emails nobody proved are marked: a merge on one links contacts for operators,
      it does not prove the customer is the same person. */
+  /** @param {string[]} values @param {string[] | undefined} proven */
   function marked(values, proven) {
     var sure = proven || [];
     return values.map(function (v) {
       return sure.indexOf(v) >= 0 ? v : v + ' (' + t('unverified') + ')';
     }).join(', ');
   }
+  /** @param {HTMLElement} dl @param {ApiJson} c */
   function contactFields(dl, c) {
     clear(dl);
     var attrs = c.attributes || {};
     field(dl, t('phones'), marked(c.phones, c.verified_phones));
     field(dl, t('emails'), marked(c.emails, c.verified_emails));
     if (attrs.telegram_username) {
-      field(dl, 'Telegram', '@' + attrs.telegram_username, 'https://t.me/' + encodeURIComponent(attrs.telegram_username));
+      field(dl, t('telegram'), '@' + attrs.telegram_username, 'https://t.me/' + encodeURIComponent(attrs.telegram_username));
     }
     field(dl, t('company'), attrs.company);
     field(dl, t('notes'), attrs.notes);
-    field(dl, t('identities'), c.identities.map(function (i) {
+    field(dl, t('identities'), c.identities.map(/** @param {ApiJson} i */ function (i) {
       return i.channel_type + ': ' + i.external_id;
     }).join('\n'));
   }
+  /** @param {HTMLElement} dl @param {ApiJson} touch */
   function touchFields(dl, touch) {
     clear(dl);
     touch = touch || {};
@@ -739,7 +818,7 @@
     touchFields($('c-last'), attrs.last_touch);
     var list = $('c-convs');
     clear(list);
-    c.conversations.forEach(function (conv) {
+    c.conversations.forEach(/** @param {ApiJson} conv */ function (conv) {
       var li = el('li', conv.id === S.current ? 'current' : '');
       li.setAttribute('data-id', String(conv.id));
       li.appendChild(badge(conv.channel ? conv.channel.type : ''));
@@ -747,9 +826,10 @@
       li.appendChild(el('span', 'muted small', ' ' + shortTime(conv.last_activity_at)));
       list.appendChild(li);
     });
-    $('c-page').href = '/inbox/contacts/' + c.id;
+    $('c-page', HTMLAnchorElement).href = '/inbox/contacts/' + c.id;
     document.dispatchEvent(new CustomEvent('hub:contact-rendered'));
   }
+  /** @param {number} id */
   function loadContactPage(id) {
     show($('list-pane'), false);
     show($('conv-pane'), false);
@@ -760,17 +840,18 @@
       var attrs = c.attributes || {};
       if (attrs.first_touch) field($('cp-fields'), t('first_touch'), attrs.first_touch.url, safeUrl(attrs.first_touch.url));
       if (attrs.last_touch) field($('cp-fields'), t('last_touch'), attrs.last_touch.url, safeUrl(attrs.last_touch.url));
-      return Promise.all(c.conversations.map(function (conv) {
+      return Promise.all(c.conversations.map(/** @param {ApiJson} conv */ function (conv) {
         return api('GET', '/api/v1/conversations/' + conv.id + '/messages?limit=100').then(function (d) {
-          return d.items.map(function (m) { m.channel = conv.channel; return m; });
+          return d.items.map(/** @param {ApiJson} m */ function (m) { m.channel = conv.channel; return m; });
         });
       }));
     }).then(function (lists) {
-      var all = [].concat.apply([], lists);
-      all.sort(function (a, b) { return Date.parse(b.created_at) - Date.parse(a.created_at) || b.id - a.id; });
+      /** @type {ApiJson[]} */
+      var items = [].concat.apply([], lists);
+      items.sort(function (a, b) { return Date.parse(b.created_at) - Date.parse(a.created_at) || b.id - a.id; });
       var box = $('cp-timeline');
       clear(box);
-      all.forEach(function (m) {
+      items.forEach(function (m) {
         var node = messageNode(m, true);
         var meta = node.querySelector('.msg-meta') || node;
         if (m.channel) meta.insertBefore(badge(m.channel.type), meta.firstChild);
@@ -805,13 +886,14 @@
       S.backoff = Math.min(S.backoff * 2, 30000);
       S.reconnectTimer = setTimeout(function () {
         // A 401 here means the session ended: back to the log-in form.
-        api('GET', '/api/v1/me').then(connect, function (err) {
+        api('GET', '/api/v1/me').then(connect, /** @param {HubError} err */ function (err) {
           if (err.status === 401) return;
           connect();
         });
       }, delay);
     };
   }
+  /** @param {ApiJson} frame a frame of /ws/operator */
   function onFrame(frame) {
     if (frame.type === 'ready') {
       S.backoff = 1000;
@@ -829,6 +911,7 @@
       if (S.current !== null) openConv(S.current);
     }
   }
+  /** @param {string} name @param {ApiJson} data */
   function onEvent(name, data) {
     if (name === 'conversation.created') {
       upsertConv(data.conversation);
@@ -856,11 +939,13 @@
   }
 
   /* ---------- sound & desktop notifications (client-side only) ---------- */
+  /** @type {AudioContext | null} */
+  var audio = null;
   function beep() {
     try {
       var Ctx = window.AudioContext || window.webkitAudioContext;
       if (!Ctx) return;
-      var ctx = beep.ctx || (beep.ctx = new Ctx());
+      var ctx = audio || (audio = new Ctx());
       var osc = ctx.createOscillator();
       var gain = ctx.createGain();
       osc.frequency.value = 880;
@@ -872,6 +957,7 @@
       osc.stop(ctx.currentTime + 0.3);
     } catch (e) { /* no sound, no harm */ }
   }
+  /** @param {ApiJson} conv */
   function notifyNew(conv) {
     beep();
     if (!('Notification' in window) || Notification.permission !== 'granted' || !document.hidden) return;
@@ -888,10 +974,13 @@
   }
 
   /* ---------- keyboard ---------- */
+  /** @param {EventTarget | null} target */
   function typing(target) {
-    var tag = target && target.tagName;
-    return tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || (target && target.isContentEditable);
+    if (!(target instanceof HTMLElement)) return false;
+    var tag = target.tagName;
+    return tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || target.isContentEditable;
   }
+  /** @param {number} delta */
   function step(delta) {
     if (!S.convs.length) return;
     var idx = -1;
@@ -900,9 +989,11 @@
     if (idx === -1) next = 0;
     openConv(S.convs[next].id);
   }
+  /** @param {KeyboardEvent} ev */
   function onKey(ev) {
     if (!S.loggedIn || ev.ctrlKey || ev.metaKey || ev.altKey) return;
-    if (ev.key === 'Escape') { openDrawer(null); document.body.classList.remove('contact-open'); if (typing(ev.target)) ev.target.blur(); return; }
+    var target = ev.target;
+    if (ev.key === 'Escape') { openDrawer(null); document.body.classList.remove('contact-open'); if (typing(target) && target instanceof HTMLElement) target.blur(); return; }
     if (typing(ev.target)) return;
     if (ev.key === 'j') step(1);
     else if (ev.key === 'k') step(-1);
@@ -912,57 +1003,62 @@
   }
 
   /* ---------- wiring ---------- */
+  /**
+   * @template {keyof HTMLElementEventMap} K
+   * @param {string} id @param {K} type @param {(ev: HTMLElementEventMap[K]) => void} fn
+   */
   function on(id, type, fn) { $(id).addEventListener(type, fn); }
   function bind() {
     on('login-form', 'submit', onLogin);
     on('logout', 'click', logout);
-    var switches = document.querySelectorAll('[data-lang-switch]');
+    var switches = all('[data-lang-switch]');
     for (var i = 0; i < switches.length; i++) switches[i].addEventListener('click', switchLang);
     on('assignee-filter', 'click', function (ev) {
-      var v = ev.target.getAttribute('data-assignee');
+      var v = D.targetAttr(ev, 'data-assignee');
       if (!v) return;
       S.filter.assignee = v;
       renderFilters();
       loadList();
     });
     on('status-filter', 'click', function (ev) {
-      var v = ev.target.getAttribute('data-status');
+      var v = D.targetAttr(ev, 'data-status');
       if (!v || STATUSES.indexOf(v) === -1) return;
       S.filter.status = v;
       renderFilters();
       loadList();
     });
-    on('channel-filter', 'change', function (ev) { S.filter.channel = ev.target.value; loadList(); });
-    on('search', 'input', function (ev) {
-      S.filter.q = ev.target.value.trim();
+    on('channel-filter', 'change', function () { S.filter.channel = $('channel-filter', HTMLSelectElement).value; loadList(); });
+    on('search', 'input', function () {
+      S.filter.q = $('search', HTMLInputElement).value.trim();
       scheduleReload();
     });
     on('conv-list', 'click', function (ev) {
-      var row = ev.target.closest('.conv-row');
+      var row = D.targetClosest(ev, '.conv-row');
       if (row) openConv(Number(row.getAttribute('data-id')));
     });
     on('conv-list', 'keydown', function (ev) {
-      var row = ev.target.closest('.conv-row');
+      var row = D.targetClosest(ev, '.conv-row');
       if (row && ev.key === 'Enter') openConv(Number(row.getAttribute('data-id')));
     });
     on('c-convs', 'click', function (ev) {
-      var li = ev.target.closest('li');
+      var li = D.targetClosest(ev, 'li');
       if (li) openConv(Number(li.getAttribute('data-id')));
     });
     on('load-more', 'click', loadMore);
     on('messages', 'click', function (ev) {
-      var id = ev.target.getAttribute('data-retry');
+      var id = D.targetAttr(ev, 'data-retry');
       if (id) retryDelivery(Number(id));
     });
     on('back', 'click', closeConv);
-    S.earlierButton = $('load-earlier');
-    S.earlierButton.addEventListener('click', loadEarlier);
+    var earlier = $('load-earlier');
+    S.earlierButton = earlier;
+    earlier.addEventListener('click', loadEarlier);
     on('act-contact', 'click', function () { document.body.classList.toggle('contact-open'); });
     on('c-close', 'click', function () { document.body.classList.remove('contact-open'); });
     on('composer', 'submit', send);
     on('body', 'keydown', onComposerKey);
-    $('composer').querySelector('.mode').addEventListener('click', function (ev) {
-      var m = ev.target.getAttribute('data-mode');
+    find('.mode', HTMLElement, $('composer')).addEventListener('click', function (ev) {
+      var m = D.targetAttr(ev, 'data-mode');
       if (m) { setMode(m); $('body').focus(); }
     });
     on('act-take', 'click', function () { act('/assign', { operator_id: S.me.id }); });
@@ -972,7 +1068,7 @@
     on('act-reopen', 'click', function () { act('/status', { status: 'open' }); });
     on('transfer-form', 'submit', doTransfer);
     on('snooze-form', 'submit', doSnooze);
-    var closers = document.querySelectorAll('[data-close]');
+    var closers = all('[data-close]');
     for (i = 0; i < closers.length; i++) closers[i].addEventListener('click', function () { openDrawer(null); });
     on('notify-btn', 'click', function () {
       Notification.requestPermission().then(renderNotifyButton);
@@ -995,10 +1091,11 @@
    * build on; every operator event is also a 'hub:event' on the document.
    * They load after this file and before boot, so listeners they add run before the core's. */
   window.HubInbox = {
-    api: api, t: t, $: $, el: el, clear: clear, show: show, fail: fail, toast: toast,
+    api: api, t: t, $: $, find: find, el: el, clear: clear, show: show, control: D.control, targetAttr: D.targetAttr,
+    targetClosest: D.targetClosest, fail: fail, toast: toast,
     state: function () { return S; },
     addTexts: function (texts) {
-      Object.keys(texts).forEach(function (lang) { Object.assign(TEXTS[lang], texts[lang]); });
+      /** @type {Lang[]} */ (['en', 'ru']).forEach(function (lang) { Object.assign(TEXTS[lang], texts[lang]); });
       if (S.booted) applyLang();
     },
     contactChanged: function (contact) {

@@ -1,16 +1,19 @@
+// @ts-check
 /* Answering one message: "Reply to this" on a customer's message quotes it above the composer,
  * and the reply is sent with reply_to_id so channels that thread (Telegram) keep the thread. */
 (function () {
   'use strict';
+  if (!window.HubInbox) return;
   var H = window.HubInbox;
-  if (!H) return;
   H.addTexts({
     en: { reply_to_this: 'Reply to this', replying_to: 'Replying to:', in_reply_to: 'In reply to' },
     ru: { reply_to_this: 'Ответить на это', replying_to: 'Ответ на:', in_reply_to: 'В ответ на' }
   });
 
+  /** @type {ApiJson} the message being answered, or null */
   var target = null;
 
+  /** @param {ApiJson} m */
   function excerpt(m) {
     var text = m.body || (m.attachments && m.attachments.length ? m.attachments[0].filename : '');
     return text.length > 80 ? text.slice(0, 79) + '…' : text;
@@ -20,6 +23,7 @@
     H.show(bar, !!target);
     if (target) H.$('reply-text').textContent = excerpt(target);
   }
+  /** @param {HTMLElement} node @param {ApiJson} m */
   function decorate(node, m) {
     var meta = node.querySelector('.msg-meta');
     if (!meta) return;
@@ -44,11 +48,11 @@
 
   function bind() {
     H.$('messages').addEventListener('click', function (ev) {
-      var id = ev.target.getAttribute('data-reply-to');
+      var id = H.targetAttr(ev, 'data-reply-to');
       if (!id) return;
       target = H.state().messages.filter(function (x) { return x.id === Number(id); })[0] || null;
       render();
-      if (target && H.state().mode === 'note') H.$('composer').querySelector('[data-mode=reply]').click();
+      if (target && H.state().mode === 'note') H.find('[data-mode=reply]', HTMLElement, H.$('composer')).click();
       H.$('body').focus();
     });
     H.$('reply-cancel').addEventListener('click', function () { target = null; render(); });

@@ -1,4 +1,5 @@
-/* Hub reports page (/inbox/reports): vanilla ES2017, no build step, no chart library.
+// @ts-check
+/* Hub reports page (/inbox/reports): vanilla ES2018, no build step, no chart library.
  * Reads GET /api/v1/reports/{funnel,operators,sources} with the inbox's session cookie; the
  * language is the one the operator chose in the inbox (localStorage "hub.inbox.lang"). */
 (function () {
@@ -6,6 +7,7 @@
   var D = window.HubDom;
   var pickLang = D.pickLang, $ = D.$, el = D.el, clear = D.clear;
 
+  /** @type {Texts} */
   var TEXTS = {
     en: {
       reports: 'Reports', back_to_inbox: '← Inbox', log_in_first: 'Log in to the inbox first',
@@ -41,19 +43,28 @@
       converted: 'стали сделками'
     }
   };
+  /**
+   * The three reports of the period (API objects as answered) and the pipelines to choose from.
+   * @type {{lang: Lang, data: {funnel: ApiJson, operators: ApiJson, sources: ApiJson} | null, pipelines: ApiJson[]}}
+   */
   var S = { lang: pickLang(), data: null, pipelines: [] };
 
+  /** @param {string} key */
   function t(key) { return TEXTS[S.lang][key] || TEXTS.en[key] || key; }
+  /** @param {string} path */
   function api(path) { return D.request('GET', path); }
 
   /* ---------- formatting ---------- */
+  /** @param {number | string} n */
   function number(n) {
     return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, '\u00a0');
   }
+  /** @param {number | null | undefined} x a share, 0 to 1 */
   function percent(x) {
     if (x === null || x === undefined) return t('none');
     return (Math.round(x * 1000) / 10).toLocaleString(S.lang === 'ru' ? 'ru-RU' : 'en-US') + '\u00a0%';
   }
+  /** @param {Array<{amount: string, currency: string}> | null | undefined} list */
   function amounts(list) {
     if (!list || !list.length) return t('none');
     return list.map(function (a) {
@@ -61,6 +72,7 @@
       return number(parts[0]) + (S.lang === 'ru' ? ',' : '.') + parts[1] + '\u00a0' + a.currency;
     }).join(' + ');
   }
+  /** @param {number | null | undefined} s seconds */
   function duration(s) {
     if (s === null || s === undefined) return t('none');
     if (s < 60) return s + '\u00a0' + t('sec');
@@ -68,8 +80,9 @@
     if (s < 86400) return Math.floor(s / 3600) + '\u00a0' + t('hour') + ' ' + Math.floor((s % 3600) / 60) + '\u00a0' + t('min');
     return Math.floor(s / 86400) + '\u00a0' + t('day') + ' ' + Math.floor((s % 86400) / 3600) + '\u00a0' + t('hour');
   }
+  /** @param {Date} d */
   function isoDay(d) {
-    var p = function (n) { return (n < 10 ? '0' : '') + n; };
+    var p = /** @param {number} n */ function (n) { return (n < 10 ? '0' : '') + n; };
     return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate());
   }
 
@@ -84,11 +97,12 @@
     }
     return q;
   }
+  /** @param {URLSearchParams} q */
   function fillForm(q) {
-    var form = $('period');
-    form.from.value = q.get('from');
-    form.to.value = q.get('to');
-    var select = form.pipeline_id;
+    var form = $('period', HTMLFormElement);
+    D.control(form, 'from').value = q.get('from') || '';
+    D.control(form, 'to').value = q.get('to') || '';
+    var select = D.control(form, 'pipeline_id');
     clear(select);
     var all = el('option', '', t('all_pipelines'));
     all.value = '';
@@ -100,12 +114,14 @@
     });
     select.value = q.get('pipeline_id') || '';
   }
+  /** @param {URLSearchParams} q */
   function go(q) {
     history.replaceState(null, '', '/inbox/reports?' + q.toString());
     load();
   }
 
   /* ---------- rendering ---------- */
+  /** @param {string} label @param {string} value @param {string} [note] */
   function card(label, value, note) {
     var box = el('div', 'card');
     box.appendChild(el('div', 'card-label', label));
@@ -113,6 +129,7 @@
     if (note) box.appendChild(el('div', 'card-note muted small', note));
     return box;
   }
+  /** @param {ApiJson} f GET /api/v1/reports/funnel */
   function renderCards(f) {
     var box = $('cards');
     clear(box);
@@ -129,15 +146,16 @@
       (fr.working_hours ? ' · ' + t('in_hours') : '') + ' · ' + fr.answered + ' ' + t('answered') +
       ', ' + fr.unanswered + ' ' + t('unanswered')));
   }
+  /** @param {ApiJson} f GET /api/v1/reports/funnel */
   function renderFunnels(f) {
     var box = $('funnels');
     clear(box);
-    f.pipelines.forEach(function (p) {
+    f.pipelines.forEach(/** @param {ApiJson} p */ function (p) {
       var block = el('div', 'funnel');
       block.setAttribute('data-pipeline', p.pipeline_id);
       block.appendChild(el('h3', '', p.name));
       var top = p.stages.length ? Math.max(p.stages[0].reached, 1) : 1;
-      p.stages.forEach(function (s) {
+      p.stages.forEach(/** @param {ApiJson} s */ function (s) {
         var row = el('div', 'funnel-row' + (s.kind === 'won' ? ' won' : ''));
         row.appendChild(el('span', 'funnel-name', s.name));
         var track = el('span', 'funnel-track');
@@ -152,6 +170,7 @@
       box.appendChild(block);
     });
   }
+  /** @param {HTMLElement} node @param {string[]} head @param {string[][]} rows */
   function tableRows(node, head, rows) {
     clear(node);
     var thead = el('thead');
@@ -174,6 +193,7 @@
     });
     node.appendChild(body);
   }
+  /** @param {ApiJson} r a row of the operators' or the sources' report @returns {string[]} */
   function figures(r) {
     return [number(r.deals_created), String(r.deals_won), String(r.deals_lost), percent(r.win_rate),
       amounts(r.won_amount), duration(r.deal_length.median_seconds),
@@ -189,23 +209,21 @@
     if (!d) return;
     renderCards(d.funnel);
     renderFunnels(d.funnel);
-    tableRows($('lost'), [t('stage'), t('reason'), t('count')], d.funnel.lost_reasons.map(function (r) {
+    tableRows($('lost'), [t('stage'), t('reason'), t('count')], d.funnel.lost_reasons.map(/** @param {ApiJson} r */ function (r) {
       return [r.stage || t('none'), r.reason || t('none'), String(r.count)];
     }));
-    tableRows($('operators'), [t('operator')].concat(figureHead()), d.operators.items.map(function (r) {
+    tableRows($('operators'), [t('operator')].concat(figureHead()), d.operators.items.map(/** @param {ApiJson} r */ function (r) {
       return [r.name || t('no_owner')].concat(figures(r));
     }));
     tableRows($('sources'), [t('channel'), t('utm_source'), t('utm_campaign'), t('leads_in')].concat(figureHead()),
-      d.sources.items.map(function (r) {
+      d.sources.items.map(/** @param {ApiJson} r */ function (r) {
         return [r.source_channel || t('none'), r.utm_source || t('none'), r.utm_campaign || t('none'),
           number(r.leads_in)].concat(figures(r));
       }));
   }
   function applyLang() {
     document.documentElement.lang = S.lang;
-    var nodes = document.querySelectorAll('[data-t]');
-    for (var i = 0; i < nodes.length; i++) nodes[i].textContent = t(nodes[i].getAttribute('data-t'));
-    $('lang').textContent = t('lang_other');
+    D.translate(t);
     document.title = t('reports');
     fillForm(params());
     render();
@@ -226,7 +244,7 @@
       fillForm(q);
       render();
       document.body.setAttribute('data-loaded', 'true');
-    }).catch(function (err) {
+    }).catch(/** @param {HubError} err */ function (err) {
       if (err.status === 403) { $('report').hidden = true; $('not-staff').hidden = false; return; }
       $('error').textContent = err.message;
       $('error').hidden = false;
@@ -240,17 +258,18 @@
       D.saveLang(S.lang);
       applyLang();
     });
-    $('period').addEventListener('submit', function (ev) {
+    var form = $('period', HTMLFormElement);
+    form.addEventListener('submit', function (ev) {
       ev.preventDefault();
-      var form = ev.target;
       var q = new URLSearchParams();
-      q.set('from', form.from.value);
-      q.set('to', form.to.value);
-      if (form.pipeline_id.value) q.set('pipeline_id', form.pipeline_id.value);
+      q.set('from', D.control(form, 'from').value);
+      q.set('to', D.control(form, 'to').value);
+      var pipeline = D.control(form, 'pipeline_id').value;
+      if (pipeline) q.set('pipeline_id', pipeline);
       go(q);
     });
-    document.querySelector('.presets').addEventListener('click', function (ev) {
-      var days = Number(ev.target.getAttribute('data-days'));
+    D.find('.presets').addEventListener('click', function (ev) {
+      var days = Number(D.targetAttr(ev, 'data-days'));
       if (!days) return;
       var q = params();
       var to = new Date();

@@ -1,10 +1,11 @@
+// @ts-check
 /* The contact panel's sales part: the contact's deals (stage, amount, the conversation that
  * made each) and his lead waiting in "incoming", with "Qualify" (a deal in one click) and
  * "Reject" (spam, not a customer, or a reason typed in). A feature script on HubInbox. */
 (function () {
   'use strict';
+  if (!window.HubInbox) return;
   var H = window.HubInbox;
-  if (!H) return;
   H.addTexts({
     en: {
       deals: 'Deals', board: 'Deals board', lead_incoming: 'New lead', qualify: 'Qualify',
@@ -20,21 +21,19 @@
       deal_created: 'Сделка создана', reason_text: 'Причина'
     }
   });
-  /* The default pipeline's stages are stored in English; Russian readers see these names. */
-  var STAGE_RU = {
-    'New': 'Новая', 'Qualified': 'Квалифицирована', 'Proposal sent': 'КП отправлено',
-    'Negotiation': 'Переговоры', 'Contract': 'Договор', 'Won': 'Успешно', 'Lost': 'Проиграна'
-  };
 
   function lang() { return H.state().lang; }
-  function stageName(name) { return lang() === 'ru' && STAGE_RU[name] ? STAGE_RU[name] : name; }
+  /** @param {string} name a stored stage name: the defaults' in Russian to Russian readers */
+  function stageName(name) { return window.HubDom.defaultName(name, lang()); }
+  /** @param {string} amount @param {string} currency */
   function money(amount, currency) {
     try {
       return new Intl.NumberFormat(lang(), { style: 'currency', currency: currency }).format(Number(amount));
     } catch (e) { return amount + ' ' + currency; }
   }
+  /** @param {ApiJson} c @returns {ApiJson} the contact's lead waiting in "incoming", or null */
   function incomingLead(c) {
-    var leads = ((c && c.leads) || []).filter(function (l) { return l.status === 'incoming'; });
+    var leads = ((c && c.leads) || []).filter(/** @param {ApiJson} l */ function (l) { return l.status === 'incoming'; });
     return leads.length ? leads[0] : null;
   }
   function render() {
@@ -50,7 +49,7 @@
     }
     var list = H.$('c-deals');
     H.clear(list);
-    (c.deals || []).forEach(function (d) {
+    (c.deals || []).forEach(/** @param {ApiJson} d */ function (d) {
       var li = H.el('li', 'deal-item');
       var a = H.el('a', 'link', d.title);
       a.href = '/inbox/deals/' + d.id;
@@ -68,18 +67,19 @@
   function qualify() {
     var lead = incomingLead(H.state().contact);
     if (!lead) return;
-    var button = H.$('lead-qualify');
+    var button = H.$('lead-qualify', HTMLButtonElement);
     button.disabled = true;
     H.api('POST', '/api/v1/leads/' + lead.id + '/qualify').then(function () {
       H.toast(H.t('deal_created'));
       H.reloadContact();
     }).catch(H.fail).then(function () { button.disabled = false; });
   }
+  /** @param {SubmitEvent} ev */
   function reject(ev) {
     ev.preventDefault();
     var lead = incomingLead(H.state().contact);
     if (!lead) return;
-    var form = ev.target;
+    var form = H.$('lead-reject-form', HTMLFormElement);
     var reason = form.reason.value === 'other' ? form.other.value.trim() : form.reason.value;
     if (!reason) { form.other.focus(); return; }
     H.api('POST', '/api/v1/leads/' + lead.id + '/reject', { reason: reason }).then(function () {
@@ -89,6 +89,7 @@
     }).catch(H.fail);
   }
   /* A lead or deal of the contact in the panel changed (here or by a colleague). */
+  /** @param {CustomEvent<HubEventDetail>} ev */
   function onEvent(ev) {
     var name = ev.detail.name;
     if (!/^(lead|deal)\./.test(name)) return;
