@@ -1,3 +1,4 @@
+// @ts-check
 /* Calls and emails in a conversation and on the contact's timeline: a call shows its direction,
  * numbers, how it ended, its length and a link to its recording; an email its subject, sender
  * and recipients above its text, and its formatting on demand in a sandboxed frame (no scripts,
@@ -5,8 +6,8 @@
  * Built on window.HubInbox (inbox.js); every text goes in with textContent. */
 (function () {
   'use strict';
+  if (!window.HubInbox) return;
   var H = window.HubInbox;
-  if (!H) return;
   H.addTexts({
     en: {
       call_inbound: 'Incoming call', call_outbound: 'Outgoing call', call_answered: 'answered',
@@ -22,12 +23,14 @@
     }
   });
 
+  /** @param {number} seconds */
   function duration(seconds) {
     var m = Math.floor(seconds / 60);
     var s = seconds % 60;
     return m + ':' + (s < 10 ? '0' : '') + s;
   }
 
+  /** @param {HTMLElement} node @param {ApiJson} call */
   function callCard(node, call) {
     var card = H.el('div', 'item-call ' + call.status);
     var head = H.t('call_' + call.direction) + ' · ' + H.t('call_' + call.status);
@@ -46,17 +49,19 @@
     node.insertBefore(card, node.querySelector('.body'));
   }
 
+  /** @param {HTMLElement} node @param {ApiJson} email */
   function emailHead(node, email) {
     var head = H.el('div', 'item-email');
     head.appendChild(H.el('div', 'item-title', email.subject));
     head.appendChild(H.el('div', 'item-line', H.t('email_from') + ': ' + email.from));
     if (email.to.length) head.appendChild(H.el('div', 'item-line', H.t('email_to') + ': ' + email.to.join(', ')));
     if (email.cc.length) head.appendChild(H.el('div', 'item-line', H.t('email_cc') + ': ' + email.cc.join(', ')));
-    var text = node.querySelector('.body');
+    var text = /** @type {HTMLElement} */ (node.querySelector('.body'));
     node.insertBefore(head, text);
     if (!email.html) return;
     var toggle = H.el('button', 'link small', H.t('email_formatted'));
     toggle.type = 'button';
+    /** @type {HTMLIFrameElement | null} */
     var frame = null;
     toggle.addEventListener('click', function () {
       if (!frame) {
