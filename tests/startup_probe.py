@@ -23,7 +23,7 @@ from hub.settings import Settings
 from tests.helpers import make_api_channel, make_operator
 from tests.telegram_fake import SECRET_HEADER, TOKEN, FakeBotAPI, fixture
 
-WATCHED = ("aiogram", "alembic", "asyncpg", "schemathesis")
+WATCHED = ("aiogram", "redis", "alembic", "asyncpg", "schemathesis")
 
 
 def loaded() -> list[str]:

@@ -1,9 +1,10 @@
 """The hub starts light: a channel's libraries load only when a channel of that type exists.
 
 * no module on the way to ``create_app`` or the command line imports a provider's SDK (aiogram)
-  at module level (read from the source, so conditional paths count too);
-* a real hub without a Telegram channel, started and used, never imports aiogram, Alembic or
-  asyncpg; connecting a bot at run time then works at once (``startup_probe``);
+  or the Redis client at module level (read from the source, so conditional paths count too);
+* a real hub on SQLite without a Telegram channel, started and used, never imports aiogram,
+  Redis, Alembic or asyncpg; connecting a bot at run time then works at once
+  (``startup_probe``);
 * a hub that starts with a Telegram channel in its database makes the channel's live part at
   start-up; one started before a bot was connected elsewhere takes its updates and sends its
   replies without a restart, and in polling mode it starts polling on its own.
@@ -40,9 +41,9 @@ from tests.test_api_channel import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = ROOT / "hub"
-#: Libraries a hub loads only when it uses them: a channel type's SDK, the migration tool
-#: (``hub migrate``) and the test tools.
-ON_DEMAND = frozenset({"aiogram", "alembic", "asyncpg", "schemathesis"})
+#: Libraries a hub loads only when it uses them: a channel type's SDK, the Redis client (with
+#: HUB_REDIS_URL), the migration tool (``hub migrate``) and the test tools.
+ON_DEMAND = frozenset({"aiogram", "redis", "alembic", "asyncpg", "schemathesis"})
 
 
 def _module_name(path: Path) -> str:
@@ -137,7 +138,7 @@ def test_the_import_reader_follows_module_level_imports_only() -> None:
     "entry",
     ["hub.app", "hub.__main__", "hub.channels.registry", "hub.openapi", "hub.models"],
 )
-def test_no_provider_sdk_on_the_way_to_start(entry: str) -> None:
+def test_no_provider_sdk_or_redis_on_the_way_to_start(entry: str) -> None:
     _, outside = reached_from(entry)
     loaded = {name: via for name, via in outside.items() if name in ON_DEMAND}
     assert loaded == {}, f"importing {entry} loads {loaded} (library: the module importing it)"
