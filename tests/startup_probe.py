@@ -23,7 +23,14 @@ from hub.settings import Settings
 from tests.helpers import make_api_channel, make_operator
 from tests.telegram_fake import SECRET_HEADER, TOKEN, FakeBotAPI, fixture
 
-WATCHED = ("aiogram", "redis", "alembic", "asyncpg", "schemathesis")
+WATCHED = (
+    "aiogram",
+    "redis",
+    "alembic",
+    "asyncpg",
+    "schemathesis",
+    "sqlalchemy.dialects.postgresql",
+)
 
 
 def loaded() -> list[str]:

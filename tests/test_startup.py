@@ -3,8 +3,8 @@
 * no module on the way to ``create_app`` or the command line imports a provider's SDK (aiogram)
   or the Redis client at module level (read from the source, so conditional paths count too);
 * a real hub on SQLite without a Telegram channel, started and used, never imports aiogram,
-  Redis, Alembic or asyncpg; connecting a bot at run time then works at once
-  (``startup_probe``);
+  Redis, Alembic, asyncpg or SQLAlchemy's PostgreSQL dialects; connecting a bot at run time then
+  works at once (``startup_probe``);
 * a hub that starts with a Telegram channel in its database makes the channel's live part at
   start-up; one started before a bot was connected elsewhere takes its updates and sends its
   replies without a restart, and in polling mode it starts polling on its own.
