@@ -7,7 +7,8 @@
   works at once (``startup_probe``);
 * a hub that starts with a Telegram channel in its database makes the channel's live part at
   start-up; one started before a bot was connected elsewhere takes its updates and sends its
-  replies without a restart, and in polling mode it starts polling on its own.
+  replies without a restart, and in polling mode it starts polling on its own;
+* building a context computes no password hash (each CLI command used to pay one).
 
 How long these take is measured by ``bench/startup.py``, not here.
 """
@@ -23,6 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import argon2
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -275,3 +277,28 @@ async def test_in_polling_mode_a_bot_connected_elsewhere_is_polled_without_resta
         )
 
     assert await here.app[CTX].read(lease) == live.poller.owner
+
+
+async def test_building_a_context_computes_no_password_hash(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    hashed: list[str] = []
+    library_hash = argon2.PasswordHasher.hash
+
+    def counted(self: argon2.PasswordHasher, password: str | bytes, **kw: Any) -> str:
+        hashed.append("hash")
+        return library_hash(self, password, **kw)
+
+    monkeypatch.setattr(argon2.PasswordHasher, "hash", counted)
+    ctx = HubContext.build(settings)
+    try:
+        assert hashed == []
+        # The first check makes the stand-in hash that unknown emails are checked against.
+        assert await ctx.hasher.verify(None, "any password") is False
+        assert hashed == ["hash"]
+        stored = await ctx.hasher.hash("the right password")
+        assert await ctx.hasher.verify(stored, "the right password") is True
+        assert await ctx.hasher.verify(stored, "a wrong password") is False
+        assert len(hashed) == 2
+    finally:
+        await ctx.engine.dispose()
