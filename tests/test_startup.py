@@ -1,7 +1,9 @@
 """The hub starts light: a channel's libraries load only when a channel of that type exists.
 
 * no module on the way to ``create_app`` or the command line imports a provider's SDK (aiogram)
-  or the Redis client at module level (read from the source, so conditional paths count too);
+  or the Redis client at module level, and the command line module imports nothing outside the
+  standard library (read from the source, so conditional paths count too);
+* ``python -m hub --help`` loads no database layer, web framework or validation library;
 * a real hub on SQLite without a Telegram channel, started and used, never imports aiogram,
   Redis, Alembic, asyncpg or SQLAlchemy's PostgreSQL dialects; connecting a bot at run time then
   works at once (``startup_probe``);
@@ -46,6 +48,8 @@ HUB = ROOT / "hub"
 #: Libraries a hub loads only when it uses them: a channel type's SDK, the Redis client (with
 #: HUB_REDIS_URL), the migration tool (``hub migrate``) and the test tools.
 ON_DEMAND = frozenset({"aiogram", "redis", "alembic", "asyncpg", "schemathesis"})
+#: What the running hub and every command need, so ``--help`` must not load them.
+HEAVY = frozenset({"sqlalchemy", "pydantic", "pydantic_settings", "aiohttp", "argon2"})
 
 
 def _module_name(path: Path) -> str:
@@ -144,6 +148,31 @@ def test_no_provider_sdk_or_redis_on_the_way_to_start(entry: str) -> None:
     _, outside = reached_from(entry)
     loaded = {name: via for name, via in outside.items() if name in ON_DEMAND}
     assert loaded == {}, f"importing {entry} loads {loaded} (library: the module importing it)"
+
+
+def test_the_command_line_module_imports_only_the_standard_library() -> None:
+    _, outside = reached_from("hub.__main__")
+    third_party = {n: via for n, via in outside.items() if n not in sys.stdlib_module_names}
+    assert third_party == {}, "each command imports what it needs when it runs"
+
+
+def test_help_loads_no_database_layer() -> None:
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "hub", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "operator" in run.stdout
+    imported = {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in run.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "argparse" in imported  # the reader sees the imports
+    assert imported & (HEAVY | ON_DEMAND) == set()
 
 
 def test_a_hub_without_telegram_loads_aiogram_only_once_a_bot_is_connected(
