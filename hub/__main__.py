@@ -276,6 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    finally:
+        # The process ends next. The collector's last passes at exit would walk every object
+        # the imports made (about 0.1 s of each command); frozen, they are left to the exit.
+        import gc
+
+        gc.freeze()
 
 
 if __name__ == "__main__":
