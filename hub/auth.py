@@ -54,13 +54,18 @@ class PasswordHasher:
         else:
             self._ph = argon2.PasswordHasher()
         # A real hash to verify against when the email is unknown, so timing tells nothing.
-        self._dummy = self._ph.hash(secrets.token_hex(8))
+        # Made by the first check of any password, known email or not, so that one is no
+        # tell either; not here, where every process start (and CLI command) would pay a
+        # hash's time and its 64 MiB.
+        self._dummy: str | None = None
 
     async def hash(self, password: str) -> str:
         return await asyncio.to_thread(self._ph.hash, password)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         def check() -> bool:
+            if self._dummy is None:
+                self._dummy = self._ph.hash(secrets.token_hex(8))
             try:
                 return self._ph.verify(password_hash or self._dummy, password)
             except (VerificationError, InvalidHashError):

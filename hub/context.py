@@ -19,7 +19,6 @@ from hub.bus import Bus, MemoryBus
 from hub.db import make_engine, make_sessionmaker
 from hub.events import EVENTS_TOPIC, NEW_CONVERSATIONS_TOPIC, ConversationCreated, Event
 from hub.media import MediaStore
-from hub.redis_bus import RedisBus
 from hub.settings import Settings
 from hub.writes import GroupCommitWriter
 
@@ -53,11 +52,11 @@ class HubContext:
             max_batch=settings.commit_max_batch,
             lanes=1 if settings.is_sqlite else settings.write_lanes,
         )
-        bus: Bus = (
-            RedisBus(settings.redis_url, settings.redis_prefix, settings.event_retention)
-            if settings.redis_url
-            else MemoryBus(settings.event_retention)
-        )
+        bus: Bus = MemoryBus(settings.event_retention)
+        if settings.redis_url:
+            from hub.redis_bus import RedisBus  # the Redis client only when Redis is used
+
+            bus = RedisBus(settings.redis_url, settings.redis_prefix, settings.event_retention)
         return cls(
             settings=settings,
             engine=engine,

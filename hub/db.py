@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, MetaData, event
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncAttrs,
@@ -21,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from hub import jsoncodec
 
@@ -64,7 +63,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+class _JSON(TypeDecorator[Any]):
+    """JSON, stored as JSONB on PostgreSQL. A variant (``JSON().with_variant(JSONB())``) would
+    import SQLAlchemy's PostgreSQL dialects wherever the models load, a SQLite hub and every
+    command included; this imports them only for a PostgreSQL engine, which loads them anyway."""
+
+    impl = JSON
+    cache_ok = True
+    # As JSON's own: None is stored as JSON ``null``, and values are not hashed.
+    should_evaluate_none = True
+    hashable = False
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
+JSONType = _JSON()
 
 
 class Base(AsyncAttrs, DeclarativeBase):

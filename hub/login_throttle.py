@@ -29,10 +29,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -182,6 +178,13 @@ class RedisCounters:
     """The counters in Redis, shared by every process; each check is one script call."""
 
     def __init__(self, url: str, prefix: str, limits: LoginLimits) -> None:
+        # The Redis client only when Redis is used: a hub without it never imports it.
+        import redis.asyncio as aioredis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        #: What a call that failed raises.
+        self.errors: tuple[type[Exception], ...] = (aioredis.RedisError, OSError)
         self._prefix = f"{prefix}:login:"
         self._limits = limits
         self._redis = aioredis.Redis.from_url(
@@ -239,7 +242,7 @@ class LoginThrottle:
         if self._redis is not None:
             try:
                 return await self._redis.admit(keys, now)
-            except (aioredis.RedisError, OSError) as exc:
+            except self._redis.errors as exc:
                 self._redis_failed(exc)
         return self._memory.admit(keys, now)
 
@@ -249,7 +252,7 @@ class LoginThrottle:
         if self._redis is not None:
             try:
                 await self._redis.succeeded(keys)
-            except (aioredis.RedisError, OSError) as exc:
+            except self._redis.errors as exc:
                 self._redis_failed(exc)
 
     async def close(self) -> None:

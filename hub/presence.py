@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import redis.asyncio as aioredis
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 TTL_S = 30
 REFRESH_S = 10.0
@@ -21,7 +23,11 @@ REFRESH_S = 10.0
 class Presence:
     def __init__(self, local_count: Callable[[], int], redis_url: str | None, prefix: str) -> None:
         self._local_count = local_count
-        self._redis = aioredis.from_url(redis_url, decode_responses=True) if redis_url else None
+        self._redis: aioredis.Redis | None = None
+        if redis_url:
+            import redis.asyncio  # the Redis client only when Redis is used
+
+            self._redis = redis.asyncio.from_url(redis_url, decode_responses=True)
         self._key = f"{prefix}:presence:{uuid.uuid4().hex}"
         self._pattern = f"{prefix}:presence:*"
         self._task: asyncio.Task[None] | None = None
@@ -57,11 +63,13 @@ class Presence:
             return True
         if self._redis is None:
             return False
+        from redis.exceptions import RedisError  # loaded with the client
+
         try:
             async for key in self._redis.scan_iter(match=self._pattern, count=100):
                 value = await self._redis.get(key)
                 if value and int(value) > 0:
                     return True
-        except aioredis.RedisError:
+        except RedisError:
             return False
         return False

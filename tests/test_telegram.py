@@ -314,7 +314,7 @@ async def test_polling_mode_sets_no_webhook_and_one_process_polls(
     from hub.channels.telegram.bots import BotPool
     from hub.channels.telegram.polling import Poller
 
-    own = tg.client.app[TELEGRAM].poller
+    own = (await tg.client.app[TELEGRAM].load()).poller
     assert own is not None
     await own.close()  # the app's own poller lets go, so these two compete alone
     one, two = Poller(tg.ctx, BotPool(tg.ctx), 0), Poller(tg.ctx, BotPool(tg.ctx), 0)

@@ -2,6 +2,11 @@
 
 Each entry says how to validate a channel's settings and how to install the channel into an app
 (its routes, its per-process state) returning the adapter that sends operator replies.
+
+Every app installs every type, and the CLI reads this list for its choices, so what an entry
+names imports no provider SDK (aiogram, aiosmtplib…): a channel loads its SDK when a channel of
+its type exists or is connected (``LazyConnector``, ``telegram.keys``), and
+``tests/test_startup.py`` checks that a hub without one never imports it.
 """
 
 from __future__ import annotations
@@ -14,9 +19,8 @@ from aiohttp import web
 
 from hub.channels import api
 from hub.channels.base import ChannelAdapter
-from hub.channels.connector import ChannelConnector
+from hub.channels.connector import ChannelConnector, LazyConnector
 from hub.channels.telegram import config as telegram_config
-from hub.channels.telegram import connect as telegram_connect
 from hub.channels.telegram import install as telegram_install
 from hub.channels.widget import config as widget_config
 from hub.channels.widget import install as widget_install
@@ -44,7 +48,7 @@ CHANNELS: tuple[ChannelSpec, ...] = (
         telegram_config.TYPE,
         telegram_config.validate_config,
         telegram_install.install,
-        connector=telegram_connect.CONNECTOR,
+        connector=LazyConnector("hub.channels.telegram.connect"),
     ),
 )
 

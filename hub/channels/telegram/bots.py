@@ -9,11 +9,22 @@ from __future__ import annotations
 import asyncio
 
 from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.channels.telegram.config import make_bot
 from hub.channels.telegram.models import TelegramBot
 from hub.context import HubContext
+from hub.settings import Settings
+
+
+def make_bot(settings: Settings, token: str, timeout_s: float | None = None) -> Bot:
+    """A ``Bot`` on the configured Bot API server; close it with ``bot.session.close()``."""
+    session = AiohttpSession(
+        api=TelegramAPIServer.from_base(settings.telegram_api_url),
+        timeout=timeout_s or settings.delivery_timeout_s,
+    )
+    return Bot(token, session=session)
 
 
 class BotNotConnected(LookupError):

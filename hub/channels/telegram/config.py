@@ -1,8 +1,10 @@
-"""A Telegram channel's settings and the aiogram ``Bot`` objects that speak for it.
+"""A Telegram channel's settings.
 
 The public config holds only what admins may read back: the bot's username and id. The token
-lives in ``telegram_bots`` and reaches aiogram only: the Bot API puts it in every URL, so the
-hub never logs a Bot API URL or an exception text that could carry one.
+lives in ``telegram_bots`` and reaches aiogram only (``bots.make_bot``): the Bot API puts it in
+every URL, so the hub never logs a Bot API URL or an exception text that could carry one.
+
+Imported wherever the channel is registered, so it imports no aiogram.
 """
 
 from __future__ import annotations
@@ -10,13 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-
 from hub.crm_sync.rules import validate_auto_leads
 from hub.errors import InvalidInput
-from hub.settings import Settings
 
 TYPE = "telegram"
 TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
@@ -48,15 +45,3 @@ def check_token(token: Any) -> str:
             "this is not a bot token (it looks like 123456789:AAH…)", code="invalid_token"
         )
     return clean
-
-
-def api_server(settings: Settings) -> TelegramAPIServer:
-    return TelegramAPIServer.from_base(settings.telegram_api_url)
-
-
-def make_bot(settings: Settings, token: str, timeout_s: float | None = None) -> Bot:
-    """A ``Bot`` on the configured Bot API server; close it with ``bot.session.close()``."""
-    session = AiohttpSession(
-        api=api_server(settings), timeout=timeout_s or settings.delivery_timeout_s
-    )
-    return Bot(token, session=session)

@@ -22,7 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.channels.telegram.config import ALLOWED_UPDATES, check_token, make_bot
+from hub.channels.telegram.bots import make_bot
+from hub.channels.telegram.config import ALLOWED_UPDATES, check_token
 from hub.channels.telegram.models import TelegramBot
 from hub.context import HubContext
 from hub.errors import Conflict, InvalidInput, UpstreamError

@@ -4,6 +4,8 @@ The ``X-Telegram-Bot-Api-Secret-Token`` header must be the channel's secret (com
 constant time); anything else, including an unknown channel id, answers 401 alike. The update is
 stored and applied before the 200; if the Bot API fails meanwhile the answer is 502 and Telegram
 delivers the update again.
+
+Importing this module imports no aiogram (the OpenAPI document takes ``UpdateIn`` from it).
 """
 
 from __future__ import annotations
@@ -13,12 +15,10 @@ import hmac
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.channels.telegram.bots import BotNotConnected
 from hub.channels.telegram.config import TYPE
 from hub.channels.telegram.keys import TELEGRAM
-from hub.channels.telegram.updates import UpdateNotApplied, handle_update
-from hub.errors import NotFound, Unauthorized, UpstreamError
-from hub.http import CTX, METRICS, int_param, json, read_json
+from hub.errors import NotFound, Unauthorized
+from hub.http import METRICS, int_param, json, read_json
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 routes = web.RouteTableDef()
@@ -45,15 +45,8 @@ async def webhook(request: web.Request) -> web.Response:
     if channel is None or not valid or channel.type != TYPE or not channel.is_active:
         raise Unauthorized("wrong channel or secret token", code="invalid_secret_token")
     body = await read_json(request, UpdateIn)
-    ctx = request.app[CTX]
-    try:
-        bot = await state.bots.get(channel.id)
-    except BotNotConnected:
-        raise Unauthorized("wrong channel or secret token", code="invalid_secret_token") from None
-    try:
-        duplicate = await handle_update(ctx, channel.id, bot, body.model_dump())
-    except UpdateNotApplied as exc:
-        raise UpstreamError(str(exc), code="telegram_unreachable") from exc
+    live = await state.load()  # aiogram, on the first update a process sees
+    duplicate = await live.receive(channel.id, body.model_dump())
     if not duplicate:
         request.app[METRICS].messages.labels(TYPE).inc()
     return json({"ok": True, "duplicate": duplicate})
