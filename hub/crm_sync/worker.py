@@ -56,6 +56,7 @@ from hub.crm_sync.models import (
 )
 from hub.crm_sync.subscriptions import wants
 from hub.db import utcnow
+from hub.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +257,8 @@ class SyncWorker:
                     pass
             except asyncio.CancelledError:
                 raise
+            except DatabaseUnavailable:
+                pass  # logged once per interval by the database's health, not every round
             except Exception:
                 log.exception("sync round failed; retrying shortly")
             await asyncio.sleep(self._ctx.settings.sync_poll_interval_s)

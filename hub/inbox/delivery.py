@@ -33,7 +33,7 @@ from hub.channels.base import (
 )
 from hub.context import HubContext
 from hub.db import utcnow
-from hub.errors import Conflict, NotFound
+from hub.errors import Conflict, DatabaseUnavailable, NotFound
 from hub.events import MessageUpdated, Recipients
 from hub.inbox.access import get_visible_conversation
 from hub.inbox.attachments import attachments_of
@@ -114,6 +114,8 @@ class DeliveryWorker:
                     pass
             except asyncio.CancelledError:
                 raise
+            except DatabaseUnavailable:
+                pass  # logged once per interval by the database's health, not every round
             except Exception:
                 log.exception("delivery round failed; retrying shortly")
 

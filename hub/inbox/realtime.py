@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from hub.auth import Principal
 from hub.bus import BadEventId, Bus, GapError, follow, parse_event_id, stop
+from hub.errors import DomainError
 from hub.events import EVENTS_TOPIC, OperatorUpdated
 
 log = logging.getLogger(__name__)
@@ -265,7 +266,10 @@ class RealtimeHub:
         elif kind == "resume":
             await self._resume(sock, frame.get("after"))
         elif kind in self.frame_handlers:
-            reply = await self.frame_handlers[kind](sock.principal, frame)
+            try:
+                reply = await self.frame_handlers[kind](sock.principal, frame)
+            except DomainError as exc:  # the database away, say: the socket stays open
+                reply = _error(exc.code, exc.message)
             if reply is not None:
                 sock.offer(reply)
         else:

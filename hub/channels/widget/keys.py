@@ -15,6 +15,7 @@ from hub.channels.widget.config import TYPE, origin_allowed
 from hub.channels.widget.live import WidgetLive
 from hub.channels.widget.visitors import Visitor
 from hub.context import HubContext
+from hub.errors import NotFound
 from hub.events import ConversationTyping, Recipients
 from hub.inbox.access import get_visible_conversation
 from hub.inbox.models import Channel, Conversation
@@ -116,7 +117,7 @@ class WidgetState:
         async def query(session: AsyncSession) -> tuple[Conversation, Channel | None] | None:
             try:
                 conv = await get_visible_conversation(session, principal, conv_id)
-            except Exception:
+            except NotFound:
                 return None
             return conv, await session.get(Channel, conv.channel_id)
 
