@@ -26,7 +26,7 @@ from hub.inbox.schemas import (
     StatusIn,
     TeamIn,
 )
-from hub.openapi_build import BEARER, COOKIE
+from hub.openapi_build import BEARER, COOKIE, DATABASE_UNAVAILABLE
 from hub.openapi_build import op as _op
 from hub.openapi_build import path_id as _path_id
 from hub.openapi_build import query as _query
@@ -37,10 +37,10 @@ from hub.openapi_reports import REPORT_MODELS, REPORT_PATHS
 CONV = [_path_id("conversation_id")]
 
 PATHS: dict[str, dict[str, Any]] = {
-    "/healthz": {"get": _op("The process is up", errors=())},
-    "/readyz": {"get": _op("The database and bus answer", errors=(503,))},
-    "/metrics": {"get": _op("Prometheus metrics", errors=(), content_type="text/plain")},
-    "/api/openapi.json": {"get": _op("This document", errors=())},
+    "/healthz": {"get": _op("The process is up", errors=(), db=False)},
+    "/readyz": {"get": _op("The database and bus answer", errors=(503,), db=False)},
+    "/metrics": {"get": _op("Prometheus metrics", errors=(), content_type="text/plain", db=False)},
+    "/api/openapi.json": {"get": _op("This document", errors=(), db=False)},
     "/api/v1/auth/login": {"post": _op("Log in; answers {token, operator}", body=LoginIn)},
     "/api/v1/auth/logout": {"post": _op("End this token's session", auth=BEARER)},
     "/api/v1/auth/session": {
@@ -263,17 +263,20 @@ PATHS: dict[str, dict[str, Any]] = {
         ),
     },
     # The operator's web page (served with a Content-Security-Policy).
-    "/inbox": {"get": _op("The operator inbox page", errors=(), content_type="text/html")},
+    "/inbox": {
+        "get": _op("The operator inbox page", errors=(), content_type="text/html", db=False)
+    },
     "/inbox/contacts/{contact_id}": {
         "get": _op(
             "The inbox page showing one contact",
             errors=(400, 404),
             params=[_path_id("contact_id")],
             content_type="text/html",
+            db=False,
         ),
     },
     "/inbox/reports": {
-        "get": _op("The managers' reports page", errors=(), content_type="text/html")
+        "get": _op("The managers' reports page", errors=(), content_type="text/html", db=False)
     },
     "/inbox/static/{name}": {
         "get": _op(
@@ -281,6 +284,7 @@ PATHS: dict[str, dict[str, Any]] = {
             errors=(404,),
             params=[{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
             content_type="text/plain",
+            db=False,
         ),
     },
     **CHANNEL_PATHS,
@@ -337,6 +341,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
         "paths": PATHS,
         "components": {
             "schemas": schemas,
+            "responses": {"DatabaseUnavailable": DATABASE_UNAVAILABLE},
             "securitySchemes": {
                 "bearer": {
                     "type": "http",

@@ -14,6 +14,21 @@ BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 COOKIE: list[dict[str, list[str]]] = [{"session": []}]
 ERROR = {"$ref": "#/components/schemas/Error"}
 OBJ: dict[str, Any] = {"type": "object"}
+#: What every operation that touches the database may answer while it is away.
+DATABASE_UNAVAILABLE: dict[str, Any] = {
+    "description": "The database did not answer within HUB_DB_TIMEOUT_S, or refused the "
+    "connection: code database_unavailable. Nothing is wrong with the request; send it again "
+    "after Retry-After seconds. A write that timed out may still have been stored: send it "
+    "again with the same idempotency key (external_message_id, client_id).",
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again (HUB_DB_RETRY_AFTER_S)",
+            "required": True,
+            "schema": {"type": "integer"},
+        }
+    },
+    "content": {"application/json": {"schema": ERROR}},
+}
 
 
 def body_of(model: type[BaseModel] | None) -> dict[str, Any] | None:
@@ -36,7 +51,10 @@ def op(
     params: list[dict[str, Any]] | None = None,
     errors: tuple[int, ...] = (400, 401, 404, 413, 422),
     content_type: str = "application/json",
+    db: bool = True,
 ) -> dict[str, Any]:
+    """One operation; ``db=False`` for the few that never touch the database (the others may
+    answer 503 ``database_unavailable``)."""
     responses: dict[str, Any] = {
         str(ok): {
             "description": "OK",
@@ -52,6 +70,8 @@ def op(
             "description": "Error",
             "content": {"application/json": {"schema": ERROR}},
         }
+    if db:
+        responses["503"] = {"$ref": "#/components/responses/DatabaseUnavailable"}
     op: dict[str, Any] = {"summary": summary, "responses": responses}
     if auth is not None:
         op["security"] = auth

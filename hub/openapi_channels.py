@@ -15,7 +15,9 @@ from hub.openapi_build import query as _query
 CHANNEL_PATHS: dict[str, dict[str, Any]] = {
     # The website widget channel (visitors; the page's Origin must be one the channel allows).
     "/widget.js": {
-        "get": _op("The widget's embed script", errors=(404,), content_type="text/javascript")
+        "get": _op(
+            "The widget's embed script", errors=(404,), content_type="text/javascript", db=False
+        )
     },
     "/": {"get": _op("A demo page embedding the demo widget", errors=(), content_type="text/html")},
     "/api/widget/v1/{tail}": {

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import shutil
 import sqlite3
 import uuid
@@ -31,6 +32,7 @@ from hub.app import create_app
 from hub.db import make_engine
 from hub.dbhealth import DatabaseHealth
 from hub.migrate import upgrade
+from hub.openapi import openapi_document
 from hub.settings import Settings
 from tests.conftest import base_settings
 from tests.helpers import Op, auth, customer_says, make_api_channel, make_operator
@@ -385,3 +387,43 @@ def test_an_outage_is_logged_as_it_starts_once_per_interval_and_as_it_ends(
         "the database is still unavailable for writes after 0 s",
         "the database is still unavailable for writes after 0 s",
     ]
+
+
+def _filled(path: str) -> str:
+    fill = {"{name}": "inbox.js", "{tail}": "sessions"}
+    return re.sub(r"\{[a-z_]+\}", lambda m: fill.get(m.group(0), "1"), path)
+
+
+async def test_every_route_that_meets_a_dead_database_documents_its_503(
+    aiohttp_client: Any, own_pg: OwnPostgres, pg_settings: Settings
+) -> None:
+    """Every operation of the OpenAPI document, called while the database is down: each one
+    that answers 503 ``database_unavailable`` says so in the document (with Retry-After)."""
+    client: Client = await aiohttp_client(create_app(pg_settings))
+    doc = openapi_document("http://hub.test")
+    headers = {
+        "Authorization": "Bearer hub_not-a-real-token",
+        "Origin": ORIGIN,
+        "X-Visitor-Token": "not-a-real-visitor",
+        "X-Telegram-Bot-Api-Secret-Token": "not-a-real-secret",
+    }
+    answered: dict[str, bool] = {}
+    own_pg.kill()
+    try:
+        for path, item in doc["paths"].items():
+            for method, op in item.items():
+                body = {} if method in ("post", "put", "patch") else None
+                resp = await client.request(
+                    method.upper(), _filled(path), json=body, headers=headers
+                )
+                if resp.status != 503:
+                    continue
+                error = (await resp.json())["error"]
+                if error["code"] == "database_unavailable":
+                    assert resp.headers["Retry-After"] == str(RETRY_AFTER_S)
+                    answered[f"{method.upper()} {path}"] = "503" in op["responses"]
+    finally:
+        own_pg.start()
+    assert len(answered) > 40, answered
+    assert [name for name, documented in answered.items() if not documented] == []
+    assert doc["components"]["responses"]["DatabaseUnavailable"]["headers"]["Retry-After"]
