@@ -8,7 +8,6 @@ operator socket with 1001 first, so clients reconnect elsewhere at once instead 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -16,6 +15,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth import Principal, load_principal
+from hub.bus import stop
 from hub.channels import routes as channel_routes
 from hub.channels.registry import CHANNELS
 from hub.context import HubContext
@@ -122,9 +122,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        snoozer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await snoozer
+        await stop(snoozer)
         await app[INTAKE].close()
         await app[SYNC].close()
         await app[DELIVERY].close()

@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
+from hub.bus import stop
+
 TTL_S = 30
 REFRESH_S = 10.0
 
@@ -32,9 +34,7 @@ class Presence:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop(self._task)
             self._task = None
         if self._redis is not None:
             with contextlib.suppress(Exception):

@@ -251,8 +251,9 @@ class LeadIntake:
                 pass  # logged once per interval by the database's health, not every pass
             except Exception:
                 log.exception("the lead intake pass failed; trying again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_s)
+            with contextlib.suppress(TimeoutError):  # not wait_for, which can lose a cancel
+                async with asyncio.timeout(self._poll_s):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def acquire(self) -> int | None:

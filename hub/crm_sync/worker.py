@@ -26,7 +26,6 @@ commit sends again, with the same ``Idempotency-Key``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -39,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from hub.bus import stop
 from hub.context import HubContext
 from hub.crm_sync.clients.webhook import (
     Poster,
@@ -244,9 +244,7 @@ class SyncWorker:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop(self._task)
             self._task = None
         await self._poster.close()
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from hub.bus import stop
 from hub.channels.cache import ChannelCache
 from hub.channels.telegram.bots import BotPool
 from hub.channels.telegram.polling import Poller
@@ -38,9 +38,7 @@ async def telegram_lifecycle(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        pruner.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pruner
+        await stop(pruner)
         if state.poller is not None:
             await state.poller.close()
         await state.bots.close()
