@@ -30,7 +30,7 @@ from hub.crm_sync.worker import GAP_GRACE_S, fan_out, pending_work
 from hub.db import utcnow
 from hub.http import CTX
 from hub.settings import Settings
-from tests.helpers import make_operator
+from tests.helpers import FRAME_CAP_S, make_operator
 
 ADMIN = Principal(0, "Admin", "admin", frozenset())
 
@@ -99,7 +99,7 @@ async def receiver() -> AsyncIterator[Receiver]:
         await r.down()
 
 
-async def wait_for(check: Callable[[], Awaitable[bool]], limit_s: float = 20.0) -> None:
+async def wait_for(check: Callable[[], Awaitable[bool]], limit_s: float = FRAME_CAP_S) -> None:
     deadline = time.monotonic() + limit_s
     while not await check():
         if time.monotonic() > deadline:
