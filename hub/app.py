@@ -8,7 +8,6 @@ operator socket with 1001 first, so clients reconnect elsewhere at once instead 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -16,6 +15,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth import Principal, load_principal
+from hub.bus import stop
 from hub.channels import routes as channel_routes
 from hub.channels.registry import CHANNELS
 from hub.context import HubContext
@@ -23,6 +23,7 @@ from hub.crm_sync import routes as crm_routes
 from hub.crm_sync.defaults import ensure_defaults
 from hub.crm_sync.intake import LeadIntake
 from hub.crm_sync.worker import SyncWorker
+from hub.errors import DatabaseUnavailable
 from hub.http import CTX, LOGIN_GUARD, METRICS, REALTIME, error_middleware
 from hub.inbox import attachment_routes, canned_routes
 from hub.inbox import routes as inbox_routes
@@ -65,6 +66,8 @@ async def _snooze_loop(ctx: HubContext) -> None:
         await asyncio.sleep(SNOOZE_CHECK_S)
         try:
             await wake_snoozed(ctx)
+        except DatabaseUnavailable:
+            pass  # logged once per interval by the database's health
         except Exception:
             log.exception("waking snoozed conversations failed")
 
@@ -103,9 +106,15 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     ctx = app[CTX]
     await ctx.start()
     if ctx.settings.migrate_on_start:
+        from hub.db import make_engine
         from hub.migrate import upgrade
 
-        await upgrade(ctx.engine)
+        # An engine of its own: a migration's statements may run past HUB_DB_TIMEOUT_S.
+        migrating = make_engine(ctx.settings.database_url)
+        try:
+            await upgrade(migrating)
+        finally:
+            await migrating.dispose()
     await ensure_defaults(ctx)
     await app[REALTIME].start()
     app[DELIVERY].start()
@@ -116,9 +125,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        snoozer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await snoozer
+        await stop(snoozer)
         await app[INTAKE].close()
         await app[SYNC].close()
         await app[DELIVERY].close()

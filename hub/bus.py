@@ -236,10 +236,11 @@ LOG_EVERY_S = 60.0
 async def stop(task: asyncio.Task[Any]) -> None:
     """Cancel ``task`` and wait until it has ended.
 
-    A follower of the Redis bus may not end at the first cancel: on Python 3.11 a cancel that
-    lands inside one of redis-py's own time-outs can be taken for that time-out and lost, and
-    the follower reads on. So the cancel is repeated until the task is done; a shutdown must
-    not hang on one lost cancel."""
+    A background task may not end at the first cancel: on Python 3.11 a cancel that lands
+    inside one of redis-py's own time-outs can be taken for that time-out and lost (a follower
+    of the Redis bus reads on, a worker's catch-all takes it for a failed round and carries on),
+    and ``asyncio.wait_for`` drops a cancel that comes as what it waits for completes. So the
+    cancel is repeated until the task is done; a shutdown must not hang on one lost cancel."""
     while not task.done():
         task.cancel()
         await asyncio.wait([task], timeout=STOP_RETRY_S)

@@ -12,11 +12,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.auth import PasswordHasher
 from hub.bus import Bus, MemoryBus
 from hub.db import make_engine, make_sessionmaker
+from hub.dbhealth import DatabaseHealth
 from hub.events import EVENTS_TOPIC, NEW_CONVERSATIONS_TOPIC, ConversationCreated, Event
 from hub.media import MediaStore
 from hub.settings import Settings
@@ -35,6 +37,11 @@ class HubContext:
     bus: Bus
     hasher: PasswordHasher
     media: MediaStore
+    #: Tells database outages from failures and logs them once per interval.
+    health: DatabaseHealth
+    #: ``/readyz``'s own way to the database, a connection per probe: never queued behind
+    #: the pool, which a stuck database may have used up.
+    probe_engine: AsyncEngine
     #: Set when a reply waits for delivery, so the delivery worker wakes at once.
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     #: Batch handlers of the group-commit writer bound to this context, by name (one each,
@@ -43,14 +50,17 @@ class HubContext:
 
     @classmethod
     def build(cls, settings: Settings) -> HubContext:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, timeout_s=settings.db_timeout_s)
         sessionmaker = make_sessionmaker(engine)
+        health = DatabaseHealth(settings.db_outage_log_interval_s, settings.db_retry_after_s)
         writer = GroupCommitWriter(
             sessionmaker,
             engine,
             window_s=settings.commit_window_ms / 1000,
             max_batch=settings.commit_max_batch,
             lanes=1 if settings.is_sqlite else settings.write_lanes,
+            timeout_s=settings.db_timeout_s,
+            health=health,
         )
         bus: Bus = MemoryBus(settings.event_retention)
         if settings.redis_url:
@@ -65,6 +75,10 @@ class HubContext:
             bus=bus,
             hasher=PasswordHasher(fast=settings.fast_password_hash),
             media=MediaStore(settings.media_dir, settings.max_attachment_bytes),
+            health=health,
+            probe_engine=make_engine(
+                settings.database_url, timeout_s=settings.ready_timeout_s, pooled=False
+            ),
         )
 
     async def start(self) -> None:
@@ -74,7 +88,9 @@ class HubContext:
     async def close(self) -> None:
         await self.writer.close()
         await self.bus.close()
+        await self.health.settle(2 * self.settings.db_timeout_s)
         await self.engine.dispose()
+        await self.probe_engine.dispose()
 
     async def write(self, unit: Callable[[AsyncSession], Awaitable[T]], key: object = None) -> T:
         """Run a write unit; it has committed when this returns. Units with one ``key`` (a
@@ -82,9 +98,24 @@ class HubContext:
         return await self.writer.run(unit, key)
 
     async def read(self, query: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run a read-only query in a short session of its own."""
-        async with self.sessionmaker() as session:
-            return await query(session)
+        """Run a read-only query in a short session of its own; ``DatabaseUnavailable`` when
+        the database does not answer within ``HUB_DB_TIMEOUT_S``."""
+
+        async def run() -> T:
+            async with self.sessionmaker() as session:
+                return await query(session)
+
+        return await self.health.call(run, self.settings.db_timeout_s)
+
+    async def probe_database(self) -> None:
+        """One round trip on a connection of its own, within ``HUB_READY_TIMEOUT_S``;
+        ``DatabaseUnavailable`` if it does not make it."""
+
+        async def ping() -> None:
+            async with self.probe_engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+
+        await self.health.call(ping, self.settings.ready_timeout_s)
 
     async def publish(self, *events: Event) -> None:
         """Announce committed changes, in order, and return once the bus holds them and

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy import JSON, DateTime, MetaData, event, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncAttrs,
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from hub import jsoncodec
@@ -99,7 +100,9 @@ def _lower(value: str | None) -> str | None:
     return value.lower() if isinstance(value, str) else value
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any, *, foreign_keys: bool = True) -> None:
+def _sqlite_pragmas(
+    dbapi_conn: Any, _record: Any, *, foreign_keys: bool = True, busy_ms: int = 15000
+) -> None:
     # Take transaction control away from the sqlite3 module, whose implicit BEGIN breaks
     # SAVEPOINT (the group-commit writer gives each write unit its own savepoint).
     dbapi_conn.isolation_level = None
@@ -109,7 +112,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any, *, foreign_keys: bool = True)
     cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
 
 
@@ -117,11 +120,18 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
+def make_engine(
+    url: str, *, foreign_keys: bool = True, timeout_s: float | None = None, pooled: bool = True
+) -> AsyncEngine:
     """Create the engine for ``url`` with the settings each backend needs.
 
     ``foreign_keys=False`` is for migrations only: SQLite alters a table by rebuilding it, and
     dropping the old table with foreign keys on would cascade-delete every row that refers to it.
+
+    ``timeout_s`` bounds every wait on the database (``hub.dbhealth``): connecting, a pool
+    checkout, each statement on PostgreSQL, a lock on SQLite. Unset (migrations, whose
+    statements may run long) connections still time out, statements do not.
+    ``pooled=False`` opens a connection for each use (``/readyz``'s probe).
     """
     # JSON columns go through the hub's codec (orjson), several times faster than the standard
     # library's; on PostgreSQL asyncpg decodes ``json``/``jsonb`` results with it too.
@@ -129,11 +139,21 @@ def make_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
         "json_serializer": jsoncodec.dumps,
         "json_deserializer": jsoncodec.loads,
     }
+    pool: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 15}, **codec)
+        busy_s = 15.0 if timeout_s is None else timeout_s
+        if (
+            pooled
+            and timeout_s is not None
+            and make_url(url).database not in (None, "", ":memory:")
+        ):
+            pool["pool_timeout"] = timeout_s  # a file's pool (one in memory has no queue)
+        engine = create_async_engine(url, connect_args={"timeout": busy_s}, **pool, **codec)
 
         def pragmas(dbapi_conn: Any, record: Any) -> None:
-            _sqlite_pragmas(dbapi_conn, record, foreign_keys=foreign_keys)
+            _sqlite_pragmas(
+                dbapi_conn, record, foreign_keys=foreign_keys, busy_ms=round(busy_s * 1000)
+            )
 
         event.listen(engine.sync_engine, "connect", pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
@@ -142,13 +162,15 @@ def make_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     # statement and the pool replaces it.
     # Batched writes produce statements of many lengths (IN lists, multi-row inserts); a large
     # prepared-statement cache keeps asyncpg from preparing them again and again.
+    connect: dict[str, Any] = {"prepared_statement_cache_size": 2000, "timeout": 10.0}
+    sizes: dict[str, Any] = {"pool_size": 10, "max_overflow": 10} if pooled else {}
+    if timeout_s is not None:
+        # asyncpg's own bounds: the connection (with its start-up) and each statement.
+        connect.update(timeout=timeout_s, command_timeout=timeout_s)
+        if pooled:
+            sizes["pool_timeout"] = timeout_s
     return create_async_engine(
-        url,
-        pool_size=10,
-        max_overflow=10,
-        pool_recycle=1800,
-        connect_args={"prepared_statement_cache_size": 2000},
-        **codec,
+        url, pool_recycle=1800, connect_args=connect, **sizes, **pool, **codec
     )
 
 

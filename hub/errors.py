@@ -68,3 +68,15 @@ class UpstreamError(DomainError):
 
     status = 502
     code = "upstream_error"
+
+
+class DatabaseUnavailable(DomainError):
+    """The database did not answer within its bound, or refused the connection: nothing is
+    wrong with the request, and it may succeed if sent again after ``retry_after_s``."""
+
+    status = 503
+    code = "database_unavailable"
+
+    def __init__(self, message: str, *, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

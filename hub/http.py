@@ -2,7 +2,9 @@
 
 Routes stay thin: they parse with ``read_json``, find the caller with ``principal``, call one
 action or query, and answer with ``json``. Whatever goes wrong becomes
-``{"error": {"code", "message"}}`` with a 4xx status (a 500 says nothing of the internals).
+``{"error": {"code", "message"}}`` with a 4xx status (a 500 says nothing of the internals; a
+503 ``database_unavailable`` with ``Retry-After`` says the database is away, see
+``hub.dbhealth``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from hub.auth import Principal, authenticate_token
 from hub.context import HubContext
 from hub.cookie_session import session_token
 from hub.db import MAX_ID
-from hub.errors import DomainError, NotFound, Unauthorized
+from hub.dbhealth import is_outage
+from hub.errors import DatabaseUnavailable, DomainError, NotFound, Unauthorized
 from hub.inbox.realtime import RealtimeHub
 from hub.login_guard import LoginGuard
 from hub.metrics import Metrics
@@ -51,6 +54,13 @@ def error_response(status: int, code: str, message: str) -> web.Response:
     return json({"error": {"code": code, "message": message}}, status=status)
 
 
+def database_unavailable(exc: DatabaseUnavailable) -> web.Response:
+    """503 with ``Retry-After``: the database is away, the request may be sent again."""
+    response = error_response(exc.status, exc.code, exc.message)
+    response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
+
+
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -79,6 +89,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = await handler(request)
         status = response.status
         return response
+    except DatabaseUnavailable as exc:
+        status = 503
+        return database_unavailable(exc)
     except DomainError as exc:
         status = exc.status
         response = error_response(exc.status, exc.code, exc.message)
@@ -103,7 +116,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if "Allow" in exc.headers:  # a 405 names the methods the resource has (RFC 9110)
             answer.headers["Allow"] = exc.headers["Allow"]
         return answer
-    except Exception:
+    except Exception as exc:
+        if is_outage(exc):  # from outside the bounded calls; counted and logged all the same
+            status = 503
+            return database_unavailable(request.app[CTX].health.failed(exc))
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "something went wrong on the hub's side")
     finally:

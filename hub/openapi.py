@@ -29,7 +29,7 @@ from hub.inbox.schemas import (
     TeamIn,
 )
 from hub.inbox.web import STATIC_FILES
-from hub.openapi_build import BEARER, COOKIE
+from hub.openapi_build import BEARER, COOKIE, DATABASE_UNAVAILABLE
 from hub.openapi_build import op as _op
 from hub.openapi_build import path_id as _path_id
 from hub.openapi_build import query as _query
@@ -54,10 +54,10 @@ def _throttled(operation: dict[str, Any]) -> dict[str, Any]:
 
 
 PATHS: dict[str, dict[str, Any]] = {
-    "/healthz": {"get": _op("The process is up", errors=())},
-    "/readyz": {"get": _op("The database and bus answer", errors=(503,))},
-    "/metrics": {"get": _op("Prometheus metrics", errors=(), content_type="text/plain")},
-    "/api/openapi.json": {"get": _op("This document", errors=())},
+    "/healthz": {"get": _op("The process is up", errors=(), db=False)},
+    "/readyz": {"get": _op("The database and bus answer", errors=(503,), db=False)},
+    "/metrics": {"get": _op("Prometheus metrics", errors=(), content_type="text/plain", db=False)},
+    "/api/openapi.json": {"get": _op("This document", errors=(), db=False)},
     "/api/v1/auth/login": {
         "post": _throttled(
             _op(
@@ -300,17 +300,20 @@ PATHS: dict[str, dict[str, Any]] = {
         ),
     },
     # The operator's web page (served with a Content-Security-Policy).
-    "/inbox": {"get": _op("The operator inbox page", errors=(), content_type="text/html")},
+    "/inbox": {
+        "get": _op("The operator inbox page", errors=(), content_type="text/html", db=False)
+    },
     "/inbox/contacts/{contact_id}": {
         "get": _op(
             "The inbox page showing one contact",
             errors=(400, 404),
             params=[_path_id("contact_id")],
             content_type="text/html",
+            db=False,
         ),
     },
     "/inbox/reports": {
-        "get": _op("The managers' reports page", errors=(), content_type="text/html")
+        "get": _op("The managers' reports page", errors=(), content_type="text/html", db=False)
     },
     "/inbox/static/{name}": {
         "get": _op(
@@ -325,6 +328,7 @@ PATHS: dict[str, dict[str, Any]] = {
                 }
             ],
             content_type=tuple(sorted({kind.split(";")[0] for kind in STATIC_FILES.values()})),
+            db=False,
         ),
     },
     **CHANNEL_PATHS,
@@ -382,6 +386,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
         "webhooks": WEBHOOKS,
         "components": {
             "schemas": schemas,
+            "responses": {"DatabaseUnavailable": DATABASE_UNAVAILABLE},
             "securitySchemes": {
                 "bearer": {
                     "type": "http",

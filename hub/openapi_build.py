@@ -18,6 +18,22 @@ OBJ: dict[str, Any] = {"type": "object"}
 #: Answers without a body: switching to a WebSocket, and "done, nothing to say".
 NO_CONTENT = (101, 204)
 
+#: What every operation that touches the database may answer while it is away.
+DATABASE_UNAVAILABLE: dict[str, Any] = {
+    "description": "The database did not answer within HUB_DB_TIMEOUT_S, or refused the "
+    "connection: code database_unavailable. Nothing is wrong with the request; send it again "
+    "after Retry-After seconds. A write that timed out may still have been stored: send it "
+    "again with the same idempotency key (external_message_id, client_id).",
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again (HUB_DB_RETRY_AFTER_S)",
+            "required": True,
+            "schema": {"type": "integer"},
+        }
+    },
+    "content": {"application/json": {"schema": ERROR}},
+}
+
 
 def body_of(model: type[BaseModel] | None) -> dict[str, Any] | None:
     if model is None:
@@ -39,9 +55,11 @@ def op(
     params: list[dict[str, Any]] | None = None,
     errors: tuple[int, ...] = (400, 401, 404, 413, 422),
     content_type: str | tuple[str, ...] = "application/json",
+    db: bool = True,
 ) -> dict[str, Any]:
     """An operation; ``content_type`` is the success answer's type, or each type it may have
-    (``image/*`` for any image)."""
+    (``image/*`` for any image); ``db=False`` for the few that never touch the database (the
+    others may answer 503 ``database_unavailable``)."""
     success: dict[str, Any] = {"description": "OK"}
     if ok not in NO_CONTENT:
         types = (content_type,) if isinstance(content_type, str) else content_type
@@ -55,6 +73,8 @@ def op(
             "description": "Error",
             "content": {"application/json": {"schema": ERROR}},
         }
+    if db:
+        responses["503"] = {"$ref": "#/components/responses/DatabaseUnavailable"}
     op: dict[str, Any] = {"summary": summary, "responses": responses}
     if auth is not None:
         op["security"] = auth

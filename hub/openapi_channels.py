@@ -28,6 +28,7 @@ def _widget_script() -> dict[str, Any]:
         "The widget's embed script (gzip when Accept-Encoding allows it)",
         errors=(404,),
         content_type="application/javascript",
+        db=False,
     )
     headers = {
         "Content-Encoding": _header("gzip when the request's Accept-Encoding allows it"),
@@ -52,6 +53,7 @@ CHANNEL_PATHS: dict[str, dict[str, Any]] = {
             "The demo page's own script (its price calculator)",
             errors=(404,),
             content_type="application/javascript",
+            db=False,
         )
     },
     "/api/widget/v1/{tail}": {

@@ -223,7 +223,7 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
         ),
     },
     "/inbox/deals": {
-        "get": _op("The pipeline board page", errors=(), content_type="text/html"),
+        "get": _op("The pipeline board page", errors=(), content_type="text/html", db=False),
     },
     "/inbox/deals/{deal_id}": {
         "get": _op(
@@ -231,6 +231,7 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
             errors=(400, 404),
             params=DEAL,
             content_type="text/html",
+            db=False,
         ),
     },
 }

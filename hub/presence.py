@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
+from hub.bus import stop
+
 TTL_S = 30
 REFRESH_S = 10.0
 
@@ -38,9 +40,7 @@ class Presence:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop(self._task)
             self._task = None
         if self._redis is not None:
             with contextlib.suppress(Exception):

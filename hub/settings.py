@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     commit_max_batch: int = 256
     #: Parallel group-commit writers on PostgreSQL (SQLite always has one).
     write_lanes: int = 1
+    #: The longest wait on the database: a connection, a pool checkout, a statement, a read,
+    #: a write (waiting in its lane included). Past it the request answers 503.
+    db_timeout_s: float = 5.0
+    #: The Retry-After of a 503 ``database_unavailable``, in seconds.
+    db_retry_after_s: int = 5
+    #: A database outage is logged when it starts, this often while it lasts, and when it ends.
+    db_outage_log_interval_s: float = 60.0
+    #: How long ``/readyz`` waits for the database and the bus before answering 503.
+    ready_timeout_s: float = 0.5
     #: Outgoing socket frames buffered per operator socket before it is closed as too slow.
     socket_queue_size: int = 10_000
     #: Run migrations when the server starts (off when a separate ``hub migrate`` step runs them).

@@ -20,12 +20,24 @@ by one as units; two messages from a new contact in one batch still make one con
 SQLite has one writer at a time, so it gets one lane. PostgreSQL may get several lanes
 (``HUB_WRITE_LANES``), each its own connection; a lane is picked from a key (the contact, the
 conversation), so writes about one thing stay in order.
+
+Nothing waits forever (``HUB_DB_TIMEOUT_S``, see ``hub.dbhealth``): a caller waits for its write
+at most the bound, queueing included, and then gets ``DatabaseUnavailable``; its unit, if not
+started yet, is dropped from the lane, so a write its caller was told failed is not made later.
+A batch that runs past the bound is given up: its writes fail the same way at once, the batch
+is left to end by itself (the driver's own timeouts end what the database does not answer;
+database work is not cancelled half-way, see ``hub.dbhealth``), and only one that overruns its
+bound twice is cancelled; then the lane goes on with the units queued behind it whose callers
+still wait. A write whose batch was under way when its caller gave up may still commit: what a
+timed-out commit did is unknown on any database, and a client that sends it again with its
+idempotency key stores it once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -33,7 +45,9 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from hub.dbhealth import DatabaseHealth, is_outage_of_call
 from hub.driver import DriverConnection
+from hub.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +97,14 @@ class WriterClosedError(RuntimeError):
 
 
 def is_transient(exc: BaseException) -> bool:
-    """A deadlock or serialization failure: running the unit again will likely succeed."""
-    if not isinstance(exc, DBAPIError) or isinstance(exc, IntegrityError):
+    """A deadlock or serialization failure: running the unit again will likely succeed.
+    (SQLite's lock comes bare from a batch handler's driver work, wrapped from a session.)"""
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+    elif isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError):
+        text = str(exc.orig).lower()
+    else:
         return False
-    text = str(exc.orig).lower()
     return "deadlock" in text or "could not serialize" in text or "database is locked" in text
 
 
@@ -131,7 +149,10 @@ class _Lane:
                     return
                 batch, stop = await self._collect(first)
                 self.last_size = len(batch)
-                await self._writer.commit(batch, self.driver)
+                # Units whose callers stopped waiting are not written.
+                batch = [p for p in batch if not p.future.done()]
+                if batch:
+                    await self._writer.commit_within_bound(batch, self.driver)
                 if stop:
                     return
         finally:
@@ -149,10 +170,15 @@ class GroupCommitWriter:
         window_s: float = 0.0,
         max_batch: int = 256,
         lanes: int = 1,
+        timeout_s: float | None = None,
+        health: DatabaseHealth | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self.engine = engine
         self.window_s = window_s
+        #: The longest a caller waits for its write, and a batch may run (None: no bound).
+        self.timeout_s = timeout_s
+        self.health = health if health is not None else DatabaseHealth()
         self.max_batch = max_batch
         self._lane_count = max(1, lanes)
         self._lanes: list[_Lane] = []
@@ -190,16 +216,67 @@ class GroupCommitWriter:
         if not self._lanes:
             raise WriterClosedError("the writer is not running")
         lane = self._lanes[hash(key) % len(self._lanes)] if key is not None else self._lanes[0]
+        loop = asyncio.get_running_loop()
+        deadline = None if self.timeout_s is None else loop.time() + self.timeout_s
         for attempt in range(TRANSIENT_RETRIES + 1):
-            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            future: asyncio.Future[Any] = loop.create_future()
             await lane.queue.put(make(future))
             try:
-                return await future
-            except DBAPIError as exc:
-                if attempt == TRANSIENT_RETRIES or not is_transient(exc):
-                    raise
-                log.info("write unit hit a transient database error; running it again")
+                result = await self._wait(future, deadline)
+            except DatabaseUnavailable:
+                raise
+            except Exception as exc:
+                in_time = deadline is None or loop.time() < deadline
+                if attempt < TRANSIENT_RETRIES and is_transient(exc) and in_time:
+                    log.info("write unit hit a transient database error; running it again")
+                    continue
+                if is_outage_of_call(exc):
+                    raise self.health.failed(exc, "writes") from exc
+                raise
+            self.health.succeeded("writes")
+            return result
         raise AssertionError("unreachable")
+
+    async def _wait(self, future: asyncio.Future[Any], deadline: float | None) -> Any:
+        """The unit's result, waiting at most until ``deadline``; past it the unit is given
+        up (skipped if its lane has not started it) and the database counted as away."""
+        if deadline is None:
+            return await future
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            await asyncio.wait((future,), timeout=max(remaining, 0.0))
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        if not future.done():
+            future.cancel()
+            raise self.health.failed(
+                TimeoutError(f"no commit within {self.timeout_s:g} s"), "writes"
+            )
+        return future.result()
+
+    async def commit_within_bound(self, batch: list[_Pending], driver: DriverConnection) -> None:
+        """``commit``, given up past the bound: its callers are answered then, and the batch
+        is left to end by itself (cancelled only past twice the bound), so that a stuck batch
+        does not hold its lane, and the units queued behind it, while the database is away."""
+        bound = self.timeout_s
+        if bound is None:
+            await self.commit(batch, driver)
+            return
+        committing = asyncio.ensure_future(self.commit(batch, driver))
+        if (await asyncio.wait((committing,), timeout=bound))[0]:
+            committing.result()
+            return
+        stuck = TimeoutError(f"a batch of {len(batch)} writes ran past {bound:g} s")
+        for pending in batch:
+            if not pending.future.done():
+                pending.future.set_exception(stuck)
+        if not (await asyncio.wait((committing,), timeout=bound))[0]:
+            log.warning("a batch of %d writes ran past twice its bound; cancelling it", len(batch))
+            committing.cancel()
+            await asyncio.wait((committing,))
+        if not committing.cancelled() and committing.exception() is not None:
+            log.error("a batch that ran past its bound failed", exc_info=committing.exception())
 
     async def _run_batched(self, batch: list[_Pending], driver: DriverConnection) -> list[_Pending]:
         """Give each handler its items at once and answer what it wrote (committed already);
@@ -214,7 +291,12 @@ class GroupCommitWriter:
             assert handler is not None
             try:
                 answers = await handler.run_many(driver, [p.item for p in group])
-            except Exception:
+            except Exception as exc:
+                if is_outage_of_call(exc):  # one by one would wait on it again, each
+                    for pending in group:
+                        if not pending.future.done():
+                            pending.future.set_exception(exc)
+                    continue
                 log.warning(
                     "a batch of %d writes failed; writing them one by one",
                     len(group),
@@ -256,7 +338,8 @@ class GroupCommitWriter:
                     else:
                         results.append((pending, True, value))
         except Exception as exc:
-            log.exception("group commit of %d writes failed", len(batch))
+            if not is_outage_of_call(exc):  # an outage is logged once by ``DatabaseHealth``
+                log.exception("group commit of %d writes failed", len(batch))
             for pending in batch:
                 if not pending.future.done():
                     pending.future.set_exception(exc)

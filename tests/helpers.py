@@ -17,6 +17,10 @@ from hub.inbox.staff import create_operator, create_team
 from hub.settings import Settings
 
 _counter = itertools.count(1)
+#: The last resort of a wait for a frame or a state that is sure to come, never the expected
+#: time: on a machine running other test suites a frame took seconds where it takes
+#: milliseconds on a quiet one. A wait ends as soon as what it waits for arrives.
+FRAME_CAP_S = 60.0
 
 #: The loopback networks, for tests whose callback or webhook receiver is a local server:
 #: without this setting the hub refuses to send there (DESIGN.md rule 8).

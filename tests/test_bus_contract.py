@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from hub import bus as bus_module
 from hub.bus import BadEventId, Bus, GapError, MemoryBus, parse_event_id
 from hub.redis_bus import FLUSH_WAIT_S, RedisBus
+from tests.helpers import FRAME_CAP_S
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL")
@@ -90,7 +91,9 @@ async def publish_many(bus: Bus, topic: str, count: int, start: int = 0) -> list
     return [await bus.publish(topic, {"n": n}) for n in range(start, start + count)]
 
 
-async def take(agen: AsyncIterator[tuple[str, Any]], count: int, within: float = 5.0) -> list[Any]:
+async def take(
+    agen: AsyncIterator[tuple[str, Any]], count: int, within: float = FRAME_CAP_S
+) -> list[Any]:
     async def collect() -> list[Any]:
         out = []
         while len(out) < count:

@@ -1,17 +1,20 @@
 """The group-commit writer: a batch handler's items are answered from its set-based write;
 the items it leaves, and all of them when it fails, are written one by one, each in its own
 savepoint. (That a failed set-based write leaves nothing behind is the handler's part:
-tests/test_inbound_batch.py checks it for customer messages.)"""
+tests/test_inbound_batch.py checks it for customer messages.) No write waits forever: a stuck
+batch is given up past the bound, and so is a unit queued behind it."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.driver import DriverConnection
+from hub.errors import DatabaseUnavailable
 from hub.http import CTX
 from hub.inbox.models import Team
 from hub.writes import RUN_ALONE, RunAlone
@@ -91,3 +94,79 @@ async def test_a_quiet_writer_does_not_wait_for_its_window(
         assert writer.batches == 1
     finally:
         await writer.close()
+
+
+#: The last resort of the waits below, never the expected time: a writer that did not bound
+#: its waits would be caught here instead of hanging the run.
+CAP_S = 60.0
+
+
+async def test_a_stuck_batch_is_given_up_and_its_lane_goes_on(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """A unit that never ends (a database that stopped answering) fails past the bound with
+    ``DatabaseUnavailable``, and the lane writes what comes after it."""
+    writer = client.app[CTX].writer
+    writer.timeout_s = 1.0  # HUB_DB_TIMEOUT_S, short for the test
+    started = asyncio.Event()
+
+    async def stuck(session: AsyncSession) -> str:
+        started.set()
+        await asyncio.Event().wait()
+        return "never"
+
+    async def after(session: AsyncSession) -> str:
+        session.add(Team(name="after the stuck one"))
+        await session.flush()
+        return "written"
+
+    first = asyncio.create_task(writer.run(stuck))
+    await started.wait()
+    with pytest.raises(DatabaseUnavailable):
+        await asyncio.wait_for(first, CAP_S)
+    # The stuck batch is cancelled once it has overrun its bound twice; this caller may wait
+    # longer than that.
+    writer.timeout_s = CAP_S
+    assert await asyncio.wait_for(writer.run(after), CAP_S) == "written"
+
+
+async def test_a_unit_queued_behind_a_stuck_batch_is_given_up_and_never_written(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """Even when the stuck batch cannot be stopped (a driver call that ignores the cancel),
+    the unit queued behind it answers within the bound, and is not written when the lane
+    comes free: its caller was told it failed."""
+    writer = client.app[CTX].writer
+    writer.timeout_s = 1.0  # HUB_DB_TIMEOUT_S, short for the test
+    started, release = asyncio.Event(), asyncio.Event()
+    ran: list[str] = []
+
+    async def stubborn(session: AsyncSession) -> str:
+        started.set()
+        try:
+            await release.wait()
+        except asyncio.CancelledError:
+            await release.wait()  # as a blocked driver call: ends when it ends
+            raise
+        return "late"
+
+    async def queued(session: AsyncSession) -> str:
+        ran.append("queued")
+        return "written"
+
+    try:
+        first = asyncio.create_task(writer.run(stubborn))
+        await started.wait()
+        with pytest.raises(DatabaseUnavailable):
+            await asyncio.wait_for(writer.run(queued), CAP_S)
+        with pytest.raises(DatabaseUnavailable):
+            await asyncio.wait_for(first, CAP_S)
+        release.set()
+        writer.timeout_s = CAP_S
+        # The lane comes free and goes on: a later unit is written, the given-up one is not.
+        assert await asyncio.wait_for(writer.run(lambda s: asyncio.sleep(0, "next")), CAP_S) == (
+            "next"
+        )
+        assert ran == []
+    finally:
+        release.set()

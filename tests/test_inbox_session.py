@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from hub.app import create_app
 from hub.http import CTX
 from hub.inbox.web import SESSION_COOKIE, csrf_token
-from tests.helpers import Op, customer_says, make_api_channel, make_operator
+from tests.helpers import FRAME_CAP_S, Op, customer_says, make_api_channel, make_operator
 
 OWN = "http://127.0.0.1:8080"  # tests/conftest.py's public_url
 EVIL = "https://evil.example"
@@ -169,7 +169,7 @@ async def test_socket_with_the_cookie_needs_the_hubs_own_origin(
     await logged_in(client)
     ws = await client.ws_connect("/ws/operator", headers={"Origin": OWN})
     try:
-        frame = await ws.receive_json(timeout=5)
+        frame = await ws.receive_json(timeout=FRAME_CAP_S)
         assert frame["type"] == "ready"
     finally:
         await ws.close()

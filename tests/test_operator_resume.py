@@ -12,12 +12,12 @@ from aiohttp.test_utils import TestClient
 
 from hub.events import EVENTS_TOPIC
 from hub.http import CTX
-from tests.helpers import auth, customer_says, make_api_channel, make_operator
+from tests.helpers import FRAME_CAP_S, auth, customer_says, make_api_channel, make_operator
 
 WS = aiohttp.ClientWebSocketResponse
 
 
-async def recv(ws: WS, within: float = 5.0) -> dict[str, Any]:
+async def recv(ws: WS, within: float = FRAME_CAP_S) -> dict[str, Any]:
     msg = await ws.receive(timeout=within)
     assert msg.type == WSMsgType.TEXT, (msg.type, msg.data)
     frame: dict[str, Any] = json.loads(msg.data)

@@ -32,7 +32,7 @@ from hub.db import utcnow
 from hub.http import CTX
 from hub.settings import Settings
 from hub.webhook_signing import signed_headers
-from tests.helpers import allow_loopback, make_operator
+from tests.helpers import FRAME_CAP_S, allow_loopback, make_operator
 
 ADMIN = Principal(0, "Admin", "admin", frozenset())
 
@@ -105,7 +105,7 @@ async def receiver() -> AsyncIterator[Receiver]:
         await r.down()
 
 
-async def wait_for(check: Callable[[], Awaitable[bool]], limit_s: float = 20.0) -> None:
+async def wait_for(check: Callable[[], Awaitable[bool]], limit_s: float = FRAME_CAP_S) -> None:
     deadline = time.monotonic() + limit_s
     while not await check():
         if time.monotonic() > deadline:

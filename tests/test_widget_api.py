@@ -27,7 +27,7 @@ from hub.http import CTX
 from hub.inbox.models import Contact, Conversation, Message
 from hub.inbox.staff import create_operator
 from hub.settings import Settings
-from tests.helpers import Op, auth, make_operator
+from tests.helpers import FRAME_CAP_S, Op, auth, make_operator
 
 ORIGIN = "https://shop.example"
 OTHER_ORIGIN = "https://evil.example"
@@ -92,7 +92,7 @@ def visitor_headers(token: str, origin: str | None = ORIGIN) -> dict[str, str]:
     return headers
 
 
-async def recv(ws: WS, within: float = 5.0) -> Frame:
+async def recv(ws: WS, within: float = FRAME_CAP_S) -> Frame:
     msg = await ws.receive(timeout=within)
     assert msg.type == WSMsgType.TEXT, (msg.type, msg.data, msg.extra)
     frame = json.loads(msg.data)
@@ -101,7 +101,7 @@ async def recv(ws: WS, within: float = 5.0) -> Frame:
 
 
 async def recv_until(
-    ws: WS, match: Callable[[Frame], bool], within: float = 5.0
+    ws: WS, match: Callable[[Frame], bool], within: float = FRAME_CAP_S
 ) -> tuple[Frame, list[Frame]]:
     """The first frame that matches, and every frame that came before it."""
     loop = asyncio.get_running_loop()

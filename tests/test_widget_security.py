@@ -18,7 +18,7 @@ from websockets.asyncio.client import connect
 from hub.channels.widget.keys import ORIGINS_CACHE_S, ORIGINS_RECHECK_S
 from hub.http import CTX
 from hub.settings import Settings
-from tests.helpers import make_operator
+from tests.helpers import FRAME_CAP_S, make_operator
 from tests.test_widget_api import (
     ORIGIN,
     OTHER_ORIGIN,
@@ -429,7 +429,7 @@ async def test_real_socket_survives_flood_oversize_and_garbage(settings: Setting
         async with connect(url, origin=ORIGIN) as ws:  # type: ignore[arg-type]
 
             async def frame() -> dict[str, Any]:
-                data = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                data = json.loads(await asyncio.wait_for(ws.recv(), FRAME_CAP_S))
                 assert isinstance(data, dict)
                 return data
 

@@ -45,6 +45,7 @@ from hub.crm_sync.models import (
 )
 from hub.crm_sync.tasks import add_callback_task
 from hub.db import utcnow
+from hub.errors import DatabaseUnavailable
 from hub.events import NEW_CONVERSATIONS_TOPIC, Event
 from hub.inbox.models import Channel, Contact, Conversation, Message, MessageKind
 
@@ -236,10 +237,13 @@ class LeadIntake:
                     pass
             except asyncio.CancelledError:
                 raise
+            except DatabaseUnavailable:
+                pass  # logged once per interval by the database's health, not every pass
             except Exception:
                 log.exception("the lead intake pass failed; trying again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_s)
+            with contextlib.suppress(TimeoutError):  # not wait_for, which can lose a cancel
+                async with asyncio.timeout(self._poll_s):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def acquire(self) -> int | None:

@@ -27,7 +27,6 @@ commit sends again, with the same ``webhook-id``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -40,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from hub.bus import stop
 from hub.context import HubContext
 from hub.crm_sync.clients.webhook import (
     Poster,
@@ -57,6 +57,7 @@ from hub.crm_sync.models import (
 )
 from hub.crm_sync.subscriptions import wants
 from hub.db import utcnow
+from hub.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -244,9 +245,7 @@ class SyncWorker:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop(self._task)
             self._task = None
         await self._poster.close()
 
@@ -257,6 +256,8 @@ class SyncWorker:
                     pass
             except asyncio.CancelledError:
                 raise
+            except DatabaseUnavailable:
+                pass  # logged once per interval by the database's health, not every round
             except Exception:
                 log.exception("sync round failed; retrying shortly")
             await asyncio.sleep(self._ctx.settings.sync_poll_interval_s)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from hub.auth import Principal
+from hub.bus import stop
 from hub.channels.base import (
     ChannelAdapter,
     DeliveryError,
@@ -33,7 +34,7 @@ from hub.channels.base import (
 )
 from hub.context import HubContext
 from hub.db import utcnow
-from hub.errors import Conflict, NotFound
+from hub.errors import Conflict, DatabaseUnavailable, NotFound
 from hub.events import MessageUpdated, Recipients
 from hub.inbox.access import get_visible_conversation
 from hub.inbox.attachments import attachments_of
@@ -96,9 +97,7 @@ class DeliveryWorker:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop(self._task)
             self._task = None
         for adapter in self._adapters.values():
             await adapter.close()
@@ -106,14 +105,18 @@ class DeliveryWorker:
     async def _loop(self) -> None:
         wakeup = self._ctx.delivery_wakeup
         while True:
+            # Not wait_for: on Python 3.11 it lost a cancel that came as the wake-up did.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), POLL_INTERVAL_S)
+                async with asyncio.timeout(POLL_INTERVAL_S):
+                    await wakeup.wait()
             wakeup.clear()
             try:
                 while await self.run_once():
                     pass
             except asyncio.CancelledError:
                 raise
+            except DatabaseUnavailable:
+                pass  # logged once per interval by the database's health, not every round
             except Exception:
                 log.exception("delivery round failed; retrying shortly")
 

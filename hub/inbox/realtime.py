@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from hub.auth import Principal
 from hub.bus import BadEventId, Bus, BusUnavailable, GapError, follow, parse_event_id, stop
+from hub.errors import DomainError
 from hub.events import EVENTS_TOPIC, OperatorUpdated, SessionEnded
 
 log = logging.getLogger(__name__)
@@ -321,7 +322,10 @@ class RealtimeHub:
         elif kind == "resume":
             await self._resume(sock, frame.get("after"))
         elif kind in self.frame_handlers:
-            reply = await self.frame_handlers[kind](sock.principal, frame)
+            try:
+                reply = await self.frame_handlers[kind](sock.principal, frame)
+            except DomainError as exc:  # the database away, say: the socket stays open
+                reply = _error(exc.code, exc.message)
             if reply is not None:
                 sock.offer(reply)
         else:

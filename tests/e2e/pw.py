@@ -17,4 +17,8 @@ except ImportError:
         raise
     pytest.skip("the playwright package is missing", allow_module_level=True)
 
+# expect() waits until the page shows what it asserts, and no longer; its default cap of 5 s
+# is sized for a quiet machine, not one running other test suites at the same time.
+expect.set_options(timeout=30_000)
+
 __all__ = ["expect"]

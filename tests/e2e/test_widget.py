@@ -17,6 +17,7 @@ import pytest
 
 from tests.e2e.conftest import Hub, identifier_hash, screenshot_path
 from tests.e2e.pw import expect
+from tests.helpers import FRAME_CAP_S
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -531,7 +532,7 @@ async def _bodies(hub: Hub, conv: int) -> list[str]:
     return [str(m.get("body")) for m in await hub.messages(conv)]
 
 
-async def _wait_for(fetch: Any, ok: Any, within: float = 10.0) -> Any:
+async def _wait_for(fetch: Any, ok: Any, within: float = FRAME_CAP_S) -> Any:
     deadline = asyncio.get_running_loop().time() + within
     while True:
         value = await fetch()

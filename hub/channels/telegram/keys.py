@@ -11,7 +11,6 @@ module imports aiogram.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import logging
 from collections.abc import AsyncIterator
@@ -21,6 +20,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.bus import stop
 from hub.channels.cache import ChannelCache
 from hub.channels.telegram.config import TYPE
 from hub.context import HubContext
@@ -96,9 +96,7 @@ async def telegram_lifecycle(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         if watcher is not None:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            await stop(watcher)
         await state.close()
 
 

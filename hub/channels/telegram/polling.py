@@ -21,6 +21,7 @@ from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramNetw
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.bus import stop
 from hub.channels.telegram.bots import BotNotConnected, BotPool
 from hub.channels.telegram.config import ALLOWED_UPDATES, TYPE
 from hub.channels.telegram.models import TelegramBot
@@ -52,11 +53,7 @@ class Poller:
 
     async def close(self) -> None:
         tasks = [t for t in (self._task, *self._polling.values()) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*(stop(task) for task in tasks))
         self._task = None
         self._polling.clear()
         await self._give_back()

@@ -9,10 +9,10 @@ at start-up when the database holds one, or when the first one appears at run ti
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
+from hub.bus import stop
 from hub.channels.telegram.adapter import TelegramAdapter
 from hub.channels.telegram.bots import BotNotConnected, BotPool
 from hub.channels.telegram.polling import Poller
@@ -41,9 +41,7 @@ class TelegramRuntime:
 
     async def close(self) -> None:
         if self._pruner is not None:
-            self._pruner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pruner
+            await stop(self._pruner)
             self._pruner = None
         if self.poller is not None:
             await self.poller.close()

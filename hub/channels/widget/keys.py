@@ -16,6 +16,7 @@ from hub.channels.widget.live import WidgetLive
 from hub.channels.widget.script import WidgetScript
 from hub.channels.widget.visitors import Visitor, own_identity
 from hub.context import HubContext
+from hub.errors import NotFound
 from hub.events import ConversationTyping, Recipients
 from hub.inbox.access import get_visible_conversation
 from hub.inbox.models import Channel, ContactIdentity, Conversation
@@ -118,7 +119,7 @@ class WidgetState:
         ) -> tuple[Conversation, Channel | None, ContactIdentity | None] | None:
             try:
                 conv = await get_visible_conversation(session, principal, conv_id)
-            except Exception:
+            except NotFound:
                 return None
             identity = await session.get(ContactIdentity, conv.identity_id or 0)
             return conv, await session.get(Channel, conv.channel_id), identity
