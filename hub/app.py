@@ -18,6 +18,7 @@ from hub.auth import Principal, load_principal
 from hub.bus import stop
 from hub.channels import routes as channel_routes
 from hub.channels.registry import CHANNELS
+from hub.channels.registry import capabilities as channel_capabilities
 from hub.context import HubContext
 from hub.crm_sync import routes as crm_routes
 from hub.crm_sync.defaults import ensure_defaults
@@ -94,6 +95,7 @@ def create_app(settings: Settings) -> web.Application:
     # The core starts first (channels' own start-up uses the bus) and stops last.
     app.cleanup_ctx.append(_lifecycle)
     adapters = {spec.type: spec.install(app) for spec in CHANNELS}
+    ctx.channel_capabilities = channel_capabilities()
     app[DELIVERY] = DeliveryWorker(ctx, adapters)
     app[INTAKE] = intake = LeadIntake(ctx)
     app[METRICS].lead_intake_decided.set_function(lambda: intake.processed)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.auth import PasswordHasher
 from hub.bus import Bus, MemoryBus
+from hub.channels.capabilities import UNKNOWN, Capabilities
 from hub.db import make_engine, make_sessionmaker
 from hub.dbhealth import DatabaseHealth
 from hub.events import EVENTS_TOPIC, NEW_CONVERSATIONS_TOPIC, ConversationCreated, Event
@@ -47,6 +48,11 @@ class HubContext:
     #: Batch handlers of the group-commit writer bound to this context, by name (one each,
     #: so their items share batches).
     batch_handlers: dict[str, Any] = field(default_factory=dict)
+    #: What each channel type can do (``hub.channels.registry.capabilities``, set by the app).
+    channel_capabilities: dict[str, Capabilities] = field(default_factory=dict)
+
+    def capabilities_of(self, channel_type: str) -> Capabilities:
+        return self.channel_capabilities.get(channel_type, UNKNOWN)
 
     @classmethod
     def build(cls, settings: Settings) -> HubContext:

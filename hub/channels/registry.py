@@ -19,6 +19,7 @@ from aiohttp import web
 
 from hub.channels import api
 from hub.channels.base import ChannelAdapter
+from hub.channels.capabilities import UNKNOWN, Capabilities
 from hub.channels.connector import ChannelConnector, LazyConnector
 from hub.channels.telegram import config as telegram_config
 from hub.channels.telegram import install as telegram_install
@@ -39,18 +40,38 @@ class ChannelSpec:
     #: Settings that are URLs the hub sends to: checked against the address rule of
     #: ``hub.destinations`` when the channel is created (and again on every connection).
     outbound_urls: tuple[str, ...] = ()
+    #: What the channel can do, which core code asks instead of its type name.
+    capabilities: Capabilities = UNKNOWN
 
 
 CHANNELS: tuple[ChannelSpec, ...] = (
-    ChannelSpec(api.TYPE, api.validate_config, api.install, outbound_urls=("callback_url",)),
-    ChannelSpec(widget_config.TYPE, widget_config.validate_config, widget_install.install, True),
+    ChannelSpec(
+        api.TYPE,
+        api.validate_config,
+        api.install,
+        outbound_urls=("callback_url",),
+        capabilities=Capabilities(reply_setting="callback_url"),
+    ),
+    ChannelSpec(
+        widget_config.TYPE,
+        widget_config.validate_config,
+        widget_install.install,
+        True,
+        capabilities=Capabilities(typing=True),
+    ),
     ChannelSpec(
         telegram_config.TYPE,
         telegram_config.validate_config,
         telegram_install.install,
         connector=LazyConnector("hub.channels.telegram.connect"),
+        capabilities=Capabilities(files=True),
     ),
 )
+
+
+def capabilities() -> dict[str, Capabilities]:
+    """Every type's capabilities, for the context (``HubContext.channel_capabilities``)."""
+    return {spec.type: spec.capabilities for spec in CHANNELS}
 
 
 def channel_spec(type_name: str) -> ChannelSpec:

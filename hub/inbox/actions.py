@@ -46,10 +46,6 @@ from hub.writes import RunAlone
 _INTEGRITY_RETRIES = 3
 
 
-#: Channel types whose adapters send files (others would drop them silently).
-FILE_CHANNELS = frozenset({"telegram"})
-
-
 def _check_body(ctx: HubContext, body: str, *, may_be_empty: bool = False) -> str:
     if not isinstance(body, str) or not (body.strip() or may_be_empty):
         raise InvalidInput("the message body is empty", code="empty_body")
@@ -305,8 +301,15 @@ async def post_message(
         conv = await get_visible_conversation(session, actor, conversation_id)
         channel = await session.get(Channel, conv.channel_id)
         assert channel is not None
+        caps = ctx.capabilities_of(channel.type)
+        if not private and not caps.replies:
+            raise InvalidInput(
+                f"a {channel.type} conversation cannot be answered; write a note",
+                code="replies_not_supported",
+            )
         files = await claim_uploads(session, actor, conv.id, attachment_ids or [])
-        if files and not private and channel.type not in FILE_CHANNELS:
+        if files and not private and not caps.files:
+            # Its adapter would drop them without a word.
             raise InvalidInput(
                 f"a {channel.type} channel cannot send files; attach them to a note",
                 code="attachments_not_supported",
@@ -328,7 +331,7 @@ async def post_message(
             created_at=now,
             reply_to_id=reply_to_id,
         )
-        if not private and channel_delivers(channel):
+        if not private and caps.delivers(channel.config):
             msg.delivery_status = DeliveryStatus.PENDING.value
             msg.next_attempt_at = now
         session.add(msg)
@@ -356,13 +359,6 @@ async def post_message(
     if data["delivery"] is not None:
         ctx.delivery_wakeup.set()
     return data
-
-
-def channel_delivers(channel: Channel) -> bool:
-    """Whether replies on ``channel`` go out through an adapter (an API channel needs a URL)."""
-    if channel.type == "api":
-        return bool(channel.config.get("callback_url"))
-    return True
 
 
 async def send_reply(
