@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -30,16 +29,11 @@ import pytest
 from aiohttp import WSMsgType
 
 from hub.app import create_app
-from hub.context import HubContext
-from hub.inbox.staff import create_operator
 from tests.conftest import ServedServices, base_settings, require_served, truncate_all
 from tests.helpers import auth, customer_says, make_api_channel, make_operator
 from tests.redis_faults import RedisServer
-from tests.test_two_processes import ROOT, Hub, login, start_hub, stop, wait_ready
+from tests.test_two_processes import Hub, login, served_hub_env, start_hub, stop, wait_ready
 
-SECRET = "redis-outage-secret-key"
-ADMIN_EMAIL = "admin@example.com"
-ADMIN_PASSWORD = "two-processes-password"  # what ``tests.test_two_processes.login`` sends
 #: What the hub promises: fan-out is live again this soon after Redis answers.
 LIVE_AGAIN_S = 5.0
 #: How long the test waits for anything at most (a busy machine is slow, not broken).
@@ -148,32 +142,7 @@ async def outage(
     await truncate_all(served)
     redis = own_redis
     prefix = f"hubtest:outage-{uuid.uuid4().hex[:8]}"
-    settings = base_settings(
-        database_url=served.database_url,
-        redis_url=redis.url,
-        redis_prefix=prefix,
-        secret_key=SECRET,
-    )
-    ctx = HubContext.build(settings)
-    await ctx.start()
-    try:
-        await create_operator(
-            ctx, email=ADMIN_EMAIL, name="Admin", role="admin", password=ADMIN_PASSWORD
-        )
-    finally:
-        await ctx.close()
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env.update(
-        HUB_DATABASE_URL=served.database_url,
-        HUB_REDIS_URL=redis.url,
-        HUB_REDIS_PREFIX=prefix,
-        HUB_SECRET_KEY=SECRET,
-        HUB_FAST_PASSWORD_HASH="true",
-        HUB_SHUTDOWN_TIMEOUT_S="5",
-        HUB_LEAD_INTAKE="false",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-    )
+    env = await served_hub_env(served.database_url, redis.url, prefix)
     hubs: list[Hub] = []
     try:
         async with aiohttp.ClientSession() as http:

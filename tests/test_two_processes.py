@@ -141,16 +141,12 @@ class TwoHubs:
     bus: RedisBus  # the one both processes share, read directly by the test
 
 
-@pytest.fixture
-async def two_hubs(served_services: ServedServices | str, tmp_path: Path) -> AsyncIterator[TwoHubs]:
-    served = require_served(served_services)
-    await truncate_all(served)
-    prefix = f"{served.redis_prefix}:two-{uuid.uuid4().hex[:8]}"
+async def served_hub_env(database_url: str, redis_url: str, prefix: str) -> dict[str, str]:
+    """Make the admin ``login`` signs in as, and the environment of hub processes sharing
+    this database and Redis under ``prefix`` (without the lead intake, whose events would
+    interleave with the sequences the tests read)."""
     settings = base_settings(
-        database_url=served.database_url,
-        redis_url=served.redis_url,
-        redis_prefix=prefix,
-        secret_key=SECRET,
+        database_url=database_url, redis_url=redis_url, redis_prefix=prefix, secret_key=SECRET
     )
     ctx = HubContext.build(settings)
     await ctx.start()
@@ -160,18 +156,26 @@ async def two_hubs(served_services: ServedServices | str, tmp_path: Path) -> Asy
         )
     finally:
         await ctx.close()
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env.update(
-        HUB_DATABASE_URL=served.database_url,
-        HUB_REDIS_URL=served.redis_url,
+        HUB_DATABASE_URL=database_url,
+        HUB_REDIS_URL=redis_url,
         HUB_REDIS_PREFIX=prefix,
         HUB_SECRET_KEY=SECRET,
         HUB_FAST_PASSWORD_HASH="true",
         HUB_SHUTDOWN_TIMEOUT_S="5",
-        HUB_LEAD_INTAKE="false",  # its events would interleave with the sequences read here
+        HUB_LEAD_INTAKE="false",
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
     )
+    return env
+
+
+@pytest.fixture
+async def two_hubs(served_services: ServedServices | str, tmp_path: Path) -> AsyncIterator[TwoHubs]:
+    served = require_served(served_services)
+    await truncate_all(served)
+    prefix = f"{served.redis_prefix}:two-{uuid.uuid4().hex[:8]}"
+    env = await served_hub_env(served.database_url, served.redis_url, prefix)
     hubs: list[Hub] = []
     try:
         async with aiohttp.ClientSession() as http:
