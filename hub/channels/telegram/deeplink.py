@@ -33,7 +33,7 @@ from hub.channels.widget.keys import WIDGET
 from hub.channels.widget.routes import CORS_ORIGIN
 from hub.channels.widget.visitors import visitor_by_token
 from hub.errors import Forbidden, NotFound, RateLimited
-from hub.http import CTX, json, query_int
+from hub.http import CTX, client_address, json, query_int
 from hub.inbox.models import Channel
 from hub.settings import Settings
 
@@ -129,10 +129,7 @@ async def telegram_link(request: web.Request) -> web.Response:
     """A visitor's link to continue the chat in Telegram (``X-Visitor-Token``); the first
     connected bot, or ``?channel=<telegram channel id>``."""
     state = request.app[WIDGET]
-    address = request.remote or "unknown"
-    if request.app[CTX].settings.behind_proxy:  # as the widget's own routes count addresses
-        address = request.headers.get("X-Forwarded-For", "").rsplit(",", 1)[-1].strip() or address
-    if not state.ip_limit.allow(address[:64]):
+    if not state.ip_limit.allow(client_address(request)):
         raise RateLimited("too many requests from this address; wait a little")
     ctx = request.app[CTX]
     visitor, channel = await visitor_by_token(ctx, request.headers.get("X-Visitor-Token", ""))

@@ -18,7 +18,7 @@ from hub.channels.widget.config import origin_allowed
 from hub.channels.widget.keys import WIDGET
 from hub.channels.widget.live import VisitorSocket
 from hub.errors import DomainError, Forbidden, InvalidInput, RateLimited, Unauthorized
-from hub.http import CTX, WebSocketConnection, is_number, json, read_json
+from hub.http import CTX, WebSocketConnection, client_address, is_number, json, read_json
 from hub.inbox.models import Channel
 from hub.inbox.staff import normalize_email
 from hub.phones import normalize_phone
@@ -68,16 +68,6 @@ class ContactIn(BaseModel):
     phone: str | None = Field(default=None, max_length=40)
 
 
-def _client_ip(request: web.Request) -> str:
-    if request.app[CTX].settings.behind_proxy:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        # The proxy appends the address it saw; the last entry is the one it vouches for.
-        last = forwarded.rsplit(",", 1)[-1].strip()
-        if last:
-            return last[:64]
-    return request.remote or "unknown"
-
-
 def _check_origin(request: web.Request, channel: Channel) -> None:
     origin = request.headers.get("Origin")
     own = request.app[CTX].settings.public_url
@@ -93,7 +83,7 @@ def _request_origin(request: web.Request) -> str:
 
 def _rate(request: web.Request, visitor_id: int | None = None) -> None:
     state = request.app[WIDGET]
-    if not state.ip_limit.allow(_client_ip(request)):
+    if not state.ip_limit.allow(client_address(request)):
         raise RateLimited("too many requests from this address; wait a little")
     if visitor_id is not None and not state.visitor_limit.allow(str(visitor_id)):
         raise RateLimited("you are sending messages too fast; wait a little")
@@ -205,7 +195,7 @@ async def create_session(request: web.Request) -> web.Response:
     _check_origin(request, channel)
     # Only new visitors count as new chats: an unknown token makes one too.
     returning = await _returning(request, body.visitor_token, channel)
-    if not returning and not request.app[WIDGET].session_limit.allow(_client_ip(request)):
+    if not returning and not request.app[WIDGET].session_limit.allow(client_address(request)):
         raise RateLimited("too many new chats from this address; wait a little")
     contact = _clean_contact(body.name, body.email, body.phone)
     data, visitor = await visitors.start_session(
