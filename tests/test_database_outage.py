@@ -163,6 +163,17 @@ async def _seed(client: Client) -> tuple[Op, dict[str, Any], dict[str, Any]]:
     return admin, channel, first
 
 
+def inbound(
+    client: Client, channel: dict[str, Any], external_id: str, body: str
+) -> Awaitable[aiohttp.ClientResponse]:
+    """A customer's message through the API channel (the batched write path)."""
+    return client.post(
+        f"/api/v1/channels/{channel['id']}/inbound",
+        json={"contact": {"external_id": external_id}, "body": body},
+        headers=auth(channel["secret"]),
+    )
+
+
 async def test_a_frozen_postgresql_gets_503_fast_and_the_hub_recovers(
     aiohttp_client: Any,
     own_pg: OwnPostgres,
@@ -196,16 +207,7 @@ async def test_a_frozen_postgresql_gets_503_fast_and_the_hub_recovers(
         reads = [
             timed(client.get("/api/v1/conversations", headers=admin.headers)) for _ in range(5)
         ]
-        writes = [
-            timed(
-                client.post(
-                    f"/api/v1/channels/{channel['id']}/inbound",
-                    json={"contact": {"external_id": f"c{n}"}, "body": f"frozen {n}"},
-                    headers=auth(channel["secret"]),
-                )
-            )
-            for n in range(5)
-        ]
+        writes = [timed(inbound(client, channel, f"c{n}", f"frozen {n}")) for n in range(5)]
         answers, ready = await asyncio.gather(
             asyncio.gather(*reads, *writes), timed(client.get("/readyz"))
         )
@@ -239,13 +241,7 @@ async def test_a_frozen_postgresql_gets_503_fast_and_the_hub_recovers(
     await wait_ready(client)
     listed = await until_ok(lambda: client.get("/api/v1/conversations", headers=admin.headers))
     assert listed.status == 200, listed
-    stored = await until_ok(
-        lambda: client.post(
-            f"/api/v1/channels/{channel['id']}/inbound",
-            json={"contact": {"external_id": "after"}, "body": "after the freeze"},
-            headers=auth(channel["secret"]),
-        )
-    )
+    stored = await until_ok(lambda: inbound(client, channel, "after", "after the freeze"))
     assert stored.status == 201, stored
     await visitor_ws.send_json({"type": "message", "client_id": "f2", "body": "back?"})
     ack = await socket_frame(visitor_ws, "ack")
@@ -273,16 +269,7 @@ async def test_a_dead_postgresql_gets_503_logged_once_and_the_hub_recovers(
     try:
         answers = await asyncio.gather(
             *(timed(client.get("/api/v1/conversations", headers=admin.headers)) for _ in range(20)),
-            *(
-                timed(
-                    client.post(
-                        f"/api/v1/channels/{channel['id']}/inbound",
-                        json={"contact": {"external_id": f"d{n}"}, "body": f"down {n}"},
-                        headers=auth(channel["secret"]),
-                    )
-                )
-                for n in range(20)
-            ),
+            *(timed(inbound(client, channel, f"d{n}", f"down {n}")) for n in range(20)),
         )
         ready = await timed(client.get("/readyz"))
     finally:
@@ -298,13 +285,7 @@ async def test_a_dead_postgresql_gets_503_logged_once_and_the_hub_recovers(
     await wait_ready(client)
     listed = await until_ok(lambda: client.get("/api/v1/conversations", headers=admin.headers))
     assert listed.status == 200, listed
-    stored = await until_ok(
-        lambda: client.post(
-            f"/api/v1/channels/{channel['id']}/inbound",
-            json={"contact": {"external_id": "after"}, "body": "after the restart"},
-            headers=auth(channel["secret"]),
-        )
-    )
+    stored = await until_ok(lambda: inbound(client, channel, "after", "after the restart"))
     assert stored.status == 201, stored
     _started, ended, _tracebacks = outage_logs(caplog)
     assert kinds(ended) == ["reads", "writes"], ended
@@ -330,16 +311,7 @@ async def test_a_sqlite_lock_held_past_the_bound_gets_503(
     holder.execute("BEGIN IMMEDIATE")
     try:
         writes = await asyncio.gather(
-            *(
-                timed(
-                    client.post(
-                        f"/api/v1/channels/{channel['id']}/inbound",
-                        json={"contact": {"external_id": f"l{n}"}, "body": f"locked {n}"},
-                        headers=auth(channel["secret"]),
-                    )
-                )
-                for n in range(3)
-            )
+            *(timed(inbound(client, channel, f"l{n}", f"locked {n}")) for n in range(3))
         )
         read = await timed(client.get("/api/v1/conversations", headers=admin.headers))
     finally:
@@ -349,13 +321,7 @@ async def test_a_sqlite_lock_held_past_the_bound_gets_503(
     for answer in writes:
         assert_unavailable(answer)
     assert read.status == 200, read
-    stored = await until_ok(
-        lambda: client.post(
-            f"/api/v1/channels/{channel['id']}/inbound",
-            json={"contact": {"external_id": "free"}, "body": "after the lock"},
-            headers=auth(channel["secret"]),
-        )
-    )
+    stored = await until_ok(lambda: inbound(client, channel, "free", "after the lock"))
     assert stored.status == 201, stored
     started, ended, tracebacks = outage_logs(caplog)
     assert kinds(started) == ["writes"] and kinds(ended) == ["writes"], (started, ended)

@@ -32,7 +32,7 @@ from hub.app import create_app
 from tests.conftest import ServedServices, base_settings, require_served, truncate_all
 from tests.helpers import auth, customer_says, make_api_channel, make_operator
 from tests.redis_faults import RedisServer
-from tests.test_two_processes import Hub, login, served_hub_env, start_hub, stop, wait_ready
+from tests.test_two_processes import Hub, login, running_pair, served_hub_env
 
 #: What the hub promises: fan-out is live again this soon after Redis answers.
 LIVE_AGAIN_S = 5.0
@@ -143,25 +143,16 @@ async def outage(
     redis = own_redis
     prefix = f"hubtest:outage-{uuid.uuid4().hex[:8]}"
     env = await served_hub_env(served.database_url, redis.url, prefix)
-    hubs: list[Hub] = []
-    try:
-        async with aiohttp.ClientSession() as http:
-            for name in ("a", "b"):
-                hubs.append(await start_hub(name, env, tmp_path))
-            for hub in hubs:
-                await wait_ready(http, hub)
-            token = await login(http, hubs[0])
-            async with http.post(
-                f"{hubs[1].base}/api/v1/channels",
-                json={"type": "api", "name": "Shop"},
-                headers=auth(token),
-            ) as resp:
-                assert resp.status == 201, await resp.text()
-                channel = await resp.json()
-            yield Outage(redis, hubs, http, token, channel)
-    finally:
-        for hub in hubs:
-            await stop(hub)
+    async with running_pair(env, tmp_path) as (http, hubs):
+        token = await login(http, hubs[0])
+        async with http.post(
+            f"{hubs[1].base}/api/v1/channels",
+            json={"type": "api", "name": "Shop"},
+            headers=auth(token),
+        ) as resp:
+            assert resp.status == 201, await resp.text()
+            channel = await resp.json()
+        yield Outage(redis, hubs, http, token, channel)
 
 
 async def write_until(outage: Outage, hub: Hub, customer: str, done: asyncio.Event) -> None:

@@ -176,6 +176,20 @@ async def two_hubs(served_services: ServedServices | str, tmp_path: Path) -> Asy
     await truncate_all(served)
     prefix = f"{served.redis_prefix}:two-{uuid.uuid4().hex[:8]}"
     env = await served_hub_env(served.database_url, served.redis_url, prefix)
+    async with running_pair(env, tmp_path) as (http, hubs):
+        bus = RedisBus(served.redis_url, prefix)
+        await bus.start()
+        try:
+            yield TwoHubs(hubs[0], hubs[1], http, bus)
+        finally:
+            await bus.close()
+
+
+@contextlib.asynccontextmanager
+async def running_pair(
+    env: dict[str, str], tmp_path: Path
+) -> AsyncIterator[tuple[aiohttp.ClientSession, list[Hub]]]:
+    """Hub processes "a" and "b" with this environment, both ready; stopped on the way out."""
     hubs: list[Hub] = []
     try:
         async with aiohttp.ClientSession() as http:
@@ -183,12 +197,7 @@ async def two_hubs(served_services: ServedServices | str, tmp_path: Path) -> Asy
                 hubs.append(await start_hub(name, env, tmp_path))
             for hub in hubs:
                 await wait_ready(http, hub)
-            bus = RedisBus(served.redis_url, prefix)
-            await bus.start()
-            try:
-                yield TwoHubs(hubs[0], hubs[1], http, bus)
-            finally:
-                await bus.close()
+            yield http, hubs
     finally:
         for hub in hubs:
             await stop(hub)
