@@ -115,7 +115,6 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
             conv_data = conversation_dict(conv, contact, channel)
             return ReceiveResult(msg_data, conv_data, True, False), []
     contact, identity = await find_or_create_identity(session, inbound)
-    await session.flush()
     # His own newest conversation of this thread (or outside any): never another identity's
     # that a merge put on his contact.
     conv = await session.scalar(
