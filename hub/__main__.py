@@ -158,10 +158,10 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     from sqlalchemy import select
 
-    from hub.auth import Principal
     from hub.channels.admin import create_channel, list_channels
     from hub.crm_sync.defaults import ensure_defaults
     from hub.crm_sync.demo import seed_sales
+    from hub.inbox.auth import Principal
     from hub.inbox.models import Operator
     from hub.inbox.staff import create_operator, create_team
 

@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from hub.auth import PasswordHasher
 from hub.bus import Bus, MemoryBus
 from hub.channels.capabilities import UNKNOWN, Capabilities
 from hub.db import make_engine, make_sessionmaker
 from hub.dbhealth import DatabaseHealth
 from hub.events import EVENTS_TOPIC, NEW_CONVERSATIONS_TOPIC, ConversationCreated, Event
+from hub.inbox.auth import PasswordHasher
 from hub.media import MediaStore
 from hub.settings import Settings
 from hub.writes import GroupCommitWriter

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hub.destinations import DestinationPolicy, parse_networks
+from hub.outbound.destinations import DestinationPolicy, parse_networks
 
 
 class Settings(BaseSettings):
@@ -125,7 +125,7 @@ class Settings(BaseSettings):
 
     @property
     def destination_policy(self) -> DestinationPolicy:
-        """Where callbacks and webhooks may go (``hub.destinations``)."""
+        """Where callbacks and webhooks may go (``hub.outbound.destinations``)."""
         return DestinationPolicy.from_spec(self.webhook_allowed_networks)
 
     @property

@@ -38,7 +38,7 @@ class ChannelSpec:
     #: The provider set-up of a type that needs one (see ``hub.channels.connector``).
     connector: ChannelConnector | None = None
     #: Settings that are URLs the hub sends to: checked against the address rule of
-    #: ``hub.destinations`` when the channel is created (and again on every connection).
+    #: ``hub.outbound.destinations`` when the channel is created (and again on every connection).
     outbound_urls: tuple[str, ...] = ()
     #: What the channel can do, which core code asks instead of its type name.
     capabilities: Capabilities = UNKNOWN

@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.channels.widget.models import WidgetVisitor
 from hub.context import HubContext
 from hub.crm_sync.access import contact_recipients, get_visible_contact
@@ -31,6 +30,7 @@ from hub.crm_sync.serialize import merge_dict
 from hub.db import utcnow
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.events import ContactUpdated, Event, Recipients
+from hub.inbox.auth import Principal
 from hub.inbox.contacts import refresh_contact_search
 from hub.inbox.models import (
     Contact,

@@ -23,7 +23,6 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from hub.auth import Principal
 from hub.bus import stop
 from hub.channels.base import (
     ChannelAdapter,
@@ -38,6 +37,7 @@ from hub.errors import Conflict, DatabaseUnavailable, NotFound
 from hub.events import MessageUpdated, Recipients
 from hub.inbox.access import get_visible_conversation
 from hub.inbox.attachments import attachments_of
+from hub.inbox.auth import Principal
 from hub.inbox.models import (
     Attachment,
     Channel,

@@ -13,7 +13,14 @@ from pydantic import BaseModel
 
 from hub import __version__
 from hub.channels.api import InboundIn
-from hub.channels.routes import ChannelIn
+from hub.channels.http.openapi import CHANNEL_MODELS, CHANNEL_PATHS
+from hub.channels.http.routes import ChannelIn
+from hub.crm_sync.http.openapi import CRM_MODELS, CRM_PATHS
+from hub.crm_sync.http.openapi_reports import REPORT_MODELS, REPORT_PATHS
+from hub.http.openapi_build import BEARER, COOKIE, DATABASE_UNAVAILABLE
+from hub.http.openapi_build import op as _op
+from hub.http.openapi_build import path_id as _path_id
+from hub.http.openapi_build import query as _query
 from hub.inbox.attachments import INLINE_IMAGES
 from hub.inbox.models import ConversationStatus
 from hub.inbox.schemas import (
@@ -29,14 +36,7 @@ from hub.inbox.schemas import (
     TeamIn,
 )
 from hub.inbox.web import STATIC_FILES
-from hub.openapi_build import BEARER, COOKIE, DATABASE_UNAVAILABLE
-from hub.openapi_build import op as _op
-from hub.openapi_build import path_id as _path_id
-from hub.openapi_build import query as _query
-from hub.openapi_channels import CHANNEL_MODELS, CHANNEL_PATHS
-from hub.openapi_crm import CRM_MODELS, CRM_PATHS
-from hub.openapi_reports import REPORT_MODELS, REPORT_PATHS
-from hub.openapi_webhooks import WEBHOOKS
+from hub.outbound.openapi import WEBHOOKS
 
 CONV = [_path_id("conversation_id")]
 

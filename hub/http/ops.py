@@ -8,7 +8,7 @@ from aiohttp import web
 
 from hub.errors import DatabaseUnavailable
 from hub.http import CTX, METRICS, REALTIME, error_response, json
-from hub.openapi import openapi_document
+from hub.http.openapi import openapi_document
 
 routes = web.RouteTableDef()
 
