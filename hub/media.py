@@ -88,3 +88,12 @@ class MediaStore:
 
     async def read(self, key: str) -> bytes:
         return await asyncio.to_thread(self.path(key).read_bytes)
+
+    async def head(self, key: str, size: int) -> bytes:
+        """The first ``size`` bytes of a stored file (what ``hub.inbox.sniff`` reads)."""
+
+        def first() -> bytes:
+            with self.path(key).open("rb") as handle:
+                return handle.read(size)
+
+        return await asyncio.to_thread(first)

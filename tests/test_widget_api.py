@@ -528,7 +528,8 @@ async def test_reload_returns_the_history_with_replies_but_no_notes(
     assert reloaded["messages"][1]["sender"] == {"type": "operator", "name": "Анна"}
     assert reloaded["messages"][1]["body"] == "Добрый день!"
     assert all(
-        set(m) == {"id", "body", "sender", "created_at", "kind"} for m in reloaded["messages"]
+        set(m) == {"id", "body", "sender", "created_at", "kind", "attachments"}
+        for m in reloaded["messages"]
     )
     assert "VIP" not in json.dumps(reloaded)
     assert note["id"] not in [m["id"] for m in await fetch_messages(client, token)]

@@ -117,6 +117,7 @@ async def test_operator_reply_reaches_every_open_tab_of_the_visitor_only(
                 "sender": {"type": "operator", "name": "Анна"},
                 "created_at": reply["created_at"],
                 "kind": "message",
+                "attachments": [],
             },
         }
 

@@ -27,12 +27,12 @@ from hub.inbox.access import can_see, get_visible_conversation
 from hub.inbox.auth import Principal
 from hub.inbox.models import Attachment, AttachmentKind, Conversation
 from hub.inbox.serialize import attachment_dict
+from hub.inbox.sniff import HEAD_BYTES, checked_type
+from hub.inbox.sniff import INLINE_IMAGES as INLINE_IMAGES  # where the routes look for it
 from hub.media import StoredFile
 
 MAX_PER_MESSAGE = 10
 _CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
-#: Image types a browser may show inline; SVG is left out (it can carry script).
-INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
 def safe_filename(name: str | None, fallback: str = "file") -> str:
@@ -50,6 +50,18 @@ def clean_content_type(content_type: str | None, filename: str) -> str:
         return value
     guessed, _ = mimetypes.guess_type(filename)
     return guessed or "application/octet-stream"
+
+
+async def stored_type(
+    ctx: HubContext, stored: StoredFile, filename: str | None, content_type: str | None
+) -> tuple[str, str]:
+    """An upload's display name and its type: the sender's word, checked against the bytes
+    when it claims an image (``hub.inbox.sniff``), so only real images are ever shown inline."""
+    name = safe_filename(filename)
+    claimed = clean_content_type(content_type, name)
+    if claimed not in INLINE_IMAGES:
+        return name, claimed
+    return name, checked_type(claimed, await ctx.media.head(stored.key, HEAD_BYTES))
 
 
 def kind_of(content_type: str) -> str:
@@ -81,8 +93,7 @@ async def create_upload(
     content_type: str | None,
 ) -> dict[str, Any]:
     """Record an operator's upload; it waits for the message that will carry it."""
-    name = safe_filename(filename)
-    ctype = clean_content_type(content_type, name)
+    name, ctype = await stored_type(ctx, stored, filename, content_type)
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
         conv = await get_visible_conversation(session, actor, conversation_id)

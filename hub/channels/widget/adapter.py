@@ -1,4 +1,4 @@
-"""Operator replies to widget visitors: pushed to the visitor's open tabs.
+"""Operator replies to widget visitors, with their files: pushed to the visitor's open tabs.
 
 A visitor with no tab open gets the reply when he comes back (the session and the
 ``messages?after=`` fetch read it from the database), so "sent" here means handed to the live
@@ -12,6 +12,8 @@ from typing import Any
 from hub.channels.base import DeliveryError, OutboundMessage
 from hub.channels.widget.config import TYPE
 from hub.channels.widget.live import WidgetLive
+from hub.channels.widget.visitors import visitor_file
+from hub.inbox.serialize import attachment_dict
 
 
 class WidgetAdapter:
@@ -29,6 +31,7 @@ class WidgetAdapter:
             "sender": {"type": "operator", "name": out.operator_name},
             "created_at": out.created_at,
             "kind": "message",
+            "attachments": [visitor_file(attachment_dict(a)) for a in out.attachments],
         }
         # To the visitor who wrote the conversation only: never to other identities of his
         # contact (a merge may have joined another person's on an unverified email).

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.channels.base import InboundContact, InboundMessage
+from hub.channels.base import InboundAttachment, InboundContact, InboundMessage
 from hub.channels.widget.config import WidgetConfig
 from hub.channels.widget.models import WidgetVisitor
 from hub.channels.widget.visitors import (
@@ -17,6 +17,7 @@ from hub.channels.widget.visitors import (
     record_touch_on_contact,
     reload_visitor,
     to_visitor,
+    visitor_file,
 )
 from hub.context import HubContext
 from hub.crm_sync.tasks import callback_task
@@ -90,17 +91,14 @@ def _inbound_contact(visitor: Visitor) -> InboundContact:
     )
 
 
-async def post_visitor_message(
-    ctx: HubContext,
-    visitor: Visitor,
-    channel: Channel,
-    client_id: str,
-    body: str,
-) -> tuple[dict[str, Any], bool, Visitor]:
-    """Store a visitor's message once per ``client_id``; returns it, whether it was a repeat,
-    and the visitor (now linked to his contact)."""
+def check_client_id(client_id: str) -> None:
     if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
         raise InvalidInput("client_id must be 1 to 64 characters", code="invalid_client_id")
+
+
+async def ready_to_write(ctx: HubContext, visitor: Visitor, channel: Channel) -> Visitor:
+    """The visitor as he is now, once he may write (``prechat_required`` until the channel's
+    required pre-chat fields are given); checked before a file of his is stored, too."""
     if visitor.contact_id is None:
         # A socket holds the visitor as he was when it opened: the pre-chat or "leave your
         # email" form, or another tab's first message, may have changed him since.
@@ -108,6 +106,22 @@ async def post_visitor_message(
     missing = await _prechat_missing(ctx, channel, visitor)
     if missing:
         raise InvalidInput(f"please fill in: {', '.join(missing)}", code="prechat_required")
+    return visitor
+
+
+async def post_visitor_message(
+    ctx: HubContext,
+    visitor: Visitor,
+    channel: Channel,
+    client_id: str,
+    body: str,
+    files: tuple[InboundAttachment, ...] = (),
+) -> tuple[dict[str, Any], bool, Visitor]:
+    """Store a visitor's message (with the files he attached, already in the media store) once
+    per ``client_id``; returns it, whether it was a repeat, and the visitor (now linked to his
+    contact)."""
+    check_client_id(client_id)
+    visitor = await ready_to_write(ctx, visitor, channel)
     visitor = await link_contact(ctx, visitor, channel)
     result = await receive_message(
         ctx,
@@ -117,6 +131,7 @@ async def post_visitor_message(
             body,
             provider_message_id=f"w{visitor.id}:{client_id}",
             meta={"page": visitor.last_touch.get("url", "")},
+            attachments=files,
         ),
     )
     visitor = await _ensure_contact_link(ctx, visitor, result)
@@ -126,6 +141,7 @@ async def post_visitor_message(
         "sender": {"type": "contact", "name": ""},
         "created_at": result.message["created_at"],
         "kind": "message",
+        "attachments": [visitor_file(a) for a in result.message.get("attachments") or []],
     }
     return msg, result.duplicate, visitor
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.channels.base import ChannelAdapter
+from hub.channels.widget import file_routes
 from hub.channels.widget.adapter import WidgetAdapter
 from hub.channels.widget.keys import WIDGET, WidgetState, close_visitor_sockets, widget_lifecycle
 from hub.channels.widget.routes import add_cors_headers, routes
@@ -18,6 +19,7 @@ def install(app: web.Application) -> ChannelAdapter:
     realtime.on_sockets_changed.append(state.sockets_changed)
     realtime.frame_handlers["typing"] = state.operator_typing
     app.router.add_routes(routes)
+    app.router.add_routes(file_routes.routes)
     app.cleanup_ctx.append(widget_lifecycle)
     app.on_shutdown.append(close_visitor_sockets)
     app.on_response_prepare.append(add_cors_headers)

@@ -10,6 +10,7 @@ from hub.channels.spec import ChannelSpec, CliOption, describe_secrets
 from hub.channels.widget.config import TYPE, validate_config
 from hub.channels.widget.install import install
 from hub.channels.widget.models import WidgetVisitor
+from hub.channels.widget.openapi import WIDGET_OPENAPI
 
 if TYPE_CHECKING:
     from hub.channels.admin import CreatedChannel
@@ -31,7 +32,7 @@ SPEC = ChannelSpec(
     validate_config,
     install,
     public_token=True,
-    capabilities=Capabilities(typing=True),
+    capabilities=Capabilities(files=True, typing=True),
     title="Website chat",
     badge="WEB",
     cli_options=(
@@ -44,5 +45,6 @@ SPEC = ChannelSpec(
         CliOption("--lang", "lang", "the widget's language: ru or en"),
     ),
     describe=describe,
+    openapi=WIDGET_OPENAPI,
     contact_rows=(ContactRows("widget_visitors", WidgetVisitor),),
 )

@@ -25,6 +25,7 @@ from hub.channels.widget.models import WidgetVisitor
 from hub.context import HubContext
 from hub.db import utcnow
 from hub.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from hub.inbox.attachments import attachments_of
 from hub.inbox.contacts import update_contact_details
 from hub.inbox.models import (
     Channel,
@@ -98,8 +99,24 @@ def to_visitor(row: WidgetVisitor) -> Visitor:
     )
 
 
-def visitor_message(msg: Message, operator_names: dict[int, str]) -> dict[str, Any]:
-    """A message as the visitor sees it: no kind beyond message/callback, no internal fields."""
+def visitor_file(att: dict[str, Any]) -> dict[str, Any]:
+    """An attachment as the visitor sees it (an ``attachment_dict``): read with his token from
+    the widget's own route, which serves only his own conversations' files."""
+    return {
+        "id": att["id"],
+        "kind": att["kind"],
+        "filename": att["filename"],
+        "content_type": att["content_type"],
+        "size": att["size"],
+        "url": f"/api/widget/v1/attachments/{att['id']}",
+    }
+
+
+def visitor_message(
+    msg: Message, operator_names: dict[int, str], files: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A message as the visitor sees it: no kind beyond message/callback, no internal fields;
+    ``files`` are its ``attachment_dict``s."""
     if msg.kind == MessageKind.INCOMING.value:
         sender = {"type": "contact", "name": ""}
     else:
@@ -111,6 +128,7 @@ def visitor_message(msg: Message, operator_names: dict[int, str]) -> dict[str, A
         "sender": sender,
         "created_at": iso(msg.created_at),
         "kind": kind,
+        "attachments": [visitor_file(a) for a in files or []],
     }
 
 
@@ -371,6 +389,7 @@ async def history(
             )
             rows.reverse()
         names = await operator_names(session, rows)
-        return [visitor_message(m, names) for m in rows]
+        files = await attachments_of(session, [m.id for m in rows])
+        return [visitor_message(m, names, files.get(m.id)) for m in rows]
 
     return await ctx.read(query)

@@ -20,6 +20,7 @@ from aiohttp.http_exceptions import BadHttpMessage
 from hub.errors import DomainError
 from hub.http import CTX, int_param, json, principal
 from hub.inbox import attachments
+from hub.inbox.sniff import INLINE_IMAGES
 
 routes = web.RouteTableDef()
 T = TypeVar("T")
@@ -30,8 +31,9 @@ T = TypeVar("T")
 _MALFORMED = (ValueError, BadHttpMessage, RuntimeError)
 
 
-async def _parsed(step: Awaitable[T]) -> T:
-    """One step of the multipart reader, its parse errors as a 400."""
+async def parsed(step: Awaitable[T]) -> T:
+    """One step of the multipart reader, its parse errors as a 400 (the widget's visitor uploads
+    read their bodies with this too)."""
     try:
         return await step
     except _MALFORMED as exc:
@@ -41,11 +43,11 @@ async def _parsed(step: Awaitable[T]) -> T:
         ) from exc
 
 
-async def _file_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
+async def file_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
     # Until the part's closing boundary, not until an empty chunk: at the end of a body cut
     # short the reader answers empty chunks, and the file would be kept as if whole.
     while not part.at_eof():
-        if chunk := await _parsed(part.read_chunk(64 * 1024)):
+        if chunk := await parsed(part.read_chunk(64 * 1024)):
             yield chunk
 
 
@@ -61,10 +63,10 @@ async def upload_attachment(request: web.Request) -> web.Response:
         raise ctx.media.too_large()
     if not request.content_type.startswith("multipart/"):
         raise DomainError("send multipart/form-data with a file part", code="not_multipart")
-    reader = await _parsed(request.multipart())
-    while (part := await _parsed(reader.next())) is not None:
+    reader = await parsed(request.multipart())
+    while (part := await parsed(reader.next())) is not None:
         if isinstance(part, BodyPartReader) and part.name == "file":
-            stored = await ctx.media.save(_file_chunks(part))
+            stored = await ctx.media.save(file_chunks(part))
             data = await attachments.create_upload(
                 ctx, who, conv_id, stored, part.filename, part.headers.get("Content-Type")
             )
@@ -75,7 +77,7 @@ async def upload_attachment(request: web.Request) -> web.Response:
 def _disposition(kind: str, content_type: str, filename: str) -> tuple[str, str]:
     """Content-Type and Content-Disposition that no file can turn into a page of the hub."""
     inline = (
-        content_type in attachments.INLINE_IMAGES
+        content_type in INLINE_IMAGES
         or (kind in ("audio", "voice") and content_type.startswith("audio/"))
         or (kind == "video" and content_type.startswith("video/"))
     )
@@ -86,12 +88,8 @@ def _disposition(kind: str, content_type: str, filename: str) -> tuple[str, str]
     return served_type, f"{mode}; filename=\"{ascii_name}\"; filename*=UTF-8''{quoted}"
 
 
-@routes.get("/api/v1/attachments/{attachment_id}")
-async def download_attachment(request: web.Request) -> web.StreamResponse:
-    """The file, to an operator who may see its conversation (token or inbox session)."""
-    who = await principal(request)
-    att_id = int_param(request, "attachment_id")
-    found = await attachments.open_attachment(request.app[CTX], who, att_id)
+def file_response(found: attachments.AttachmentFile) -> web.FileResponse:
+    """An attachment's file with the headers that keep it from acting as a page of the hub."""
     content_type, disposition = _disposition(found.kind, found.content_type, found.filename)
     return web.FileResponse(
         found.path,
@@ -103,3 +101,11 @@ async def download_attachment(request: web.Request) -> web.StreamResponse:
             "Cache-Control": "private, max-age=3600",
         },
     )
+
+
+@routes.get("/api/v1/attachments/{attachment_id}")
+async def download_attachment(request: web.Request) -> web.StreamResponse:
+    """The file, to an operator who may see its conversation (token or inbox session)."""
+    who = await principal(request)
+    att_id = int_param(request, "attachment_id")
+    return file_response(await attachments.open_attachment(request.app[CTX], who, att_id))
