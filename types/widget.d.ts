@@ -43,6 +43,13 @@ interface Outgoing {
   t: number;
 }
 
+/** A file the visitor attached, kept in memory until the hub has it (a reload forgets it). */
+interface OutgoingFile {
+  id: string;
+  file: File;
+  t: number;
+}
+
 /** A message's bubble: its time, text, order in the list and, while pending, its client id. */
 type Bubble = HTMLDivElement & { _t: number; _body: string; _o: number; _cid?: string };
 /** An input (or a form's general line) with the element that shows its error. */
@@ -95,6 +102,8 @@ interface WidgetParts {
   li: HTMLDivElement;
   ty: HTMLDivElement;
   ta: HTMLTextAreaElement;
+  at: HTMLButtonElement;
+  fin: HTMLInputElement;
   sd: HTMLButtonElement;
   chat: HTMLDivElement;
   pre: WidgetForm;

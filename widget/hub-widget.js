@@ -36,6 +36,8 @@ const T = {
     error: 'Не получилось, попробуйте ещё раз', offNote: 'Оставьте почту или телефон — мы ответим.',
     offField: 'Почта или телефон', offGo: 'Оставить', thanks: 'Ответим сюда: {v}', you: 'Вы',
     unread: 'новых сообщений: {n}', hide: 'Скрыть',
+    attach: 'Прикрепить файл', file: 'Файл', upl: 'Загружается…', big: 'Файл больше {n} МБ',
+    kb: '{n} КБ', mb: '{n} МБ',
   },
   en: {
     open: 'Open chat', close: 'Minimise chat', chat: 'Chat', online: 'We are online',
@@ -51,6 +53,8 @@ const T = {
     badEmail: 'Please check the email address', error: 'Something went wrong, please try again',
     offNote: 'Leave your email or phone and we will answer.', offField: 'Email or phone',
     offGo: 'Send', thanks: 'We will answer to: {v}', you: 'You', unread: 'new messages: {n}', hide: 'Dismiss',
+    attach: 'Attach a file', file: 'File', upl: 'Uploading…', big: 'The file is larger than {n} MB',
+    kb: '{n} KB', mb: '{n} MB',
   },
 };
 const pick = (/** @type {unknown} */ v) => { const l = String(v || '').toLowerCase().slice(0, 2); return T[l] ? l : ''; };
@@ -77,17 +81,18 @@ const uuid = () => {
 };
 
 // Every network call resolves to {ok, status, data, code}; nothing throws.
-/** @param {string} method @param {string} path @param {object | null} [body] @param {boolean} [withToken] @returns {Promise<WidgetAnswer>} */
-async function api(method, path, body, withToken) {
+/** @param {string} method @param {string} path @param {object | FormData | null} [body] @param {boolean} [withToken] @param {number} [ms] @returns {Promise<WidgetAnswer>} */
+async function api(method, path, body, withToken, ms) {
   const ctl = W.AbortController && new AbortController();
-  const timer = ctl && setTimeout(() => ctl.abort(), 15000);
+  const timer = ctl && setTimeout(() => ctl.abort(), ms || 15000);
   try {
     /** @type {Record<string, string>} */
     const headers = {};
-    if (body) headers['Content-Type'] = 'application/json';
+    const form = body instanceof FormData; // a file: the browser writes its multipart type
+    if (body && !form) headers['Content-Type'] = 'application/json';
     if (withToken) headers['X-Visitor-Token'] = String(S.vt);
     const res = await fetch(BASE + path, {
-      method, headers, body: body ? JSON.stringify(body) : undefined,
+      method, headers, body: form ? body : body ? JSON.stringify(body) : undefined,
       credentials: 'omit', mode: 'cors', cache: 'no-store', signal: ctl ? ctl.signal : undefined,
     });
     /** @type {WidgetJson} */
@@ -165,6 +170,7 @@ function reset() {
   S.pend.forEach((el) => el.remove());
   S.msgs.clear(); S.pend.clear(); S.sent.clear();
   S.lastId = 0; S.opName = ''; save('read', (S.read = 0));
+  forgetFiles();
 }
 
 // ---- WebSocket, with backoff, ping, catch-up, and REST polling when sockets keep failing ----
@@ -318,6 +324,8 @@ const P = {
   x: 'M19 6.41 17.59 5 12 10.59 6.41 5 5 6.41 10.59 12 5 17.59 6.41 19 12 13.41 17.59 19 19 17.59 13.41 12z',
   down: 'M7.41 8.59 12 13.17l4.59-4.58L18 10l-6 6-6-6z',
   send: 'M2.01 21 23 12 2.01 3 2 10l15 2-15 2z',
+  clip: 'M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z',
+  file: 'M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8zm-1 7V3.5L18.5 9z',
   back: 'M20 11H7.83l5.59-5.59L12 4l-8 8 8 8 1.41-1.41L7.83 13H20z',
   phone: 'M6.62 10.79a15.1 15.1 0 0 0 6.59 6.59l2.2-2.2a1 1 0 0 1 1.02-.24c1.12.37 2.33.57 3.57.57a1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1.02z',
 };
@@ -386,7 +394,12 @@ button,input,textarea{font:inherit;color:inherit;margin:0}button{background:none
 .cbb:hover{border-color:var(--c)}
 .of{padding:10px 14px 12px;background:#fff7ed;border-top:1px solid #fed7aa;font-size:13px;color:#7c2d12}
 .of form{display:flex;gap:6px;margin-top:8px}.of .in2{flex:1;min-width:0;padding:8px 10px;font-size:14px}.of .btn{padding:8px 12px;font-size:14px}
-.co{display:flex;align-items:flex-end;gap:8px;padding:8px 8px 8px 16px;border-top:1px solid #e5e7eb;background:#fff}
+.co{display:flex;align-items:flex-end;gap:8px;padding:8px 8px 8px 8px;border-top:1px solid #e5e7eb;background:#fff}
+.at{width:36px;height:40px;border-radius:10px;color:#6b7280;display:flex;align-items:center;justify-content:center;flex:none}.at:hover{color:var(--c)}
+.fs{display:flex;flex-direction:column;gap:6px}.fs.only{margin:-4px -8px}.bu span:empty{display:none}.bu span+.fs{margin-top:6px}
+.fs a{display:block;cursor:pointer}.fs img{display:block;max-width:240px;max-height:240px;min-width:40px;min-height:40px;border-radius:12px;background:#e5e7eb;object-fit:cover}
+.fs .fd{display:flex;align-items:center;gap:8px;padding:6px 10px;border-radius:10px;background:rgba(127,127,127,.14);color:inherit;text-decoration:none;max-width:260px}
+.fd b{font-weight:500;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;flex:1;min-width:0}.fd i{font-style:normal;opacity:.75;font-size:12px;flex:none}
 .co textarea{flex:1;resize:none;border:0;outline:0;background:none;color:#111827;font-size:15px;line-height:1.4;height:40px;max-height:130px;padding:9px 0;min-width:0}
 .co textarea::placeholder{color:#9ca3af}
 .sd{width:40px;height:40px;border-radius:50%;background:var(--c);color:var(--f);display:flex;align-items:center;justify-content:center;flex:none}.sd:disabled{opacity:.35;cursor:default}
@@ -440,13 +453,19 @@ async function build() {
   $.ta = h('textarea', '', [], { rows: '1', placeholder: t('ph'), 'aria-label': t('ph') });
   $.sd = btn('sd', [icon('send', 20)], t('send'), null, 'submit');
   $.sd.disabled = true;
-  const co = h('form', 'co', [$.ta, $.sd]);
+  $.fin = h('input', '', [], { type: 'file', multiple: '', hidden: '', tabindex: '-1' });
+  $.fin.addEventListener('change', guard(() => { Array.from($.fin.files || []).forEach(sendFile); $.fin.value = ''; }));
+  $.at = btn('at', [icon('clip', 22)], t('attach'), () => $.fin.click());
+  const co = h('form', 'co', [$.at, $.fin, $.ta, $.sd]);
   co.onsubmit = guard((e) => { e.preventDefault(); submit(); });
   $.ta.addEventListener('keydown', guard((e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) { e.preventDefault(); submit(); }
   }));
   $.ta.addEventListener('input', guard(onInput));
+  $.ta.addEventListener('paste', guard((/** @type {ClipboardEvent} */ e) => dropped(e.clipboardData, e)));
   $.chat = h('div', 'v', [$.li, $.ty, btn('cbb', [icon('phone', 15), t('cb')], '', () => show('cb')), buildOffline(), co]);
+  $.chat.addEventListener('dragover', (e) => e.preventDefault());
+  $.chat.addEventListener('drop', guard((/** @type {DragEvent} */ e) => dropped(e.dataTransfer, e)));
   $.pre = buildPrechat();
   $.cb = buildCallback();
   $.win = h('div', 'win', [$.hd, $.cn, $.chat, $.pre, $.cb], { id: 'hub-win', role: 'dialog', 'aria-label': ch.name || t('chat'), hidden: '' });
@@ -699,6 +718,7 @@ function fillMsg(el, m, state) {
   const txt = h('span');
   fillText(txt, String(m.body == null ? '' : m.body));
   bu.append(txt);
+  if (Array.isArray(m.attachments) && m.attachments.length) filesEl(bu, m.attachments, !m.body);
   el.append(h('div', 'who', [who]), bu, h('div', 'me', [state === 'pe' ? t('sending') : hhmm(m.created_at)]));
   return el;
 }
@@ -771,7 +791,7 @@ function addMsg(m, cid, initial) {
     if (m.sender && m.sender.type === 'operator' && m.sender.name) S.opName = m.sender.name;
     hideTyping();
     head();
-    if (!initial && !(S.isOpen && !D.hidden)) teaser(m.sender && m.sender.name, m.body);
+    if (!initial && !(S.isOpen && !D.hidden)) teaser(m.sender && m.sender.name, m.body || fileNames(m));
   }
   markRead();
   scrollDown(out && !initial);
@@ -807,6 +827,111 @@ function teaser(name, text) {
   $.teName.textContent = name || S.channel.name || '';
   $.teText.textContent = String(text || '').slice(0, 300);
   $.te.hidden = false;
+}
+
+// ---- files: attached from the composer (button, paste, drop), shown both ways ----
+// A file of the chat is read with the visitor token in a header, never in a URL: fetched once,
+// shown from an object URL (images inline, anything else downloaded on a click).
+/** @type {Map<string, Promise<string | null>>} */
+const blobs = new Map();
+/** @param {string} path @returns {Promise<string | null>} */
+function fileUrl(path) {
+  let p = blobs.get(path);
+  if (!p) {
+    p = (async () => {
+      try {
+        const res = await fetch(BASE + path, { headers: { 'X-Visitor-Token': String(S.vt) }, credentials: 'omit', mode: 'cors' });
+        if (res.ok) return URL.createObjectURL(await res.blob());
+      } catch (e) { /* fetched again when it is shown again */ }
+      blobs.delete(path);
+      return null;
+    })();
+    blobs.set(path, p);
+  }
+  return p;
+}
+function forgetFiles() {
+  blobs.forEach((p) => p.then((u) => { if (u) URL.revokeObjectURL(u); }));
+  blobs.clear();
+}
+/** @param {number} n */
+const fileSize = (n) => (n < 1048576 ? t('kb', { n: Math.max(1, Math.round(n / 1024)) }) : t('mb', { n: (n / 1048576).toFixed(1) }));
+/** @param {WidgetJson} m */
+const fileNames = (m) => (Array.isArray(m.attachments) ? m.attachments.map((/** @type {WidgetJson} */ a) => '📎 ' + a.filename).join(', ') : '');
+/** @param {HTMLElement} bu @param {WidgetJson[]} list @param {boolean} only no text beside them */
+function filesEl(bu, list, only) {
+  const box = h('div', 'fs' + (only ? ' only' : ''));
+  list.forEach((a) => {
+    const name = String(a.filename || t('file'));
+    if (a.kind === 'image') {
+      const img = h('img', '', [], { alt: name });
+      const link = h('a', '', [img], { target: '_blank', rel: 'noopener noreferrer', title: name });
+      const showImg = (/** @type {string | null} */ u) => { if (u) { img.src = u; link.href = u; } };
+      if (a.local) showImg(a.local);
+      else if (a.url) fileUrl(a.url).then(guard(showImg));
+      box.append(link);
+      return;
+    }
+    const kids = [icon('file', 18), h('b', '', [name]), h('i', '', [fileSize(Number(a.size) || 0)])];
+    if (!a.url) { box.append(h('div', 'fd', kids)); return; } // still uploading
+    const link = h('a', 'fd', kids, { href: '#', download: name, title: name });
+    link.onclick = guard(async (/** @type {MouseEvent} */ e) => {
+      if (link.getAttribute('href') !== '#') return; // fetched already: the browser saves it
+      e.preventDefault();
+      const u = await fileUrl(a.url);
+      if (!u) return;
+      link.href = u;
+      link.click();
+    });
+    box.append(link);
+  });
+  bu.append(box);
+}
+/** @param {File} file */
+function sendFile(file) {
+  if (!ui || !S.vt) return;
+  const item = { id: uuid(), file, t: Date.now() };
+  const local = /^image\/(png|jpeg|gif|webp)$/.test(file.type) ? URL.createObjectURL(file) : '';
+  const shown = { kind: local ? 'image' : 'document', filename: file.name, size: file.size, local };
+  const el = fillMsg(bubble(), { body: '', sender: { type: 'contact' }, created_at: new Date(item.t).toISOString(), attachments: [shown] }, 'pe');
+  el._o = Infinity;
+  el._cid = item.id;
+  S.pend.set(item.id, el);
+  place(el);
+  scrollDown(true);
+  const max = Number(S.channel.max_attachment_bytes) || 0;
+  if (max && file.size > max) return fileFailed(el, item, t('big', { n: Math.floor(max / 1048576) }), false);
+  upload(el, item);
+}
+/** @param {Bubble} el @param {OutgoingFile} item */
+async function upload(el, item) {
+  const me = /** @type {HTMLElement} */ (el.lastElementChild);
+  me.textContent = t('upl');
+  const form = new FormData();
+  form.append('client_id', item.id);
+  form.append('file', item.file, item.file.name || 'file');
+  const r = await api('POST', '/api/widget/v1/attachments', form, true, 120000);
+  if (r.ok) { addMsg(r.data.message, item.id); return; }
+  if (r.code === 'prechat_required') { S.prechat = true; if (S.isOpen) show('pre'); }
+  else if (r.status === 401) await session();
+  const max = Number(S.channel.max_attachment_bytes) || 0;
+  const why = r.code === 'attachment_too_large' ? t('big', { n: Math.floor(max / 1048576) }) : r.code === 'rate_limited' ? t('rate') : r.status ? t('failed') : t('conn');
+  fileFailed(el, item, why, r.code !== 'attachment_too_large');
+}
+/** @param {Bubble} el @param {OutgoingFile} item @param {string} why @param {boolean} again */
+function fileFailed(el, item, why, again) {
+  const me = /** @type {HTMLElement} */ (el.lastElementChild);
+  el.classList.remove('pe');
+  el.classList.add('fa');
+  me.textContent = why;
+  if (again) me.append(btn('', [t('retry')], '', () => { el.classList.replace('fa', 'pe'); upload(el, item); }));
+}
+/** @param {DataTransfer | null} dt @param {Event} e */
+function dropped(dt, e) {
+  const list = dt ? Array.from(dt.files) : [];
+  if (!list.length) return;
+  e.preventDefault();
+  list.forEach(sendFile);
 }
 
 // ---- proactive greeting: local only, no request until the visitor writes ----

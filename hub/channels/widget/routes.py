@@ -217,6 +217,7 @@ async def create_session(request: web.Request) -> web.Response:
         await request.app[WIDGET].live.rekey(visitor.id, visitors.external_id(visitor))
     data["operators_online"] = await request.app[WIDGET].presence.operators_online()
     data["channel"]["max_message_chars"] = ctx.settings.widget_max_message_chars
+    data["channel"]["max_attachment_bytes"] = ctx.settings.max_attachment_bytes
     return json(data)
 
 
