@@ -33,6 +33,7 @@ from hub.inbox.handoff import wake_snoozed
 from hub.inbox.http import attachments as attachment_routes
 from hub.inbox.http import canned as canned_routes
 from hub.inbox.http import pages as inbox_pages
+from hub.inbox.http import ratings as rating_routes
 from hub.inbox.http import routes as inbox_routes
 from hub.inbox.login_guard import LoginGuard
 from hub.inbox.login_throttle import LoginThrottle
@@ -54,6 +55,7 @@ ROUTE_TABLES = (
     crm_routes.routes,
     webhook_routes.routes,
     report_routes.routes,
+    rating_routes.routes,
 )
 
 DELIVERY = web.AppKey("delivery", DeliveryWorker)

@@ -28,6 +28,7 @@ from hub.writes import GroupCommitWriter
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+ResolutionListener = Callable[[int, int], Awaitable[None]]
 
 
 @dataclass
@@ -54,6 +55,10 @@ class HubContext:
 
     #: Channels' tables that follow a contact in a merge (``hub.channels.hooks``, set by the app).
     contact_rows: tuple[ContactRows, ...] = ()
+    #: Called after a conversation was resolved and the change published, with its id and the
+    #: resolution's (the activity's) id: a channel that asks its customers to rate a resolution
+    #: (the widget) adds one here when it is installed.
+    resolution_listeners: list[ResolutionListener] = field(default_factory=list)
 
     def capabilities_of(self, channel_type: str) -> Capabilities:
         return self.channel_capabilities.get(channel_type, UNKNOWN)
@@ -140,6 +145,14 @@ class HubContext:
         table: no extra write on the hot path; README, "Redis outages", says what it covers."""
         self.announce(*events)
         await self.bus.flushed()
+
+    async def conversation_resolved(self, conversation_id: int, resolution_id: int) -> None:
+        """Tell the resolution listeners; one that fails is logged, the resolve stands."""
+        for listener in self.resolution_listeners:
+            try:
+                await listener(conversation_id, resolution_id)
+            except Exception:
+                log.exception("a resolution listener failed for conversation %d", conversation_id)
 
     def announce(self, *events: Event) -> None:
         """Publish without waiting for the bus: for a write lane, which must not stall on it,

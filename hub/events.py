@@ -184,6 +184,25 @@ class ConversationTyping(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ConversationRated(Event):
+    """The customer rated a resolution of a conversation (1 to 5, with an optional comment);
+    the conversation also gets the rating as an activity (its ``message.created``). Sent to
+    whoever may see the conversation."""
+
+    name: ClassVar[str] = "conversation.rated"
+    conversation_id: int = 0
+    contact_id: int = 0
+    rating: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "conversation_id": self.conversation_id,
+            "contact_id": self.contact_id,
+            "rating": self.rating,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class LeadCreated(Event):
     """A first contact became a lead (the intake of new conversations made it), waiting in
     "incoming" with its source. Sent to staff and to whoever may see the contact's
@@ -266,6 +285,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     SessionEnded,
     ContactUpdated,
     ConversationTyping,
+    ConversationRated,
     LeadCreated,
     LeadUpdated,
     DealCreated,

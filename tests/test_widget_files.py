@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
@@ -38,6 +39,14 @@ from tests.test_widget_api import (
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n" + b"0" * 200
 Client = TestClient  # type: ignore[type-arg]
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings) -> Client:
+    """The app with room for the many requests of one visitor these tests make (the widget's
+    rate limits have tests of their own)."""
+    roomy = settings.model_copy(update={"widget_visitor_burst": 100})
+    return await aiohttp_client(create_app(roomy))  # type: ignore[no-any-return]
 
 
 def file_form(

@@ -85,6 +85,9 @@ interface WidgetState {
   lastFrame: number;
   greetUnread: boolean;
   greetEl: Bubble | null;
+  /** The resolution the visitor is asked to rate; done once he rated it. */
+  rating: { resolution_id: number; done: boolean } | null;
+  score: number;
 }
 
 /** The widget's parts, made by build(). */
@@ -103,6 +106,12 @@ interface WidgetParts {
   ty: HTMLDivElement;
   ta: HTMLTextAreaElement;
   at: HTMLButtonElement;
+  rt: HTMLDivElement;
+  rtQ: HTMLDivElement;
+  rtStars: HTMLDivElement;
+  rtText: HTMLInputElement;
+  rtGo: HTMLButtonElement;
+  rtEr: HTMLDivElement;
   fin: HTMLInputElement;
   sd: HTMLButtonElement;
   chat: HTMLDivElement;

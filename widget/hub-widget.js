@@ -38,6 +38,8 @@ const T = {
     unread: 'новых сообщений: {n}', hide: 'Скрыть',
     attach: 'Прикрепить файл', file: 'Файл', upl: 'Загружается…', big: 'Файл больше {n} МБ',
     kb: '{n} КБ', mb: '{n} МБ',
+    rateQ: 'Оцените, пожалуйста, как мы вам помогли', rateN: 'Оценка {n} из 5',
+    rateC: 'Комментарий (необязательно)', rateGo: 'Отправить оценку', rateThx: 'Спасибо за оценку!',
   },
   en: {
     open: 'Open chat', close: 'Minimise chat', chat: 'Chat', online: 'We are online',
@@ -55,6 +57,8 @@ const T = {
     offGo: 'Send', thanks: 'We will answer to: {v}', you: 'You', unread: 'new messages: {n}', hide: 'Dismiss',
     attach: 'Attach a file', file: 'File', upl: 'Uploading…', big: 'The file is larger than {n} MB',
     kb: '{n} KB', mb: '{n} MB',
+    rateQ: 'How did we do? Please rate this chat', rateN: 'Rating {n} of 5',
+    rateC: 'Comment (optional)', rateGo: 'Send rating', rateThx: 'Thank you for your rating!',
   },
 };
 const pick = (/** @type {unknown} */ v) => { const l = String(v || '').toLowerCase().slice(0, 2); return T[l] ? l : ''; };
@@ -109,7 +113,7 @@ const S = {
   vt: load('vt'), channel: null, contact: {}, online: true, isOpen: false, want: false, identity: null,
   msgs: new Map(), pend: new Map(), lastId: 0, read: load('read'), opName: '', ws: null, ready: false,
   gen: 0, attempt: 0, fails: 0, rest: false, sent: new Map(), holdUntil: 0, prechat: false, view: 'chat',
-  lastTyping: 0, lastFrame: 0, greetUnread: false, greetEl: null,
+  lastTyping: 0, lastFrame: 0, greetUnread: false, greetEl: null, rating: null, score: 0,
 };
 /** @type {Record<string, number | undefined>} */
 const timers = {};
@@ -155,6 +159,7 @@ async function runSession() {
   await build();
   setOnline(d.operators_online !== false);
   (d.messages || []).forEach((/** @type {WidgetJson} */ m) => addMsg(m, null, true));
+  askRating(d.rating_request);
   if (S.read == null) save('read', (S.read = S.lastId));
   if (!S.greetEl) greetingEl();
   outbox().forEach(pendingEl);
@@ -171,6 +176,7 @@ function reset() {
   S.msgs.clear(); S.pend.clear(); S.sent.clear();
   S.lastId = 0; S.opName = ''; save('read', (S.read = 0));
   forgetFiles();
+  stopRating();
 }
 
 // ---- WebSocket, with backoff, ping, catch-up, and REST polling when sockets keep failing ----
@@ -231,6 +237,7 @@ function onFrame(f) {
   } else if (ty === 'message') addMsg(f.message);
   else if (ty === 'typing') showTyping(f.sender && f.sender.name);
   else if (ty === 'presence') setOnline(f.operators_online !== false);
+  else if (ty === 'rating_request') askRating(f);
   else if (ty === 'error') onError(f.code, f.client_id, f.message);
 }
 function ping() {
@@ -244,7 +251,7 @@ let syncing = null;
 function sync() {
   return syncing || (syncing = (async () => {
     const r = await api('GET', '/api/widget/v1/messages?after=' + S.lastId, null, true);
-    if (r.ok) (r.data.items || []).forEach((/** @type {WidgetJson} */ m) => addMsg(m));
+    if (r.ok) { (r.data.items || []).forEach((/** @type {WidgetJson} */ m) => addMsg(m)); askRating(r.data.rating_request); }
     else if (r.status === 401 || r.status === 403 || r.status === 404) await session();
   })().catch(warn).then(() => { syncing = null; }));
 }
@@ -269,6 +276,7 @@ function send(body) {
     return;
   }
   save('outbox', outbox().concat([item]));
+  stopRating(); // writing again opens the conversation again: nothing to rate now
   pendingEl(item);
   scrollDown(true);
   connect();
@@ -395,6 +403,9 @@ button,input,textarea{font:inherit;color:inherit;margin:0}button{background:none
 .of{padding:10px 14px 12px;background:#fff7ed;border-top:1px solid #fed7aa;font-size:13px;color:#7c2d12}
 .of form{display:flex;gap:6px;margin-top:8px}.of .in2{flex:1;min-width:0;padding:8px 10px;font-size:14px}.of .btn{padding:8px 12px;font-size:14px}
 .co{display:flex;align-items:flex-end;gap:8px;padding:8px 8px 8px 8px;border-top:1px solid #e5e7eb;background:#fff}
+.rt{padding:10px 14px 12px;background:#fff;border-top:1px solid #e5e7eb;font-size:13.5px;color:#374151}
+.st{display:flex;gap:2px;margin:4px 0 2px}.st button{font-size:28px;line-height:32px;width:34px;color:#d1d5db}.st button.on{color:#f59e0b}
+.rt .in2{margin-top:6px;padding:8px 10px;font-size:14px}.rt .btn{margin-top:8px;padding:8px 14px;font-size:14px}
 .at{width:36px;height:40px;border-radius:10px;color:#6b7280;display:flex;align-items:center;justify-content:center;flex:none}.at:hover{color:var(--c)}
 .fs{display:flex;flex-direction:column;gap:6px}.fs.only{margin:-4px -8px}.bu span:empty{display:none}.bu span+.fs{margin-top:6px}
 .fs a{display:block;cursor:pointer}.fs img{display:block;max-width:240px;max-height:240px;min-width:40px;min-height:40px;border-radius:12px;background:#e5e7eb;object-fit:cover}
@@ -463,7 +474,7 @@ async function build() {
   }));
   $.ta.addEventListener('input', guard(onInput));
   $.ta.addEventListener('paste', guard((/** @type {ClipboardEvent} */ e) => dropped(e.clipboardData, e)));
-  $.chat = h('div', 'v', [$.li, $.ty, btn('cbb', [icon('phone', 15), t('cb')], '', () => show('cb')), buildOffline(), co]);
+  $.chat = h('div', 'v', [$.li, $.ty, btn('cbb', [icon('phone', 15), t('cb')], '', () => show('cb')), buildOffline(), buildRating(), co]);
   $.chat.addEventListener('dragover', (e) => e.preventDefault());
   $.chat.addEventListener('drop', guard((/** @type {DragEvent} */ e) => dropped(e.dataTransfer, e)));
   $.pre = buildPrechat();
@@ -827,6 +838,63 @@ function teaser(name, text) {
   $.teName.textContent = name || S.channel.name || '';
   $.teText.textContent = String(text || '').slice(0, 300);
   $.te.hidden = false;
+}
+
+// ---- rating: asked once a conversation is resolved (rating_request), 1 to 5 and a comment ----
+function buildRating() {
+  $.rtStars = h('div', 'st', [], { role: 'group', 'aria-label': t('rateQ') });
+  [1, 2, 3, 4, 5].forEach((n) => $.rtStars.append(btn('', ['★'], t('rateN', { n }), () => pickScore(n))));
+  $.rtText = h('input', 'in2', [], { maxlength: '2000', placeholder: t('rateC'), 'aria-label': t('rateC'), hidden: '' });
+  $.rtText.addEventListener('keydown', guard((/** @type {KeyboardEvent} */ e) => { if (e.key === 'Enter') { e.preventDefault(); sendRating(); } }));
+  $.rtGo = btn('btn', [t('rateGo')], '', sendRating);
+  $.rtGo.hidden = true;
+  $.rtQ = h('div', '', [t('rateQ')]);
+  $.rtEr = h('div', 'er', [], { hidden: '', role: 'alert' });
+  return ($.rt = h('div', 'rt', [$.rtQ, $.rtStars, $.rtText, $.rtGo, $.rtEr], { hidden: '', role: 'region', 'aria-label': t('rateQ') }));
+}
+/** @param {WidgetJson} req {resolution_id} to ask for, or nothing: stop asking */
+function askRating(req) {
+  if (!ui) return;
+  const id = req && typeof req.resolution_id === 'number' ? req.resolution_id : 0;
+  if (S.rating && S.rating.done) return; // the thanks stay until the visitor writes again
+  if (!id || load('rated') === id) return stopRating();
+  if (S.rating && S.rating.resolution_id === id) return;
+  S.rating = { resolution_id: id, done: false };
+  pickScore(0);
+  $.rtText.value = '';
+  $.rtQ.textContent = t('rateQ');
+  $.rtStars.hidden = false;
+  $.rtEr.hidden = true;
+  $.rt.hidden = false;
+  scrollDown();
+}
+function stopRating() {
+  S.rating = null;
+  if (ui) $.rt.hidden = true;
+}
+/** @param {number} n */
+function pickScore(n) {
+  S.score = n;
+  Array.from($.rtStars.children).forEach((b, i) => { b.classList.toggle('on', i < n); b.setAttribute('aria-pressed', String(i + 1 === n)); });
+  $.rtText.hidden = $.rtGo.hidden = !n;
+}
+async function sendRating() {
+  const asked = S.rating;
+  if (!asked || !S.score || $.rtGo.disabled) return;
+  $.rtGo.disabled = true;
+  try {
+    const r = await api('POST', '/api/widget/v1/rating', { resolution_id: asked.resolution_id, score: S.score, comment: $.rtText.value.trim() }, true);
+    if (r.ok || r.code === 'already_rated') {
+      save('rated', asked.resolution_id);
+      asked.done = true;
+      $.rtQ.textContent = t('rateThx');
+      $.rtStars.hidden = $.rtText.hidden = $.rtGo.hidden = true;
+      $.rtEr.hidden = true;
+    } else {
+      $.rtEr.textContent = r.code === 'rate_limited' ? t('rate') : r.status ? t('error') : t('conn');
+      $.rtEr.hidden = false;
+    }
+  } finally { $.rtGo.disabled = false; }
 }
 
 // ---- files: attached from the composer (button, paste, drop), shown both ways ----

@@ -2,8 +2,9 @@
 (``/reports/sources``), with the definitions of ``hub.crm_sync.reports``.
 
 * Per operator, deals count for their **owner**; first response counts for the operator who
-  sent the first reply. Operators with nothing in the period are left out; deals without an
-  owner show under ``operator_id: null``.
+  sent the first reply; customers' ratings for the operator they were credited to
+  (``hub.crm_sync.report_ratings``). Operators with nothing in the period are left out; deals
+  without an owner show under ``operator_id: null``.
 * Per source, the key is (channel, UTM source, UTM campaign): of the lead for leads, of the deal
   for deals, of the conversation's lead for first response.
 """
@@ -21,6 +22,7 @@ from hub.context import HubContext
 from hub.crm_sync.deal_stats import ClosedStats, closed_stats
 from hub.crm_sync.models import Deal, Lead
 from hub.crm_sync.report_period import Period, parse_working_hours
+from hub.crm_sync.report_ratings import empty_rating, ratings_by_operator
 from hub.crm_sync.report_sql import report_read
 from hub.crm_sync.reports import check_pipeline, require_manager
 from hub.crm_sync.response_times import empty_first_response, first_response
@@ -74,14 +76,21 @@ async def by_operator(
         return rows
 
     await report_read(ctx, lambda session: check_pipeline(session, pipeline_id))
-    rows, response = await asyncio.gather(
+    rows, response, rated = await asyncio.gather(
         report_read(ctx, deals),
         report_read(
             ctx, lambda session: first_response(session, period, group="operator", hours=hours)
         ),
+        report_read(ctx, lambda session: ratings_by_operator(session, period)),
     )
     response = {k: v for k, v in response.items() if k is not None}
+    for key in rated:
+        rows.setdefault(key, _blank())  # an operator with ratings alone has a row too
     _finish(rows, response)
+    for key, figures in rows.items():
+        figures["rating"] = (
+            rated.get(key, empty_rating()) if isinstance(key, int) else empty_rating()
+        )
 
     async def names_of(session: AsyncSession) -> dict[int, str]:
         ids = [k for k in rows if isinstance(k, int)]

@@ -25,6 +25,7 @@ from hub.http.openapi_build import op as _op
 from hub.http.openapi_build import path_id as _path_id
 from hub.http.openapi_build import query as _query
 from hub.inbox.attachments import INLINE_IMAGES
+from hub.inbox.http.ratings import RATING_PATHS
 from hub.inbox.models import ConversationStatus
 from hub.inbox.schemas import (
     AssignIn,
@@ -344,6 +345,7 @@ PATHS: dict[str, dict[str, Any]] = {
     **CHANNEL_PATHS,
     **CRM_PATHS,
     **REPORT_PATHS,
+    **RATING_PATHS,
 }
 
 MODELS: tuple[type[BaseModel], ...] = (

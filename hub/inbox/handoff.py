@@ -149,7 +149,8 @@ async def set_status(
     status: str,
     snoozed_until: datetime | None = None,
 ) -> dict[str, Any]:
-    """Open, pend, snooze (until a time) or resolve a conversation."""
+    """Open, pend, snooze (until a time) or resolve a conversation; a resolve is announced to
+    the resolution listeners too (``HubContext.resolution_listeners``)."""
     valid = {s.value for s in ConversationStatus}
     if status not in valid:
         raise InvalidInput(f"status must be one of {sorted(valid)}", code="invalid_status")
@@ -163,9 +164,11 @@ async def set_status(
     elif snoozed_until is not None:
         raise InvalidInput("snoozed_until is only for status snoozed", code="invalid_status")
     events: list[Event] = []
+    resolutions: list[int] = []
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
         events.clear()
+        resolutions.clear()
         conv = await get_visible_conversation(session, actor, conversation_id)
         if conv.status == status and conv.snoozed_until == snoozed_until:
             return conversation_dict(conv)
@@ -181,6 +184,8 @@ async def set_status(
             "snoozed_until": snoozed_until.isoformat() if snoozed_until else None,
         }
         activity = await _activity(session, conv, actor, text, meta)
+        if status == ConversationStatus.RESOLVED.value:
+            resolutions.append(activity.id)
         data = conversation_dict(conv)
         recipients = _recipients(conv)
         events.append(ConversationUpdated(recipients, data))
@@ -191,6 +196,8 @@ async def set_status(
 
     data = await ctx.write(unit, key=conversation_id)
     await ctx.publish(*events)
+    for resolution_id in resolutions:
+        await ctx.conversation_resolved(conversation_id, resolution_id)
     return data
 
 

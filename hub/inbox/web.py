@@ -38,6 +38,7 @@ STATIC_FILES = {
     "deals.js": "application/javascript; charset=utf-8",
     "sales-panel.js": "application/javascript; charset=utf-8",
     "items.js": "application/javascript; charset=utf-8",
+    "ratings.js": "application/javascript; charset=utf-8",
 }
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.channels.base import ChannelAdapter
-from hub.channels.widget import file_routes
+from hub.channels.widget import file_routes, rating_routes
 from hub.channels.widget.adapter import WidgetAdapter
 from hub.channels.widget.keys import WIDGET, WidgetState, close_visitor_sockets, widget_lifecycle
+from hub.channels.widget.rating import RatingAsker
 from hub.channels.widget.routes import add_cors_headers, routes
 from hub.http import CTX, REALTIME
 
@@ -20,6 +21,8 @@ def install(app: web.Application) -> ChannelAdapter:
     realtime.frame_handlers["typing"] = state.operator_typing
     app.router.add_routes(routes)
     app.router.add_routes(file_routes.routes)
+    app.router.add_routes(rating_routes.routes)
+    app[CTX].resolution_listeners.append(RatingAsker(app[CTX], state.live))
     app.cleanup_ctx.append(widget_lifecycle)
     app.on_shutdown.append(close_visitor_sockets)
     app.on_response_prepare.append(add_cors_headers)

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from hub.channels.spec import ChannelOpenApi
+from hub.channels.widget.rating_routes import RatingIn
 from hub.http.openapi_build import op, path_id
 from hub.inbox.sniff import INLINE_IMAGES
 
@@ -61,8 +62,20 @@ WIDGET_PATHS: dict[str, dict[str, Any]] = {
             content_type=(*sorted(INLINE_IMAGES), "audio/*", "video/*", "application/octet-stream"),
         ),
     },
+    "/api/widget/v1/rating": {
+        "post": op(
+            "The visitor rates the resolution of his conversation (X-Visitor-Token; "
+            "{resolution_id, score 1-5, comment?}), as rating_request asked: 201 {rating}. "
+            "Once per resolution: a second rating answers 409 already_rated and changes "
+            "nothing; a resolution that is not of his own conversation answers 404 "
+            "resolution_not_found",
+            body=RatingIn,
+            ok=201,
+            errors=(*VISITOR_ERRORS, 404, 409),
+        ),
+    },
 }
 
-WIDGET_MODELS: tuple[type[BaseModel], ...] = ()
+WIDGET_MODELS: tuple[type[BaseModel], ...] = (RatingIn,)
 
 WIDGET_OPENAPI = ChannelOpenApi(paths=WIDGET_PATHS, models=WIDGET_MODELS)

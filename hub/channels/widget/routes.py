@@ -20,6 +20,7 @@ from hub.channels.widget.live import VisitorSocket
 from hub.errors import DomainError, Forbidden, InvalidInput, RateLimited, Unauthorized
 from hub.http import CTX, WebSocketConnection, client_address, is_number, json, read_json
 from hub.inbox.models import Channel
+from hub.inbox.ratings import pending_rating
 from hub.inbox.staff import normalize_email
 from hub.phones import normalize_phone
 
@@ -218,18 +219,21 @@ async def create_session(request: web.Request) -> web.Response:
     data["operators_online"] = await request.app[WIDGET].presence.operators_online()
     data["channel"]["max_message_chars"] = ctx.settings.widget_max_message_chars
     data["channel"]["max_attachment_bytes"] = ctx.settings.max_attachment_bytes
+    data["rating_request"] = await pending_rating(ctx, channel.id, visitors.external_id(visitor))
     return json(data)
 
 
 @routes.get("/api/widget/v1/messages")
 async def fetch_messages(request: web.Request) -> web.Response:
     _rate(request)
-    visitor, _channel = await _visitor(request, request.headers.get("X-Visitor-Token"))
+    visitor, channel = await _visitor(request, request.headers.get("X-Visitor-Token"))
     raw_after = request.query.get("after", "")
     if raw_after and (not is_number(raw_after) or len(raw_after) > 18):
         raise InvalidInput("after must be a message id", code="invalid_query")
-    items = await visitors.history(request.app[CTX], visitor, int(raw_after) if raw_after else None)
-    return json({"items": items})
+    ctx = request.app[CTX]
+    items = await visitors.history(ctx, visitor, int(raw_after) if raw_after else None)
+    rating = await pending_rating(ctx, channel.id, visitors.external_id(visitor))
+    return json({"items": items, "rating_request": rating})
 
 
 async def _send(

@@ -81,7 +81,7 @@
       act_resolved: '{actor} закрыл(а) диалог', act_snoozed: '{actor} отложил(а) диалог до {until}',
       act_unassigned: '{actor} снял(а) с диалога {operator}', act_took: '{actor} взял(а) диалог',
       act_transferred: '{actor} передал(а) диалог: {whom}', act_assigned: '{actor} назначил(а) диалог: {whom}',
-      act_to_team: 'команде {team}'
+      act_to_team: 'команде {team}', act_rated: 'Клиент оценил диалог: {score} из 5'
     }
   };
   var STATUSES = ['open', 'pending', 'snoozed', 'resolved'];
@@ -514,6 +514,7 @@
         new Date(meta.snoozed_until).toLocaleString('ru', { dateStyle: 'short', timeStyle: 'short' }) : '';
       return t('act_' + meta.status, { actor: actor, until: until });
     }
+    if (meta.action === 'rating') return t('act_rated', { score: meta.score }) + (meta.comment ? ': ' + meta.comment : '');
     var toRef = operatorRef(meta.to_operator_id);
     var to = toRef ? toRef.name : null;
     var team = meta.to_team_id != null && meta.to_team_id !== meta.from_team_id ? teamName(meta.to_team_id) : null;
@@ -854,6 +855,7 @@
         meta.appendChild(link);
         box.appendChild(node);
       });
+      document.dispatchEvent(new CustomEvent('hub:contact-page', { detail: { id: id } }));
     }).catch(fail);
   }
 

@@ -18,6 +18,7 @@
       leads_in: 'Leads in', deals_created: 'Deals created', won: 'Won', lost: 'Lost',
       win_rate: 'Win rate', won_amount: 'Won amount', deal_length: 'Deal length',
       avg: 'average', median: 'median', first_response: 'First response', p90: '90 %',
+      rating: 'Customer rating', rating_of: '{avg} ★ ({n})',
       in_hours: 'in working hours', stage: 'Stage', reached: 'Reached', to_next: 'To next',
       reason: 'Reason', count: 'Deals', operator: 'Operator', channel: 'Channel',
       utm_source: 'UTM source', utm_campaign: 'Campaign', no_owner: '(no owner)',
@@ -35,6 +36,7 @@
       won: 'Выиграно', lost: 'Проиграно', win_rate: 'Доля побед', won_amount: 'Сумма выигранных',
       deal_length: 'Длительность сделки', avg: 'в среднем', median: 'медиана',
       first_response: 'Первый ответ', p90: '90 %', in_hours: 'в рабочие часы', stage: 'Этап',
+      rating: 'Оценка клиентов', rating_of: '{avg} ★ ({n})',
       reached: 'Дошло', to_next: 'В следующий', reason: 'Причина', count: 'Сделок',
       operator: 'Оператор', channel: 'Канал', utm_source: 'UTM-источник',
       utm_campaign: 'Кампания', no_owner: '(без ответственного)', none: '—',
@@ -199,6 +201,11 @@
       amounts(r.won_amount), duration(r.deal_length.median_seconds),
       duration(r.first_response.median_seconds), duration(r.first_response.p90_seconds)];
   }
+  /** @param {ApiJson} r an operator's customer rating: {average, count} */
+  function rating(r) {
+    if (!r || !r.count) return '—';
+    return t('rating_of').replace('{avg}', r.average.toFixed(1)).replace('{n}', String(r.count));
+  }
   function figureHead() {
     return [t('deals_created'), t('won'), t('lost'), t('win_rate'), t('won_amount'),
       t('deal_length') + ' (' + t('median') + ')', t('first_response') + ' (' + t('median') + ')',
@@ -212,8 +219,8 @@
     tableRows($('lost'), [t('stage'), t('reason'), t('count')], d.funnel.lost_reasons.map(/** @param {ApiJson} r */ function (r) {
       return [r.stage || t('none'), r.reason || t('none'), String(r.count)];
     }));
-    tableRows($('operators'), [t('operator')].concat(figureHead()), d.operators.items.map(/** @param {ApiJson} r */ function (r) {
-      return [r.name || t('no_owner')].concat(figures(r));
+    tableRows($('operators'), [t('operator')].concat(figureHead(), [t('rating')]), d.operators.items.map(/** @param {ApiJson} r */ function (r) {
+      return [r.name || t('no_owner')].concat(figures(r), [rating(r.rating)]);
     }));
     tableRows($('sources'), [t('channel'), t('utm_source'), t('utm_campaign'), t('leads_in')].concat(figureHead()),
       d.sources.items.map(/** @param {ApiJson} r */ function (r) {
