@@ -12,42 +12,42 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal, load_principal
-from hub.channels import routes as channel_routes
-from hub.channels.registry import CHANNELS
-from hub.channels.registry import capabilities as channel_capabilities
+from hub.channels import registry
+from hub.channels.http import routes as channel_routes
 from hub.context import HubContext
-from hub.crm_sync import routes as crm_routes
 from hub.crm_sync.defaults import ensure_defaults
+from hub.crm_sync.http import reports as report_routes
+from hub.crm_sync.http import routes as crm_routes
+from hub.crm_sync.http import webhooks as webhook_routes
 from hub.crm_sync.intake import LeadIntake
 from hub.crm_sync.worker import SyncWorker
 from hub.http import CTX, LOGIN_GUARD, METRICS, REALTIME, error_middleware
-from hub.inbox import attachment_routes, canned_routes
-from hub.inbox import routes as inbox_routes
+from hub.http import ops as ops_routes
+from hub.inbox.auth import Principal, load_principal
 from hub.inbox.delivery import DeliveryWorker
 from hub.inbox.handoff import SnoozeWaker
+from hub.inbox.http import attachments as attachment_routes
+from hub.inbox.http import canned as canned_routes
+from hub.inbox.http import pages as inbox_pages
+from hub.inbox.http import routes as inbox_routes
+from hub.inbox.login_guard import LoginGuard
+from hub.inbox.login_throttle import LoginThrottle
 from hub.inbox.models import Operator
 from hub.inbox.realtime import RealtimeHub
-from hub.inbox.web import routes as inbox_web
-from hub.login_guard import LoginGuard
-from hub.login_throttle import LoginThrottle
 from hub.metrics import Metrics
-from hub.ops_routes import routes as ops_routes
-from hub.report_routes import routes as report_routes
+from hub.outbound.poster import AiohttpPoster
 from hub.settings import Settings
-from hub.webhook_poster import AiohttpPoster
-from hub.webhook_routes import routes as webhook_routes
 
 ROUTE_TABLES = (
-    ops_routes,
+    ops_routes.routes,
     inbox_routes.routes,
     attachment_routes.routes,
     canned_routes.routes,
-    inbox_web.routes,
+    inbox_pages.routes,
     channel_routes.routes,
     crm_routes.routes,
-    webhook_routes,
-    report_routes,
+    webhook_routes.routes,
+    report_routes.routes,
 )
 
 DELIVERY = web.AppKey("delivery", DeliveryWorker)
@@ -77,8 +77,11 @@ def create_app(settings: Settings) -> web.Application:
         app.router.add_routes(table)
     # The core starts first (channels' own start-up uses the bus) and stops last.
     app.cleanup_ctx.append(_lifecycle)
-    adapters = {spec.type: spec.install(app) for spec in CHANNELS}
-    ctx.channel_capabilities = channel_capabilities()
+    registry.load_channel_modules(settings.channel_module_names)
+    app[registry.SPECS] = specs = registry.channel_specs()
+    adapters = {spec.type: spec.install(app) for spec in specs}
+    ctx.channel_capabilities = registry.capabilities()
+    ctx.contact_rows = registry.contact_rows()
     app[DELIVERY] = DeliveryWorker(ctx, adapters)
     app[INTAKE] = intake = LeadIntake(ctx)
     app[METRICS].lead_intake_decided.set_function(lambda: intake.processed)

@@ -15,12 +15,13 @@ from typing import Any, TypeVar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from hub.auth import PasswordHasher
 from hub.bus import Bus, MemoryBus
 from hub.channels.capabilities import UNKNOWN, Capabilities
+from hub.channels.hooks import ContactRows
 from hub.db import make_engine, make_sessionmaker
 from hub.dbhealth import DatabaseHealth
 from hub.events import EVENTS_TOPIC, NEW_CONVERSATIONS_TOPIC, ConversationCreated, Event
+from hub.inbox.auth import PasswordHasher
 from hub.media import MediaStore
 from hub.settings import Settings
 from hub.writes import GroupCommitWriter
@@ -50,6 +51,9 @@ class HubContext:
     batch_handlers: dict[str, Any] = field(default_factory=dict)
     #: What each channel type can do (``hub.channels.registry.capabilities``, set by the app).
     channel_capabilities: dict[str, Capabilities] = field(default_factory=dict)
+
+    #: Channels' tables that follow a contact in a merge (``hub.channels.hooks``, set by the app).
+    contact_rows: tuple[ContactRows, ...] = ()
 
     def capabilities_of(self, channel_type: str) -> Capabilities:
         return self.channel_capabilities.get(channel_type, UNKNOWN)

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hub.destinations import DestinationPolicy, parse_networks
+from hub.outbound.destinations import DestinationPolicy, parse_networks
 
 
 class Settings(BaseSettings):
@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     telegram_scan_interval_s: float = 10.0
     #: With long polling, how long a bot's polling waits after a failed ``getUpdates``.
     telegram_poll_backoff_s: float = 5.0
+    #: Channel types from outside the hub: comma-separated modules that each define ``SPEC``
+    #: (a ``hub.channels.spec.ChannelSpec``), loaded by ``serve`` and ``channel add``.
+    channel_modules: str = ""
 
     #: Where widget/hub-widget.js and widget/demo.html are (the repository's widget folder).
     widget_dir: Path = Path(__file__).resolve().parent.parent / "widget"
@@ -142,12 +145,16 @@ class Settings(BaseSettings):
 
     @property
     def destination_policy(self) -> DestinationPolicy:
-        """Where callbacks and webhooks may go (``hub.destinations``)."""
+        """Where callbacks and webhooks may go (``hub.outbound.destinations``)."""
         return DestinationPolicy.from_spec(self.webhook_allowed_networks)
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def channel_module_names(self) -> list[str]:
+        return [name.strip() for name in self.channel_modules.split(",") if name.strip()]
 
     def resolved_secret_key(self) -> str:
         """The secret key: the configured one, else one kept in ``secret_key_file``.

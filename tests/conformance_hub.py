@@ -24,7 +24,6 @@ from typing import Any
 from aiohttp import web
 
 from hub.app import DELIVERY, SYNC, create_app
-from hub.auth import Principal
 from hub.channels.admin import create_channel
 from hub.context import HubContext
 from hub.crm_sync import merge, subscriptions, tasks
@@ -33,6 +32,7 @@ from hub.crm_sync.queries import DealFilter, list_deals, list_leads
 from hub.db import make_engine
 from hub.http import CTX
 from hub.inbox import actions, attachments, canned
+from hub.inbox.auth import Principal
 from hub.inbox.queries import ConversationFilter, list_conversations
 from hub.inbox.staff import create_operator, create_team
 from hub.migrate import upgrade

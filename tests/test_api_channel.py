@@ -23,8 +23,8 @@ from hub.app import DELIVERY
 from hub.http import CTX
 from hub.inbox import delivery
 from hub.inbox.models import Contact, Conversation, Message
+from hub.outbound.signing import signed_headers
 from hub.settings import Settings
-from hub.webhook_signing import signed_headers
 from tests.helpers import (
     FRAME_CAP_S,
     Op,

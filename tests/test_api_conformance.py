@@ -49,7 +49,7 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events
 
-from hub.openapi import openapi_document
+from hub.http.openapi import openapi_document
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = 20261206

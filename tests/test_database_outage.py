@@ -31,8 +31,8 @@ from aiohttp.test_utils import TestClient
 from hub.app import create_app
 from hub.db import make_engine
 from hub.dbhealth import DatabaseHealth
+from hub.http.openapi import openapi_document
 from hub.migrate import upgrade
-from hub.openapi import openapi_document
 from hub.settings import Settings
 from tests.conftest import base_settings
 from tests.helpers import Op, auth, customer_says, make_api_channel, make_operator

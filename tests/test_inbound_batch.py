@@ -66,7 +66,7 @@ async def test_a_burst_is_stored_like_one_message_at_a_time(
         await (await client.get("/api/v1/conversations?limit=100", headers=admin.headers)).json()
     )["items"]
     resolved_id = next(c["id"] for c in convs if c["contact"]["name"] == "Old 0")
-    from hub.auth import Principal
+    from hub.inbox.auth import Principal
 
     boss = Principal(admin.id, admin.name, "admin", frozenset())
     await set_status(ctx, boss, resolved_id, "resolved")

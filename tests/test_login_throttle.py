@@ -16,9 +16,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from hub.app import create_app
-from hub.auth import PasswordHasher
 from hub.http import CTX, LOGIN_GUARD
-from hub.login_throttle import LoginThrottle
+from hub.inbox.auth import PasswordHasher
+from hub.inbox.login_throttle import LoginThrottle
 from hub.settings import Settings
 from tests.conftest import ServedServices, base_settings, require_served, truncate_all
 from tests.helpers import Op, make_operator
@@ -183,12 +183,12 @@ async def test_failures_and_throttled_attempts_are_logged_without_flooding(
 ) -> None:
     client, _clock, _ = await throttled_client(aiohttp_client, settings)
     op: Op = await make_operator(client)
-    caplog.set_level(logging.WARNING, logger="hub.login_guard")
+    caplog.set_level(logging.WARNING, logger="hub.inbox.login_guard")
     for _ in range(5):
         await attempt(client, op.email, "secret-guess-1234")
     for _ in range(30):
         assert (await attempt(client, op.email, "secret-guess-1234")).status == 429
-    lines = [r.getMessage() for r in caplog.records if r.name == "hub.login_guard"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "hub.inbox.login_guard"]
     assert all("secret-guess-1234" not in line for line in lines)
     failed = [line for line in lines if line.startswith("failed login")]
     throttled = [line for line in lines if line.startswith("login throttled")]
@@ -241,7 +241,7 @@ async def test_without_redis_each_process_still_throttles(
     logged once, not once per login."""
     settings = base_settings(redis_url=f"redis://127.0.0.1:{_closed_port()}/0")
     throttle = LoginThrottle(settings)
-    caplog.set_level(logging.ERROR, logger="hub.login_throttle")
+    caplog.set_level(logging.ERROR, logger="hub.inbox.login_throttle")
     try:
         waits = [await throttle.admit("anna@example.com", ATTACKER) for _ in range(6)]
         assert waits[:5] == [0.0] * 5
@@ -250,6 +250,6 @@ async def test_without_redis_each_process_still_throttles(
         assert await throttle.admit("anna@example.com", ATTACKER) == 0.0
     finally:
         await throttle.close()
-    failures = [r for r in caplog.records if r.name == "hub.login_throttle"]
+    failures = [r for r in caplog.records if r.name == "hub.inbox.login_throttle"]
     assert len(failures) == 1
     assert "falls back" in failures[0].getMessage()

@@ -12,9 +12,9 @@ import aiohttp
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 
-from hub.auth import Principal
 from hub.bus import MemoryBus
 from hub.events import EVENTS_TOPIC, Recipients, SessionEnded
+from hub.inbox.auth import Principal
 from hub.inbox.realtime import RealtimeHub
 from tests.helpers import auth, customer_says, login, make_api_channel, make_operator
 from tests.test_inbox_session import OWN, logged_in

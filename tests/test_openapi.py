@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from hub.app import create_app
 from hub.http import CTX
-from hub.openapi import openapi_document
+from hub.http.openapi import openapi_document
 from tests.conftest import base_settings
 from tests.helpers import customer_says, make_api_channel, make_operator
 

@@ -21,10 +21,10 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
 
 from hub.app import create_app
-from hub.auth import Principal
 from hub.bus import GapError, MemoryBus, parse_event_id
 from hub.events import EVENTS_TOPIC
 from hub.http import CTX
+from hub.inbox.auth import Principal
 from hub.inbox.realtime import RealtimeHub
 from hub.inbox.staff import create_operator
 from hub.settings import Settings

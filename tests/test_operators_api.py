@@ -10,9 +10,9 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 
-from hub.auth import hash_token
 from hub.db import utcnow
 from hub.http import CTX
+from hub.inbox.auth import hash_token
 from hub.inbox.models import OperatorToken
 from tests.helpers import auth, login, make_operator, make_team
 

@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.app import DELIVERY, SYNC, create_app
 from hub.crm_sync.models import SyncAttempt, WebhookSubscription
 from hub.crm_sync.outbox import record_change
-from hub.destinations import DestinationPolicy, check_url
 from hub.errors import InvalidInput
 from hub.http import CTX
 from hub.inbox.models import Channel
+from hub.outbound.destinations import DestinationPolicy, check_url
 from hub.settings import Settings
 from tests.helpers import (
     after_passes,

@@ -141,7 +141,7 @@ def test_the_import_reader_follows_module_level_imports_only() -> None:
 
 @pytest.mark.parametrize(
     "entry",
-    ["hub.app", "hub.__main__", "hub.channels.registry", "hub.openapi", "hub.models"],
+    ["hub.app", "hub.__main__", "hub.channels.registry", "hub.http.openapi", "hub.models"],
 )
 def test_no_provider_sdk_or_redis_on_the_way_to_start(entry: str) -> None:
     _, outside = reached_from(entry)

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from hub.app import SYNC, create_app
-from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync.models import SyncAttempt, SyncDelivery, SyncRecord
 from hub.crm_sync.outbox import record_change
@@ -29,8 +28,9 @@ from hub.crm_sync.subscriptions import create_subscription
 from hub.crm_sync.worker import GAP_GRACE_S, fan_out, pending_work
 from hub.db import utcnow
 from hub.http import CTX
+from hub.inbox.auth import Principal
+from hub.outbound.signing import signed_headers
 from hub.settings import Settings
-from hub.webhook_signing import signed_headers
 from tests.helpers import after_passes, allow_loopback, make_operator
 
 ADMIN = Principal(0, "Admin", "admin", frozenset())

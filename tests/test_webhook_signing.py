@@ -15,7 +15,7 @@ import time
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from hub.webhook_signing import new_secret, signed_headers, standard_secret
+from hub.outbound.signing import new_secret, signed_headers, standard_secret
 
 BODY = '{"event":"deal.updated","note":"Сделка"}'.encode()
 
@@ -68,7 +68,7 @@ def test_the_timestamp_is_the_attempts_and_is_signed() -> None:
 
 
 def test_the_openapi_document_describes_both_signed_requests() -> None:
-    from hub.openapi import openapi_document
+    from hub.http.openapi import openapi_document
 
     webhooks = openapi_document("http://hub.test")["webhooks"]
     assert set(webhooks) == {"apiChannelReply", "syncOut"}

@@ -10,15 +10,15 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.channels.registry import channel_spec
 from hub.context import HubContext
-from hub.destinations import check_url
 from hub.errors import InvalidInput
+from hub.inbox.auth import Principal
 from hub.inbox.models import Channel, Team
 from hub.inbox.serialize import channel_dict
 from hub.inbox.staff import require_admin
-from hub.webhook_signing import standard_secret
+from hub.outbound.destinations import check_url
+from hub.outbound.signing import standard_secret
 
 
 @dataclass(frozen=True, slots=True)

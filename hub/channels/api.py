@@ -2,7 +2,7 @@
 
 Inbound: ``POST /api/v1/channels/{id}/inbound`` with ``Authorization: Bearer <channel secret>``.
 Outbound: each reply is POSTed as JSON to the channel's ``callback_url``, signed by the Standard
-Webhooks scheme (``hub.webhook_signing``) with the channel's secret, ``webhook-id`` being
+Webhooks scheme (``hub.outbound.signing``) with the channel's secret, ``webhook-id`` being
 ``message-<id>`` on every retry, until it answers 2xx (by the delivery worker).
 """
 
@@ -19,15 +19,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.channels.base import DeliveryError, InboundContact, InboundMessage, OutboundMessage
 from hub.channels.cache import ChannelCache, ChannelView
+from hub.channels.capabilities import Capabilities
+from hub.channels.spec import ChannelSpec, CliOption
 from hub.crm_sync.rules import validate_auto_leads
-from hub.destinations import DestinationPolicy
 from hub.errors import InvalidInput, NotFound, Unauthorized
 from hub.http import CTX, METRICS, bearer_token, int_param, json, read_json
 from hub.inbox.actions import receive_message
 from hub.inbox.staff import normalize_email
-from hub.outbound_http import OutboundClient, refusal_in
+from hub.outbound.destinations import DestinationPolicy
+from hub.outbound.http import OutboundClient, refusal_in
+from hub.outbound.signing import signed_headers
 from hub.phones import normalize_phone
-from hub.webhook_signing import signed_headers
 
 TYPE = "api"
 
@@ -58,7 +60,7 @@ def webhook_id(message_id: int) -> str:
 
 class ApiChannelAdapter:
     """Sends replies to the API channel's callback URL (only to an allowed address, never
-    following a redirect: ``hub.outbound_http``)."""
+    following a redirect: ``hub.outbound.http``)."""
 
     type = TYPE
 
@@ -179,3 +181,15 @@ def install(app: web.Application) -> ApiChannelAdapter:
     app.router.add_routes(routes)
     settings = app[CTX].settings
     return ApiChannelAdapter(settings.destination_policy, settings.delivery_timeout_s)
+
+
+SPEC = ChannelSpec(
+    TYPE,
+    validate_config,
+    install,
+    outbound_urls=("callback_url",),
+    capabilities=Capabilities(reply_setting="callback_url"),
+    title="API",
+    badge="API",
+    cli_options=(CliOption("--callback-url", "callback_url", "where replies are POSTed"),),
+)

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.crm_sync.models import Deal, Lead, Task
 from hub.errors import NotFound
 from hub.events import Recipients
 from hub.inbox.access import visible_conversations
+from hub.inbox.auth import Principal
 from hub.inbox.models import Contact, Conversation
 
 

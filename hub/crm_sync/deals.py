@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync import rules
 from hub.crm_sync.access import contact_recipients, get_visible_contact, get_visible_deal
@@ -31,6 +30,7 @@ from hub.db import utcnow
 from hub.errors import InvalidInput
 from hub.events import DealCreated, DealUpdated, Event
 from hub.inbox.access import visible_conversations
+from hub.inbox.auth import Principal
 from hub.inbox.models import Channel, Contact, Conversation, Operator
 
 DEFAULT_CURRENCY = "RUB"

@@ -4,13 +4,13 @@ deals spread over the default pipeline (one won, one lost), so the board is not 
 
 from __future__ import annotations
 
-from hub.auth import Principal
 from hub.channels.base import InboundContact, InboundMessage
 from hub.context import HubContext
 from hub.crm_sync import deals, leads, queries
 from hub.crm_sync.intake import LeadIntake
 from hub.crm_sync.pipelines import list_pipelines
 from hub.inbox.actions import receive_message
+from hub.inbox.auth import Principal
 
 #: name, phone, first message, open stage index (or "won"/"lost"), amount in roubles.
 CUSTOMERS: tuple[tuple[str, str, str, int | str | None, str], ...] = (

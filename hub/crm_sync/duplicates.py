@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync.access import contact_visible, get_visible_contact
 from hub.crm_sync.rules import ContactKeys, match_contacts, match_reason
+from hub.inbox.auth import Principal
 from hub.inbox.models import Channel, Contact, ContactEmail, ContactIdentity, ContactPhone
 
 MAX_CANDIDATES = 50

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync import rules
 from hub.crm_sync.access import contact_recipients, get_visible_deal, get_visible_lead
@@ -22,6 +21,7 @@ from hub.crm_sync.serialize import lead_dict
 from hub.db import utcnow
 from hub.errors import Conflict, InvalidInput
 from hub.events import Event, LeadCreated, LeadUpdated
+from hub.inbox.auth import Principal
 from hub.inbox.models import Contact, Conversation
 
 

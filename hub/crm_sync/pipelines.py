@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync.models import LostReason, Pipeline, Stage, StageKind
 from hub.crm_sync.serialize import lost_reason_dict, pipeline_dict
 from hub.errors import Conflict, Forbidden, InvalidInput
 from hub.events import Event, PipelineCreated, Recipients
+from hub.inbox.auth import Principal
 from hub.inbox.models import Operator
 
 MAX_STAGES = 20

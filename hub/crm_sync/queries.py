@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync.access import get_visible_deal, visible_deals, visible_leads
 from hub.crm_sync.models import (
@@ -27,6 +26,7 @@ from hub.crm_sync.serialize import deal_dict, lead_dict, stage_change_dict, task
 from hub.db import MAX_ID, utcnow
 from hub.errors import InvalidInput
 from hub.inbox.access import visible_conversations
+from hub.inbox.auth import Principal
 from hub.inbox.models import Channel, Contact, Conversation, Operator
 from hub.inbox.serialize import conversation_dict
 

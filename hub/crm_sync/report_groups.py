@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync.deal_stats import ClosedStats, closed_stats
 from hub.crm_sync.models import Deal, Lead
@@ -25,6 +24,7 @@ from hub.crm_sync.report_period import Period, parse_working_hours
 from hub.crm_sync.report_sql import report_read
 from hub.crm_sync.reports import check_pipeline, require_manager
 from hub.crm_sync.response_times import empty_first_response, first_response
+from hub.inbox.auth import Principal
 from hub.inbox.models import Operator
 
 

@@ -32,7 +32,6 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync.deal_stats import ClosedStats, closed_in, closed_stats
 from hub.crm_sync.models import Deal, DealStatus, Lead, Pipeline, Stage, StageChange, StageKind
@@ -40,6 +39,7 @@ from hub.crm_sync.report_period import Period, parse_working_hours
 from hub.crm_sync.report_sql import ratio, report_read
 from hub.crm_sync.response_times import empty_first_response, first_response
 from hub.errors import Forbidden, NotFound
+from hub.inbox.auth import Principal
 
 
 def require_manager(actor: Principal) -> None:

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync.clients.webhook import idempotency_key
 from hub.crm_sync.models import (
@@ -26,9 +25,10 @@ from hub.crm_sync.models import (
     WebhookSubscription,
 )
 from hub.db import utcnow
-from hub.destinations import check_url
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
-from hub.webhook_signing import new_secret
+from hub.inbox.auth import Principal
+from hub.outbound.destinations import check_url
+from hub.outbound.signing import new_secret
 
 EVENT_PATTERN = re.compile(r"^(\*|[a-z_]+\.(\*|[a-z_]+(\.[a-z_]+)*))$")
 DELIVERY_STATUSES = ("pending", "delivered", "failed")

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync.access import get_visible_contact, get_visible_deal, visible_tasks
 from hub.crm_sync.deals import check_owner
@@ -20,6 +19,7 @@ from hub.crm_sync.serialize import task_dict
 from hub.db import MAX_ID, utcnow
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.events import Event, Recipients, TaskUpdated
+from hub.inbox.auth import Principal
 from hub.inbox.models import Conversation
 
 MAX_TASKS = 500

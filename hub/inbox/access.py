@@ -9,8 +9,8 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.errors import NotFound
+from hub.inbox.auth import Principal
 from hub.inbox.models import Conversation
 
 

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.channels.base import InboundMessage
 from hub.context import HubContext
 from hub.db import utcnow
@@ -28,6 +27,7 @@ from hub.events import (
 )
 from hub.inbox.access import get_visible_conversation
 from hub.inbox.attachments import add_inbound, attachments_of, claim_uploads
+from hub.inbox.auth import Principal
 from hub.inbox.contacts import find_or_create_identity
 from hub.inbox.inbound_batch import ReceiveResult, Stored, preview, store_batch
 from hub.inbox.items import add_item, check_item, items_of, preview_of

@@ -20,11 +20,11 @@ from urllib.parse import unquote
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.channels.base import InboundAttachment
 from hub.context import HubContext
 from hub.errors import InvalidInput, NotFound
 from hub.inbox.access import can_see, get_visible_conversation
+from hub.inbox.auth import Principal
 from hub.inbox.models import Attachment, AttachmentKind, Conversation
 from hub.inbox.serialize import attachment_dict
 from hub.media import StoredFile

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.context import HubContext
 from hub.db import utcnow
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hub.inbox.auth import Principal
 from hub.inbox.models import CannedResponse
 from hub.inbox.serialize import iso
 

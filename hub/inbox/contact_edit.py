@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync.outbox import record_change
 from hub.db import utcnow
 from hub.errors import InvalidInput, NotFound
 from hub.events import ContactUpdated, Event, Recipients
 from hub.inbox.access import can_see
+from hub.inbox.auth import Principal
 from hub.inbox.contacts import phones_and_emails, refresh_contact_search
 from hub.inbox.models import Contact, ContactEmail, ContactPhone, Conversation
 from hub.inbox.serialize import contact_dict

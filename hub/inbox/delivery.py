@@ -22,7 +22,6 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from hub.auth import Principal
 from hub.channels.base import (
     ChannelAdapter,
     DeliveryError,
@@ -36,6 +35,7 @@ from hub.errors import Conflict, NotFound
 from hub.events import MessageUpdated, Recipients
 from hub.inbox.access import get_visible_conversation
 from hub.inbox.attachments import attachments_of
+from hub.inbox.auth import Principal
 from hub.inbox.models import (
     Attachment,
     Channel,

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.context import HubContext
 from hub.db import utcnow
 from hub.errors import Conflict, InvalidInput
@@ -25,6 +24,7 @@ from hub.events import (
 )
 from hub.inbox.access import get_visible_conversation
 from hub.inbox.actions import _activity, _operator_names, _recipients
+from hub.inbox.auth import Principal
 from hub.inbox.models import (
     Conversation,
     ConversationStatus,

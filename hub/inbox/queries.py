@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync.queries import contact_sales
 from hub.db import MAX_ID
 from hub.errors import InvalidInput, NotFound
 from hub.inbox.access import get_visible_conversation, visible_conversations
 from hub.inbox.attachments import attachments_of
+from hub.inbox.auth import Principal
 from hub.inbox.contacts import phones_and_emails, proven_phones_and_emails
 from hub.inbox.items import items_of
 from hub.inbox.models import (

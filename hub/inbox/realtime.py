@@ -23,10 +23,10 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hub.auth import Principal
 from hub.bus import BadEventId, Bus, BusUnavailable, GapError, follow, parse_event_id, stop
 from hub.errors import DomainError
 from hub.events import EVENTS_TOPIC, OperatorUpdated, SessionEnded
+from hub.inbox.auth import Principal
 
 log = logging.getLogger(__name__)
 

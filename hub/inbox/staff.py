@@ -11,11 +11,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal, generate_password, hash_token, issue_token, load_principal
 from hub.context import HubContext
 from hub.db import utcnow
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from hub.events import OperatorUpdated, Recipients, SessionEnded
+from hub.inbox.auth import Principal, generate_password, hash_token, issue_token, load_principal
 from hub.inbox.models import Operator, OperatorToken, Role, Team, TeamMember
 from hub.inbox.serialize import operator_dict, team_dict
 

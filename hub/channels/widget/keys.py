@@ -10,7 +10,6 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth import Principal
 from hub.channels.widget.config import TYPE, origin_allowed
 from hub.channels.widget.live import WidgetLive
 from hub.channels.widget.script import WidgetScript
@@ -19,6 +18,7 @@ from hub.context import HubContext
 from hub.errors import NotFound
 from hub.events import ConversationTyping, Recipients
 from hub.inbox.access import get_visible_conversation
+from hub.inbox.auth import Principal
 from hub.inbox.models import Channel, ContactIdentity, Conversation
 from hub.presence import Presence
 from hub.ratelimit import RateLimiter

@@ -1,7 +1,7 @@
 """The signed webhook: how one outbox record is put on the wire for one subscriber.
 
 The body is the same bytes on every attempt (the subscriber may compare or hash it). It is signed
-by the Standard Webhooks scheme (``hub.webhook_signing``) with the subscription's secret::
+by the Standard Webhooks scheme (``hub.outbound.signing``) with the subscription's secret::
 
     webhook-id: <record id>-<subscription id>     (the same on every attempt: dedupe by it)
     webhook-timestamp: <unix seconds of the attempt>
@@ -11,7 +11,7 @@ by the Standard Webhooks scheme (``hub.webhook_signing``) with the subscription'
 The timestamp is signed, so a captured request cannot be replayed later with a fresh one.
 
 Sending is behind ``Poster`` so the domain stays free of any HTTP library: the hub's process
-gives the worker an aiohttp implementation (``hub.webhook_poster``), tests may give another.
+gives the worker an aiohttp implementation (``hub.outbound.poster``), tests may give another.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from hub.webhook_signing import signed_headers
+from hub.outbound.signing import signed_headers
 
 USER_AGENT = "hub-sync/1"
 

@@ -18,14 +18,14 @@ from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ValidationError
 
 from hub import jsoncodec
-from hub.auth import Principal, authenticate_token
 from hub.context import HubContext
-from hub.cookie_session import session_token
 from hub.db import MAX_ID
 from hub.dbhealth import is_outage
 from hub.errors import DatabaseUnavailable, DomainError, NotFound, Unauthorized
+from hub.inbox.auth import Principal, authenticate_token
+from hub.inbox.http.session import session_token
+from hub.inbox.login_guard import LoginGuard
 from hub.inbox.realtime import RealtimeHub
-from hub.login_guard import LoginGuard
 from hub.metrics import Metrics
 
 log = logging.getLogger(__name__)

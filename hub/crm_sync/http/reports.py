@@ -8,12 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.auth import Principal
 from hub.context import HubContext
 from hub.crm_sync import report_groups, reports
 from hub.crm_sync.report_period import Period, parse_period
 from hub.db import utcnow
 from hub.http import CTX, json, principal, query_int, query_text
+from hub.inbox.auth import Principal
 
 routes = web.RouteTableDef()
 

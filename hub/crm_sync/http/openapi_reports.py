@@ -1,5 +1,5 @@
 """The OpenAPI paths of the sales reports (managers and admins; operators get 403) and of sync
-out (admins), part of the document built by ``hub.openapi``."""
+out (admins), part of the document built by ``hub.http.openapi``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pydantic import BaseModel
 
 from hub.crm_sync.subscriptions import DELIVERY_STATUSES
 from hub.crm_sync.sync_schemas import WebhookIn, WebhookPatch
-from hub.openapi_build import BEARER
-from hub.openapi_build import op as _op
-from hub.openapi_build import path_id as _path_id
-from hub.openapi_build import query as _query
+from hub.http.openapi_build import BEARER
+from hub.http.openapi_build import op as _op
+from hub.http.openapi_build import path_id as _path_id
+from hub.http.openapi_build import query as _query
 
 REPORT_PARAMS = [
     _query("from", "start: an ISO date (a day of HUB_TIMEZONE) or datetime; default 30 days ago"),

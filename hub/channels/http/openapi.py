@@ -1,5 +1,5 @@
 """The OpenAPI description of the channels' own routes: the website widget's visitor API and
-the providers' webhooks (merged into the document by ``hub.openapi``)."""
+the providers' webhooks (merged into the document by ``hub.http.openapi``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pydantic import BaseModel
 
 from hub.channels.telegram.routes import UpdateIn
 from hub.channels.widget.routes import CallbackIn, ContactIn, SessionIn, VisitorMessageIn
-from hub.openapi_build import op as _op
-from hub.openapi_build import path_id as _path_id
-from hub.openapi_build import query as _query
+from hub.http.openapi_build import op as _op
+from hub.http.openapi_build import path_id as _path_id
+from hub.http.openapi_build import query as _query
 
 #: A visitor's requests: 401 for an unknown visitor token, 403 from a page the widget may not be
 #: on, 429 past the widget's rate limits (HUB_WIDGET_*).

@@ -1,4 +1,4 @@
-"""A login as both log-in routes make it: throttled first (``hub.login_throttle``), logged.
+"""A login as both log-in routes make it: throttled first (``hub.inbox.login_throttle``), logged.
 
 Every failed attempt is logged with its email and address (never the password); throttled
 attempts are logged without flooding: one line per address a minute, at most
@@ -16,7 +16,7 @@ from typing import Any
 from hub.context import HubContext
 from hub.errors import InvalidInput, RateLimited, Unauthorized
 from hub.inbox import staff
-from hub.login_throttle import LoginThrottle
+from hub.inbox.login_throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 

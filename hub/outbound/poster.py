@@ -1,7 +1,7 @@
 """The aiohttp side of sync out: POSTs a signed webhook and says how it went, never raising.
 
 Kept out of ``hub.crm_sync`` (which imports no transport) and handed to the sync worker by
-``create_app``. The POST goes through ``hub.outbound_http``: only to an allowed address, never
+``create_app``. The POST goes through ``hub.outbound.http``: only to an allowed address, never
 following a redirect (a 3xx is a failed attempt, retried like any other).
 """
 
@@ -12,8 +12,8 @@ import asyncio
 import aiohttp
 
 from hub.crm_sync.clients.webhook import PostResult
-from hub.destinations import DestinationPolicy
-from hub.outbound_http import MAX_ERROR_CHARS, OutboundClient, refusal_in
+from hub.outbound.destinations import DestinationPolicy
+from hub.outbound.http import MAX_ERROR_CHARS, OutboundClient, refusal_in
 
 
 class AiohttpPoster:

@@ -9,7 +9,7 @@ needs no storage). A request authenticated by the cookie must then
 * carry ``X-CSRF-Token`` when it changes something (POST, PATCH, PUT, DELETE).
 
 Bearer-token requests are unaffected. The page's files are served with a Content-Security-Policy
-that allows no inline script and no other origin. The HTTP side is ``hub.inbox.web.routes``.
+that allows no inline script and no other origin. The HTTP side is ``hub.inbox.http.pages``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from hub.settings import Settings
 SESSION_COOKIE = "hub_session"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_FILES = {
     "inbox.js": "application/javascript; charset=utf-8",
     "inbox.css": "text/css; charset=utf-8",

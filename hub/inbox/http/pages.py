@@ -9,10 +9,10 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.cookie_session import check_origin
 from hub.errors import Unauthorized
 from hub.http import CTX, LOGIN_GUARD, client_address, int_param, json, principal, read_json
 from hub.inbox import staff
+from hub.inbox.http.session import check_origin
 from hub.inbox.schemas import LoginIn
 from hub.inbox.web import (
     SESSION_COOKIE,

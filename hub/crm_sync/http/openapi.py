@@ -1,7 +1,7 @@
 """The sales part of the OpenAPI document: leads, deals, pipelines, tasks, contact merges.
 
-Kept apart from ``hub.openapi`` (like ``hub.openapi_channels``) so the sales routes are described
-in one place; the document merges these paths and models in.
+Kept apart from ``hub.http.openapi`` (like ``hub.channels.http.openapi``) so the sales
+routes are described in one place; the document merges these paths and models in.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from hub.crm_sync.schemas import (
     StageIn,
     TaskIn,
 )
-from hub.openapi_build import BEARER
-from hub.openapi_build import op as _op
-from hub.openapi_build import path_id as _path_id
-from hub.openapi_build import query as _query
+from hub.http.openapi_build import BEARER
+from hub.http.openapi_build import op as _op
+from hub.http.openapi_build import path_id as _path_id
+from hub.http.openapi_build import query as _query
 
 LEAD = [_path_id("lead_id")]
 DEAL = [_path_id("deal_id")]

@@ -2,8 +2,8 @@
 
 One client for both, so they share the rules of DESIGN.md rule 8:
 
-* **Only allowed addresses, checked on connection.** The connector's resolver drops every
-  resolved address the policy (``hub.destinations``) refuses, and its socket factory refuses to
+* **Only allowed addresses, checked on connection.** The connector's resolver drops every resolved
+  address the policy (``hub.outbound.destinations``) refuses, and its socket factory refuses to
   make a socket for one, so the socket only ever connects to an address that was checked: the
   factory sees the exact address ``connect()`` is given, also for a URL with a literal IP (which
   aiohttp does not resolve). A name that resolved to a public address when it was set and to a
@@ -23,7 +23,7 @@ import aiohttp
 from aiohttp import AddrInfoType, SocketFactoryType
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from hub.destinations import DestinationPolicy
+from hub.outbound.destinations import DestinationPolicy
 
 
 class RefusedDestination(OSError):

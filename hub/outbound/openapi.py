@@ -1,6 +1,6 @@
 """The requests the hub sends (OpenAPI 3.1 ``webhooks``): API-channel callbacks and sync out.
 
-Both are signed by the Standard Webhooks scheme (``hub.webhook_signing``); the receiver answers
+Both are signed by the Standard Webhooks scheme (``hub.outbound.signing``); the receiver answers
 2xx to acknowledge, anything else (a redirect too, never followed) is a failed attempt.
 """
 

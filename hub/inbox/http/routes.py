@@ -8,7 +8,6 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from hub.auth import Principal
 from hub.bus import BadEventId, parse_event_id
 from hub.errors import DomainError
 from hub.http import (
@@ -27,6 +26,7 @@ from hub.http import (
     read_json,
 )
 from hub.inbox import actions, contact_edit, directory, handoff, queries, staff
+from hub.inbox.auth import Principal
 from hub.inbox.contact_edit import ContactEdit
 from hub.inbox.delivery import retry_delivery
 from hub.inbox.schemas import (

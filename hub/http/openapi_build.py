@@ -1,7 +1,7 @@
-"""Building blocks of the OpenAPI document (``hub.openapi``): operations, parameters, auth.
+"""Building blocks of the OpenAPI document (``hub.http.openapi``): operations, parameters, auth.
 
-Kept apart so that the document's parts (the core API in ``hub.openapi``, the channels' routes in
-``hub.openapi_channels``) describe their routes the same way.
+Kept apart so that the document's parts (the core API in ``hub.http.openapi``, the channels'
+routes in ``hub.channels.http.openapi``) describe their routes the same way.
 """
 
 from __future__ import annotations

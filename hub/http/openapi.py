@@ -7,13 +7,23 @@ and nothing else is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
 
 from hub import __version__
+from hub.channels import registry
 from hub.channels.api import InboundIn
-from hub.channels.routes import ChannelIn
+from hub.channels.http.openapi import CHANNEL_MODELS, CHANNEL_PATHS
+from hub.channels.http.routes import ChannelIn
+from hub.channels.spec import ChannelSpec
+from hub.crm_sync.http.openapi import CRM_MODELS, CRM_PATHS
+from hub.crm_sync.http.openapi_reports import REPORT_MODELS, REPORT_PATHS
+from hub.http.openapi_build import BEARER, COOKIE, DATABASE_UNAVAILABLE
+from hub.http.openapi_build import op as _op
+from hub.http.openapi_build import path_id as _path_id
+from hub.http.openapi_build import query as _query
 from hub.inbox.attachments import INLINE_IMAGES
 from hub.inbox.models import ConversationStatus
 from hub.inbox.schemas import (
@@ -29,14 +39,7 @@ from hub.inbox.schemas import (
     TeamIn,
 )
 from hub.inbox.web import STATIC_FILES
-from hub.openapi_build import BEARER, COOKIE, DATABASE_UNAVAILABLE
-from hub.openapi_build import op as _op
-from hub.openapi_build import path_id as _path_id
-from hub.openapi_build import query as _query
-from hub.openapi_channels import CHANNEL_MODELS, CHANNEL_PATHS
-from hub.openapi_crm import CRM_MODELS, CRM_PATHS
-from hub.openapi_reports import REPORT_MODELS, REPORT_PATHS
-from hub.openapi_webhooks import WEBHOOKS
+from hub.outbound.openapi import WEBHOOKS
 
 CONV = [_path_id("conversation_id")]
 
@@ -115,6 +118,13 @@ PATHS: dict[str, dict[str, Any]] = {
             auth=BEARER,
             errors=(400, 401, 403, 409, 413, 422),
         ),
+    },
+    "/api/v1/channel-types": {
+        "get": _op(
+            "The channel types this hub serves: type, title, badge and capabilities",
+            auth=BEARER,
+            errors=(401,),
+        )
     },
     "/api/v1/channels": {
         "get": _op("List channels (never their secrets)", auth=BEARER),
@@ -355,7 +365,17 @@ MODELS: tuple[type[BaseModel], ...] = (
 )
 
 
-def openapi_document(public_url: str) -> dict[str, Any]:
+def openapi_document(
+    public_url: str, channels: Sequence[ChannelSpec] | None = None
+) -> dict[str, Any]:
+    """The document of the core routes and of every channel type's own (``channels``: the app's
+    specs, by default every registered type's)."""
+    specs = registry.channel_specs() if channels is None else channels
+    paths = dict(PATHS)
+    models = list(MODELS)
+    for spec in specs:
+        paths.update(spec.openapi.paths)
+        models.extend(spec.openapi.models)
     schemas: dict[str, Any] = {
         "Error": {
             "type": "object",
@@ -369,7 +389,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
             },
         }
     }
-    for model in MODELS:
+    for model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, sub in schema.pop("$defs", {}).items():
             schemas[name] = sub
@@ -382,7 +402,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
             "description": "Omnichannel inbox: operators, conversations, channels.",
         },
         "servers": [{"url": public_url}],
-        "paths": PATHS,
+        "paths": paths,
         "webhooks": WEBHOOKS,
         "components": {
             "schemas": schemas,

@@ -10,7 +10,7 @@ their network (an on-premise receiver).
 
 It is checked twice: when the URL is set (``check_url``, a 422 ``destination_not_allowed``), and
 on every connection, on the very address the socket connects to, after DNS resolution
-(``hub.outbound_http``), so a name that resolved to a public address yesterday and to a private
+(``hub.outbound.http``), so a name that resolved to a public address yesterday and to a private
 one today (DNS rebinding) still gets nothing.
 
 No transport library here: the domain (``hub.crm_sync``) calls ``check_url`` too.
