@@ -82,6 +82,9 @@ def create_app(settings: Settings) -> web.Application:
     adapters = {spec.type: spec.install(app) for spec in specs}
     ctx.channel_capabilities = registry.capabilities()
     ctx.contact_rows = registry.contact_rows()
+    ctx.live_adapters = {
+        kind: adapter for kind, adapter in adapters.items() if ctx.capabilities_of(kind).live
+    }
     app[DELIVERY] = DeliveryWorker(ctx, adapters)
     app[INTAKE] = intake = LeadIntake(ctx)
     app[METRICS].lead_intake_decided.set_function(lambda: intake.processed)
