@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.bus import Bus, MemoryBus
+from hub.channels.base import ChannelAdapter
 from hub.channels.capabilities import UNKNOWN, Capabilities
 from hub.channels.hooks import ContactRows
 from hub.db import make_engine, make_sessionmaker
@@ -59,6 +60,8 @@ class HubContext:
     #: resolution's (the activity's) id: a channel that asks its customers to rate a resolution
     #: (the widget) adds one here when it is installed.
     resolution_listeners: list[ResolutionListener] = field(default_factory=list)
+    #: The adapters of channels whose replies go out at commit (``Capabilities.live``).
+    live_adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
 
     def capabilities_of(self, channel_type: str) -> Capabilities:
         return self.channel_capabilities.get(channel_type, UNKNOWN)
