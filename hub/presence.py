@@ -1,24 +1,97 @@
-"""Are any operators online? The widget tells visitors when nobody is there to answer.
+"""Is anyone online who can answer? The widget tells visitors when nobody is there to answer.
 
-Each process counts its own operator sockets. With Redis every process writes its count under a
-key of its own with a short expiry and refreshes it (a ``PeriodicWorker``), so a process that
-dies stops counting within the expiry; without Redis the local count is the answer.
+Online means an operator with the inbox open (an operator socket; a deactivated or logged-out
+operator's sockets close at once) who may see the visitor's conversation: a manager or an admin,
+a member of its team, or its assignee (``hub.inbox.access``). So each process keeps who has a
+socket open, as ``Online``: whether any of them is staff, their teams and their ids; a visitor's
+``Audience`` is the teams and operators who may see his conversation, and he is answered if
+``Online.covers`` it. With Redis every process writes its ``Online`` under a key of its own with
+a short expiry and refreshes it (a ``PeriodicWorker``), so a process that dies stops counting
+within the expiry; without Redis the local one is the answer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
+from hub.inbox.auth import Principal
 from hub.worker import PassFailed, PeriodicWorker
 
 #: How much longer than the refresh interval a count is kept: a refresh or two may fail.
 TTL_REFRESHES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who may answer a visitor besides managers and admins: the teams and operators who may see
+    his conversation (his channel's team for a visitor who has none yet)."""
+
+    team_ids: frozenset[int] = frozenset()
+    operator_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Online:
+    """Who has the inbox open: whether a manager or an admin does, and everyone's teams and ids."""
+
+    staff: bool = False
+    team_ids: frozenset[int] = frozenset()
+    operator_ids: frozenset[int] = frozenset()
+
+    @classmethod
+    def of(cls, principals: Iterable[Principal]) -> Online:
+        found = list(principals)
+        return cls(
+            any(p.is_staff for p in found),
+            frozenset(t for p in found for t in p.team_ids),
+            frozenset(p.operator_id for p in found),
+        )
+
+    def covers(self, audience: Audience) -> bool:
+        """Whether someone online may see the conversation of a visitor of this audience."""
+        return (
+            self.staff
+            or not self.team_ids.isdisjoint(audience.team_ids)
+            or not self.operator_ids.isdisjoint(audience.operator_ids)
+        )
+
+    def merged(self, other: Online) -> Online:
+        return Online(
+            self.staff or other.staff,
+            self.team_ids | other.team_ids,
+            self.operator_ids | other.operator_ids,
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "staff": self.staff,
+            "teams": sorted(self.team_ids),
+            "operators": sorted(self.operator_ids),
+        }
+
+    @classmethod
+    def from_wire(cls, data: Any) -> Online:
+        """Read back ``to_wire``; anything else (another version's value) is nobody."""
+        if not isinstance(data, dict):
+            return cls()
+        teams, operators = data.get("teams"), data.get("operators")
+        return cls(
+            data.get("staff") is True,
+            frozenset(t for t in teams if isinstance(t, int))
+            if isinstance(teams, list)
+            else frozenset(),
+            frozenset(o for o in operators if isinstance(o, int))
+            if isinstance(operators, list)
+            else frozenset(),
+        )
 
 
 class Presence(PeriodicWorker):
@@ -26,7 +99,7 @@ class Presence(PeriodicWorker):
 
     def __init__(
         self,
-        local_count: Callable[[], int],
+        local: Callable[[], Online],
         redis_url: str | None,
         prefix: str,
         *,
@@ -34,7 +107,7 @@ class Presence(PeriodicWorker):
         backoff_s: float,
     ) -> None:
         super().__init__(interval_s=refresh_s, backoff_s=backoff_s)
-        self._local_count = local_count
+        self._local = local
         self._redis: aioredis.Redis | None = None
         if redis_url:
             import redis.asyncio  # the Redis client only when Redis is used
@@ -56,30 +129,41 @@ class Presence(PeriodicWorker):
             await self._redis.aclose()
 
     async def publish_local(self) -> None:
-        """Write this process's count now (called when a socket opens or closes)."""
+        """Write who is online in this process now (called when a socket opens or closes)."""
         if self._redis is not None:
-            await self._redis.set(self._key, self._local_count(), ex=self._ttl_s)
+            value = json.dumps(self._local().to_wire())
+            await self._redis.set(self._key, value, ex=self._ttl_s)
 
     async def run_once(self) -> int:
-        """Refresh this process's count; the count. Redis away is the bus's to report."""
+        """Refresh this process's entry; how many operators it has online. Redis away is the
+        bus's to report."""
         try:
             await self.publish_local()
         except Exception as exc:
             raise PassFailed("presence not refreshed") from exc
-        return self._local_count()
+        return len(self._local().operator_ids)
 
-    async def operators_online(self) -> bool:
-        if self._local_count() > 0:
-            return True
+    def local(self) -> Online:
+        return self._local()
+
+    async def online(self) -> Online:
+        """Who is online on every process (this one's alone when Redis does not answer)."""
+        found = self._local()
         if self._redis is None:
-            return False
+            return found
         from redis.exceptions import RedisError  # loaded with the client
 
         try:
             async for key in self._redis.scan_iter(match=self._pattern, count=100):
                 value = await self._redis.get(key)
-                if value and int(value) > 0:
-                    return True
+                with contextlib.suppress(ValueError):
+                    found = found.merged(Online.from_wire(json.loads(value or "null")))
         except RedisError:
-            return False
-        return False
+            return self._local()
+        return found
+
+    async def operators_online(self, audience: Audience) -> bool:
+        """Whether someone who may answer a visitor of this audience is online."""
+        if self._local().covers(audience):
+            return True
+        return (await self.online()).covers(audience)

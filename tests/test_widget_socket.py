@@ -346,7 +346,7 @@ async def test_protocol_with_the_websockets_package(settings: Settings) -> None:
         ws_url = base.replace("http", "ws") + f"/ws/widget?visitor_token={token}"
         async with connect(ws_url, origin=ORIGIN) as ws:  # type: ignore[arg-type]
             ready = await _recv_ws(ws)
-            assert ready == {"type": "ready", "operators_online": False}
+            assert ready == {"type": "ready", "operators_online": False, "working_hours": None}
             await ws.send(json.dumps({"type": "message", "client_id": "u-1", "body": "Привет"}))
             frames = await _recv_ws_until(ws, "ack", client_id="u-1")
             ack = frames[-1]
@@ -440,13 +440,13 @@ async def test_ready_is_the_first_frame_even_when_a_reply_races_the_connect(
     def is_the_pushed(frame: dict[str, Any]) -> bool:
         return frame.get("type") == "message" and frame["message"]["id"] == ack["message"]["id"]
 
-    async def online_while_a_frame_arrives() -> bool:
+    async def online_while_a_frame_arrives(audience: Any) -> bool:
         # What an operator reply does while the visitor's socket is being set up.
         await state.live.push(
             channel["id"], identity["external_id"], {"type": "message", "message": ack["message"]}
         )
         await recv_until(other_tab, is_the_pushed)  # handed out, to every socket it was for
-        return await real_online()
+        return await real_online(audience)
 
     state.presence.operators_online = online_while_a_frame_arrives  # type: ignore[method-assign]
     ws = await client.ws_connect(f"/ws/widget?visitor_token={token}", headers={"Origin": ORIGIN})

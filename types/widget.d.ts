@@ -51,7 +51,7 @@ interface OutgoingFile {
 }
 
 /** A message's bubble: its time, text, order in the list and, while pending, its client id. */
-type Bubble = HTMLDivElement & { _t: number; _body: string; _o: number; _cid?: string };
+type Bubble = HTMLDivElement & { _t: number; _body: string; _o: number; _cid?: string; _seen: number };
 /** An input (or a form's general line) with the element that shows its error. */
 type Checked = HTMLElement & { _er: HTMLElement };
 type CheckedInput = HTMLInputElement & { _er: HTMLElement };
@@ -88,6 +88,10 @@ interface WidgetState {
   /** The resolution the visitor is asked to rate; done once he rated it. */
   rating: { resolution_id: number; done: boolean } | null;
   score: number;
+  /** When the company answers (``working_hours`` of the session and ``ready``), or null. */
+  hours: WidgetJson;
+  /** Nobody answered the visitor's last message within the channel's ``reply_wait_s``. */
+  noAnswer: boolean;
 }
 
 /** The widget's parts, made by build(). */

@@ -40,6 +40,10 @@ const T = {
     kb: '{n} КБ', mb: '{n} МБ',
     rateQ: 'Оцените, пожалуйста, как мы вам помогли', rateN: 'Оценка {n} из 5',
     rateC: 'Комментарий (необязательно)', rateGo: 'Отправить оценку', rateThx: 'Спасибо за оценку!',
+    busy: 'Похоже, все операторы сейчас заняты', ansToday: 'Ответим сегодня с {x}',
+    ansTomorrow: 'Ответим завтра с {x}', ansDay: 'Ответим {d} с {x}', d_mon: 'в понедельник',
+    d_tue: 'во вторник', d_wed: 'в среду', d_thu: 'в четверг', d_fri: 'в пятницу', d_sat: 'в субботу',
+    d_sun: 'в воскресенье',
   },
   en: {
     open: 'Open chat', close: 'Minimise chat', chat: 'Chat', online: 'We are online',
@@ -59,6 +63,10 @@ const T = {
     kb: '{n} KB', mb: '{n} MB',
     rateQ: 'How did we do? Please rate this chat', rateN: 'Rating {n} of 5',
     rateC: 'Comment (optional)', rateGo: 'Send rating', rateThx: 'Thank you for your rating!',
+    busy: 'All our operators seem to be busy', ansToday: 'We will answer today from {x}',
+    ansTomorrow: 'We will answer tomorrow from {x}', ansDay: 'We will answer {d} from {x}', d_mon: 'on Monday',
+    d_tue: 'on Tuesday', d_wed: 'on Wednesday', d_thu: 'on Thursday', d_fri: 'on Friday', d_sat: 'on Saturday',
+    d_sun: 'on Sunday',
   },
 };
 const pick = (/** @type {unknown} */ v) => { const l = String(v || '').toLowerCase().slice(0, 2); return T[l] ? l : ''; };
@@ -114,6 +122,7 @@ const S = {
   msgs: new Map(), pend: new Map(), lastId: 0, read: load('read'), opName: '', ws: null, ready: false,
   gen: 0, attempt: 0, fails: 0, rest: false, sent: new Map(), holdUntil: 0, prechat: false, view: 'chat',
   lastTyping: 0, lastFrame: 0, greetUnread: false, greetEl: null, rating: null, score: 0,
+  hours: null, noAnswer: false,
 };
 /** @type {Record<string, number | undefined>} */
 const timers = {};
@@ -153,6 +162,7 @@ async function runSession() {
     save('vt', (S.vt = d.visitor_token));
   }
   S.channel = d.channel;
+  S.hours = d.working_hours || null;
   S.contact = d.contact || {};
   if (S.channel.require_identity && !S.identity) return false; // shown once Hub.identify() is called
   lang = lang || pick(S.channel.lang) || 'ru';
@@ -228,6 +238,7 @@ function onFrame(f) {
     S.ready = true; S.fails = S.attempt = 0; S.rest = false;
     clearTimeout(timers.poll); clearTimeout(timers.hello);
     bar(false);
+    S.hours = f.working_hours || null;
     setOnline(f.operators_online !== false);
     flush(); sync();
     later('ping', ping, 25000);
@@ -611,9 +622,32 @@ function buildOffline() {
 }
 function offline() {
   const known = S.contact.email || S.contact.phone;
-  $.of.hidden = S.online;
+  const when = answerTime();
+  $.of.hidden = S.online && !S.noAnswer;
   $.ofForm.hidden = !!known;
-  $.ofText.textContent = t('offline') + '. ' + (known ? t('thanks', { v: known }) : t('offNote'));
+  $.ofText.textContent = t(S.online ? 'busy' : 'offline') + '. ' + (when ? when + '. ' : '') + (known ? t('thanks', { v: known }) : t('offNote'));
+}
+// When the company answers, from its working hours: nothing while it is open (or has no hours).
+function answerTime() {
+  const o = S.hours && !S.hours.open_now && S.hours.opens;
+  if (!o || !/^\d\d:\d\d$/.test(o.time)) return '';
+  if (o.day === 'today' || o.day === 'tomorrow') return t(o.day === 'today' ? 'ansToday' : 'ansTomorrow', { x: o.time });
+  return T.en['d_' + o.day] ? t('ansDay', { d: t('d_' + o.day), x: o.time }) : '';
+}
+// Nobody answered the visitor's last message within the channel's reply_wait_s: offer the
+// "leave a phone or email" form (its time counts from when this page saw the message).
+function waitCheck() {
+  clearTimeout(timers.wait);
+  /** @type {Bubble | null} */
+  let last = null;
+  let lastId = 0;
+  S.msgs.forEach((el, id) => { if (id > lastId) { lastId = id; last = el; } });
+  const el = /** @type {Bubble | null} */ (last);
+  const waiting = !!el && el.dataset.k === 'c';
+  const due = el && waiting ? el._seen + (Number(S.channel.reply_wait_s) || 120) * 1000 - Date.now() : 0;
+  const none = waiting && due <= 0;
+  if (none !== S.noAnswer) { S.noAnswer = none; offline(); }
+  if (waiting && due > 0) later('wait', waitCheck, due + 50);
 }
 
 // ---- window ----
@@ -796,6 +830,7 @@ function addMsg(m, cid, initial) {
   if (el) S.pend.delete(el._cid || '');
   el = fillMsg(el || bubble(), m);
   el._o = m.id;
+  el._seen = initial ? el._t : Date.now();
   S.msgs.set(m.id, el);
   place(el);
   if (!out) {
@@ -806,6 +841,7 @@ function addMsg(m, cid, initial) {
   }
   markRead();
   scrollDown(out && !initial);
+  waitCheck();
   if (!initial) connect();
 }
 /** @param {string} [name] */

@@ -106,6 +106,24 @@ class WorkingHours:
             day += timedelta(days=1)
         return int(total)
 
+    def is_open(self, at: datetime) -> bool:
+        local = at.astimezone(self.tz)
+        second = local.hour * 3600 + local.minute * 60 + local.second
+        return any(a <= second < b for a, b in self.days[local.weekday()])
+
+    def next_opening(self, after: datetime) -> datetime | None:
+        """The next time the company opens after ``after``, in its own zone; None when no
+        day has hours (never, as parsed specs have some)."""
+        local = after.astimezone(self.tz)
+        for offset in range(8):
+            day = local.date() + timedelta(days=offset)
+            midnight = datetime.combine(day, time(), tzinfo=self.tz)
+            for open_s, _close_s in sorted(self.days[day.weekday()]):
+                start = midnight + timedelta(seconds=open_s)
+                if start > local:
+                    return start
+        return None
+
 
 def parse_working_hours(spec: str, tz_name: str) -> WorkingHours | None:
     """``None`` when unset; ``InvalidInput`` for a spec that does not read as above."""

@@ -118,6 +118,10 @@ class RealtimeHub:
     def socket_count(self) -> int:
         return len(self._sockets)
 
+    def principals(self) -> list[Principal]:
+        """Whose sockets are open on this process (presence: who is online)."""
+        return [sock.principal for sock in self._sockets if not sock.closed]
+
     def _in_background(self, job: Coroutine[Any, Any, None]) -> None:
         """Run ``job`` without waiting for it, keeping a reference until it is done."""
         task = asyncio.get_running_loop().create_task(job)

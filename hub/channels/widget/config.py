@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+)
 
 from hub.errors import InvalidInput
 
@@ -45,6 +53,9 @@ class WidgetConfig(BaseModel):
     demo: bool = False
     #: A first conversation from a new contact becomes a lead in "incoming".
     auto_leads: StrictBool = True
+    #: Seconds a visitor waits for a first answer before the widget offers to leave a phone or
+    #: email and says when the company answers (its working hours, ``HUB_WORKING_HOURS``).
+    reply_wait_s: StrictInt = Field(default=120, ge=5, le=3600)
 
     @field_validator("allowed_origins")
     @classmethod
@@ -82,6 +93,7 @@ def public_settings(name: str, config: dict[str, Any]) -> dict[str, Any]:
         "greeting": cfg.greeting.model_dump() if cfg.greeting else None,
         "prechat": cfg.prechat.model_dump(),
         "require_identity": cfg.require_identity,
+        "reply_wait_s": cfg.reply_wait_s,
     }
 
 

@@ -11,11 +11,12 @@ from hub.channels.widget.keys import WIDGET, WidgetState, close_visitor_sockets,
 from hub.channels.widget.rating import RatingAsker
 from hub.channels.widget.routes import add_cors_headers, routes
 from hub.http import CTX, REALTIME
+from hub.presence import Online
 
 
 def install(app: web.Application) -> ChannelAdapter:
     realtime = app[REALTIME]
-    state = WidgetState(app[CTX], lambda: realtime.socket_count)
+    state = WidgetState(app[CTX], lambda: Online.of(realtime.principals()))
     app[WIDGET] = state
     realtime.on_sockets_changed.append(state.sockets_changed)
     realtime.frame_handlers["typing"] = state.operator_typing

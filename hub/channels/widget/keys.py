@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import web
@@ -20,7 +20,7 @@ from hub.events import ConversationTyping, Recipients
 from hub.inbox.access import get_visible_conversation
 from hub.inbox.auth import Principal
 from hub.inbox.models import Channel, ContactIdentity, Conversation
-from hub.presence import Presence
+from hub.presence import Online, Presence
 from hub.ratelimit import RateLimiter
 
 TYPING_EVERY_S = 2.0
@@ -31,12 +31,12 @@ ORIGINS_RECHECK_S = 2.0
 
 
 class WidgetState:
-    def __init__(self, ctx: HubContext, local_operator_sockets: Any) -> None:
+    def __init__(self, ctx: HubContext, local_online: Callable[[], Online]) -> None:
         self.ctx = ctx
         self.live = WidgetLive(ctx.bus)
         st = ctx.settings
         self.presence = Presence(
-            local_operator_sockets,
+            local_online,
             st.redis_url,
             st.redis_prefix,
             refresh_s=st.presence_refresh_interval_s,
@@ -48,7 +48,7 @@ class WidgetState:
         self.visitor_limit = RateLimiter(st.widget_visitor_burst, st.widget_visitor_per_s)
         self._typing = RateLimiter(burst=1, per_second=1 / TYPING_EVERY_S)
         self._origins: tuple[float, list[dict[str, Any]]] = (0.0, [])
-        self._online_locally = False
+        self._online_locally = Online()
         #: ``/widget.js``, read and compressed once here rather than on every request.
         self.script = WidgetScript.read(st.widget_dir / "hub-widget.js")
 
@@ -147,16 +147,14 @@ class WidgetState:
             )
         return None
 
-    async def sockets_changed(self, count: int) -> None:
-        """Keep presence current, and tell visitors when the first operator comes or the last
-        one leaves this process."""
+    async def sockets_changed(self, _count: int) -> None:
+        """Keep presence current; when who is online here changed, every visitor whose answer
+        changed is told (``WidgetLive.presence_changed``)."""
         await self.presence.publish_local()
-        online = count > 0
-        if online != self._online_locally:
-            self._online_locally = online
-            await self.live.broadcast(
-                {"type": "presence", "operators_online": await self.presence.operators_online()}
-            )
+        here = self.presence.local()
+        if here != self._online_locally:
+            self._online_locally = here
+            await self.live.presence_changed(await self.presence.online())
 
 
 WIDGET = web.AppKey("widget", WidgetState)

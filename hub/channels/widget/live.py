@@ -20,6 +20,7 @@ from typing import Any
 
 from hub.bus import Bus, follow, stop
 from hub.inbox.realtime import Connection
+from hub.presence import Audience, Online
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,9 @@ class VisitorSocket:
     key: str
     queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=lambda: asyncio.Queue(200))
     closed: bool = False
+    #: Who may answer this visitor (``hub.presence``), and whether he was told someone is online.
+    audience: Audience = field(default_factory=Audience)
+    told_online: bool | None = None
 
 
 class WidgetLive:
@@ -75,13 +79,28 @@ class WidgetLive:
     async def broadcast(self, frame: dict[str, Any]) -> None:
         await self._bus.publish(WIDGET_TOPIC, {"broadcast": True, "frame": frame})
 
+    async def presence_changed(self, online: Online) -> None:
+        """Who is online changed: every process tells each of its visitors whose answer
+        changed (someone online may see his conversation, or nobody now)."""
+        await self._bus.publish(WIDGET_TOPIC, {"presence": online.to_wire()})
+
     async def _follow(self, after: str) -> None:
         async def handle(_event_id: str, payload: dict[str, Any]) -> None:
             self._dispatch(payload)
 
         await follow(self._bus, WIDGET_TOPIC, after, handle)
 
+    def _tell_presence(self, online: Online) -> None:
+        for sock in list(self._sockets):
+            answer = online.covers(sock.audience)
+            if not sock.closed and answer != sock.told_online:
+                sock.told_online = answer
+                self.offer(sock, {"type": "presence", "operators_online": answer})
+
     def _dispatch(self, payload: dict[str, Any]) -> None:
+        if "presence" in payload:
+            self._tell_presence(Online.from_wire(payload["presence"]))
+            return
         frame = payload.get("frame")
         broadcast = bool(payload.get("broadcast"))
         key, channel_id = payload.get("key"), payload.get("channel_id")

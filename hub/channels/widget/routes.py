@@ -14,6 +14,7 @@ from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.channels.widget import conversation, visitors
+from hub.channels.widget.availability import audience_of, working_hours
 from hub.channels.widget.config import origin_allowed
 from hub.channels.widget.keys import WIDGET
 from hub.channels.widget.live import VisitorSocket
@@ -216,7 +217,9 @@ async def create_session(request: web.Request) -> web.Response:
     if body.identifier is not None:
         # Logged in on the site: his open tabs listen for his verified identity from now on.
         await request.app[WIDGET].live.rekey(visitor.id, visitors.external_id(visitor))
-    data["operators_online"] = await request.app[WIDGET].presence.operators_online()
+    audience = await audience_of(ctx, visitor, channel)
+    data["operators_online"] = await request.app[WIDGET].presence.operators_online(audience)
+    data["working_hours"] = working_hours(ctx.settings.working_hours, ctx.settings.timezone)
     data["channel"]["max_message_chars"] = ctx.settings.widget_max_message_chars
     data["channel"]["max_attachment_bytes"] = ctx.settings.max_attachment_bytes
     data["rating_request"] = await pending_rating(ctx, channel.id, visitors.external_id(visitor))
@@ -316,11 +319,14 @@ async def widget_socket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     conn = WebSocketConnection(ws)
     sock = VisitorSocket(conn, visitor.id, channel.id, visitors.external_id(visitor))
-    online = await state.presence.operators_online()
+    settings = request.app[CTX].settings
+    sock.audience = await audience_of(request.app[CTX], visitor, channel)
+    online = sock.told_online = await state.presence.operators_online(sock.audience)
+    hours = working_hours(settings.working_hours, settings.timezone)
     sender = state.live.add(sock)
     # Queued first, with no await since joining the fan-out, so nothing overtakes it; what
     # came before it the widget fetches with messages?after=.
-    state.live.offer(sock, {"type": "ready", "operators_online": online})
+    state.live.offer(sock, {"type": "ready", "operators_online": online, "working_hours": hours})
     try:
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
