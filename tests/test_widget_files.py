@@ -282,6 +282,11 @@ async def test_bad_uploads_are_refused_and_store_nothing(client: Client) -> None
             "malformed_multipart",
         ),
     ]
+    cases.append(
+        (await visitor_upload(client, "forged", file_form(PDF)), 401, "invalid_visitor_token")
+    )
+    other_site = await visitor_upload(client, token, file_form(PDF), Origin=OTHER_ORIGIN)
+    cases.append((other_site, 403, "origin_not_allowed"))
     no_file = aiohttp.FormData()
     no_file.add_field("client_id", "c")
     no_file.add_field("other", b"x", filename="x.bin")
