@@ -76,9 +76,6 @@ class WidgetLive:
         identity from now on (his conversations moved to it)."""
         await self._bus.publish(WIDGET_TOPIC, {"key": key, "visitor_id": visitor_id})
 
-    async def broadcast(self, frame: dict[str, Any]) -> None:
-        await self._bus.publish(WIDGET_TOPIC, {"broadcast": True, "frame": frame})
-
     async def presence_changed(self, online: Online) -> None:
         """Who is online changed: every process tells each of its visitors whose answer
         changed (someone online may see his conversation, or nobody now)."""
@@ -102,7 +99,6 @@ class WidgetLive:
             self._tell_presence(Online.from_wire(payload["presence"]))
             return
         frame = payload.get("frame")
-        broadcast = bool(payload.get("broadcast"))
         key, channel_id = payload.get("key"), payload.get("channel_id")
         if not isinstance(frame, dict):
             visitor_id = payload.get("visitor_id")
@@ -114,7 +110,7 @@ class WidgetLive:
         for sock in list(self._sockets):
             if sock.closed:
                 continue
-            if not broadcast and (sock.key != key or sock.channel_id != channel_id):
+            if sock.key != key or sock.channel_id != channel_id:
                 continue
             self.offer(sock, frame)
 
