@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:
     import asyncio
 
+    from hub.channels.spec import ChannelSpec
     from hub.context import HubContext
     from hub.settings import Settings
 
@@ -119,33 +120,62 @@ def cmd_operator_create(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_context(settings, job))
 
 
+def _type_parser(spec: ChannelSpec) -> argparse.ArgumentParser:
+    """``channel add <type>``'s own options, from the type's spec."""
+    parser = argparse.ArgumentParser(
+        prog=f"hub channel add {spec.type}", description=f"connect a {spec.label} channel"
+    )
+    parser.add_argument("--name", required=True, help="the channel's name in the inbox")
+    parser.add_argument("--team", type=int, help="the id of the team that answers it")
+    for option in spec.cli_options:
+        dest, meta = "opt_" + option.key, option.key.upper()
+        if option.repeated:
+            parser.add_argument(
+                option.flag, dest=dest, action="append", metavar=meta, help=option.help
+            )
+        else:
+            parser.add_argument(option.flag, dest=dest, metavar=meta, help=option.help)
+        if option.secret:
+            parser.add_argument(
+                option.flag + "-stdin",
+                dest=dest + "_stdin",
+                action="store_true",
+                help=f"read {option.flag[2:]} from standard input (kept out of the process list)",
+            )
+    return parser
+
+
 def cmd_channel_add(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
 
+    from hub.channels import registry
     from hub.channels.admin import create_channel
 
-    config: dict[str, str] = {}
-    if args.callback_url:
-        config["callback_url"] = args.callback_url
-    token = sys.stdin.readline().strip() if args.token_stdin else args.token
-    if token:
-        config["token"] = token
+    registry.load_channel_modules(settings.channel_module_names)
+    if args.type is None:
+        print("usage: hub channel add TYPE --name NAME [options]; TYPE --help lists its options")
+        print("types:")
+        for known in registry.channel_specs():
+            print(f"  {known.type:12} {known.label}")
+        return 0 if args.help else 2
+    spec = registry.channel_spec(args.type)
+    options = _type_parser(spec).parse_args([*args.rest, *(["--help"] if args.help else [])])
+    config: dict[str, object] = {}
+    for option in spec.cli_options:
+        value = getattr(options, "opt_" + option.key)
+        if option.secret and getattr(options, "opt_" + option.key + "_stdin"):
+            value = sys.stdin.readline().strip()
+        if value:
+            config[option.key] = value
 
     async def job(ctx: HubContext) -> int:
-        created = await create_channel(ctx, None, type=args.type, name=args.name, config=config)
+        created = await create_channel(
+            ctx, None, type=spec.type, name=options.name, team_id=options.team, config=config
+        )
         ch = created.channel
         print(f"channel {ch['id']} created: {ch['type']} {ch['name']!r}")
-        if ch["type"] == "telegram":
-            print(f"bot: @{ch['config']['username']}")
-            if settings.telegram_polling:
-                print("updates: long polling (HUB_TELEGRAM_POLLING=true)")
-            else:
-                base = settings.public_url.rstrip("/")
-                print(f"webhook: {base}/webhooks/telegram/{ch['id']}")
-            return 0
-        print(f"secret (shown once): {created.secret}")
-        if created.webhook_secret:
-            print(f"its callbacks verify with (Standard Webhooks): {created.webhook_secret}")
+        for line in spec.describe(created, settings):
+            print(line)
         return 0
 
     return asyncio.run(_with_context(settings, job))
@@ -167,7 +197,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     async def demo_widget(ctx: HubContext, team_id: int | None) -> None:
         channels = await list_channels(ctx)
-        if any(ch["type"] == "widget" and ch["config"].get("demo") for ch in channels):
+        if any(ch["config"].get("demo") for ch in channels):
             return
         await create_channel(
             ctx,
@@ -247,16 +277,17 @@ def build_parser() -> argparse.ArgumentParser:
     channel = sub.add_parser("channel", help="manage channels").add_subparsers(
         dest="action", required=True
     )
-    add = channel.add_parser("add", help="connect a channel")
-    add.add_argument("type", choices=["api", "telegram"])
-    add.add_argument("--name", required=True)
-    add.add_argument("--callback-url", help="api: where replies are POSTed")
-    add.add_argument("--token", help="telegram: the bot's token from @BotFather")
-    add.add_argument(
-        "--token-stdin",
-        action="store_true",
-        help="telegram: read the token from standard input (kept out of the process list)",
+    # The types and their options come from the channel registry, read only when this command
+    # runs (so --help loads no channel): `hub channel add` lists the types, `hub channel add
+    # TYPE --help` a type's options.
+    add = channel.add_parser(
+        "add",
+        help="connect a channel: hub channel add TYPE --name NAME [its options]",
+        add_help=False,
     )
+    add.add_argument("type", nargs="?")
+    add.add_argument("-h", "--help", action="store_true")
+    add.add_argument("rest", nargs=argparse.REMAINDER)
     add.set_defaults(func=cmd_channel_add)
 
     sub.add_parser("demo", help="seed a demo admin and channel").set_defaults(func=cmd_demo)

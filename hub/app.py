@@ -15,9 +15,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.bus import stop
+from hub.channels import registry
 from hub.channels.http import routes as channel_routes
-from hub.channels.registry import CHANNELS
-from hub.channels.registry import capabilities as channel_capabilities
 from hub.context import HubContext
 from hub.crm_sync.defaults import ensure_defaults
 from hub.crm_sync.http import reports as report_routes
@@ -95,8 +94,14 @@ def create_app(settings: Settings) -> web.Application:
         app.router.add_routes(table)
     # The core starts first (channels' own start-up uses the bus) and stops last.
     app.cleanup_ctx.append(_lifecycle)
-    adapters = {spec.type: spec.install(app) for spec in CHANNELS}
-    ctx.channel_capabilities = channel_capabilities()
+    registry.load_channel_modules(settings.channel_module_names)
+    app[registry.SPECS] = specs = registry.channel_specs()
+    adapters = {spec.type: spec.install(app) for spec in specs}
+    ctx.channel_capabilities = registry.capabilities()
+    ctx.contact_rows = registry.contact_rows()
+    ctx.live_adapters = {
+        kind: adapter for kind, adapter in adapters.items() if ctx.capabilities_of(kind).live
+    }
     app[DELIVERY] = DeliveryWorker(ctx, adapters)
     app[INTAKE] = intake = LeadIntake(ctx)
     app[METRICS].lead_intake_decided.set_function(lambda: intake.processed)

@@ -16,7 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.bus import Bus, MemoryBus
+from hub.channels.base import ChannelAdapter
 from hub.channels.capabilities import UNKNOWN, Capabilities
+from hub.channels.hooks import ContactRows
 from hub.db import make_engine, make_sessionmaker
 from hub.dbhealth import DatabaseHealth
 from hub.events import EVENTS_TOPIC, NEW_CONVERSATIONS_TOPIC, ConversationCreated, Event
@@ -50,6 +52,11 @@ class HubContext:
     batch_handlers: dict[str, Any] = field(default_factory=dict)
     #: What each channel type can do (``hub.channels.registry.capabilities``, set by the app).
     channel_capabilities: dict[str, Capabilities] = field(default_factory=dict)
+
+    #: Channels' tables that follow a contact in a merge (``hub.channels.hooks``, set by the app).
+    contact_rows: tuple[ContactRows, ...] = ()
+    #: The adapters of channels whose replies go out at commit (``Capabilities.live``).
+    live_adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
 
     def capabilities_of(self, channel_type: str) -> Capabilities:
         return self.channel_capabilities.get(channel_type, UNKNOWN)

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     #: Long polling instead of webhooks, for development without a public URL.
     telegram_polling: bool = False
+    #: Channel types from outside the hub: comma-separated modules that each define ``SPEC``
+    #: (a ``hub.channels.spec.ChannelSpec``), loaded by ``serve`` and ``channel add``.
+    channel_modules: str = ""
 
     #: Where widget/hub-widget.js and widget/demo.html are (the repository's widget folder).
     widget_dir: Path = Path(__file__).resolve().parent.parent / "widget"
@@ -131,6 +134,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def channel_module_names(self) -> list[str]:
+        return [name.strip() for name in self.channel_modules.split(",") if name.strip()]
 
     def resolved_secret_key(self) -> str:
         """The secret key: the configured one, else one kept in ``secret_key_file``.

@@ -22,6 +22,8 @@ from typing import Any
 import jsonschema_rs
 from aiohttp import web
 
+from hub.channels import registry
+from hub.channels.spec import ChannelSpec
 from hub.http import CTX
 from hub.http.openapi import openapi_document
 
@@ -36,17 +38,24 @@ class Answer:
     status: int
     content_type: str
     body: Any = None
+    #: The channel types of the hub that sent it: its document has their routes too.
+    channels: tuple[str, ...] = tuple(spec.type for spec in registry.BUILT_IN)
+
+
+#: Each hub's document, by its channel types (a test may register a type of its own).
+_SPECS: dict[tuple[str, ...], tuple[ChannelSpec, ...]] = {}
 
 
 @cache
-def _document() -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(json.dumps(openapi_document("http://hub.test")))
+def _document(channels: tuple[str, ...]) -> dict[str, Any]:
+    specs = _SPECS.get(channels, registry.BUILT_IN)
+    doc: dict[str, Any] = json.loads(json.dumps(openapi_document("http://hub.test", specs)))
     return doc
 
 
 @cache
-def _validator(method: str, path: str, status: int, kind: str) -> Any:
-    doc = _document()
+def _validator(channels: tuple[str, ...], method: str, path: str, status: int, kind: str) -> Any:
+    doc = _document(channels)
     schema = _response(doc, method, path, status)["content"][kind]["schema"]
     root = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
     root["components"] = doc["components"]
@@ -69,7 +78,7 @@ def problems_of(answer: Answer) -> list[str]:
     """What is wrong with one answer: an undocumented status or content type, or a body that
     does not match the schema (each error with where it is)."""
     where = f"{answer.method.upper()} {answer.path} -> {answer.status}"
-    doc = _document()
+    doc = _document(answer.channels)
     if answer.method not in doc["paths"].get(answer.path, {}):
         return [f"{where}: the document has no such operation"]
     documented = _response(doc, answer.method, answer.path, answer.status)
@@ -86,7 +95,7 @@ def problems_of(answer: Answer) -> list[str]:
         return [f"{where}: content type {kind} not in the document ({list(types)})"]
     if kind != "application/json":
         return []
-    validator = _validator(answer.method, answer.path, answer.status, kind)
+    validator = _validator(answer.channels, answer.method, answer.path, answer.status, kind)
     return [
         f"{where}: at {'/'.join(map(str, error.instance_path)) or 'the body'}: {error.message}"
         for error in validator.iter_errors(answer.body)
@@ -102,6 +111,8 @@ class AnswerBook:
     def hook(self, app: web.Application) -> None:
         """Record ``app``'s answers, if it is a hub (the fakes of providers are not)."""
         if CTX in app:
+            specs = app[registry.SPECS]
+            _SPECS.setdefault(tuple(spec.type for spec in specs), specs)
             app.on_response_prepare.append(self._record)
 
     async def _record(self, request: web.Request, response: web.StreamResponse) -> None:
@@ -114,7 +125,10 @@ class AnswerBook:
             raw = response.body
             body = json.loads(raw) if isinstance(raw, bytes | bytearray) else None
         method = request.method.lower()
-        self.answers.append(Answer(method, resource.canonical, response.status, kind, body))
+        channels = tuple(spec.type for spec in request.app[registry.SPECS])
+        self.answers.append(
+            Answer(method, resource.canonical, response.status, kind, body, channels)
+        )
 
     def problems(self) -> Iterator[str]:
         for answer in self.answers:

@@ -3,12 +3,8 @@ on a SQLite file, the way an admin runs them; and the secret key kept on first r
 
 from __future__ import annotations
 
-import os
 import re
 import socket
-import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,12 +15,10 @@ from hub.errors import Unauthorized
 from hub.inbox.models import Channel
 from hub.inbox.staff import login
 from hub.settings import Settings
+from tests.cli_run import Run, migrated_cli
 
-REPO = Path(__file__).resolve().parent.parent
 SHOWN_ONCE = re.compile(r"password \(shown once\): (\S+)")
 SECRET_ONCE = re.compile(r"secret \(shown once\): (\S+)")
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
@@ -34,29 +28,7 @@ def db_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def hub_cli(tmp_path: Path, db_url: str) -> Run:
-    """Run ``python -m hub …`` in ``tmp_path`` on a migrated SQLite database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env.update(
-        HUB_DATABASE_URL=db_url,
-        HUB_FAST_PASSWORD_HASH="true",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-    )
-
-    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "hub", *args],
-            cwd=tmp_path,
-            env=env,
-            input=stdin if stdin is not None else "",
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-
-    migrated = run("migrate")
-    assert migrated.returncode == 0, migrated.stderr
-    assert "latest schema" in migrated.stdout
-    return run
+    return migrated_cli(tmp_path, db_url)
 
 
 async def _can_log_in(db_url: str, email: str, password: str) -> bool:

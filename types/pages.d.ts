@@ -47,6 +47,10 @@ interface HubDomApi {
   translate(t: (key: string) => string): void;
   toast(message: string): void;
   request(method: string, path: string, body?: unknown, csrf?: string): Promise<ApiJson>;
+  /** Fetches the hub's channel types once, for ``channelBadge``. */
+  loadChannelTypes(): Promise<void>;
+  /** A channel type's badge, as its registration on the server describes it. */
+  channelBadge(type?: string): HTMLSpanElement;
 }
 
 /** What a feature script may read of the inbox's state. */

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.channels.base import DeliveryError, InboundContact, InboundMessage, OutboundMessage
 from hub.channels.cache import ChannelCache, ChannelView
+from hub.channels.capabilities import Capabilities
+from hub.channels.spec import ChannelSpec, CliOption
 from hub.crm_sync.rules import validate_auto_leads
 from hub.errors import InvalidInput, NotFound, Unauthorized
 from hub.http import CTX, METRICS, bearer_token, int_param, json, read_json
@@ -179,3 +181,15 @@ def install(app: web.Application) -> ApiChannelAdapter:
     app.router.add_routes(routes)
     settings = app[CTX].settings
     return ApiChannelAdapter(settings.destination_policy, settings.delivery_timeout_s)
+
+
+SPEC = ChannelSpec(
+    TYPE,
+    validate_config,
+    install,
+    outbound_urls=("callback_url",),
+    capabilities=Capabilities(reply_setting="callback_url"),
+    title="API",
+    badge="API",
+    cli_options=(CliOption("--callback-url", "callback_url", "where replies are POSTed"),),
+)

@@ -1,84 +1,84 @@
-"""The list of channel types: one entry per channel module, built-in or extra alike.
+"""The list of channel types: the built-in ones and those registered from outside, alike.
 
-Each entry says how to validate a channel's settings and how to install the channel into an app
-(its routes, its per-process state) returning the adapter that sends operator replies.
+Each type is one ``ChannelSpec`` (``hub.channels.spec``) made by its own package. Built-in
+types are named in ``BUILT_IN``; any other package registers with ``register(SPEC)``, or is named
+in ``HUB_CHANNEL_MODULES`` (modules that define ``SPEC``), which the app and the command line
+load (``load_channel_modules``) before they read the list. Nothing else in the core names a type.
 
-Every app installs every type, and the CLI reads this list for its choices, so what an entry
-names imports no provider SDK (aiogram, aiosmtplib…): a channel loads its SDK when a channel of
-its type exists or is connected (``LazyConnector``, ``telegram.keys``), and
-``tests/test_startup.py`` checks that a hub without one never imports it.
+Every app installs every type, and the CLI reads this list, so what a spec module imports must
+not be a provider SDK (aiogram, aiosmtplib…): a channel loads its SDK when a channel of its type
+exists or is connected (``LazyConnector``, ``telegram.keys``), and ``tests/test_startup.py``
+checks that a hub without one never imports it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+import importlib
+from collections.abc import Iterable
 
 from aiohttp import web
 
 from hub.channels import api
-from hub.channels.base import ChannelAdapter
-from hub.channels.capabilities import UNKNOWN, Capabilities
-from hub.channels.connector import ChannelConnector, LazyConnector
-from hub.channels.telegram import config as telegram_config
-from hub.channels.telegram import install as telegram_install
-from hub.channels.widget import config as widget_config
-from hub.channels.widget import install as widget_install
+from hub.channels.capabilities import Capabilities
+from hub.channels.hooks import ContactRows
+from hub.channels.spec import ChannelSpec
+from hub.channels.telegram.spec import SPEC as TELEGRAM
+from hub.channels.widget.spec import SPEC as WIDGET
 from hub.errors import InvalidInput
 
+BUILT_IN: tuple[ChannelSpec, ...] = (api.SPEC, WIDGET, TELEGRAM)
+_registered: list[ChannelSpec] = []
 
-@dataclass(frozen=True, slots=True)
-class ChannelSpec:
-    type: str
-    validate_config: Callable[[dict[str, Any]], dict[str, Any]]
-    install: Callable[[web.Application], ChannelAdapter]
-    #: Whether pages embed this channel by a public token (the widget's website token).
-    public_token: bool = False
-    #: The provider set-up of a type that needs one (see ``hub.channels.connector``).
-    connector: ChannelConnector | None = None
-    #: Settings that are URLs the hub sends to: checked against the address rule of
-    #: ``hub.outbound.destinations`` when the channel is created (and again on every connection).
-    outbound_urls: tuple[str, ...] = ()
-    #: What the channel can do, which core code asks instead of its type name.
-    capabilities: Capabilities = UNKNOWN
+#: The specs an app installed, for the routes that describe them (``/api/v1/channel-types``,
+#: the API document).
+SPECS = web.AppKey("channel_specs", tuple[ChannelSpec, ...])
 
 
-CHANNELS: tuple[ChannelSpec, ...] = (
-    ChannelSpec(
-        api.TYPE,
-        api.validate_config,
-        api.install,
-        outbound_urls=("callback_url",),
-        capabilities=Capabilities(reply_setting="callback_url"),
-    ),
-    ChannelSpec(
-        widget_config.TYPE,
-        widget_config.validate_config,
-        widget_install.install,
-        True,
-        capabilities=Capabilities(typing=True),
-    ),
-    ChannelSpec(
-        telegram_config.TYPE,
-        telegram_config.validate_config,
-        telegram_install.install,
-        connector=LazyConnector("hub.channels.telegram.connect"),
-        capabilities=Capabilities(files=True),
-    ),
-)
+def register(spec: ChannelSpec) -> None:
+    """Add a channel type; registering the same spec again changes nothing, another spec
+    under a taken type name is refused."""
+    for known in channel_specs():
+        if known.type == spec.type:
+            if known is spec:
+                return
+            raise ValueError(f"channel type {spec.type!r} is registered already")
+    _registered.append(spec)
+
+
+def unregister(type_name: str) -> None:
+    """Remove a registered (not built-in) type: for tests that register one of their own."""
+    _registered[:] = [spec for spec in _registered if spec.type != type_name]
+
+
+def load_channel_modules(names: Iterable[str]) -> None:
+    """Import each module named (``HUB_CHANNEL_MODULES``) and register its ``SPEC``."""
+    for name in names:
+        module = importlib.import_module(name)
+        spec = getattr(module, "SPEC", None)
+        if not isinstance(spec, ChannelSpec):
+            raise ValueError(f"channel module {name!r} defines no SPEC (a ChannelSpec)")
+        register(spec)
+
+
+def channel_specs() -> tuple[ChannelSpec, ...]:
+    return (*BUILT_IN, *_registered)
 
 
 def capabilities() -> dict[str, Capabilities]:
     """Every type's capabilities, for the context (``HubContext.channel_capabilities``)."""
-    return {spec.type: spec.capabilities for spec in CHANNELS}
+    return {spec.type: spec.capabilities for spec in channel_specs()}
+
+
+def contact_rows() -> tuple[ContactRows, ...]:
+    """Every type's tables that follow a contact in a merge (``HubContext.contact_rows``)."""
+    return tuple(rows for spec in channel_specs() for rows in spec.contact_rows)
 
 
 def channel_spec(type_name: str) -> ChannelSpec:
-    for spec in CHANNELS:
+    for spec in channel_specs():
         if spec.type == type_name:
             return spec
-    known = ", ".join(s.type for s in CHANNELS)
+    known = ", ".join(s.type for s in channel_specs())
     raise InvalidInput(
         f"unknown channel type {type_name!r}; known: {known}", code="unknown_channel_type"
     )

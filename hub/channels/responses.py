@@ -50,6 +50,27 @@ class CreatedChannelOut(ChannelOut):
     )
 
 
+class CapabilitiesOut(Out):
+    """What a channel type can do (``hub.channels.capabilities``)."""
+
+    replies: bool = Field(description="Operators can answer at all (notes always can)")
+    files: bool = Field(description="Replies may carry files")
+    html: bool = Field(description="Replies may be sent as HTML")
+    typing: bool = Field(description="The customer sees that the operator is typing")
+    threads: bool = Field(description="A sender has one conversation per thread")
+
+
+class ChannelTypeOut(Out):
+    type: str
+    title: str = Field(description="Its name for people")
+    badge: str = Field(description="The few letters of its badge in the inbox")
+    capabilities: CapabilitiesOut
+
+
+class ChannelTypesOut(Out):
+    items: list[ChannelTypeOut]
+
+
 class InboundOut(Out):
     message: MessageOut
     conversation: ListedConversationOut

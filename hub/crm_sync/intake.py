@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.bus import follow, stop
+from hub.channels.hooks import ContactRows
 from hub.context import HubContext
 from hub.crm_sync import rules
 from hub.crm_sync.deals import announce
@@ -92,6 +94,7 @@ async def join_known_contact(
     conv: Conversation,
     contact: Contact,
     events: list[Event],
+    channel_rows: Sequence[ContactRows],
 ) -> Contact:
     """A brand-new contact who shares a phone, email or verified identity with an older contact
     is merged into him, so his conversation joins what the known contact has open. For
@@ -112,7 +115,12 @@ async def join_known_contact(
     if kept is None:
         return contact
     record = await merge_in_session(
-        session, kept, contact, operator_id=None, reason="automatic: same " + older[0][1]
+        session,
+        kept,
+        contact,
+        operator_id=None,
+        reason="automatic: same " + older[0][1],
+        channel_rows=channel_rows,
     )
     await announce_merge(session, record, "contact.merged", events)
     await session.refresh(conv)
@@ -123,6 +131,7 @@ async def take_conversation(
     session: AsyncSession,
     conv_id: int,
     events: list[Event],
+    channel_rows: Sequence[ContactRows],
 ) -> str:
     """Apply the intake rules to one conversation; returns what was done."""
     conv = await session.get(Conversation, conv_id)
@@ -137,7 +146,7 @@ async def take_conversation(
     channel = await session.get(Channel, conv.channel_id)
     if contact is None or channel is None:
         return "gone"
-    contact = await join_known_contact(session, conv, contact, events)
+    contact = await join_known_contact(session, conv, contact, events, channel_rows)
     open_deal = await session.scalar(
         select(Deal)
         .where(Deal.contact_id == contact.id, Deal.status == DealStatus.OPEN.value)
@@ -344,7 +353,7 @@ class LeadIntake:
                 mine: list[Event] = []
                 try:
                     async with session.begin_nested():
-                        await take_conversation(session, conv_id, mine)
+                        await take_conversation(session, conv_id, mine, self._ctx.contact_rows)
                 except Exception:
                     log.exception("the lead intake failed on conversation %s", conv_id)
                     continue

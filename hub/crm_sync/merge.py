@@ -1,7 +1,8 @@
 """Contact merges and their undo, exactly.
 
 Merging ``merged`` into ``kept`` moves the merged contact's conversations, deals, leads,
-identities, phones, emails, tasks and widget visitors to the kept one, records the id of every
+identities, phones, emails, tasks and channels' own rows (the widget's visitors: each
+channel names them in its spec, ``hub.channels.hooks``) to the kept one, records the id of every
 row it moved in ``contact_merges.moved``, and points the merged contact at the kept one
 (``merged_into_id``). Phones and emails the kept contact already has stay where they are (two
 rows with one number on one contact are not allowed). Undo moves back exactly the recorded
@@ -16,12 +17,13 @@ messages or answers into another's conversation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.channels.widget.models import WidgetVisitor
+from hub.channels.hooks import ContactRows
 from hub.context import HubContext
 from hub.crm_sync.access import contact_recipients, get_visible_contact
 from hub.crm_sync.models import ContactMerge, Deal, Lead, Task
@@ -42,15 +44,19 @@ from hub.inbox.models import (
     MessageKind,
 )
 
-#: What moves, by the key it is recorded under in ``moved``.
+#: What moves, by the key it is recorded under in ``moved``; channels add their own tables
+#: (``HubContext.contact_rows``, from each channel's spec).
 MOVABLE: dict[str, Any] = {
     "conversations": Conversation,
     "deals": Deal,
     "leads": Lead,
     "identities": ContactIdentity,
     "tasks": Task,
-    "widget_visitors": WidgetVisitor,
 }
+
+
+def _movable(channel_rows: Sequence[ContactRows]) -> dict[str, Any]:
+    return {**MOVABLE, **{rows.key: rows.model for rows in channel_rows}}
 
 
 async def _ids(session: AsyncSession, model: Any, contact_id: int) -> list[int]:
@@ -104,6 +110,7 @@ async def merge_in_session(
     *,
     operator_id: int | None,
     reason: str,
+    channel_rows: Sequence[ContactRows],
 ) -> ContactMerge:
     """Move everything of ``merged`` to ``kept`` and record it; the caller announces."""
     if kept.id == merged.id:
@@ -111,7 +118,8 @@ async def merge_in_session(
     if kept.merged_into_id is not None or merged.merged_into_id is not None:
         raise Conflict("one of the contacts was merged already", code="contact_merged")
     moved: dict[str, list[int]] = {}
-    for key, model in MOVABLE.items():
+    movable = _movable(channel_rows)
+    for key, model in movable.items():
         moved[key] = await _ids(session, model, merged.id)
     moved["phones"] = await _new_values(
         session, ContactPhone, ContactPhone.e164, kept.id, merged.id
@@ -119,7 +127,7 @@ async def merge_in_session(
     moved["emails"] = await _new_values(
         session, ContactEmail, ContactEmail.email, kept.id, merged.id
     )
-    for key, model in MOVABLE.items():
+    for key, model in movable.items():
         await _move(session, model, moved[key], merged.id, kept.id)
     await _move(session, ContactPhone, moved["phones"], merged.id, kept.id)
     await _move(session, ContactEmail, moved["emails"], merged.id, kept.id)
@@ -175,7 +183,12 @@ async def merge_contacts(
         kept = await get_visible_contact(session, actor, kept_id)
         merged = await get_visible_contact(session, actor, merged_id)
         record = await merge_in_session(
-            session, kept, merged, operator_id=actor.operator_id, reason=reason.strip()[:2000]
+            session,
+            kept,
+            merged,
+            operator_id=actor.operator_id,
+            reason=reason.strip()[:2000],
+            channel_rows=ctx.contact_rows,
         )
         return await announce_merge(session, record, "contact.merged", events)
 
@@ -202,7 +215,8 @@ async def undo_merge(ctx: HubContext, actor: Principal, merge_id: int) -> dict[s
         if merged is None or kept is None or merged.merged_into_id != kept.id:
             raise Conflict("the contacts changed since; undo is not possible", code="merge_stale")
         moved = dict(record.moved)
-        for key, model in [*MOVABLE.items(), ("phones", ContactPhone), ("emails", ContactEmail)]:
+        movable = {**_movable(ctx.contact_rows), "phones": ContactPhone, "emails": ContactEmail}
+        for key, model in movable.items():
             await _move(session, model, list(moved.get(key, [])), kept.id, merged.id)
         await _senders(session, list(moved.get("conversations", [])), kept.id, merged.id)
         merged.merged_into_id = None

@@ -9,13 +9,16 @@ nothing else is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from hub import __version__
+from hub.channels import registry
 from hub.channels.http.openapi import CHANNEL_MODELS, CHANNEL_PATHS
+from hub.channels.spec import ChannelSpec
 from hub.crm_sync.http.openapi import CRM_MODELS, CRM_PATHS
 from hub.crm_sync.http.openapi_reports import REPORT_MODELS, REPORT_PATHS
 from hub.http.openapi_build import DATABASE_UNAVAILABLE
@@ -50,14 +53,14 @@ MODELS: tuple[type[BaseModel], ...] = (
 )
 
 
-def component_schemas() -> dict[str, Any]:
+def component_schemas(models: Sequence[type[BaseModel]]) -> dict[str, Any]:
     """Every model's schema under its name: the request bodies, the answers, and the models
     they are made of. Two models of one name would be told apart by pydantic with longer
     names; the document wants the short ones, so a clash fails here."""
-    names = [model.__name__ for model in MODELS]
+    names = [model.__name__ for model in models]
     assert len(set(names)) == len(names), "two models of one name in the document"
     _, top = models_json_schema(
-        [(model, "validation") for model in MODELS],
+        [(model, "validation") for model in models],
         ref_template="#/components/schemas/{model}",
     )
     schemas: dict[str, Any] = top["$defs"]
@@ -65,7 +68,17 @@ def component_schemas() -> dict[str, Any]:
     return schemas
 
 
-def openapi_document(public_url: str) -> dict[str, Any]:
+def openapi_document(
+    public_url: str, channels: Sequence[ChannelSpec] | None = None
+) -> dict[str, Any]:
+    """The document of the core routes and of every channel type's own (``channels``: the app's
+    specs, by default every registered type's)."""
+    specs = registry.channel_specs() if channels is None else channels
+    paths = dict(PATHS)
+    models = list(MODELS)
+    for spec in specs:
+        paths.update(spec.openapi.paths)
+        models.extend(spec.openapi.models)
     schemas: dict[str, Any] = {
         "Error": {
             "type": "object",
@@ -81,7 +94,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
             "additionalProperties": False,
         }
     }
-    schemas.update(component_schemas())
+    schemas.update(component_schemas(models))
     return {
         "openapi": "3.1.0",
         "info": {
@@ -90,7 +103,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
             "description": "Omnichannel inbox: operators, conversations, channels.",
         },
         "servers": [{"url": public_url}],
-        "paths": PATHS,
+        "paths": paths,
         "webhooks": WEBHOOKS,
         "components": {
             "schemas": schemas,

@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 
+from hub.channels import registry
 from hub.errors import DatabaseUnavailable
 from hub.http import CTX, METRICS, REALTIME, error_response, json
 from hub.http.openapi import openapi_document
@@ -63,4 +64,5 @@ async def metrics(request: web.Request) -> web.Response:
 
 @routes.get("/api/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
-    return json(openapi_document(request.app[CTX].settings.public_url))
+    app = request.app
+    return json(openapi_document(app[CTX].settings.public_url, app[registry.SPECS]))

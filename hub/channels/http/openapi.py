@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from hub.channels.api import InboundIn
 from hub.channels.http.routes import ChannelIn
-from hub.channels.responses import ChannelsOut, CreatedChannelOut, InboundOut
+from hub.channels.responses import ChannelsOut, ChannelTypesOut, CreatedChannelOut, InboundOut
 from hub.channels.telegram.responses import TelegramLinkOut, UpdateOut
 from hub.channels.telegram.routes import UpdateIn
 from hub.channels.widget.responses import (
@@ -58,6 +58,14 @@ def _widget_script() -> dict[str, Any]:
 
 CHANNEL_PATHS: dict[str, dict[str, Any]] = {
     # Connecting channels (admins), and the API channel's own route.
+    "/api/v1/channel-types": {
+        "get": _op(
+            "The channel types this hub serves: type, title, badge and capabilities",
+            answer=ChannelTypesOut,
+            auth=OPERATOR,
+            errors=(401,),
+        )
+    },
     "/api/v1/channels": {
         "get": _op(
             "List channels (never their secrets; their settings to admins only)",
@@ -185,6 +193,7 @@ CHANNEL_MODELS: tuple[type[BaseModel], ...] = (
     ChannelIn,
     InboundIn,
     ChannelsOut,
+    ChannelTypesOut,
     CreatedChannelOut,
     InboundOut,
     UpdateIn,

@@ -1,4 +1,4 @@
-"""Admin routes for channels: connect one (its secret shown once) and list them."""
+"""Admin routes for channels: connect one (its secret shown once), list them and their types."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.channels import admin
+from hub.channels import admin, registry
+from hub.channels.spec import type_dict
 from hub.http import CTX, json, principal, read_json
 from hub.inbox.schemas import Id
 from hub.inbox.staff import require_admin
@@ -36,6 +37,15 @@ async def create_channel(request: web.Request) -> web.Response:
     if created.webhook_secret is not None:
         answer["webhook_secret"] = created.webhook_secret
     return json(answer, status=201)
+
+
+@routes.get("/api/v1/channel-types")
+async def channel_types(request: web.Request) -> web.Response:
+    """The types this hub serves, for the pages' badges and the admin's choice: a new type shows
+    in the inbox with its own badge without the pages knowing its name."""
+    await principal(request)
+    items = [type_dict(spec) for spec in request.app[registry.SPECS]]
+    return json({"items": items})
 
 
 @routes.get("/api/v1/channels")

@@ -46,8 +46,6 @@
       deals_one: '{n} сделка', deals_few: '{n} сделки', deals_many: '{n} сделок', deals_other: '{n} сделки'
     }
   };
-  /** @type {Record<string, string>} */
-  var CHANNEL_BADGE = { api: 'API', widget: 'WEB', telegram: 'TG', email: '@', whatsapp: 'WA' };
 
   /**
    * The page's state; API objects (ApiJson) are kept as the hub answered them.
@@ -227,7 +225,7 @@
     var row = el('div', 'card-row');
     row.appendChild(el('strong', 'card-amount', money(d.amount, d.currency)));
     var channel = d.source && d.source.channel;
-    if (channel) row.appendChild(el('span', 'badge ch-' + channel, CHANNEL_BADGE[channel] || channel.slice(0, 3).toUpperCase()));
+    if (channel) row.appendChild(D.channelBadge(channel));
     li.appendChild(row);
     li.appendChild(el('span', 'muted small', d.owner ? d.owner.name : t('no_owner')));
     if (d.status === 'lost' && d.lost_reason) li.appendChild(el('span', 'small', known(d.lost_reason)));
@@ -435,7 +433,7 @@
         if (it.operator_name) li.appendChild(el('span', 'muted small', it.operator_name));
       } else if (e.type === 'conversation') {
         var ch = it.channel || {};
-        li.appendChild(el('span', 'badge ch-' + (ch.type || ''), CHANNEL_BADGE[ch.type] || ch.type || ''));
+        li.appendChild(D.channelBadge(ch.type));
         var a = el('a', 'link', t('conversation') + ' · ' + (ch.name || ''));
         a.href = '/inbox#c' + it.id;
         li.appendChild(a);
@@ -554,6 +552,7 @@
       S.me = s.operator;
       $('me').textContent = s.operator.name;
       return Promise.all([
+        D.loadChannelTypes(),
         api('GET', '/api/v1/pipelines').then(function (d) { S.pipelines = d.items; }),
         api('GET', '/api/v1/operators').then(function (d) {
           S.operators = d.items.filter(/** @param {ApiJson} o */ function (o) { return o.active; });

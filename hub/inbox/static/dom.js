@@ -193,11 +193,33 @@
     });
   }
 
+  /* The hub's channel types (GET /api/v1/channel-types): each badge's letters and name come
+   * from the type's registration on the server, so a new channel type needs no page change. */
+  /** @type {Record<string, {type: string, title: string, badge: string}>} */
+  var channelTypes = {};
+  /** @returns {Promise<void>} */
+  function loadChannelTypes() {
+    return request('GET', '/api/v1/channel-types').then(function (d) {
+      d.items.forEach(/** @param {ApiJson} c */ function (c) { channelTypes[c.type] = c; });
+    });
+  }
+  /**
+   * A channel type's badge: its letters, its name on hover, a colour by type where the style
+   * sheet has one (a grey one otherwise).
+   * @param {string} [type]
+   */
+  function channelBadge(type) {
+    var known = channelTypes[type || ''];
+    var b = el('span', 'badge ch-' + (known ? known.type : 'other'), known ? known.badge : '•');
+    b.title = known ? known.title : type || '';
+    return b;
+  }
+
   /** @type {HubDomApi} */
   var api = {
     pickLang: pickLang, saveLang: saveLang, format: format, defaultName: defaultName, $: $, find: find, all: all, el: el, clear: clear, show: show,
     control: control, targetAttr: targetAttr, targetClosest: targetClosest, translate: translate, toast: toast,
-    request: request
+    request: request, loadChannelTypes: loadChannelTypes, channelBadge: channelBadge
   };
   window.HubDom = api;
 })();

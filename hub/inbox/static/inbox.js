@@ -84,8 +84,6 @@
       act_to_team: 'команде {team}'
     }
   };
-  /** @type {Record<string, string>} */
-  var CHANNEL_BADGE = { api: 'API', widget: 'WEB', telegram: 'TG', email: '@', whatsapp: 'WA' };
   var STATUSES = ['open', 'pending', 'snoozed', 'resolved'];
 
   /* Feature scripts hook in here: message(node, m) decorates a rendered message; send() returns
@@ -195,7 +193,9 @@
   }
 
   function start() {
-    return api('GET', '/api/v1/me').then(function (me) {
+    // The badges' table first: the conversation list is drawn with it.
+    return Promise.all([api('GET', '/api/v1/me'), D.loadChannelTypes()]).then(function (got) {
+      var me = got[0];
       S.me = me;
       S.staff = me.role === 'manager' || me.role === 'admin';
       S.loggedIn = true;
@@ -383,13 +383,7 @@
     }
     return { id: id, name: '#' + id };
   }
-  /** @param {string} [type] */
-  function badge(type) {
-    var label = CHANNEL_BADGE[type || ''];
-    var b = el('span', 'badge ch-' + (label ? type : 'other'), label || '•');
-    b.title = type || '';
-    return b;
-  }
+  var badge = D.channelBadge;
   /** @param {string} iso */
   function shortTime(iso) {
     var d = new Date(iso);
