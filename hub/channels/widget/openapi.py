@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from hub.channels.spec import ChannelOpenApi
 from hub.channels.widget.rating_routes import RatingIn
+from hub.channels.widget.responses import VisitorAckOut, VisitorRatingAnswerOut
 from hub.http.openapi_build import op, path_id
 from hub.inbox.sniff import INLINE_IMAGES
 
@@ -44,6 +45,7 @@ def _upload() -> dict[str, Any]:
         "unparsable body: 400 malformed_multipart; no client_id before the file: 422 "
         "invalid_client_id; pre-chat fields missing: 422 prechat_required. A refused upload "
         "stores nothing",
+        answer=VisitorAckOut,
         errors=VISITOR_ERRORS,
     )
     operation["requestBody"] = _UPLOAD_BODY
@@ -70,12 +72,13 @@ WIDGET_PATHS: dict[str, dict[str, Any]] = {
             "nothing; a resolution that is not of his own conversation answers 404 "
             "resolution_not_found",
             body=RatingIn,
+            answer=VisitorRatingAnswerOut,
             ok=201,
             errors=(*VISITOR_ERRORS, 404, 409),
         ),
     },
 }
 
-WIDGET_MODELS: tuple[type[BaseModel], ...] = (RatingIn,)
+WIDGET_MODELS: tuple[type[BaseModel], ...] = (RatingIn, VisitorRatingAnswerOut)
 
 WIDGET_OPENAPI = ChannelOpenApi(paths=WIDGET_PATHS, models=WIDGET_MODELS)

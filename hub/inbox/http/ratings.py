@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from hub.http import CTX, int_param, json, principal
-from hub.http.openapi_build import BEARER, op, path_id
+from hub.http.openapi_build import OPERATOR, op, path_id
 from hub.inbox import ratings
+from hub.inbox.rating_responses import ContactRatingsOut
 
 routes = web.RouteTableDef()
 
@@ -31,9 +33,11 @@ RATING_PATHS: dict[str, dict[str, Any]] = {
             "The customer's ratings of the conversations of this contact you may see: "
             "{count, average, items: [{id, conversation_id, resolution_id, score, comment, "
             "operator_id, operator_name, created_at}]}, newest first",
-            auth=BEARER,
+            answer=ContactRatingsOut,
+            auth=OPERATOR,
             params=[path_id("contact_id")],
             errors=(400, 401, 404),
         ),
     },
 }
+RATING_MODELS: tuple[type[BaseModel], ...] = (ContactRatingsOut,)

@@ -1,0 +1,142 @@
+"""The widget's JSON answers to visitors (conventions in ``hub.responses``): only what a
+visitor may see of his own conversations, never an operator's notes or the hub's ids of people.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from hub.channels.widget.config import FieldMode, FieldName
+from hub.inbox.models import AttachmentKind
+from hub.responses import Omittable, Out
+
+
+class VisitorSenderOut(Out):
+    type: Literal["contact", "operator"]
+    name: str = Field(description="The operator's name; empty for the visitor himself")
+
+
+class VisitorFileOut(Out):
+    id: int
+    kind: AttachmentKind
+    filename: str
+    content_type: str
+    size: int
+    url: str = Field(description="Read with X-Visitor-Token (GET /api/widget/v1/attachments/{id})")
+
+
+class VisitorMessageOut(Out):
+    id: int
+    body: str
+    sender: VisitorSenderOut
+    created_at: datetime
+    kind: Literal["message", "callback_request"]
+    attachments: Omittable[list[VisitorFileOut]] = Field(
+        default=None, description="Its files (a message's; a callback request has none)"
+    )
+
+
+class GreetingOut(Out):
+    text: str
+    delay_s: float
+
+
+class PrechatOut(Out):
+    enabled: bool
+    fields: dict[FieldName, FieldMode]
+
+
+class WidgetChannelOut(Out):
+    """What the widget script may know of its channel: no secrets, no origins."""
+
+    name: str
+    lang: Literal["ru", "en"]
+    color: str
+    position: Literal["right", "left"]
+    greeting: GreetingOut | None
+    prechat: PrechatOut
+    require_identity: bool
+    reply_wait_s: int = Field(
+        description="Seconds without an answer before the widget offers to leave a phone or email"
+    )
+    max_message_chars: int
+    max_attachment_bytes: int
+
+
+class VisitorContactOut(Out):
+    """What the visitor told the hub himself (never his contact's details)."""
+
+    name: str
+    email: str | None
+    phone: str | None
+
+
+class OpeningOut(Out):
+    day: Literal["today", "tomorrow", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    time: str = Field(description="HH:MM in the company's time zone (HUB_TIMEZONE)")
+
+
+class WorkingHoursOut(Out):
+    """When the company answers (HUB_WORKING_HOURS): open now, or when it opens next."""
+
+    open_now: bool
+    opens: OpeningOut | None
+
+
+class RatingRequestOut(Out):
+    """His newest conversation was resolved and waits for his rating of that resolution."""
+
+    resolution_id: int
+    conversation_id: int
+
+
+class WidgetSessionOut(Out):
+    visitor_token: str = Field(description="Send it as X-Visitor-Token from now on")
+    channel: WidgetChannelOut
+    contact: VisitorContactOut
+    messages: list[VisitorMessageOut] = Field(description="The latest of his conversations")
+    operators_online: bool = Field(
+        description="Someone who may see his conversation (its team or assignee, or a manager "
+        "or admin) has the inbox open"
+    )
+    working_hours: WorkingHoursOut | None = Field(
+        description="Null when HUB_WORKING_HOURS is unset"
+    )
+    rating_request: RatingRequestOut | None
+
+
+class VisitorMessagesOut(Out):
+    items: list[VisitorMessageOut]
+    rating_request: RatingRequestOut | None
+
+
+class VisitorAckOut(Out):
+    """A visitor's message stored (once per client_id)."""
+
+    type: Literal["ack"]
+    client_id: str
+    message: VisitorMessageOut
+    duplicate: bool = Field(description="This client_id was stored before")
+
+
+class VisitorRatingOut(Out):
+    id: int
+    resolution_id: int
+    score: int = Field(ge=1, le=5)
+    comment: str
+    created_at: datetime
+
+
+class VisitorRatingAnswerOut(Out):
+    rating: VisitorRatingOut
+
+
+class CallbackOut(Out):
+    message: VisitorMessageOut
+
+
+class VisitorContactAnswerOut(Out):
+    contact: VisitorContactOut
