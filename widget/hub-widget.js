@@ -24,7 +24,7 @@ const queued = W.Hub && Array.isArray(W.Hub.q) ? W.Hub.q : [];
 const T = {
   ru: {
     open: 'Открыть чат', close: 'Свернуть чат', chat: 'Чат', online: 'Операторы на связи',
-    offline: 'Сейчас нет операторов на связи', op: 'оператор', typing: '{n} печатает…',
+    offline: 'Сейчас нет операторов на связи', op: 'оператор', typing: '{n} печатает…', typingOp: 'Оператор печатает…',
     ph: 'Напишите сообщение…', send: 'Отправить', sending: 'Отправляется…', failed: 'Не доставлено',
     retry: 'Повторить', long: 'Слишком длинное сообщение', rate: 'Слишком часто, подождите немного',
     conn: 'Нет связи, переподключаемся…', cb: 'Перезвоните мне', cbTitle: 'Обратный звонок',
@@ -39,7 +39,7 @@ const T = {
   },
   en: {
     open: 'Open chat', close: 'Minimise chat', chat: 'Chat', online: 'We are online',
-    offline: 'No operator is online right now', op: 'operator', typing: '{n} is typing…',
+    offline: 'No operator is online right now', op: 'operator', typing: '{n} is typing…', typingOp: 'Operator is typing…',
     ph: 'Write a message…', send: 'Send', sending: 'Sending…', failed: 'Not delivered',
     retry: 'Retry', long: 'The message is too long', rate: 'Too fast, please wait a moment',
     conn: 'Connection lost, reconnecting…', cb: 'Call me back', cbTitle: 'Call me back',
@@ -223,7 +223,7 @@ function onFrame(f) {
     if (f.client_id) { unqueue(f.client_id); S.sent.delete(f.client_id); }
     addMsg(f.message, f.client_id);
   } else if (ty === 'message') addMsg(f.message);
-  else if (ty === 'typing') showTyping(f.sender && f.sender.name);
+  else if (ty === 'typing') { if (f.active === false) hideTyping(); else showTyping(f.sender && f.sender.name); }
   else if (ty === 'presence') setOnline(f.operators_online !== false);
   else if (ty === 'error') onError(f.code, f.client_id, f.message);
 }
@@ -777,15 +777,16 @@ function addMsg(m, cid, initial) {
   scrollDown(out && !initial);
   if (!initial) connect();
 }
-/** @param {string} [name] */
+/** @param {string} [name] an operator typing a reply; hidden on his reply, a stop or 5 s after the last frame */
 function showTyping(name) {
   if (!ui) return;
-  $.ty.textContent = t('typing', { n: name || S.opName || t('op') });
+  const who = name || S.opName;
+  $.ty.textContent = who ? t('typing', { n: who }) : t('typingOp');
   $.ty.hidden = false;
   scrollDown();
   later('typing', hideTyping, 5000);
 }
-function hideTyping() { $.ty.hidden = true; clearTimeout(timers.typing); }
+function hideTyping() { if (ui) $.ty.hidden = true; clearTimeout(timers.typing); }
 function markRead() {
   if (S.isOpen && !D.hidden) {
     S.greetUnread = false;

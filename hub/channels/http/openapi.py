@@ -121,7 +121,8 @@ CHANNEL_PATHS: dict[str, dict[str, Any]] = {
     "/ws/widget": {
         "get": _op(
             "Visitor WebSocket (upgrade, ?visitor_token=). Client frames: message {client_id, "
-            "body}, typing, ping. Server frames: ready, ack, message, typing, error, pong.",
+            "body}, typing, ping. Server frames: ready, ack, message, typing {sender, active}, "
+            "presence, error, pong.",
             ok=101,
             errors=(400, 401, 403, 429),
         ),

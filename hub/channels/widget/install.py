@@ -6,9 +6,10 @@ from aiohttp import web
 
 from hub.channels.base import ChannelAdapter
 from hub.channels.widget.adapter import WidgetAdapter
+from hub.channels.widget.config import TYPE
 from hub.channels.widget.keys import WIDGET, WidgetState, close_visitor_sockets, widget_lifecycle
 from hub.channels.widget.routes import add_cors_headers, routes
-from hub.http import CTX, REALTIME
+from hub.http import CTX, REALTIME, TYPING
 
 
 def install(app: web.Application) -> ChannelAdapter:
@@ -16,7 +17,7 @@ def install(app: web.Application) -> ChannelAdapter:
     state = WidgetState(app[CTX], lambda: realtime.socket_count)
     app[WIDGET] = state
     realtime.on_sockets_changed.append(state.sockets_changed)
-    realtime.frame_handlers["typing"] = state.operator_typing
+    app[TYPING].relays[TYPE] = state.relay_typing
     app.router.add_routes(routes)
     app.cleanup_ctx.append(widget_lifecycle)
     app.on_shutdown.append(close_visitor_sockets)

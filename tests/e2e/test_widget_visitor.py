@@ -1,0 +1,145 @@
+"""The visitor's side of the widget on a page of another origin, in Chromium against the real hub:
+he sees the operator typing (told by the operator's inbox page, never for a note), a site that is
+not allowed stops after the first refusal with one clear console message, and "call me back"
+speaks his language, shows in the inbox as a callback card and makes a task due when he asked.
+
+The shop's site is a server of its own on another port (``site``), so the widget's requests to
+the hub are cross-origin for real: preflights, CORS headers and all.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from tests.e2e.conftest import Hub
+from tests.e2e.pw import expect
+from tests.e2e.test_inbox import api_channel, customer_says, open_inbox, person, row, ws_ready
+from tests.e2e.test_widget import W, new_page, send
+
+pytestmark = pytest.mark.timeout(120)
+
+LAPTOP = {"width": 1280, "height": 800}
+
+
+@dataclass
+class Site:
+    """The shop's own web server: ``pages`` maps a path to its HTML."""
+
+    url: str
+    pages: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Site]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    shop = Site(f"http://127.0.0.1:{port}")
+
+    async def page(request: web.Request) -> web.Response:
+        html = shop.pages.get(request.path)
+        if html is None:
+            raise web.HTTPNotFound()
+        return web.Response(text=html, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield shop
+    finally:
+        await runner.cleanup()
+
+
+async def open_site(
+    page: Any, site: Site, hub: Hub, token: str, *, lang: str = "ru", path: str = "/"
+) -> None:
+    """The shop's page with the hub's widget on it."""
+    site.pages[path] = (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>Shop</title>'
+        f"</head><body><h1>Печи и камины</h1>"
+        f'<script src="{hub.url}/widget.js" data-channel="{token}" async></script></body></html>'
+    )
+    await page.goto(site.url + path)
+
+
+def typing_frames(sent: list[str]) -> list[dict[str, Any]]:
+    frames = [json.loads(p) for p in sent if isinstance(p, str) and '"typing"' in p]
+    return [f for f in frames if f.get("type") == "typing"]
+
+
+async def test_the_visitor_sees_the_operator_typing_a_reply_never_a_note(
+    browser: Any, hub: Hub, site: Site
+) -> None:
+    channel = await hub.widget_channel("Печи", allowed_origins=[site.url])
+    anna = await person(hub, "Анна Смирнова", "admin")
+    visitor, errors = await new_page(browser, viewport=LAPTOP)
+    # The visitor's clock stands still: the typing line goes only when a frame or a reply says.
+    await visitor.clock.install()
+    await open_site(visitor, site, hub, channel["website_token"])
+    await visitor.locator(f"{W} .la").click()
+    await visitor.clock.pause_at(await visitor.evaluate("Date.now() + 1000"))
+    await send(visitor, "Сколько стоит монтаж камина?")
+    await expect(visitor.locator(f"{W} .m.out:not(.pe)")).to_have_count(1)
+
+    inbox, inbox_errors = await open_inbox(browser, hub, anna, lang="ru")
+    sent: list[str] = []
+    inbox.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+    await inbox.reload()  # the socket again, now watched
+    await ws_ready(inbox)
+    await inbox.click("[data-assignee=all]")
+    composer = inbox.locator("#body")
+
+    # A channel whose customers see no typing (the API channel) is never told.
+    api = await api_channel(hub, "Shop API")
+    await customer_says(hub, api, "Hello from the API", name="Ivan Petrov")
+    await row(inbox, "Ivan Petrov").click()
+    await expect(inbox.locator("#messages .msg.incoming")).to_have_count(1)
+    await composer.fill("Yes, in stock")
+
+    await row(inbox, "Сколько стоит монтаж").click()
+    await expect(inbox.locator("#messages .msg.incoming")).to_contain_text(["Сколько стоит"])
+    typing = visitor.locator(f"{W} .ty")
+    await composer.fill("Добрый день!")
+    await expect(typing).to_have_text("Анна Смирнова печатает…")
+    # Cleared: a stop, and the line goes at once (the visitor's clock stands still).
+    await composer.fill("")
+    await expect(typing).to_be_hidden()
+
+    # An internal note is never announced.
+    await inbox.click("#composer [data-mode=note]")
+    await composer.fill("Клиент с рекламы")
+    await composer.press("Enter")
+    await expect(inbox.locator("#messages .msg.note")).to_have_count(1)
+    await inbox.click("#composer [data-mode=reply]")
+    await composer.fill("Монтаж камина — от 18 000 ₽.")
+    await expect(typing).to_be_visible()
+    await composer.press("Enter")
+    reply = visitor.locator(f"{W} .m.in")
+    await expect(reply).to_contain_text("от 18 000 ₽")
+    await expect(typing).to_be_hidden()
+
+    # Frames stop coming: the line goes a few seconds after the last one.
+    await composer.fill("Замер")
+    await expect(typing).to_be_visible()
+    await visitor.clock.run_for(5100)
+    await expect(typing).to_be_hidden()
+    conv = await hub.conversation_id(channel["id"])
+    assert [(f["conversation_id"], f.get("active", True)) for f in typing_frames(sent)] == [
+        (conv, True),
+        (conv, False),  # cleared
+        (conv, True),
+        (conv, False),  # sent
+        (conv, True),
+    ]
+    assert "Клиент с рекламы" not in await visitor.locator(f"{W} .li").inner_text()
+    assert errors == [] and inbox_errors == []
