@@ -405,6 +405,8 @@ async def test_session_for_an_unknown_website_token_is_404(
         headers={"Origin": ORIGIN},
     )
     await expect_error(resp, 404, "unknown_website_token")
+    # Readable by the page (the widget stops on it); it tells nothing but the refusal.
+    assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert (await table_counts(client))["widget_visitors"] == 0
 
 

@@ -78,6 +78,8 @@ interface WidgetState {
   lastFrame: number;
   greetUnread: boolean;
   greetEl: Bubble | null;
+  /** Refused for good (a site that is not allowed, an unknown token): the widget does nothing. */
+  halted: boolean;
 }
 
 /** The widget's parts, made by build(). */

@@ -79,6 +79,7 @@ const uuid = () => {
 // Every network call resolves to {ok, status, data, code}; nothing throws.
 /** @param {string} method @param {string} path @param {object | null} [body] @param {boolean} [withToken] @returns {Promise<WidgetAnswer>} */
 async function api(method, path, body, withToken) {
+  if (S.halted) return { ok: false, status: 0, data: {}, code: 'halted' };
   const ctl = W.AbortController && new AbortController();
   const timer = ctl && setTimeout(() => ctl.abort(), 15000);
   try {
@@ -104,7 +105,7 @@ const S = {
   vt: load('vt'), channel: null, contact: {}, online: true, isOpen: false, want: false, identity: null,
   msgs: new Map(), pend: new Map(), lastId: 0, read: load('read'), opName: '', ws: null, ready: false,
   gen: 0, attempt: 0, fails: 0, rest: false, sent: new Map(), holdUntil: 0, prechat: false, view: 'chat',
-  lastTyping: 0, lastFrame: 0, greetUnread: false, greetEl: null,
+  lastTyping: 0, lastFrame: 0, greetUnread: false, greetEl: null, halted: false,
 };
 /** @type {Record<string, number | undefined>} */
 const timers = {};
@@ -115,7 +116,7 @@ function guard(fn) {
   };
 }
 /** @param {string} name @param {() => unknown} fn @param {number} ms */
-const later = (name, fn, ms) => { clearTimeout(timers[name]); timers[name] = setTimeout(guard(fn), ms); };
+const later = (name, fn, ms) => { clearTimeout(timers[name]); if (!S.halted) timers[name] = setTimeout(guard(fn), ms); };
 const backoff = (/** @type {number} */ n) => { const d = Math.min(30000, 1000 * 2 ** n); return d / 2 + (Math.random() * d) / 2; };
 
 // ---- session: on every page view (first/last touch), after identify() and on a stale token ----
@@ -131,6 +132,9 @@ async function runSession() {
   if (S.vt) body.visitor_token = S.vt;
   const r = await api('POST', '/api/widget/v1/sessions', body);
   if (!r.ok) {
+    if (r.code === 'origin_not_allowed') return halt('this site (' + location.origin + ') is not allowed for this channel; add it to allowed_origins');
+    if (r.code === 'unknown_website_token') return halt('no widget channel has the website token "' + TOKEN + '"; check data-channel');
+    if (S.halted) return false;
     if (r.status && r.status < 500 && r.status !== 429 && r.status !== 408) {
       warn('session refused:', r.code || r.status, (r.data.error && r.data.error.message) || '');
     } else later('session', session, backoff(S.attempt++));
@@ -159,6 +163,17 @@ async function runSession() {
   if (wanted()) connect();
   return true;
 }
+/** A refusal that no retry can change: one message, then no request, socket or timer again,
+ * and nothing left on the page. @param {string} why @returns {false} */
+function halt(why) {
+  S.halted = true;
+  drop();
+  Object.keys(timers).forEach((k) => clearTimeout(timers[k]));
+  if (ui) ui.remove();
+  ui = null;
+  warn(why);
+  return false;
+}
 function reset() {
   drop();
   S.msgs.forEach((el) => el.remove());
@@ -170,7 +185,7 @@ function reset() {
 // ---- WebSocket, with backoff, ping, catch-up, and REST polling when sockets keep failing ----
 const wanted = () => S.isOpen || S.msgs.size > 0 || outbox().length > 0;
 function connect() {
-  if (S.ws || !S.vt || !ui) return;
+  if (S.ws || !S.vt || !ui || S.halted) return;
   clearTimeout(timers.connect);
   let ws;
   try { ws = new WebSocket(BASE.replace(/^http/, 'ws') + '/ws/widget?visitor_token=' + encodeURIComponent(S.vt)); } catch (e) { return lost(null, 0); }

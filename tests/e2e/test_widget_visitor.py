@@ -143,3 +143,48 @@ async def test_the_visitor_sees_the_operator_typing_a_reply_never_a_note(
     ]
     assert "Клиент с рекламы" not in await visitor.locator(f"{W} .li").inner_text()
     assert errors == [] and inbox_errors == []
+
+
+@pytest.mark.parametrize("refusal", ["origin", "token"])
+async def test_a_site_that_is_not_allowed_stops_after_the_first_refusal(
+    browser: Any, hub: Hub, site: Site, refusal: str
+) -> None:
+    """One session call, one clear console message, no CORS error, no retry and no socket, even
+    after the longest backoff has passed many times over; nothing on the page."""
+    channel = await hub.widget_channel("Печи", allowed_origins=["https://shop.example"])
+    token = channel["website_token"] if refusal == "origin" else "no-such-token"
+    page, _ = await new_page(browser, quiet=False)
+    console: list[str] = []
+    hub_requests: list[str] = []
+    sockets: list[str] = []
+    page.on("console", lambda m: console.append(m.text))
+    page.on(
+        "request",
+        lambda r: hub_requests.append(f"{r.method} {r.url[len(hub.url) :]}")
+        if r.url.startswith(hub.url)
+        else None,
+    )
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    await page.clock.install()
+    said = (
+        f"[hub widget] this site ({site.url}) is not allowed for this channel; "
+        "add it to allowed_origins"
+        if refusal == "origin"
+        else '[hub widget] no widget channel has the website token "no-such-token"; '
+        "check data-channel"
+    )
+    async with page.expect_console_message(lambda m: m.text == said):
+        await open_site(page, site, hub, token)
+    # Ten minutes of the page's time: every backoff (30 s at most) would have fired by now.
+    await page.clock.run_for(10 * 60 * 1000)
+    site.pages["/after"] = "ok"
+    async with page.expect_request(site.url + "/after"):  # after anything the widget sent
+        await page.evaluate("u => fetch(u)", site.url + "/after")
+    assert hub_requests == ["GET /widget.js", "POST /api/widget/v1/sessions"]
+    assert sockets == []
+    assert [m for m in console if "[hub widget]" in m] == [said]
+    assert [m for m in console if "CORS" in m or "Access-Control" in m] == []
+    assert await page.locator(W).count() == 0
+    assert await page.evaluate("typeof Hub.open") == "function"  # the one global still answers
+    await page.evaluate("Hub.open(); Hub.close()")
+    assert await page.locator(W).count() == 0

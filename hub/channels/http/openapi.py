@@ -58,7 +58,8 @@ CHANNEL_PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/widget/v1/{tail}": {
         "options": _op(
-            "CORS preflight for an allowed site",
+            "CORS preflight for an allowed site (for tail=sessions, for any site: it may read "
+            "the session call's refusal, 403 origin_not_allowed or 404 unknown_website_token)",
             ok=204,
             errors=(403, 404),
             params=[{"name": "tail", "in": "path", "required": True, "schema": {"type": "string"}}],
