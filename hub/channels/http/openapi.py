@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from hub.channels.telegram.routes import UpdateIn
-from hub.channels.widget.routes import CallbackIn, ContactIn, SessionIn, VisitorMessageIn
+from hub.channels.widget.callback import CallbackIn
+from hub.channels.widget.routes import ContactIn, SessionIn, VisitorMessageIn
 from hub.http.openapi_build import op as _op
 from hub.http.openapi_build import path_id as _path_id
 from hub.http.openapi_build import query as _query
@@ -84,7 +85,9 @@ CHANNEL_PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/widget/v1/callback": {
         "post": _op(
-            "A visitor asks to be called back {visitor_token, phone, …}",
+            "A visitor asks to be called back {visitor_token, phone, name?, when?, time_zone?, "
+            "lang?}; when is {kind: asap | today_after (time HH:MM) | tomorrow_morning | at "
+            "(at YYYY-MM-DDTHH:MM)}, his wall clock in time_zone",
             body=CallbackIn,
             ok=201,
             errors=VISITOR_ERRORS,

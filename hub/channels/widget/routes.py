@@ -17,6 +17,7 @@ from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.channels.widget import conversation, visitors
+from hub.channels.widget.callback import CallbackIn
 from hub.channels.widget.config import origin_allowed
 from hub.channels.widget.keys import WIDGET
 from hub.channels.widget.live import VisitorSocket
@@ -53,14 +54,6 @@ class VisitorMessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     client_id: str = Field(min_length=1, max_length=64)
     body: str
-
-
-class CallbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    visitor_token: str = Field(max_length=100)
-    phone: str = Field(max_length=40)
-    name: str | None = Field(default=None, max_length=200)
-    preferred_time: str | None = Field(default=None, max_length=100)
 
 
 class ContactIn(BaseModel):
@@ -292,12 +285,7 @@ async def callback(request: web.Request) -> web.Response:
     _rate(request, visitor.id)
     phone = normalize_phone(body.phone)
     message, visitor = await conversation.request_callback(
-        request.app[CTX],
-        visitor,
-        channel,
-        phone,
-        body.name,
-        body.preferred_time,
+        request.app[CTX], visitor, channel, phone, body.name, body
     )
     # His open tabs show the request.
     await request.app[WIDGET].live.push(

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.channels.widget.callback import callback_view
 from hub.channels.widget.config import TYPE, WidgetConfig, public_settings
 from hub.channels.widget.models import WidgetVisitor
 from hub.context import HubContext
@@ -105,13 +106,16 @@ def visitor_message(msg: Message, operator_names: dict[int, str]) -> dict[str, A
     else:
         sender = {"type": "operator", "name": operator_names.get(msg.sender_operator_id or 0, "")}
     kind = "callback_request" if msg.meta.get("type") == "callback_request" else "message"
-    return {
+    out = {
         "id": msg.id,
         "body": msg.body,
         "sender": sender,
         "created_at": iso(msg.created_at),
         "kind": kind,
     }
+    if kind == "callback_request":
+        out["callback"] = callback_view(msg.meta)
+    return out
 
 
 async def channel_by_token(ctx: HubContext, website_token: str) -> Channel:
