@@ -1,4 +1,4 @@
-""""Call me back" with a time: the choice made a due time in the company's hours
+""" "Call me back" with a time: the choice made a due time in the company's hours
 (``hub.crm_sync.callback_time``), the request in the visitor's language with a callback the
 widget and the inbox can show, the "call back" task due when he asked (from the lead intake
 and from a later request), and every malformed choice refused with 422 and nothing written.
@@ -145,9 +145,7 @@ async def test_a_request_in_his_language_and_its_task_due_when_he_asked(
     # A later request, another number, in Russian: a second task, due when that one asks.
     resp = await _ask(client, token, phone="+7 912 000 11 22", when={"kind": "tomorrow_morning"})
     assert resp.status == 201, await resp.text()
-    assert (await resp.json())["message"]["body"] == (
-        "Перезвоните мне: +79120001122, завтра утром"
-    )
+    assert (await resp.json())["message"]["body"] == ("Перезвоните мне: +79120001122, завтра утром")
     tasks = {t.title: t for t in await _tasks(client)}
     later = tasks["Call back +79120001122"].due_at
     assert later is not None and later.astimezone(MSK).hour == 9

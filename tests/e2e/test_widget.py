@@ -432,7 +432,7 @@ async def test_offline_contact_form_and_callback(browser: Any, hub: Hub) -> None
     await form.locator("button[type=submit]").click()
     await expect(form.locator(".er:visible")).to_have_text("Проверьте номер телефона")
     await form.locator("input[name=phone]").fill("8 (916) 123-45-67")
-    await form.locator("input[name=when]").fill("сегодня после 18:00")
+    await form.locator("input[name=time]").fill("18:00")  # "today after", picked by focus
     await form.locator("button[type=submit]").click()
     card = page.locator(f"{W} .m.cb")
     await expect(card).to_have_count(1)

@@ -10,22 +10,35 @@ the hub are cross-origin for real: preflights, CORS headers and all.
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
 
+from hub.app import INTAKE
 from tests.e2e.conftest import Hub
 from tests.e2e.pw import expect
-from tests.e2e.test_inbox import api_channel, customer_says, open_inbox, person, row, ws_ready
+from tests.e2e.test_inbox import (
+    api_channel,
+    customer_says,
+    open_inbox,
+    person,
+    row,
+    shot,
+    ws_ready,
+)
 from tests.e2e.test_widget import W, new_page, send
 
 pytestmark = pytest.mark.timeout(120)
 
 LAPTOP = {"width": 1280, "height": 800}
+MSK = ZoneInfo("Europe/Moscow")
 
 
 @dataclass
@@ -160,9 +173,11 @@ async def test_a_site_that_is_not_allowed_stops_after_the_first_refusal(
     page.on("console", lambda m: console.append(m.text))
     page.on(
         "request",
-        lambda r: hub_requests.append(f"{r.method} {r.url[len(hub.url) :]}")
-        if r.url.startswith(hub.url)
-        else None,
+        lambda r: (
+            hub_requests.append(f"{r.method} {r.url[len(hub.url) :]}")
+            if r.url.startswith(hub.url)
+            else None
+        ),
     )
     page.on("websocket", lambda ws: sockets.append(ws.url))
     await page.clock.install()
@@ -188,3 +203,98 @@ async def test_a_site_that_is_not_allowed_stops_after_the_first_refusal(
     assert await page.evaluate("typeof Hub.open") == "function"  # the one global still answers
     await page.evaluate("Hub.open(); Hub.close()")
     assert await page.locator(W).count() == 0
+
+
+CALLBACK_TEXTS = {
+    "ru": {
+        "title": "Обратный звонок",
+        "when": "Когда позвонить",
+        "options": ["Как можно скорее", "Сегодня после", "Завтра утром", "Выбрать время"],
+        "go": "Жду звонка",
+        "bad_time": "Проверьте время",
+        "asked": "Перезвоните мне: +79161234567",
+        "will": "Позвоним",
+        "card": "Просьба перезвонить",
+        "card_asked": "Просит:",
+        "card_due": "Позвонить:",
+    },
+    "en": {
+        "title": "Call me back",
+        "when": "When to call",
+        "options": ["As soon as possible", "Today after", "Tomorrow morning", "Pick a time"],
+        "go": "Request a call",
+        "bad_time": "Please check the time",
+        "asked": "Please call me back: +79161234567",
+        "will": "We will call",
+        "card": "Callback request",
+        "card_asked": "Asked for:",
+        "card_due": "Call at:",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_call_me_back_in_his_language_a_card_in_the_inbox_and_a_task_due_then(
+    browser: Any, hub: Hub, site: Site, lang: str
+) -> None:
+    words = CALLBACK_TEXTS[lang]
+    channel = await hub.widget_channel("Печи", allowed_origins=[site.url])
+    visitor, errors = await new_page(
+        browser,
+        viewport=LAPTOP,
+        locale="ru-RU" if lang == "ru" else "en-GB",
+        timezone_id="Europe/Moscow",
+    )
+    await open_site(visitor, site, hub, channel["website_token"], lang=lang)
+    await visitor.locator(f"{W} .la").click()
+    await visitor.locator(f"{W} .cbb").click()
+    form = visitor.locator(f"{W} form.fo:visible")
+    await expect(form.locator("h2")).to_have_text(words["title"])
+    await expect(form.locator("legend")).to_have_text(words["when"])
+    await expect(form.locator(".rd")).to_have_text(words["options"])
+    await expect(form.locator("button[type=submit]")).to_have_text(words["go"])
+    assert await form.locator("input[name=wk]:checked").get_attribute("value") == "asap"
+
+    await form.locator("input[name=phone]").fill("8 (916) 123-45-67")
+    if lang == "ru":
+        await shot(visitor, "widget-callback-ru.png")
+    # A time that has passed: refused by the hub, said under the field, nothing sent.
+    now = datetime.now(UTC).astimezone(MSK)
+    await form.locator("input[name=at]").fill((now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))
+    assert await form.locator("input[name=wk]:checked").get_attribute("value") == "at"
+    await form.locator("button[type=submit]").click()
+    await expect(form.locator(".er:visible")).to_have_text(words["bad_time"])
+    assert await hub.conversations(channel["id"]) == []
+
+    wanted = (now + timedelta(days=3)).replace(hour=15, minute=30, second=0, microsecond=0)
+    await form.locator("input[name=at]").fill(wanted.strftime("%Y-%m-%dT%H:%M"))
+    await form.locator("button[type=submit]").click()
+    bubble = visitor.locator(f"{W} .m.cb .bu")
+    await expect(bubble).to_contain_text(words["asked"])
+    await expect(bubble).to_contain_text(words["will"])
+    await expect(bubble).to_contain_text(re.compile(r"15:30|3:30\s?PM", re.I))
+
+    # The operator sees a callback card in his own language, and the task is due then.
+    anna = await person(hub, "Анна Смирнова", "admin")
+    inbox, inbox_errors = await open_inbox(browser, hub, anna, lang=lang)
+    await inbox.click("[data-assignee=all]")
+    await inbox.locator("#conv-list .conv-row").first.click()
+    card = inbox.locator("#messages .item-callback")
+    await expect(card.locator(".item-title")).to_have_text(words["card"])
+    await expect(card.locator(".item-title svg.item-icon")).to_have_count(1)
+    await expect(card.locator("a.item-phone")).to_have_attribute("href", "tel:+79161234567")
+    await expect(card).to_contain_text(
+        words["card_asked"] + " " + wanted.strftime("%Y-%m-%d 15:30")
+    )
+    await expect(card.locator(".item-due")).to_contain_text(words["card_due"])
+    await expect(card.locator(".item-due")).to_contain_text(re.compile(r"15:30|03:30\s?PM", re.I))
+    await expect(inbox.locator("#messages .msg.incoming .body")).to_be_hidden()
+    if lang == "ru":
+        await shot(inbox, "inbox-callback-ru.png")
+
+    await hub.app[INTAKE].run_once()
+    tasks = (await hub.call("GET", "/api/v1/tasks?status=open"))["items"]
+    assert [(t["kind"], t["due_at"]) for t in tasks] == [
+        ("callback", wanted.astimezone(UTC).isoformat().replace("+00:00", "Z"))
+    ]
+    assert errors == [] and inbox_errors == []
