@@ -7,14 +7,11 @@ operator socket with 1001 first, so clients reconnect elsewhere at once instead 
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.bus import stop
 from hub.channels import registry
 from hub.channels.http import routes as channel_routes
 from hub.context import HubContext
@@ -24,12 +21,11 @@ from hub.crm_sync.http import routes as crm_routes
 from hub.crm_sync.http import webhooks as webhook_routes
 from hub.crm_sync.intake import LeadIntake
 from hub.crm_sync.worker import SyncWorker
-from hub.errors import DatabaseUnavailable
 from hub.http import CTX, LOGIN_GUARD, METRICS, REALTIME, TYPING, error_middleware
 from hub.http import ops as ops_routes
 from hub.inbox.auth import Principal, load_principal
 from hub.inbox.delivery import DeliveryWorker
-from hub.inbox.handoff import wake_snoozed
+from hub.inbox.handoff import SnoozeWaker
 from hub.inbox.http import attachments as attachment_routes
 from hub.inbox.http import canned as canned_routes
 from hub.inbox.http import pages as inbox_pages
@@ -42,8 +38,6 @@ from hub.inbox.typing import OperatorTyping
 from hub.metrics import Metrics
 from hub.outbound.poster import AiohttpPoster
 from hub.settings import Settings
-
-log = logging.getLogger(__name__)
 
 ROUTE_TABLES = (
     ops_routes.routes,
@@ -60,18 +54,7 @@ ROUTE_TABLES = (
 DELIVERY = web.AppKey("delivery", DeliveryWorker)
 INTAKE = web.AppKey("lead_intake", LeadIntake)
 SYNC = web.AppKey("sync", SyncWorker)
-SNOOZE_CHECK_S = 15.0
-
-
-async def _snooze_loop(ctx: HubContext) -> None:
-    while True:
-        await asyncio.sleep(SNOOZE_CHECK_S)
-        try:
-            await wake_snoozed(ctx)
-        except DatabaseUnavailable:
-            pass  # logged once per interval by the database's health
-        except Exception:
-            log.exception("waking snoozed conversations failed")
+SNOOZE = web.AppKey("snooze", SnoozeWaker)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -102,10 +85,14 @@ def create_app(settings: Settings) -> web.Application:
     adapters = {spec.type: spec.install(app) for spec in specs}
     ctx.channel_capabilities = registry.capabilities()
     ctx.contact_rows = registry.contact_rows()
+    ctx.live_adapters = {
+        kind: adapter for kind, adapter in adapters.items() if ctx.capabilities_of(kind).live
+    }
     app[DELIVERY] = DeliveryWorker(ctx, adapters)
     app[INTAKE] = intake = LeadIntake(ctx)
     app[METRICS].lead_intake_decided.set_function(lambda: intake.processed)
     app[SYNC] = SyncWorker(ctx, AiohttpPoster(settings.destination_policy, settings.sync_timeout_s))
+    app[SNOOZE] = SnoozeWaker(ctx)
     app.on_shutdown.append(_close_sockets)
     return app
 
@@ -125,15 +112,15 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             await migrating.dispose()
     await ensure_defaults(ctx)
     await app[REALTIME].start()
-    app[DELIVERY].start()
+    await app[DELIVERY].start()
     if ctx.settings.lead_intake:
         await app[INTAKE].start()
-    app[SYNC].start()
-    snoozer = asyncio.create_task(_snooze_loop(ctx), name="snooze-waker")
+    await app[SYNC].start()
+    await app[SNOOZE].start()
     try:
         yield
     finally:
-        await stop(snoozer)
+        await app[SNOOZE].close()
         await app[INTAKE].close()
         await app[SYNC].close()
         await app[DELIVERY].close()

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.bus import Bus, MemoryBus
+from hub.channels.base import ChannelAdapter
 from hub.channels.capabilities import UNKNOWN, Capabilities
 from hub.channels.hooks import ContactRows
 from hub.db import make_engine, make_sessionmaker
@@ -54,6 +55,8 @@ class HubContext:
 
     #: Channels' tables that follow a contact in a merge (``hub.channels.hooks``, set by the app).
     contact_rows: tuple[ContactRows, ...] = ()
+    #: The adapters of channels whose replies go out at commit (``Capabilities.live``).
+    live_adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
 
     def capabilities_of(self, channel_type: str) -> Capabilities:
         return self.channel_capabilities.get(channel_type, UNKNOWN)

@@ -1,13 +1,12 @@
 """Are any operators online? The widget tells visitors when nobody is there to answer.
 
 Each process counts its own operator sockets. With Redis every process writes its count under a
-key of its own with a short expiry and refreshes it, so a process that dies stops counting
-within the expiry; without Redis the local count is the answer.
+key of its own with a short expiry and refreshes it (a ``PeriodicWorker``), so a process that
+dies stops counting within the expiry; without Redis the local count is the answer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import Callable
@@ -16,14 +15,25 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
-from hub.bus import stop
+from hub.worker import PassFailed, PeriodicWorker
 
-TTL_S = 30
-REFRESH_S = 10.0
+#: How much longer than the refresh interval a count is kept: a refresh or two may fail.
+TTL_REFRESHES = 3
 
 
-class Presence:
-    def __init__(self, local_count: Callable[[], int], redis_url: str | None, prefix: str) -> None:
+class Presence(PeriodicWorker):
+    name = "presence"
+
+    def __init__(
+        self,
+        local_count: Callable[[], int],
+        redis_url: str | None,
+        prefix: str,
+        *,
+        refresh_s: float,
+        backoff_s: float,
+    ) -> None:
+        super().__init__(interval_s=refresh_s, backoff_s=backoff_s)
         self._local_count = local_count
         self._redis: aioredis.Redis | None = None
         if redis_url:
@@ -32,16 +42,14 @@ class Presence:
             self._redis = redis.asyncio.from_url(redis_url, decode_responses=True)
         self._key = f"{prefix}:presence:{uuid.uuid4().hex}"
         self._pattern = f"{prefix}:presence:*"
-        self._task: asyncio.Task[None] | None = None
+        self._ttl_s = max(1, round(refresh_s * TTL_REFRESHES))
 
     async def start(self) -> None:
-        if self._redis is not None and self._task is None:
-            self._task = asyncio.create_task(self._refresh_loop(), name="presence")
+        if self._redis is not None:  # without Redis there is nothing to refresh
+            await super().start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            await stop(self._task)
-            self._task = None
+        await self.stop()
         if self._redis is not None:
             with contextlib.suppress(Exception):
                 await self._redis.delete(self._key)
@@ -50,13 +58,15 @@ class Presence:
     async def publish_local(self) -> None:
         """Write this process's count now (called when a socket opens or closes)."""
         if self._redis is not None:
-            await self._redis.set(self._key, self._local_count(), ex=TTL_S)
+            await self._redis.set(self._key, self._local_count(), ex=self._ttl_s)
 
-    async def _refresh_loop(self) -> None:
-        while True:
-            with contextlib.suppress(Exception):
-                await self.publish_local()
-            await asyncio.sleep(REFRESH_S)
+    async def run_once(self) -> int:
+        """Refresh this process's count; the count. Redis away is the bus's to report."""
+        try:
+            await self.publish_local()
+        except Exception as exc:
+            raise PassFailed("presence not refreshed") from exc
+        return self._local_count()
 
     async def operators_online(self) -> bool:
         if self._local_count() > 0:

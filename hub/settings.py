@@ -63,10 +63,22 @@ class Settings(BaseSettings):
     #: Take part in the lead intake (new conversations become leads). With several processes
     #: one holds the cursor's lease at a time; turn it off on processes that should never run it.
     lead_intake: bool = True
+    #: How often the lead intake looks for new conversations when no event woke it.
+    lead_intake_poll_interval_s: float = 3.0
+    #: After a failed pass (the database away, an error), a background worker waits this long,
+    #: or its own interval if that is longer, before the next; a wake-up does not cut it short.
+    worker_backoff_s: float = 1.0
+    #: How often snoozed conversations whose time has come are reopened.
+    snooze_check_interval_s: float = 15.0
+    #: With Redis, how often each process writes its count of operator sockets (kept three
+    #: times as long, so a process that died stops counting soon after).
+    presence_refresh_interval_s: float = 10.0
     #: Outbound delivery: attempts before a reply is marked failed, and the longest backoff.
     delivery_max_attempts: int = 20
     delivery_max_backoff_s: float = 3600.0
     delivery_timeout_s: float = 10.0
+    #: How often the delivery worker looks for due replies when no new reply woke it.
+    delivery_poll_interval_s: float = 1.0
     #: Sync out (signed webhooks): attempts before a delivery is marked failed, the longest wait
     #: between two attempts, one attempt's timeout, and how often the worker looks for work.
     sync_max_attempts: int = 30
@@ -100,6 +112,11 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     #: Long polling instead of webhooks, for development without a public URL.
     telegram_polling: bool = False
+    #: How often a process looks for Telegram channels it does not serve yet (to load the
+    #: channel, and with long polling to take a bot's lease).
+    telegram_scan_interval_s: float = 10.0
+    #: With long polling, how long a bot's polling waits after a failed ``getUpdates``.
+    telegram_poll_backoff_s: float = 5.0
     #: Channel types from outside the hub: comma-separated modules that each define ``SPEC``
     #: (a ``hub.channels.spec.ChannelSpec``), loaded by ``serve`` and ``channel add``.
     channel_modules: str = ""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from hub.http import CTX
 from hub.inbox import inbound_sql
 from hub.inbox.staff import create_operator, create_team
 from hub.settings import Settings
+from hub.worker import PeriodicWorker
 
 _counter = itertools.count(1)
 #: The last resort of a wait for a frame or a state that is sure to come, never the expected
@@ -141,3 +143,24 @@ def recorded_statements(client: TestClient) -> Iterator[list[str]]:  # type: ign
     finally:
         inbound_sql.statement_observers.remove(batch)
         event.remove(engine, "before_cursor_execute", seen)
+
+
+async def after_passes(
+    check: Callable[[], Awaitable[bool]], *workers: PeriodicWorker, within: float = FRAME_CAP_S
+) -> None:
+    """Wait until ``check()`` holds, looking again each time one of ``workers`` ends a pass:
+    their passes are what change what it reads, so this waits on them, not on a clock."""
+    async with asyncio.timeout(within):
+        while True:
+            seen = [worker.passes for worker in workers]  # before the look, so none is missed
+            if await check():
+                return
+            ends = [
+                asyncio.ensure_future(worker.passed(n + 1))
+                for worker, n in zip(workers, seen, strict=True)
+            ]
+            try:
+                await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for end in ends:
+                    end.cancel()

@@ -4,7 +4,6 @@ cursor's lease; the inbound write path runs no CRM query."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -19,7 +18,13 @@ from hub.http import CTX
 from hub.inbox.models import Channel, ContactIdentity, Conversation
 from hub.settings import Settings
 from tests.crm_helpers import make_deal, make_lead, outbox, run_intake
-from tests.helpers import customer_says, make_api_channel, make_operator, recorded_statements
+from tests.helpers import (
+    after_passes,
+    customer_says,
+    make_api_channel,
+    make_operator,
+    recorded_statements,
+)
 
 
 async def test_new_contact_becomes_a_lead_in_incoming(client: TestClient) -> None:  # type: ignore[type-arg]
@@ -132,7 +137,8 @@ async def test_two_running_intakes_make_one_lead(
     the same database (here a second loop) makes no second lead."""
     client = await aiohttp_client(create_app(settings.model_copy(update={"lead_intake": True})))
     ctx = client.app[CTX]
-    other = LeadIntake(ctx, poll_s=0.05)
+    mine = client.app[INTAKE]
+    other = LeadIntake(ctx)
     await other.start()
     try:
         mark = await ctx.bus.last_id(EVENTS_TOPIC)
@@ -140,16 +146,22 @@ async def test_two_running_intakes_make_one_lead(
         channel = await make_api_channel(client, admin)
         for n in range(3):
             await customer_says(client, channel, "Hi", external_id=f"bg{n}")
-        for _ in range(200):
-            found = (await ctx.read(lambda s: s.scalars(select(Lead.id)))).all()
-            if len(found) >= 3:
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)  # time for a wrong second lead to appear
-        assert len((await ctx.read(lambda s: s.scalars(select(Lead.id)))).all()) == 3
+
+        async def leads() -> int:
+            return len((await ctx.read(lambda s: s.scalars(select(Lead.id)))).all())
+
+        async def three_leads() -> bool:
+            return await leads() >= 3
+
+        await after_passes(three_leads, mine, other)
+        # Passes that start now find every conversation decided, and those under way when the
+        # third lead appeared have ended: a wrong second lead would be there by now.
+        await mine.next_pass()
+        await other.next_pass()
+        assert await leads() == 3
         events = [p["event"] for _, p in await ctx.bus.read_after(EVENTS_TOPIC, mark)]
         assert events.count("lead.created") == 3
-        assert (client.app[INTAKE].processed == 0) != (other.processed == 0)
+        assert (mine.processed == 0) != (other.processed == 0)
     finally:
         await other.close()
 
@@ -192,25 +204,21 @@ async def test_a_new_conversation_wakes_the_intake(
 ) -> None:
     """With polling far away, the lead comes within moments: the intake woke on the
     ``new-conversations`` topic."""
-    app = create_app(settings.model_copy(update={"lead_intake": True}))
-    client = await aiohttp_client(app)
+    tuned = settings.model_copy(update={"lead_intake": True, "lead_intake_poll_interval_s": 600.0})
+    client = await aiohttp_client(create_app(tuned))
     ctx = client.app[CTX]
-    await client.app[INTAKE].close()
-    woken = LeadIntake(ctx, poll_s=600)
-    await woken.start()
-    try:
-        await asyncio.sleep(0.2)  # the first pass, on start, finds nothing
-        admin = await make_operator(client, role="admin")
-        channel = await make_api_channel(client, admin)
-        await customer_says(client, channel, "Hi", external_id="wake")
-        for _ in range(100):
-            if woken.processed:
-                break
-            await asyncio.sleep(0.05)
-        assert woken.processed == 1
-        assert len((await ctx.read(lambda s: s.scalars(select(Lead.id)))).all()) == 1
-    finally:
-        await woken.close()
+    intake = client.app[INTAKE]
+    await intake.passed(1)  # the first pass, on start, found nothing; the next is 600 s away
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
+    await customer_says(client, channel, "Hi", external_id="wake")
+
+    async def decided() -> bool:
+        return intake.processed > 0
+
+    await after_passes(decided, intake)
+    assert intake.processed == 1
+    assert len((await ctx.read(lambda s: s.scalars(select(Lead.id)))).all()) == 1
 
 
 async def test_callback_request_makes_a_task_once(client: TestClient) -> None:  # type: ignore[type-arg]

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.app import SYNC, create_app
+from hub.app import DELIVERY, SYNC, create_app
 from hub.crm_sync.models import SyncAttempt, WebhookSubscription
 from hub.crm_sync.outbox import record_change
 from hub.errors import InvalidInput
@@ -30,7 +30,13 @@ from hub.http import CTX
 from hub.inbox.models import Channel
 from hub.outbound.destinations import DestinationPolicy, check_url
 from hub.settings import Settings
-from tests.helpers import allow_loopback, customer_says, make_api_channel, make_operator
+from tests.helpers import (
+    after_passes,
+    allow_loopback,
+    customer_says,
+    make_api_channel,
+    make_operator,
+)
 
 REFUSED = [
     "http://169.254.169.254/latest/meta-data/",  # the cloud metadata service
@@ -199,14 +205,6 @@ def recorder_factory(aiohttp_server: Any) -> Callable[..., Awaitable[Recorder]]:
     return start
 
 
-async def wait_for(check: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        assert loop.time() < deadline, "timed out waiting"
-        await asyncio.sleep(0.05)
-
-
 async def set_callback(client: TestClient, channel_id: int, url: str) -> None:  # type: ignore[type-arg]
     """A callback URL as it may already be in the database: set before the rule existed, or a
     name whose DNS answer changed since it was checked."""
@@ -247,7 +245,7 @@ async def test_callbacks_connect_only_to_allowed_addresses(
         async def settled(conv_id: int = conv_id, msg_id: int = msg_id) -> bool:
             return (await delivery_of(client, admin, conv_id, msg_id))["attempts"] >= 1
 
-        await wait_for(settled)
+        await after_passes(settled, client.app[DELIVERY])
         delivery = await delivery_of(client, admin, conv_id, msg_id)
         assert delivery["status"] == "failed", delivery
         assert delivery["attempts"] == 1  # the address does not change by waiting
@@ -262,6 +260,8 @@ async def test_webhooks_connect_only_to_allowed_addresses(
     rec = await recorder_factory()
     port = rec.url.split(":")[-1].split("/")[0]
     ctx = client.app[CTX]
+    sync = client.app[SYNC]
+    await sync.stop()  # its passes are driven below, one by one
     urls = (f"http://localhost:{port}/by-name", f"http://127.0.0.1:{port}/literal")
 
     async def rows(session: AsyncSession) -> None:
@@ -277,11 +277,9 @@ async def test_webhooks_connect_only_to_allowed_addresses(
 
         return await ctx.read(query)
 
-    async def both_tried() -> bool:
-        await client.app[SYNC].run_once()
-        return len(await attempts()) >= 2
-
-    await wait_for(both_tried)
+    assert await sync.run_once() == 1  # the change, fanned out to both subscriptions
+    assert await sync.run_once() == 2  # both deliveries attempted
+    assert len(await attempts()) == 2
     for attempt in await attempts():
         assert attempt.status_code is None
         assert attempt.error and "not sent" in attempt.error and "loopback" in attempt.error
@@ -310,11 +308,13 @@ async def test_a_redirect_is_never_followed(
     async def tried() -> bool:
         return (await delivery_of(client, admin, conv_id, msg_id))["attempts"] >= 1
 
-    await wait_for(tried)
+    await after_passes(tried, client.app[DELIVERY])
     delivery = await delivery_of(client, admin, conv_id, msg_id)
     assert delivery["status"] == "pending"  # retried like a 5xx
     assert "307" in delivery["error"] and "redirect" in delivery["error"], delivery
 
+    sync = client.app[SYNC]
+    await sync.stop()  # its passes are driven below, one by one
     resp = await client.post(
         "/api/v1/webhooks", json={"name": "CRM", "url": bouncer.url}, headers=admin.headers
     )
@@ -331,12 +331,9 @@ async def test_a_redirect_is_never_followed(
 
         return await ctx.read(query)
 
-    async def sync_tried() -> bool:
-        await client.app[SYNC].run_once()
-        return len(await sync_attempts()) >= 1
-
-    await wait_for(sync_tried)
-    attempt = (await sync_attempts())[0]
+    assert await sync.run_once() == 1  # the change, fanned out
+    assert await sync.run_once() == 1  # its delivery attempted
+    [attempt] = await sync_attempts()
     assert attempt.status_code == 307
     assert attempt.error and "redirect" in attempt.error
     # Each attempt reached the bouncer, which answered 307; nothing followed it.

@@ -25,8 +25,8 @@ async def test_the_delivery_worker_stops_when_woken_as_it_is_closed(
     wake-up's result and lost, and the worker polled on."""
     ctx = client.app[CTX]
     worker = DeliveryWorker(ctx, {})
-    worker.start()
-    await asyncio.sleep(0)  # one turn of the loop: the worker now waits for its wake-up
+    await worker.start()
+    await worker.passed(1)  # its first pass has ended: it now waits for its wake-up
     ctx.delivery_wakeup.set()
     # Not wait_for: close() swallowed the cancel of a wait_for that ran out, and returned.
     closing = asyncio.ensure_future(worker.close())

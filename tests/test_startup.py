@@ -32,7 +32,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.app import create_app
-from hub.channels.telegram import keys as telegram_keys
 from hub.channels.telegram.keys import TELEGRAM
 from hub.channels.telegram.models import TelegramBot
 from hub.context import HubContext
@@ -284,11 +283,15 @@ async def test_in_polling_mode_a_bot_connected_elsewhere_is_polled_without_resta
     aiohttp_server: Any,
     aiohttp_client: Any,
     settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(telegram_keys, "SCAN_EVERY_S", 0.05)
     api = await start_fake(aiohttp_server)
-    tuned = settings.model_copy(update={"telegram_api_url": api.base, "telegram_polling": True})
+    tuned = settings.model_copy(
+        update={
+            "telegram_api_url": api.base,
+            "telegram_polling": True,
+            "telegram_scan_interval_s": 0.05,
+        }
+    )
     here = await aiohttp_client(create_app(tuned))
     assert here.app[TELEGRAM].live is None
     channel_id = await _add_bot_directly(here.app[CTX])

@@ -3,13 +3,12 @@ per entity, across a receiver that is down and a hub restart; the admin API and 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -32,7 +31,7 @@ from hub.http import CTX
 from hub.inbox.auth import Principal
 from hub.outbound.signing import signed_headers
 from hub.settings import Settings
-from tests.helpers import FRAME_CAP_S, allow_loopback, make_operator
+from tests.helpers import after_passes, allow_loopback, make_operator
 
 ADMIN = Principal(0, "Admin", "admin", frozenset())
 
@@ -105,14 +104,6 @@ async def receiver() -> AsyncIterator[Receiver]:
         await r.down()
 
 
-async def wait_for(check: Callable[[], Awaitable[bool]], limit_s: float = FRAME_CAP_S) -> None:
-    deadline = time.monotonic() + limit_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        await asyncio.sleep(0.05)
-
-
 async def change(ctx: HubContext, entity: str, entity_id: int, n: int, event: str = "") -> None:
     async def unit(session: AsyncSession) -> None:
         record_change(
@@ -153,7 +144,7 @@ async def test_down_then_up_across_a_restart_arrives_once_in_order(
         await change(ctx, "deal", 2, n)
     await change(ctx, "contact", 7, 0)
     # The receiver is down: attempts fail (connection refused) and are logged.
-    await wait_for(lambda: _has_attempts(ctx, 3))
+    await after_passes(lambda: _has_attempts(ctx, 3), app[SYNC])
     assert await count(ctx, SyncDelivery, SyncDelivery.status == "delivered") == 0
     await runner.cleanup()
 
@@ -162,7 +153,7 @@ async def test_down_then_up_across_a_restart_arrives_once_in_order(
         ctx2 = app2[CTX]
         await change(ctx2, "deal", 1, 3)
         await receiver.up()
-        await wait_for(lambda: _all_delivered(ctx2, 8))
+        await after_passes(lambda: _all_delivered(ctx2, 8), app2[SYNC])
     finally:
         await runner2.cleanup()
     keys = [d["id"] for d in receiver.got]
@@ -201,8 +192,11 @@ async def test_two_hub_processes_deliver_each_record_once(
         await receiver.up()
         for n in range(10):
             await change(ctx if n % 2 else app2[CTX], "deal", n % 3, n)
-        await wait_for(lambda: _all_delivered(ctx, 10))
-        await asyncio.sleep(0.3)  # time for a double delivery to show, were there one
+        await after_passes(lambda: _all_delivered(ctx, 10), app[SYNC], app2[SYNC])
+        # A pass that starts now has nothing left to send, and one under way when the last
+        # was delivered has ended: a double delivery would be in the receiver's list by now.
+        assert await app[SYNC].next_pass() == 0
+        assert await app2[SYNC].next_pass() == 0
     finally:
         await runner.cleanup()
         await runner2.cleanup()
@@ -236,7 +230,7 @@ async def test_500_then_200_shows_every_attempt_in_the_log(
     ctx = client.app[CTX]
     await change(ctx, "contact", 3, 0)  # not a deal event: filtered out
     await change(ctx, "deal", 5, 0, event="deal.created")
-    await wait_for(lambda: _all_delivered(ctx, 1))
+    await after_passes(lambda: _all_delivered(ctx, 1), client.app[SYNC])
     resp = await client.get(f"/api/v1/webhooks/{created['id']}/deliveries", headers=h)
     assert resp.status == 200
     items = (await resp.json())["items"]
@@ -274,7 +268,7 @@ async def test_deliveries_are_standard_webhooks_and_a_replay_fails(
     await receiver.up()
     ctx = client.app[CTX]
     await change(ctx, "deal", 4, 0)
-    await wait_for(lambda: _all_delivered(ctx, 1))
+    await after_passes(lambda: _all_delivered(ctx, 1), client.app[SYNC])
 
     assert receiver.bad_signatures == 0 and len(receiver.requests) == 2
     (first_headers, first_body), (headers, body) = receiver.requests
@@ -369,7 +363,7 @@ async def test_failed_after_max_attempts_then_retried_by_the_admin(
     receiver.answers = [503, 503]
     await receiver.up()
     await change(ctx, "deal", 9, 0)
-    await wait_for(lambda: _count_status(ctx, "failed", 1))
+    await after_passes(lambda: _count_status(ctx, "failed", 1), client.app[SYNC])
     resp = await client.get(f"/api/v1/webhooks/{created['id']}/deliveries?status=failed", headers=h)
     failed = (await resp.json())["items"][0]
     assert failed["attempts"] == 2 and failed["last_error"].startswith("HTTP 503")
@@ -378,7 +372,7 @@ async def test_failed_after_max_attempts_then_retried_by_the_admin(
     assert resp.status == 404
     resp = await client.post(f"/api/v1/webhooks/deliveries/{failed['id']}/retry", headers=h)
     assert resp.status == 200 and (await resp.json())["status"] == "pending"
-    await wait_for(lambda: _all_delivered(ctx, 1))
+    await after_passes(lambda: _all_delivered(ctx, 1), client.app[SYNC])
     assert [d["entity_id"] for d in receiver.got] == [9]
     resp = await client.post(f"/api/v1/webhooks/deliveries/{failed['id']}/retry", headers=h)
     assert resp.status == 409 and (await resp.json())["error"]["code"] == "not_failed"
@@ -417,7 +411,7 @@ async def test_disabled_or_deleted_subscription_stops_receiving(
     receiver.handle = handle  # type: ignore[method-assign]
     await receiver.up()
     await change(ctx, "deal", 1, 0)
-    await wait_for(lambda: _all_delivered(ctx, 3))
+    await after_passes(lambda: _all_delivered(ctx, 3), client.app[SYNC])
     assert sorted(received) == [(0, 0), (1, 0), (2, 0)]
     resp = await client.patch(
         f"/api/v1/webhooks/{subs[0]['id']}", json={"active": False}, headers=h
@@ -428,8 +422,9 @@ async def test_disabled_or_deleted_subscription_stops_receiving(
     resp = await client.get(f"/api/v1/webhooks/{subs[1]['id']}/deliveries", headers=h)
     assert resp.status == 404
     await change(ctx, "deal", 1, 1)
-    await wait_for(lambda: _all_delivered(ctx, 2))  # A's old one and C's new one remain
-    await asyncio.sleep(0.5)
+    # A's and C's deliveries of the first change (B's went with it), and C's of this one.
+    await after_passes(lambda: _all_delivered(ctx, 3), client.app[SYNC])
+    assert await client.app[SYNC].next_pass() == 0  # nothing else is left to send
     assert sorted(received) == [(0, 0), (1, 0), (2, 0), (2, 1)]
     assert await count(ctx, SyncDelivery, SyncDelivery.subscription_id == subs[1]["id"]) == 0
 
@@ -451,7 +446,7 @@ async def test_fan_out_waits_for_a_hole_in_the_record_ids_then_passes_an_old_one
     fan-out stops before it (nothing is skipped), and passes it once the record after it is
     older than the grace (a rolled-back change never fills it)."""
     ctx = client.app[CTX]
-    await client.app[SYNC].close()  # this test drives the fan-out by hand
+    await client.app[SYNC].stop()  # this test drives the fan-out by hand
     await create_subscription(ctx, ADMIN, name="CRM", url="http://127.0.0.1:9/", events=[])
     now = utcnow()
 
@@ -497,7 +492,7 @@ async def test_an_idle_round_writes_nothing_and_new_work_is_seen(
     """The worker looks (one read) before it claims: an idle round runs no write unit, and a
     new record or a due delivery is seen by that look."""
     ctx = client.app[CTX]
-    await client.app[SYNC].close()  # this test drives the rounds by hand
+    await client.app[SYNC].stop()  # this test drives the rounds by hand
     assert await ctx.read(pending_work) == (False, False)
     before = ctx.writer.batches
     assert await client.app[SYNC].run_once() == 0

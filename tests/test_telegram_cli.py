@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.cli_run import REPO
 from tests.telegram_fake import TOKEN, start_fake
-from tests.test_cli import REPO
 
 
 async def run_hub(tmp_path: Path, env: dict[str, str], *args: str, stdin: str = "") -> Any:

@@ -4,6 +4,7 @@ socket joins his contact before the message is announced, on both backends."""
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from typing import Any
 
 import pytest
@@ -27,13 +28,15 @@ async def test_instant_replies_to_first_messages_all_arrive(
     client: TestClient,  # type: ignore[type-arg]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The work after the message is stored is made slow, so an operator's instant answer lands
-    # before it is done: the visitor's socket must already be listening for his contact.
+    # The work after the message is stored waits until the operator has answered, so his
+    # answer lands before it is done: the visitor's socket must already be listening for his
+    # contact.
     original = widget_conversation._ensure_contact_link
+    answered: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
 
-    async def slow_link(*args: Any, **kwargs: Any) -> Any:
-        await asyncio.sleep(0.5)
-        return await original(*args, **kwargs)
+    async def slow_link(ctx: Any, visitor: Any, result: Any) -> Any:
+        await answered[result.conversation["id"]].wait()
+        return await original(ctx, visitor, result)
 
     monkeypatch.setattr(widget_conversation, "_ensure_contact_link", slow_link)
     admin = await make_operator(client, role="admin")
@@ -46,8 +49,8 @@ async def test_instant_replies_to_first_messages_all_arrive(
         sockets.append(ws)
 
     async def answer_each() -> None:
-        answered = 0
-        while answered < VISITORS:
+        count = 0
+        while count < VISITORS:
             frame, _ = await recv_until(
                 operator,
                 lambda f: (
@@ -63,7 +66,8 @@ async def test_instant_replies_to_first_messages_all_arrive(
                 headers=admin.headers,
             )
             assert resp.status == 201, await resp.text()
-            answered += 1
+            answered[conv_id].set()
+            count += 1
 
     async def visitor(n: int, ws: Any) -> str:
         await ws.send_json({"type": "message", "client_id": f"first-{n}", "body": f"hi {n}"})

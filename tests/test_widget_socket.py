@@ -437,13 +437,18 @@ async def test_ready_is_the_first_frame_even_when_a_reply_races_the_connect(
     [identity] = (await get_contact(client, admin, conv["contact_id"]))["identities"]
     state = client.app[WIDGET]
     real_online = state.presence.operators_online
+    # Another tab of the visitor: the frame reaching it says the fan-out has handed it out.
+    other_tab, _ = await open_visitor(client, token)
+
+    def is_the_pushed(frame: dict[str, Any]) -> bool:
+        return frame.get("type") == "message" and frame["message"]["id"] == ack["message"]["id"]
 
     async def online_while_a_frame_arrives() -> bool:
         # What an operator reply does while the visitor's socket is being set up.
         await state.live.push(
             channel["id"], identity["external_id"], {"type": "message", "message": ack["message"]}
         )
-        await asyncio.sleep(0.3)
+        await recv_until(other_tab, is_the_pushed)  # handed out, to every socket it was for
         return await real_online()
 
     state.presence.operators_online = online_while_a_frame_arrives  # type: ignore[method-assign]
@@ -454,6 +459,7 @@ async def test_ready_is_the_first_frame_even_when_a_reply_races_the_connect(
     frame, _ = await recv_until(ws, is_message_from("operator"))
     assert frame["message"]["id"] == reply["id"]
     await ws.close()
+    await other_tab.close()
 
 
 async def test_shutdown_closes_visitor_sockets_with_going_away(settings: Settings) -> None:

@@ -25,6 +25,11 @@ class Capabilities:
     typing: bool = False
     #: The channel gives a thread key: a sender has one conversation per thread.
     threads: bool = False
+    #: Replies reach the customer through the hub's own live layer (the widget's sockets),
+    #: which holds them in the database for a customer who is away: a reply is handed to the
+    #: adapter as soon as it commits, with no outbox claim and record around it
+    #: (``hub.inbox.live_replies``). Channels that call a provider keep the outbox.
+    live: bool = False
     #: A setting of the channel that must be set for replies to leave the hub (an API channel
     #: without ``callback_url`` keeps its replies for the outside system to fetch).
     reply_setting: str | None = None

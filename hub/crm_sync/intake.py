@@ -47,14 +47,13 @@ from hub.crm_sync.models import (
 )
 from hub.crm_sync.tasks import add_callback_task
 from hub.db import utcnow
-from hub.errors import DatabaseUnavailable
 from hub.events import NEW_CONVERSATIONS_TOPIC, Event
 from hub.inbox.models import Channel, Contact, Conversation, Message, MessageKind
+from hub.worker import PeriodicWorker
 
 log = logging.getLogger(__name__)
 
 CURSOR = "lead_intake"
-POLL_S = 3.0
 LEASE_S = 30.0
 #: Rows younger than this are processed but the cursor is not moved past them yet: on
 #: PostgreSQL a conversation with a smaller id may still be committing.
@@ -214,61 +213,48 @@ async def take_conversation(
     return decision.value
 
 
-class LeadIntake:
-    """The background loop; ``run_once`` is one pass (tests call it directly)."""
+class LeadIntake(PeriodicWorker):
+    """The background loop; ``run_once`` is one pass (tests call it directly). Woken by every
+    new conversation, and looks every ``HUB_LEAD_INTAKE_POLL_INTERVAL_S`` besides."""
 
-    def __init__(self, ctx: HubContext, *, poll_s: float = POLL_S) -> None:
+    name = "lead-intake"
+
+    def __init__(self, ctx: HubContext) -> None:
+        super().__init__(
+            interval_s=ctx.settings.lead_intake_poll_interval_s,
+            backoff_s=ctx.settings.worker_backoff_s,
+        )
         self._ctx = ctx
-        self._poll_s = poll_s
         self.owner = f"{uuid.uuid4().hex[:12]}"
-        self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._follower: asyncio.Task[None] | None = None
         self.processed = 0
         #: Conversations after the cursor this process has taken already: an unsettled row is
         #: read again on each pass (the cursor may not pass it yet) but decided only once.
         self._taken: set[int] = set()
 
-    def wake(self) -> None:
-        self._wake.set()
+    def busy(self, done: int) -> bool:
+        return done >= BATCH  # a shorter pass read everything there was
 
     async def start(self) -> None:
-        if self._tasks:
-            return
-        after = await self._ctx.bus.last_id(NEW_CONVERSATIONS_TOPIC)
-        self._tasks = [
-            asyncio.create_task(self._loop(), name="lead-intake"),
-            asyncio.create_task(
+        if self._follower is None:
+            after = await self._ctx.bus.last_id(NEW_CONVERSATIONS_TOPIC)
+            self._follower = asyncio.create_task(
                 follow(self._ctx.bus, NEW_CONVERSATIONS_TOPIC, after, self._on_created),
                 name="lead-intake-wake",
-            ),
-        ]
+            )
+        await super().start()
 
     async def close(self) -> None:
-        tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            await stop(task)
-        if tasks:
+        follower, self._follower = self._follower, None
+        if follower is not None:
+            await stop(follower)
+        await self.stop()
+        if follower is not None:  # it was started: let another process take over at once
             with contextlib.suppress(Exception):
                 await self.release()
 
     async def _on_created(self, _event_id: str, _payload: dict[str, Any]) -> None:
-        self._wake.set()
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                while await self.run_once() >= BATCH:
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except DatabaseUnavailable:
-                pass  # logged once per interval by the database's health, not every pass
-            except Exception:
-                log.exception("the lead intake pass failed; trying again")
-            with contextlib.suppress(TimeoutError):  # not wait_for, which can lose a cancel
-                async with asyncio.timeout(self._poll_s):
-                    await self._wake.wait()
-            self._wake.clear()
+        self.wake()
 
     async def acquire(self) -> int | None:
         """Take or renew the lease; the cursor's position if this process holds it."""

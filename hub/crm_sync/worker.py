@@ -39,7 +39,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from hub.bus import stop
 from hub.context import HubContext
 from hub.crm_sync.clients.webhook import (
     Poster,
@@ -57,7 +56,7 @@ from hub.crm_sync.models import (
 )
 from hub.crm_sync.subscriptions import wants
 from hub.db import utcnow
-from hub.errors import DatabaseUnavailable
+from hub.worker import PeriodicWorker
 
 log = logging.getLogger(__name__)
 
@@ -231,36 +230,25 @@ async def claim(
     return claimed
 
 
-class SyncWorker:
-    """One per process, started and stopped with the app."""
+class SyncWorker(PeriodicWorker):
+    """One per process, started and stopped with the app; looks for work every
+    ``HUB_SYNC_POLL_INTERVAL_S``."""
+
+    name = "sync-worker"
 
     def __init__(self, ctx: HubContext, poster: Poster) -> None:
+        super().__init__(
+            interval_s=ctx.settings.sync_poll_interval_s, backoff_s=ctx.settings.worker_backoff_s
+        )
         self._ctx = ctx
         self._poster = poster
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="sync-worker")
+    def busy(self, done: int) -> bool:
+        return done > 0  # more records or due deliveries may wait behind a batch
 
     async def close(self) -> None:
-        if self._task is not None:
-            await stop(self._task)
-            self._task = None
+        await self.stop()
         await self._poster.close()
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                while await self.run_once():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except DatabaseUnavailable:
-                pass  # logged once per interval by the database's health, not every round
-            except Exception:
-                log.exception("sync round failed; retrying shortly")
-            await asyncio.sleep(self._ctx.settings.sync_poll_interval_s)
 
     async def run_once(self) -> int:
         """One round: fan out what is new, then attempt what is due; returns the work done."""

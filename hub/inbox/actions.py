@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.channels.base import InboundMessage
+from hub.channels.base import InboundMessage, OutboundMessage
 from hub.context import HubContext
 from hub.db import utcnow
 from hub.driver import DriverConnection
@@ -31,16 +31,18 @@ from hub.inbox.auth import Principal
 from hub.inbox.contacts import find_or_create_identity
 from hub.inbox.inbound_batch import ReceiveResult, Stored, preview, store_batch
 from hub.inbox.items import add_item, check_item, items_of, preview_of
+from hub.inbox.live_replies import hand_over
 from hub.inbox.models import (
     Channel,
     Contact,
+    ContactIdentity,
     Conversation,
     ConversationStatus,
     DeliveryStatus,
     Message,
     MessageKind,
 )
-from hub.inbox.serialize import attachment_dict, conversation_dict, message_dict
+from hub.inbox.serialize import attachment_dict, conversation_dict, iso, message_dict
 from hub.writes import RunAlone
 
 _INTEGRITY_RETRIES = 3
@@ -294,9 +296,11 @@ async def post_message(
     uploaded files; ``reply_to_id`` names the message of the conversation it answers."""
     body = _check_body(ctx, body, may_be_empty=bool(attachment_ids))
     events: list[Event] = []
+    live: list[tuple[str, dict[str, Any], OutboundMessage]] = []
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
         events.clear()
+        live.clear()
         conv = await get_visible_conversation(session, actor, conversation_id)
         channel = await session.get(Channel, conv.channel_id)
         assert channel is not None
@@ -330,7 +334,13 @@ async def post_message(
             created_at=now,
             reply_to_id=reply_to_id,
         )
-        if not private and caps.delivers(channel.config):
+        # A live channel's reply without files is handed over at commit; any other that leaves
+        # the hub goes through the outbox.
+        instant = not private and caps.live and not files and conv.identity_id is not None
+        if instant:
+            msg.delivery_status = DeliveryStatus.SENT.value
+            msg.delivery_attempts = 1
+        elif not private and caps.delivers(channel.config):
             msg.delivery_status = DeliveryStatus.PENDING.value
             msg.next_attempt_at = now
         session.add(msg)
@@ -343,9 +353,24 @@ async def post_message(
                 conv.first_reply_at = now
                 conv.first_replier_id = actor.operator_id
         await session.flush()
-        for att in files:
-            att.message_id = msg.id
-        await session.flush()
+        if files:
+            for att in files:
+                att.message_id = msg.id
+            await session.flush()
+        if instant:
+            identity = await session.get(ContactIdentity, conv.identity_id)
+            assert identity is not None
+            out = OutboundMessage(
+                message_id=msg.id,
+                conversation_id=conv.id,
+                channel_id=channel.id,
+                body=body,
+                contact_external_id=identity.external_id,
+                operator_name=actor.name,
+                created_at=iso(now),
+                contact_id=conv.contact_id,
+            )
+            live.append((channel.type, dict(channel.config), out))
         data = message_dict(
             msg, _operator_names(actor), attachments=[attachment_dict(a) for a in files]
         )
@@ -355,7 +380,9 @@ async def post_message(
 
     data = await ctx.write(unit, key=conversation_id)
     await ctx.publish(*events)
-    if data["delivery"] is not None:
+    for channel_type, config, out in live:
+        await hand_over(ctx, channel_type, config, out)
+    if data["delivery"] is not None and not live:
         ctx.delivery_wakeup.set()
     return data
 

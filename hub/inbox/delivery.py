@@ -11,7 +11,6 @@ claimed: an internal note cannot reach an adapter.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Mapping
@@ -23,7 +22,6 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from hub.bus import stop
 from hub.channels.base import (
     ChannelAdapter,
     DeliveryError,
@@ -33,7 +31,7 @@ from hub.channels.base import (
 )
 from hub.context import HubContext
 from hub.db import utcnow
-from hub.errors import Conflict, DatabaseUnavailable, NotFound
+from hub.errors import Conflict, NotFound
 from hub.events import MessageUpdated, Recipients
 from hub.inbox.access import get_visible_conversation
 from hub.inbox.attachments import attachments_of
@@ -49,11 +47,11 @@ from hub.inbox.models import (
     Operator,
 )
 from hub.inbox.serialize import attachment_dict, iso, message_dict
+from hub.worker import PeriodicWorker
 
 log = logging.getLogger(__name__)
 
 CLAIM_BATCH = 50
-POLL_INTERVAL_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,40 +83,28 @@ async def anything_due(session: AsyncSession) -> bool:
     return due is not None
 
 
-class DeliveryWorker:
+class DeliveryWorker(PeriodicWorker):
+    """Sends what is due; woken by every new reply (``ctx.delivery_wakeup``), and looks every
+    ``HUB_DELIVERY_POLL_INTERVAL_S`` for retries whose time has come."""
+
+    name = "delivery-worker"
+
     def __init__(self, ctx: HubContext, adapters: Mapping[str, ChannelAdapter]) -> None:
+        super().__init__(
+            interval_s=ctx.settings.delivery_poll_interval_s,
+            backoff_s=ctx.settings.worker_backoff_s,
+            wakeup=ctx.delivery_wakeup,
+        )
         self._ctx = ctx
         self._adapters = adapters
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="delivery-worker")
+    def busy(self, done: int) -> bool:
+        return done > 0  # claims come in batches: look again until one finds nothing
 
     async def close(self) -> None:
-        if self._task is not None:
-            await stop(self._task)
-            self._task = None
+        await self.stop()
         for adapter in self._adapters.values():
             await adapter.close()
-
-    async def _loop(self) -> None:
-        wakeup = self._ctx.delivery_wakeup
-        while True:
-            # Not wait_for: on Python 3.11 it lost a cancel that came as the wake-up did.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL_INTERVAL_S):
-                    await wakeup.wait()
-            wakeup.clear()
-            try:
-                while await self.run_once():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except DatabaseUnavailable:
-                pass  # logged once per interval by the database's health, not every round
-            except Exception:
-                log.exception("delivery round failed; retrying shortly")
 
     async def run_once(self) -> int:
         """Claim and send what is due; returns how many were attempted."""

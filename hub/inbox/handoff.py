@@ -32,6 +32,10 @@ from hub.inbox.models import (
     Team,
 )
 from hub.inbox.serialize import conversation_dict, message_dict
+from hub.worker import PeriodicWorker
+
+#: Conversations one pass of the snooze waker reopens at most (the next pass takes the rest).
+WAKE_BATCH = 500
 
 
 def _assignment_text(
@@ -208,7 +212,7 @@ async def wake_snoozed(ctx: HubContext) -> int:
                     Conversation.status == ConversationStatus.SNOOZED.value,
                     Conversation.snoozed_until <= now,
                 )
-                .limit(500)
+                .limit(WAKE_BATCH)
             )
         ).all()
         woken = 0
@@ -240,3 +244,25 @@ async def wake_snoozed(ctx: HubContext) -> int:
     count = await ctx.write(unit)
     await ctx.publish(*events)
     return count
+
+
+class SnoozeWaker(PeriodicWorker):
+    """Reopens the snoozed conversations whose time has come, every
+    ``HUB_SNOOZE_CHECK_INTERVAL_S``."""
+
+    name = "snooze-waker"
+    #: Snoozes end in minutes or days: a write unit at every start-up would be for nothing.
+    pass_at_start = False
+
+    def __init__(self, ctx: HubContext) -> None:
+        super().__init__(
+            interval_s=ctx.settings.snooze_check_interval_s,
+            backoff_s=ctx.settings.worker_backoff_s,
+        )
+        self._ctx = ctx
+
+    def busy(self, done: int) -> bool:
+        return done >= WAKE_BATCH  # a full batch may have left more
+
+    async def run_once(self) -> int:
+        return await wake_snoozed(self._ctx)

@@ -3,9 +3,9 @@
 The live part (``runtime.TelegramRuntime``: bots, the sender, the poller) needs aiogram, which
 takes seconds of CPU and about 150 MB to import, so a hub without a Telegram channel never loads
 it. It is made at start-up when the database holds a Telegram channel; otherwise on first use
-(an update on the webhook, a reply to send) or when a look every ``SCAN_EVERY_S`` finds that a
-channel was connected, on this process or another one, so none needs a restart. Nothing in this
-module imports aiogram.
+(an update on the webhook, a reply to send) or when a look every ``HUB_TELEGRAM_SCAN_INTERVAL_S``
+finds that a channel was connected, on this process or another one, so none needs a restart.
+Nothing in this module imports aiogram.
 """
 
 from __future__ import annotations
@@ -20,19 +20,17 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.bus import stop
 from hub.channels.cache import ChannelCache
 from hub.channels.telegram.config import TYPE
 from hub.context import HubContext
 from hub.inbox.models import Channel
+from hub.worker import PeriodicWorker, WorkerDone
 
 if TYPE_CHECKING:
     from hub.channels.telegram.runtime import TelegramRuntime
 
 log = logging.getLogger(__name__)
 RUNTIME_MODULE = "hub.channels.telegram.runtime"
-#: How often a process without the live part looks for a Telegram channel.
-SCAN_EVERY_S = 10.0
 
 
 class TelegramState:
@@ -55,14 +53,14 @@ class TelegramState:
 
                     live = TelegramRuntime(self.ctx)
                     if self._started:
-                        live.start()
+                        await live.start()
                     self.live = live
         return self.live
 
     async def start(self) -> None:
         self._started = True
         if self.live is not None:
-            self.live.start()
+            await self.live.start()
 
     async def close(self) -> None:
         self._started = False
@@ -81,6 +79,28 @@ async def telegram_channel_exists(ctx: HubContext) -> bool:
     return await ctx.read(query)
 
 
+class ChannelWatcher(PeriodicWorker):
+    """Looks for a Telegram channel while this process has no live part, and makes it when
+    one appears; then its work is done."""
+
+    name = "telegram-watcher"
+    pass_at_start = False  # start-up has just looked
+
+    def __init__(self, state: TelegramState) -> None:
+        super().__init__(
+            interval_s=state.ctx.settings.telegram_scan_interval_s,
+            backoff_s=state.ctx.settings.worker_backoff_s,
+        )
+        self._state = state
+
+    async def run_once(self) -> int:
+        if self._state.live is None and await telegram_channel_exists(self._state.ctx):
+            await self._state.load()
+        if self._state.live is not None:  # made here, or on first use meanwhile
+            raise WorkerDone
+        return 0
+
+
 async def telegram_lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[TELEGRAM]
     try:
@@ -89,22 +109,11 @@ async def telegram_lifecycle(app: web.Application) -> AsyncIterator[None]:
     except Exception:
         log.exception("telegram: looking for connected channels failed; looking again later")
     await state.start()
-    watcher = None
+    watcher = ChannelWatcher(state)
     if state.live is None:
-        watcher = asyncio.create_task(_load_once_connected(state), name="telegram-watcher")
+        await watcher.start()
     try:
         yield
     finally:
-        if watcher is not None:
-            await stop(watcher)
+        await watcher.close()
         await state.close()
-
-
-async def _load_once_connected(state: TelegramState) -> None:
-    while state.live is None:
-        await asyncio.sleep(SCAN_EVERY_S)
-        try:
-            if await telegram_channel_exists(state.ctx):
-                await state.load()
-        except Exception:
-            log.exception("telegram: looking for connected channels failed")

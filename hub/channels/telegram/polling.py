@@ -21,7 +21,6 @@ from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramNetw
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.bus import stop
 from hub.channels.telegram.bots import BotNotConnected, BotPool
 from hub.channels.telegram.config import ALLOWED_UPDATES, TYPE
 from hub.channels.telegram.models import TelegramBot
@@ -29,47 +28,50 @@ from hub.channels.telegram.updates import UpdateNotApplied, handle_update
 from hub.context import HubContext
 from hub.db import utcnow
 from hub.inbox.models import Channel
+from hub.worker import PassFailed, PeriodicWorker, WorkerDone
 
 log = logging.getLogger(__name__)
 
 LEASE_S = 60.0
 LONG_POLL_S = 25
-SCAN_EVERY_S = 10.0
-ERROR_PAUSE_S = 5.0
+#: What a failed ``getUpdates`` may raise; anything else is logged with its traceback.
+POLL_ERRORS = (TelegramAPIError, TelegramNetworkError, ClientDecodeError, UpdateNotApplied, OSError)
 
 
-class Poller:
+class Poller(PeriodicWorker):
+    """Looks for Telegram channels every ``HUB_TELEGRAM_SCAN_INTERVAL_S`` and polls each bot
+    whose lease it takes (``BotPolling``)."""
+
+    name = "telegram-poller"
+
     def __init__(self, ctx: HubContext, bots: BotPool, long_poll_s: int = LONG_POLL_S) -> None:
+        super().__init__(
+            interval_s=ctx.settings.telegram_scan_interval_s,
+            backoff_s=ctx.settings.worker_backoff_s,
+        )
         self._ctx = ctx
-        self._bots = bots
+        self.bots = bots
         self._long_poll_s = long_poll_s
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self._task: asyncio.Task[None] | None = None
-        self._polling: dict[int, asyncio.Task[None]] = {}
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._scan_loop(), name="telegram-poller")
+        self._polling: dict[int, BotPolling] = {}
 
     async def close(self) -> None:
-        tasks = [t for t in (self._task, *self._polling.values()) if t is not None]
-        await asyncio.gather(*(stop(task) for task in tasks))
-        self._task = None
-        self._polling.clear()
+        await self.stop()  # first, so it starts no bot's polling meanwhile
+        polling, self._polling = list(self._polling.values()), {}
+        await asyncio.gather(*(bot.stop() for bot in polling))
         await self._give_back()
 
-    async def _scan_loop(self) -> None:
-        while True:
-            try:
-                for channel_id in await self.channel_ids():
-                    task = self._polling.get(channel_id)
-                    if (task is None or task.done()) and await self.take_lease(channel_id):
-                        self._polling[channel_id] = asyncio.create_task(
-                            self._poll_loop(channel_id), name=f"telegram-poll-{channel_id}"
-                        )
-            except Exception:
-                log.exception("telegram poller: scanning channels failed")
-            await asyncio.sleep(SCAN_EVERY_S)
+    async def run_once(self) -> int:
+        """One look at the channels: polls the bots whose lease it takes; how many it started."""
+        started = 0
+        for channel_id in await self.channel_ids():
+            polling = self._polling.get(channel_id)
+            if (polling is None or not polling.running) and await self.take_lease(channel_id):
+                backoff_s = self._ctx.settings.telegram_poll_backoff_s
+                self._polling[channel_id] = polling = BotPolling(self, channel_id, backoff_s)
+                await polling.start()
+                started += 1
+        return started
 
     async def channel_ids(self) -> list[int]:
         async def query(session: AsyncSession) -> list[int]:
@@ -137,7 +139,7 @@ class Poller:
     async def poll_once(self, channel_id: int, offset: int) -> int | None:
         """One ``getUpdates``: store and apply what came; the next offset, or ``None`` when
         the lease was lost."""
-        bot = await self._bots.get(channel_id)
+        bot = await self.bots.get(channel_id)
         batch = await bot.get_updates(
             offset=offset,
             timeout=self._long_poll_s,
@@ -150,35 +152,46 @@ class Poller:
             offset = item.update_id + 1
         return offset if await self._save_offset(channel_id, offset) else None
 
-    async def _poll_loop(self, channel_id: int) -> None:
-        try:
-            bot = await self._bots.get(channel_id)
-            await bot.delete_webhook(drop_pending_updates=False)
-            offset: int | None = await self._current_offset(channel_id)
-            while offset is not None:
-                try:
-                    offset = await self.poll_once(channel_id, offset)
-                except (
-                    TelegramAPIError,
-                    TelegramNetworkError,
-                    ClientDecodeError,
-                    UpdateNotApplied,
-                    OSError,
-                ) as exc:
-                    log.warning("telegram channel %s: polling failed: %s", channel_id, type(exc))
-                    await asyncio.sleep(ERROR_PAUSE_S)
-                    if not await self.take_lease(channel_id):
-                        return
-        except BotNotConnected:
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("telegram channel %s: polling stopped", channel_id)
-
-    async def _current_offset(self, channel_id: int) -> int:
+    async def current_offset(self, channel_id: int) -> int:
         async def query(session: AsyncSession) -> int:
             row = await session.get(TelegramBot, channel_id)
             return int(row.poll_offset) if row else 0
 
         return await self._ctx.read(query)
+
+
+class BotPolling(PeriodicWorker):
+    """One bot's long polling: a ``getUpdates`` a pass, one after another (each waits at
+    Telegram's end for updates), while this process holds the bot's lease. A failed one is
+    followed by ``HUB_TELEGRAM_POLL_BACKOFF_S``, and the lease is checked before the next."""
+
+    def __init__(self, poller: Poller, channel_id: int, backoff_s: float) -> None:
+        super().__init__(interval_s=0, backoff_s=backoff_s)
+        self.name = f"telegram-poll-{channel_id}"
+        self._poller = poller
+        self._channel_id = channel_id
+        self._offset: int | None = None
+
+    def busy(self, done: int) -> bool:
+        return True  # the next long poll at once
+
+    async def run_once(self) -> int:
+        """One ``getUpdates`` and what came with it; how far the offset moved."""
+        poller, channel_id = self._poller, self._channel_id
+        if self.failures and not await poller.take_lease(channel_id):
+            raise WorkerDone  # another process polls this bot now
+        try:
+            if self._offset is None:
+                bot = await poller.bots.get(channel_id)
+                await bot.delete_webhook(drop_pending_updates=False)
+                self._offset = await poller.current_offset(channel_id)
+            offset = await poller.poll_once(channel_id, self._offset)
+        except BotNotConnected:
+            raise WorkerDone from None
+        except POLL_ERRORS as exc:
+            log.warning("telegram channel %s: polling failed: %s", channel_id, type(exc))
+            raise PassFailed from exc
+        if offset is None:
+            raise WorkerDone  # the lease was lost
+        moved, self._offset = offset - self._offset, offset
+        return moved

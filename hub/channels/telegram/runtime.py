@@ -8,20 +8,33 @@ at start-up when the database holds one, or when the first one appears at run ti
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import Any
 
-from hub.bus import stop
 from hub.channels.telegram.adapter import TelegramAdapter
 from hub.channels.telegram.bots import BotNotConnected, BotPool
 from hub.channels.telegram.polling import Poller
 from hub.channels.telegram.updates import UpdateNotApplied, handle_update, prune_updates
 from hub.context import HubContext
 from hub.errors import Unauthorized, UpstreamError
+from hub.worker import PeriodicWorker
 
-log = logging.getLogger(__name__)
+#: How often stored updates past their keeping time are deleted: housekeeping nobody waits for,
+#: so not a setting.
 PRUNE_EVERY_S = 3600.0
+
+
+class UpdatePruner(PeriodicWorker):
+    """Deletes the stored updates old enough to be forgotten (``prune_updates``), hourly."""
+
+    name = "telegram-update-pruner"
+    pass_at_start = False  # hourly, not at every start-up besides
+
+    def __init__(self, ctx: HubContext) -> None:
+        super().__init__(interval_s=PRUNE_EVERY_S, backoff_s=ctx.settings.worker_backoff_s)
+        self._ctx = ctx
+
+    async def run_once(self) -> int:
+        return await prune_updates(self._ctx)
 
 
 class TelegramRuntime:
@@ -30,19 +43,16 @@ class TelegramRuntime:
         self.bots = BotPool(ctx)
         self.adapter = TelegramAdapter(self.bots)
         self.poller = Poller(ctx, self.bots) if ctx.settings.telegram_polling else None
-        self._pruner: asyncio.Task[None] | None = None
+        self._pruner = UpdatePruner(ctx)
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Start the background work (with the app, or when made in a running app)."""
         if self.poller is not None:
-            self.poller.start()
-        if self._pruner is None:
-            self._pruner = asyncio.create_task(self._prune_loop(), name="telegram-update-pruner")
+            await self.poller.start()
+        await self._pruner.start()
 
     async def close(self) -> None:
-        if self._pruner is not None:
-            await stop(self._pruner)
-            self._pruner = None
+        await self._pruner.close()
         if self.poller is not None:
             await self.poller.close()
         await self.bots.close()
@@ -59,11 +69,3 @@ class TelegramRuntime:
             return await handle_update(self.ctx, channel_id, bot, payload)
         except UpdateNotApplied as exc:
             raise UpstreamError(str(exc), code="telegram_unreachable") from exc
-
-    async def _prune_loop(self) -> None:
-        while True:
-            await asyncio.sleep(PRUNE_EVERY_S)
-            try:
-                await prune_updates(self.ctx)
-            except Exception:
-                log.exception("pruning old telegram updates failed")

@@ -31,11 +31,15 @@ class WidgetState:
     def __init__(self, ctx: HubContext, local_operator_sockets: Any) -> None:
         self.ctx = ctx
         self.live = WidgetLive(ctx.bus)
+        st = ctx.settings
         self.presence = Presence(
-            local_operator_sockets, ctx.settings.redis_url, ctx.settings.redis_prefix
+            local_operator_sockets,
+            st.redis_url,
+            st.redis_prefix,
+            refresh_s=st.presence_refresh_interval_s,
+            backoff_s=st.worker_backoff_s,
         )
         #: Every widget request of one address; new chats of one address; one visitor's messages.
-        st = ctx.settings
         self.ip_limit = RateLimiter(st.widget_ip_burst, st.widget_ip_per_s)
         self.session_limit = RateLimiter(st.widget_session_burst, st.widget_session_per_s)
         self.visitor_limit = RateLimiter(st.widget_visitor_burst, st.widget_visitor_per_s)

@@ -31,7 +31,7 @@ SPEC = ChannelSpec(
     validate_config,
     install,
     public_token=True,
-    capabilities=Capabilities(typing=True),
+    capabilities=Capabilities(typing=True, live=True),
     title="Website chat",
     badge="WEB",
     cli_options=(

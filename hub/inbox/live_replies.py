@@ -1,0 +1,47 @@
+"""Replies on channels whose own live layer delivers them (``Capabilities.live``: the widget).
+
+The outbox (``hub.inbox.delivery``) exists for adapters that call a provider, which may fail
+and must be retried: it claims each reply in one write and records the outcome in another. A
+live channel's adapter only hands the reply to its sockets, and the customer who has no tab
+open reads it from the database when he comes back; so the reply is stored as sent in its own
+commit and handed to the adapter right after, three writes fewer per reply. Should the hand-over
+fail (the bus is away), the reply is put back on the outbox, which tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.channels.base import OutboundMessage
+from hub.context import HubContext
+from hub.db import utcnow
+from hub.inbox.models import DeliveryStatus, Message
+
+log = logging.getLogger(__name__)
+
+
+async def hand_over(
+    ctx: HubContext, channel_type: str, config: dict[str, object], out: OutboundMessage
+) -> None:
+    """Give a committed reply to its live adapter; on failure, queue it on the outbox."""
+    adapter = ctx.live_adapters[channel_type]
+    try:
+        await adapter.send(dict(config), "", out)
+    except Exception as exc:
+        log.warning("reply %s not pushed (%s); the outbox sends it again", out.message_id, exc)
+        await _back_to_outbox(ctx, out.message_id)
+
+
+async def _back_to_outbox(ctx: HubContext, message_id: int) -> None:
+    async def unit(session: AsyncSession) -> None:
+        await session.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(delivery_status=DeliveryStatus.PENDING.value, next_attempt_at=utcnow())
+        )
+
+    await ctx.write(unit)
+    ctx.delivery_wakeup.set()
