@@ -24,13 +24,14 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import BaseTestServer, TestClient, TestServer
 from sqlalchemy.engine import make_url
 
 from hub.app import create_app
 from hub.db import make_engine
 from hub.migrate import upgrade
 from hub.settings import Settings
+from tests.answer_check import AnswerBook
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 RUN_ID = uuid.uuid4().hex[:10]
@@ -188,6 +189,22 @@ async def settings(
         redis_prefix=f"{served.redis_prefix}:{uuid.uuid4().hex[:8]}",
         media_dir=tmp_path / "media",
     )
+
+
+@pytest.fixture
+def aiohttp_client_cls() -> Iterator[type[TestClient]]:  # type: ignore[type-arg]
+    """``aiohttp_client``'s clients record what their hub answers; when the test ends, every
+    answer must be one the OpenAPI document describes (``tests.answer_check``)."""
+    book = AnswerBook()
+
+    class CheckedClient(TestClient):  # type: ignore[type-arg]
+        def __init__(self, server: BaseTestServer, **kwargs: object) -> None:  # type: ignore[type-arg]
+            if isinstance(server, TestServer):
+                book.hook(server.app)
+            super().__init__(server, **kwargs)  # type: ignore[arg-type]
+
+    yield CheckedClient
+    book.check()
 
 
 @pytest.fixture

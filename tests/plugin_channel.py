@@ -26,6 +26,7 @@ from hub.http import CTX, bearer_token, int_param, json, read_json
 from hub.http.openapi_build import op, path_id
 from hub.inbox.actions import receive_message
 from hub.phones import normalize_phone
+from hub.responses import Out
 
 TYPE = "sms"
 routes = web.RouteTableDef()
@@ -55,6 +56,12 @@ class SmsIn(BaseModel):
     id: str = Field(min_length=1, max_length=100)
     sender: str = Field(min_length=3, max_length=40, alias="from")
     text: str = Field(min_length=1, max_length=1600)
+
+
+class SmsInOut(Out):
+    """The webhook's answer: whether the text was stored before (the gateway sent it again)."""
+
+    duplicate: bool
 
 
 class SmsOutbox:
@@ -133,12 +140,14 @@ SPEC = ChannelSpec(
                 "post": op(
                     "A text the SMS gateway received (Authorization: Bearer <channel secret>)",
                     body=SmsIn,
+                    answer=SmsInOut,
                     ok=201,
+                    also_ok=(200,),
                     params=[path_id("channel_id")],
                     errors=(400, 401, 413, 422),
                 )
             }
         },
-        (SmsIn,),
+        (SmsIn, SmsInOut),
     ),
 )

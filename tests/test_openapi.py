@@ -6,11 +6,14 @@ import json
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestClient
 
 from hub.app import create_app
 from hub.http import CTX
 from hub.http.openapi import openapi_document
+from hub.http.openapi_build import OPERATOR
+from hub.http.openapi_build import op as make_op
 from tests.conftest import base_settings
 from tests.helpers import customer_says, make_api_channel, make_operator
 
@@ -133,3 +136,67 @@ async def test_answers_the_conformance_run_found_undocumented(client: TestClient
         resp = await client.request(method, url, headers=admin.headers)
         kind = resp.content_type if "Content-Type" in resp.headers else ""
         assert _documents(doc, method, path, resp.status, kind), (url, resp.status, kind)
+
+
+def _json_successes(doc: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
+    return [
+        (method, path, status, answer["content"]["application/json"]["schema"])
+        for path, item in doc["paths"].items()
+        for method, operation in item.items()
+        for status, answer in operation["responses"].items()
+        if status.startswith("2") and "application/json" in answer.get("content", {})
+    ]
+
+
+def test_every_json_success_answer_has_a_model() -> None:
+    """No success answer is a bare ``{"type": "object"}``: each names its model."""
+    doc = openapi_document("http://hub.test")
+    successes = _json_successes(doc)
+    assert len(successes) > 50
+    bare = [(m, p, s) for m, p, s, schema in successes if "$ref" not in schema]
+    assert bare == [], "JSON success answers without a model"
+    for _, _, _, schema in successes:
+        assert schema["$ref"].removeprefix("#/components/schemas/") in doc["components"]["schemas"]
+
+
+def test_an_operation_answering_json_must_name_its_model() -> None:
+    with pytest.raises(TypeError, match="answer="):
+        make_op("Something", auth=OPERATOR)
+    page = make_op("A page", errors=(), content_type="text/html")
+    assert page["responses"]["200"]["content"] == {"text/html": {"schema": {"type": "string"}}}
+
+
+def test_answer_models_allow_no_undeclared_field() -> None:
+    """Every object an answer holds lists its fields and forbids others, except the maps whose
+    keys are open (a channel's settings, a message's meta), which list no fields at all."""
+    doc = openapi_document("http://hub.test")
+    schemas = doc["components"]["schemas"]
+    seen: set[str] = set()
+    loose: list[str] = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item, where)
+            return
+        if not isinstance(node, dict):
+            return
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            name = ref.rsplit("/", 1)[-1]
+            if name not in seen:
+                seen.add(name)
+                walk(schemas[name], name)
+        if node.get("type") == "object" and "properties" in node:
+            if node.get("additionalProperties") is not False:
+                loose.append(where)
+        elif node.get("type") == "object" and "additionalProperties" not in node:
+            loose.append(f"{where} (an object of no declared shape)")
+        for key, value in node.items():
+            if key != "$ref":
+                walk(value, f"{where}.{key}" if key == "properties" else where)
+
+    for method, path, status, schema in _json_successes(doc):
+        walk(schema, f"{method} {path} {status}")
+    assert len(seen) > 60
+    assert loose == []

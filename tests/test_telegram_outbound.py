@@ -56,7 +56,9 @@ async def settled(tg: Telegram, msg_id: int, status: str) -> dict[str, Any]:
 
 
 async def due_now(tg: Telegram, msg_id: int) -> None:
-    """Let a reply waiting for its retry go now (instead of waiting out the backoff)."""
+    """Let a reply waiting for its retry go now (instead of waiting out the backoff), and wait
+    until that attempt is recorded (by this pass, or by the app's own worker if it was first)."""
+    before = int((await message(tg, msg_id))["delivery"]["attempts"])
 
     async def unit(session: Any) -> None:
         await session.execute(
@@ -65,6 +67,11 @@ async def due_now(tg: Telegram, msg_id: int) -> None:
 
     await tg.ctx.write(unit)
     await tg.client.app[DELIVERY].run_once()
+
+    async def recorded() -> bool:
+        return int((await message(tg, msg_id))["delivery"]["attempts"]) > before
+
+    await wait_for(recorded)
 
 
 async def test_a_reply_is_sent_and_a_note_never(tg: Telegram) -> None:
@@ -146,10 +153,7 @@ async def test_429_waits_retry_after_and_5xx_backs_off_then_sends(tg: Telegram) 
     tg.api.fail("sendMessage", 429, "Too Many Requests: retry after 7", retry_after=7)
     reply = await post(tg, "Минутку")
 
-    async def waiting() -> bool:
-        return bool(tg.api.sends)
-
-    await wait_for(waiting)
+    await wait_for(lambda: _attempted(tg, reply["id"]))
     msg = await message(tg, reply["id"])
     assert msg["delivery"]["status"] == "pending"
     assert "wait 7 s" in msg["delivery"]["error"]

@@ -55,8 +55,8 @@ def describe_secrets(created: CreatedChannel, settings: Settings) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class ChannelOpenApi:
-    """The paths a channel's own routes add to ``/api/openapi.json`` and the request models
-    they name (put under ``components/schemas``)."""
+    """The paths a channel's own routes add to ``/api/openapi.json`` and the models they name,
+    of request bodies and of answers (put under ``components/schemas``; see ``hub.responses``)."""
 
     paths: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     models: tuple[type[BaseModel], ...] = ()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
@@ -31,7 +31,8 @@ from hub.outbound.destinations import check_url
 from hub.outbound.signing import new_secret
 
 EVENT_PATTERN = re.compile(r"^(\*|[a-z_]+\.(\*|[a-z_]+(\.[a-z_]+)*))$")
-DELIVERY_STATUSES = ("pending", "delivered", "failed")
+SyncDeliveryStatus = Literal["pending", "delivered", "failed"]
+DELIVERY_STATUSES: tuple[str, ...] = get_args(SyncDeliveryStatus)
 
 
 def require_admin(actor: Principal) -> None:

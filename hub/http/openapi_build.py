@@ -13,8 +13,11 @@ from pydantic import BaseModel
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 COOKIE: list[dict[str, list[str]]] = [{"session": []}]
+#: An operator's routes take his bearer token or the web inbox's session cookie; with the
+#: cookie, a request from another Origin, or one that changes something without the CSRF
+#: token, answers 403 (``op`` lists it).
+OPERATOR: list[dict[str, list[str]]] = [*BEARER, *COOKIE]
 ERROR = {"$ref": "#/components/schemas/Error"}
-OBJ: dict[str, Any] = {"type": "object"}
 #: Answers without a body: switching to a WebSocket, and "done, nothing to say".
 NO_CONTENT = (101, 204)
 
@@ -40,34 +43,48 @@ def body_of(model: type[BaseModel] | None) -> dict[str, Any] | None:
         return None
     return {
         "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
-        },
+        "content": {"application/json": {"schema": schema_ref(model)}},
     }
+
+
+def schema_ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _answer_schema(summary: str, kind: str, answer: type[BaseModel] | None) -> dict[str, Any]:
+    if kind != "application/json":
+        return {"type": "string"}
+    if answer is None:
+        raise TypeError(f"{summary!r} answers JSON: name its model with answer=")
+    return schema_ref(answer)
 
 
 def op(
     summary: str,
     *,
     body: type[BaseModel] | None = None,
+    answer: type[BaseModel] | None = None,
     ok: int = 200,
+    also_ok: tuple[int, ...] = (),
     auth: list[dict[str, list[str]]] | None = None,
     params: list[dict[str, Any]] | None = None,
     errors: tuple[int, ...] = (400, 401, 404, 413, 422),
     content_type: str | tuple[str, ...] = "application/json",
     db: bool = True,
 ) -> dict[str, Any]:
-    """An operation; ``content_type`` is the success answer's type, or each type it may have
-    (``image/*`` for any image); ``db=False`` for the few that never touch the database (the
-    others may answer 503 ``database_unavailable``)."""
+    """An operation; ``answer`` is the model of its JSON success answer, ``also_ok`` other
+    success statuses with that answer; ``content_type`` is the success answer's type, or each
+    type it may have (``image/*`` for any image); ``db=False`` for the few that never touch the
+    database (the others may answer 503 ``database_unavailable``)."""
     success: dict[str, Any] = {"description": "OK"}
     if ok not in NO_CONTENT:
         types = (content_type,) if isinstance(content_type, str) else content_type
         success["content"] = {
-            kind: {"schema": OBJ if kind == "application/json" else {"type": "string"}}
-            for kind in types
+            kind: {"schema": _answer_schema(summary, kind, answer)} for kind in types
         }
-    responses: dict[str, Any] = {str(ok): success}
+    responses: dict[str, Any] = {str(code): dict(success) for code in (ok, *also_ok)}
+    if auth is not None and COOKIE[0] in auth and 403 not in errors:
+        errors = tuple(sorted((*errors, 403)))
     for code in errors:
         responses[str(code)] = {
             "description": "Error",

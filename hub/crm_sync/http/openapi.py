@@ -11,6 +11,21 @@ from typing import Any
 from pydantic import BaseModel
 
 from hub.crm_sync.models import DealStatus, LeadStatus, TaskStatus
+from hub.crm_sync.responses import (
+    DealDetailOut,
+    DealOut,
+    DealsOut,
+    DuplicatesOut,
+    LeadOut,
+    LeadsOut,
+    LostReasonOut,
+    LostReasonsOut,
+    MergeOut,
+    PipelineOut,
+    PipelinesOut,
+    TaskOut,
+    TasksOut,
+)
 from hub.crm_sync.schemas import (
     DealIn,
     DealPatch,
@@ -24,7 +39,7 @@ from hub.crm_sync.schemas import (
     StageIn,
     TaskIn,
 )
-from hub.http.openapi_build import BEARER
+from hub.http.openapi_build import OPERATOR
 from hub.http.openapi_build import op as _op
 from hub.http.openapi_build import path_id as _path_id
 from hub.http.openapi_build import query as _query
@@ -37,7 +52,8 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/leads": {
         "get": _op(
             "Leads, newest first: those waiting in incoming unless status says otherwise",
-            auth=BEARER,
+            answer=LeadsOut,
+            auth=OPERATOR,
             params=[
                 _query(
                     "status",
@@ -52,8 +68,9 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
         "post": _op(
             "Qualify a lead: a deal on the default pipeline's first stage, owned by the caller; "
             "answers the new deal",
+            answer=DealOut,
             ok=201,
-            auth=BEARER,
+            auth=OPERATOR,
             params=LEAD,
             errors=CHANGE_ERRORS,
         ),
@@ -62,7 +79,8 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
         "post": _op(
             "Link a lead to an existing deal; its conversation joins the deal",
             body=LinkIn,
-            auth=BEARER,
+            answer=LeadOut,
+            auth=OPERATOR,
             params=LEAD,
             errors=CHANGE_ERRORS,
         ),
@@ -71,7 +89,8 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
         "post": _op(
             "Reject a lead (spam, not a customer) with a reason",
             body=RejectIn,
-            auth=BEARER,
+            answer=LeadOut,
+            auth=OPERATOR,
             params=LEAD,
             errors=CHANGE_ERRORS,
         ),
@@ -80,7 +99,8 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
         "get": _op(
             "Deals, last changed first, with per-stage counts and sums of all that match "
             "(stages[])",
-            auth=BEARER,
+            answer=DealsOut,
+            auth=OPERATOR,
             params=[
                 _query("pipeline_id", "a pipeline id", "integer"),
                 _query("stage_id", "a stage id", "integer"),
@@ -94,21 +114,24 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
         "post": _op(
             "Create a deal directly (amount is a decimal string, currency defaults to RUB)",
             body=DealIn,
+            answer=DealOut,
             ok=201,
-            auth=BEARER,
+            auth=OPERATOR,
             errors=CHANGE_ERRORS,
         ),
     },
     "/api/v1/deals/{deal_id}": {
         "get": _op(
             "A deal with its conversations, stage changes, tasks and their timeline",
-            auth=BEARER,
+            answer=DealDetailOut,
+            auth=OPERATOR,
             params=DEAL,
         ),
         "patch": _op(
             "Change a deal's title, amount, currency or owner",
             body=DealPatch,
-            auth=BEARER,
+            answer=DealOut,
+            auth=OPERATOR,
             params=DEAL,
             errors=CHANGE_ERRORS,
         ),
@@ -117,20 +140,24 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
         "post": _op(
             "Move a deal to another open stage; backwards only with a reason",
             body=StageIn,
-            auth=BEARER,
+            answer=DealOut,
+            auth=OPERATOR,
             params=DEAL,
             errors=CHANGE_ERRORS,
         ),
     },
     "/api/v1/deals/{deal_id}/won": {
-        "post": _op("Mark a deal won", auth=BEARER, params=DEAL, errors=CHANGE_ERRORS),
+        "post": _op(
+            "Mark a deal won", answer=DealOut, auth=OPERATOR, params=DEAL, errors=CHANGE_ERRORS
+        ),
     },
     "/api/v1/deals/{deal_id}/lost": {
         "post": _op(
             "Mark a deal lost with a reason (a configured one or free text); the stage it was "
             "lost in is kept",
             body=LostIn,
-            auth=BEARER,
+            answer=DealOut,
+            auth=OPERATOR,
             params=DEAL,
             errors=CHANGE_ERRORS,
         ),
@@ -139,35 +166,39 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
         "post": _op(
             "Reopen a won or lost deal into the stage it was closed from, with a reason",
             body=ReasonIn,
-            auth=BEARER,
+            answer=DealOut,
+            auth=OPERATOR,
             params=DEAL,
             errors=CHANGE_ERRORS,
         ),
     },
     "/api/v1/pipelines": {
-        "get": _op("Pipelines with their stages", auth=BEARER),
+        "get": _op("Pipelines with their stages", answer=PipelinesOut, auth=OPERATOR),
         "post": _op(
             "Create a pipeline (managers, admins): open stages in order, then won and lost",
             body=PipelineIn,
+            answer=PipelineOut,
             ok=201,
-            auth=BEARER,
+            auth=OPERATOR,
             errors=(400, 401, 403, 413, 422),
         ),
     },
     "/api/v1/lost-reasons": {
-        "get": _op("The configured lost reasons", auth=BEARER),
+        "get": _op("The configured lost reasons", answer=LostReasonsOut, auth=OPERATOR),
         "post": _op(
             "Add a lost reason at the end of the list (managers, admins)",
             body=LostReasonIn,
+            answer=LostReasonOut,
             ok=201,
-            auth=BEARER,
+            auth=OPERATOR,
             errors=(400, 401, 403, 409, 413, 422),
         ),
     },
     "/api/v1/tasks": {
         "get": _op(
             "Tasks, soonest due first, each with an overdue flag; operators see theirs",
-            auth=BEARER,
+            answer=TasksOut,
+            auth=OPERATOR,
             params=[
                 _query(
                     "status", "open (default), done, cancelled or all", enum=[*TaskStatus, "all"]
@@ -182,15 +213,17 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
         "post": _op(
             "Create a task on a deal or contact (assigned to the caller unless assignee_id)",
             body=TaskIn,
+            answer=TaskOut,
             ok=201,
-            auth=BEARER,
+            auth=OPERATOR,
             errors=CHANGE_ERRORS,
         ),
     },
     "/api/v1/tasks/{task_id}/complete": {
         "post": _op(
             "Complete a task",
-            auth=BEARER,
+            answer=TaskOut,
+            auth=OPERATOR,
             params=[_path_id("task_id")],
             errors=CHANGE_ERRORS,
         ),
@@ -200,8 +233,9 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
             "Merge contact other_id into this one (conversations, deals, leads, identities, "
             "phones, emails, tasks move); answers the merge record with what moved",
             body=MergeIn,
+            answer=MergeOut,
             ok=201,
-            auth=BEARER,
+            auth=OPERATOR,
             params=[_path_id("contact_id")],
             errors=CHANGE_ERRORS,
         ),
@@ -209,7 +243,8 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/contacts/merges/{merge_id}/undo": {
         "post": _op(
             "Undo a merge: exactly the rows it moved go back",
-            auth=BEARER,
+            answer=MergeOut,
+            auth=OPERATOR,
             params=[_path_id("merge_id")],
             errors=CHANGE_ERRORS,
         ),
@@ -218,7 +253,8 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
         "get": _op(
             "Contacts that are (exact: same phone, email or verified identity) or may be "
             "(weak: same name) the same person",
-            auth=BEARER,
+            answer=DuplicatesOut,
+            auth=OPERATOR,
             params=[_path_id("contact_id")],
         ),
     },
@@ -248,4 +284,17 @@ CRM_MODELS: tuple[type[BaseModel], ...] = (
     PipelineIn,
     TaskIn,
     MergeIn,
+    LeadsOut,
+    LeadOut,
+    DealsOut,
+    DealOut,
+    DealDetailOut,
+    PipelinesOut,
+    PipelineOut,
+    LostReasonsOut,
+    LostReasonOut,
+    TasksOut,
+    TaskOut,
+    MergeOut,
+    DuplicatesOut,
 )

@@ -7,12 +7,21 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from hub.crm_sync.report_responses import FunnelOut, OperatorReportOut, SourceReportOut
+from hub.crm_sync.responses import (
+    CreatedSubscriptionOut,
+    DeliveriesOut,
+    SubscriptionOut,
+    SubscriptionsOut,
+    WebhookDeliveryOut,
+)
 from hub.crm_sync.subscriptions import DELIVERY_STATUSES
 from hub.crm_sync.sync_schemas import WebhookIn, WebhookPatch
-from hub.http.openapi_build import BEARER
+from hub.http.openapi_build import OPERATOR
 from hub.http.openapi_build import op as _op
 from hub.http.openapi_build import path_id as _path_id
 from hub.http.openapi_build import query as _query
+from hub.responses import OkOut
 
 REPORT_PARAMS = [
     _query("from", "start: an ISO date (a day of HUB_TIMEZONE) or datetime; default 30 days ago"),
@@ -28,7 +37,8 @@ REPORT_PATHS: dict[str, dict[str, Any]] = {
             "The period's funnel: leads in, deals created, stage conversion per pipeline, "
             "won/lost, win rate, won sums, deal length, lost reasons by stage, first "
             "response (median, 90th percentile)",
-            auth=BEARER,
+            answer=FunnelOut,
+            auth=OPERATOR,
             params=REPORT_PARAMS,
             errors=(400, 401, 403, 404, 422),
         ),
@@ -36,7 +46,8 @@ REPORT_PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/reports/operators": {
         "get": _op(
             "The funnel's figures per deal owner, first response per replying operator",
-            auth=BEARER,
+            answer=OperatorReportOut,
+            auth=OPERATOR,
             params=REPORT_PARAMS,
             errors=(400, 401, 403, 404, 422),
         ),
@@ -44,21 +55,28 @@ REPORT_PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/reports/sources": {
         "get": _op(
             "The funnel's figures per source (channel, UTM source, UTM campaign)",
-            auth=BEARER,
+            answer=SourceReportOut,
+            auth=OPERATOR,
             params=REPORT_PARAMS,
             errors=(400, 401, 403, 404, 422),
         ),
     },
     "/api/v1/webhooks": {
-        "get": _op("List webhook subscriptions (admin; never their secrets)", auth=BEARER),
+        "get": _op(
+            "List webhook subscriptions (admin; never their secrets)",
+            answer=SubscriptionsOut,
+            auth=OPERATOR,
+            errors=(401, 403),
+        ),
         "post": _op(
             "Subscribe a URL to lead, deal and contact changes (admin); the signing "
             "secret is in this answer only. A url whose host is or resolves to a non-public "
             "address (private, loopback, link-local, metadata…) answers 422 "
             "destination_not_allowed unless HUB_WEBHOOK_ALLOWED_NETWORKS allows it",
             body=WebhookIn,
+            answer=CreatedSubscriptionOut,
             ok=201,
-            auth=BEARER,
+            auth=OPERATOR,
             errors=ADMIN_ERRORS,
         ),
     },
@@ -67,13 +85,15 @@ REPORT_PATHS: dict[str, dict[str, Any]] = {
             "Change a subscription's name, url, events or active (admin); a non-public url "
             "answers 422 destination_not_allowed, as on creation",
             body=WebhookPatch,
-            auth=BEARER,
+            answer=SubscriptionOut,
+            auth=OPERATOR,
             params=WEBHOOK,
             errors=ADMIN_ERRORS,
         ),
         "delete": _op(
             "Delete a subscription with its pending deliveries and log (admin)",
-            auth=BEARER,
+            answer=OkOut,
+            auth=OPERATOR,
             params=WEBHOOK,
             errors=ADMIN_ERRORS,
         ),
@@ -81,7 +101,8 @@ REPORT_PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/webhooks/{webhook_id}/deliveries": {
         "get": _op(
             "The delivery log, newest first, each delivery with every attempt (admin)",
-            auth=BEARER,
+            answer=DeliveriesOut,
+            auth=OPERATOR,
             params=[
                 *WEBHOOK,
                 _query("status", "pending, delivered or failed", enum=DELIVERY_STATUSES),
@@ -94,11 +115,23 @@ REPORT_PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/webhooks/deliveries/{delivery_id}/retry": {
         "post": _op(
             "Send a failed delivery again, with a fresh set of attempts (admin)",
-            auth=BEARER,
+            answer=WebhookDeliveryOut,
+            auth=OPERATOR,
             params=[_path_id("delivery_id")],
             errors=(400, 401, 403, 404, 409),
         ),
     },
 }
 
-REPORT_MODELS: tuple[type[BaseModel], ...] = (WebhookIn, WebhookPatch)
+REPORT_MODELS: tuple[type[BaseModel], ...] = (
+    WebhookIn,
+    WebhookPatch,
+    FunnelOut,
+    OperatorReportOut,
+    SourceReportOut,
+    SubscriptionsOut,
+    CreatedSubscriptionOut,
+    SubscriptionOut,
+    DeliveriesOut,
+    WebhookDeliveryOut,
+)

@@ -1,0 +1,105 @@
+"""The widget's JSON answers to visitors (conventions in ``hub.responses``): only what a
+visitor may see of his own conversations, never an operator's notes or the hub's ids of people.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from hub.channels.widget.config import FieldMode, FieldName
+from hub.responses import Omittable, Out
+
+
+class VisitorSenderOut(Out):
+    type: Literal["contact", "operator"]
+    name: str = Field(description="The operator's name; empty for the visitor himself")
+
+
+class CallbackWhenOut(Out):
+    """The visitor's choice of time (``hub.crm_sync.callback_time``), his wall clock."""
+
+    kind: Literal["asap", "today_after", "tomorrow_morning", "at"]
+    time: Omittable[str] = Field(default=None, description="today_after: HH:MM")
+    at: Omittable[str] = Field(default=None, description="at: YYYY-MM-DDTHH:MM")
+
+
+class CallbackViewOut(Out):
+    """A callback request as the widget shows it, in its own language."""
+
+    phone: str | None
+    when: CallbackWhenOut | None = Field(description="null for a request made before choices")
+    due_at: datetime | None = Field(description="When the company will call")
+
+
+class VisitorMessageOut(Out):
+    id: int
+    body: str
+    sender: VisitorSenderOut
+    created_at: datetime
+    kind: Literal["message", "callback_request"]
+    callback: Omittable[CallbackViewOut] = Field(
+        default=None, description="kind callback_request: the number and when to call"
+    )
+
+
+class GreetingOut(Out):
+    text: str
+    delay_s: float
+
+
+class PrechatOut(Out):
+    enabled: bool
+    fields: dict[FieldName, FieldMode]
+
+
+class WidgetChannelOut(Out):
+    """What the widget script may know of its channel: no secrets, no origins."""
+
+    name: str
+    lang: Literal["ru", "en"]
+    color: str
+    position: Literal["right", "left"]
+    greeting: GreetingOut | None
+    prechat: PrechatOut
+    require_identity: bool
+    max_message_chars: int
+
+
+class VisitorContactOut(Out):
+    """What the visitor told the hub himself (never his contact's details)."""
+
+    name: str
+    email: str | None
+    phone: str | None
+
+
+class WidgetSessionOut(Out):
+    visitor_token: str = Field(description="Send it as X-Visitor-Token from now on")
+    channel: WidgetChannelOut
+    contact: VisitorContactOut
+    messages: list[VisitorMessageOut] = Field(description="The latest of his conversations")
+    operators_online: bool
+
+
+class VisitorMessagesOut(Out):
+    items: list[VisitorMessageOut]
+
+
+class VisitorAckOut(Out):
+    """A visitor's message stored (once per client_id)."""
+
+    type: Literal["ack"]
+    client_id: str
+    message: VisitorMessageOut
+    duplicate: bool = Field(description="This client_id was stored before")
+
+
+class CallbackOut(Out):
+    message: VisitorMessageOut
+
+
+class VisitorContactAnswerOut(Out):
+    contact: VisitorContactOut

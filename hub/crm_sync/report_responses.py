@@ -1,0 +1,120 @@
+"""The sales reports' JSON answers (``hub.crm_sync.reports`` and ``report_groups``, whose
+docstrings define the figures; conventions in ``hub.responses``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from hub.crm_sync.models import StageKind
+from hub.crm_sync.responses import Amount
+from hub.responses import Out
+
+#: A share rounded to 4 decimals (0.6667); null when there was nothing to divide.
+Share = float | None
+
+
+class PeriodOut(Out):
+    from_: datetime = Field(alias="from")
+    to: datetime = Field(description="The end, not included")
+
+
+class MoneyOut(Out):
+    currency: str
+    amount: Amount
+
+
+class DealLengthOut(Out):
+    """Created to closed, in whole seconds, of the deals closed in the period."""
+
+    count: int
+    avg_seconds: int | None
+    median_seconds: int | None
+
+
+class FirstResponseOut(Out):
+    """Seconds from a customer's first message to the first reply (in working hours when
+    HUB_WORKING_HOURS is set)."""
+
+    conversations: int
+    answered: int
+    unanswered: int
+    avg_seconds: int | None
+    median_seconds: int | None
+    p90_seconds: int | None
+
+
+class FunnelFirstResponseOut(FirstResponseOut):
+    working_hours: bool = Field(description="Counted in HUB_WORKING_HOURS only")
+
+
+class LostReasonCountOut(Out):
+    stage_id: int | None
+    stage: str | None
+    reason: str | None
+    count: int
+
+
+class FunnelStageOut(Out):
+    stage_id: int | None = Field(description="null for the won step of a pipeline without one")
+    name: str
+    kind: Literal[StageKind.OPEN, StageKind.WON]
+    reached: int
+    conversion_to_next: float | None = Field(description="Share; null at the last step")
+
+
+class FunnelPipelineOut(Out):
+    pipeline_id: int
+    name: str
+    stages: list[FunnelStageOut] = Field(description="The open stages in order, then won")
+
+
+class ClosedFiguresOut(Out):
+    """The figures of the deals closed in the period."""
+
+    deals_won: int
+    deals_lost: int
+    win_rate: Share
+    won_amount: list[MoneyOut] = Field(description="Won sums, per currency")
+    deal_length: DealLengthOut
+
+
+class FunnelOut(ClosedFiguresOut):
+    period: PeriodOut
+    pipeline_id: int | None
+    leads_in: int
+    leads_converted: int
+    deals_created: int
+    lost_reasons: list[LostReasonCountOut]
+    pipelines: list[FunnelPipelineOut]
+    first_response: FunnelFirstResponseOut
+
+
+class OperatorRowOut(ClosedFiguresOut):
+    operator_id: int | None = Field(description="The deals' owner; null for deals without one")
+    name: str | None
+    deals_created: int
+    first_response: FirstResponseOut
+
+
+class OperatorReportOut(Out):
+    period: PeriodOut
+    pipeline_id: int | None
+    items: list[OperatorRowOut]
+
+
+class SourceRowOut(ClosedFiguresOut):
+    source_channel: str | None
+    utm_source: str | None
+    utm_campaign: str | None
+    leads_in: int
+    deals_created: int
+    first_response: FirstResponseOut
+
+
+class SourceReportOut(Out):
+    period: PeriodOut
+    pipeline_id: int | None
+    items: list[SourceRowOut]
