@@ -21,7 +21,7 @@ from hub.crm_sync.http import routes as crm_routes
 from hub.crm_sync.http import webhooks as webhook_routes
 from hub.crm_sync.intake import LeadIntake
 from hub.crm_sync.worker import SyncWorker
-from hub.http import CTX, LOGIN_GUARD, METRICS, REALTIME, error_middleware
+from hub.http import CTX, LOGIN_GUARD, METRICS, REALTIME, TYPING, error_middleware
 from hub.http import ops as ops_routes
 from hub.inbox.auth import Principal, load_principal
 from hub.inbox.delivery import DeliveryWorker
@@ -35,6 +35,7 @@ from hub.inbox.login_guard import LoginGuard
 from hub.inbox.login_throttle import LoginThrottle
 from hub.inbox.models import Operator
 from hub.inbox.realtime import RealtimeHub
+from hub.inbox.typing import OperatorTyping
 from hub.metrics import Metrics
 from hub.outbound.poster import AiohttpPoster
 from hub.settings import Settings
@@ -74,6 +75,8 @@ def create_app(settings: Settings) -> web.Application:
         return await ctx.read(query)
 
     app[REALTIME] = RealtimeHub(ctx.bus, settings.socket_queue_size, principal_of)
+    app[TYPING] = typing = OperatorTyping(ctx)
+    app[REALTIME].frame_handlers["typing"] = typing.handle
     app[LOGIN_GUARD] = LoginGuard(LoginThrottle(settings))
     for table in ROUTE_TABLES:
         app.router.add_routes(table)

@@ -31,3 +31,7 @@ class RateLimiter:
         while len(self._buckets) > self._max_keys:
             self._buckets.popitem(last=False)
         return allowed
+
+    def forget(self, key: str) -> None:
+        """Give ``key`` a full bucket again (what ended the need for the limit happened)."""
+        self._buckets.pop(key, None)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import PrivateAttr, field_validator
+from pydantic import PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub.crm_sync.report_period import parse_working_hours, zone
+from hub.errors import DomainError
 from hub.outbound.destinations import DestinationPolicy, parse_networks
 
 
@@ -142,6 +144,17 @@ class Settings(BaseSettings):
     def _networks(cls, value: str) -> str:
         parse_networks(value)  # a ValueError names the part that is not a network
         return value
+
+    @model_validator(mode="after")
+    def _company_hours(self) -> Settings:
+        """A time zone or working hours that do not read fail the start, not a visitor's call-back
+        request or a report later on."""
+        try:
+            zone(self.timezone)
+            parse_working_hours(self.working_hours, self.timezone)
+        except DomainError as exc:
+            raise ValueError(exc.message) from exc
+        return self
 
     @property
     def destination_policy(self) -> DestinationPolicy:

@@ -405,6 +405,8 @@ async def test_session_for_an_unknown_website_token_is_404(
         headers={"Origin": ORIGIN},
     )
     await expect_error(resp, 404, "unknown_website_token")
+    # Readable by the page (the widget stops on it); it tells nothing but the refusal.
+    assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert (await table_counts(client))["widget_visitors"] == 0
 
 
@@ -609,19 +611,19 @@ async def test_callback_request_stores_e164_and_operators_see_it_at_once(
             "visitor_token": token,
             "phone": "8 (916) 123-45-67",
             "name": "Пётр",
-            "preferred_time": "после 18:00",
+            "when": {"kind": "tomorrow_morning"},
         },
         headers={"Origin": ORIGIN},
     )
     assert resp.status == 201, await resp.text()
     item = (await resp.json())["message"]
     assert item["kind"] == "callback_request"
-    assert "+79161234567" in item["body"] and "после 18:00" in item["body"]
+    assert item["body"] == "Перезвоните мне: +79161234567, завтра утром"  # the channel's "ru"
 
     data = await recv_event(op_ws, "message.created", lambda d: d["message"]["id"] == item["id"])
     assert data["message"]["meta"]["type"] == "callback_request"
     assert data["message"]["meta"]["phone"] == "+79161234567"
-    assert data["message"]["meta"]["preferred_time"] == "после 18:00"
+    assert data["message"]["meta"]["when"] == {"kind": "tomorrow_morning"}
     await op_ws.close()
 
     conv = await only_conversation(client, admin, channel)

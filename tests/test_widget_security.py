@@ -44,6 +44,8 @@ from tests.test_widget_api import (
     visitor_headers,
 )
 
+MESSAGES = "/api/widget/v1/messages"
+
 # --- Origin and CORS -------------------------------------------------------------------------
 
 
@@ -53,11 +55,15 @@ async def test_a_page_of_another_site_is_refused_everywhere(
     _admin, channel, token = await new_visitor(client)
     before = await table_counts(client)
 
+    # The session call's refusal is readable by the page (the widget stops on it); the answer
+    # is the refusal and nothing else.
     resp = await post_session(client, channel, origin=OTHER_ORIGIN)
     await expect_error(resp, 403, "origin_not_allowed")
-    assert "Access-Control-Allow-Origin" not in resp.headers
+    assert resp.headers["Access-Control-Allow-Origin"] == OTHER_ORIGIN
+    assert "Origin" in resp.headers["Vary"]
     resp = await post_session(client, channel, origin=OTHER_ORIGIN, visitor_token=token)
     await expect_error(resp, 403, "origin_not_allowed")
+    assert resp.headers["Access-Control-Allow-Origin"] == OTHER_ORIGIN
     # Scheme and port are part of the origin.
     for near in ("http://shop.example", "https://shop.example:8443", "https://shop.example.evil"):
         await expect_error(
@@ -118,7 +124,7 @@ async def test_cors_headers_only_for_allowed_origins(
     assert resp.status == 200 and "Access-Control-Allow-Origin" not in resp.headers
 
 
-async def test_cors_preflight_for_allowed_origins_only(
+async def test_cors_preflight_for_allowed_origins_and_the_session_call(
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
     admin = await make_operator(client, role="admin")
@@ -128,17 +134,20 @@ async def test_cors_preflight_for_allowed_origins_only(
         "Access-Control-Request-Headers": "content-type, x-visitor-token",
     }
     for path in ("/api/widget/v1/sessions", "/api/widget/v1/messages"):
-        resp = await client.options(path, headers={"Origin": ORIGIN, **asking})
-        assert resp.status == 204, await resp.text()
-        assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
-        assert "POST" in resp.headers["Access-Control-Allow-Methods"]
-        allowed = resp.headers["Access-Control-Allow-Headers"].lower()
-        assert "x-visitor-token" in allowed and "content-type" in allowed
-        assert "Origin" in resp.headers["Vary"]
-
-        resp = await client.options(path, headers={"Origin": OTHER_ORIGIN, **asking})
-        await expect_error(resp, 403, "origin_not_allowed")
-        assert "Access-Control-Allow-Origin" not in resp.headers
+        for origin in (ORIGIN, OTHER_ORIGIN):
+            resp = await client.options(path, headers={"Origin": origin, **asking})
+            if origin == OTHER_ORIGIN and path.endswith("/messages"):
+                await expect_error(resp, 403, "origin_not_allowed")
+                assert "Access-Control-Allow-Origin" not in resp.headers
+                continue
+            # Any page may send the session call: a site that is not allowed gets to read its
+            # refusal, and nothing else (test_a_page_of_another_site_is_refused_everywhere).
+            assert resp.status == 204, await resp.text()
+            assert resp.headers["Access-Control-Allow-Origin"] == origin
+            assert "POST" in resp.headers["Access-Control-Allow-Methods"]
+            allowed = resp.headers["Access-Control-Allow-Headers"].lower()
+            assert "x-visitor-token" in allowed and "content-type" in allowed
+            assert "Origin" in resp.headers["Vary"]
         resp = await client.options(path, headers=asking)
         assert resp.status == 403 and "Access-Control-Allow-Origin" not in resp.headers
 
@@ -475,14 +484,15 @@ async def test_a_site_added_after_a_preflight_is_allowed_within_seconds(
     admin = await make_operator(client, role="admin")
     await make_widget_channel(client, admin)
     asking = {"Access-Control-Request-Method": "POST"}
-    resp = await client.options("/api/widget/v1/sessions", headers={"Origin": ORIGIN, **asking})
+    # (The session call's preflight passes for any page: its refusal is what it reads.)
+    resp = await client.options(MESSAGES, headers={"Origin": ORIGIN, **asking})
     assert resp.status == 204
     new_site = "https://new-shop.example"
-    resp = await client.options("/api/widget/v1/sessions", headers={"Origin": new_site, **asking})
+    resp = await client.options(MESSAGES, headers={"Origin": new_site, **asking})
     assert resp.status == 403
     channel = await make_widget_channel(client, admin, name="New shop", origins=(new_site,))
     await asyncio.sleep(ORIGINS_RECHECK_S + 0.1)
-    resp = await client.options("/api/widget/v1/sessions", headers={"Origin": new_site, **asking})
+    resp = await client.options(MESSAGES, headers={"Origin": new_site, **asking})
     assert resp.status == 204, await resp.text()
     assert resp.headers["Access-Control-Allow-Origin"] == new_site
     session = await start_session(client, channel, origin=new_site)

@@ -253,7 +253,11 @@ async def test_typing_goes_both_ways(
 
     await op_ws.send_json({"type": "typing", "conversation_id": conv_id})
     frame, _ = await recv_until(ws, is_type("typing"))
-    assert frame == {"type": "typing", "sender": {"type": "operator", "name": "Анна"}}
+    assert frame == {
+        "type": "typing",
+        "sender": {"type": "operator", "name": "Анна"},
+        "active": True,
+    }
 
     # A typing frame for a conversation the operator cannot see is refused, not relayed.
     await op_ws.send_json({"type": "typing", "conversation_id": conv_id + 1000})

@@ -51,6 +51,8 @@ interface HubDomApi {
   loadChannelTypes(): Promise<void>;
   /** A channel type's badge, as its registration on the server describes it. */
   channelBadge(type?: string): HTMLSpanElement;
+  /** Whether a channel type can do something (``capabilities`` of /api/v1/channel-types). */
+  channelCan(type: string | undefined, capability: string): boolean;
 }
 
 /** What a feature script may read of the inbox's state. */
@@ -62,6 +64,10 @@ interface InboxView {
   contact: ApiJson;
   messages: ApiJson[];
   mode: string;
+  /** The open conversation once loaded (null while it loads). */
+  conv: ApiJson;
+  /** The operator socket, while connected. */
+  ws: WebSocket | null;
 }
 
 interface HubInboxApi {

@@ -92,6 +92,8 @@ interface WidgetState {
   hours: WidgetJson;
   /** Nobody answered the visitor's last message within the channel's ``reply_wait_s``. */
   noAnswer: boolean;
+  /** Refused for good (a site that is not allowed, an unknown token): the widget does nothing. */
+  halted: boolean;
 }
 
 /** The widget's parts, made by build(). */

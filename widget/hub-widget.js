@@ -24,12 +24,15 @@ const queued = W.Hub && Array.isArray(W.Hub.q) ? W.Hub.q : [];
 const T = {
   ru: {
     open: 'Открыть чат', close: 'Свернуть чат', chat: 'Чат', online: 'Операторы на связи',
-    offline: 'Сейчас нет операторов на связи', op: 'оператор', typing: '{n} печатает…',
+    offline: 'Сейчас нет операторов на связи', op: 'оператор', typing: '{n} печатает…', typingOp: 'Оператор печатает…',
     ph: 'Напишите сообщение…', send: 'Отправить', sending: 'Отправляется…', failed: 'Не доставлено',
     retry: 'Повторить', long: 'Слишком длинное сообщение', rate: 'Слишком часто, подождите немного',
     conn: 'Нет связи, переподключаемся…', cb: 'Перезвоните мне', cbTitle: 'Обратный звонок',
     cbIntro: 'Оставьте номер — менеджер перезвонит в удобное время.', phone: 'Телефон', name: 'Имя',
-    email: 'Эл. почта', when: 'Удобное время', whenPh: 'например, сегодня после 18:00',
+    email: 'Эл. почта', when: 'Когда позвонить', wAsap: 'Как можно скорее', wToday: 'Сегодня после',
+    wMorning: 'Завтра утром', wAt: 'Выбрать время', badTime: 'Проверьте время', cbAsked: 'Перезвоните мне: {p}',
+    cbWill: 'Позвоним {w}', soon: 'в ближайшее время', today: 'сегодня в {t}', todayAfter: 'сегодня после {t}',
+    tomorrow: 'завтра в {t}', on: '{d} в {t}',
     cbGo: 'Жду звонка', back: 'Назад к чату', preTitle: 'Представьтесь, пожалуйста',
     preIntro: 'Так мы сможем ответить, даже если вы уйдёте со страницы.', preGo: 'Начать чат',
     req: 'Заполните это поле', badPhone: 'Проверьте номер телефона', badEmail: 'Проверьте адрес почты',
@@ -47,12 +50,15 @@ const T = {
   },
   en: {
     open: 'Open chat', close: 'Minimise chat', chat: 'Chat', online: 'We are online',
-    offline: 'No operator is online right now', op: 'operator', typing: '{n} is typing…',
+    offline: 'No operator is online right now', op: 'operator', typing: '{n} is typing…', typingOp: 'Operator is typing…',
     ph: 'Write a message…', send: 'Send', sending: 'Sending…', failed: 'Not delivered',
     retry: 'Retry', long: 'The message is too long', rate: 'Too fast, please wait a moment',
     conn: 'Connection lost, reconnecting…', cb: 'Call me back', cbTitle: 'Call me back',
     cbIntro: 'Leave your number and we will call you when it suits you.', phone: 'Phone', name: 'Name',
-    email: 'Email', when: 'Preferred time', whenPh: 'e.g. today after 6 pm',
+    email: 'Email', when: 'When to call', wAsap: 'As soon as possible', wToday: 'Today after',
+    wMorning: 'Tomorrow morning', wAt: 'Pick a time', badTime: 'Please check the time', cbAsked: 'Please call me back: {p}',
+    cbWill: 'We will call {w}', soon: 'shortly', today: 'today at {t}', todayAfter: 'today after {t}',
+    tomorrow: 'tomorrow at {t}', on: 'on {d} at {t}',
     cbGo: 'Request a call', back: 'Back to chat', preTitle: 'Please introduce yourself',
     preIntro: 'So that we can answer even if you leave the page.', preGo: 'Start chat',
     req: 'Please fill in this field', badPhone: 'Please check the phone number',
@@ -95,6 +101,7 @@ const uuid = () => {
 // Every network call resolves to {ok, status, data, code}; nothing throws.
 /** @param {string} method @param {string} path @param {object | FormData | null} [body] @param {boolean} [withToken] @param {number} [ms] @returns {Promise<WidgetAnswer>} */
 async function api(method, path, body, withToken, ms) {
+  if (S.halted) return { ok: false, status: 0, data: {}, code: 'halted' };
   const ctl = W.AbortController && new AbortController();
   const timer = ctl && setTimeout(() => ctl.abort(), ms || 15000);
   try {
@@ -122,7 +129,7 @@ const S = {
   msgs: new Map(), pend: new Map(), lastId: 0, read: load('read'), opName: '', ws: null, ready: false,
   gen: 0, attempt: 0, fails: 0, rest: false, sent: new Map(), holdUntil: 0, prechat: false, view: 'chat',
   lastTyping: 0, lastFrame: 0, greetUnread: false, greetEl: null, rating: null, score: 0,
-  hours: null, noAnswer: false,
+  hours: null, noAnswer: false, halted: false,
 };
 /** @type {Record<string, number | undefined>} */
 const timers = {};
@@ -133,7 +140,7 @@ function guard(fn) {
   };
 }
 /** @param {string} name @param {() => unknown} fn @param {number} ms */
-const later = (name, fn, ms) => { clearTimeout(timers[name]); timers[name] = setTimeout(guard(fn), ms); };
+const later = (name, fn, ms) => { clearTimeout(timers[name]); if (!S.halted) timers[name] = setTimeout(guard(fn), ms); };
 const backoff = (/** @type {number} */ n) => { const d = Math.min(30000, 1000 * 2 ** n); return d / 2 + (Math.random() * d) / 2; };
 
 // ---- session: on every page view (first/last touch), after identify() and on a stale token ----
@@ -149,6 +156,9 @@ async function runSession() {
   if (S.vt) body.visitor_token = S.vt;
   const r = await api('POST', '/api/widget/v1/sessions', body);
   if (!r.ok) {
+    if (r.code === 'origin_not_allowed') return halt('this site (' + location.origin + ') is not allowed for this channel; add it to allowed_origins');
+    if (r.code === 'unknown_website_token') return halt('no widget channel has the website token "' + TOKEN + '"; check data-channel');
+    if (S.halted) return false;
     if (r.status && r.status < 500 && r.status !== 429 && r.status !== 408) {
       warn('session refused:', r.code || r.status, (r.data.error && r.data.error.message) || '');
     } else later('session', session, backoff(S.attempt++));
@@ -179,6 +189,17 @@ async function runSession() {
   if (wanted()) connect();
   return true;
 }
+/** A refusal that no retry can change: one message, then no request, socket or timer again,
+ * and nothing left on the page. @param {string} why @returns {false} */
+function halt(why) {
+  S.halted = true;
+  drop();
+  Object.keys(timers).forEach((k) => clearTimeout(timers[k]));
+  if (ui) ui.remove();
+  ui = null;
+  warn(why);
+  return false;
+}
 function reset() {
   drop();
   S.msgs.forEach((el) => el.remove());
@@ -192,7 +213,7 @@ function reset() {
 // ---- WebSocket, with backoff, ping, catch-up, and REST polling when sockets keep failing ----
 const wanted = () => S.isOpen || S.msgs.size > 0 || outbox().length > 0;
 function connect() {
-  if (S.ws || !S.vt || !ui) return;
+  if (S.ws || !S.vt || !ui || S.halted) return;
   clearTimeout(timers.connect);
   let ws;
   try { ws = new WebSocket(BASE.replace(/^http/, 'ws') + '/ws/widget?visitor_token=' + encodeURIComponent(S.vt)); } catch (e) { return lost(null, 0); }
@@ -246,7 +267,7 @@ function onFrame(f) {
     if (f.client_id) { unqueue(f.client_id); S.sent.delete(f.client_id); }
     addMsg(f.message, f.client_id);
   } else if (ty === 'message') addMsg(f.message);
-  else if (ty === 'typing') showTyping(f.sender && f.sender.name);
+  else if (ty === 'typing') { if (f.active === false) hideTyping(); else showTyping(f.sender && f.sender.name); }
   else if (ty === 'presence') setOnline(f.operators_online !== false);
   else if (ty === 'rating_request') askRating(f);
   else if (ty === 'error') onError(f.code, f.client_id, f.message);
@@ -432,6 +453,9 @@ button,input,textarea{font:inherit;color:inherit;margin:0}button{background:none
 .in2:focus{border-color:var(--c);box-shadow:0 0 0 1px var(--c)}.in2[aria-invalid=true]{border-color:#dc2626}
 .er{color:#dc2626;font-size:12.5px;font-weight:400}
 .btn{background:var(--c);color:var(--f);border-radius:10px;padding:11px 16px;font-weight:600;font-size:15px}.btn:disabled{opacity:.6}
+.wh{border:0;padding:0;margin:0;display:flex;flex-direction:column;gap:8px;min-width:0}.wh legend{font-size:13px;font-weight:500;color:#374151;padding:0;margin-bottom:6px}
+.rd{display:flex;align-items:center;gap:8px;min-height:34px;font-size:14px;color:#111827;cursor:pointer}.rd input[type=radio]{accent-color:var(--c);width:16px;height:16px;margin:0}
+.rd .in2{width:auto;min-width:0;flex:1;padding:6px 8px;font-size:14px}
 .lk{color:#4b5563;font-size:13.5px;display:flex;align-items:center;gap:6px;align-self:flex-start}
 @media (prefers-reduced-motion:reduce){.win,.te{animation:none}.la{transition:none}}
 @media (max-width:480px){.win{inset:0;width:auto;height:auto;max-height:none;border-radius:0}
@@ -521,7 +545,7 @@ function err(inp, msg) {
 }
 /** @param {string} name @param {string} label @param {string} type @param {boolean} req @param {string} [value] */
 function field(name, label, type, req, value) {
-  const inp = /** @type {CheckedInput} */ (h('input', 'in2', [], { name, type, autocomplete: type === 'tel' ? 'tel' : name === 'when' ? 'off' : name }));
+  const inp = /** @type {CheckedInput} */ (h('input', 'in2', [], { name, type, autocomplete: type === 'tel' ? 'tel' : name }));
   inp.value = value || '';
   inp._er = h('span', 'er', [], { hidden: '' });
   return h('label', 'fl', [h('span', '', [label, req ? h('i', '', [' *']) : '']), inp, inp._er]);
@@ -579,26 +603,64 @@ function buildPrechat() {
     flush();
   });
 }
+/** "When to call": as soon as possible, today after a time, tomorrow morning, or a date and time
+ * of his own clock (the hub turns it into the call-back task's due time). */
+function whenChoice() {
+  const pad = (/** @type {number} */ n) => (n < 10 ? '0' : '') + n;
+  const now = new Date();
+  /** @param {string} name @param {string} type @param {string} value */
+  const clock = (name, type, value) => {
+    const i = /** @type {CheckedInput} */ (h('input', 'in2', [], { name, type, 'aria-label': t(name === 'time' ? 'wToday' : 'wAt') }));
+    i.value = value;
+    i._er = h('span', 'er', [], { hidden: '' });
+    return i;
+  };
+  const time = clock('time', 'time', pad(Math.min(23, now.getHours() + 2)) + ':00');
+  const at = clock('at', 'datetime-local', '');
+  at.min = now.getFullYear() + '-' + pad(now.getMonth() + 1) + '-' + pad(now.getDate()) + 'T' + pad(now.getHours()) + ':' + pad(now.getMinutes());
+  /** @param {string} kind @param {string} label @param {CheckedInput} [input] */
+  const option = (kind, label, input) => {
+    const radio = h('input', '', [], { type: 'radio', name: 'wk', value: kind });
+    if (kind === 'asap') radio.checked = true;
+    if (input) input.addEventListener('focus', () => { radio.checked = true; });
+    return h('label', 'rd', [radio, h('span', '', [label]), ...(input ? [input] : [])]);
+  };
+  return h('fieldset', 'wh', [
+    h('legend', '', [t('when')]),
+    option('asap', t('wAsap')), option('today_after', t('wToday'), time),
+    option('tomorrow_morning', t('wMorning')), option('at', t('wAt'), at), time._er, at._er,
+  ]);
+}
+/** @param {WidgetForm} f @returns {Record<string, string> | null} the choice, or null when its time is missing */
+function chosenWhen(f) {
+  const kind = (/** @type {HTMLInputElement | null} */ (f.querySelector('input[name=wk]:checked')) || { value: 'asap' }).value;
+  const input = kind === 'today_after' ? fe(f, 'time') : kind === 'at' ? fe(f, 'at') : null;
+  if (!input) return { kind };
+  if (!input.value) { err(input, t('req')); input.focus(); return null; }
+  return kind === 'at' ? { kind, at: input.value.slice(0, 16) } : { kind, time: input.value.slice(0, 5) };
+}
 function buildCallback() {
   const f = form(t('cbTitle'), t('cbIntro'), [
     field('phone', t('phone'), 'tel', true, S.contact.phone),
     field('name', t('name'), 'text', false, S.contact.name),
-    field('when', t('when'), 'text', false, ''),
+    whenChoice(),
   ], t('cbGo'), async () => {
     if (!filled(f, ['phone'])) return;
-    const v = values(f, ['phone', 'name', 'when']);
-    const body = { visitor_token: S.vt, phone: v.phone, name: v.name, preferred_time: v.when };
+    const when = chosenWhen(f);
+    if (!when) return;
+    const v = values(f, ['phone', 'name']);
+    /** @type {Record<string, unknown>} */
+    const body = { visitor_token: S.vt, phone: v.phone, name: v.name, when, lang: lang || 'ru' };
+    try { const zone = Intl.DateTimeFormat().resolvedOptions().timeZone; if (zone) body.time_zone = zone; } catch (e) { /* the hub's own zone then */ }
     const r = await api('POST', '/api/widget/v1/callback', body);
+    const late = /^(time_in_past|time_too_far|invalid_time)$/.test(r.code) && fe(f, when.kind === 'at' ? 'at' : 'time');
+    if (late) return err(late, t('badTime'));
     if (!r.ok) return failed(f, r);
-    const when = fe(f, 'when');
-    if (when) when.value = '';
     addMsg(r.data.message);
     show('chat');
     scrollDown(true);
     connect();
   });
-  const when = fe(f, 'when');
-  if (when) when.placeholder = t('whenPh');
   f.prepend(btn('lk', [icon('back', 16), t('back')], '', () => show('chat')));
   return f;
 }
@@ -761,11 +823,24 @@ function fillMsg(el, m, state) {
   el._body = m.body;
   const bu = h('div', 'bu', cb ? [icon('phone', 16)] : []);
   const txt = h('span');
-  fillText(txt, String(m.body == null ? '' : m.body));
+  fillText(txt, cb && m.callback ? callbackText(m.callback, m.created_at) : String(m.body == null ? '' : m.body));
   bu.append(txt);
   if (Array.isArray(m.attachments) && m.attachments.length) filesEl(bu, m.attachments, !m.body);
   el.append(h('div', 'who', [who]), bu, h('div', 'me', [state === 'pe' ? t('sending') : hhmm(m.created_at)]));
   return el;
+}
+/** A callback request in the visitor's language: the number, and when the company will call
+ * (the hub's due time, in his clock). @param {WidgetJson} cb @param {string} created */
+function callbackText(cb, created) {
+  const due = Date.parse(cb.due_at), made = Date.parse(created) || Date.now();
+  const day = (/** @type {number} */ x) => new Date(x).toDateString();
+  const hm = hhmm(cb.due_at);
+  let w;
+  if (isNaN(due) || due - made < 600000) w = t('soon');
+  else if (day(due) === day(Date.now())) w = t(cb.when && cb.when.kind === 'today_after' ? 'todayAfter' : 'today', { t: hm });
+  else if (day(due) === day(Date.now() + 86400000)) w = t('tomorrow', { t: hm });
+  else w = t('on', { d: new Date(due).toLocaleDateString(lang, { weekday: 'short', day: 'numeric', month: 'long' }), t: hm });
+  return t('cbAsked', { p: cb.phone || '' }) + '\n' + t('cbWill', { w });
 }
 /** @param {Element | null} e @returns {Bubble | null} */
 const asBubble = (e) => /** @type {Bubble | null} */ (e);
@@ -844,15 +919,16 @@ function addMsg(m, cid, initial) {
   waitCheck();
   if (!initial) connect();
 }
-/** @param {string} [name] */
+/** @param {string} [name] an operator typing a reply; hidden on his reply, a stop or 5 s after the last frame */
 function showTyping(name) {
   if (!ui) return;
-  $.ty.textContent = t('typing', { n: name || S.opName || t('op') });
+  const who = name || S.opName;
+  $.ty.textContent = who ? t('typing', { n: who }) : t('typingOp');
   $.ty.hidden = false;
   scrollDown();
   later('typing', hideTyping, 5000);
 }
-function hideTyping() { $.ty.hidden = true; clearTimeout(timers.typing); }
+function hideTyping() { if (ui) $.ty.hidden = true; clearTimeout(timers.typing); }
 function markRead() {
   if (S.isOpen && !D.hidden) {
     S.greetUnread = false;

@@ -23,7 +23,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -73,7 +73,10 @@ async def start_cursor_at_now(session: AsyncSession) -> None:
         await session.flush()
 
 
-async def _callback_phone(session: AsyncSession, conv_id: int) -> str | None:
+async def _callback_request(
+    session: AsyncSession, conv_id: int
+) -> tuple[str, datetime | None] | None:
+    """The phone and due time of the callback request a conversation opens with, if any."""
     metas = (
         await session.scalars(
             select(Message.meta)
@@ -84,8 +87,19 @@ async def _callback_phone(session: AsyncSession, conv_id: int) -> str | None:
     ).all()
     for meta in metas:
         if isinstance(meta, dict) and meta.get("type") == "callback_request":
-            return str(meta.get("phone") or "")
+            return str(meta.get("phone") or ""), _due_at(meta.get("due_at"))
     return None
+
+
+def _due_at(raw: Any) -> datetime | None:
+    """The due time a request recorded (``callback_time``); None for one that recorded none."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        due = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return due if due.tzinfo is not None else None
 
 
 async def join_known_contact(
@@ -185,15 +199,16 @@ async def take_conversation(
         session.add(lead)
         await session.flush()
         await announce_lead(session, lead, events, created=True)
-    phone = await _callback_phone(session, conv.id)
-    if phone is not None:
+    asked = await _callback_request(session, conv.id)
+    if asked is not None:
         # Re-reading an unsettled row finds the task open and adds no second one.
         await add_callback_task(
             session,
             contact_id=contact.id,
-            phone=phone,
+            phone=asked[0],
             assignee_id=conv.assignee_id,
             deal_id=open_deal.id if open_deal is not None else None,
+            due_at=asked[1],
         )
     return decision.value
 

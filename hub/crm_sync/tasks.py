@@ -105,9 +105,11 @@ async def add_callback_task(
     phone: str,
     assignee_id: int | None,
     deal_id: int | None,
+    due_at: datetime | None = None,
 ) -> Task | None:
-    """Add a "call back" task for ``phone`` unless one for it is open already (a request asked
-    twice, or read twice by the lead intake, is one task)."""
+    """Add a "call back" task for ``phone``, due when the customer asked (now if he did not
+    say), unless one for it is open already (a request asked twice, or read twice by the lead
+    intake, is one task, due when the first one asked)."""
     title = callback_title(phone)
     pending = select(Task.id).where(
         Task.kind == "callback",
@@ -121,7 +123,7 @@ async def add_callback_task(
     task = Task(
         title=title,
         kind="callback",
-        due_at=now,
+        due_at=due_at or now,
         assignee_id=assignee_id,
         contact_id=contact_id,
         deal_id=deal_id,
@@ -134,7 +136,7 @@ async def add_callback_task(
 
 
 async def callback_task(
-    ctx: HubContext, *, conversation_id: int, phone: str
+    ctx: HubContext, *, conversation_id: int, phone: str, due_at: datetime | None = None
 ) -> dict[str, Any] | None:
     """A customer asked to be called back in a conversation he already had: a "call back" task
     for the conversation's assignee, on the contact's open deal if he has one. (The lead intake
@@ -159,6 +161,7 @@ async def callback_task(
             phone=phone,
             assignee_id=conv.assignee_id,
             deal_id=deal_id,
+            due_at=due_at,
         )
         if task is None:
             return None

@@ -26,6 +26,7 @@ from hub.inbox.auth import Principal, authenticate_token
 from hub.inbox.http.session import session_token
 from hub.inbox.login_guard import LoginGuard
 from hub.inbox.realtime import RealtimeHub
+from hub.inbox.typing import OperatorTyping
 from hub.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ CTX = web.AppKey("ctx", HubContext)
 METRICS = web.AppKey("metrics", Metrics)
 REALTIME = web.AppKey("realtime", RealtimeHub)
 LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)
+#: The operator socket's typing frames; channels whose customers see typing add a relay.
+TYPING = web.AppKey("typing", OperatorTyping)
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
 M = TypeVar("M", bound=BaseModel)

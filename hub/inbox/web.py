@@ -35,6 +35,7 @@ STATIC_FILES = {
     "contact-edit.js": "application/javascript; charset=utf-8",
     "attachments.js": "application/javascript; charset=utf-8",
     "reply-to.js": "application/javascript; charset=utf-8",
+    "typing.js": "application/javascript; charset=utf-8",
     "deals.js": "application/javascript; charset=utf-8",
     "sales-panel.js": "application/javascript; charset=utf-8",
     "items.js": "application/javascript; charset=utf-8",

@@ -12,6 +12,7 @@ from hub.channels.http.routes import ChannelIn
 from hub.channels.responses import ChannelsOut, ChannelTypesOut, CreatedChannelOut, InboundOut
 from hub.channels.telegram.responses import TelegramLinkOut, UpdateOut
 from hub.channels.telegram.routes import UpdateIn
+from hub.channels.widget.callback import CallbackIn
 from hub.channels.widget.responses import (
     CallbackOut,
     VisitorAckOut,
@@ -19,7 +20,7 @@ from hub.channels.widget.responses import (
     VisitorMessagesOut,
     WidgetSessionOut,
 )
-from hub.channels.widget.routes import CallbackIn, ContactIn, SessionIn, VisitorMessageIn
+from hub.channels.widget.routes import ContactIn, SessionIn, VisitorMessageIn
 from hub.http.openapi_build import OPERATOR
 from hub.http.openapi_build import op as _op
 from hub.http.openapi_build import path_id as _path_id
@@ -111,7 +112,8 @@ CHANNEL_PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/widget/v1/{tail}": {
         "options": _op(
-            "CORS preflight for an allowed site",
+            "CORS preflight for an allowed site (for tail=sessions, for any site: it may read "
+            "the session call's refusal, 403 origin_not_allowed or 404 unknown_website_token)",
             ok=204,
             errors=(403, 404),
             params=[{"name": "tail", "in": "path", "required": True, "schema": {"type": "string"}}],
@@ -140,7 +142,9 @@ CHANNEL_PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/widget/v1/callback": {
         "post": _op(
-            "A visitor asks to be called back {visitor_token, phone, …}",
+            "A visitor asks to be called back {visitor_token, phone, name?, when?, time_zone?, "
+            "lang?}; when is {kind: asap | today_after (time HH:MM) | tomorrow_morning | at "
+            "(at YYYY-MM-DDTHH:MM)}, his wall clock in time_zone",
             body=CallbackIn,
             answer=CallbackOut,
             ok=201,
@@ -182,7 +186,8 @@ CHANNEL_PATHS: dict[str, dict[str, Any]] = {
     "/ws/widget": {
         "get": _op(
             "Visitor WebSocket (upgrade, ?visitor_token=). Client frames: message {client_id, "
-            "body}, typing, ping. Server frames: ready, ack, message, typing, error, pong.",
+            "body}, typing, ping. Server frames: ready, ack, message, typing {sender, active}, "
+            "presence, error, pong.",
             ok=101,
             errors=(400, 401, 403, 429),
         ),

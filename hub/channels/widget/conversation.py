@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels.base import InboundAttachment, InboundContact, InboundMessage
+from hub.channels.widget.callback import CallbackIn, callback_view, request_meta, request_text
 from hub.channels.widget.config import WidgetConfig
 from hub.channels.widget.models import WidgetVisitor
 from hub.channels.widget.visitors import (
@@ -20,7 +21,9 @@ from hub.channels.widget.visitors import (
     visitor_file,
 )
 from hub.context import HubContext
+from hub.crm_sync.callback_time import due_time
 from hub.crm_sync.tasks import callback_task
+from hub.db import utcnow
 from hub.errors import InvalidInput
 from hub.inbox.actions import receive_message
 from hub.inbox.contacts import find_or_create_contact, update_contact_details
@@ -152,36 +155,46 @@ async def request_callback(
     channel: Channel,
     phone_e164: str,
     name: str | None,
-    preferred_time: str | None,
+    ask: CallbackIn,
 ) -> tuple[dict[str, Any], Visitor]:
-    """ "Call me back": a conversation item operators see at once, with the phone in E.164;
-    returns it and the visitor (now linked to his contact)."""
-    when = (preferred_time or "").strip()[:100]
-    body = f"Callback requested: {phone_e164}" + (f", preferred time: {when}" if when else "")
+    """ "Call me back": a conversation item operators see at once, written in the visitor's
+    language, with the phone in E.164 and the moment to call; returns it and the visitor (now
+    linked to his contact). A time out of range is refused before anything is written."""
+    st = ctx.settings
+    due = due_time(
+        ask.when,
+        customer_tz=ask.time_zone,
+        company_tz=st.timezone,
+        working_hours=st.working_hours,
+        now=utcnow(),
+    )
+    lang = ask.lang or WidgetConfig.model_validate(channel.config).lang
+    body = request_text(lang, phone_e164, ask.when)
+    meta = request_meta(
+        phone_e164, ask.when, due, ask.time_zone or st.timezone, visitor.last_touch.get("url", "")
+    )
     who = _inbound_contact(visitor)
     inbound = InboundMessage(
         channel.id,
         InboundContact(who.external_id, name or who.name, phone_e164, who.email),
         body,
-        meta={
-            "type": "callback_request",
-            "phone": phone_e164,
-            "preferred_time": when or None,
-            "page": visitor.last_touch.get("url", ""),
-        },
+        meta=meta,
     )
     visitor = await link_contact(ctx, visitor, channel)
     result = await receive_message(ctx, inbound)
     visitor = await _ensure_contact_link(ctx, visitor, result)
     if not result.duplicate and not result.created_conversation:
         # A new conversation's request becomes a task in the lead intake; a later one here.
-        await callback_task(ctx, conversation_id=result.conversation["id"], phone=phone_e164)
+        await callback_task(
+            ctx, conversation_id=result.conversation["id"], phone=phone_e164, due_at=due
+        )
     message = {
         "id": result.message["id"],
         "body": body,
         "sender": {"type": "contact", "name": ""},
         "created_at": result.message["created_at"],
         "kind": "callback_request",
+        "callback": callback_view(meta),
     }
     return message, visitor
 

@@ -7,10 +7,11 @@ from aiohttp import web
 from hub.channels.base import ChannelAdapter
 from hub.channels.widget import file_routes, rating_routes
 from hub.channels.widget.adapter import WidgetAdapter
+from hub.channels.widget.config import TYPE
 from hub.channels.widget.keys import WIDGET, WidgetState, close_visitor_sockets, widget_lifecycle
 from hub.channels.widget.rating import RatingAsker
 from hub.channels.widget.routes import add_cors_headers, routes
-from hub.http import CTX, REALTIME
+from hub.http import CTX, REALTIME, TYPING
 from hub.presence import Online
 
 
@@ -19,7 +20,7 @@ def install(app: web.Application) -> ChannelAdapter:
     state = WidgetState(app[CTX], lambda: Online.of(realtime.principals()))
     app[WIDGET] = state
     realtime.on_sockets_changed.append(state.sockets_changed)
-    realtime.frame_handlers["typing"] = state.operator_typing
+    app[TYPING].relays[TYPE] = state.relay_typing
     app.router.add_routes(routes)
     app.router.add_routes(file_routes.routes)
     app.router.add_routes(rating_routes.routes)

@@ -15,15 +15,12 @@ from hub.channels.widget.live import WidgetLive
 from hub.channels.widget.script import WidgetScript
 from hub.channels.widget.visitors import Visitor, own_identity
 from hub.context import HubContext
-from hub.errors import NotFound
 from hub.events import ConversationTyping, Recipients
-from hub.inbox.access import get_visible_conversation
-from hub.inbox.auth import Principal
-from hub.inbox.models import Channel, ContactIdentity, Conversation
+from hub.inbox.models import Channel, Conversation
+from hub.inbox.typing import TYPING_EVERY_S, TypingSignal
 from hub.presence import Online, Presence
 from hub.ratelimit import RateLimiter
 
-TYPING_EVERY_S = 2.0
 ORIGINS_CACHE_S = 30.0
 #: An origin the cached list refuses is checked again against a list at most this old, so a
 #: site an admin just added works at once.
@@ -108,44 +105,14 @@ class WidgetState:
             recipients = Recipients.for_conversation(conv.team_id, conv.assignee_id)
             await self.ctx.publish(ConversationTyping(recipients, conv.id))
 
-    async def operator_typing(
-        self, principal: Principal, frame: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        """An operator's ``{"type": "typing", "conversation_id"}``, shown in the widget."""
-        conv_id = frame.get("conversation_id")
-        if not isinstance(conv_id, int):
-            return {"type": "error", "code": "bad_frame", "message": "typing needs conversation_id"}
-        if not self._typing.allow(f"o{principal.operator_id}:{conv_id}"):
-            return None
-
-        async def query(
-            session: AsyncSession,
-        ) -> tuple[Conversation, Channel | None, ContactIdentity | None] | None:
-            try:
-                conv = await get_visible_conversation(session, principal, conv_id)
-            except NotFound:
-                return None
-            identity = await session.get(ContactIdentity, conv.identity_id or 0)
-            return conv, await session.get(Channel, conv.channel_id), identity
-
-        found = await self.ctx.read(query)
-        if found is None:
-            return {
-                "type": "error",
-                "code": "conversation_not_found",
-                "message": f"conversation {conv_id} not found",
-            }
-        _conv, channel, identity = found
-        if channel is not None and channel.type == TYPE and identity is not None:
-            await self.live.push(
-                channel.id,
-                identity.external_id,
-                {
-                    "type": "typing",
-                    "sender": {"type": "operator", "name": principal.name},
-                },
-            )
-        return None
+    async def relay_typing(self, signal: TypingSignal) -> None:
+        """An operator types a reply (or stopped): the visitor's open tabs show it or hide it."""
+        frame: dict[str, Any] = {
+            "type": "typing",
+            "sender": {"type": "operator", "name": signal.operator_name},
+            "active": signal.active,
+        }
+        await self.live.push(signal.channel_id, signal.external_id, frame)
 
     async def sockets_changed(self, _count: int) -> None:
         """Keep presence current; when who is online here changed, every visitor whose answer

@@ -28,6 +28,22 @@ class VisitorFileOut(Out):
     url: str = Field(description="Read with X-Visitor-Token (GET /api/widget/v1/attachments/{id})")
 
 
+class CallbackWhenOut(Out):
+    """The visitor's choice of time (``hub.crm_sync.callback_time``), his wall clock."""
+
+    kind: Literal["asap", "today_after", "tomorrow_morning", "at"]
+    time: Omittable[str] = Field(default=None, description="today_after: HH:MM")
+    at: Omittable[str] = Field(default=None, description="at: YYYY-MM-DDTHH:MM")
+
+
+class CallbackViewOut(Out):
+    """A callback request as the widget shows it, in its own language."""
+
+    phone: str | None
+    when: CallbackWhenOut | None = Field(description="null for a request made before choices")
+    due_at: datetime | None = Field(description="When the company will call")
+
+
 class VisitorMessageOut(Out):
     id: int
     body: str
@@ -36,6 +52,9 @@ class VisitorMessageOut(Out):
     kind: Literal["message", "callback_request"]
     attachments: Omittable[list[VisitorFileOut]] = Field(
         default=None, description="Its files (a message's; a callback request has none)"
+    )
+    callback: Omittable[CallbackViewOut] = Field(
+        default=None, description="kind callback_request: the number and when to call"
     )
 
 

@@ -2,12 +2,15 @@
 
 Every request names its visitor by token (``X-Visitor-Token`` or the session body; the socket's
 query string, since browsers cannot set headers on a WebSocket) and its page's Origin must be one
-the channel allows; CORS headers are sent only to those origins.
+the channel allows; CORS headers are sent only to those origins, but for the session call's
+refusal (``refusal_readable``), which a widget on any page must be able to read to stop.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json as jsonlib
+from collections.abc import Iterator
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -15,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.channels.widget import conversation, visitors
 from hub.channels.widget.availability import audience_of, working_hours
+from hub.channels.widget.callback import CallbackIn
 from hub.channels.widget.config import origin_allowed
 from hub.channels.widget.keys import WIDGET
 from hub.channels.widget.live import VisitorSocket
-from hub.errors import DomainError, Forbidden, InvalidInput, RateLimited, Unauthorized
+from hub.errors import DomainError, Forbidden, InvalidInput, NotFound, RateLimited, Unauthorized
 from hub.http import CTX, WebSocketConnection, client_address, is_number, json, read_json
 from hub.inbox.models import Channel
 from hub.inbox.ratings import pending_rating
@@ -52,14 +56,6 @@ class VisitorMessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     client_id: str = Field(min_length=1, max_length=64)
     body: str
-
-
-class CallbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    visitor_token: str = Field(max_length=100)
-    phone: str = Field(max_length=40)
-    name: str | None = Field(default=None, max_length=200)
-    preferred_time: str | None = Field(default=None, max_length=100)
 
 
 class ContactIn(BaseModel):
@@ -103,6 +99,21 @@ def _check_body(request: web.Request, body: str) -> None:
     limit = request.app[CTX].settings.widget_max_message_chars
     if len(body) > limit:
         raise InvalidInput(f"the message is longer than {limit} characters", code="body_too_long")
+
+
+@contextlib.contextmanager
+def refusal_readable(request: web.Request) -> Iterator[None]:
+    """Let the page read a refusal of the session call (an unknown website token, a site the
+    channel does not allow): a browser hides an answer without CORS headers, so the widget
+    would take it for a network failure and retry for ever, filling the page's console. The
+    answer carries the refusal and nothing else; nothing was written before it."""
+    try:
+        yield
+    except (NotFound, Forbidden):
+        origin = request.headers.get("Origin")
+        if origin:
+            request[CORS_ORIGIN] = origin
+        raise
 
 
 async def _visitor(request: web.Request, token: str | None) -> tuple[visitors.Visitor, Channel]:
@@ -173,8 +184,13 @@ async def demo_script(request: web.Request) -> web.StreamResponse:
 
 @routes.route("OPTIONS", "/api/widget/v1/{tail:.*}")
 async def preflight(request: web.Request) -> web.Response:
+    """For pages of allowed sites; and for the session call from any page, whose only answer
+    to a page that is not allowed is its refusal (see ``refusal_readable``)."""
     origin = request.headers.get("Origin")
-    if origin is None or not await request.app[WIDGET].any_channel_allows(origin, request):
+    if origin is None or (
+        request.match_info["tail"] != "sessions"
+        and not await request.app[WIDGET].any_channel_allows(origin, request)
+    ):
         raise Forbidden("this site may not embed a widget of this hub", code="origin_not_allowed")
     return web.Response(
         status=204,
@@ -193,8 +209,9 @@ async def create_session(request: web.Request) -> web.Response:
     _rate(request)
     body = await read_json(request, SessionIn)
     ctx = request.app[CTX]
-    channel = await visitors.channel_by_token(ctx, body.website_token)
-    _check_origin(request, channel)
+    with refusal_readable(request):
+        channel = await visitors.channel_by_token(ctx, body.website_token)
+        _check_origin(request, channel)
     # Only new visitors count as new chats: an unknown token makes one too.
     returning = await _returning(request, body.visitor_token, channel)
     if not returning and not request.app[WIDGET].session_limit.allow(client_address(request)):
@@ -276,12 +293,7 @@ async def callback(request: web.Request) -> web.Response:
     _rate(request, visitor.id)
     phone = normalize_phone(body.phone)
     message, visitor = await conversation.request_callback(
-        request.app[CTX],
-        visitor,
-        channel,
-        phone,
-        body.name,
-        body.preferred_time,
+        request.app[CTX], visitor, channel, phone, body.name, body
     )
     # His open tabs show the request.
     await request.app[WIDGET].live.push(

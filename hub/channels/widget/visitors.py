@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.channels.widget.callback import callback_view
 from hub.channels.widget.config import TYPE, WidgetConfig, public_settings
 from hub.channels.widget.models import WidgetVisitor
 from hub.context import HubContext
@@ -122,7 +123,7 @@ def visitor_message(
     else:
         sender = {"type": "operator", "name": operator_names.get(msg.sender_operator_id or 0, "")}
     kind = "callback_request" if msg.meta.get("type") == "callback_request" else "message"
-    return {
+    out = {
         "id": msg.id,
         "body": msg.body,
         "sender": sender,
@@ -130,6 +131,9 @@ def visitor_message(
         "kind": kind,
         "attachments": [visitor_file(a) for a in files or []],
     }
+    if kind == "callback_request":
+        out["callback"] = callback_view(msg.meta)
+    return out
 
 
 async def channel_by_token(ctx: HubContext, website_token: str) -> Channel:

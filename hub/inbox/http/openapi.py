@@ -301,10 +301,11 @@ INBOX_PATHS: dict[str, dict[str, Any]] = {
         "get": _op(
             "Operator WebSocket (upgrade). Server frames: ready, event {id, event, data}, "
             "resumed, resync, error, pong. Client frames: resume {after}, ping, "
-            "typing {conversation_id}. Reconnect with ?after=<last event id> to get what was "
-            "missed, in order, before live events, or resync if some are lost (also sent "
-            "unasked after a Redis outage); closed with 1013 while Redis is unavailable. The "
-            "web inbox's session cookie works too, from the hub's own Origin only.",
+            "typing {conversation_id, active?} (a reply being written, or stopped). Reconnect "
+            "with ?after=<last event id> to get what was missed, in order, before live events, "
+            "or resync if some are lost (also sent unasked after a Redis outage); closed with "
+            "1013 while Redis is unavailable. The web inbox's session cookie works too, from the "
+            "hub's own Origin only.",
             ok=101,
             auth=OPERATOR,
             params=[_query("after", "the last event id seen before the connection dropped")],

@@ -195,7 +195,7 @@
 
   /* The hub's channel types (GET /api/v1/channel-types): each badge's letters and name come
    * from the type's registration on the server, so a new channel type needs no page change. */
-  /** @type {Record<string, {type: string, title: string, badge: string}>} */
+  /** @type {Record<string, {type: string, title: string, badge: string, capabilities?: Record<string, boolean>}>} */
   var channelTypes = {};
   /** @returns {Promise<void>} */
   function loadChannelTypes() {
@@ -214,12 +214,21 @@
     b.title = known ? known.title : type || '';
     return b;
   }
+  /**
+   * Whether a channel type can do something (its capabilities, as its registration on the
+   * server says: replies, files, html, typing, threads); false for a type not loaded.
+   * @param {string | undefined} type @param {string} capability
+   */
+  function channelCan(type, capability) {
+    var known = channelTypes[type || ''];
+    return !!(known && known.capabilities && known.capabilities[capability]);
+  }
 
   /** @type {HubDomApi} */
   var api = {
     pickLang: pickLang, saveLang: saveLang, format: format, defaultName: defaultName, $: $, find: find, all: all, el: el, clear: clear, show: show,
     control: control, targetAttr: targetAttr, targetClosest: targetClosest, translate: translate, toast: toast,
-    request: request, loadChannelTypes: loadChannelTypes, channelBadge: channelBadge
+    request: request, loadChannelTypes: loadChannelTypes, channelBadge: channelBadge, channelCan: channelCan
   };
   window.HubDom = api;
 })();

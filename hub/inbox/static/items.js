@@ -1,8 +1,10 @@
 // @ts-check
-/* Calls and emails in a conversation and on the contact's timeline: a call shows its direction,
- * numbers, how it ended, its length and a link to its recording; an email its subject, sender
- * and recipients above its text, and its formatting on demand in a sandboxed frame (no scripts,
- * no same-origin, the page's own policy: the hub stored it sanitised already).
+/* Calls, emails and callback requests in a conversation and on the contact's timeline: a call
+ * shows its direction, numbers, how it ended, its length and a link to its recording; an email
+ * its subject, sender and recipients above its text, and its formatting on demand in a sandboxed
+ * frame (no scripts, no same-origin, the page's own policy: the hub stored it sanitised already);
+ * a customer's "call me back" a card with the number to call, the time he chose and when the
+ * call is due.
  * Built on window.HubInbox (inbox.js); every text goes in with textContent. */
 (function () {
   'use strict';
@@ -13,13 +15,19 @@
       call_inbound: 'Incoming call', call_outbound: 'Outgoing call', call_answered: 'answered',
       call_missed: 'missed', call_busy: 'busy', call_via: 'via', recording: 'Recording',
       email_from: 'From', email_to: 'To', email_cc: 'Cc', email_formatted: 'Show formatted',
-      email_plain: 'Show text'
+      email_plain: 'Show text', callback_title: 'Callback request', callback_asked: 'Asked for: {when}',
+      callback_due: 'Call at: {time}', callback_asap: 'as soon as possible',
+      callback_today_after: 'today after {time}', callback_tomorrow_morning: 'tomorrow morning',
+      callback_at: '{time}', callback_his_clock: 'his clock: {zone}'
     },
     ru: {
       call_inbound: 'Входящий звонок', call_outbound: 'Исходящий звонок', call_answered: 'отвечен',
       call_missed: 'пропущен', call_busy: 'занято', call_via: 'через', recording: 'Запись',
       email_from: 'От', email_to: 'Кому', email_cc: 'Копия', email_formatted: 'Показать оформление',
-      email_plain: 'Показать текст'
+      email_plain: 'Показать текст', callback_title: 'Просьба перезвонить', callback_asked: 'Просит: {when}',
+      callback_due: 'Позвонить: {time}', callback_asap: 'как можно скорее',
+      callback_today_after: 'сегодня после {time}', callback_tomorrow_morning: 'завтра утром',
+      callback_at: '{time}', callback_his_clock: 'по его часам: {zone}'
     }
   });
 
@@ -80,8 +88,59 @@
     head.appendChild(toggle);
   }
 
+  /** A handset, drawn (the operators' fonts may have no emoji). */
+  function phoneIcon() {
+    var NS = 'http://www.w3.org/2000/svg';
+    var svg = document.createElementNS(NS, 'svg');
+    var path = document.createElementNS(NS, 'path');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('class', 'item-icon');
+    svg.setAttribute('aria-hidden', 'true');
+    path.setAttribute('d', 'M6.62 10.79a15.1 15.1 0 0 0 6.59 6.59l2.2-2.2a1 1 0 0 1 1.02-.24c1.12.37 2.33.57 3.57.57a1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1.02z');
+    path.setAttribute('fill', 'currentColor');
+    svg.appendChild(path);
+    return svg;
+  }
+  /** @param {string} iso */
+  function moment(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return '';
+    return d.toLocaleString(H.state().lang, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+  }
+  /**
+   * A customer's "call me back" (meta written by the widget): the number as a tel: link, what he
+   * chose and when the task is due; it replaces the text, which says the same in his language.
+   * @param {HTMLElement} node @param {ApiJson} meta
+   */
+  function callbackCard(node, meta) {
+    var card = H.el('div', 'item-callback');
+    var title = H.el('div', 'item-title', H.t('callback_title'));
+    title.insertBefore(phoneIcon(), title.firstChild);
+    card.appendChild(title);
+    var phone = String(meta.phone || '');
+    if (/^\+\d{6,15}$/.test(phone)) {
+      var a = H.el('a', 'item-phone', phone);
+      a.href = 'tel:' + phone;
+      card.appendChild(a);
+    }
+    var when = meta.when || {};
+    var asked = when.kind === 'at' ? H.t('callback_at', { time: String(when.at || '').replace('T', ' ') })
+      : when.kind ? H.t('callback_' + when.kind, { time: String(when.time || '') }) : String(meta.preferred_time || '');
+    var own = '';
+    try { own = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { /* no zone: say none */ }
+    if (asked && meta.time_zone && meta.time_zone !== own && (when.kind === 'at' || when.kind === 'today_after')) {
+      asked += ' (' + H.t('callback_his_clock', { zone: meta.time_zone }) + ')';
+    }
+    if (asked) card.appendChild(H.el('div', 'item-line', H.t('callback_asked', { when: asked })));
+    if (meta.due_at) card.appendChild(H.el('div', 'item-line item-due', H.t('callback_due', { time: moment(meta.due_at) })));
+    var text = /** @type {HTMLElement} */ (node.querySelector('.body'));
+    node.insertBefore(card, text);
+    text.hidden = true;
+  }
+
   H.onMessage(function (node, m) {
     if (m.call) callCard(node, m.call);
     if (m.email) emailHead(node, m.email);
+    if (m.meta && m.meta.type === 'callback_request') callbackCard(node, m.meta);
   });
 })();
