@@ -7,6 +7,11 @@
   the browser tests check the widget; the backends are covered by the protocol tests.
 * ``hub``: an admin, operators, widget channels and the operator's side of a conversation, over
   the hub's public REST API and operator WebSocket.
+* ``site``: a shop's web server of its own on another port of 127.0.0.1, another origin than the
+  hub's, so the widget's requests to the hub are cross-origin for real (preflights, CORS headers);
+  ``open_site`` puts a page embedding the widget on it and goes there. A real server rather than a
+  page the browser's routing answers: Chromium refuses requests from a page of an unknown address
+  to a loopback one (private network access).
 
 Screenshots are written only when ``HUB_SCREENSHOTS_DIR`` is set (``docs/screenshots`` refreshes
 the ones in the docs).
@@ -218,3 +223,50 @@ def screenshot_path(name: str) -> str | None:
         return None
     Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
     return str(Path(SCREENSHOTS) / name)
+
+
+# --- a shop's site on another origin ----------------------------------------------------------
+
+
+@dataclass
+class Site:
+    """The shop's own web server: ``pages`` maps a path to its HTML."""
+
+    url: str
+    pages: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Site]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    shop = Site(f"http://127.0.0.1:{port}")
+
+    async def page(request: web.Request) -> web.Response:
+        html = shop.pages.get(request.path)
+        if html is None:
+            raise web.HTTPNotFound()
+        return web.Response(text=html, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield shop
+    finally:
+        await runner.cleanup()
+
+
+async def open_site(
+    page: Any, site: Site, hub: Hub, token: str, *, lang: str = "ru", path: str = "/"
+) -> None:
+    """The shop's page with the hub's widget on it."""
+    site.pages[path] = (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>Shop</title>'
+        f"</head><body><h1>Печи и камины</h1>"
+        f'<script src="{hub.url}/widget.js" data-channel="{token}" async></script></body></html>'
+    )
+    await page.goto(site.url + path)

@@ -17,8 +17,7 @@ from hub.db import utcnow
 from hub.http import CTX
 from hub.inbox.staff import create_team
 from hub.settings import Settings
-from tests.e2e.conftest import Hub, Operator
-from tests.e2e.foreign_site import ForeignSite, foreign_site
+from tests.e2e.conftest import Hub, Operator, Site, open_site
 from tests.e2e.pw import expect
 from tests.e2e.test_widget import W, new_page, send
 
@@ -41,23 +40,18 @@ async def team_member(hub: Hub, name: str, team: str) -> Operator:
     return op
 
 
-async def test_online_means_someone_who_can_answer(browser: Any, hub: Hub) -> None:
-    async with foreign_site() as site:
-        await _availability(browser, hub, site)
-
-
-async def _availability(browser: Any, hub: Hub, site: ForeignSite) -> None:
+async def test_online_means_someone_who_can_answer(browser: Any, hub: Hub, site: Site) -> None:
     anna = await team_member(hub, "Анна Печникова", "Печи")
     boris = await team_member(hub, "Борис Котлов", "Котлы")
     stoves = (await hub.call("GET", "/api/v1/teams"))["items"]
     stoves_id = next(t["id"] for t in stoves if t["name"] == "Печи")
     channel = await hub.widget_channel(
-        "Печной мир", allowed_origins=[site.origin], team_id=stoves_id, reply_wait_s=5
+        "Печной мир", allowed_origins=[site.url], team_id=stoves_id, reply_wait_s=5
     )
     # Boris has the inbox open, but cannot see this site's chats: nobody is there to answer.
     await hub.go_online(boris)
     page, errors = await new_page(browser, viewport={"width": 1280, "height": 800})
-    await site.open(page, hub.url, channel["website_token"])
+    await open_site(page, site, hub, channel["website_token"])
     await page.locator(f"{W} .la").click()
     subtitle, notice = page.locator(f"{W} .su"), page.locator(f"{W} .of")
     await expect(subtitle).to_have_text("Сейчас нет операторов на связи")

@@ -15,8 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.conftest import Hub, screenshot_path
-from tests.e2e.foreign_site import ForeignSite, foreign_site
+from tests.e2e.conftest import Hub, Site, open_site, screenshot_path
 from tests.e2e.pw import expect
 from tests.e2e.test_widget import W, new_page
 
@@ -56,16 +55,11 @@ async def natural_width(locator: Any) -> int:
     return int(await locator.evaluate("img => img.complete ? img.naturalWidth : 0"))
 
 
-async def test_files_both_ways_on_another_origin(browser: Any, hub: Hub) -> None:
-    async with foreign_site() as site:
-        await _files_both_ways(browser, hub, site)
-
-
-async def _files_both_ways(browser: Any, hub: Hub, site: ForeignSite) -> None:
-    channel = await hub.widget_channel("Печной мир", allowed_origins=[site.origin])
+async def test_files_both_ways_on_another_origin(browser: Any, hub: Hub, site: Site) -> None:
+    channel = await hub.widget_channel("Печной мир", allowed_origins=[site.url])
     await hub.go_online(hub.admin)  # type: ignore[arg-type]
     page, errors = await new_page(browser, viewport={"width": 1280, "height": 800})
-    await site.open(page, hub.url, channel["website_token"])
+    await open_site(page, site, hub, channel["website_token"])
     await page.locator(f"{W} .la").click()
     attach = page.locator(f"{W} .co button.at")
     await expect(attach).to_have_attribute("aria-label", "Прикрепить файл")

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Hub, screenshot_path
-from tests.e2e.foreign_site import ForeignSite, foreign_site
+from tests.e2e.conftest import Hub, Site, open_site, screenshot_path
 from tests.e2e.pw import expect
 from tests.e2e.test_inbox import open_inbox, person, row
 from tests.e2e.test_widget import W, new_page, send
@@ -21,18 +20,13 @@ from tests.e2e.test_widget import W, new_page, send
 pytestmark = pytest.mark.timeout(120)
 
 
-async def test_the_visitor_rates_a_resolved_chat(browser: Any, hub: Hub) -> None:
-    async with foreign_site() as site:
-        await _rate(browser, hub, site)
-
-
-async def _rate(browser: Any, hub: Hub, site: ForeignSite) -> None:
-    channel = await hub.widget_channel("Печной мир", allowed_origins=[site.origin])
+async def test_the_visitor_rates_a_resolved_chat(browser: Any, hub: Hub, site: Site) -> None:
+    channel = await hub.widget_channel("Печной мир", allowed_origins=[site.url])
     maria = await person(hub, "Мария Петрова", "manager")
     inbox, inbox_errors = await open_inbox(browser, hub, maria, lang="ru")
 
     page, errors = await new_page(browser, viewport={"width": 1280, "height": 800})
-    await site.open(page, hub.url, channel["website_token"])
+    await open_site(page, site, hub, channel["website_token"])
     await page.locator(f"{W} .la").click()
     await send(page, "Подскажите печь для бани 12 м³")
     await expect(page.locator(f"{W} .m.out:not(.pe)")).to_have_count(1)

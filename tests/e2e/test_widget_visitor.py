@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiohttp import web
 
 from hub.app import INTAKE
-from tests.e2e.conftest import Hub
+from tests.e2e.conftest import Hub, Site, open_site
 from tests.e2e.pw import expect
 from tests.e2e.test_inbox import (
     api_channel,
@@ -39,50 +35,6 @@ pytestmark = pytest.mark.timeout(120)
 
 LAPTOP = {"width": 1280, "height": 800}
 MSK = ZoneInfo("Europe/Moscow")
-
-
-@dataclass
-class Site:
-    """The shop's own web server: ``pages`` maps a path to its HTML."""
-
-    url: str
-    pages: dict[str, str] = field(default_factory=dict)
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[Site]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    shop = Site(f"http://127.0.0.1:{port}")
-
-    async def page(request: web.Request) -> web.Response:
-        html = shop.pages.get(request.path)
-        if html is None:
-            raise web.HTTPNotFound()
-        return web.Response(text=html, content_type="text/html")
-
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield shop
-    finally:
-        await runner.cleanup()
-
-
-async def open_site(
-    page: Any, site: Site, hub: Hub, token: str, *, lang: str = "ru", path: str = "/"
-) -> None:
-    """The shop's page with the hub's widget on it."""
-    site.pages[path] = (
-        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>Shop</title>'
-        f"</head><body><h1>Печи и камины</h1>"
-        f'<script src="{hub.url}/widget.js" data-channel="{token}" async></script></body></html>'
-    )
-    await page.goto(site.url + path)
 
 
 def typing_frames(sent: list[str]) -> list[dict[str, Any]]:
