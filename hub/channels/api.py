@@ -20,10 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.channels.base import DeliveryError, InboundContact, InboundMessage, OutboundMessage
 from hub.channels.cache import ChannelCache, ChannelView
 from hub.channels.capabilities import Capabilities
-from hub.channels.spec import ChannelSpec, CliOption
+from hub.channels.responses import InboundOut
+from hub.channels.spec import ChannelOpenApi, ChannelSpec, CliOption
 from hub.crm_sync.rules import validate_auto_leads
 from hub.errors import InvalidInput, NotFound, Unauthorized
 from hub.http import CTX, METRICS, bearer_token, int_param, json, read_json
+from hub.http.openapi_build import op, path_id
 from hub.inbox.actions import receive_message
 from hub.inbox.staff import normalize_email
 from hub.outbound.destinations import DestinationPolicy
@@ -192,4 +194,21 @@ SPEC = ChannelSpec(
     title="API",
     badge="API",
     cli_options=(CliOption("--callback-url", "callback_url", "where replies are POSTed"),),
+    openapi=ChannelOpenApi(
+        {
+            "/api/v1/channels/{channel_id}/inbound": {
+                "post": op(
+                    "API channel: feed a customer message (Bearer = channel secret); a repeated "
+                    "external_message_id answers 200 with duplicate=true and stores nothing",
+                    body=InboundIn,
+                    answer=InboundOut,
+                    ok=201,
+                    also_ok=(200,),
+                    auth=[{"channelSecret": []}],
+                    params=[path_id("channel_id")],
+                ),
+            },
+        },
+        (InboundIn, InboundOut),
+    ),
 )

@@ -9,6 +9,7 @@ from hub.channels.connector import LazyConnector
 from hub.channels.spec import ChannelSpec, CliOption
 from hub.channels.telegram.config import TYPE, validate_config
 from hub.channels.telegram.install import install
+from hub.channels.telegram.openapi import TELEGRAM_OPENAPI
 
 if TYPE_CHECKING:
     from hub.channels.admin import CreatedChannel
@@ -38,4 +39,5 @@ SPEC = ChannelSpec(
     badge="TG",
     cli_options=(CliOption("--token", "token", "the bot's token from @BotFather", secret=True),),
     describe=describe,
+    openapi=TELEGRAM_OPENAPI,
 )
