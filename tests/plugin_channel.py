@@ -11,14 +11,13 @@ secret as a bearer token; the adapter "sends" an operator's reply by putting it 
 from __future__ import annotations
 
 import asyncio
-import hmac
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.channels.base import InboundContact, InboundMessage, OutboundMessage, SendResult
-from hub.channels.cache import ChannelCache
+from hub.channels.cache import ChannelCache, channel_by_secret
 from hub.channels.capabilities import Capabilities
 from hub.channels.spec import ChannelOpenApi, ChannelSpec, CliOption, describe_secrets
 from hub.errors import InvalidInput, NotFound, Unauthorized
@@ -84,11 +83,8 @@ async def inbound(request: web.Request) -> web.Response:
         channel_id = int_param(request, "channel_id")
     except NotFound:
         channel_id = 0
-    presented = bearer_token(request)
-    channel = await request.app[CACHE].get(channel_id)
-    secret = channel.secret if channel is not None else "-" * 43
-    valid = hmac.compare_digest(presented.encode(), secret.encode())
-    if channel is None or not valid or channel.type != TYPE or not channel.is_active:
+    channel = await channel_by_secret(request.app[CACHE], channel_id, TYPE, bearer_token(request))
+    if channel is None:
         raise Unauthorized("wrong channel or channel secret", code="invalid_channel_secret")
     body = await read_json(request, SmsIn)
     phone = normalize_phone(body.sender)

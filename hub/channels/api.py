@@ -8,7 +8,6 @@ Webhooks scheme (``hub.outbound.signing``) with the channel's secret, ``webhook-
 
 from __future__ import annotations
 
-import hmac
 import json as jsonlib
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.channels.base import DeliveryError, InboundContact, InboundMessage, OutboundMessage
-from hub.channels.cache import ChannelCache, ChannelView
+from hub.channels.cache import ChannelCache, ChannelView, channel_by_secret
 from hub.channels.capabilities import Capabilities
 from hub.channels.responses import InboundOut
 from hub.channels.spec import ChannelOpenApi, ChannelSpec, CliOption
@@ -137,11 +136,10 @@ CHANNELS = web.AppKey("api_channels", ChannelCache)
 async def _authenticated_channel(request: web.Request, channel_id: int) -> ChannelView:
     """The active API channel whose secret the request bears; 401 whatever else is wrong,
     so the answer does not tell which channel ids exist."""
-    presented = bearer_token(request)
-    channel = await request.app[CHANNELS].get(channel_id)
-    secret = channel.secret if channel is not None else "-" * 43
-    valid = hmac.compare_digest(presented.encode(), secret.encode())
-    if channel is None or not valid or channel.type != TYPE or not channel.is_active:
+    channel = await channel_by_secret(
+        request.app[CHANNELS], channel_id, TYPE, bearer_token(request)
+    )
+    if channel is None:
         raise Unauthorized("wrong channel or channel secret", code="invalid_channel_secret")
     return channel
 

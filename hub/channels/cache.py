@@ -8,6 +8,7 @@ seen within ``TTL_S`` on every process, which is the price of not reading it per
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -63,3 +64,19 @@ class ChannelCache:
             self._entries.clear()
         self._entries[channel_id] = (started, view)
         return view
+
+
+async def channel_by_secret(
+    cache: ChannelCache, channel_id: int, channel_type: str, presented: str
+) -> ChannelView | None:
+    """The active channel of ``channel_type`` whose secret was ``presented``, else None.
+
+    The comparison takes the same time whether or not the id exists, and every wrong case
+    answers alike, so a webhook's 401 does not tell which channel ids exist. Every channel's
+    inbound route asks this."""
+    channel = await cache.get(channel_id)
+    secret = channel.secret if channel is not None else "-" * 43
+    valid = hmac.compare_digest(presented.encode(), secret.encode())
+    if channel is None or not valid or channel.type != channel_type or not channel.is_active:
+        return None
+    return channel

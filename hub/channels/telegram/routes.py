@@ -10,11 +10,10 @@ Importing this module imports no aiogram (the OpenAPI document takes ``UpdateIn`
 
 from __future__ import annotations
 
-import hmac
-
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.channels.cache import channel_by_secret
 from hub.channels.telegram.config import TYPE
 from hub.channels.telegram.keys import TELEGRAM
 from hub.errors import NotFound, Unauthorized
@@ -38,11 +37,9 @@ async def webhook(request: web.Request) -> web.Response:
     except NotFound:
         channel_id = 0
     state = request.app[TELEGRAM]
-    channel = await state.channels.get(channel_id)
     presented = request.headers.get(SECRET_HEADER, "")
-    secret = channel.secret if channel is not None else "-" * 43
-    valid = hmac.compare_digest(presented.encode(), secret.encode())
-    if channel is None or not valid or channel.type != TYPE or not channel.is_active:
+    channel = await channel_by_secret(state.channels, channel_id, TYPE, presented)
+    if channel is None:
         raise Unauthorized("wrong channel or secret token", code="invalid_secret_token")
     body = await read_json(request, UpdateIn)
     live = await state.load()  # aiogram, on the first update a process sees
