@@ -152,8 +152,9 @@ WIDGET_PATHS: dict[str, dict[str, Any]] = {
     "/ws/widget": {
         "get": op(
             "Visitor WebSocket (upgrade, ?visitor_token=). Client frames: message {client_id, "
-            "body}, typing, ping. Server frames: ready, ack, message, typing {sender, active}, "
-            "presence, error, pong.",
+            "body}, typing, ping. Server frames: ready {operators_online, working_hours}, ack, "
+            "message, typing {sender, active}, presence, rating_request {resolution_id, "
+            "conversation_id}, error, pong.",
             ok=101,
             errors=(400, 401, 403, 429),
         ),
