@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed-dev-stamp
 RUN_STAMP := $(VENV)/.installed-stamp
 # The front end's checkers (package.json), installed again when the lock file changes.
 NODE_STAMP := node_modules/.installed-stamp
+# Test processes (pytest-xdist): each has its own database, Redis prefix and ports.
+TEST_WORKERS ?= 3
 
 # The served backend of the test suite; .ci/run uses the same.
 export HUB_TEST_PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
@@ -36,7 +38,7 @@ run: $(RUN_STAMP)
 	$(BIN)/python -m hub serve
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 lint: $(STAMP) lint-js
 	$(BIN)/ruff check hub tests bench

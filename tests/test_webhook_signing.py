@@ -43,6 +43,7 @@ def test_a_new_secret_is_a_standard_one_and_signs_with_its_decoded_key() -> None
         secrets.token_urlsafe(32),  # an API channel's secret (also its inbound bearer token)
         "whsec_" + secrets.token_urlsafe(32),  # a subscription made before Standard Webhooks
     ],
+    ids=["channel-secret", "old-whsec"],  # the same names in every process (pytest-xdist)
 )
 def test_other_secrets_keep_their_bytes_as_the_key(stored: str) -> None:
     """The HMAC key of an existing secret does not change: its UTF-8 bytes, as before."""
