@@ -145,6 +145,6 @@ def test_the_plugin_module_is_the_only_place_that_names_it() -> None:
     named = [
         str(p.relative_to(core))
         for p in core.rglob("*.py")
-        if "plugin_channel" in p.read_text(encoding="utf-8") or '"sms"' in p.read_text()
+        if "plugin_channel" in (text := p.read_text(encoding="utf-8")) or '"sms"' in text
     ]
     assert named == []

@@ -26,8 +26,6 @@ MORNING = time(9, 0)
 #: "At" may lie this far in the past (the form stayed open a while): it means now then.
 AT_SLACK = timedelta(minutes=5)
 AT_HORIZON = timedelta(days=60)
-#: Working hours repeat every week: the next opening is found within this many days.
-WEEK = 8
 
 
 class Asap(BaseModel):
@@ -59,15 +57,10 @@ PreferredTime = Annotated[Asap | TodayAfter | TomorrowMorning | At, Field(discri
 
 def next_opening(hours: WorkingHours, moment: datetime) -> datetime:
     """``moment`` while the company is open, else the start of its next open interval."""
-    local = moment.astimezone(hours.tz)
-    for offset in range(WEEK):
-        day = local.date() + timedelta(days=offset)
-        midnight = datetime.combine(day, time(), tzinfo=hours.tz)
-        for open_s, close_s in sorted(hours.days[day.weekday()]):
-            start = midnight + timedelta(seconds=open_s)
-            if midnight + timedelta(seconds=close_s) > local:
-                return max(start, local).astimezone(UTC)
-    return moment.astimezone(UTC)  # a spec with no open interval cannot be parsed
+    if hours.is_open(moment):
+        return moment.astimezone(UTC)
+    # A parsed spec always has an open interval; ``moment`` stands for the impossible None.
+    return (hours.next_opening(moment) or moment).astimezone(UTC)
 
 
 def _morning_after(day: date, hours: WorkingHours | None, company: ZoneInfo) -> datetime:

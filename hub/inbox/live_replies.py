@@ -5,7 +5,8 @@ and must be retried: it claims each reply in one write and records the outcome i
 live channel's adapter only hands the reply to its sockets, and the customer who has no tab
 open reads it from the database when he comes back; so the reply is stored as sent in its own
 commit and handed to the adapter right after, three writes fewer per reply. Should the hand-over
-fail (the bus is away), the reply is put back on the outbox, which tries again.
+fail (the bus is away), the reply is put back on the outbox, which tries again; should that
+fail too (the database is away), the stored reply waits for the visitor's next fetch.
 """
 
 from __future__ import annotations
@@ -32,7 +33,12 @@ async def hand_over(
         await adapter.send(dict(config), "", out)
     except Exception as exc:
         log.warning("reply %s not pushed (%s); the outbox sends it again", out.message_id, exc)
-        await _back_to_outbox(ctx, out.message_id)
+        try:
+            await _back_to_outbox(ctx, out.message_id)
+        except Exception:
+            # The reply is stored; the visitor reads it when his widget next fetches. The
+            # operator's request must not fail for it (he would send it twice).
+            log.exception("reply %s could not go back to the outbox", out.message_id)
 
 
 async def _back_to_outbox(ctx: HubContext, message_id: int) -> None:
