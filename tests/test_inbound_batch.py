@@ -200,11 +200,11 @@ async def test_a_batch_that_fails_midway_leaves_nothing_and_is_stored_one_by_one
     channel = await make_api_channel(client, admin)
     failures: list[int] = []
 
-    def failing_open(*args: Any, **kwargs: Any) -> set[int]:
+    def failing_open(*args: Any, **kwargs: Any) -> None:
         failures.append(1)
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(inbound_batch, "_open_conversations", failing_open)
+    monkeypatch.setattr(inbound_batch, "_write_conversations", failing_open)
     burst = [
         InboundMessage(channel["id"], InboundContact(f"m{k}", f"M {k}"), f"hi {k}", f"mid{k}")
         for k in range(8)
@@ -249,3 +249,15 @@ async def test_a_message_is_answered_once_its_event_is_on_redis(
         await customer_says(client, channel, f"hi {k}", message_id=f"m{k}")
         answered = loop.time()
         assert any(asked <= t <= answered for t in replied)
+
+
+def test_plain_statements_are_numbered_for_asyncpg() -> None:
+    """The batch's rarer statements are written once with ``?`` marks; on PostgreSQL they are
+    numbered, and a JSON value given as text is cast."""
+    from hub.inbox.inbound_postgres import _numbered
+
+    sql = "UPDATE contacts SET name = ?, attributes = ?j, search_text = ? WHERE id = ?"
+    assert _numbered(sql) == (
+        "UPDATE contacts SET name = $1, attributes = $2::text::jsonb, search_text = $3"
+        " WHERE id = $4"
+    )

@@ -94,21 +94,6 @@ class InboundMessage:
     call: InboundCall | None = None
     email: InboundEmail | None = None
 
-    @property
-    def plain(self) -> bool:
-        """A message with nothing beyond a sender and text: the set-based batch path takes it."""
-        return not (
-            self.attachments
-            or self.contact_attributes
-            or self.conversation_attributes
-            or self.channel_name_key is not None
-            or self.join_contact_id is not None
-            or self.reply_to_provider_id is not None
-            or self.thread_key is not None
-            or self.call is not None
-            or self.email is not None
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class OutboundAttachment:

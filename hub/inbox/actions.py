@@ -89,7 +89,9 @@ async def receive_message(ctx: HubContext, inbound: InboundMessage) -> ReceiveRe
 
 
 async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored:
-    """The per-message ORM path: duplicates, reopening, contact details that change."""
+    """The per-message ORM path: what the batch leaves (a redelivery, answered from what was
+    stored; a channel that is missing or off, refused), and a whole batch that failed.
+    ``tests/test_inbound_paths.py`` holds the batch to the same results."""
     events: list[Event] = []
     body = inbound.body
     channel = await session.get(Channel, inbound.channel_id)

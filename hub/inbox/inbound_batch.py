@@ -1,40 +1,51 @@
 """Customer messages stored a batch at a time, with a handful of set-based statements.
 
-The ORM path in ``actions.receive_message`` costs about ten statements and much ORM bookkeeping
-per message; under load that, not the commit, bounds the hub. Here a whole group of messages
-costs a few statements (``inbound_sql``, written per backend): a look-up of senders,
-conversations and provider ids, inserts of what is new, the messages, and one update of the
-conversations.
+The ORM path (``actions._receive_one``) costs about ten statements and much ORM bookkeeping per
+message; under load that, not the commit, bounds the hub. Here a whole group of messages costs
+a few statements (``inbound_sql``, written per backend): a look-up of channels, senders, their
+conversations and provider ids; then, worked out by ``inbound_plan`` in the items' order, the
+inserts of what is new (contacts, their phones and emails, identities, conversations), the
+messages with the rows that open a conversation again, one update of the conversations, and
+the files, calls and emails of the messages.
 
-Only the common case is taken here: a known or brand-new sender without a phone or email to
-add, in a conversation that is new, open or pending. Everything else (a repeated provider id,
-a contact whose details change, a resolved or snoozed conversation that must reopen with an
-activity) is handed back to the per-message ORM path, which runs right after this batch
-committed and sees what it wrote.
+Every channel's messages take this path, whatever they carry. The per-message path runs only
+for what the plan leaves (a provider id stored before: a redelivery, answered by reading what
+was stored; a channel that is missing or off, which it refuses), and for a whole batch if the
+batch fails, after it rolled back.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
 from hub.channels.base import InboundMessage
 from hub.db import utcnow
 from hub.driver import DriverConnection
-from hub.events import ConversationCreated, Event, MessageCreated, Recipients
+from hub.events import ConversationCreated, ConversationUpdated, Event, MessageCreated, Recipients
+from hub.inbox.attachments import safe_filename
+from hub.inbox.inbound_plan import (
+    ConversationSnapshot,
+    Entry,
+    Plan,
+    Planner,
+    preview,
+)
 from hub.inbox.inbound_postgres import PostgresBatchSql
-from hub.inbox.inbound_sql import BatchSql, Lookup
+from hub.inbox.inbound_sql import ATTACHMENT_COLUMNS, BatchSql, NewMessage, Touch, marks
 from hub.inbox.inbound_sqlite import SqliteBatchSql
-from hub.inbox.models import ConversationStatus, MessageKind
+from hub.inbox.items import call_dict, call_row, email_dict, email_row
+from hub.inbox.models import MessageKind
 from hub.inbox.serialize import conversation_dict, message_dict
+from hub.jsoncodec import dumps
 from hub.writes import RUN_ALONE, RunAlone
 
+__all__ = ["ReceiveResult", "Stored", "preview", "run_batch_sql", "store_batch", "write_batch"]
+
 T = TypeVar("T")
-PREVIEW_CHARS = 200
-_FAST_STATUSES = (ConversationStatus.OPEN.value, ConversationStatus.PENDING.value)
+REOPEN_NOTE = "The customer wrote again; the conversation is open again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +57,6 @@ class ReceiveResult:
 
 
 Stored = tuple[ReceiveResult, list[Event]]
-Identity = tuple[int, str]
-
-
-def preview(body: str) -> str:
-    return " ".join(body.split())[:PREVIEW_CHARS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,205 +67,276 @@ class _Named:
 
 
 @dataclass(frozen=True, slots=True)
-class _ConversationRow:
-    id: int
-    channel_id: int
-    contact_id: int
-    team_id: int | None
-    assignee_id: int | None
-    status: str
-    snoozed_until: datetime | None
-    created_at: datetime
-    last_activity_at: datetime
-    last_message_preview: str
-    unread_count: int
-    attributes: dict[str, Any]
+class _Row:
+    """A message as the batch wrote it: what ``message_dict`` reads."""
 
-
-@dataclass(frozen=True, slots=True)
-class _IncomingRow:
     id: int
     conversation_id: int
     body: str
-    sender_contact_id: int
+    sender_contact_id: int | None
     created_at: datetime
     meta: dict[str, Any] = field(default_factory=dict)
     kind: str = MessageKind.INCOMING.value
+    reply_to_id: int | None = None
     private: bool = False
     sender_operator_id: int | None = None
     delivery_status: str | None = None
     delivery_error: str | None = None
     delivery_attempts: int = 0
-    reply_to_id: int | None = None
-
-
-def _fast_items(
-    look: Lookup, items: list[InboundMessage]
-) -> tuple[list[int], dict[int, _Named], dict[int, int | None]]:
-    """Indexes of the items this path may take; the channels' names and default teams."""
-    channels: dict[int, _Named] = {}
-    teams: dict[int, int | None] = {}
-    for ch_id, name, ch_type, team_id, active in look.channels:
-        if active:
-            channels[ch_id] = _Named(ch_id, name, ch_type)
-            teams[ch_id] = team_id
-    fast: list[int] = []
-    seen: set[tuple[int, str]] = set()
-    for i, item in enumerate(items):
-        key = (item.channel_id, item.provider_message_id or "")
-        repeated = item.provider_message_id is not None and (key in look.known or key in seen)
-        if (
-            item.channel_id not in channels
-            or item.contact.phone
-            or item.contact.email
-            or repeated
-            or not item.plain
-        ):
-            continue
-        if item.provider_message_id is not None:
-            seen.add(key)
-        fast.append(i)
-    return fast, channels, teams
 
 
 @dataclass(frozen=True, slots=True)
-class _Sender:
-    """A sender's identity on the channel and his contact."""
-
-    identity_id: int
-    channel_id: int
-    contact: _Named
-
-
-def _contacts(
-    sql: BatchSql,
-    look: Lookup,
-    items: list[InboundMessage],
-    fast: list[int],
-    now: datetime,
-) -> tuple[list[int], dict[Identity, _Sender], dict[int, _ConversationRow]]:
-    """The identity and contact of every sender, new ones made, and the newest conversation of
-    each known identity; items whose contact needs a name set by the ORM path leave ``fast``."""
-    sender_of: dict[Identity, _Sender] = {}
-    convs: dict[int, _ConversationRow] = {}
-    for ch_id, external_id, identity_id, contact_id, name, conv in look.senders:
-        sender_of[(ch_id, external_id)] = _Sender(identity_id, ch_id, _Named(contact_id, name))
-        if conv is not None:
-            convs[identity_id] = _ConversationRow(*conv)
-    fast = [
-        i
-        for i in fast
-        if (key := (items[i].channel_id, items[i].contact.external_id)) not in sender_of
-        or not (items[i].contact.name and not sender_of[key].contact.name)
-    ]
-    first_name: dict[Identity, str] = {}
-    for i in fast:
-        key = (items[i].channel_id, items[i].contact.external_id)
-        if key not in sender_of:
-            first_name.setdefault(key, items[i].contact.name)
-    if first_name:
-        new = sorted(first_name)
-        ids = sql.insert_contacts([first_name[key] for key in new], now)
-        identity_ids = sql.insert_identities(
-            [(cid, ch, ext) for cid, (ch, ext) in zip(ids, new, strict=True)], now
-        )
-        for cid, identity_id, key in zip(ids, identity_ids, new, strict=True):
-            sender_of[key] = _Sender(identity_id, key[0], _Named(cid, first_name[key]))
-    return fast, sender_of, convs
+class _File:
+    id: int
+    kind: str
+    filename: str
+    content_type: str
+    size: int
 
 
-def _open_conversations(
-    sql: BatchSql,
-    convs: dict[int, _ConversationRow],
-    senders: dict[int, _Sender],
-    teams: dict[int, int | None],
-    now: datetime,
-) -> set[int]:
-    """A new conversation for each sender identity that has none; their ids."""
-    missing = sorted(senders.keys() - convs.keys())
-    if not missing:
-        return set()
-    opened = ConversationStatus.OPEN.value
-    rows = []
-    for identity_id in missing:
-        who = senders[identity_id]
-        rows.append((who.channel_id, who.contact.id, identity_id, teams[who.channel_id], opened))
-    ids = sql.insert_conversations(rows, now)
-    for conv_id, identity_id in zip(ids, missing, strict=True):
-        ch, cid = senders[identity_id].channel_id, senders[identity_id].contact.id
-        convs[identity_id] = _ConversationRow(
-            conv_id, ch, cid, teams[ch], None, opened, None, now, now, "", 0, {}
-        )
-    return set(ids)
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Written:
-    """What the batch's statements stored for one item, for the events built on the loop."""
+    """What the batch's statements stored for one item, for the answer built on the loop."""
 
+    entry: Entry
     message_id: int
-    conversation: _ConversationRow
-    contact: _Named
     channel: _Named
-    is_new: bool
+    reply_to_id: int | None = None
+    activity_id: int | None = None
+    files: list[_File] = field(default_factory=list)
+    item: dict[str, Any] = field(default_factory=dict)
+
+
+def _reopen_meta(reopened_from: str) -> dict[str, Any]:
+    return {
+        "action": "status",
+        "status": "open",
+        "reason": "customer_message",
+        "from_status": reopened_from,
+    }
+
+
+def _write_contacts(sql: BatchSql, plan: Plan, now: datetime) -> None:
+    new = [c for c in plan.contacts if c.new]
+    if new:
+        ids = sql.insert_contacts([(c.name, c.search_text(), c.attributes) for c in new], now)
+        for contact, contact_id in zip(new, ids, strict=True):
+            contact.id = contact_id
+    changed = [c for c in plan.contacts if not c.new and (c.changed or c.search_changed)]
+    if changed:
+        sql.execute_many(
+            "UPDATE contacts SET name = ?, attributes = ?j,"
+            " search_text = coalesce(?, search_text), updated_at = ? WHERE id = ?",
+            [
+                (
+                    c.name,
+                    dumps(c.attributes),
+                    c.search_text() if c.search_changed else None,
+                    sql.time(now),
+                    c.id,
+                )
+                for c in changed
+            ],
+        )
+    phones = [(c.id, e164, verified) for c in plan.contacts for e164, verified in c.new_phones]
+    if phones:
+        sql.execute_many(
+            "INSERT INTO contact_phones (contact_id, e164, verified) VALUES (?, ?, ?)", phones
+        )
+    proven = [(True, c.id, e164) for c in plan.contacts for e164 in c.verified_phones]
+    if proven:
+        sql.execute_many(
+            "UPDATE contact_phones SET verified = ? WHERE contact_id = ? AND e164 = ?", proven
+        )
+    emails = [(c.id, email, False) for c in plan.contacts for email in c.new_emails]
+    if emails:
+        sql.execute_many(
+            "INSERT INTO contact_emails (contact_id, email, verified) VALUES (?, ?, ?)", emails
+        )
+    if plan.senders:
+        ids = sql.insert_identities(
+            [(s.contact.id or 0, s.channel_id, s.external_id) for s in plan.senders], now
+        )
+        for sender, identity_id in zip(plan.senders, ids, strict=True):
+            sender.identity_id = identity_id
+
+
+def _write_conversations(sql: BatchSql, plan: Plan, now: datetime) -> None:
+    new = [c for c in plan.conversations if c.new]
+    if not new:
+        return
+    rows = [
+        (
+            c.channel_id,
+            c.contact_id,
+            c.sender.identity_id or 0,
+            c.team_id,
+            c.status,
+            c.thread_key,
+            c.attributes,
+        )
+        for c in new
+    ]
+    for conv, conv_id in zip(new, sql.insert_conversations(rows, now), strict=True):
+        conv.id = conv_id
+
+
+def _write_messages(
+    sql: BatchSql, plan: Plan, entries: list[tuple[int, Entry]], now: datetime
+) -> list[_Written]:
+    rows: list[NewMessage] = []
+    for _, e in entries:
+        conv_id, ch = e.conversation.id or 0, e.item.channel_id
+        item = e.item
+        meta = dict(item.meta)
+        rows.append(
+            (
+                conv_id,
+                ch,
+                MessageKind.INCOMING.value,
+                item.body,
+                e.sender.contact.id,
+                item.provider_message_id,
+                meta,
+                e.reply_to_id,
+            )
+        )
+        if e.reopened_from is not None:
+            activity = _reopen_meta(e.reopened_from)
+            rows.append(
+                (conv_id, ch, MessageKind.ACTIVITY.value, REOPEN_NOTE, None, None, activity, None)
+            )
+    touches: list[Touch] = [
+        (
+            c.id or 0,
+            c.last_message_preview,
+            c.added,
+            c.attributes if c.attributes_changed else None,
+        )
+        for c in plan.conversations
+    ]
+    ids = iter(sql.store_messages(rows, touches, now))
+    written: list[_Written] = []
+    for _, e in entries:
+        name, kind, _team = plan.channels[e.item.channel_id]
+        done = _Written(e, next(ids), _Named(e.item.channel_id, name, kind), e.reply_to_id)
+        if e.reopened_from is not None:
+            done.activity_id = next(ids)
+        written.append(done)
+    by_index = {index: done.message_id for (index, _), done in zip(entries, written, strict=True)}
+    later = [
+        (by_index[done.entry.reply_to_item], done)
+        for done in written
+        if done.reply_to_id is None and done.entry.reply_to_item is not None
+    ]
+    if later:  # it answers a message of the same batch, whose id came with this one's
+        sql.execute_many(
+            "UPDATE messages SET reply_to_id = ? WHERE id = ?",
+            [(target, done.message_id) for target, done in later],
+        )
+        for target, done in later:
+            done.reply_to_id = target
+    return written
+
+
+def _write_files_and_items(sql: BatchSql, written: list[_Written], now: datetime) -> None:
+    rows, owners = [], []
+    for done in written:
+        for f in done.entry.item.attachments:
+            name = safe_filename(f.filename)
+            conv_id = done.entry.conversation.id
+            rows.append(
+                (
+                    done.message_id,
+                    conv_id,
+                    name,
+                    f.content_type,
+                    f.size,
+                    f.sha256,
+                    f.storage_key,
+                    f.kind,
+                    dumps(dict(f.meta)),
+                    sql.time(now),
+                )
+            )
+            owners.append((done, _File(0, f.kind, name, f.content_type, f.size)))
+    if rows:
+        columns = ", ".join(ATTACHMENT_COLUMNS)
+        marked = marks(len(ATTACHMENT_COLUMNS) - 2) + ",?j,?"
+        ids = sql.insert_ids(f"INSERT INTO attachments ({columns}) VALUES ({marked})", rows)
+        for (done, file), file_id in zip(owners, ids, strict=True):
+            done.files.append(
+                _File(file_id, file.kind, file.filename, file.content_type, file.size)
+            )
+    calls, emails = [], []
+    for done in written:
+        item = done.entry.item
+        if item.call is not None:
+            call = call_row(done.message_id, item.call)
+            calls.append(
+                (
+                    call.message_id,
+                    call.direction,
+                    call.from_number,
+                    call.to_number,
+                    call.tracking_number,
+                    call.status,
+                    call.duration_s,
+                    call.recording_url,
+                )
+            )
+            done.item = {"call": call_dict(call)}
+        elif item.email is not None:
+            email = email_row(done.message_id, item.email)
+            emails.append(
+                (
+                    email.message_id,
+                    email.subject,
+                    email.html,
+                    email.from_address,
+                    dumps(email.recipients),
+                    email.message_id_header,
+                )
+            )
+            done.item = {"email": email_dict(email)}
+    if calls:
+        sql.execute_many(
+            "INSERT INTO message_calls (message_id, direction, from_number, to_number,"
+            " tracking_number, status, duration_s, recording_url)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            calls,
+        )
+    if emails:
+        sql.execute_many(
+            "INSERT INTO message_emails (message_id, subject, html, from_address, recipients,"
+            " message_id_header) VALUES (?, ?, ?, ?, ?j, ?)",
+            emails,
+        )
 
 
 def write_batch(sql: BatchSql, items: list[InboundMessage], now: datetime) -> list[_Written | None]:
-    """Store what the fast path can (``None`` for the rest); runs on the driver's side."""
-    out: list[_Written | None] = [None] * len(items)
+    """Store every item the plan takes (``None`` for the rest); runs on the driver's side."""
     look = sql.lookup(
         {item.channel_id for item in items},
         {(item.channel_id, item.provider_message_id) for item in items if item.provider_message_id},
         {(item.channel_id, item.contact.external_id) for item in items},
     )
-    fast, channels, teams = _fast_items(look, items)
-    if not fast:
+    plan = Planner(sql, look, items, now).plan()
+    entries = [(i, e) for i, e in enumerate(plan.entries) if e is not None]
+    out: list[_Written | None] = [None] * len(items)
+    if not entries:
         return out
-    fast, sender_of, convs = _contacts(sql, look, items, fast, now)
-
-    def sender(i: int) -> _Sender:
-        return sender_of[(items[i].channel_id, items[i].contact.external_id)]
-
-    writing = {sender(i).identity_id: sender(i) for i in fast}
-    created = _open_conversations(sql, convs, writing, teams, now)
-    fast = [i for i in fast if convs[sender(i).identity_id].status in _FAST_STATUSES]
-    if not fast:
-        return out
-    per_identity: dict[int, list[int]] = defaultdict(list)
-    for i in fast:
-        per_identity[sender(i).identity_id].append(i)
-    message_ids = sql.store_messages(
-        [
-            (
-                convs[sender(i).identity_id].id,
-                items[i].channel_id,
-                MessageKind.INCOMING.value,
-                items[i].body,
-                sender(i).contact.id,
-                items[i].provider_message_id,
-                dict(items[i].meta),
-            )
-            for i in fast
-        ],
-        [
-            (convs[identity_id].id, preview(items[idx[-1]].body), len(idx))
-            for identity_id, idx in per_identity.items()
-        ],
-        now,
-    )
-    seen_in_batch: dict[int, int] = defaultdict(int)
-    for i, message_id in zip(fast, message_ids, strict=True):
-        item, identity_id = items[i], sender(i).identity_id
-        before = convs[identity_id]
-        seen_in_batch[identity_id] += 1
-        conv = replace(
-            before,
-            last_activity_at=now,
-            last_message_preview=preview(item.body),
-            unread_count=before.unread_count + seen_in_batch[identity_id],
-        )
-        is_new = conv.id in created and seen_in_batch[identity_id] == 1
-        out[i] = _Written(message_id, conv, sender(i).contact, channels[item.channel_id], is_new)
+    if any(
+        e.item.attachments or e.item.call or e.item.email or e.reply_to_item is not None
+        for _, e in entries
+    ):
+        sql.open_transaction()  # rows follow the messages: they must commit together
+    _write_contacts(sql, plan, now)
+    _write_conversations(sql, plan, now)
+    written = _write_messages(sql, plan, entries, now)
+    _write_files_and_items(sql, written, now)
+    for (index, _), done in zip(entries, written, strict=True):
+        out[index] = done
     return out
 
 
@@ -282,23 +359,73 @@ async def run_batch_sql(conn: DriverConnection, work: Callable[[BatchSql], T]) -
     return await conn.run(in_transaction)
 
 
+def _answer(done: _Written, now: datetime) -> Stored:
+    e = done.entry
+    conv_state = e.conversation
+    conv = ConversationSnapshot(
+        conv_state.id or 0,
+        conv_state.channel_id,
+        conv_state.contact_id,
+        conv_state.team_id,
+        conv_state.assignee_id,
+        e.status,
+        conv_state.snoozed_until,
+        conv_state.created_at,
+        now,
+        e.preview,
+        e.unread_count,
+        e.attributes,
+    )
+    contact = _Named(conv.contact_id, e.contact_name)
+    msg = _Row(
+        done.message_id,
+        conv.id,
+        e.item.body,
+        contact.id,
+        now,
+        dict(e.item.meta),
+        reply_to_id=done.reply_to_id,
+    )
+    conv_data = conversation_dict(conv, contact, done.channel)
+    files = [
+        {
+            "id": f.id,
+            "kind": f.kind,
+            "filename": f.filename,
+            "content_type": f.content_type,
+            "size": f.size,
+            "url": f"/api/v1/attachments/{f.id}",
+        }
+        for f in done.files
+    ]
+    msg_data = message_dict(
+        msg, contact_names={contact.id: contact.name}, attachments=files, item=done.item
+    )
+    recipients = Recipients.for_conversation(conv.team_id, conv.assignee_id)
+    events: list[Event] = []
+    if e.created:
+        events.append(ConversationCreated(recipients, conv_data))
+    elif e.reopened_from is not None:
+        events.append(ConversationUpdated(recipients, conv_data))
+    events.append(MessageCreated(recipients, conv.id, msg_data, conv_data))
+    if done.activity_id is not None and e.reopened_from is not None:
+        activity = _Row(
+            done.activity_id,
+            conv.id,
+            REOPEN_NOTE,
+            None,
+            now,
+            _reopen_meta(e.reopened_from),
+            MessageKind.ACTIVITY.value,
+        )
+        events.append(MessageCreated(recipients, conv.id, message_dict(activity)))
+    return ReceiveResult(msg_data, conv_data, False, e.created), events
+
+
 async def store_batch(
     conn: DriverConnection, items: list[InboundMessage]
 ) -> list[Stored | RunAlone]:
-    """Store what the fast path can, committed; answer ``RUN_ALONE`` for the rest."""
+    """Store what the plan takes, committed; answer ``RUN_ALONE`` for the rest."""
     now = utcnow()
     written = await run_batch_sql(conn, lambda sql: write_batch(sql, items, now))
-    out: list[Stored | RunAlone] = []
-    for item, done in zip(items, written, strict=True):
-        if done is None:
-            out.append(RUN_ALONE)
-            continue
-        conv, contact = done.conversation, done.contact
-        msg = _IncomingRow(done.message_id, conv.id, item.body, contact.id, now, dict(item.meta))
-        conv_data = conversation_dict(conv, contact, done.channel)
-        msg_data = message_dict(msg, contact_names={contact.id: contact.name})
-        recipients = Recipients.for_conversation(conv.team_id, conv.assignee_id)
-        events: list[Event] = [ConversationCreated(recipients, conv_data)] if done.is_new else []
-        events.append(MessageCreated(recipients, conv.id, msg_data, conv_data))
-        out.append((ReceiveResult(msg_data, conv_data, False, done.is_new), events))
-    return out
+    return [RUN_ALONE if done is None else _answer(done, now) for done in written]

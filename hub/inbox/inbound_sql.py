@@ -50,6 +50,7 @@ CONVERSATION_COLUMNS = (
     "identity_id",
     "team_id",
     "status",
+    "thread_key",
     "created_at",
     "last_activity_at",
     "last_message_preview",
@@ -67,6 +68,7 @@ MESSAGE_COLUMNS = (
     "meta",
     "created_at",
     "delivery_attempts",
+    "reply_to_id",
 )
 #: A sender's newest conversation as ``BatchSql.lookup`` answers it, in this order.
 CONVERSATION_FIELDS = (
@@ -83,6 +85,18 @@ CONVERSATION_FIELDS = (
     "unread_count",
     "attributes",
 )
+ATTACHMENT_COLUMNS = (
+    "message_id",
+    "conversation_id",
+    "filename",
+    "content_type",
+    "size",
+    "sha256",
+    "storage_key",
+    "kind",
+    "meta",
+    "created_at",
+)
 #: The sender's own newest conversation outside any thread: by his identity, never by his
 #: contact, which a merge may share with other people's identities. (Items with a thread key
 #: take the per-message path.)
@@ -92,15 +106,26 @@ NEWEST_CONVERSATION = (
 )
 
 ChannelRow = tuple[int, str, str, int | None, bool]
-#: (channel_id, external_id, identity_id, contact_id, contact name, the identity's newest
-#: conversation as ``CONVERSATION_FIELDS`` or None)
-SenderRow = tuple[int, str, int, int, str, tuple[Any, ...] | None]
-#: (channel_id, contact_id, identity_id, team_id, status)
-NewConversation = tuple[int, int, int, int | None, str]
-#: (conversation_id, channel_id, kind, body, sender_contact_id, provider_message_id, meta)
-NewMessage = tuple[int, int, str, str, int, str | None, dict[str, Any]]
-#: (conversation_id, preview, messages added)
-Touch = tuple[int, str, int]
+#: (channel_id, external_id, identity_id, contact_id, contact name, contact attributes, the
+#: identity's newest conversation outside any thread as ``CONVERSATION_FIELDS`` or None)
+SenderRow = tuple[int, str, int, int, str, dict[str, Any], tuple[Any, ...] | None]
+#: (name, search_text, attributes)
+NewContact = tuple[str, str, dict[str, Any]]
+#: (channel_id, contact_id, identity_id, team_id, status, thread_key, attributes)
+NewConversation = tuple[int, int, int, int | None, str, str | None, dict[str, Any]]
+#: (conversation_id, channel_id, kind, body, sender_contact_id, provider_message_id, meta,
+#: reply_to_id)
+NewMessage = tuple[int, int, str, str, int | None, str | None, dict[str, Any], int | None]
+#: (conversation_id, preview, messages added, attributes to set or None)
+Touch = tuple[int, str, int, dict[str, Any] | None]
+#: The statement that brings a conversation up to date after customer messages: its activity
+#: and preview; the unread count raised in SQL (a reply committed meanwhile zeroes it and is
+#: kept); the first incoming time where there was none; a resolved or snoozed conversation
+#: open again (in SQL too: one resolved since the look-up opens as well); attributes replaced
+#: where given. Parameters: time, preview, added, attributes, id (``?`` marks; ``$n`` on
+#: PostgreSQL through ``unnest``).
+REOPENED = "CASE WHEN {c}status IN ('resolved', 'snoozed') THEN 'open' ELSE {c}status END"
+UNSNOOZED = "CASE WHEN {c}status IN ('resolved', 'snoozed') THEN NULL ELSE {c}snoozed_until END"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +148,12 @@ class BatchSql(Protocol):
         senders: Collection[tuple[int, str]],
     ) -> Lookup: ...
 
-    def insert_contacts(self, names: Sequence[str], now: datetime) -> list[int]: ...
+    def open_transaction(self) -> None:
+        """Make sure what follows commits as one: a batch that writes more than its messages
+        (``store_messages`` alone is one atomic statement) calls this before its first write."""
+        ...
+
+    def insert_contacts(self, rows: Sequence[NewContact], now: datetime) -> list[int]: ...
 
     def insert_identities(
         self, rows: Sequence[tuple[int, int, str]], now: datetime
@@ -134,9 +164,29 @@ class BatchSql(Protocol):
     def store_messages(
         self, rows: Sequence[NewMessage], touches: Sequence[Touch], now: datetime
     ) -> list[int]:
-        """Insert the messages (their ids, in order) and bring their conversations up to date:
-        last activity and preview, the unread count raised in SQL (a reply committed meanwhile
-        zeroes it and is kept), the first incoming time where there was none."""
+        """Insert the messages (their ids, in order) and bring their conversations up to date
+        (see ``REOPENED``)."""
+        ...
+
+    # The rarer parts of a batch (contact details, files, calls and emails, threads) are
+    # written with plain statements, the same text on both backends: ``?`` marks a value,
+    # ``?j`` a JSON value given as text (``dumps``). They run only when a batch needs them.
+
+    def time(self, value: datetime) -> Any:
+        """``value`` as this backend's driver stores it (``fetch`` reads it back with
+        ``read_time``)."""
+        ...
+
+    def read_time(self, value: Any) -> datetime | None: ...
+
+    def read_json(self, value: Any) -> dict[str, Any]: ...
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]: ...
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def insert_ids(self, sql: str, rows: Sequence[Sequence[Any]]) -> list[int]:
+        """Run an INSERT once per row; the new ids, in order."""
         ...
 
 

@@ -17,7 +17,10 @@ from hub.inbox.inbound_sql import (
     IDENTITY_COLUMNS,
     MESSAGE_COLUMNS,
     NEWEST_CONVERSATION,
+    REOPENED,
+    UNSNOOZED,
     Lookup,
+    NewContact,
     NewConversation,
     NewMessage,
     SenderRow,
@@ -73,6 +76,9 @@ class SqliteBatchSql:
         # here (busy timeout) beats failing at its first write.
         self._conn.execute("BEGIN IMMEDIATE")
 
+    def open_transaction(self) -> None:
+        """Open already (``begin``)."""
+
     def commit(self) -> None:
         self._conn.execute("COMMIT")
 
@@ -118,18 +124,30 @@ class SqliteBatchSql:
         fields = ", ".join(f"v.{name}" for name in CONVERSATION_FIELDS)
         for ch, external_ids in by_channel(senders).items():
             sql = (
-                f"SELECT i.external_id, i.id, c.id, c.name, {fields} FROM contact_identities i"
-                f" JOIN contacts c ON c.id = i.contact_id {NEWEST_CONVERSATION}"
+                f"SELECT i.external_id, i.id, c.id, c.name, c.attributes, {fields}"
+                f" FROM contact_identities i JOIN contacts c ON c.id = i.contact_id"
+                f" {NEWEST_CONVERSATION}"
                 f" WHERE i.channel_id = ? AND i.external_id IN ({marks(len(external_ids))})"
             )
-            for ext, identity_id, contact_id, name, *conv in self._rows(sql, [ch, *external_ids]):
-                found.append((ch, ext, identity_id, contact_id, name, _sqlite_conversation(conv)))
+            rows = self._rows(sql, [ch, *external_ids])
+            for ext, identity_id, contact_id, name, attrs, *conv in rows:
+                found.append(
+                    (
+                        ch,
+                        ext,
+                        identity_id,
+                        contact_id,
+                        name,
+                        self.read_json(attrs),
+                        _sqlite_conversation(conv),
+                    )
+                )
         return Lookup(channels, known, found)
 
-    def insert_contacts(self, names: Sequence[str], now: datetime) -> list[int]:
+    def insert_contacts(self, rows: Sequence[NewContact], now: datetime) -> list[int]:
         at = sqlite_time(now)
-        rows = [(name, name.lower(), "{}", at, at) for name in names]
-        return self._returning_ids(insert_sql("contacts", CONTACT_COLUMNS), rows)
+        values = [(name, search, dumps(attrs), at, at) for name, search, attrs in rows]
+        return self._returning_ids(insert_sql("contacts", CONTACT_COLUMNS), values)
 
     def insert_identities(self, rows: Sequence[tuple[int, int, str]], now: datetime) -> list[int]:
         at = sqlite_time(now)
@@ -140,8 +158,8 @@ class SqliteBatchSql:
     def insert_conversations(self, rows: Sequence[NewConversation], now: datetime) -> list[int]:
         at = sqlite_time(now)
         values = [
-            (ch, contact, identity, team, status, at, at, "", 0, "{}", at)
-            for ch, contact, identity, team, status in rows
+            (ch, contact, identity, team, status, thread, at, at, "", 0, dumps(attrs), at)
+            for ch, contact, identity, team, status, thread, attrs in rows
         ]
         return self._returning_ids(insert_sql("conversations", CONVERSATION_COLUMNS), values)
 
@@ -149,12 +167,34 @@ class SqliteBatchSql:
         self, rows: Sequence[NewMessage], touches: Sequence[Touch], now: datetime
     ) -> list[int]:
         at = sqlite_time(now)
-        values = [(*row[:6], dumps(row[6]), at, 0) for row in rows]
+        values = [(*row[:6], dumps(row[6]), at, 0, row[7]) for row in rows]
         ids = self._returning_ids(insert_sql("messages", MESSAGE_COLUMNS), values)
         self._executemany(
             "UPDATE conversations SET last_activity_at = ?, last_message_preview = ?,"
-            " unread_count = unread_count + ?, first_incoming_at = coalesce(first_incoming_at, ?)"
-            " WHERE id = ?",
-            [(at, preview, added, at, conv_id) for conv_id, preview, added in touches],
+            " unread_count = unread_count + ?, first_incoming_at = coalesce(first_incoming_at, ?),"
+            f" snoozed_until = {UNSNOOZED.format(c='')}, status = {REOPENED.format(c='')},"
+            " attributes = coalesce(?, attributes) WHERE id = ?",
+            [
+                (at, preview, added, at, None if attrs is None else dumps(attrs), conv_id)
+                for conv_id, preview, added, attrs in touches
+            ],
         )
         return ids
+
+    def time(self, value: datetime) -> Any:
+        return sqlite_time(value)
+
+    def read_time(self, value: Any) -> datetime | None:
+        return _sqlite_datetime(value)
+
+    def read_json(self, value: Any) -> dict[str, Any]:
+        return loads(value) if value else {}
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._rows(sql.replace("?j", "?"), params)]
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._executemany(sql.replace("?j", "?"), rows)
+
+    def insert_ids(self, sql: str, rows: Sequence[Sequence[Any]]) -> list[int]:
+        return self._returning_ids(sql.replace("?j", "?"), rows)

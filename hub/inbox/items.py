@@ -46,17 +46,17 @@ def check_item(inbound: InboundMessage) -> None:
 def add_item(session: AsyncSession, message_id: int, inbound: InboundMessage) -> dict[str, Any]:
     """Store the message's call or email; its dicts for the answer and the event."""
     if inbound.call is not None:
-        call = _call_row(message_id, inbound.call)
+        call = call_row(message_id, inbound.call)
         session.add(call)
         return {"call": call_dict(call)}
     if inbound.email is not None:
-        email = _email_row(message_id, inbound.email)
+        email = email_row(message_id, inbound.email)
         session.add(email)
         return {"email": email_dict(email)}
     return {}
 
 
-def _call_row(message_id: int, call: InboundCall) -> CallItem:
+def call_row(message_id: int, call: InboundCall) -> CallItem:
     return CallItem(
         message_id=message_id,
         direction=call.direction,
@@ -69,7 +69,7 @@ def _call_row(message_id: int, call: InboundCall) -> CallItem:
     )
 
 
-def _email_row(message_id: int, email: InboundEmail) -> EmailItem:
+def email_row(message_id: int, email: InboundEmail) -> EmailItem:
     return EmailItem(
         message_id=message_id,
         subject=email.subject[:2000],
