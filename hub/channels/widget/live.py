@@ -5,9 +5,12 @@ of the identity it is for (a visitor may have several tabs, a verified user seve
 ``visitor:<id>`` or ``user:<the site's id>`` on that channel, the identity that wrote the
 conversation, never the contact, which a merge on an unverified email or phone may share with
 somebody else.
-Each socket has a bounded queue and its own sender, so a slow phone never stalls the others; a
-socket that falls too far behind is closed and its widget catches up over REST. What goes on this
-topic is built by the adapter from operator replies only: notes and activities never get here.
+Each socket has a bounded list of frames to send and its own sender, so a slow phone never
+stalls the others; a socket that falls too far behind is closed and its widget catches up over
+REST. The sender is a task only while there is something to send: most visitor tabs sit idle
+for hours, and a waiting task and queue per tab cost more memory than the tab's socket.
+What goes on this topic is built by the adapter from operator replies only: notes and
+activities never get here.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +30,11 @@ log = logging.getLogger(__name__)
 
 WIDGET_TOPIC = "widget"
 CLOSE_TOO_SLOW = 4008
+#: Frames a socket may have waiting before it counts as too slow.
+PENDING_LIMIT = 200
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class VisitorSocket:
     conn: Connection
     visitor_id: int
@@ -36,7 +42,9 @@ class VisitorSocket:
     #: The identity it listens for (``visitors.external_id``): it changes only when the visitor
     #: logs in on the site.
     key: str
-    queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=lambda: asyncio.Queue(200))
+    #: Frames offered and not sent yet, and the task sending them while there are some.
+    pending: deque[dict[str, Any]] = field(default_factory=deque)
+    sender: asyncio.Task[None] | None = None
     closed: bool = False
     #: Who may answer this visitor (``hub.presence``), and whether he was told someone is online.
     audience: Audience = field(default_factory=Audience)
@@ -115,40 +123,45 @@ class WidgetLive:
             self.offer(sock, frame)
 
     def offer(self, sock: VisitorSocket, frame: dict[str, Any]) -> None:
-        try:
-            sock.queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        if sock.closed:
+            return
+        if len(sock.pending) >= PENDING_LIMIT:
             asyncio.get_running_loop().create_task(
                 self._close(sock, CLOSE_TOO_SLOW, "too slow; fetch missed messages and reconnect")
             )
+            return
+        sock.pending.append(frame)
+        if sock.sender is None:
+            sock.sender = asyncio.get_running_loop().create_task(self._send_pending(sock))
 
     async def _close(self, sock: VisitorSocket, code: int, message: str) -> None:
         if sock.closed:
             return
-        sock.closed = True
-        self._sockets.discard(sock)
-        with contextlib.suppress(asyncio.QueueFull):
-            sock.queue.put_nowait(None)
+        self.remove(sock)
+        sock.pending.clear()
         with contextlib.suppress(Exception):
             await sock.conn.close(code, message)
 
-    def add(self, sock: VisitorSocket) -> asyncio.Task[None]:
+    def add(self, sock: VisitorSocket) -> None:
         self._sockets.add(sock)
-        return asyncio.create_task(self._send_loop(sock))
 
     def remove(self, sock: VisitorSocket) -> None:
+        """No more frames are offered to it; those offered already are still sent."""
         sock.closed = True
         self._sockets.discard(sock)
-        with contextlib.suppress(asyncio.QueueFull):
-            sock.queue.put_nowait(None)
 
-    async def _send_loop(self, sock: VisitorSocket) -> None:
-        while True:
-            frame = await sock.queue.get()
-            if frame is None:
-                return
-            try:
-                await sock.conn.send_json(frame)
-            except Exception:
-                self.remove(sock)
-                return
+    async def sent(self, sock: VisitorSocket) -> None:
+        """Wait until what was offered to ``sock`` has been sent (or its sending failed)."""
+        if sock.sender is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(sock.sender)
+
+    async def _send_pending(self, sock: VisitorSocket) -> None:
+        try:
+            while sock.pending:
+                await sock.conn.send_json(sock.pending.popleft())
+        except Exception:
+            self.remove(sock)
+            sock.pending.clear()
+        finally:
+            sock.sender = None

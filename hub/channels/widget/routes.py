@@ -335,7 +335,7 @@ async def widget_socket(request: web.Request) -> web.StreamResponse:
     sock.audience = await audience_of(request.app[CTX], visitor, channel)
     online = sock.told_online = await state.presence.operators_online(sock.audience)
     hours = working_hours(settings.working_hours, settings.timezone)
-    sender = state.live.add(sock)
+    state.live.add(sock)
     # Queued first, with no await since joining the fan-out, so nothing overtakes it; what
     # came before it the widget fetches with messages?after=.
     state.live.offer(sock, {"type": "ready", "operators_online": online, "working_hours": hours})
@@ -354,7 +354,7 @@ async def widget_socket(request: web.Request) -> web.StreamResponse:
             visitor = await _on_frame(request, sock, visitor, channel, frame)
     finally:
         state.live.remove(sock)
-        await sender
+        await state.live.sent(sock)
     return ws
 
 
