@@ -31,7 +31,7 @@ from hub.crm_sync.demo import seed_sales
 from hub.crm_sync.queries import DealFilter, list_deals, list_leads
 from hub.db import make_engine
 from hub.http import CTX
-from hub.inbox import actions, attachments, canned
+from hub.inbox import attachments, canned, replies
 from hub.inbox.auth import Principal
 from hub.inbox.queries import ConversationFilter, list_conversations
 from hub.inbox.staff import create_operator, create_team
@@ -80,8 +80,8 @@ async def seed(ctx: HubContext) -> dict[str, Any]:
     conversations = sorted(c["id"] for c in seeded)
     contacts = sorted({c["contact_id"] for c in seeded})
     first = conversations[0]
-    reply = await actions.send_reply(ctx, who, first, "Добрый день! Пришлю расчёт сегодня.")
-    note = await actions.add_note(ctx, who, first, "Клиент просил перезвонить после обеда")
+    reply = await replies.send_reply(ctx, who, first, "Добрый день! Пришлю расчёт сегодня.")
+    note = await replies.add_note(ctx, who, first, "Клиент просил перезвонить после обеда")
     deals = [d["id"] for d in (await list_deals(ctx, who, DealFilter()))["items"]]
     leads = [lead["id"] for lead in (await list_leads(ctx, who, "all", 50))["items"]]
     task = await tasks.create_task(ctx, who, title="Перезвонить", deal_id=deals[0])

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.channels.base import InboundMessage, OutboundMessage
+from hub.channels.base import InboundMessage
 from hub.context import HubContext
 from hub.db import utcnow
 from hub.driver import DriverConnection
@@ -25,24 +25,20 @@ from hub.events import (
     MessageCreated,
     Recipients,
 )
-from hub.inbox.access import get_visible_conversation
-from hub.inbox.attachments import add_inbound, attachments_of, claim_uploads
+from hub.inbox.attachments import add_inbound, attachments_of
 from hub.inbox.auth import Principal
 from hub.inbox.contacts import find_or_create_identity
 from hub.inbox.inbound_batch import ReceiveResult, Stored, preview, store_batch
 from hub.inbox.items import add_item, check_item, items_of, preview_of
-from hub.inbox.live_replies import hand_over
 from hub.inbox.models import (
     Channel,
     Contact,
-    ContactIdentity,
     Conversation,
     ConversationStatus,
-    DeliveryStatus,
     Message,
     MessageKind,
 )
-from hub.inbox.serialize import attachment_dict, conversation_dict, iso, message_dict
+from hub.inbox.serialize import attachment_dict, conversation_dict, message_dict
 from hub.writes import RunAlone
 
 _INTEGRITY_RETRIES = 3
@@ -282,120 +278,3 @@ def _operator_names(actor: Principal | None) -> dict[int, str]:
 
 def _files_preview(count: int) -> str:
     return f"[{count} file{'s' if count > 1 else ''}]" if count else ""
-
-
-async def post_message(
-    ctx: HubContext,
-    actor: Principal,
-    conversation_id: int,
-    body: str,
-    *,
-    private: bool,
-    attachment_ids: list[int] | None = None,
-    reply_to_id: int | None = None,
-) -> dict[str, Any]:
-    """An operator's reply (sent to the customer) or internal note (never sent), with his
-    uploaded files; ``reply_to_id`` names the message of the conversation it answers."""
-    body = _check_body(ctx, body, may_be_empty=bool(attachment_ids))
-    events: list[Event] = []
-    live: list[tuple[str, dict[str, Any], OutboundMessage]] = []
-
-    async def unit(session: AsyncSession) -> dict[str, Any]:
-        events.clear()
-        live.clear()
-        conv = await get_visible_conversation(session, actor, conversation_id)
-        channel = await session.get(Channel, conv.channel_id)
-        assert channel is not None
-        caps = ctx.capabilities_of(channel.type)
-        if not private and not caps.replies:
-            raise InvalidInput(
-                f"a {channel.type} conversation cannot be answered; write a note",
-                code="replies_not_supported",
-            )
-        files = await claim_uploads(session, actor, conv.id, attachment_ids or [])
-        if files and not private and not caps.files:
-            # Its adapter would drop them without a word.
-            raise InvalidInput(
-                f"a {channel.type} channel cannot send files; attach them to a note",
-                code="attachments_not_supported",
-            )
-        if reply_to_id is not None:
-            target = await session.get(Message, reply_to_id)
-            if target is None or target.conversation_id != conv.id:
-                raise InvalidInput(
-                    f"message {reply_to_id} is not in this conversation", code="invalid_reply_to"
-                )
-        now = utcnow()
-        msg = Message(
-            conversation_id=conv.id,
-            channel_id=conv.channel_id,
-            kind=(MessageKind.NOTE if private else MessageKind.OUTGOING).value,
-            body=body,
-            sender_operator_id=actor.operator_id,
-            meta={},
-            created_at=now,
-            reply_to_id=reply_to_id,
-        )
-        # A live channel's reply without files is handed over at commit; any other that leaves
-        # the hub goes through the outbox.
-        instant = not private and caps.live and not files and conv.identity_id is not None
-        if instant:
-            msg.delivery_status = DeliveryStatus.SENT.value
-            msg.delivery_attempts = 1
-        elif not private and caps.delivers(channel.config):
-            msg.delivery_status = DeliveryStatus.PENDING.value
-            msg.next_attempt_at = now
-        session.add(msg)
-        conv.last_activity_at = now
-        if not private:
-            conv.last_message_preview = preview(body) or _files_preview(len(files))
-            conv.unread_count = 0
-            if conv.first_incoming_at is not None and conv.first_reply_at is None:
-                # The first response: the first operator reply after the customer wrote.
-                conv.first_reply_at = now
-                conv.first_replier_id = actor.operator_id
-        await session.flush()
-        if files:
-            for att in files:
-                att.message_id = msg.id
-            await session.flush()
-        if instant:
-            identity = await session.get(ContactIdentity, conv.identity_id)
-            assert identity is not None
-            out = OutboundMessage(
-                message_id=msg.id,
-                conversation_id=conv.id,
-                channel_id=channel.id,
-                body=body,
-                contact_external_id=identity.external_id,
-                operator_name=actor.name,
-                created_at=iso(now),
-                contact_id=conv.contact_id,
-            )
-            live.append((channel.type, dict(channel.config), out))
-        data = message_dict(
-            msg, _operator_names(actor), attachments=[attachment_dict(a) for a in files]
-        )
-        recipients = _recipients(conv)
-        events.append(MessageCreated(recipients, conv.id, data, conversation_dict(conv)))
-        return data
-
-    data = await ctx.write(unit, key=conversation_id)
-    await ctx.publish(*events)
-    for channel_type, config, out in live:
-        await hand_over(ctx, channel_type, config, out)
-    if data["delivery"] is not None and not live:
-        ctx.delivery_wakeup.set()
-    return data
-
-
-async def send_reply(
-    ctx: HubContext, actor: Principal, conversation_id: int, body: str
-) -> dict[str, Any]:
-    return await post_message(ctx, actor, conversation_id, body, private=False)
-
-
-async def add_note(
-    ctx: HubContext, actor: Principal, conversation_id: int, body: str
-) -> dict[str, Any]:
-    return await post_message(ctx, actor, conversation_id, body, private=True)

@@ -25,7 +25,7 @@ from hub.http import (
     query_value,
     read_json,
 )
-from hub.inbox import actions, contact_edit, directory, handoff, queries, staff
+from hub.inbox import contact_edit, directory, handoff, queries, replies, staff
 from hub.inbox.auth import Principal
 from hub.inbox.contact_edit import ContactEdit
 from hub.inbox.delivery import retry_delivery
@@ -165,7 +165,7 @@ async def post_message(request: web.Request) -> web.Response:
     who = await principal(request)
     conv_id = int_param(request, "conversation_id")
     body = await read_json(request, MessageIn)
-    data = await actions.post_message(
+    data = await replies.post_message(
         request.app[CTX],
         who,
         conv_id,
