@@ -28,7 +28,8 @@ from hub.events import (
 from hub.inbox.attachments import add_inbound, attachments_of
 from hub.inbox.auth import Principal
 from hub.inbox.contacts import find_or_create_identity
-from hub.inbox.inbound_batch import ReceiveResult, Stored, preview, store_batch
+from hub.inbox.inbound_batch import ReceiveResult, Stored, store_batch
+from hub.inbox.inbound_plan import files_preview, preview
 from hub.inbox.items import add_item, check_item, items_of, preview_of
 from hub.inbox.models import (
     Channel,
@@ -44,7 +45,7 @@ from hub.writes import RunAlone
 _INTEGRITY_RETRIES = 3
 
 
-def _check_body(ctx: HubContext, body: str, *, may_be_empty: bool = False) -> str:
+def check_body(ctx: HubContext, body: str, *, may_be_empty: bool = False) -> str:
     if not isinstance(body, str) or not (body.strip() or may_be_empty):
         raise InvalidInput("the message body is empty", code="empty_body")
     if len(body) > ctx.settings.max_message_chars:
@@ -55,7 +56,7 @@ def _check_body(ctx: HubContext, body: str, *, may_be_empty: bool = False) -> st
     return body
 
 
-def _recipients(conv: Conversation, *extra: int | None) -> Recipients:
+def recipients_of(conv: Conversation, *extra: int | None) -> Recipients:
     return Recipients.for_conversation(conv.team_id, conv.assignee_id, *extra)
 
 
@@ -66,7 +67,7 @@ async def receive_message(ctx: HubContext, inbound: InboundMessage) -> ReceiveRe
     again, as the customer is waiting for an answer. Messages that arrive together are stored
     together (``inbound_batch``); the answer comes once they are committed.
     """
-    _check_body(
+    check_body(
         ctx, inbound.body, may_be_empty=bool(inbound.attachments) or inbound.call is not None
     )
     check_item(inbound)
@@ -151,7 +152,7 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
     if conv.first_incoming_at is None:
         conv.first_incoming_at = now
     conv.last_message_preview = (
-        preview_of(inbound) or preview(body) or _files_preview(len(inbound.attachments))
+        preview_of(inbound) or preview(body) or files_preview(len(inbound.attachments))
     )
     conv.unread_count = (conv.unread_count or 0) + 1
     if inbound.conversation_attributes:
@@ -177,7 +178,7 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
     reopen = None
     if reopened_from is not None:
         # A status change like any other, so operators see why it is open again.
-        reopen = await _activity(
+        reopen = await add_activity(
             session,
             conv,
             None,
@@ -196,7 +197,7 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
         attachments=[attachment_dict(f) for f in files],
         item=item,
     )
-    recipients = _recipients(conv)
+    recipients = recipients_of(conv)
     if created:
         events.append(ConversationCreated(recipients, conv_data))
     elif reopen is not None:
@@ -250,7 +251,7 @@ def _inbound_writes(ctx: HubContext) -> _InboundWrites:
     return handler
 
 
-async def _activity(
+async def add_activity(
     session: AsyncSession,
     conv: Conversation,
     actor: Principal | None,
@@ -272,9 +273,5 @@ async def _activity(
     return msg
 
 
-def _operator_names(actor: Principal | None) -> dict[int, str]:
+def operator_names(actor: Principal | None) -> dict[int, str]:
     return {actor.operator_id: actor.name} if actor else {}
-
-
-def _files_preview(count: int) -> str:
-    return f"[{count} file{'s' if count > 1 else ''}]" if count else ""

@@ -23,7 +23,7 @@ from hub.events import (
     Recipients,
 )
 from hub.inbox.access import get_visible_conversation
-from hub.inbox.actions import _activity, _operator_names, _recipients
+from hub.inbox.actions import add_activity, operator_names, recipients_of
 from hub.inbox.auth import Principal
 from hub.inbox.models import (
     Conversation,
@@ -112,9 +112,9 @@ async def assign(
             "to_team_id": conv.team_id,
             "note": note,
         }
-        activity = await _activity(session, conv, actor, text, meta)
+        activity = await add_activity(session, conv, actor, text, meta)
         conv_data = conversation_dict(conv)
-        recipients = _recipients(conv)
+        recipients = recipients_of(conv)
         departing = Recipients.for_conversation(previous_team_id, previous.id if previous else None)
         events.append(
             ConversationAssigned(
@@ -130,7 +130,7 @@ async def assign(
             )
         )
         events.append(
-            MessageCreated(recipients, conv.id, message_dict(activity, _operator_names(actor)))
+            MessageCreated(recipients, conv.id, message_dict(activity, operator_names(actor)))
         )
         return conv_data
 
@@ -187,14 +187,14 @@ async def set_status(
             "status": status,
             "snoozed_until": snoozed_until.isoformat() if snoozed_until else None,
         }
-        activity = await _activity(session, conv, actor, text, meta)
+        activity = await add_activity(session, conv, actor, text, meta)
         if status == ConversationStatus.RESOLVED.value:
             resolutions.append(activity.id)
         data = conversation_dict(conv)
-        recipients = _recipients(conv)
+        recipients = recipients_of(conv)
         events.append(ConversationUpdated(recipients, data))
         events.append(
-            MessageCreated(recipients, conv.id, message_dict(activity, _operator_names(actor)))
+            MessageCreated(recipients, conv.id, message_dict(activity, operator_names(actor)))
         )
         return data
 
@@ -236,14 +236,14 @@ async def wake_snoozed(ctx: HubContext) -> int:
             if not changed.rowcount:  # type: ignore[attr-defined]
                 continue
             woken += 1
-            activity = await _activity(
+            activity = await add_activity(
                 session,
                 conv,
                 None,
                 "The snooze ended; the conversation is open again",
                 {"action": "status", "status": "open", "reason": "snooze_ended"},
             )
-            recipients = _recipients(conv)
+            recipients = recipients_of(conv)
             events.append(ConversationUpdated(recipients, conversation_dict(conv)))
             events.append(MessageCreated(recipients, conv.id, message_dict(activity)))
         return woken

@@ -24,7 +24,7 @@ from hub.context import HubContext
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.events import ConversationRated, Event, MessageCreated
 from hub.inbox.access import visible_conversations
-from hub.inbox.actions import _activity, _recipients
+from hub.inbox.actions import add_activity, recipients_of
 from hub.inbox.auth import Principal
 from hub.inbox.models import (
     Contact,
@@ -175,10 +175,10 @@ async def rate(
             "rating_id": row.id,
             "resolution_id": resolution_id,
         }
-        activity = await _activity(session, conv, None, _activity_text(score, comment), meta)
+        activity = await add_activity(session, conv, None, _activity_text(score, comment), meta)
         credited = await session.get(Operator, row.operator_id) if row.operator_id else None
         data = rating_dict(row, credited.name if credited else None)
-        recipients = _recipients(conv)
+        recipients = recipients_of(conv)
         events.append(MessageCreated(recipients, conv.id, message_dict(activity)))
         events.append(ConversationRated(recipients, conv.id, conv.contact_id, data))
         return data

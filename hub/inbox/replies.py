@@ -22,10 +22,10 @@ from hub.driver import DriverConnection
 from hub.errors import InvalidInput
 from hub.events import Event, MessageCreated
 from hub.inbox.access import get_visible_conversation
-from hub.inbox.actions import _check_body, _files_preview, _operator_names, _recipients
+from hub.inbox.actions import check_body, operator_names, recipients_of
 from hub.inbox.attachments import claim_uploads
 from hub.inbox.auth import Principal
-from hub.inbox.inbound_batch import preview
+from hub.inbox.inbound_plan import files_preview, preview
 from hub.inbox.live_replies import hand_over
 from hub.inbox.models import (
     Channel,
@@ -51,7 +51,7 @@ async def post_message(
 ) -> dict[str, Any]:
     """An operator's reply (sent to the customer) or internal note (never sent), with his
     uploaded files; ``reply_to_id`` names the message of the conversation it answers."""
-    body = _check_body(ctx, body, may_be_empty=bool(attachment_ids))
+    body = check_body(ctx, body, may_be_empty=bool(attachment_ids))
     files = tuple(attachment_ids or ())
     item = ReplyItem(actor, conversation_id, body, private, files, reply_to_id)
     data, events, live = await ctx.writer.run_item(_reply_writes(ctx), item, conversation_id)
@@ -123,7 +123,7 @@ async def reply_one(ctx: HubContext, session: AsyncSession, item: ReplyItem) -> 
     session.add(msg)
     conv.last_activity_at = now
     if not private:
-        conv.last_message_preview = preview(body) or _files_preview(len(files))
+        conv.last_message_preview = preview(body) or files_preview(len(files))
         conv.unread_count = 0
         if conv.first_incoming_at is not None and conv.first_reply_at is None:
             # The first response: the first operator reply after the customer wrote.
@@ -149,11 +149,9 @@ async def reply_one(ctx: HubContext, session: AsyncSession, item: ReplyItem) -> 
             contact_id=conv.contact_id,
         )
         live.append((channel.type, dict(channel.config), out))
-    data = message_dict(
-        msg, _operator_names(actor), attachments=[attachment_dict(a) for a in files]
-    )
+    data = message_dict(msg, operator_names(actor), attachments=[attachment_dict(a) for a in files])
     events: list[Event] = [
-        MessageCreated(_recipients(conv), conv.id, data, conversation_dict(conv))
+        MessageCreated(recipients_of(conv), conv.id, data, conversation_dict(conv))
     ]
     return data, events, live
 
