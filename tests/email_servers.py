@@ -2,11 +2,10 @@
 
 One Dovecot per test process (session fixture ``dovecot_server``), with a generated config, a
 self-signed certificate (IMAPS and STARTTLS) and a passwd-file; every test gets a mailbox user
-of its own (``dovecot``), added to the passwd-file, which Dovecot re-reads, so tests never see
-each other's mail. Readiness is a real IMAP greeting, never a sleep. Dovecot runs as the
-current user; as root its login processes (which refuse root) run as ``dovenull`` and mail is
-stored as that user. Missing Dovecot: skipped locally, a failure under ``CI=true``
-(``.ci/run`` installs ``dovecot-imapd``).
+of its own (``dovecot``), so tests never see each other's mail. Readiness is a real IMAP
+greeting, never a sleep. Dovecot runs as the current user; as root its login processes (which
+refuse root) run as ``dovenull`` and mail is stored as that user. Missing Dovecot: skipped
+locally, a failure under ``CI=true`` (``.ci/run`` installs ``dovecot-imapd``).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,8 @@ from hub.inbox.models import Channel
 from tests.conftest import IN_CI
 
 DOVECOT = "/usr/sbin/dovecot"
+#: Mailbox users made for one test process (one per test that asks for ``dovecot``).
+USERS = 500
 FIXTURES = Path(__file__).parent / "fixtures" / "email"
 
 
@@ -78,9 +79,12 @@ class DovecotServer:
     def tls_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.cafile))
 
-    def add_user(self, name: str, password: str) -> None:
-        with (self.root / "passwd").open("a") as f:
-            f.write(f"{name}:{{PLAIN}}{password}::::::\n")
+    users: list[tuple[str, str]] = field(default_factory=list)
+
+    def take_user(self) -> tuple[str, str]:
+        """A mailbox user no other test had (all written before Dovecot started: it re-reads
+        its passwd-file at most once a second, so a user added just now may be unknown)."""
+        return self.users.pop()
 
 
 @dataclass
@@ -161,7 +165,8 @@ def _start(root: Path) -> DovecotServer:
         check=True, capture_output=True,
     )  # fmt: skip
     (root / "mail").mkdir()
-    (root / "passwd").write_text("")
+    users = [(f"u{uuid.uuid4().hex[:12]}", uuid.uuid4().hex) for _ in range(USERS)]
+    (root / "passwd").write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in users))
     for path in (root / "mail",):
         os.chown(path, mail_uid, mail_gid)
     me = pwd.getpwuid(os.geteuid()).pw_name
@@ -177,6 +182,7 @@ ssl_cert = <{cert}
 ssl_key = <{key}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 default_internal_user = {me}
 default_internal_group = {grp.getgrgid(os.getegid()).gr_name}
 default_login_user = {login_name}
@@ -212,6 +218,11 @@ service submission-login {{
     port = 0
   }}
 }}
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 service lmtp {{
   unix_listener lmtp {{
     mode = 0600
@@ -229,7 +240,7 @@ service lmtp {{
     except Exception:
         process.kill()
         raise
-    return DovecotServer(root, port, tls_port, cert, process, mail_uid, mail_gid)
+    return DovecotServer(root, port, tls_port, cert, process, mail_uid, mail_gid, users)
 
 
 @pytest.fixture(scope="session")
@@ -256,9 +267,7 @@ def dovecot_server() -> Iterator[DovecotServer]:
 
 @pytest.fixture
 def dovecot(dovecot_server: DovecotServer) -> Mailbox:
-    user = f"u{uuid.uuid4().hex[:12]}"
-    password = uuid.uuid4().hex
-    dovecot_server.add_user(user, password)
+    user, password = dovecot_server.take_user()
     return Mailbox(dovecot_server, user, password)
 
 

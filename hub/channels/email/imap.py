@@ -187,6 +187,11 @@ class ImapSession:
         if not self.uidvalidity:
             raise ImapFailure(f"folder {self.login.folder!r} has no UIDVALIDITY")
 
+    async def refresh(self) -> None:
+        """Select the folder again: its news and its UIDVALIDITY now (a folder rebuilt while
+        the connection stayed open gets a new one)."""
+        await self._select()
+
     async def uids_after(self, last_uid: int) -> list[int]:
         """UIDs above ``last_uid`` (``n:*`` also names the highest UID when none is above)."""
         found = await self._search("UID", f"{last_uid + 1}:*")
@@ -235,15 +240,16 @@ class ImapSession:
             await _first(seconds, wake.wait(), self.lost.wait())
             return
         idle = await self.client.idle_start(timeout=seconds)
-        await _first(
-            seconds + self.timeout_s, self.client.wait_server_push(), wake.wait(), self.lost.wait()
-        )
-        if self.lost.is_set():
+        waits = (self.client.wait_server_push(), wake.wait(), self.lost.wait())
+        await _first(seconds + self.timeout_s, *waits)
+        if not self.lost.is_set():
+            self.client.idle_done()
+            # The end of IDLE, unless the connection went away meanwhile (a BYE came as the
+            # news): then it never comes.
+            await _first(self.timeout_s, idle, self.lost.wait())
+        if self.lost.is_set() or idle.cancelled() or not idle.done():
             idle.cancel()
             raise ImapFailure("the server closed the connection")
-        self.client.idle_done()
-        async with asyncio.timeout(self.timeout_s):
-            await idle
 
     async def close(self) -> None:
         await _drop(self.client)
@@ -314,6 +320,8 @@ async def _drop(client: aioimaplib.IMAP4 | None) -> None:
     transport = client.protocol.transport
     try:
         if transport is not None and not transport.is_closing():
+            if client.has_pending_idle():
+                client.idle_done()
             async with asyncio.timeout(2):
                 await client.logout()
     except Exception:  # noqa: S110 - closing anyway
