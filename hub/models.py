@@ -5,6 +5,7 @@ A module with tables is added here, in this explicit list, like everything else 
 
 from __future__ import annotations
 
+from hub.channels.email import models as email_models
 from hub.channels.telegram import models as telegram_models
 from hub.channels.widget import models as widget_models
 from hub.crm_sync import models as crm_models
@@ -18,6 +19,7 @@ MODEL_MODULES = (
     rating_models,
     widget_models,
     telegram_models,
+    email_models,
     crm_models,
 )
 

@@ -117,6 +117,28 @@ class Settings(BaseSettings):
     telegram_scan_interval_s: float = 10.0
     #: With long polling, how long a bot's polling waits after a failed ``getUpdates``.
     telegram_poll_backoff_s: float = 5.0
+    #: Email in: the largest message read whole, in bytes (a larger one is stored from its
+    #: headers, with a note that it stayed in the mailbox); how long a reply that lost its
+    #: headers and token still joins the sender's conversation of the same subject.
+    email_max_message_bytes: int = 25 * 1024 * 1024
+    email_thread_window_days: float = 14.0
+    #: IMAP mailboxes: IDLE is ended and issued again after this long (servers drop it at 30
+    #: minutes); without IDLE the folder is looked at this often; a process looks for
+    #: mailboxes to read (and renews its leases) this often; after a failed connection it
+    #: waits the backoff, doubled each time up to the longest; messages per fetch; one
+    #: command's timeout; a newly connected mailbox starts with the mail of this many days.
+    imap_idle_s: float = 1500.0
+    imap_poll_interval_s: float = 60.0
+    imap_scan_interval_s: float = 10.0
+    imap_backoff_s: float = 5.0
+    imap_max_backoff_s: float = 300.0
+    imap_batch: int = 50
+    imap_timeout_s: float = 30.0
+    imap_first_fetch_days: float = 1.0
+    #: The hub's own SMTP receiver (for mail forwarded to it): off unless a port is set; it
+    #: accepts mail only for the addresses of the hub's email channels.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int | None = None
     #: Channel types from outside the hub: comma-separated modules that each define ``SPEC``
     #: (a ``hub.channels.spec.ChannelSpec``), loaded by ``serve`` and ``channel add``.
     channel_modules: str = ""

@@ -1,0 +1,190 @@
+"""Which conversation an incoming mail belongs to, said as the ``thread_key`` it carries in.
+
+The order is calltracking-email.md B.2's recommended scheme, strongest proof first:
+
+1. a signed reply token in any recipient (To, Cc, Delivered-To): the hub put it in the
+   Reply-To of a mail of that conversation, and clients that drop every header (Outlook,
+   mobile Gmail) still answer to it;
+2. In-Reply-To, then References newest first: a Message-ID the hub signed, else one it stored
+   (an earlier mail of the thread, or one the hub sent);
+3. only then the same subject, stripped of "Re:"/"Ответ:"/"Fwd:", from the same sender within
+   ``HUB_EMAIL_THREAD_WINDOW_DAYS``, and only for a mail that says it is a reply;
+4. else a new thread, keyed by the mail's own Message-ID.
+
+A mark that names a conversation of another channel (a forged or misrouted token) opens a new
+thread: one mailbox never files mail into another channel's conversations. The key only ever
+selects among the sender's own conversations (``receive_message`` looks a conversation up by
+the sender's identity and the key), so nothing here can put a stranger's mail into another
+customer's conversation, and no contact is ever joined on an unverified address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.channels.email import tokens
+from hub.channels.email.parse import ParsedMail
+from hub.inbox.item_models import EmailItem
+from hub.inbox.models import ContactIdentity, Conversation, Message
+
+_PREFIX = re.compile(
+    r"^\s*((re|fwd?|fw|aw|wg|sv|vs|tr|ha|отв|ответ|пересл|переслать)\s*(\[\d+\]|\(\d+\))?\s*:\s*)+",
+    re.IGNORECASE,
+)
+#: The longest key a conversation holds (``conversations.thread_key``).
+_KEY_CHARS = 300
+#: Conversations of the sender looked at for a subject match, newest first.
+_SUBJECT_CANDIDATES = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """The key to give ``InboundMessage.thread_key``, how it was found (``token``,
+    ``in_reply_to``, ``references``, ``subject`` or ``new``), and the conversation it names
+    (None for a new thread)."""
+
+    key: str
+    via: str
+    conversation_id: int | None = None
+
+
+def normalize_subject(subject: str) -> str:
+    """A subject without its reply and forward prefixes, blanks collapsed, case folded."""
+    return " ".join(_PREFIX.sub("", subject).split()).casefold()
+
+
+def looks_like_reply(mail: ParsedMail) -> bool:
+    return bool(mail.in_reply_to or mail.references or _PREFIX.match(mail.subject))
+
+
+def new_thread_key(mail: ParsedMail, raw_digest: str) -> str:
+    """A new thread's key: the mail's Message-ID (the root of the thread it starts)."""
+    base = mail.message_id or f"sha256:{raw_digest}"
+    key = f"email:{base}"
+    if len(key) > _KEY_CHARS:
+        key = "email:sha256:" + hashlib.sha256(base.encode()).hexdigest()
+    return key
+
+
+async def thread_of(
+    session: AsyncSession,
+    *,
+    key: str,
+    channel_id: int,
+    mail: ParsedMail,
+    raw_digest: str,
+    window: timedelta,
+    now: datetime,
+) -> Thread:
+    """The thread ``mail`` continues on channel ``channel_id``, or a new one."""
+    recipients = [a.address for a in (*mail.to, *mail.cc)] + list(mail.delivered_to)
+    for address in recipients:
+        conv_id = tokens.conversation_of_address(key, address)
+        if conv_id is not None:
+            found = await _thread_key(session, conv_id, channel_id)
+            if found is not None:
+                return Thread(found, "token", conv_id)
+    by_header = await _by_message_ids(session, key, channel_id, mail)
+    if by_header is not None:
+        return by_header
+    if looks_like_reply(mail):
+        by_subject = await _by_subject(session, channel_id, mail, now - window)
+        if by_subject is not None:
+            return by_subject
+    return Thread(new_thread_key(mail, raw_digest), "new")
+
+
+async def _thread_key(session: AsyncSession, conv_id: int, channel_id: int) -> str | None:
+    conv = await session.get(Conversation, conv_id)
+    if conv is None or conv.channel_id != channel_id or not conv.thread_key:
+        return None
+    return conv.thread_key
+
+
+async def _by_message_ids(
+    session: AsyncSession, key: str, channel_id: int, mail: ParsedMail
+) -> Thread | None:
+    """In-Reply-To first, then References from the newest: each a signed id of the hub or
+    an id stored with a message of this channel (all looked up in one query)."""
+    candidates: list[tuple[str, str]] = [(i, "in_reply_to") for i in mail.in_reply_to]
+    candidates += [(i, "references") for i in reversed(mail.references)]
+    if not candidates:
+        return None
+    ids = list(dict.fromkeys(i for i, _ in candidates))[:100]
+    stored = await _stored_ids(session, channel_id, ids)
+    for header_id, via in candidates:
+        conv_id = tokens.conversation_of_message_id(key, header_id)
+        if conv_id is not None:
+            found = await _thread_key(session, conv_id, channel_id)
+            if found is not None:
+                return Thread(found, via, conv_id)
+        if header_id in stored:
+            conv_id, thread_key = stored[header_id]
+            return Thread(thread_key, via, conv_id)
+    return None
+
+
+async def _stored_ids(
+    session: AsyncSession, channel_id: int, ids: list[str]
+) -> dict[str, tuple[int, str]]:
+    """The conversation (id, thread key) of each of ``ids`` that a message of this channel
+    carries as its stored Message-ID or provider id; the newest message wins."""
+    rows = await session.execute(
+        select(
+            EmailItem.message_id_header,
+            Message.provider_message_id,
+            Conversation.id,
+            Conversation.thread_key,
+        )
+        .select_from(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .outerjoin(EmailItem, EmailItem.message_id == Message.id)
+        .where(
+            Message.channel_id == channel_id,
+            Conversation.channel_id == channel_id,
+            Conversation.thread_key.is_not(None),
+            or_(EmailItem.message_id_header.in_(ids), Message.provider_message_id.in_(ids)),
+        )
+        .order_by(Message.id)
+    )
+    found: dict[str, tuple[int, str]] = {}
+    for header, provider_id, conv_id, thread_key in rows:
+        for value in (header, provider_id):
+            if value in ids and thread_key:
+                found[value] = (conv_id, thread_key)
+    return found
+
+
+async def _by_subject(
+    session: AsyncSession, channel_id: int, mail: ParsedMail, since: datetime
+) -> Thread | None:
+    """The sender's own recent conversation on this channel with the same subject."""
+    subject = normalize_subject(mail.subject)
+    if not subject:
+        return None
+    rows = await session.execute(
+        select(Conversation.id, Conversation.thread_key, EmailItem.subject)
+        .select_from(Conversation)
+        .join(ContactIdentity, ContactIdentity.id == Conversation.identity_id)
+        .join(Message, Message.conversation_id == Conversation.id)
+        .join(EmailItem, EmailItem.message_id == Message.id)
+        .where(
+            ContactIdentity.channel_id == channel_id,
+            ContactIdentity.external_id == mail.sender.address,
+            Conversation.channel_id == channel_id,
+            Conversation.thread_key.is_not(None),
+            Conversation.last_activity_at >= since,
+        )
+        .order_by(Conversation.last_activity_at.desc(), Message.id.desc())
+        .limit(_SUBJECT_CANDIDATES)
+    )
+    for conv_id, thread_key, stored_subject in rows:
+        if thread_key and normalize_subject(stored_subject) == subject:
+            return Thread(thread_key, "subject", conv_id)
+    return None
