@@ -90,6 +90,10 @@ class InboundMessage:
     #: is the sender's one of that thread. Without one, the sender's one conversation on the
     #: channel that has no thread.
     thread_key: str | None = None
+    #: A conversation the channel proved this message continues (a signed reply token in an
+    #: email): it joins that conversation even when another identity, or another channel,
+    #: started it. A channel sets it only from such proof, never from what a sender claims.
+    conversation_id: int | None = None
     #: What the item is, when it is more than text: a call or an email.
     call: InboundCall | None = None
     email: InboundEmail | None = None

@@ -376,17 +376,23 @@ def _answer(done: _Written, now: datetime) -> Stored:
         e.unread_count,
         e.attributes,
     )
-    contact = _Named(conv.contact_id, e.contact_name)
+    sender = _Named(e.sender.contact.id or 0, e.contact_name)
     msg = _Row(
         done.message_id,
         conv.id,
         e.item.body,
-        contact.id,
+        sender.id,
         now,
         dict(e.item.meta),
         reply_to_id=done.reply_to_id,
     )
-    conv_data = conversation_dict(conv, contact, done.channel)
+    contact, channel = sender, done.channel
+    if conv_state.owner is not None and e.item.conversation_id == conv.id:
+        # Joined by proof: shown as its customer's, on its channel.
+        owner_id, owner_name, channel_name, channel_type = conv_state.owner
+        contact = _Named(owner_id, owner_name)
+        channel = _Named(conv.channel_id, channel_name, channel_type)
+    conv_data = conversation_dict(conv, contact, channel)
     files = [
         {
             "id": f.id,
@@ -399,7 +405,7 @@ def _answer(done: _Written, now: datetime) -> Stored:
         for f in done.files
     ]
     msg_data = message_dict(
-        msg, contact_names={contact.id: contact.name}, attachments=files, item=done.item
+        msg, contact_names={sender.id: sender.name}, attachments=files, item=done.item
     )
     recipients = Recipients.for_conversation(conv.team_id, conv.assignee_id)
     events: list[Event] = []

@@ -86,9 +86,14 @@ class ConversationState:
     new: bool = False
     attributes_changed: bool = False
     added: int = 0
+    #: Whose it is, when a message joined it by proof (``InboundMessage.conversation_id``):
+    #: (contact id, contact name, channel name, channel type).
+    owner: tuple[int, str, str, str] | None = None
 
     @property
     def contact_id(self) -> int:
+        if self.owner is not None:
+            return self.owner[0]
         assert self.sender.contact.id is not None
         return self.sender.contact.id
 
@@ -160,6 +165,8 @@ class Planner:
         self.contacts: dict[int, ContactState] = {}
         self.threads: dict[tuple[int, str | None], dict[str, Any]] = {}
         self.conversations: dict[tuple[int, str, str | None], ConversationState] = {}
+        #: Every stored conversation the batch touches, however it was reached.
+        self.by_id: dict[int, ConversationState] = {}
         for ch, ext, identity_id, contact_id, name, attrs, conv in look.senders:
             contact = self.contacts.setdefault(contact_id, ContactState(contact_id, name, attrs))
             self.senders[(ch, ext)] = SenderState(ch, ext, identity_id, contact)
@@ -171,6 +178,7 @@ class Planner:
         self.new_senders: list[SenderState] = []
         self.touched: list[ConversationState] = []
         self.replies = self._reply_targets()
+        self.joined = self._read_joined()
         self._read_threads()
         self._read_details(
             [
@@ -291,6 +299,11 @@ class Planner:
     def _conversation(
         self, sender: SenderState, item: InboundMessage
     ) -> tuple[ConversationState, bool]:
+        if item.conversation_id is not None and item.conversation_id in self.joined:
+            row, owner = self.joined[item.conversation_id]
+            conv = self.by_id.get(item.conversation_id) or self._stored(sender, item, row)
+            conv.owner = owner
+            return conv, False
         key = (item.channel_id, item.contact.external_id, item.thread_key)
         conv = self.conversations.get(key)
         if conv is not None:
@@ -317,25 +330,53 @@ class Planner:
                 {},
                 new=True,
             )
+            self.touched.append(conv)
         else:
-            conv = ConversationState(
-                found["id"],
-                found["channel_id"],
-                sender,
-                item.thread_key,
-                found["team_id"],
-                found["assignee_id"],
-                found["status"],
-                found["snoozed_until"],
-                found["created_at"],
-                found["last_activity_at"],
-                found["last_message_preview"],
-                found["unread_count"],
-                dict(found["attributes"] or {}),
-            )
+            conv = self.by_id.get(found["id"]) or self._stored(sender, item, found)
         self.conversations[key] = conv
-        self.touched.append(conv)
         return conv, found is None
+
+    def _stored(
+        self, sender: SenderState, item: InboundMessage, found: dict[str, Any]
+    ) -> ConversationState:
+        conv = ConversationState(
+            found["id"],
+            found["channel_id"],
+            sender,
+            item.thread_key,
+            found["team_id"],
+            found["assignee_id"],
+            found["status"],
+            found["snoozed_until"],
+            found["created_at"],
+            found["last_activity_at"],
+            found["last_message_preview"],
+            found["unread_count"],
+            dict(found["attributes"] or {}),
+        )
+        self.by_id[conv.id or 0] = conv
+        self.touched.append(conv)
+        return conv
+
+    def _read_joined(self) -> dict[int, tuple[dict[str, Any], tuple[int, str, str, str]]]:
+        """The conversations items join by proof, with their customer's and channel's names."""
+        wanted = sorted({i.conversation_id for i in self.items if i.conversation_id is not None})
+        if not wanted:
+            return {}
+        fields = ", ".join(f"c.{name}" for name in CONVERSATION_FIELDS)
+        rows = self.sql.fetch(
+            f"SELECT {fields}, o.name, h.name, h.type FROM conversations c"
+            " JOIN contacts o ON o.id = c.contact_id JOIN channels h ON h.id = c.channel_id"
+            f" WHERE c.id IN ({marks(len(wanted))})",
+            wanted,
+        )
+        out = {}
+        for row in rows:
+            found = conversation_row(self.sql, tuple(row[: len(CONVERSATION_FIELDS)]))
+            contact_name, channel_name, channel_type = row[len(CONVERSATION_FIELDS) :]
+            owner = (found["contact_id"], contact_name, channel_name, channel_type)
+            out[found["id"]] = (found, owner)
+        return out
 
     def _joined(self, contact_id: int | None) -> ContactState | None:
         """The contact a new identity joins, following merges to the surviving one."""
