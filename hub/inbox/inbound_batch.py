@@ -26,16 +26,11 @@ from hub.db import utcnow
 from hub.driver import DriverConnection
 from hub.events import ConversationCreated, ConversationUpdated, Event, MessageCreated, Recipients
 from hub.inbox.attachments import safe_filename
-from hub.inbox.inbound_plan import (
-    ConversationSnapshot,
-    Entry,
-    Plan,
-    Planner,
-    preview,
-)
+from hub.inbox.inbound_plan import Planner, preview
 from hub.inbox.inbound_postgres import PostgresBatchSql
 from hub.inbox.inbound_sql import ATTACHMENT_COLUMNS, BatchSql, NewMessage, Touch, marks
 from hub.inbox.inbound_sqlite import SqliteBatchSql
+from hub.inbox.inbound_state import ConversationSnapshot, Entry, Plan
 from hub.inbox.items import call_dict, call_row, email_dict, email_row
 from hub.inbox.models import MessageKind
 from hub.inbox.serialize import conversation_dict, message_dict

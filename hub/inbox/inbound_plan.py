@@ -15,12 +15,18 @@ was stored, and writes nothing), and a message to a channel that is missing or s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from hub.channels.base import InboundMessage
 from hub.inbox.inbound_sql import CONVERSATION_FIELDS, BatchSql, Lookup, marks
+from hub.inbox.inbound_state import (
+    ContactState,
+    ConversationState,
+    Entry,
+    Plan,
+    SenderState,
+)
 from hub.inbox.items import preview_of
 from hub.inbox.models import ConversationStatus
 
@@ -34,115 +40,6 @@ def preview(body: str) -> str:
 
 def files_preview(count: int) -> str:
     return f"[{count} file{'s' if count > 1 else ''}]" if count else ""
-
-
-@dataclass(slots=True)
-class ContactState:
-    """A contact as the batch leaves it; ``id`` is None until a new one is inserted."""
-
-    id: int | None
-    name: str
-    attributes: dict[str, Any]
-    new: bool = False
-    #: Phones (E.164 -> verified) and emails in the order they were added; None until read.
-    phones: dict[str, bool] | None = None
-    emails: list[str] | None = None
-    changed: bool = False  # name or attributes: an UPDATE of a known contact
-    search_changed: bool = False  # name, phones or emails: ``search_text`` again
-    new_phones: list[tuple[str, bool]] = field(default_factory=list)
-    verified_phones: list[str] = field(default_factory=list)
-    new_emails: list[str] = field(default_factory=list)
-
-    def search_text(self) -> str:
-        phones, emails = list(self.phones or {}), self.emails or []
-        return " ".join([self.name, *phones, *[p.lstrip("+") for p in phones], *emails]).lower()
-
-
-@dataclass(slots=True)
-class SenderState:
-    channel_id: int
-    external_id: str
-    identity_id: int | None  # None until a new identity is inserted
-    contact: ContactState
-
-
-@dataclass(slots=True)
-class ConversationState:
-    """A conversation as the batch leaves it (the fields ``conversation_dict`` reads)."""
-
-    id: int | None
-    channel_id: int
-    sender: SenderState
-    thread_key: str | None
-    team_id: int | None
-    assignee_id: int | None
-    status: str
-    snoozed_until: datetime | None
-    created_at: datetime
-    last_activity_at: datetime
-    last_message_preview: str
-    unread_count: int
-    attributes: dict[str, Any]
-    new: bool = False
-    attributes_changed: bool = False
-    added: int = 0
-    #: Whose it is, when a message joined it by proof (``InboundMessage.conversation_id``):
-    #: (contact id, contact name, channel name, channel type).
-    owner: tuple[int, str, str, str] | None = None
-
-    @property
-    def contact_id(self) -> int:
-        if self.owner is not None:
-            return self.owner[0]
-        assert self.sender.contact.id is not None
-        return self.sender.contact.id
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationSnapshot:
-    """A conversation as one item left it: what that item's answer and events show."""
-
-    id: int
-    channel_id: int
-    contact_id: int
-    team_id: int | None
-    assignee_id: int | None
-    status: str
-    snoozed_until: datetime | None
-    created_at: datetime
-    last_activity_at: datetime
-    last_message_preview: str
-    unread_count: int
-    attributes: dict[str, Any]
-
-
-@dataclass(slots=True)
-class Entry:
-    """One item's part of the plan."""
-
-    item: InboundMessage
-    sender: SenderState
-    conversation: ConversationState
-    created: bool
-    reopened_from: str | None
-    #: The message it answers: an id stored before, or the index of an earlier item.
-    reply_to_id: int | None
-    reply_to_item: int | None
-    # The conversation and the contact's name as this item left them.
-    status: str
-    unread_count: int
-    preview: str
-    attributes: dict[str, Any]
-    contact_name: str
-
-
-@dataclass(slots=True)
-class Plan:
-    channels: dict[int, tuple[str, str, int | None]]  # id -> (name, type, team)
-    entries: list[Entry | None]
-    contacts: list[ContactState]
-    senders: list[SenderState]  # new identities, in order
-    conversations: list[ConversationState]  # touched, in order of first touch
 
 
 def conversation_row(sql: BatchSql, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -301,13 +198,13 @@ class Planner:
     ) -> tuple[ConversationState, bool]:
         if item.conversation_id is not None and item.conversation_id in self.joined:
             row, owner = self.joined[item.conversation_id]
-            conv = self.by_id.get(item.conversation_id) or self._stored(sender, item, row)
-            conv.owner = owner
-            return conv, False
+            joined = self.by_id.get(item.conversation_id) or self._stored(sender, item, row)
+            joined.owner = owner
+            return joined, False
         key = (item.channel_id, item.contact.external_id, item.thread_key)
-        conv = self.conversations.get(key)
-        if conv is not None:
-            return conv, False
+        known = self.conversations.get(key)
+        if known is not None:
+            return known, False
         found = (
             self.threads.get((sender.identity_id, item.thread_key))
             if sender.identity_id is not None
