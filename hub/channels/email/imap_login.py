@@ -41,7 +41,7 @@ async def _starttls(client: aioimaplib.IMAP4, host: str, wait_s: float) -> None:
     command = aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
     response = await asyncio.wait_for(protocol.execute(command), wait_s)
     if response.result != "OK":
-        raise LoginFailed(f"{host} refused STARTTLS; no password was sent")
+        raise LoginFailed(f"the server {host} refused STARTTLS; no password was sent")
     loop = asyncio.get_running_loop()
     transport = await asyncio.wait_for(
         loop.start_tls(
@@ -64,7 +64,7 @@ async def check_login(imap: ImapSettings, password: str, *, wait_s: float) -> No
             client = aioimaplib.IMAP4(host=imap.host, port=imap.port, timeout=wait_s)
         await client.wait_hello_from_server()
         if imap.security == "starttls":
-            await _starttls(client, where, wait_s)
+            await _starttls(client, imap.host, wait_s)
         response = await client.login(imap.login, password)
         if response.result != "OK":
             said = b" ".join(response.lines).decode("utf-8", "replace")[:300]
