@@ -141,6 +141,12 @@ async def test_a_reply_is_an_email_in_the_customers_thread_and_a_note_never_leav
     assert sent["delivery"]["status"] == "sent"
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert PASSWORD not in logged
+    # The channel as admins read it back: its settings, never its password.
+    listed = await box.client.get("/api/v1/channels", headers=box.admin.headers)
+    text = await listed.text()
+    [mailbox] = [c for c in (await listed.json())["items"] if c["type"] == "email"]
+    assert mailbox["config"]["smtp"]["login"] == ADDRESS
+    assert PASSWORD not in text and "password" not in text
 
 
 async def test_a_reply_carries_its_files(box: Mailbox) -> None:
