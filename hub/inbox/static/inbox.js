@@ -1102,6 +1102,7 @@
     },
     applyLang: function () { applyLang(); },
     reloadContact: function () { if (S.contact) loadContact(S.contact.id); },
+    openConversation: function (id) { openConv(id); },
     onMessage: function (fn) { HOOKS.message.push(fn); },
     onSend: function (fn) { HOOKS.send.push(fn); },
     onSent: function (fn) { HOOKS.sent.push(fn); },
