@@ -129,6 +129,12 @@ class OutboundMessage:
     #: What the adapter recorded on earlier attempts (``SendResult.state`` or
     #: ``DeliveryError.state``), so a reply sent in parts resumes where it stopped.
     state: Mapping[str, Any] = field(default_factory=dict)
+    #: Handed over at commit by the live path (``inbox.live_replies``), not by the outbox: a
+    #: live adapter that would have to call a provider raises ``DeliverLater`` instead.
+    live: bool = False
+    #: A subject for channels that have one, when the conversation has none of its own (a
+    #: website chat's reply that goes by email).
+    subject: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +144,11 @@ class SendResult:
 
     provider_message_id: str | None = None
     state: dict[str, Any] = field(default_factory=dict)
+
+
+class DeliverLater(Exception):
+    """A live adapter's answer to a reply it cannot finish at commit (the visitor left and it
+    goes by email): the outbox sends it, with its retries."""
 
 
 class DeliveryError(Exception):

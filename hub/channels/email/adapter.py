@@ -83,7 +83,9 @@ class EmailAdapter:
         if to is None:
             raise DeliveryError("the customer has no email address here", retryable=False)
         thread = await ctx.read(
-            lambda s: reply_context(s, out.channel_id, out.conversation_id, out.message_id, to)
+            lambda s: reply_context(
+                s, out.channel_id, out.conversation_id, out.message_id, to, out.subject
+            )
         )
         if thread.secrets is None:
             raise DeliveryError(

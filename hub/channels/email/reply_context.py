@@ -34,8 +34,15 @@ class ReplyContext:
 
 
 async def reply_context(
-    session: AsyncSession, channel_id: int, conversation_id: int, message_id: int, to: str
+    session: AsyncSession,
+    channel_id: int,
+    conversation_id: int,
+    message_id: int,
+    to: str,
+    fallback_subject: str | None = None,
 ) -> ReplyContext:
+    """``fallback_subject`` is the subject when the conversation has no email yet (a website
+    chat's reply to a visitor who left)."""
     secrets = await load_secrets(session, channel_id)
     entry = await suppression.suppressed(session, to)
     rows = (
@@ -55,7 +62,7 @@ async def reply_context(
     elif rows:
         subject = reply_subject(rows[0].subject)
     else:
-        subject = reply_subject("")
+        subject = fallback_subject or reply_subject("")
     parent = next(
         (
             r.message_id_header
