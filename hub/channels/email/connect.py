@@ -1,10 +1,12 @@
 """Connecting a mailbox: both logins checked before anything is stored.
 
 ``prepare`` splits the admin's settings into the public config and the secrets, then logs in to
-the IMAP server (aioimaplib) and the SMTP server (aiosmtplib) at the same time, as the hub will
-when it reads and sends; if either fails, the answer says which and why (a 422, or the command
-line's error and exit code 2) and no channel is made. ``store`` writes the secrets beside the
-channel in its commit. Loaded on first use (``LazyConnector``): it imports the mail libraries.
+the IMAP server and the SMTP server at the same time, with the code the hub reads and sends with
+(``imap.ImapSession.open``: log-in and the folder selected, as the mailbox reader does, so a
+channel that passes is one the reader can read; ``send.check_login``). If either fails, the
+answer says which and why (a 422, or the command line's error and exit code 2) and no channel is
+made. ``store`` writes the secrets beside the channel in its commit. Loaded on first use
+(``LazyConnector``): it imports the mail libraries.
 """
 
 from __future__ import annotations
@@ -16,9 +18,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.channels.email import imap_login, send
-from hub.channels.email.config import TYPE, Secrets, parse_config, split_settings
+from hub.channels.email import send
+from hub.channels.email.config import (
+    TYPE,
+    ImapSettings,
+    Secrets,
+    parse_config,
+    split_settings,
+)
 from hub.channels.email.credentials import credentials_row
+from hub.channels.email.imap import ImapFailure, ImapLogin, ImapSession
 from hub.context import HubContext
 from hub.errors import Conflict, InvalidInput
 from hub.inbox.models import Channel
@@ -37,6 +46,14 @@ def _check_dkim_key(selector: str, domain: str, key: str) -> None:
         ) from None
 
 
+async def _check_imap(imap: ImapSettings, password: str, wait_s: float) -> None:
+    """Log in and open the folder, as the mailbox reader will, then log out; raises
+    ``ImapFailure`` with what went wrong, in words for the admin."""
+    login = ImapLogin(imap.host, imap.port, imap.security, imap.login, password, imap.folder)
+    session = await ImapSession.open(login, timeout_s=wait_s)
+    await session.close()
+
+
 class EmailConnector:
     async def prepare(
         self, ctx: HubContext, settings: dict[str, Any]
@@ -45,13 +62,13 @@ class EmailConnector:
         config = parse_config(public)
         wait_s = ctx.settings.delivery_timeout_s
         imap, smtp = await asyncio.gather(
-            imap_login.check_login(config.imap, secrets.imap_password, wait_s=wait_s),
+            _check_imap(config.imap, secrets.imap_password, wait_s),
             send.check_login(config.smtp, secrets.smtp_password, wait_s=wait_s),
             return_exceptions=True,
         )
         problems: list[tuple[str, str]] = []
         for exc, side, code in ((imap, "IMAP", "imap"), (smtp, "SMTP", "smtp")):
-            if isinstance(exc, imap_login.LoginFailed | send.SendFailed):
+            if isinstance(exc, ImapFailure | send.SendFailed):
                 problems.append((code, f"{side}: {exc.reason}"))
             elif isinstance(exc, BaseException):
                 raise exc

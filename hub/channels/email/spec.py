@@ -13,6 +13,7 @@ from hub.channels.connector import LazyConnector
 from hub.channels.email.config import TYPE, validate_config
 from hub.channels.email.install import install
 from hub.channels.email.openapi import EMAIL_OPENAPI
+from hub.channels.email.status import channel_status
 from hub.channels.spec import ChannelSpec, CliOption
 
 if TYPE_CHECKING:
@@ -73,4 +74,5 @@ SPEC = ChannelSpec(
     ),
     describe=describe,
     openapi=EMAIL_OPENAPI,
+    status=channel_status,
 )
