@@ -158,11 +158,11 @@ async def test_a_mailbox_connected_reads_mail_answers_in_its_thread_and_takes_bo
     [first] = await hub.incoming(conv_id, 1)
     assert first["body"].startswith("Здравствуйте! Сколько стоит доставка?")
     assert first["email"]["subject"] == "Доставка в Казань"
-    assert first["email"]["from"] == CUSTOMER or CUSTOMER in str(first["email"])
+    assert first["email"]["from"] == CUSTOMER
     html = str(first["email"].get("html", ""))
     assert "<b>Сколько</b>" in html and "<script" not in html
     contact = await hub.get(f"/api/v1/contacts/{conv['contact']['id']}")
-    assert CUSTOMER in str(contact)
+    assert CUSTOMER in contact["emails"]
 
     # A note stays; the reply goes out in the customer's thread.
     await hub.reply(conv_id, "Постоянный клиент", private=True)
