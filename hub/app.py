@@ -28,6 +28,7 @@ from hub.inbox.delivery import DeliveryWorker
 from hub.inbox.handoff import SnoozeWaker
 from hub.inbox.http import attachments as attachment_routes
 from hub.inbox.http import canned as canned_routes
+from hub.inbox.http import email_view as email_view_routes
 from hub.inbox.http import pages as inbox_pages
 from hub.inbox.http import ratings as rating_routes
 from hub.inbox.http import routes as inbox_routes
@@ -44,6 +45,7 @@ ROUTE_TABLES = (
     ops_routes.routes,
     inbox_routes.routes,
     attachment_routes.routes,
+    email_view_routes.routes,
     canned_routes.routes,
     inbox_pages.routes,
     channel_routes.routes,

@@ -144,12 +144,29 @@ async def test_an_email_keeps_its_headers_and_only_safe_html(
         ["boss@example.com"],
         "reply-1@example.com",
     )
-    for unsafe in ("script", "onclick", "javascript:", "<img", "tracker.example", "<style"):
+    for unsafe in ("script", "onclick", "javascript:", " src=", "<style"):
         assert unsafe not in email["html"], unsafe
+    # The image stays, its address parked: the inbox loads it only when the operator asks.
+    assert '<img data-hub-src="https://tracker.example/open.gif">' in email["html"]
     assert 'href="https://shop.example/offer"' in email["html"] and "Добрый день!" in email["html"]
     assert result.conversation["last_message_preview"] == "✉ Re: Коммерческое предложение"
     [listed] = await operator_messages(client, admin, result.conversation["id"])
     assert listed["email"] == email and listed["body"] == "Добрый день! КП"
+    # The inbox frames it from the hub, with a policy of its own: images only when asked.
+    path = f"/api/v1/messages/{listed['id']}/email.html"
+    page = await client.get(path, headers=admin.headers)
+    assert page.status == 200 and page.content_type == "text/html"
+    policy = page.headers["Content-Security-Policy"]
+    assert "img-src data:;" in policy and "sandbox" in policy and "script-src" not in policy
+    text = await page.text()
+    assert "Добрый день!" in text and " src=" not in text
+    with_images = await client.get(path + "?images=true", headers=admin.headers)
+    assert 'src="https://tracker.example/open.gif"' in await with_images.text()
+    assert "img-src https: http: data:;" in with_images.headers["Content-Security-Policy"]
+    assert (await client.get(path + "?images=maybe", headers=admin.headers)).status == 400
+    assert (await client.get(path)).status == 401
+    outsider = await make_operator(client, role="operator")
+    assert (await client.get(path, headers=outsider.headers)).status == 404
 
 
 async def test_threads_keep_their_own_conversations(

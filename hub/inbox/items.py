@@ -2,13 +2,15 @@
 
 A channel hands them in on ``InboundMessage.call`` / ``.email``; the receiving action stores
 the message and then its item here, in the same write unit. Email HTML is sanitised once, as it
-is stored (nh3: no scripts, styles, event handlers, forms or remote images, links made
-``noopener``), so nothing that reads it later can forget to; the inbox still shows it in a
-sandboxed frame.
+is stored (nh3: no scripts, styles, event handlers or forms, links made ``noopener``), so
+nothing that reads it later can forget to; the inbox still shows it in a sandboxed frame.
+Images keep their address only as ``data-hub-src``: a remote image would tell the sender when
+and where an operator read his email, so the inbox loads them only when the operator asks.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -21,14 +23,16 @@ from hub.channels.base import InboundCall, InboundEmail, InboundMessage
 from hub.errors import InvalidInput
 from hub.inbox.item_models import CallDirection, CallItem, CallStatus, EmailItem
 
-#: Remote images would tell the sender when and where an operator read his email.
-_TAGS = set(nh3.ALLOWED_TAGS) - {"img", "map", "area"}
+_TAGS = set(nh3.ALLOWED_TAGS) - {"map", "area"}
+#: An image's address, parked where no browser loads it (nh3 writes ``<img src="…"``).
+_IMG_SRC = re.compile(r'(<img\b[^>]*?)\ssrc="')
 MAX_HTML_CHARS = 1_000_000
 
 
 def sanitize_html(html: str) -> str:
     """Email HTML made safe to show: only formatting tags and plain links remain."""
-    return nh3.clean(html[:MAX_HTML_CHARS], tags=_TAGS, link_rel="noopener noreferrer nofollow")
+    clean = nh3.clean(html[:MAX_HTML_CHARS], tags=_TAGS, link_rel="noopener noreferrer nofollow")
+    return _IMG_SRC.sub(r'\1 data-hub-src="', clean)
 
 
 def check_item(inbound: InboundMessage) -> None:

@@ -1,6 +1,7 @@
 """Calls and emails as an operator sees them in Chromium: a call card with its numbers and
 length, an email's subject and recipients above its text, and its formatting in a sandboxed
-frame where no script of the sender's runs."""
+frame where no script of the sender's runs, and whose remote images load only when the
+operator asks (an image tells the sender his email was read)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ from hub.inbox.actions import receive_message
 from tests.e2e.conftest import Hub
 from tests.e2e.pw import expect
 from tests.e2e.test_inbox import api_channel, open_inbox, person, row, shot
+from tests.test_api_channel import wait_for
+
+#: A 1x1 transparent GIF: what a tracking pixel answers.
+GIF = bytes.fromhex(
+    "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
+)
 
 
 async def test_a_call_and_an_email_in_the_conversation(browser: Any, hub: Hub) -> None:
@@ -49,10 +56,18 @@ async def test_a_call_and_an_email_in_the_conversation(browser: Any, hub: Hub) -
                 from_address="ivan@example.com",
                 to=("sales@shop.example",),
                 html='<p>Добрый <b>день</b>!</p><script>document.title="pwned"</script>'
-                "<img src=x onerror=\"document.title='pwned'\">",
+                "<img src=x onerror=\"document.title='pwned'\">"
+                '<img src="https://tracker.example/open.gif" alt="logo">',
             ),
         ),
     )
+    fetched: list[str] = []
+
+    async def tracker(route: Any) -> None:
+        fetched.append(route.request.url)
+        await route.fulfill(status=200, content_type="image/gif", body=GIF)
+
+    await page.route("https://tracker.example/**", tracker)
     head = page.locator("#messages .item-email")
     await expect(head).to_contain_text("Re: Коммерческое предложение")
     await expect(head).to_contain_text("Кому: sales@shop.example")
@@ -61,5 +76,16 @@ async def test_a_call_and_an_email_in_the_conversation(browser: Any, hub: Hub) -
     await expect(frame.locator("b")).to_have_text("день")
     assert await page.locator("#messages iframe.item-html").get_attribute("sandbox") == ""
     assert "pwned" not in await page.title()
+    assert fetched == []  # shown, and its image not asked for
+    await page.get_by_role("button", name="Загрузить картинки").click()
+    await expect(frame.locator("img[alt=logo]")).to_have_attribute(
+        "src", "https://tracker.example/open.gif"
+    )
+    await expect(frame.locator("b")).to_have_text("день")
+
+    async def image_fetched() -> bool:
+        return fetched == ["https://tracker.example/open.gif"]
+
+    await wait_for(image_fetched)
     await shot(page, "inbox-call-email-ru.png")
     assert errors == []

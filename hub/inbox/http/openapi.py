@@ -220,6 +220,19 @@ INBOX_PATHS: dict[str, dict[str, Any]] = {
             content_type=(*sorted(INLINE_IMAGES), "audio/*", "video/*", "application/octet-stream"),
         ),
     },
+    "/api/v1/messages/{message_id}/email.html": {
+        "get": _op(
+            "An email's HTML as the inbox frames it, sanitised, to an operator who may see its "
+            "conversation (token or inbox session); remote images load only with images=true",
+            auth=OPERATOR,
+            params=[
+                _path_id("message_id"),
+                _query("images", "true: let the email's remote images load", "boolean"),
+            ],
+            errors=(400, 401, 404),
+            content_type=("text/html",),
+        ),
+    },
     "/api/v1/conversations/{conversation_id}/assign": {
         "post": _op(
             "Assign or transfer to an operator and/or team with a handoff note",

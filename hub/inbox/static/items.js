@@ -15,7 +15,7 @@
       call_inbound: 'Incoming call', call_outbound: 'Outgoing call', call_answered: 'answered',
       call_missed: 'missed', call_busy: 'busy', call_via: 'via', recording: 'Recording',
       email_from: 'From', email_to: 'To', email_cc: 'Cc', email_formatted: 'Show formatted',
-      email_plain: 'Show text', callback_title: 'Callback request', callback_asked: 'Asked for: {when}',
+      email_plain: 'Show text', email_images: 'Load images', callback_title: 'Callback request', callback_asked: 'Asked for: {when}',
       callback_due: 'Call at: {time}', callback_asap: 'as soon as possible',
       callback_today_after: 'today after {time}', callback_tomorrow_morning: 'tomorrow morning',
       callback_at: '{time}', callback_his_clock: 'his clock: {zone}'
@@ -24,7 +24,7 @@
       call_inbound: 'Входящий звонок', call_outbound: 'Исходящий звонок', call_answered: 'отвечен',
       call_missed: 'пропущен', call_busy: 'занято', call_via: 'через', recording: 'Запись',
       email_from: 'От', email_to: 'Кому', email_cc: 'Копия', email_formatted: 'Показать оформление',
-      email_plain: 'Показать текст', callback_title: 'Просьба перезвонить', callback_asked: 'Просит: {when}',
+      email_plain: 'Показать текст', email_images: 'Загрузить картинки', callback_title: 'Просьба перезвонить', callback_asked: 'Просит: {when}',
       callback_due: 'Позвонить: {time}', callback_asap: 'как можно скорее',
       callback_today_after: 'сегодня после {time}', callback_tomorrow_morning: 'завтра утром',
       callback_at: '{time}', callback_his_clock: 'по его часам: {zone}'
@@ -57,8 +57,8 @@
     node.insertBefore(card, node.querySelector('.body'));
   }
 
-  /** @param {HTMLElement} node @param {ApiJson} email */
-  function emailHead(node, email) {
+  /** @param {HTMLElement} node @param {number} messageId @param {ApiJson} email */
+  function emailHead(node, messageId, email) {
     var head = H.el('div', 'item-email');
     head.appendChild(H.el('div', 'item-title', email.subject));
     head.appendChild(H.el('div', 'item-line', H.t('email_from') + ': ' + email.from));
@@ -69,23 +69,41 @@
     if (!email.html) return;
     var toggle = H.el('button', 'link small', H.t('email_formatted'));
     toggle.type = 'button';
+    // Images keep their address as data-hub-src (hub/inbox/items.py): a remote image tells the
+    // sender when and where his email was read, so it loads only when the operator asks. The
+    // frame's page comes from the hub with its own policy (hub/inbox/email_view.py).
+    var images = /\sdata-hub-src="/.test(email.html);
+    var load = H.el('button', 'link small', H.t('email_images'));
+    load.type = 'button';
+    load.hidden = true;
     /** @type {HTMLIFrameElement | null} */
     var frame = null;
+    /** @param {boolean} withImages */
+    function page(withImages) {
+      return '/api/v1/messages/' + messageId + '/email.html' + (withImages ? '?images=true' : '');
+    }
     toggle.addEventListener('click', function () {
       if (!frame) {
         frame = document.createElement('iframe');
         frame.className = 'item-html';
         frame.setAttribute('sandbox', '');
         frame.setAttribute('referrerpolicy', 'no-referrer');
-        frame.srcdoc = email.html;
+        frame.src = page(false);
         node.insertBefore(frame, text);
       }
       var showing = !frame.hidden && text.hidden;
       frame.hidden = showing;
       text.hidden = !showing;
+      load.hidden = showing || !images;
       toggle.textContent = H.t(showing ? 'email_formatted' : 'email_plain');
     });
+    load.addEventListener('click', function () {
+      if (frame) frame.src = page(true);
+      load.hidden = true;
+      images = false;
+    });
     head.appendChild(toggle);
+    head.appendChild(load);
   }
 
   /** A handset, drawn (the operators' fonts may have no emoji). */
@@ -140,7 +158,7 @@
 
   H.onMessage(function (node, m) {
     if (m.call) callCard(node, m.call);
-    if (m.email) emailHead(node, m.email);
+    if (m.email) emailHead(node, m.id, m.email);
     if (m.meta && m.meta.type === 'callback_request') callbackCard(node, m.meta);
   });
 })();
