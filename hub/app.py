@@ -87,6 +87,7 @@ def create_app(settings: Settings) -> web.Application:
     adapters = {spec.type: spec.install(app) for spec in specs}
     ctx.channel_capabilities = registry.capabilities()
     ctx.contact_rows = registry.contact_rows()
+    ctx.adapters = adapters
     ctx.live_adapters = {
         kind: adapter for kind, adapter in adapters.items() if ctx.capabilities_of(kind).live
     }

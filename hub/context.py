@@ -62,6 +62,9 @@ class HubContext:
     resolution_listeners: list[ResolutionListener] = field(default_factory=list)
     #: The adapters of channels whose replies go out at commit (``Capabilities.live``).
     live_adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
+    #: Every channel type's adapter (a channel that hands a reply to another, as the widget
+    #: does to the mailbox that answers its visitors who left, finds it here).
+    adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
 
     def capabilities_of(self, channel_type: str) -> Capabilities:
         return self.channel_capabilities.get(channel_type, UNKNOWN)

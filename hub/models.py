@@ -5,7 +5,9 @@ A module with tables is added here, in this explicit list, like everything else 
 
 from __future__ import annotations
 
+from hub.channels.email import credentials as email_credentials
 from hub.channels.email import models as email_models
+from hub.channels.email import suppression as email_suppression
 from hub.channels.telegram import models as telegram_models
 from hub.channels.widget import models as widget_models
 from hub.crm_sync import models as crm_models
@@ -20,6 +22,8 @@ MODEL_MODULES = (
     widget_models,
     telegram_models,
     email_models,
+    email_credentials,
+    email_suppression,
     crm_models,
 )
 

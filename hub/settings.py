@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     imap_batch: int = 50
     imap_timeout_s: float = 30.0
     imap_first_fetch_days: float = 1.0
+    #: Whether this process reads the email channels' mailboxes (off: it serves the API only
+    #: and leaves the mailboxes to the processes that read them).
+    imap_readers: bool = True
     #: The hub's own SMTP receiver (for mail forwarded to it): off unless a port is set; it
     #: accepts mail only for the addresses of the hub's email channels.
     smtp_host: str = "127.0.0.1"

@@ -19,6 +19,8 @@ import aioimaplib
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.channels.email.config import split_settings
+from hub.channels.email.credentials import credentials_row
 from hub.channels.email.imap import ImapLogin
 from hub.channels.email.ingest import MailChannel
 from hub.context import HubContext
@@ -121,17 +123,20 @@ async def add_email_channel(
     name: str = "Sales",
     config: dict[str, Any] | None = None,
 ) -> MailChannel:
-    """An email channel row, made as the channel's install would (the config JSON of the
-    email channel: address, display name, imap, smtp)."""
+    """An email channel as connecting one stores it (without the login checks): the settings
+    split by the channel's own ``split_settings`` into the public config and the passwords,
+    kept in ``email_credentials``. ``config`` is what an admin sends (``Mailbox.config``); the
+    IMAP and SMTP servers default to a port nobody listens on."""
+    settings: dict[str, Any] = {"address": address, **(config or {})}
+    settings.setdefault("imap", {"host": "127.0.0.1", "port": 1, "password": "unused"})
+    settings.setdefault("smtp", {"host": "127.0.0.1", "port": 1, "security": "starttls"})
+    public, secrets = split_settings(settings)
 
     async def unit(session: AsyncSession) -> int:
-        row = Channel(
-            type="email",
-            name=name,
-            secret=uuid.uuid4().hex,
-            config={"address": address, **(config or {})},
-        )
+        row = Channel(type="email", name=name, secret=uuid.uuid4().hex, config=public)
         session.add(row)
+        await session.flush()
+        session.add(credentials_row(row.id, secrets))
         await session.flush()
         return row.id
 

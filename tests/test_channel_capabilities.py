@@ -79,7 +79,9 @@ async def test_a_channel_that_cannot_be_answered_takes_notes_only(
 
 def test_built_in_capabilities() -> None:
     caps = {spec.type: spec.capabilities for spec in BUILT_IN}
-    assert [t for t, c in caps.items() if c.files] == ["widget", "telegram"]
+    assert [t for t, c in caps.items() if c.files] == ["widget", "telegram", "email"]
+    # Email replies go through the outbox (SMTP), never the live layer.
+    assert caps["email"].delivers({}) and not caps["email"].live and caps["email"].threads
     assert caps["api"].delivers({}) is False
     assert caps["api"].delivers({"callback_url": "https://crm.example/hook"}) is True
     assert caps["widget"].delivers({}) and caps["widget"].typing

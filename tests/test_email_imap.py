@@ -10,8 +10,10 @@ import shutil
 from typing import Any
 
 import pytest
+from aiohttp import web
 from sqlalchemy import func, select
 
+from hub.app import create_app
 from hub.channels.email.imap import ImapFailure, ImapLogin, ImapSession, imap_utf7
 from hub.channels.email.imap_runner import Mailboxes, mailbox_status
 from hub.channels.email.ingest import MailChannel, MailIngest
@@ -19,6 +21,7 @@ from hub.channels.email.models import EmailMailbox
 from hub.context import HubContext
 from hub.http import CTX
 from hub.inbox.models import Message
+from hub.settings import Settings
 from hub.worker import PassFailed
 from tests import email_servers
 from tests.email_servers import Mailbox, add_email_channel, fixture, mail
@@ -26,6 +29,13 @@ from tests.test_api_channel import wait_for
 
 dovecot_server = email_servers.dovecot_server
 dovecot = email_servers.dovecot
+
+
+@pytest.fixture
+async def app(settings: Settings) -> web.Application:
+    """The hub without its own mailbox readers: each test here runs the readers it examines."""
+    settings.imap_readers = False
+    return create_app(settings)
 
 
 async def messages(ctx: HubContext) -> int:

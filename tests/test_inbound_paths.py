@@ -2,7 +2,8 @@
 
 Random sequences of customer messages (senders old and new, names that change, phones and
 emails, attributes, threads, files, calls and emails, answers to earlier messages, repeated
-provider ids, conversations resolved or snoozed in between) go through both paths, each into
+provider ids, another sender's conversation joined by proof, conversations resolved or snoozed
+in between) go through both paths, each into
 a channel of its own: the per-message ORM path (``actions._receive_one``, forced here) and the
 batch (``inbound_batch``), which takes every one of them. The stored rows and the answers must
 be the same once ids and times are put aside. A failing seed is printed; run it again with
@@ -128,6 +129,7 @@ def _message(rnd: random.Random, pids: list[str], fresh: str) -> Make:
     conv_attrs = {"page": rnd.choice(["/", "/price"])} if rnd.random() < 0.3 else {}
     thread = rnd.choice([None, None, "t1", "t2"])
     join = rnd.choice(SENDERS) if rnd.random() < 0.2 else None
+    target = rnd.choice(SENDERS) if rnd.random() < 0.15 else None
 
     def make(world: dict[str, int]) -> InboundMessage:
         return InboundMessage(
@@ -141,6 +143,7 @@ def _message(rnd: random.Random, pids: list[str], fresh: str) -> Make:
             conversation_attributes=conv_attrs,
             channel_name_key=name_key,
             join_contact_id=world.get(f"contact:{join}") if join else None,
+            conversation_id=world.get(f"conv:{target}") if target else None,
             reply_to_provider_id=reply_to,
             thread_key=thread,
             call=call,
@@ -190,6 +193,18 @@ async def _play(
                 )
                 if contact_id is not None:
                     world[f"contact:{ext}"] = contact_id
+                conv_id = await session.scalar(
+                    select(Conversation.id)
+                    .join(ContactIdentity, ContactIdentity.id == Conversation.identity_id)
+                    .where(
+                        ContactIdentity.channel_id == world["channel"],
+                        ContactIdentity.external_id == ext,
+                    )
+                    .order_by(Conversation.id.desc())
+                    .limit(1)
+                )
+                if conv_id is not None:
+                    world[f"conv:{ext}"] = conv_id
     return answers
 
 

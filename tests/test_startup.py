@@ -46,7 +46,9 @@ ROOT = Path(__file__).resolve().parent.parent
 HUB = ROOT / "hub"
 #: Libraries a hub loads only when it uses them: a channel type's SDK, the Redis client (with
 #: HUB_REDIS_URL), the migration tool (``hub migrate``) and the test tools.
-ON_DEMAND = frozenset({"aiogram", "redis", "alembic", "asyncpg", "schemathesis"})
+ON_DEMAND = frozenset(
+    {"aiogram", "aiosmtplib", "dkim", "aioimaplib", "redis", "alembic", "asyncpg", "schemathesis"}
+)
 #: What the running hub and every command need, so ``--help`` must not load them.
 HEAVY = frozenset({"sqlalchemy", "pydantic", "pydantic_settings", "aiohttp", "argon2"})
 

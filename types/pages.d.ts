@@ -88,6 +88,8 @@ interface HubInboxApi {
   contactChanged(contact: ApiJson): void;
   applyLang(): void;
   reloadContact(): void;
+  /** Show this conversation (one the page has just made, e.g. a new email). */
+  openConversation(id: number): void;
   /** Decorates each rendered message. */
   onMessage(fn: (node: HTMLElement, message: ApiJson) => void): void;
   /** Fields to add to a message being sent. */

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.channels.registry import channel_spec
+from hub.channels.registry import channel_spec, channel_specs
 from hub.context import HubContext
 from hub.errors import InvalidInput
 from hub.inbox.auth import Principal
@@ -108,9 +108,19 @@ async def _remove_channel(ctx: HubContext, channel_id: int) -> None:
     await ctx.write(unit)
 
 
-async def list_channels(ctx: HubContext) -> list[dict[str, Any]]:
+async def list_channels(ctx: HubContext, *, with_status: bool = False) -> list[dict[str, Any]]:
+    """Every channel; ``with_status``: with its ``status`` (for admins), for a type that keeps
+    a connection of its own (``ChannelSpec.status``)."""
+
     async def query(session: AsyncSession) -> list[dict[str, Any]]:
         rows = await session.scalars(select(Channel).order_by(Channel.id))
         return [channel_dict(ch) for ch in rows]
 
-    return await ctx.read(query)
+    items = await ctx.read(query)
+    if with_status:
+        hooks = {spec.type: spec.status for spec in channel_specs() if spec.status is not None}
+        for item in items:
+            hook = hooks.get(item["type"])
+            if hook is not None:
+                item["status"] = await hook(ctx, item["id"])
+    return items

@@ -90,6 +90,10 @@ class InboundMessage:
     #: is the sender's one of that thread. Without one, the sender's one conversation on the
     #: channel that has no thread.
     thread_key: str | None = None
+    #: A conversation the channel proved this message continues (a signed reply token in an
+    #: email): it joins that conversation even when another identity, or another channel,
+    #: started it. A channel sets it only from such proof, never from what a sender claims.
+    conversation_id: int | None = None
     #: What the item is, when it is more than text: a call or an email.
     call: InboundCall | None = None
     email: InboundEmail | None = None
@@ -125,6 +129,12 @@ class OutboundMessage:
     #: What the adapter recorded on earlier attempts (``SendResult.state`` or
     #: ``DeliveryError.state``), so a reply sent in parts resumes where it stopped.
     state: Mapping[str, Any] = field(default_factory=dict)
+    #: Handed over at commit by the live path (``inbox.live_replies``), not by the outbox: a
+    #: live adapter that would have to call a provider raises ``DeliverLater`` instead.
+    live: bool = False
+    #: A subject for channels that have one, when the conversation has none of its own (a
+    #: website chat's reply that goes by email).
+    subject: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +144,11 @@ class SendResult:
 
     provider_message_id: str | None = None
     state: dict[str, Any] = field(default_factory=dict)
+
+
+class DeliverLater(Exception):
+    """A live adapter's answer to a reply it cannot finish at commit (the visitor left and it
+    goes by email): the outbox sends it, with its retries."""
 
 
 class DeliveryError(Exception):

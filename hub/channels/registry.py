@@ -20,13 +20,14 @@ from aiohttp import web
 
 from hub.channels import api
 from hub.channels.capabilities import Capabilities
+from hub.channels.email.spec import SPEC as EMAIL
 from hub.channels.hooks import ContactRows
 from hub.channels.spec import ChannelSpec
 from hub.channels.telegram.spec import SPEC as TELEGRAM
 from hub.channels.widget.spec import SPEC as WIDGET
 from hub.errors import InvalidInput
 
-BUILT_IN: tuple[ChannelSpec, ...] = (api.SPEC, WIDGET, TELEGRAM)
+BUILT_IN: tuple[ChannelSpec, ...] = (api.SPEC, WIDGET, TELEGRAM, EMAIL)
 _registered: list[ChannelSpec] = []
 
 #: The specs an app installed, for the routes that describe them (``/api/v1/channel-types``,

@@ -18,6 +18,18 @@ _CONFIG = (
 )
 
 
+class ChannelStatusOut(Out):
+    """How a channel's own connection to its provider goes (an email channel reading its
+    mailbox)."""
+
+    last_ok_at: datetime | None = Field(
+        description="When it last worked (a pass that read the mailbox)"
+    )
+    last_error: str | None = Field(description="What went wrong last, in words for the admin")
+    last_error_at: datetime | None
+    reading: bool = Field(description="A hub process holds the mailbox and reads it now")
+
+
 class ChannelOut(Out):
     id: int
     type: str
@@ -30,6 +42,11 @@ class ChannelOut(Out):
     created_at: datetime
     website_token: Omittable[str] = Field(
         default=None, description="The public token a website embeds (widget channels)"
+    )
+    status: Omittable[ChannelStatusOut | None] = Field(
+        default=None,
+        description="Listed to admins, for a type that keeps a connection of its own (email: "
+        "its mailbox reading); null before it was first tried",
     )
 
 

@@ -9,7 +9,7 @@ through a merge. Core code reads these fields and never compares a type's name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from hub.channels.hooks import ContactRows
 
 if TYPE_CHECKING:
     from hub.channels.admin import CreatedChannel
+    from hub.context import HubContext
     from hub.settings import Settings
 
 
@@ -40,6 +41,10 @@ class CliOption:
     secret: bool = False
     repeated: bool = False
 
+
+#: A channel's connection to its provider as the admin sees it (``status`` of a channel in
+#: ``GET /api/v1/channels``): None while nothing was tried yet.
+Status = Callable[["HubContext", int], Awaitable["dict[str, Any] | None"]]
 
 #: Lines ``channel add`` prints after the channel is made (its secret, where to point a webhook).
 Describe = Callable[["CreatedChannel", "Settings"], list[str]]
@@ -86,6 +91,11 @@ class ChannelSpec:
     openapi: ChannelOpenApi = ChannelOpenApi()
     #: Its tables whose rows belong to a contact: a merge moves them, its undo moves them back.
     contact_rows: tuple[ContactRows, ...] = ()
+    #: For a type that keeps a connection of its own (an email channel reads its mailbox): how
+    #: it goes, ``{last_ok_at, last_error, last_error_at, reading}``, shown to admins with the
+    #: channel. Called per channel when admins list them, so it must be one cheap read that
+    #: loads no provider library.
+    status: Status | None = None
 
     @property
     def label(self) -> str:

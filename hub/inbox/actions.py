@@ -116,9 +116,15 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
             conv_data = conversation_dict(conv, contact, channel)
             return ReceiveResult(msg_data, conv_data, True, False), []
     contact, identity = await find_or_create_identity(session, inbound)
-    # His own newest conversation of this thread (or outside any): never another identity's
-    # that a merge put on his contact.
-    conv = await session.scalar(
+    # The conversation the channel proved he answers (a signed reply token), else his own
+    # newest of this thread (or outside any): never another identity's that a merge put on
+    # his contact.
+    joined = (
+        await session.get(Conversation, inbound.conversation_id)
+        if inbound.conversation_id is not None
+        else None
+    )
+    conv = joined or await session.scalar(
         select(Conversation)
         .where(
             Conversation.identity_id == identity.id,
@@ -190,7 +196,11 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
                 "from_status": reopened_from,
             },
         )
-    conv_data = conversation_dict(conv, contact, channel)
+    owner, home = contact, channel
+    if joined is not None:  # shown as the conversation it joined: its customer, its channel
+        owner = await session.get(Contact, conv.contact_id) or contact
+        home = await session.get(Channel, conv.channel_id) or channel
+    conv_data = conversation_dict(conv, owner, home)
     msg_data = message_dict(
         msg,
         contact_names={contact.id: contact.name},

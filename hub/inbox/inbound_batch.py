@@ -26,16 +26,11 @@ from hub.db import utcnow
 from hub.driver import DriverConnection
 from hub.events import ConversationCreated, ConversationUpdated, Event, MessageCreated, Recipients
 from hub.inbox.attachments import safe_filename
-from hub.inbox.inbound_plan import (
-    ConversationSnapshot,
-    Entry,
-    Plan,
-    Planner,
-    preview,
-)
+from hub.inbox.inbound_plan import Planner, preview
 from hub.inbox.inbound_postgres import PostgresBatchSql
 from hub.inbox.inbound_sql import ATTACHMENT_COLUMNS, BatchSql, NewMessage, Touch, marks
 from hub.inbox.inbound_sqlite import SqliteBatchSql
+from hub.inbox.inbound_state import ConversationSnapshot, Entry, Plan
 from hub.inbox.items import call_dict, call_row, email_dict, email_row
 from hub.inbox.models import MessageKind
 from hub.inbox.serialize import conversation_dict, message_dict
@@ -376,17 +371,23 @@ def _answer(done: _Written, now: datetime) -> Stored:
         e.unread_count,
         e.attributes,
     )
-    contact = _Named(conv.contact_id, e.contact_name)
+    sender = _Named(e.sender.contact.id or 0, e.contact_name)
     msg = _Row(
         done.message_id,
         conv.id,
         e.item.body,
-        contact.id,
+        sender.id,
         now,
         dict(e.item.meta),
         reply_to_id=done.reply_to_id,
     )
-    conv_data = conversation_dict(conv, contact, done.channel)
+    contact, channel = sender, done.channel
+    if conv_state.owner is not None and e.item.conversation_id == conv.id:
+        # Joined by proof: shown as its customer's, on its channel.
+        owner_id, owner_name, channel_name, channel_type = conv_state.owner
+        contact = _Named(owner_id, owner_name)
+        channel = _Named(conv.channel_id, channel_name, channel_type)
+    conv_data = conversation_dict(conv, contact, channel)
     files = [
         {
             "id": f.id,
@@ -399,7 +400,7 @@ def _answer(done: _Written, now: datetime) -> Stored:
         for f in done.files
     ]
     msg_data = message_dict(
-        msg, contact_names={contact.id: contact.name}, attachments=files, item=done.item
+        msg, contact_names={sender.id: sender.name}, attachments=files, item=done.item
     )
     recipients = Recipients.for_conversation(conv.team_id, conv.assignee_id)
     events: list[Event] = []

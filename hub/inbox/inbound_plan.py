@@ -15,12 +15,18 @@ was stored, and writes nothing), and a message to a channel that is missing or s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from hub.channels.base import InboundMessage
 from hub.inbox.inbound_sql import CONVERSATION_FIELDS, BatchSql, Lookup, marks
+from hub.inbox.inbound_state import (
+    ContactState,
+    ConversationState,
+    Entry,
+    Plan,
+    SenderState,
+)
 from hub.inbox.items import preview_of
 from hub.inbox.models import ConversationStatus
 
@@ -34,110 +40,6 @@ def preview(body: str) -> str:
 
 def files_preview(count: int) -> str:
     return f"[{count} file{'s' if count > 1 else ''}]" if count else ""
-
-
-@dataclass(slots=True)
-class ContactState:
-    """A contact as the batch leaves it; ``id`` is None until a new one is inserted."""
-
-    id: int | None
-    name: str
-    attributes: dict[str, Any]
-    new: bool = False
-    #: Phones (E.164 -> verified) and emails in the order they were added; None until read.
-    phones: dict[str, bool] | None = None
-    emails: list[str] | None = None
-    changed: bool = False  # name or attributes: an UPDATE of a known contact
-    search_changed: bool = False  # name, phones or emails: ``search_text`` again
-    new_phones: list[tuple[str, bool]] = field(default_factory=list)
-    verified_phones: list[str] = field(default_factory=list)
-    new_emails: list[str] = field(default_factory=list)
-
-    def search_text(self) -> str:
-        phones, emails = list(self.phones or {}), self.emails or []
-        return " ".join([self.name, *phones, *[p.lstrip("+") for p in phones], *emails]).lower()
-
-
-@dataclass(slots=True)
-class SenderState:
-    channel_id: int
-    external_id: str
-    identity_id: int | None  # None until a new identity is inserted
-    contact: ContactState
-
-
-@dataclass(slots=True)
-class ConversationState:
-    """A conversation as the batch leaves it (the fields ``conversation_dict`` reads)."""
-
-    id: int | None
-    channel_id: int
-    sender: SenderState
-    thread_key: str | None
-    team_id: int | None
-    assignee_id: int | None
-    status: str
-    snoozed_until: datetime | None
-    created_at: datetime
-    last_activity_at: datetime
-    last_message_preview: str
-    unread_count: int
-    attributes: dict[str, Any]
-    new: bool = False
-    attributes_changed: bool = False
-    added: int = 0
-
-    @property
-    def contact_id(self) -> int:
-        assert self.sender.contact.id is not None
-        return self.sender.contact.id
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationSnapshot:
-    """A conversation as one item left it: what that item's answer and events show."""
-
-    id: int
-    channel_id: int
-    contact_id: int
-    team_id: int | None
-    assignee_id: int | None
-    status: str
-    snoozed_until: datetime | None
-    created_at: datetime
-    last_activity_at: datetime
-    last_message_preview: str
-    unread_count: int
-    attributes: dict[str, Any]
-
-
-@dataclass(slots=True)
-class Entry:
-    """One item's part of the plan."""
-
-    item: InboundMessage
-    sender: SenderState
-    conversation: ConversationState
-    created: bool
-    reopened_from: str | None
-    #: The message it answers: an id stored before, or the index of an earlier item.
-    reply_to_id: int | None
-    reply_to_item: int | None
-    # The conversation and the contact's name as this item left them.
-    status: str
-    unread_count: int
-    preview: str
-    attributes: dict[str, Any]
-    contact_name: str
-
-
-@dataclass(slots=True)
-class Plan:
-    channels: dict[int, tuple[str, str, int | None]]  # id -> (name, type, team)
-    entries: list[Entry | None]
-    contacts: list[ContactState]
-    senders: list[SenderState]  # new identities, in order
-    conversations: list[ConversationState]  # touched, in order of first touch
 
 
 def conversation_row(sql: BatchSql, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -160,6 +62,8 @@ class Planner:
         self.contacts: dict[int, ContactState] = {}
         self.threads: dict[tuple[int, str | None], dict[str, Any]] = {}
         self.conversations: dict[tuple[int, str, str | None], ConversationState] = {}
+        #: Every stored conversation the batch touches, however it was reached.
+        self.by_id: dict[int, ConversationState] = {}
         for ch, ext, identity_id, contact_id, name, attrs, conv in look.senders:
             contact = self.contacts.setdefault(contact_id, ContactState(contact_id, name, attrs))
             self.senders[(ch, ext)] = SenderState(ch, ext, identity_id, contact)
@@ -171,6 +75,7 @@ class Planner:
         self.new_senders: list[SenderState] = []
         self.touched: list[ConversationState] = []
         self.replies = self._reply_targets()
+        self.joined = self._read_joined()
         self._read_threads()
         self._read_details(
             [
@@ -291,10 +196,15 @@ class Planner:
     def _conversation(
         self, sender: SenderState, item: InboundMessage
     ) -> tuple[ConversationState, bool]:
+        if item.conversation_id is not None and item.conversation_id in self.joined:
+            row, owner = self.joined[item.conversation_id]
+            joined = self.by_id.get(item.conversation_id) or self._stored(sender, item, row)
+            joined.owner = owner
+            return joined, False
         key = (item.channel_id, item.contact.external_id, item.thread_key)
-        conv = self.conversations.get(key)
-        if conv is not None:
-            return conv, False
+        known = self.conversations.get(key)
+        if known is not None:
+            return known, False
         found = (
             self.threads.get((sender.identity_id, item.thread_key))
             if sender.identity_id is not None
@@ -317,25 +227,53 @@ class Planner:
                 {},
                 new=True,
             )
+            self.touched.append(conv)
         else:
-            conv = ConversationState(
-                found["id"],
-                found["channel_id"],
-                sender,
-                item.thread_key,
-                found["team_id"],
-                found["assignee_id"],
-                found["status"],
-                found["snoozed_until"],
-                found["created_at"],
-                found["last_activity_at"],
-                found["last_message_preview"],
-                found["unread_count"],
-                dict(found["attributes"] or {}),
-            )
+            conv = self.by_id.get(found["id"]) or self._stored(sender, item, found)
         self.conversations[key] = conv
-        self.touched.append(conv)
         return conv, found is None
+
+    def _stored(
+        self, sender: SenderState, item: InboundMessage, found: dict[str, Any]
+    ) -> ConversationState:
+        conv = ConversationState(
+            found["id"],
+            found["channel_id"],
+            sender,
+            item.thread_key,
+            found["team_id"],
+            found["assignee_id"],
+            found["status"],
+            found["snoozed_until"],
+            found["created_at"],
+            found["last_activity_at"],
+            found["last_message_preview"],
+            found["unread_count"],
+            dict(found["attributes"] or {}),
+        )
+        self.by_id[conv.id or 0] = conv
+        self.touched.append(conv)
+        return conv
+
+    def _read_joined(self) -> dict[int, tuple[dict[str, Any], tuple[int, str, str, str]]]:
+        """The conversations items join by proof, with their customer's and channel's names."""
+        wanted = sorted({i.conversation_id for i in self.items if i.conversation_id is not None})
+        if not wanted:
+            return {}
+        fields = ", ".join(f"c.{name}" for name in CONVERSATION_FIELDS)
+        rows = self.sql.fetch(
+            f"SELECT {fields}, o.name, h.name, h.type FROM conversations c"
+            " JOIN contacts o ON o.id = c.contact_id JOIN channels h ON h.id = c.channel_id"
+            f" WHERE c.id IN ({marks(len(wanted))})",
+            wanted,
+        )
+        out = {}
+        for row in rows:
+            found = conversation_row(self.sql, tuple(row[: len(CONVERSATION_FIELDS)]))
+            contact_name, channel_name, channel_type = row[len(CONVERSATION_FIELDS) :]
+            owner = (found["contact_id"], contact_name, channel_name, channel_type)
+            out[found["id"]] = (found, owner)
+        return out
 
     def _joined(self, contact_id: int | None) -> ContactState | None:
         """The contact a new identity joins, following merges to the surviving one."""

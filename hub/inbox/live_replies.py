@@ -6,7 +6,9 @@ live channel's adapter only hands the reply to its sockets, and the customer who
 open reads it from the database when he comes back; so the reply is stored as sent in its own
 commit and handed to the adapter right after, three writes fewer per reply. Should the hand-over
 fail (the bus is away), the reply is put back on the outbox, which tries again; should that
-fail too (the database is away), the stored reply waits for the visitor's next fetch.
+fail too (the database is away), the stored reply waits for the visitor's next fetch. An adapter
+that must call a provider after all (the visitor left; the reply goes by email) says
+``DeliverLater`` and the outbox takes the reply.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import logging
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.channels.base import OutboundMessage
+from hub.channels.base import DeliverLater, OutboundMessage
 from hub.context import HubContext
 from hub.db import utcnow
 from hub.inbox.models import DeliveryStatus, Message
@@ -31,6 +33,12 @@ async def hand_over(
     adapter = ctx.live_adapters[channel_type]
     try:
         await adapter.send(dict(config), "", out)
+    except DeliverLater as later:
+        log.info("reply %s goes through the outbox: %s", out.message_id, later)
+        try:
+            await _back_to_outbox(ctx, out.message_id)
+        except Exception:
+            log.exception("reply %s could not go to the outbox", out.message_id)
     except Exception as exc:
         log.warning("reply %s not pushed (%s); the outbox sends it again", out.message_id, exc)
         try:

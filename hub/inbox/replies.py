@@ -147,6 +147,7 @@ async def reply_one(ctx: HubContext, session: AsyncSession, item: ReplyItem) -> 
             operator_name=actor.name,
             created_at=iso(now),
             contact_id=conv.contact_id,
+            live=True,
         )
         live.append((channel.type, dict(channel.config), out))
     data = message_dict(msg, operator_names(actor), attachments=[attachment_dict(a) for a in files])

@@ -263,6 +263,7 @@ def _posted(item: ReplyItem, done: _Planned, message_id: int, now: datetime) -> 
             operator_name=item.actor.name,
             created_at=iso(now),
             contact_id=conv.contact_id,
+            live=True,
         )
         live.append((channel_type, dict(config), out))
     return data, events, live

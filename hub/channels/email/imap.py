@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import re
 import ssl
 from dataclasses import dataclass, field
@@ -24,6 +25,11 @@ from datetime import date
 from typing import Any
 
 import aioimaplib
+
+# aioimaplib logs every line it sends at DEBUG and masks the password only as typed, not as
+# quoted on the wire (a password with " or \ would show): its log stays above DEBUG.
+logging.getLogger("aioimaplib").setLevel(logging.INFO)
+logging.getLogger("aioimaplib.aioimaplib").setLevel(logging.INFO)
 
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
 _UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
@@ -44,7 +50,8 @@ class ImapFailure(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ImapLogin:
-    """How to reach the mailbox: the ``imap`` object of an email channel's config."""
+    """How to reach the mailbox: the ``imap`` object of an email channel's config and the
+    password kept beside the channel (``credentials.load_secrets``), never in its config."""
 
     host: str
     port: int
@@ -54,7 +61,7 @@ class ImapLogin:
     folder: str = "INBOX"
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> ImapLogin:
+    def from_config(cls, config: dict[str, Any], password: str) -> ImapLogin:
         imap = config.get("imap")
         if not isinstance(imap, dict):
             raise ImapFailure("the channel has no IMAP settings")
@@ -64,7 +71,7 @@ class ImapLogin:
                 port=int(imap["port"]),
                 security=str(imap.get("security", "tls")),
                 login=str(imap["login"]),
-                password=str(imap["password"]),
+                password=password,
                 folder=str(imap.get("folder") or "INBOX"),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -162,7 +169,7 @@ class ImapSession:
         except (OSError, aioimaplib.AioImapException) as exc:
             await _drop(client)
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            raise ImapFailure(f"{where}: could not connect: {reason}") from None
+            raise ImapFailure(f"could not connect to {where}: {reason}") from None
 
     async def _log_in(self) -> None:
         answer = await self.client.login(self.login.login, self.login.password)

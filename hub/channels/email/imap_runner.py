@@ -26,8 +26,7 @@ import os
 import secrets
 import socket
 import ssl
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, NoReturn
 
 import aioimaplib
@@ -36,9 +35,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels.email.chains import chains
+from hub.channels.email.config import Secrets
+from hub.channels.email.credentials import load_secrets
 from hub.channels.email.imap import Fetched, ImapFailure, ImapLogin, ImapSession
 from hub.channels.email.ingest import MailChannel, MailIngest
 from hub.channels.email.models import EmailMailbox
+from hub.channels.email.status import MailboxStatus, mailbox_status
 from hub.context import HubContext
 from hub.db import utcnow
 from hub.errors import DatabaseUnavailable, DomainError
@@ -47,33 +49,12 @@ from hub.worker import PassFailed, PeriodicWorker, WorkerDone
 
 log = logging.getLogger(__name__)
 
+__all__ = ["MailboxReader", "MailboxStatus", "Mailboxes", "mailbox_status"]
+
 TYPE = "email"
 #: Chains of a batch stored at once: enough for their mails to share commits, few enough to
 #: leave the database's connection pool to the operators.
 _CHAINS_AT_ONCE = 8
-
-
-@dataclass(frozen=True, slots=True)
-class MailboxStatus:
-    """What the admin sees of a mailbox: the last good pass, the last error and when."""
-
-    last_ok_at: datetime | None
-    last_error: str | None
-    last_error_at: datetime | None
-    reading: bool
-
-
-async def mailbox_status(ctx: HubContext, channel_id: int) -> MailboxStatus | None:
-    """The status of a channel's mailbox, or None before it was first looked at."""
-
-    async def query(session: AsyncSession) -> MailboxStatus | None:
-        row = await session.get(EmailMailbox, channel_id)
-        if row is None:
-            return None
-        reading = row.lease_until is not None and row.lease_until > utcnow()
-        return MailboxStatus(row.last_ok_at, row.last_error, row.last_error_at, reading)
-
-    return await ctx.read(query)
 
 
 class Mailboxes(PeriodicWorker):
@@ -265,19 +246,24 @@ class MailboxReader(PeriodicWorker):
         return stored
 
     async def _load(self) -> tuple[MailChannel, ImapLogin, EmailMailbox]:
-        async def query(session: AsyncSession) -> tuple[Channel | None, EmailMailbox | None]:
+        async def query(
+            session: AsyncSession,
+        ) -> tuple[Channel | None, EmailMailbox | None, Secrets | None]:
             return (
                 await session.get(Channel, self.channel_id),
                 await session.get(EmailMailbox, self.channel_id),
+                await load_secrets(session, self.channel_id),
             )
 
-        channel, row = await self.mailboxes.ctx.read(query)
+        channel, row, secrets = await self.mailboxes.ctx.read(query)
         if channel is None or not channel.is_active or row is None:
             raise WorkerDone
         if row.lease_owner != self.mailboxes.owner:
             raise WorkerDone
+        if secrets is None:
+            await self._failed("the channel has no stored IMAP password; connect it again")
         try:
-            login = ImapLogin.from_config(channel.config or {})
+            login = ImapLogin.from_config(channel.config or {}, secrets.imap_password)
         except ImapFailure as exc:
             await self._failed(exc.reason)
         return MailChannel(channel.id, str(channel.config.get("address", ""))), login, row

@@ -36,6 +36,7 @@ from hub.db import utcnow
 from hub.errors import PayloadTooLarge
 from hub.inbox.actions import receive_message
 from hub.inbox.attachments import kind_of, stored_type
+from hub.inbox.models import Channel
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,8 @@ class MailIngest:
         window = timedelta(days=settings.email_thread_window_days)
 
         async def find(session: AsyncSession) -> Thread:
+            row = await session.get(Channel, channel.id)
+            linked = (row.config or {}).get("linked_widget_channel_ids") if row else None
             return await thread_of(
                 session,
                 key=key,
@@ -116,6 +119,7 @@ class MailIngest:
                 raw_digest=digest,
                 window=window,
                 now=utcnow(),
+                linked=frozenset(int(i) for i in linked or ()),
             )
 
         thread = await self._ctx.read(find)
@@ -180,6 +184,7 @@ class MailIngest:
             attachments=tuple(files),
             reply_to_provider_id=mail.in_reply_to[0] if mail.in_reply_to else None,
             thread_key=thread.key,
+            conversation_id=thread.conversation_id if thread.proven else None,
             email=InboundEmail(
                 subject=mail.subject,
                 from_address=sender.address,

@@ -12,10 +12,13 @@ The order is calltracking-email.md B.2's recommended scheme, strongest proof fir
 4. else a new thread, keyed by the mail's own Message-ID.
 
 A mark that names a conversation of another channel (a forged or misrouted token) opens a new
-thread: one mailbox never files mail into another channel's conversations. The key only ever
-selects among the sender's own conversations (``receive_message`` looks a conversation up by
-the sender's identity and the key), so nothing here can put a stranger's mail into another
-customer's conversation, and no contact is ever joined on an unverified address.
+thread: one mailbox never files mail into another channel's conversations, except a website
+chat's that the mailbox answers (``linked_widget_channel_ids``: a visitor who had left the
+page got the operator's reply by email, and his answer goes back to his chat: ``proven``, it
+joins that conversation itself). Otherwise the key only selects among the sender's own
+conversations (``receive_message`` looks a conversation up by the sender's identity and the
+key), so nothing here can put a stranger's mail into another customer's conversation, and no
+contact is ever joined on an unverified address.
 """
 
 from __future__ import annotations
@@ -49,9 +52,12 @@ class Thread:
     ``in_reply_to``, ``references``, ``subject`` or ``new``), and the conversation it names
     (None for a new thread)."""
 
-    key: str
+    key: str | None
     via: str
     conversation_id: int | None = None
+    #: A website chat's conversation named by a mark the hub signed: the mail joins it itself
+    #: (``InboundMessage.conversation_id``); its sender's email identity never wrote it.
+    proven: bool = False
 
 
 def normalize_subject(subject: str) -> str:
@@ -81,16 +87,18 @@ async def thread_of(
     raw_digest: str,
     window: timedelta,
     now: datetime,
+    linked: frozenset[int] = frozenset(),
 ) -> Thread:
-    """The thread ``mail`` continues on channel ``channel_id``, or a new one."""
+    """The thread ``mail`` continues on channel ``channel_id`` (or in a chat of the widget
+    channels in ``linked``), or a new one."""
     recipients = [a.address for a in (*mail.to, *mail.cc)] + list(mail.delivered_to)
     for address in recipients:
         conv_id = tokens.conversation_of_address(key, address)
         if conv_id is not None:
-            found = await _thread_key(session, conv_id, channel_id)
+            found = await _signed_target(session, conv_id, channel_id, linked, "token")
             if found is not None:
-                return Thread(found, "token", conv_id)
-    by_header = await _by_message_ids(session, key, channel_id, mail)
+                return found
+    by_header = await _by_message_ids(session, key, channel_id, mail, linked)
     if by_header is not None:
         return by_header
     if looks_like_reply(mail):
@@ -100,15 +108,26 @@ async def thread_of(
     return Thread(new_thread_key(mail, raw_digest), "new")
 
 
-async def _thread_key(session: AsyncSession, conv_id: int, channel_id: int) -> str | None:
+async def _signed_target(
+    session: AsyncSession, conv_id: int, channel_id: int, linked: frozenset[int], via: str
+) -> Thread | None:
+    """The conversation a signed mark names, if this mailbox may file mail into it."""
     conv = await session.get(Conversation, conv_id)
-    if conv is None or conv.channel_id != channel_id or not conv.thread_key:
+    if conv is None:
         return None
-    return conv.thread_key
+    if conv.channel_id == channel_id and conv.thread_key:
+        return Thread(conv.thread_key, via, conv_id)
+    if conv.channel_id in linked:
+        return Thread(None, via, conv_id, proven=True)
+    return None
 
 
 async def _by_message_ids(
-    session: AsyncSession, key: str, channel_id: int, mail: ParsedMail
+    session: AsyncSession,
+    key: str,
+    channel_id: int,
+    mail: ParsedMail,
+    linked: frozenset[int] = frozenset(),
 ) -> Thread | None:
     """In-Reply-To first, then References from the newest: each a signed id of the hub or
     an id stored with a message of this channel (all looked up in one query)."""
@@ -121,9 +140,9 @@ async def _by_message_ids(
     for header_id, via in candidates:
         conv_id = tokens.conversation_of_message_id(key, header_id)
         if conv_id is not None:
-            found = await _thread_key(session, conv_id, channel_id)
+            found = await _signed_target(session, conv_id, channel_id, linked, via)
             if found is not None:
-                return Thread(found, via, conv_id)
+                return found
         if header_id in stored:
             conv_id, thread_key = stored[header_id]
             return Thread(thread_key, via, conv_id)

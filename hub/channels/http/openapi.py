@@ -35,7 +35,10 @@ CHANNEL_PATHS: dict[str, dict[str, Any]] = {
             "Connect a channel (admin); the secret is shown once. Other fields are the "
             "type's settings, e.g. callback_url for type api, token for type telegram (checked "
             "with getMe, never returned; the webhook is registered; a bot connected already "
-            "answers 409 bot_already_connected). A callback_url whose host "
+            "answers 409 bot_already_connected), address, preset, imap, smtp and dkim for type "
+            "email (both logins checked first: 422 imap_check_failed, smtp_check_failed or "
+            "mailbox_check_failed saying what failed; passwords and the DKIM key never "
+            "returned). A callback_url whose host "
             "is or resolves to a non-public address (private, loopback, link-local, metadata…) "
             "answers 422 destination_not_allowed unless HUB_WEBHOOK_ALLOWED_NETWORKS allows it",
             body=ChannelIn,

@@ -51,9 +51,10 @@ async def channel_types(request: web.Request) -> web.Response:
 @routes.get("/api/v1/channels")
 async def list_channels(request: web.Request) -> web.Response:
     """Every operator may list channels (to filter by them); only admins see their settings,
-    which may hold a callback URL with credentials in it."""
+    which may hold a callback URL with credentials in it, and their status (an email channel's
+    mailbox reading)."""
     who = await principal(request)
-    items = await admin.list_channels(request.app[CTX])
+    items = await admin.list_channels(request.app[CTX], with_status=who.is_admin)
     if not who.is_admin:
         for item in items:
             item.pop("config", None)

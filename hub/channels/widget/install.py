@@ -28,4 +28,4 @@ def install(app: web.Application) -> ChannelAdapter:
     app.cleanup_ctx.append(widget_lifecycle)
     app.on_shutdown.append(close_visitor_sockets)
     app.on_response_prepare.append(add_cors_headers)
-    return WidgetAdapter(state.live)
+    return WidgetAdapter(state)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.channels.widget.config import TYPE, origin_allowed
 from hub.channels.widget.live import WidgetLive
 from hub.channels.widget.script import WidgetScript
+from hub.channels.widget.tabs import VisitorTabs
 from hub.channels.widget.visitors import Visitor, own_identity
 from hub.context import HubContext
 from hub.events import ConversationTyping, Recipients
@@ -32,6 +33,13 @@ class WidgetState:
         self.ctx = ctx
         self.live = WidgetLive(ctx.bus)
         st = ctx.settings
+        self.tabs = VisitorTabs(
+            self.live,
+            st.redis_url,
+            st.redis_prefix,
+            refresh_s=st.presence_refresh_interval_s,
+            backoff_s=st.worker_backoff_s,
+        )
         self.presence = Presence(
             local_online,
             st.redis_url,
@@ -137,8 +145,10 @@ async def widget_lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[WIDGET]
     await state.live.start()
     await state.presence.start()
+    await state.tabs.start()
     try:
         yield
     finally:
         await state.live.close()
         await state.presence.close()
+        await state.tabs.close()

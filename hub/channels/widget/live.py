@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,11 +55,20 @@ class WidgetLive:
     def __init__(self, bus: Bus) -> None:
         self._bus = bus
         self._sockets: set[VisitorSocket] = set()
+        #: Open tabs by (channel, identity key): whether a visitor is here, without a scan.
+        self._open: Counter[tuple[int, str]] = Counter()
         self._task: asyncio.Task[None] | None = None
 
     @property
     def socket_count(self) -> int:
         return len(self._sockets)
+
+    def has_tab(self, channel_id: int, key: str) -> bool:
+        """Whether this process has a tab of that identity open."""
+        return self._open[(channel_id, key)] > 0
+
+    def open_keys(self) -> list[tuple[int, str]]:
+        return list(self._open)
 
     async def start(self) -> None:
         if self._task is None:
@@ -113,7 +122,9 @@ class WidgetLive:
             if visitor_id is not None and isinstance(key, str):  # a rekey, no frame
                 for sock in self._sockets:
                     if sock.visitor_id == visitor_id:
+                        self._count(sock, -1)
                         sock.key = key
+                        self._count(sock, +1)
             return
         for sock in list(self._sockets):
             if sock.closed:
@@ -144,11 +155,20 @@ class WidgetLive:
 
     def add(self, sock: VisitorSocket) -> None:
         self._sockets.add(sock)
+        self._count(sock, +1)
 
     def remove(self, sock: VisitorSocket) -> None:
         """No more frames are offered to it; those offered already are still sent."""
         sock.closed = True
-        self._sockets.discard(sock)
+        if sock in self._sockets:
+            self._sockets.discard(sock)
+            self._count(sock, -1)
+
+    def _count(self, sock: VisitorSocket, step: int) -> None:
+        where = (sock.channel_id, sock.key)
+        self._open[where] += step
+        if self._open[where] <= 0:
+            del self._open[where]
 
     async def sent(self, sock: VisitorSocket) -> None:
         """Wait until what was offered to ``sock`` has been sent (or its sending failed)."""

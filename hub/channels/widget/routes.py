@@ -336,6 +336,7 @@ async def widget_socket(request: web.Request) -> web.StreamResponse:
     online = sock.told_online = await state.presence.operators_online(sock.audience)
     hours = working_hours(settings.working_hours, settings.timezone)
     state.live.add(sock)
+    await state.tabs.opened(channel.id, sock.key)
     # Queued first, with no await since joining the fan-out, so nothing overtakes it; what
     # came before it the widget fetches with messages?after=.
     state.live.offer(sock, {"type": "ready", "operators_online": online, "working_hours": hours})
@@ -354,6 +355,7 @@ async def widget_socket(request: web.Request) -> web.StreamResponse:
             visitor = await _on_frame(request, sock, visitor, channel, frame)
     finally:
         state.live.remove(sock)
+        await state.tabs.closed(channel.id, sock.key)
         await state.live.sent(sock)
     return ws
 

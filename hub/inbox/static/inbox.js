@@ -14,6 +14,7 @@
       status_open: 'Open', status_pending: 'Pending', status_snoozed: 'Snoozed',
       status_resolved: 'Resolved', search: 'Search…', search_hint: 'Search by name, phone, email or message text',
       all_channels: 'All channels', no_conversations: 'No conversations here',
+      mailbox_error: 'mailbox not read', mailbox_ok: 'mailbox read',
       load_more: 'Load more', load_earlier: 'Earlier messages', pick_conversation: 'Pick a conversation on the left',
       back: '← Back', assign_me: 'Assign to me', transfer: 'Transfer…', snooze: 'Snooze…',
       resolve: 'Resolve', reopen: 'Reopen', transfer_to: 'Transfer to',
@@ -47,6 +48,7 @@
       status_open: 'Открыты', status_pending: 'Ждут', status_snoozed: 'Отложены',
       status_resolved: 'Решены', search: 'Поиск…', search_hint: 'Поиск по имени, телефону, почте или тексту сообщений',
       all_channels: 'Все каналы', no_conversations: 'Здесь нет диалогов',
+      mailbox_error: 'почта не читается', mailbox_ok: 'почта прочитана',
       load_more: 'Показать ещё', load_earlier: 'Более ранние сообщения', pick_conversation: 'Выберите диалог слева',
       back: '← Назад', assign_me: 'Взять себе', transfer: 'Передать…', snooze: 'Отложить…',
       resolve: 'Решено', reopen: 'Открыть снова', transfer_to: 'Передать',
@@ -267,6 +269,25 @@
       select.appendChild(opt);
     });
     select.value = value;
+    renderChannelStatus();
+  }
+  /** The reading status of the channels that keep a connection (email's mailbox), listed to
+   *  admins: the last error while it is newer than the last good read. */
+  function renderChannelStatus() {
+    var list = $('channel-status');
+    clear(list);
+    Object.keys(S.channels).forEach(function (id) {
+      var ch = S.channels[id];
+      var st = ch.status;
+      if (!st) return;
+      var failing = !!st.last_error && (!st.last_ok_at || st.last_error_at > st.last_ok_at);
+      var when = failing ? st.last_error_at : st.last_ok_at;
+      var text = ch.name + ': ' + t(failing ? 'mailbox_error' : 'mailbox_ok') +
+        (when ? ' ' + new Date(when).toLocaleString() : '') + (failing ? ' — ' + st.last_error : '');
+      var item = el('li', failing ? 'channel-status-error' : 'channel-status-ok', text);
+      list.appendChild(item);
+    });
+    show(list, list.childNodes.length > 0);
   }
   /** @param {string | null} cursor */
   function listQuery(cursor) {
@@ -1102,6 +1123,7 @@
     },
     applyLang: function () { applyLang(); },
     reloadContact: function () { if (S.contact) loadContact(S.contact.id); },
+    openConversation: function (id) { openConv(id); },
     onMessage: function (fn) { HOOKS.message.push(fn); },
     onSend: function (fn) { HOOKS.send.push(fn); },
     onSent: function (fn) { HOOKS.sent.push(fn); },
