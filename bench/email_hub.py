@@ -1,14 +1,13 @@
 """The email benchmark's hub side: a served hub reads the Dovecot mailbox; when, and how well.
 
 ``run_hub`` starts ``python -m hub serve`` on a fresh database (``bench.servers``), makes the
-email channel row the way the email tests do (``tests.email_servers.add_email_channel``: the
-channel's config with its address and ``imap`` settings, not ``channel add email``, which also
-wants an SMTP server; the IMAP password also goes into ``email_credentials`` where that table
-exists), and
-polls the hub's database directly (not the API, so the measure costs the hub no request
-handling) until every mail is stored. ``bench.email_channel``, named in ``HUB_CHANNEL_MODULES``,
-starts the mailbox runner, which ``serve`` does not start yet. It trusts Dovecot's self-signed
-certificate through ``SSL_CERT_FILE`` (the runner uses the default TLS context, as in
+email channel the way the email tests do (``tests.email_servers.add_email_channel``: the
+settings split by the channel's ``split_settings`` into the public config and the passwords in
+``email_credentials``; not ``channel add email``, whose login checks want an SMTP server too),
+and polls the hub's database directly (not the API, so the measure costs the hub no request
+handling) until every mail is stored. The hub's email service sees the new channel within
+``HUB_IMAP_SCAN_INTERVAL_S`` and starts its mailbox readers. It trusts Dovecot's self-signed
+certificate through ``SSL_CERT_FILE`` (the readers use the default TLS context, as in
 production).
 """
 
@@ -26,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from bench import profile
 from bench.email_corpus import COMPANY, Corpus
@@ -71,41 +70,36 @@ def _env(server: DovecotServer, args: argparse.Namespace) -> dict[str, str]:
         "SSL_CERT_FILE": str(server.cafile),
         "HUB_IMAP_SCAN_INTERVAL_S": str(args.scan_interval),
         "HUB_IMAP_BATCH": str(args.batch),
-        "HUB_CHANNEL_MODULES": "bench.email_channel",
     }
     return env
 
 
 async def _add_channel(engine: AsyncEngine, server: DovecotServer, user: str, pw: str) -> int:
+    from hub.channels.email.config import split_settings
+    from hub.channels.email.credentials import credentials_row
     from hub.inbox.models import Channel
 
-    imap = {
-        "host": "127.0.0.1",
-        "port": server.tls_port,
-        "security": "tls",
-        "login": user,
-        "password": pw,
-        "folder": "INBOX",
-    }
-    values = {
-        "type": "email",
-        "name": "Sales mailbox",
-        "secret": uuid.uuid4().hex,
-        "config": {"address": COMPANY, "imap": imap},
-    }
-    async with engine.begin() as conn:
-        result = await conn.execute(Channel.__table__.insert().values(**values))
-        channel_id = int(result.inserted_primary_key[0])
-        tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
-        if "email_credentials" in tables:  # where the hub keeps a mailbox's passwords
-            await conn.execute(
-                text(
-                    "INSERT INTO email_credentials (channel_id, imap_password, smtp_password,"
-                    " dkim_private_key) VALUES (:c, :p, '', '')"
-                ),
-                {"c": channel_id, "p": pw},
-            )
-        return channel_id
+    public, secrets = split_settings(
+        {
+            "address": COMPANY,
+            "imap": {
+                "host": "127.0.0.1",
+                "port": server.tls_port,
+                "security": "tls",
+                "login": user,
+                "password": pw,
+                "folder": "INBOX",
+            },
+            # Never used: nothing is sent in the benchmark.
+            "smtp": {"host": "127.0.0.1", "port": 1, "security": "starttls"},
+        }
+    )
+    async with AsyncSession(engine) as session, session.begin():
+        row = Channel(type="email", name="Sales mailbox", secret=uuid.uuid4().hex, config=public)
+        session.add(row)
+        await session.flush()
+        session.add(credentials_row(row.id, secrets))
+        return row.id
 
 
 async def _scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
