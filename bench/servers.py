@@ -55,6 +55,8 @@ class Server:
     base_url: str
     process: asyncio.subprocess.Process
     target: Target | None = None
+    #: The hub's database (``HUB_DATABASE_URL``), for benchmarks that read it directly.
+    database_url: str = ""
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process so far (Linux ``/proc``)."""
@@ -213,6 +215,7 @@ async def _hub(
     )
     port = free_port()
     async with _serving(name, ["-m", "hub", "serve", "--port", str(port)], env, workdir, port) as s:
+        s.database_url = env["HUB_DATABASE_URL"]
         s.target = await _provision(s)
         yield s
 

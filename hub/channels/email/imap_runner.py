@@ -6,8 +6,9 @@ owner and expiry, the same update on SQLite and PostgreSQL) and starts a ``Mailb
 it; later scans renew the leases, and a reader whose lease another process took stops. A
 process that dies lets its leases run out and another one takes over.
 
-A ``MailboxReader`` pass connects if it must, fetches the mail after the last UID stored, hands
-each to ``MailIngest`` and then saves the new last UID (only while it holds the lease). A crash
+A ``MailboxReader`` pass connects if it must, fetches the mail after the last UID stored in
+batches, hands each batch's mail to ``MailIngest`` (mails of different senders and threads side
+by side, ``chains``) and then saves the new last UID (only while it holds the lease). A crash
 between the two fetches the mail again, and ``receive_message`` stores it once (its provider id
 is the Message-ID). Between passes it waits in IDLE (or for the poll interval where the server
 has no IDLE). A changed UIDVALIDITY (the folder was rebuilt) restarts from the mail of the
@@ -33,9 +34,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.channels.email.chains import chains
 from hub.channels.email.config import Secrets
 from hub.channels.email.credentials import load_secrets
-from hub.channels.email.imap import ImapFailure, ImapLogin, ImapSession
+from hub.channels.email.imap import Fetched, ImapFailure, ImapLogin, ImapSession
 from hub.channels.email.ingest import MailChannel, MailIngest
 from hub.channels.email.models import EmailMailbox
 from hub.channels.email.status import MailboxStatus, mailbox_status
@@ -50,6 +52,9 @@ log = logging.getLogger(__name__)
 __all__ = ["MailboxReader", "MailboxStatus", "Mailboxes", "mailbox_status"]
 
 TYPE = "email"
+#: Chains of a batch stored at once: enough for their mails to share commits, few enough to
+#: leave the database's connection pool to the operators.
+_CHAINS_AT_ONCE = 8
 
 
 class Mailboxes(PeriodicWorker):
@@ -226,9 +231,8 @@ class MailboxReader(PeriodicWorker):
             uids = await session.uids_after(last_uid)
             for start in range(0, len(uids), max(1, settings.imap_batch)):
                 batch = uids[start : start + max(1, settings.imap_batch)]
-                for fetched in await session.fetch(batch, settings.email_max_message_bytes):
-                    stored += await self._ingest(channel, fetched.uid, fetched.raw)
-                    last_uid = fetched.uid
+                fetched = await session.fetch(batch, settings.email_max_message_bytes)
+                stored += await self._ingest_batch(channel, fetched)
                 last_uid = max(last_uid, batch[-1])
                 if not await self.mailboxes.save(self.channel_id, last_uid=last_uid):
                     raise WorkerDone  # another process reads this mailbox now
@@ -288,6 +292,27 @@ class MailboxReader(PeriodicWorker):
             raise WorkerDone
         row.uidvalidity, row.folder, row.last_uid = session.uidvalidity, login.folder, last_uid
         return last_uid
+
+    async def _ingest_batch(self, channel: MailChannel, fetched: list[Fetched]) -> int:
+        """Store a fetched batch: its chains (``chains``) side by side, so their mails share
+        commits, each chain in UID order; how many were stored. A failure that stops the
+        pass (the database away) is raised once every chain has ended."""
+        gate = asyncio.Semaphore(_CHAINS_AT_ONCE)
+
+        async def run(chain: list[int]) -> int:
+            async with gate:
+                done = 0
+                for i in chain:
+                    done += await self._ingest(channel, fetched[i].uid, fetched[i].raw)
+                return done
+
+        results = await asyncio.gather(
+            *(run(chain) for chain in chains([f.raw for f in fetched])), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return sum(r for r in results if isinstance(r, int))
 
     async def _ingest(self, channel: MailChannel, uid: int, raw: bytes) -> int:
         """Store one mail; one that cannot be stored is recorded and skipped, never blocking
