@@ -1,8 +1,10 @@
 """Raw mail (RFC 5322 bytes) to what the hub needs of it, without ever giving up on a message.
 
-The stdlib ``email`` package (``policy.default``) splits the MIME tree; headers are read from
-their raw text (``raw_items``) and decoded here, because real mail breaks the rules the
-policy's header classes enforce: a Yandex subject in raw KOI8-R bytes, an encoded word in a
+The stdlib ``email`` package splits the MIME tree, under ``policy.compat32``: headers are read
+from their raw text (``raw_items``) and decoded here anyway, and the modern policy's header
+objects, built again on every look at a part's type, charset or file name, made parsing five
+times slower (``python -m bench.email_imap``). Real mail breaks the rules those header classes
+enforce: a Yandex subject in raw KOI8-R bytes, an encoded word in a
 charset nobody knows, an address list the strict parser refuses. Each of these decodes as well
 as it can (declared charset, then UTF-8, then the Cyrillic single-byte charset the bytes look
 like), and a message that cannot be used at all, one without any sender, is an ``Unusable``
@@ -125,9 +127,9 @@ def parse_mail(raw: bytes, max_bytes: int | None = None) -> ParsedMail | Unusabl
     too_large = max_bytes is not None and len(raw) > max_bytes
     try:
         if too_large:
-            msg: Message = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+            msg: Message = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
         else:
-            msg = BytesParser(policy=policy.default).parsebytes(raw)
+            msg = BytesParser(policy=policy.compat32).parsebytes(raw)
     except Exception as exc:  # the parser is lenient; this is a last resort
         return Unusable(f"the mail could not be parsed: {type(exc).__name__}")
     return _Reader(msg, len(raw), too_large).read()
