@@ -341,6 +341,12 @@ class LeadIntake(PeriodicWorker):
             self._taken = {conv_id for conv_id in self._taken if conv_id > new_last}
         return len(rows) if new_last != last_id else 0
 
+    async def take(self, conv_ids: list[int]) -> None:
+        """Decide these conversations now, whoever holds the lease (a conversation decided
+        already is left as it is; a lead is one per conversation)."""
+        for start in range(0, len(conv_ids), TAKE_AT_ONCE):
+            await self._take_many(conv_ids[start : start + TAKE_AT_ONCE])
+
     async def _take_many(self, conv_ids: list[int]) -> None:
         """Decide several conversations in one write unit, each in a savepoint of its own (one
         that fails is logged and read again on the next pass; the others stand)."""
