@@ -6,7 +6,7 @@ a member of its team, or its assignee (``hub.inbox.access``). So each process ke
 socket open, as ``Online``: whether any of them is staff, their teams and their ids; a visitor's
 ``Audience`` is the teams and operators who may see his conversation, and he is answered if
 ``Online.covers`` it. With Redis every process writes its ``Online`` under a key of its own with
-a short expiry and refreshes it (a ``PeriodicWorker``), so a process that dies stops counting
+a short expiry and refreshes it (``hub.process_entry``), so a process that dies stops counting
 within the expiry; without Redis the local one is the answer.
 """
 
@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import redis.asyncio as aioredis
+    pass
 
 from hub.inbox.auth import Principal
-from hub.worker import PassFailed, PeriodicWorker
-
-#: How much longer than the refresh interval a count is kept: a refresh or two may fail.
-TTL_REFRESHES = 3
+from hub.process_entry import ProcessEntry
+from hub.worker import PassFailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +91,7 @@ class Online:
         )
 
 
-class Presence(PeriodicWorker):
+class Presence(ProcessEntry):
     name = "presence"
 
     def __init__(
@@ -106,33 +103,14 @@ class Presence(PeriodicWorker):
         refresh_s: float,
         backoff_s: float,
     ) -> None:
-        super().__init__(interval_s=refresh_s, backoff_s=backoff_s)
+        super().__init__("presence", redis_url, prefix, refresh_s=refresh_s, backoff_s=backoff_s)
         self._local = local
-        self._redis: aioredis.Redis | None = None
-        if redis_url:
-            import redis.asyncio  # the Redis client only when Redis is used
-
-            self._redis = redis.asyncio.from_url(redis_url, decode_responses=True)
-        self._key = f"{prefix}:presence:{uuid.uuid4().hex}"
-        self._pattern = f"{prefix}:presence:*"
-        self._ttl_s = max(1, round(refresh_s * TTL_REFRESHES))
-
-    async def start(self) -> None:
-        if self._redis is not None:  # without Redis there is nothing to refresh
-            await super().start()
-
-    async def close(self) -> None:
-        await self.stop()
-        if self._redis is not None:
-            with contextlib.suppress(Exception):
-                await self._redis.delete(self._key)
-            await self._redis.aclose()
 
     async def publish_local(self) -> None:
         """Write who is online in this process now (called when a socket opens or closes)."""
-        if self._redis is not None:
+        if self.redis is not None:
             value = json.dumps(self._local().to_wire())
-            await self._redis.set(self._key, value, ex=self._ttl_s)
+            await self.redis.set(self.key, value, ex=self.ttl_s)
 
     async def run_once(self) -> int:
         """Refresh this process's entry; how many operators it has online. Redis away is the
@@ -149,13 +127,13 @@ class Presence(PeriodicWorker):
     async def online(self) -> Online:
         """Who is online on every process (this one's alone when Redis does not answer)."""
         found = self._local()
-        if self._redis is None:
+        if self.redis is None:
             return found
         from redis.exceptions import RedisError  # loaded with the client
 
         try:
-            async for key in self._redis.scan_iter(match=self._pattern, count=100):
-                value = await self._redis.get(key)
+            async for key in self.redis.scan_iter(match=self.pattern, count=100):
+                value = await self.redis.get(key)
                 with contextlib.suppress(ValueError):
                     found = found.merged(Online.from_wire(json.loads(value or "null")))
         except RedisError:

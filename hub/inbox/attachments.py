@@ -149,6 +149,27 @@ async def claim_uploads(
     return [by_id[i] for i in ids]
 
 
+async def inbound_file(
+    ctx: HubContext,
+    stored: StoredFile,
+    filename: str | None,
+    content_type: str | None,
+    meta: dict[str, Any] | None = None,
+) -> InboundAttachment:
+    """A file a customer sent, in the media store already, ready to go with his message: its
+    name made safe and an image's type checked against its bytes (``stored_type``)."""
+    name, ctype = await stored_type(ctx, stored, filename, content_type)
+    return InboundAttachment(
+        storage_key=stored.key,
+        sha256=stored.sha256,
+        size=stored.size,
+        filename=name,
+        content_type=ctype,
+        kind=kind_of(ctype),
+        meta=dict(meta or {}),
+    )
+
+
 def add_inbound(
     session: AsyncSession, conversation_id: int, message_id: int, files: Sequence[InboundAttachment]
 ) -> list[Attachment]:

@@ -25,7 +25,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.util import await_only
 
 from hub.db import UTCDateTime
-from hub.inbox.inbound_sql import columns_of, insert_sql, observe
+from hub.inbox.inbound_sql import CONVERSATION_FIELDS, columns_of, insert_sql, observe
 from hub.inbox.inbound_sqlite import sqlite_time
 from hub.jsoncodec import dumps, loads
 
@@ -43,23 +43,7 @@ REPLY_COLUMNS = (
     "reply_to_id",
 )
 #: A conversation as the look-up answers it, in this order (``reply_batch.Found``).
-FOUND_FIELDS = (
-    "id",
-    "channel_id",
-    "contact_id",
-    "team_id",
-    "assignee_id",
-    "status",
-    "snoozed_until",
-    "created_at",
-    "last_activity_at",
-    "last_message_preview",
-    "unread_count",
-    "attributes",
-    "identity_id",
-    "first_incoming_at",
-    "first_reply_at",
-)
+FOUND_FIELDS = (*CONVERSATION_FIELDS, "identity_id", "first_incoming_at", "first_reply_at")
 _TIMES = {"snoozed_until", "created_at", "last_activity_at", "first_incoming_at", "first_reply_at"}
 #: The look-up's columns: the conversation's, then the channel's type and settings, the
 #: identity's external id and the answered message's conversation.

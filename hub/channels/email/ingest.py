@@ -35,7 +35,7 @@ from hub.context import HubContext
 from hub.db import utcnow
 from hub.errors import PayloadTooLarge
 from hub.inbox.actions import receive_message
-from hub.inbox.attachments import kind_of, stored_type
+from hub.inbox.attachments import inbound_file
 from hub.inbox.models import Channel
 
 log = logging.getLogger(__name__)
@@ -206,21 +206,11 @@ class MailIngest:
                     f"[file not saved: {att.filename}, {len(att.data)} bytes is too large]"
                 )
                 continue
-            # The sender's name and type made safe, an image's type checked against its bytes.
-            name, ctype = await stored_type(self._ctx, stored, att.filename, att.content_type)
             meta: dict[str, Any] = {"inline": att.inline}
             if att.content_id:
                 meta["content_id"] = att.content_id
             files.append(
-                InboundAttachment(
-                    storage_key=stored.key,
-                    sha256=stored.sha256,
-                    size=stored.size,
-                    filename=name,
-                    content_type=ctype,
-                    kind=kind_of(ctype),
-                    meta=meta,
-                )
+                await inbound_file(self._ctx, stored, att.filename, att.content_type, meta)
             )
         return files, skipped
 

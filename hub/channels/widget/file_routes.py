@@ -19,6 +19,7 @@ from hub.channels.widget.keys import WIDGET
 from hub.channels.widget.routes import _check_body, _rate, _visitor
 from hub.errors import DomainError, InvalidInput
 from hub.http import CTX, int_param, json
+from hub.inbox.attachments import inbound_file
 from hub.inbox.http.attachments import file_chunks, file_response, parsed
 
 routes = web.RouteTableDef()
@@ -68,7 +69,7 @@ async def upload_file(request: web.Request) -> web.Response:
             _check_body(request, body)
             visitor = await conversation.ready_to_write(ctx, visitor, channel)
             stored = await ctx.media.save(file_chunks(part))
-            upload = await files.inbound_file(
+            upload = await inbound_file(
                 ctx, stored, part.filename, part.headers.get("Content-Type")
             )
             message, duplicate, visitor = await conversation.post_visitor_message(

@@ -13,28 +13,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.channels.base import InboundAttachment
 from hub.channels.widget.visitors import VISIBLE_KINDS, Visitor, own_identity
 from hub.context import HubContext
 from hub.errors import NotFound
-from hub.inbox.attachments import AttachmentFile, kind_of, stored_type
+from hub.inbox.attachments import AttachmentFile
 from hub.inbox.models import Attachment, Conversation, Message
-from hub.media import StoredFile
-
-
-async def inbound_file(
-    ctx: HubContext, stored: StoredFile, filename: str | None, content_type: str | None
-) -> InboundAttachment:
-    """A stored upload of a visitor, ready to go with his message."""
-    name, ctype = await stored_type(ctx, stored, filename, content_type)
-    return InboundAttachment(
-        storage_key=stored.key,
-        sha256=stored.sha256,
-        size=stored.size,
-        filename=name,
-        content_type=ctype,
-        kind=kind_of(ctype),
-    )
 
 
 async def open_visitor_attachment(
