@@ -123,7 +123,8 @@ async def test_a_reply_to_a_visitor_who_left_goes_by_email_and_his_answer_comes_
     answer["Message-ID"] = "<olga-1@example.org>"
     answer.set_content("Отлично, оформляю заказ.")
     ingest = MailIngest(ctx)
-    done = await ingest.ingest(MailChannel(site.mailbox["id"], ADDRESS), answer.as_bytes())
+    mailbox = MailChannel.of(site.mailbox["id"], site.mailbox["config"])
+    done = await ingest.ingest(mailbox, answer.as_bytes())
     assert done.outcome == "stored" and done.conversation_id == conv_id
     listed = await client.get(
         f"/api/v1/conversations/{conv_id}/messages", headers=site.admin.headers

@@ -266,7 +266,7 @@ class MailboxReader(PeriodicWorker):
             login = ImapLogin.from_config(channel.config or {}, secrets.imap_password)
         except ImapFailure as exc:
             await self._failed(exc.reason)
-        return MailChannel(channel.id, str(channel.config.get("address", ""))), login, row
+        return MailChannel.of(channel.id, channel.config), login, row
 
     async def _start_uid(self, session: ImapSession, row: EmailMailbox, login: ImapLogin) -> int:
         """The last UID stored; on first sight of the folder (or a changed UIDVALIDITY), the

@@ -36,7 +36,6 @@ from hub.db import utcnow
 from hub.errors import PayloadTooLarge
 from hub.inbox.actions import receive_message
 from hub.inbox.attachments import inbound_file
-from hub.inbox.models import Channel
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +47,19 @@ _PROVIDER_ID_CHARS = 200
 
 @dataclass(frozen=True, slots=True)
 class MailChannel:
-    """What ingesting needs of an email channel: its id and its own address."""
+    """What ingesting needs of an email channel: its id, its own address, and the website
+    chats whose visitors it answers (``linked_widget_channel_ids``)."""
 
     id: int
     address: str
+    linked: frozenset[int] = frozenset()
+
+    @classmethod
+    def of(cls, channel_id: int, config: dict[str, Any] | None) -> MailChannel:
+        config = config or {}
+        linked = config.get("linked_widget_channel_ids") or ()
+        address = str(config.get("address", "")).lower()
+        return cls(channel_id, address, frozenset(int(i) for i in linked))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +117,6 @@ class MailIngest:
         window = timedelta(days=settings.email_thread_window_days)
 
         async def find(session: AsyncSession) -> Thread:
-            row = await session.get(Channel, channel.id)
-            linked = (row.config or {}).get("linked_widget_channel_ids") if row else None
             return await thread_of(
                 session,
                 key=key,
@@ -119,7 +125,7 @@ class MailIngest:
                 raw_digest=digest,
                 window=window,
                 now=utcnow(),
-                linked=frozenset(int(i) for i in linked or ()),
+                linked=channel.linked,
             )
 
         thread = await self._ctx.read(find)

@@ -89,7 +89,7 @@ class SmtpReceiver:
             for channel_id, config in rows:
                 own = str((config or {}).get("address", "")).lower()
                 if own and own == wanted:
-                    return MailChannel(channel_id, own)
+                    return MailChannel.of(channel_id, config)
             return None
 
         return await self.ctx.read(query)
