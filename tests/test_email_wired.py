@@ -9,6 +9,7 @@ the conversation a first contact for leads and in the reports, the mailbox's sta
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -241,6 +242,20 @@ async def test_the_command_line_connects_a_mailbox(
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
     )  # SSL_CERT_FILE (both servers' certificates) is inherited
     assert (await run_hub(tmp_path, env, "migrate"))[0] == 0
+    site = [
+        "channel",
+        "add",
+        "widget",
+        "--name",
+        "Shop",
+        "--allowed-origin",
+        "https://shop.example",
+    ]
+    code, out, err = await run_hub(tmp_path, env, *site)
+    assert code == 0, (out, err)
+    found = re.search(r"channel (\d+) created", out)
+    assert found is not None, out
+    chat = found[1]
     args = [
         "channel", "add", "email", "--name", "Sales", "--address", LOGIN,
         "--imap-host", "127.0.0.1", "--imap-port", str(box.server.port),
@@ -248,8 +263,17 @@ async def test_the_command_line_connects_a_mailbox(
         "--smtp-host", "localhost", "--smtp-port", str(smtp.port), "--smtp-security", "starttls",
         "--smtp-password-stdin",
     ]  # fmt: skip
-    code, out, err = await run_hub(tmp_path, env, *args, stdin=f"{box.password}\n{PASSWORD}\n")
+    # A mailbox answers only website chats: another id is refused, and nothing is made.
+    code, out, err = await run_hub(
+        tmp_path, env, *args, "--answers-chat", "999", stdin=f"{box.password}\n{PASSWORD}\n"
+    )
+    assert code == 2 and "channel 999 is not a website chat" in err, (out, err)
+    smtp.recorder.logins.clear()
+    code, out, err = await run_hub(
+        tmp_path, env, *args, "--answers-chat", chat, stdin=f"{box.password}\n{PASSWORD}\n"
+    )
     assert code == 0, (out, err)
+    assert f"answers by email the visitors who left the website chats: {chat}" in out
     assert f"incoming: IMAP 127.0.0.1:{box.server.port} (starttls), folder INBOX" in out
     assert "login checked" in out
     assert smtp.recorder.logins == [LOGIN]

@@ -142,6 +142,11 @@ def _nested(settings: dict[str, Any]) -> dict[str, Any]:
             out[key] = {**value, **out[key]}
         else:
             out[key] = value
+    chats = out.get("linked_widget_channel_ids")
+    if isinstance(chats, list):  # ids from the command line come as text
+        out["linked_widget_channel_ids"] = [
+            int(c) if isinstance(c, str) and c.strip().isdigit() else c for c in chats
+        ]
     return out
 
 

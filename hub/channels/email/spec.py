@@ -33,6 +33,9 @@ def describe(created: CreatedChannel, settings: Settings) -> list[str]:
     ]
     if config.get("dkim"):
         lines.append(f"DKIM: selector {config['dkim']['selector']} of {config['dkim']['domain']}")
+    if config.get("linked_widget_channel_ids"):
+        chats = ", ".join(str(i) for i in config["linked_widget_channel_ids"])
+        lines.append(f"answers by email the visitors who left the website chats: {chats}")
     return lines
 
 
@@ -71,6 +74,13 @@ SPEC = ChannelSpec(
         _option("--dkim-selector", "dkim.selector", "DKIM selector, to sign what is sent"),
         _option("--dkim-domain", "dkim.domain", "DKIM domain (d=)"),
         _option("--dkim-private-key", "dkim.private_key", "DKIM private key (PEM)", secret=True),
+        CliOption(
+            "--answers-chat",
+            "linked_widget_channel_ids",
+            "a website chat (its widget channel's id) whose visitors, gone from the page, get "
+            "replies by email from this mailbox; repeat for more",
+            repeated=True,
+        ),
     ),
     describe=describe,
     openapi=EMAIL_OPENAPI,
