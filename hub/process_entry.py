@@ -19,6 +19,9 @@ from hub.worker import PeriodicWorker
 #: How much longer than the refresh interval a process's entry is kept: a refresh or two may
 #: fail.
 TTL_REFRESHES = 3
+#: The longest a call to Redis may take here: these are asked on a request's path (is anyone
+#: online, has the visitor a tab open), and a frozen Redis must give an answer, not a hang.
+REDIS_TIMEOUT_S = 1.0
 
 
 class ProcessEntry(PeriodicWorker):
@@ -32,7 +35,12 @@ class ProcessEntry(PeriodicWorker):
         if redis_url:
             import redis.asyncio  # the Redis client only when Redis is used
 
-            self.redis = redis.asyncio.from_url(redis_url, decode_responses=True)
+            self.redis = redis.asyncio.from_url(
+                redis_url,
+                decode_responses=True,
+                socket_timeout=REDIS_TIMEOUT_S,
+                socket_connect_timeout=REDIS_TIMEOUT_S,
+            )
         self.key = f"{prefix}:{kind}:{uuid.uuid4().hex}"
         self.pattern = f"{prefix}:{kind}:*"
         self.ttl_s = max(1, round(refresh_s * TTL_REFRESHES))

@@ -48,3 +48,33 @@ async def test_a_tab_on_one_process_counts_on_the_others(settings: Settings) -> 
     finally:
         await here.close()
         await there.close()
+
+
+async def test_a_frozen_redis_answers_away_within_its_bound() -> None:
+    """A Redis that accepts the connection and never answers (frozen): the question is
+    answered "no tab" (the reply then goes by email) within the bound, and nothing hangs."""
+    import asyncio
+
+    from hub.process_entry import REDIS_TIMEOUT_S
+
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # read nothing, answer nothing
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    tabs = VisitorTabs(
+        WidgetLive(MemoryBus()), f"redis://127.0.0.1:{port}/0", "t", refresh_s=5, backoff_s=1
+    )
+    try:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        assert await tabs.is_open(7, "visitor:1") is False
+        await tabs.opened(7, "visitor:1")  # swallowed: the next refresh writes it
+        assert loop.time() - started < 10 * REDIS_TIMEOUT_S
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await tabs.close()
