@@ -10,8 +10,6 @@ read.
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.context import HubContext
@@ -19,9 +17,9 @@ from hub.errors import NotFound
 from hub.inbox.access import get_visible_conversation
 from hub.inbox.auth import Principal
 from hub.inbox.item_models import EmailItem
+from hub.inbox.items import unpark_images
 from hub.inbox.models import Message
 
-_PARKED = re.compile(r'(<img\b[^>]*?)\sdata-hub-src="')
 _HEAD = '<!doctype html><meta charset="utf-8"><meta name="referrer" content="no-referrer">'
 
 
@@ -48,5 +46,5 @@ async def email_page(ctx: HubContext, actor: Principal, message_id: int, images:
 
     html = await ctx.read(query)
     if images:
-        html = _PARKED.sub(r'\1 src="', html)
+        html = unpark_images(html)
     return _HEAD + html

@@ -26,18 +26,18 @@ from hub.db import utcnow
 from hub.driver import DriverConnection
 from hub.events import ConversationCreated, ConversationUpdated, Event, MessageCreated, Recipients
 from hub.inbox.attachments import safe_filename
-from hub.inbox.inbound_plan import Planner, preview
+from hub.inbox.inbound_plan import Planner
 from hub.inbox.inbound_postgres import PostgresBatchSql
 from hub.inbox.inbound_sql import ATTACHMENT_COLUMNS, BatchSql, NewMessage, Touch, marks
 from hub.inbox.inbound_sqlite import SqliteBatchSql
 from hub.inbox.inbound_state import ConversationSnapshot, Entry, Plan
 from hub.inbox.items import call_dict, call_row, email_dict, email_row
 from hub.inbox.models import MessageKind
-from hub.inbox.serialize import conversation_dict, message_dict
+from hub.inbox.serialize import attachment_dict, conversation_dict, message_dict
 from hub.jsoncodec import dumps
 from hub.writes import RUN_ALONE, RunAlone
 
-__all__ = ["ReceiveResult", "Stored", "preview", "run_batch_sql", "store_batch", "write_batch"]
+__all__ = ["ReceiveResult", "Stored", "run_batch_sql", "store_batch", "write_batch"]
 
 T = TypeVar("T")
 REOPEN_NOTE = "The customer wrote again; the conversation is open again"
@@ -388,17 +388,7 @@ def _answer(done: _Written, now: datetime) -> Stored:
         contact = _Named(owner_id, owner_name)
         channel = _Named(conv.channel_id, channel_name, channel_type)
     conv_data = conversation_dict(conv, contact, channel)
-    files = [
-        {
-            "id": f.id,
-            "kind": f.kind,
-            "filename": f.filename,
-            "content_type": f.content_type,
-            "size": f.size,
-            "url": f"/api/v1/attachments/{f.id}",
-        }
-        for f in done.files
-    ]
+    files = [attachment_dict(f) for f in done.files]
     msg_data = message_dict(
         msg, contact_names={sender.id: sender.name}, attachments=files, item=done.item
     )

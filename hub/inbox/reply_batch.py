@@ -26,7 +26,7 @@ from hub.db import utcnow
 from hub.driver import DriverConnection
 from hub.events import Event, MessageCreated, Recipients
 from hub.inbox.auth import Principal
-from hub.inbox.inbound_batch import preview
+from hub.inbox.inbound_plan import preview
 from hub.inbox.models import DeliveryStatus, MessageKind
 from hub.inbox.reply_sql import (
     FOUND_FIELDS,

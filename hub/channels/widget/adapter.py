@@ -44,11 +44,16 @@ class WidgetAdapter:
         await self._live.push(
             out.channel_id, out.contact_external_id, {"type": "message", "message": message}
         )
-        if await self._state.tabs.is_open(out.channel_id, out.contact_external_id):
+        # Cheapest first: a tab here; then whether he could be emailed at all (most visitors
+        # left no address); only then a tab on another process.
+        tabs = self._state.tabs
+        if self._live.has_tab(out.channel_id, out.contact_external_id):
             return None
         route = await email_route(self._state.ctx, out)
         mailer = self._state.ctx.adapters.get(route.channel_type) if route is not None else None
         if route is None or mailer is None:
+            return None
+        if await tabs.is_open(out.channel_id, out.contact_external_id):
             return None
         if out.live:
             raise DeliverLater("the visitor has no tab open; the reply goes by email")

@@ -91,8 +91,10 @@ async def email_route(ctx: HubContext, out: OutboundMessage) -> EmailRoute | Non
     async def query(session: AsyncSession) -> EmailRoute | None:
         visitor = await _visitor(session, out.channel_id, key)
         address = (visitor.profile or {}).get("email") if visitor is not None else None
+        if visitor is None or not isinstance(address, str) or not address:
+            return None
         widget = await session.get(Channel, out.channel_id)
-        if visitor is None or not isinstance(address, str) or not address or widget is None:
+        if widget is None:
             return None
         mailboxes = await session.scalars(
             select(Channel).where(Channel.is_active.is_(True)).order_by(Channel.id)
