@@ -27,6 +27,7 @@ from hub.driver import DriverConnection
 from hub.events import Event, MessageCreated, Recipients
 from hub.inbox.auth import Principal
 from hub.inbox.inbound_plan import preview
+from hub.inbox.inbound_state import ConversationSnapshot
 from hub.inbox.models import DeliveryStatus, MessageKind
 from hub.inbox.reply_sql import (
     FOUND_FIELDS,
@@ -59,22 +60,10 @@ class ReplyItem:
 
 
 @dataclass(frozen=True, slots=True)
-class Found:
-    """A conversation as the look-up read it (``reply_sql.FOUND_FIELDS``), then as each reply
-    of the batch leaves it."""
+class Found(ConversationSnapshot):
+    """A conversation as the look-up read it (``reply_sql.FOUND_FIELDS``: the inbound batch's
+    fields and these), then as each reply of the batch leaves it."""
 
-    id: int
-    channel_id: int
-    contact_id: int
-    team_id: int | None
-    assignee_id: int | None
-    status: str
-    snoozed_until: datetime | None
-    created_at: datetime
-    last_activity_at: datetime
-    last_message_preview: str
-    unread_count: int
-    attributes: dict[str, Any]
     identity_id: int | None
     first_incoming_at: datetime | None
     first_reply_at: datetime | None
