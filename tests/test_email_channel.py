@@ -199,3 +199,45 @@ async def test_channel_add_email_checks_the_logins_and_says_what_failed(
         assert code == 2 and "email channel setting address: Field required" in err
     finally:
         await smtp.close()
+
+
+async def test_servers_that_never_answer_are_refused_within_the_check_bound(
+    client: TestClient,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both servers accept the connection and then say nothing (frozen): the admin gets a 422
+    naming them within the check's bound, not a request that hangs, and nothing is made."""
+    import asyncio
+
+    from hub.channels.email import connect
+
+    monkeypatch.setattr(connect, "CHECK_S", 1.0)
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    admin = await make_operator(client, role="admin")
+    body = {
+        "type": "email",
+        "name": "Sales",
+        "address": ADDRESS,
+        "imap": {"host": "127.0.0.1", "port": port, "password": "p"},
+        "smtp": {"host": "127.0.0.1", "port": port, "security": "starttls", "password": "p"},
+    }
+    try:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        resp = await client.post("/api/v1/channels", json=body, headers=admin.headers)
+        assert loop.time() - started < 10
+        error = (await resp.json())["error"]
+        assert resp.status == 422 and error["code"] == "mailbox_check_failed", error
+        assert f"IMAP: 127.0.0.1:{port} did not answer within 1 s" in error["message"]
+        assert f"SMTP: 127.0.0.1:{port} did not answer within 1 s" in error["message"]
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+    assert await email_channels(client, admin.headers) == []

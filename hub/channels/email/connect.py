@@ -54,22 +54,33 @@ async def _check_imap(imap: ImapSettings, password: str, wait_s: float) -> None:
     await session.close()
 
 
+#: The longest both logins may take together (connecting, TLS, logging in; a host name that
+#: does not resolve): the admin's request is answered within it, whatever the servers do.
+CHECK_S = 8.0
+
+
 class EmailConnector:
     async def prepare(
         self, ctx: HubContext, settings: dict[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         public, secrets = split_settings(settings)
         config = parse_config(public)
-        wait_s = ctx.settings.delivery_timeout_s
+        wait_s = min(ctx.settings.delivery_timeout_s, CHECK_S)
         imap, smtp = await asyncio.gather(
-            _check_imap(config.imap, secrets.imap_password, wait_s),
-            send.check_login(config.smtp, secrets.smtp_password, wait_s=wait_s),
+            asyncio.wait_for(_check_imap(config.imap, secrets.imap_password, wait_s), CHECK_S),
+            asyncio.wait_for(
+                send.check_login(config.smtp, secrets.smtp_password, wait_s=wait_s), CHECK_S
+            ),
             return_exceptions=True,
         )
         problems: list[tuple[str, str]] = []
-        for exc, side, code in ((imap, "IMAP", "imap"), (smtp, "SMTP", "smtp")):
+        sides = ((imap, "IMAP", "imap", config.imap), (smtp, "SMTP", "smtp", config.smtp))
+        for exc, side, code, server in sides:
             if isinstance(exc, ImapFailure | send.SendFailed):
                 problems.append((code, f"{side}: {exc.reason}"))
+            elif isinstance(exc, TimeoutError):
+                where = f"{server.host}:{server.port}"
+                problems.append((code, f"{side}: {where} did not answer within {CHECK_S:g} s"))
             elif isinstance(exc, BaseException):
                 raise exc
         if problems:
