@@ -16,6 +16,7 @@ from hub.channels import registry
 from hub.channels.http import routes as channel_routes
 from hub.context import HubContext
 from hub.crm_sync.defaults import ensure_defaults
+from hub.crm_sync.http import pipeline_routes
 from hub.crm_sync.http import reports as report_routes
 from hub.crm_sync.http import routes as crm_routes
 from hub.crm_sync.http import webhooks as webhook_routes
@@ -26,6 +27,7 @@ from hub.http import ops as ops_routes
 from hub.inbox.auth import Principal, load_principal
 from hub.inbox.delivery import DeliveryWorker
 from hub.inbox.handoff import SnoozeWaker
+from hub.inbox.http import admin as admin_routes
 from hub.inbox.http import attachments as attachment_routes
 from hub.inbox.http import canned as canned_routes
 from hub.inbox.http import email_view as email_view_routes
@@ -53,6 +55,8 @@ ROUTE_TABLES = (
     webhook_routes.routes,
     report_routes.routes,
     rating_routes.routes,
+    admin_routes.routes,
+    pipeline_routes.routes,
 )
 
 DELIVERY = web.AppKey("delivery", DeliveryWorker)

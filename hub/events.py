@@ -275,6 +275,43 @@ class PipelineCreated(Event):
         return {"pipeline": self.pipeline}
 
 
+@dataclass(frozen=True, slots=True)
+class PipelineUpdated(Event):
+    """A manager or an admin renamed a pipeline, made it the default, or added, renamed, moved
+    or removed one of its stages; boards and filters re-read it. Sent to everyone."""
+
+    name: ClassVar[str] = "pipeline.updated"
+    pipeline: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"pipeline": self.pipeline}
+
+
+@dataclass(frozen=True, slots=True)
+class LostReasonsUpdated(Event):
+    """The list a lost deal picks its reason from changed (a reason added, renamed or retired);
+    the "lost" dialogs re-read it. Sent to everyone; ``items`` is the active list, in order."""
+
+    name: ClassVar[str] = "lost_reasons.updated"
+    items: tuple[dict[str, Any], ...] = ()
+
+    def data(self) -> dict[str, Any]:
+        return {"items": list(self.items)}
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelUpdated(Event):
+    """An admin changed a channel: its name, team, settings or active flag, or gave it a new
+    secret. Sent to everyone, who list channels to filter by them, so ``channel`` is what
+    operators may see of it: id, type, name, team_id, active (never its settings or secret)."""
+
+    name: ClassVar[str] = "channel.updated"
+    channel: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"channel": self.channel}
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     ConversationCreated,
     ConversationUpdated,
@@ -292,4 +329,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     DealUpdated,
     TaskUpdated,
     PipelineCreated,
+    PipelineUpdated,
+    LostReasonsUpdated,
+    ChannelUpdated,
 )

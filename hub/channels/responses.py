@@ -67,6 +67,10 @@ class CreatedChannelOut(ChannelOut):
     )
 
 
+class EditedChannelOut(ChannelOut):
+    config: dict[str, Any] = Field(description=_CONFIG)
+
+
 class CapabilitiesOut(Out):
     """What a channel type can do (``hub.channels.capabilities``)."""
 

@@ -22,6 +22,8 @@ from hub.channels.connector import ChannelConnector
 from hub.channels.hooks import ContactRows
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from hub.channels.admin import CreatedChannel
     from hub.context import HubContext
     from hub.settings import Settings
@@ -45,6 +47,14 @@ class CliOption:
 #: A channel's connection to its provider as the admin sees it (``status`` of a channel in
 #: ``GET /api/v1/channels``): None while nothing was tried yet.
 Status = Callable[["HubContext", int], Awaitable["dict[str, Any] | None"]]
+
+#: A check of a channel's new settings that needs the database (an email channel's linked
+#: website chats must be widget channels), run in the edit's transaction.
+CheckSettings = Callable[["AsyncSession", "dict[str, Any]"], Awaitable[None]]
+
+#: Tells the provider a channel's new secret before it is stored (Telegram sends it back with
+#: every update, so its webhook is registered again); raising keeps the old secret.
+OnNewSecret = Callable[["HubContext", int, str], Awaitable[None]]
 
 #: Lines ``channel add`` prints after the channel is made (its secret, where to point a webhook).
 Describe = Callable[["CreatedChannel", "Settings"], list[str]]
@@ -96,6 +106,13 @@ class ChannelSpec:
     #: channel. Called per channel when admins list them, so it must be one cheap read that
     #: loads no provider library.
     status: Status | None = None
+    #: The settings an admin may change after the channel is made (``PATCH
+    #: /api/v1/channels/{id}``), each validated with the rest by ``validate_config``; None: all
+    #: of them. A setting the provider must check again (a bot's token, a mailbox's servers and
+    #: passwords) is not among them: that is a channel connected anew.
+    editable_settings: frozenset[str] | None = None
+    check_settings: CheckSettings | None = None
+    on_new_secret: OnNewSecret | None = None
 
     @property
     def label(self) -> str:

@@ -21,8 +21,10 @@ from hub.channels.http.openapi import CHANNEL_MODELS, CHANNEL_PATHS
 from hub.channels.spec import ChannelSpec
 from hub.crm_sync.http.openapi import CRM_MODELS, CRM_PATHS
 from hub.crm_sync.http.openapi_reports import REPORT_MODELS, REPORT_PATHS
+from hub.crm_sync.http.pipeline_routes import PIPELINE_EDIT_MODELS, PIPELINE_EDIT_PATHS
 from hub.http.openapi_build import DATABASE_UNAVAILABLE
 from hub.http.openapi_build import op as _op
+from hub.inbox.http.admin import ADMIN_MODELS, ADMIN_PATHS
 from hub.inbox.http.openapi import INBOX_MODELS, INBOX_PATHS
 from hub.inbox.http.ratings import RATING_MODELS, RATING_PATHS
 from hub.outbound.openapi import WEBHOOKS
@@ -41,6 +43,8 @@ PATHS: dict[str, dict[str, Any]] = {
     **CRM_PATHS,
     **REPORT_PATHS,
     **RATING_PATHS,
+    **ADMIN_PATHS,
+    **PIPELINE_EDIT_PATHS,
 }
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -53,6 +57,8 @@ MODELS: tuple[type[BaseModel], ...] = (
     *CRM_MODELS,
     *REPORT_MODELS,
     *RATING_MODELS,
+    *ADMIN_MODELS,
+    *PIPELINE_EDIT_MODELS,
 )
 
 

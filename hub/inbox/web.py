@@ -41,6 +41,11 @@ STATIC_FILES = {
     "sales-panel.js": "application/javascript; charset=utf-8",
     "items.js": "application/javascript; charset=utf-8",
     "ratings.js": "application/javascript; charset=utf-8",
+    "admin.js": "application/javascript; charset=utf-8",
+    "admin-people.js": "application/javascript; charset=utf-8",
+    "admin-channels.js": "application/javascript; charset=utf-8",
+    "admin-sales.js": "application/javascript; charset=utf-8",
+    "admin.css": "text/css; charset=utf-8",
 }
 
 

@@ -28,6 +28,7 @@ from hub.channels.email.config import (
 )
 from hub.channels.email.credentials import credentials_row
 from hub.channels.email.imap import ImapFailure, ImapLogin, ImapSession
+from hub.channels.email.linked_chats import check_linked_chats
 from hub.context import HubContext
 from hub.errors import Conflict, InvalidInput
 from hub.inbox.models import Channel
@@ -103,29 +104,13 @@ class EmailConnector:
                     f"{address} is connected already (channel {other_id})",
                     code="mailbox_already_connected",
                 )
-        await _check_chats(session, channel.config.get("linked_widget_channel_ids") or [])
+        await check_linked_chats(session, channel.config)
         session.add(credentials_row(channel.id, Secrets.model_validate(private)))
 
     async def activate(
         self, ctx: HubContext, channel_id: int, secret: str, private: dict[str, Any]
     ) -> None:
         return None
-
-
-async def _check_chats(session: AsyncSession, ids: list[int]) -> None:
-    """The website chats a mailbox answers must be channels that pages embed (the widget)."""
-    from hub.channels.registry import channel_spec  # the registry lists this module's spec
-
-    if not ids:
-        return
-    rows = await session.execute(select(Channel.id, Channel.type).where(Channel.id.in_(ids)))
-    found = dict(rows.tuples().all())
-    for chat in ids:
-        kind = found.get(chat)
-        if kind is None or not channel_spec(kind).public_token:
-            raise InvalidInput(
-                f"channel {chat} is not a website chat", code="invalid_email_settings"
-            )
 
 
 CONNECTOR = EmailConnector()

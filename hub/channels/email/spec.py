@@ -12,6 +12,7 @@ from hub.channels.capabilities import Capabilities
 from hub.channels.connector import LazyConnector
 from hub.channels.email.config import TYPE, validate_config
 from hub.channels.email.install import install
+from hub.channels.email.linked_chats import check_linked_chats
 from hub.channels.email.openapi import EMAIL_OPENAPI
 from hub.channels.email.status import channel_status
 from hub.channels.spec import ChannelSpec, CliOption
@@ -85,4 +86,10 @@ SPEC = ChannelSpec(
     describe=describe,
     openapi=EMAIL_OPENAPI,
     status=channel_status,
+    # The servers, the address and the passwords are checked by logging in: a mailbox whose
+    # servers change is connected anew.
+    editable_settings=frozenset(
+        {"display_name", "plus_addressing", "linked_widget_channel_ids", "auto_leads"}
+    ),
+    check_settings=check_linked_chats,
 )

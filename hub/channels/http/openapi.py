@@ -10,9 +10,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hub.channels.http.routes import ChannelIn
-from hub.channels.responses import ChannelsOut, ChannelTypesOut, CreatedChannelOut
-from hub.http.openapi_build import OPERATOR
+from hub.channels.http.routes import ChannelIn, ChannelPatch
+from hub.channels.responses import (
+    ChannelsOut,
+    ChannelTypesOut,
+    CreatedChannelOut,
+    EditedChannelOut,
+)
+from hub.http.openapi_build import OPERATOR, path_id
 from hub.http.openapi_build import op as _op
 
 CHANNEL_PATHS: dict[str, dict[str, Any]] = {
@@ -48,10 +53,43 @@ CHANNEL_PATHS: dict[str, dict[str, Any]] = {
             errors=(400, 401, 403, 409, 413, 422),
         ),
     },
+    "/api/v1/channels/{channel_id}": {
+        "patch": _op(
+            "Change a channel (admin): name, team_id (null: no team), active (false: it takes "
+            "no customer messages; its conversations stay) and settings, the type's own, merged "
+            "over the stored ones and validated by the type as at creation (a widget's color, "
+            "position, lang, greeting, prechat, allowed_origins…). Settings the provider checked "
+            "when the channel was connected cannot change (422 setting_not_editable, naming "
+            "those that can): a Telegram channel's only editable setting is auto_leads; an email "
+            "channel's are display_name, plus_addressing, linked_widget_channel_ids and "
+            "auto_leads (a mailbox whose servers or passwords change is connected anew). "
+            "Announced as channel.updated",
+            body=ChannelPatch,
+            answer=EditedChannelOut,
+            auth=OPERATOR,
+            params=[path_id("channel_id")],
+            errors=(400, 401, 403, 404, 413, 422),
+        ),
+    },
+    "/api/v1/channels/{channel_id}/secret": {
+        "post": _op(
+            "Give a channel a new secret (admin), shown this once; the old one stops working "
+            "(every process within a few seconds). A Telegram channel's webhook is registered "
+            "again with it first: if Telegram refuses, the old secret stays (422 "
+            "webhook_refused, 502 telegram_unreachable). A widget channel's visitors' "
+            "identifier_hash must then be signed with the new one",
+            answer=CreatedChannelOut,
+            auth=OPERATOR,
+            params=[path_id("channel_id")],
+            errors=(400, 401, 403, 404, 422, 502),
+        ),
+    },
 }
 
 CHANNEL_MODELS: tuple[type[BaseModel], ...] = (
     ChannelIn,
+    ChannelPatch,
+    EditedChannelOut,
     ChannelsOut,
     ChannelTypesOut,
     CreatedChannelOut,

@@ -7,10 +7,10 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.channels import admin, registry
+from hub.channels import admin, edit, registry
 from hub.channels.spec import type_dict
-from hub.http import CTX, json, principal, read_json
-from hub.inbox.schemas import Id
+from hub.http import CTX, int_param, json, principal, read_json
+from hub.inbox.schemas import Id, Strict
 from hub.inbox.staff import require_admin
 
 routes = web.RouteTableDef()
@@ -21,6 +21,19 @@ class ChannelIn(BaseModel):
     type: str = Field(max_length=30)
     name: str = Field(max_length=200)
     team_id: Id | None = None
+
+
+class ChannelPatch(Strict):
+    """What to change; a field left out keeps its value (``team_id: null``: no team)."""
+
+    name: str | None = Field(default=None, max_length=200)
+    team_id: Id | None = None
+    active: bool | None = None
+    settings: dict[str, Any] | None = Field(
+        default=None,
+        description="The type's settings to change (the widget's color, greeting, prechat…); "
+        "the others keep their values. Validated by the type with the rest",
+    )
 
 
 @routes.post("/api/v1/channels")
@@ -59,3 +72,31 @@ async def list_channels(request: web.Request) -> web.Response:
         for item in items:
             item.pop("config", None)
     return json({"items": items})
+
+
+@routes.patch("/api/v1/channels/{channel_id}")
+async def update_channel(request: web.Request) -> web.Response:
+    who = await principal(request)
+    require_admin(who)
+    channel_id = int_param(request, "channel_id")
+    body = await read_json(request, ChannelPatch)
+    changes = edit.ChannelChanges(
+        name=body.name,
+        team_id=body.team_id,
+        set_team="team_id" in body.model_fields_set,
+        active=body.active,
+        settings=body.settings,
+    )
+    return json(await edit.update_channel(request.app[CTX], who, channel_id, changes))
+
+
+@routes.post("/api/v1/channels/{channel_id}/secret")
+async def rotate_secret(request: web.Request) -> web.Response:
+    who = await principal(request)
+    require_admin(who)
+    channel_id = int_param(request, "channel_id")
+    made = await edit.rotate_secret(request.app[CTX], who, channel_id)
+    answer = {**made.channel, "secret": made.secret}
+    if made.webhook_secret is not None:
+        answer["webhook_secret"] = made.webhook_secret
+    return json(answer)

@@ -10,6 +10,7 @@ from hub.channels.spec import ChannelSpec, CliOption
 from hub.channels.telegram.config import TYPE, validate_config
 from hub.channels.telegram.install import install
 from hub.channels.telegram.openapi import TELEGRAM_OPENAPI
+from hub.channels.telegram.rekey import register_new_secret
 
 if TYPE_CHECKING:
     from hub.channels.admin import CreatedChannel
@@ -40,4 +41,7 @@ SPEC = ChannelSpec(
     cli_options=(CliOption("--token", "token", "the bot's token from @BotFather", secret=True),),
     describe=describe,
     openapi=TELEGRAM_OPENAPI,
+    # The bot is its token's: another bot is another channel.
+    editable_settings=frozenset({"auto_leads"}),
+    on_new_secret=register_new_secret,
 )

@@ -117,6 +117,12 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
     return _page(request, "reports.html")
 
 
+@routes.get("/admin")
+async def admin_page(request: web.Request) -> web.StreamResponse:
+    """The admin area; the page asks the API, which refuses anyone but admins."""
+    return _page(request, "admin.html")
+
+
 @routes.get("/inbox/static/{name}")
 async def static_file(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
