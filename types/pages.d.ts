@@ -105,8 +105,35 @@ interface HubEventDetail {
   data: ApiJson;
 }
 
+/** What the admin area's shell (admin.js) gives its sections' scripts (admin-*.js). */
+interface HubAdminApi {
+  t(key: string, vars?: Record<string, string | number>): string;
+  addTexts(texts: Texts): void;
+  lang(): Lang;
+  /** A JSON request with the session cookie and the CSRF token. */
+  api(method: string, path: string, body?: unknown): Promise<ApiJson>;
+  /** Shows an error's message in the toast. */
+  fail(err: unknown): void;
+  toast(message: string): void;
+  /** The operators and teams the area last read (sections share them). */
+  operators(): ApiJson[];
+  teams(): ApiJson[];
+  /** Reads operators and teams again, then renders every section. */
+  reload(): Promise<void>;
+  /** A section renders into its element whenever the data or the language changes. */
+  section(id: string, render: (box: HTMLElement) => void, load?: () => Promise<void>): void;
+  /** A labelled form field: label text above the control. */
+  field(label: string, control: HTMLElement, hint?: string): HTMLLabelElement;
+  /** A button of the area's style. */
+  button(text: string, cls?: string): HTMLButtonElement;
+  /** Shows a secret or a password once, with a copy button, until dismissed. */
+  showOnce(title: string, value: string, note?: string): void;
+}
+
 interface Window {
   HubDom: HubDomApi;
+  /** Absent outside the admin area. */
+  HubAdmin?: HubAdminApi;
   /** Absent on a page without the inbox (a feature script then does nothing). */
   HubInbox?: HubInboxApi;
   /** Safari before 14.1. */

@@ -341,6 +341,15 @@ INBOX_PATHS: dict[str, dict[str, Any]] = {
     "/inbox/reports": {
         "get": _op("The managers' reports page", errors=(), content_type="text/html", db=False)
     },
+    "/admin": {
+        "get": _op(
+            "The admin area: operators, teams, channels, pipelines, working hours (its API "
+            "refuses anyone but admins, and the page shows them a refusal)",
+            errors=(),
+            content_type="text/html",
+            db=False,
+        )
+    },
     "/inbox/static/{name}": {
         "get": _op(
             "The inbox pages' scripts and style sheet (inbox.js, reports.js, inbox.css)",

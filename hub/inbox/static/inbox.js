@@ -39,7 +39,7 @@
       role_operator: 'operator', role_manager: 'manager', role_admin: 'admin',
       lang_other: 'Русский', contact: 'Contact', team: 'Team',
       keep_team: '(keep the team)', team_only: '(no operator, the team only)',
-      company: 'Company', notes: 'Notes', retry: 'Retry', reports: 'Reports', channel: 'Channel',
+      company: 'Company', notes: 'Notes', retry: 'Retry', reports: 'Reports', admin_area: 'Settings', channel: 'Channel',
       telegram: 'Telegram', close: 'Close'
     },
     ru: {
@@ -73,7 +73,7 @@
       nothing: '—', error: 'Что-то пошло не так', role_operator: 'оператор',
       role_manager: 'менеджер', role_admin: 'администратор', lang_other: 'English',
       contact: 'Контакт', team: 'Команда', keep_team: '(команда та же)',
-      team_only: '(без оператора, только команда)', company: 'Компания', notes: 'Заметки', retry: 'Повторить', reports: 'Отчёты',
+      team_only: '(без оператора, только команда)', company: 'Компания', notes: 'Заметки', retry: 'Повторить', reports: 'Отчёты', admin_area: 'Настройки',
       channel: 'Канал', telegram: 'Telegram', close: 'Закрыть',
       // Activities: the hub writes them in English (shown as written); in Russian they are
       // told again from their meta.
@@ -234,6 +234,8 @@
     $('me').textContent = S.me.name + ' · ' + t('role_' + S.me.role);
     var staffOnly = all('[data-staff-only]');
     for (var i = 0; i < staffOnly.length; i++) show(staffOnly[i], S.staff);
+    var adminOnly = all('[data-admin-only]');
+    for (i = 0; i < adminOnly.length; i++) show(adminOnly[i], S.me.role === 'admin');
   }
   function contactPageId() {
     var m = /^\/inbox\/contacts\/(\d+)\/?$/.exec(location.pathname);
