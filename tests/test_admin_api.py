@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.channels.email.config import split_settings
+from hub.channels.email.credentials import credentials_row
+from hub.http import CTX
+from hub.inbox.models import Channel
 from tests.helpers import (
     auth,
     customer_says,
@@ -308,3 +313,50 @@ async def test_working_hours_are_shown_as_the_hub_reads_them(
     assert data["days"][5]["hours"] == [{"opens": "10:00", "closes": "14:00"}]
     assert data["days"][6]["hours"] == [] and isinstance(data["open_now"], bool)
     await expect_error(await client.get("/api/v1/working-hours"), 401)
+
+
+async def test_an_email_channel_changes_only_what_needs_no_login(client: TestClient) -> None:  # type: ignore[type-arg]
+    admin = await make_operator(client, role="admin")
+    api_channel = await make_api_channel(client, admin)
+    chat = await _widget(client, admin.headers)
+    public, secrets = split_settings(
+        {
+            "address": "sales@company.ru",
+            "imap": {"host": "imap.company.ru", "password": "imap-secret-1"},
+            "smtp": {"host": "smtp.company.ru", "password": "smtp-secret-1"},
+        }
+    )
+
+    async def unit(session: AsyncSession) -> int:
+        channel = Channel(type="email", name="Sales", secret="s" * 32, config=public)
+        session.add(channel)
+        await session.flush()
+        session.add(credentials_row(channel.id, secrets))
+        return channel.id
+
+    path = f"/api/v1/channels/{await client.app[CTX].write(unit)}"
+    servers = await client.patch(
+        path, json={"settings": {"imap": {"host": "evil.example"}}}, headers=admin.headers
+    )
+    await expect_error(servers, 422, "setting_not_editable")
+    not_a_chat = await client.patch(
+        path,
+        json={"settings": {"linked_widget_channel_ids": [api_channel["id"]]}},
+        headers=admin.headers,
+    )
+    await expect_error(not_a_chat, 422, "invalid_email_settings")
+    resp = await client.patch(
+        path,
+        json={
+            "settings": {"display_name": "Sales team", "linked_widget_channel_ids": [chat["id"]]}
+        },
+        headers=admin.headers,
+    )
+    assert resp.status == 200, await resp.text()
+    config = (await resp.json())["config"]
+    assert config["display_name"] == "Sales team" and config["linked_widget_channel_ids"] == [
+        chat["id"]
+    ]
+    assert config["imap"]["host"] == "imap.company.ru"
+    listed = await (await client.get("/api/v1/channels", headers=admin.headers)).text()
+    assert "imap-secret-1" not in listed and "smtp-secret-1" not in listed

@@ -23,7 +23,7 @@ async def check_linked_chats(session: AsyncSession, config: dict[str, Any]) -> N
     if not ids:
         return
     rows = await session.execute(select(Channel.id, Channel.type).where(Channel.id.in_(ids)))
-    found = dict(rows.tuples().all())
+    found = {row.id: row.type for row in rows}
     for chat in ids:
         kind = found.get(chat)
         if kind is None or not channel_spec(kind).public_token:
