@@ -12,12 +12,19 @@ import pytest
 
 from hub.http import CTX
 from hub.inbox.staff import create_operator
+from hub.settings import Settings
 from tests.e2e.conftest import Hub, screenshot_path
 from tests.e2e.pw import expect
 
 pytestmark = pytest.mark.timeout(120)
 _n = itertools.count(1)
 PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The e2e hub, with working hours for the hours screen to show."""
+    return settings.model_copy(update={"working_hours": "mon-fri 09:00-18:00; sat 10:00-14:00"})
 
 
 async def log_in(hub: Hub, page: Any, role: str = "admin") -> None:
@@ -161,6 +168,7 @@ async def test_an_admin_sets_up_people_channels_and_stages(hub: Hub, browser: An
         await page.screenshot(path=path, full_page=True)
     await section(page, "hours")
     await expect(page.locator("#hours")).to_contain_text("HUB_WORKING_HOURS")
+    await expect(page.locator("#hours tr").first).to_contain_text("Понедельник09:00–18:00")
     if path := screenshot_path("admin-hours-ru.png"):
         await page.screenshot(path=path, full_page=True)
 

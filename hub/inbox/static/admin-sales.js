@@ -23,7 +23,8 @@
       no_hours: 'Not set: the hub counts every hour as working time and the widget never says when you open.',
       closed: 'closed', hours_how: 'Working hours and the time zone are settings of the hub\'s process, the same for the widget, the reports and call-back times. Set them in the hub\'s environment and restart it:',
       day_mon: 'Monday', day_tue: 'Tuesday', day_wed: 'Wednesday', day_thu: 'Thursday', day_fri: 'Friday',
-      day_sat: 'Saturday', day_sun: 'Sunday', won_default: 'Won', lost_default: 'Lost'
+      day_sat: 'Saturday', day_sun: 'Sunday', won_default: 'Won', lost_default: 'Lost',
+      hours_example: '(for example)'
     },
     ru: {
       pipelines: 'Воронки', pipeline_new: 'Новая воронка', pipeline_name: 'Название воронки',
@@ -36,7 +37,8 @@
       no_hours: 'Не заданы: хаб считает рабочим любое время, а виджет не говорит, когда вы открываетесь.',
       closed: 'выходной', hours_how: 'Рабочие часы и часовой пояс — настройки процесса хаба, общие для виджета, отчётов и времени обратных звонков. Задайте их в окружении хаба и перезапустите его:',
       day_mon: 'Понедельник', day_tue: 'Вторник', day_wed: 'Среда', day_thu: 'Четверг', day_fri: 'Пятница',
-      day_sat: 'Суббота', day_sun: 'Воскресенье', won_default: 'Успешно', lost_default: 'Проиграна'
+      day_sat: 'Суббота', day_sun: 'Воскресенье', won_default: 'Успешно', lost_default: 'Проиграна',
+      hours_example: '(например)'
     }
   });
 
@@ -203,7 +205,9 @@
     card.appendChild(el('div', '', t('timezone') + ': ' + h.timezone));
     if (!h.days.length) card.appendChild(el('p', 'muted', t('no_hours')));
     else {
-      card.appendChild(el('p', 'pill' + (h.open_now ? '' : ' off'), h.open_now ? t('open_now') : t('closed_now')));
+      var now = el('p');
+      now.appendChild(el('span', 'pill' + (h.open_now ? '' : ' off'), h.open_now ? t('open_now') : t('closed_now')));
+      card.appendChild(now);
       var table = el('table', 'hours-table');
       h.days.forEach(/** @param {ApiJson} d */ function (d) {
         var tr = el('tr');
@@ -213,7 +217,7 @@
       });
       card.appendChild(table);
     }
-    card.appendChild(el('p', 'small', t('hours_how')));
+    card.appendChild(el('p', 'small', t('hours_how') + (h.spec ? '' : ' ' + t('hours_example'))));
     card.appendChild(el('code', 'snippet', 'HUB_WORKING_HOURS="' + (h.spec || 'mon-fri 09:00-18:00; sat 10:00-14:00') + '"\nHUB_TIMEZONE="' + h.timezone + '"'));
     box.appendChild(card);
   }, function () {

@@ -132,6 +132,8 @@
     document.documentElement.lang = S.lang;
     D.translate(t);
     document.title = t('title');
+    var toast = document.getElementById('toast');
+    if (toast) toast.hidden = true; /* said in the other language */
     renderSection();
   }
 
