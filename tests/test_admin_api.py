@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +25,7 @@ from tests.helpers import (
     make_team,
 )
 from tests.telegram_fake import TOKEN, start_telegram
+from tests.test_operator_socket import connect, recv_until
 from tests.test_operators_api import expect_error
 
 
@@ -35,6 +37,7 @@ async def test_an_admin_gives_an_operator_a_new_password(client: TestClient) -> 
     weak = await client.post(path, json={"password": "short"}, headers=admin.headers)
     await expect_error(weak, 422, "weak_password")
     assert (await client.get("/api/v1/me", headers=op.headers)).status == 200  # nothing changed
+    ws, _ = await connect(client, op.token)
     missing = await client.post("/api/v1/operators/999999/password", json={}, headers=admin.headers)
     await expect_error(missing, 404, "operator_not_found")
     resp = await client.post(path, json={}, headers=admin.headers)
@@ -43,6 +46,8 @@ async def test_an_admin_gives_an_operator_a_new_password(client: TestClient) -> 
     assert made["operator_id"] == op.id and made["sessions_ended"] == 1
     assert len(made["password"]) >= 16
     await expect_error(await client.get("/api/v1/me", headers=op.headers), 401)
+    closed = await ws.receive(timeout=10)
+    assert closed.type == WSMsgType.CLOSE and closed.data == 4003, closed
     old = await client.post("/api/v1/auth/login", json={"email": op.email, "password": op.password})
     await expect_error(old, 401, "invalid_credentials")
     token = await login(client, op.email, made["password"])
@@ -69,10 +74,14 @@ async def test_an_admin_renames_a_team_and_sets_its_members(client: TestClient) 
         path, json={"name": "Sales B2B", "operator_ids": [oleg.id, 999999]}, headers=admin.headers
     )
     await expect_error(unknown, 422, "operator_not_found")
+    ws, _ = await connect(client, oleg.token)
     resp = await client.patch(
         path, json={"name": "Sales B2B", "operator_ids": [oleg.id]}, headers=admin.headers
     )
     assert resp.status == 200, await resp.text()
+    told = await recv_until(ws, lambda f: f["event"] == "operator.updated")
+    assert told[-1]["data"]["operator"]["id"] == oleg.id
+    await ws.close()
     assert (await resp.json())["operator_ids"] == [oleg.id]
     assert (await (await client.get("/api/v1/me", headers=oleg.headers)).json())["team_ids"] == [
         team
@@ -192,9 +201,21 @@ async def test_a_new_secret_replaces_the_old_one(client: TestClient) -> None:  #
         404,
         "channel_not_found",
     )
+    ws, _ = await connect(client, op.token)
     resp = await client.post(path, headers=admin.headers)
     assert resp.status == 200, await resp.text()
     data = await resp.json()
+    told = await recv_until(ws, lambda f: f["event"] == "channel.updated")
+    assert told[-1]["data"] == {
+        "channel": {
+            "id": ch["id"],
+            "type": "api",
+            "name": ch["name"],
+            "team_id": None,
+            "active": True,
+        }
+    }
+    await ws.close()
     assert data["secret"] != ch["secret"] and data["webhook_secret"].startswith("whsec_")
     inbound = f"/api/v1/channels/{ch['id']}/inbound"
     body = {"contact": {"external_id": "c1"}, "body": "hi"}
@@ -219,6 +240,7 @@ async def test_pipelines_stages_and_lost_reasons_change(client: TestClient) -> N
     )
     pipeline = await made.json()
     pid = pipeline["id"]
+    ws, _ = await connect(client, op.token)
     refused = await client.post(
         f"/api/v1/pipelines/{pid}/stages", json={"name": "Demo"}, headers=op.headers
     )
@@ -241,6 +263,8 @@ async def test_pipelines_stages_and_lost_reasons_change(client: TestClient) -> N
         ("Won", 3, "won"),
         ("Lost", 4, "lost"),
     ]
+    told = await recv_until(ws, lambda f: f["event"] == "pipeline.updated")
+    assert told[-1]["data"]["pipeline"]["stages"] == stages
     call, won = stages[2]["id"], stages[3]["id"]
     moved = await client.patch(
         f"/api/v1/stages/{call}", json={"name": "Calls", "position": 0}, headers=admin.headers
@@ -295,6 +319,9 @@ async def test_pipelines_stages_and_lost_reasons_change(client: TestClient) -> N
     assert await retired.json() == {**first, "name": "Pricey", "active": False}
     after = await (await client.get("/api/v1/lost-reasons", headers=op.headers)).json()
     assert first["id"] not in [r["id"] for r in after["items"]]
+    told = await recv_until(ws, lambda f: f["event"] == "lost_reasons.updated")
+    assert told[-1]["data"]["items"] == after["items"]
+    await ws.close()
 
 
 @pytest.mark.parametrize("hours", ["mon-fri 09:00-18:00; sat 10:00-14:00"])
