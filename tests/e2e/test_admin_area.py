@@ -183,7 +183,9 @@ def lambda_free_password() -> Any:
 async def test_on_a_phone_nothing_overflows_and_operators_are_refused(
     hub: Hub, browser: Any
 ) -> None:
-    await hub.call("POST", "/api/v1/channels", 201, json={"type": "widget", "name": "Site chat"})
+    chat = await hub.call(
+        "POST", "/api/v1/channels", 201, json={"type": "widget", "name": "Site chat"}
+    )
     page = await browser.new_page(viewport=PHONE)
     await page.add_init_script("localStorage.setItem('hub.inbox.lang', 'ru')")
     await log_in(hub, page)
@@ -205,6 +207,10 @@ async def test_on_a_phone_nothing_overflows_and_operators_are_refused(
     await other.add_init_script("localStorage.setItem('hub.inbox.lang', 'ru')")
     await log_in(hub, other, role="operator")
     await expect(other.locator("#admin-link")).to_be_hidden()
+    # A channel an admin renames is renamed in the operator's open inbox (channel.updated).
+    await expect(other.locator("#channel-filter")).to_contain_text("Site chat (widget)")
+    await hub.call("PATCH", f"/api/v1/channels/{chat['id']}", json={"name": "Shop chat"})
+    await expect(other.locator("#channel-filter")).to_contain_text("Shop chat (widget)")
     await other.goto(hub.url + "/admin")
     refusal = other.locator("#not-admin")
     await expect(refusal).to_be_visible()

@@ -953,6 +953,10 @@
       }
     } else if (name === 'contact.updated') {
       if (S.contact && data.contact && data.contact.id === S.contact.id) loadContact(S.contact.id);
+    } else if (name === 'channel.updated' && data.channel) {
+      /* An admin renamed, moved or (de)activated a channel: the filter shows it as it is now. */
+      S.channels[data.channel.id] = Object.assign({}, S.channels[data.channel.id], data.channel);
+      renderChannels();
     }
     document.dispatchEvent(new CustomEvent('hub:event', { detail: { name: name, data: data } }));
   }
