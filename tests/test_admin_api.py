@@ -188,6 +188,18 @@ async def test_channel_settings_fixed_at_connection_stay(
     new = (await rotated.json())["secret"]
     assert TOKEN not in await rotated.text()
     assert tg.api.of("setWebhook")[-1].params["secret_token"] == new
+    # Turned off, its webhook goes; turned on, it is set again first (a refusal keeps it off).
+    off = await tg.client.patch(path, json={"active": False}, headers=tg.admin.headers)
+    assert (await off.json())["active"] is False
+    assert len(tg.api.of("deleteWebhook")) == 1
+    tg.api.fail("setWebhook", 400, "Bad Request: bad webhook")
+    refused_on = await tg.client.patch(path, json={"active": True}, headers=tg.admin.headers)
+    await expect_error(refused_on, 422, "webhook_refused")
+    listed = await (await tg.client.get("/api/v1/channels", headers=tg.admin.headers)).json()
+    assert [c["active"] for c in listed["items"]] == [False]
+    on = await tg.client.patch(path, json={"active": True}, headers=tg.admin.headers)
+    assert (await on.json())["active"] is True
+    assert tg.api.of("setWebhook")[-1].params["secret_token"] == new
 
 
 async def test_a_new_secret_replaces_the_old_one(client: TestClient) -> None:  # type: ignore[type-arg]

@@ -6,11 +6,14 @@ the changes on top) and says which of them may change after it was made
 provider when connected, so changing those is connecting anew. A deactivated channel takes no
 customer messages (its webhooks answer 401, the widget refuses it, its mailbox is not read) and
 keeps its conversations; every process sees the change within the channel cache's few seconds
-(``hub.channels.cache``).
+(``hub.channels.cache``). A type whose provider pushes to the hub hears of it
+(``ChannelSpec.on_active_changed``: Telegram's webhook is removed, and set again first when the
+channel is turned back on).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.channels.admin import new_channel_secret
 from hub.channels.registry import channel_spec
 from hub.context import HubContext
-from hub.errors import InvalidInput, NotFound
+from hub.errors import DomainError, InvalidInput, NotFound
 from hub.events import ChannelUpdated, Recipients
 from hub.inbox.auth import Principal
 from hub.inbox.models import Channel, Operator, Team
@@ -28,6 +31,8 @@ from hub.inbox.serialize import channel_dict
 from hub.inbox.staff import require_admin
 from hub.outbound.destinations import check_url
 from hub.outbound.signing import standard_secret
+
+log = logging.getLogger(__name__)
 
 #: What ``channel.updated`` tells every operator of a channel (never its settings).
 PUBLIC_FIELDS = ("id", "type", "name", "team_id", "active")
@@ -97,6 +102,10 @@ async def update_channel(
         for key in spec.outbound_urls:
             if config.get(key) and config.get(key) != current["config"].get(key):
                 await check_url(ctx.settings.destination_policy, config[key], field=key)
+    hook = spec.on_active_changed
+    turned = changes.active if changes.active != current["active"] else None
+    if hook is not None and turned:
+        await hook(ctx, channel_id, True)  # the provider first: if it refuses, it stays off
     events: list[ChannelUpdated] = []
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
@@ -124,6 +133,11 @@ async def update_channel(
 
     data = await ctx.write(unit)
     await ctx.publish(*events)
+    if hook is not None and turned is False:
+        try:
+            await hook(ctx, channel_id, False)
+        except DomainError as exc:  # it is off in the hub whatever the provider says
+            log.warning("channel %s is off; its provider was not told: %s", channel_id, exc)
     return data
 
 

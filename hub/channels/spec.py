@@ -56,6 +56,10 @@ CheckSettings = Callable[["AsyncSession", "dict[str, Any]"], Awaitable[None]]
 #: every update, so its webhook is registered again); raising keeps the old secret.
 OnNewSecret = Callable[["HubContext", int, str], Awaitable[None]]
 
+#: Tells the provider a channel was turned on (before it is stored: raising keeps it off) or
+#: off (after: it is off whatever the provider says). Telegram's webhook is set or removed.
+OnActiveChanged = Callable[["HubContext", int, bool], Awaitable[None]]
+
 #: Lines ``channel add`` prints after the channel is made (its secret, where to point a webhook).
 Describe = Callable[["CreatedChannel", "Settings"], list[str]]
 
@@ -113,6 +117,7 @@ class ChannelSpec:
     editable_settings: frozenset[str] | None = None
     check_settings: CheckSettings | None = None
     on_new_secret: OnNewSecret | None = None
+    on_active_changed: OnActiveChanged | None = None
 
     @property
     def label(self) -> str:

@@ -56,7 +56,9 @@ CHANNEL_PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/channels/{channel_id}": {
         "patch": _op(
             "Change a channel (admin): name, team_id (null: no team), active (false: it takes "
-            "no customer messages; its conversations stay) and settings, the type's own, merged "
+            "no customer messages; its conversations stay; a Telegram channel's webhook is "
+            "removed, and set again before it is turned on: 422 webhook_refused keeps it off) "
+            "and settings, the type's own, merged "
             "over the stored ones and validated by the type as at creation (a widget's color, "
             "position, lang, greeting, prechat, allowed_origins…). Settings the provider checked "
             "when the channel was connected cannot change (422 setting_not_editable, naming "

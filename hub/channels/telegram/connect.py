@@ -115,5 +115,19 @@ class TelegramConnector:
             await bot.session.close()
         log.info("telegram channel %s: webhook set for @%s", channel_id, private["username"])
 
+    async def remove_webhook(self, ctx: HubContext, channel_id: int, token: str) -> None:
+        """A deactivated channel's bot stops sending updates; Telegram keeps them (a day) for
+        when the webhook is set again."""
+        if ctx.settings.telegram_polling:
+            return
+        bot = make_bot(ctx.settings, token)
+        try:
+            await bot.delete_webhook(drop_pending_updates=False)
+        except (TelegramAPIError, ClientDecodeError, TimeoutError, OSError) as exc:
+            raise _upstream(exc) from exc
+        finally:
+            await bot.session.close()
+        log.info("telegram channel %s: webhook removed (deactivated)", channel_id)
+
 
 CONNECTOR = TelegramConnector()

@@ -10,7 +10,7 @@ from hub.channels.spec import ChannelSpec, CliOption
 from hub.channels.telegram.config import TYPE, validate_config
 from hub.channels.telegram.install import install
 from hub.channels.telegram.openapi import TELEGRAM_OPENAPI
-from hub.channels.telegram.rekey import register_new_secret
+from hub.channels.telegram.rekey import register_new_secret, turn_on_or_off
 
 if TYPE_CHECKING:
     from hub.channels.admin import CreatedChannel
@@ -44,4 +44,5 @@ SPEC = ChannelSpec(
     # The bot is its token's: another bot is another channel.
     editable_settings=frozenset({"auto_leads"}),
     on_new_secret=register_new_secret,
+    on_active_changed=turn_on_or_off,
 )
