@@ -1,0 +1,60 @@
+"""A Russian installation (``HUB_LANGUAGE=ru``) makes its defaults in Russian: the sales
+pipeline's stages and the lost reasons, which reports, exports and webhooks show as stored;
+an English one (the default) keeps the English names; a hub that made them already is left
+as it is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from hub.app import create_app
+from hub.crm_sync.defaults import DEFAULTS, ensure_defaults
+from hub.http import CTX
+from hub.settings import Settings
+from tests.helpers import make_operator
+
+
+async def _names(client: TestClient) -> tuple[str, list[str], list[str]]:  # type: ignore[type-arg]
+    op = await make_operator(client, role="manager")
+    pipelines = await (await client.get("/api/v1/pipelines", headers=op.headers)).json()
+    reasons = await (await client.get("/api/v1/lost-reasons", headers=op.headers)).json()
+    default = next(p for p in pipelines["items"] if p["is_default"])
+    return (
+        default["name"],
+        [s["name"] for s in default["stages"]],
+        [r["name"] for r in reasons["items"]],
+    )
+
+
+async def test_a_russian_installation_names_its_defaults_in_russian(
+    aiohttp_client: Any, settings: Settings
+) -> None:
+    client = await aiohttp_client(create_app(settings.model_copy(update={"language": "ru"})))
+    pipeline, stages, reasons = await _names(client)
+    assert pipeline == "Продажи"
+    assert stages == [
+        "Новая",
+        "Квалифицирована",
+        "КП отправлено",
+        "Переговоры",
+        "Договор",
+        "Успешно",
+        "Проиграна",
+    ]
+    assert reasons[:2] == ["Дорого", "Выбрал конкурента"]
+    # Made once: starting again changes nothing an installation has.
+    assert await ensure_defaults(client.app[CTX]) is False
+    assert (await _names(client))[1][0] == "Новая"
+
+
+async def test_an_english_installation_keeps_the_english_names(
+    aiohttp_client: Any, settings: Settings
+) -> None:
+    client = await aiohttp_client(create_app(settings))
+    pipeline, stages, reasons = await _names(client)
+    assert (pipeline, stages[0], reasons[0]) == ("Sales", "New", "Too expensive")
+    assert len(stages) == len(DEFAULTS["ru"].stages) and len(reasons) == len(
+        DEFAULTS["ru"].lost_reasons
+    )
