@@ -65,7 +65,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     # busy event loop keeps it for 5 ms at a time, which made each batch wait on the loop.
     sys.setswitchinterval(0.0005)
     host, port = settings.host, settings.port
-    logging.getLogger("hub").info("serving on http://%s:%s (public URL %s)", host, port, settings.public_url)
+    logging.getLogger("hub").info(
+        "serving on http://%s:%s (public URL %s)", host, port, settings.public_url
+    )
     web.run_app(
         app,
         loop=_new_event_loop(),

@@ -238,7 +238,8 @@ def derived_public_url(host: str, port: int) -> str:
     """Where a browser on this machine reaches a server listening on ``host:port``: a server on
     every address (``0.0.0.0``, ``::``) is reached at 127.0.0.1; behind a proxy or on another
     name, set ``HUB_PUBLIC_URL``."""
-    name = "127.0.0.1" if host in ("", "0.0.0.0", "::", "*") else host
+    every_address = ("", "0.0.0.0", "::", "*")  # noqa: S104 -- compared with, not bound to
+    name = "127.0.0.1" if host in every_address else host
     if ":" in name and not name.startswith("["):
         name = f"[{name}]"
     return f"http://{name}:{port}"
