@@ -184,10 +184,15 @@
     return fetch(path, opts).then(function (r) {
       return r.json().catch(function () { return null; }).then(function (data) {
         if (r.ok) return data;
+        var code = data && data.error ? data.error.code : '';
+        var said = data && data.error ? data.error.message : r.statusText;
+        /* In the operator's words (locale.js); the hub's own message stays on ``detail``. */
+        var words = window.HubLocale ? window.HubLocale.errorText(code, r.status, said, pickLang()) : said;
         /** @type {HubError} */
-        var err = new Error(data && data.error ? data.error.message : r.statusText);
+        var err = new Error(words);
         err.status = r.status;
-        err.code = data && data.error ? data.error.code : '';
+        err.code = code;
+        err.detail = said;
         throw err;
       });
     });
