@@ -53,6 +53,8 @@ interface HubDomApi {
   loadChannelTypes(): Promise<void>;
   /** A channel type's badge, as its registration on the server describes it. */
   channelBadge(type?: string): HTMLSpanElement;
+  /** A channel type's name as its registration on the server gives it. */
+  channelTitle(type?: string): string;
   /** Whether a channel type can do something (``capabilities`` of /api/v1/channel-types). */
   channelCan(type: string | undefined, capability: string): boolean;
 }
@@ -71,6 +73,8 @@ interface HubLocaleApi {
   /** A moment as a datetime-local value on the company's wall clock. */
   toWall(d: Date): string;
   errorText(code: string | undefined, status: number | undefined, message: string, lang: Lang): string;
+  /** A channel type's name in the language (its registration's title for other types). */
+  channelType(type: string, lang: Lang): string;
   zone(): string | null;
 }
 
@@ -102,6 +106,12 @@ interface HubInboxApi {
   targetClosest: HubDomApi['targetClosest'];
   fail(err: unknown): void;
   toast(message?: string): void;
+  /** A channel type's name in the operator's language. */
+  channelTypeName(type: string): string;
+  /** How a channel knows a contact (an identity of the card), in words. */
+  identityText(identity: ApiJson): string;
+  /** A moment in the company's zone, in the operator's language (HubLocale.when). */
+  when(value: string | number | Date | null | undefined, kind?: string): string;
   state(): InboxView;
   addTexts(texts: Texts): void;
   contactChanged(contact: ApiJson): void;

@@ -219,6 +219,11 @@
     b.title = known ? known.title : type || '';
     return b;
   }
+  /** A channel type's name as its registration on the server gives it (English). @param {string} [type] */
+  function channelTitle(type) {
+    var known = channelTypes[type || ''];
+    return known ? known.title : type || '';
+  }
   /**
    * Whether a channel type can do something (its capabilities, as its registration on the
    * server says: replies, files, html, typing, threads); false for a type not loaded.
@@ -233,7 +238,8 @@
   var api = {
     pickLang: pickLang, saveLang: saveLang, format: format, defaultName: defaultName, $: $, find: find, all: all, el: el, clear: clear, show: show,
     control: control, targetAttr: targetAttr, targetClosest: targetClosest, translate: translate, toast: toast,
-    request: request, loadChannelTypes: loadChannelTypes, channelBadge: channelBadge, channelCan: channelCan
+    request: request, loadChannelTypes: loadChannelTypes, channelBadge: channelBadge, channelCan: channelCan,
+    channelTitle: channelTitle
   };
   window.HubDom = api;
 })();

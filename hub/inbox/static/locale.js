@@ -99,6 +99,18 @@
       mailbox_already_connected: 'Этот ящик уже подключён'
   };
 
+  /* The channel types' names people use; a type not here keeps its registration's title. */
+  /** @type {Texts} */
+  var TYPES = {
+    en: { widget: 'Website chat', telegram: 'Telegram', email: 'Email', api: 'API' },
+    ru: { widget: 'Чат на сайте', telegram: 'Telegram', email: 'Почта', api: 'API' }
+  };
+  /** @param {string} type @param {Lang} lang */
+  function channelType(type, lang) {
+    var table = TYPES[lang] || TYPES.en;
+    return Object.prototype.hasOwnProperty.call(table, type) ? table[type] : window.HubDom.channelTitle(type);
+  }
+
   /** @type {string | null} */
   var zone = null;
 
@@ -138,7 +150,8 @@
       date: { dateStyle: 'short' },
       time: { hour: '2-digit', minute: '2-digit' },
       day: { day: 'numeric', month: 'long', year: 'numeric' },
-      short: { day: 'numeric', month: 'short' }
+      short: { day: 'numeric', month: 'short' },
+      weekday: { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }
     };
     return new Intl.DateTimeFormat(lang, inZone(shapes[kind || 'datetime'] || shapes.datetime)).format(d);
   }
@@ -192,7 +205,7 @@
   /** @type {HubLocaleApi} */
   var api = {
     setZone: setZone, loadZone: loadZone, when: when, dayKey: dayKey, fromWall: fromWall, toWall: toWall,
-    errorText: errorText, zone: function () { return zone; }
+    errorText: errorText, channelType: channelType, zone: function () { return zone; }
   };
   window.HubLocale = api;
 })();
