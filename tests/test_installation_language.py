@@ -13,7 +13,7 @@ from hub.app import create_app
 from hub.crm_sync.defaults import DEFAULTS, ensure_defaults
 from hub.http import CTX
 from hub.settings import Settings
-from tests.helpers import make_operator
+from tests.helpers import customer_says, make_api_channel, make_operator
 
 
 async def _names(client: TestClient) -> tuple[str, list[str], list[str]]:  # type: ignore[type-arg]
@@ -47,6 +47,17 @@ async def test_a_russian_installation_names_its_defaults_in_russian(
     # Made once: starting again changes nothing an installation has.
     assert await ensure_defaults(client.app[CTX]) is False
     assert (await _names(client))[1][0] == "Новая"
+    # A deal of a contact with no name is called after him in Russian.
+    admin = await make_operator(client, role="admin")
+    said = await customer_says(client, await make_api_channel(client, admin), "?", name="")
+    resp = await client.post(
+        "/api/v1/deals",
+        json={"contact_id": said["conversation"]["contact_id"]},
+        headers=admin.headers,
+    )
+    deal = await resp.json()
+    assert deal["title"] == f"Клиент #{said['conversation']['contact_id']}"
+    assert deal["stage"]["name"] == "Новая"
 
 
 async def test_an_english_installation_keeps_the_english_names(

@@ -33,6 +33,7 @@ STATIC_FILES = {
     "contact-page.js": "application/javascript; charset=utf-8",
     "deal-new.js": "application/javascript; charset=utf-8",
     "narrow.css": "text/css; charset=utf-8",
+    "manager.css": "text/css; charset=utf-8",
     "duplicates.js": "application/javascript; charset=utf-8",
     "reports.js": "application/javascript; charset=utf-8",
     "canned.js": "application/javascript; charset=utf-8",

@@ -179,6 +179,7 @@ async def test_contact_card_and_page_speak_russian(browser: Any, hub: Hub) -> No
     online = page.locator("#cp-online")
     await expect(online).to_contain_text("Печи для бани")
     await expect(online).to_contain_text("Chrome 131 · Android · телефон")
+    assert deal["title"] == f"Клиент #{contact_id}"
     await expect(page.locator("#cp-deals")).to_contain_text(deal["title"])
     await expect(page.locator("#cp-deals .stage-pill")).to_have_text("Новая")
     await expect(page.locator("#cp-tasks")).to_contain_text("Перезвонить про доставку")
@@ -254,6 +255,9 @@ async def test_a_390px_phone_scrolls_no_page_sideways(browser: Any, hub: Hub) ->
     await expect(page.locator("#conv")).to_be_visible()
     await fits(page)
     await expect(logout).to_be_in_viewport(ratio=1)
+    path = screenshot_path("inbox-phone-ru.png")
+    if path:
+        await page.screenshot(path=path)
     for path in ("/inbox/deals", "/inbox/reports"):
         await page.goto(hub.url + path)
         await page.wait_for_load_state("networkidle")

@@ -66,7 +66,7 @@
     }
     dl.appendChild(dd);
   }
-  /** «Chrome 131 · Android · телефон» @param {ApiJson} seen */
+  /** "Chrome 131 · Android · phone" @param {ApiJson} seen */
   function deviceText(seen) {
     var parts = [seen.browser, seen.os, seen.device ? H.t('device_' + seen.device) : ''];
     return parts.filter(function (p) { return !!p; }).join(' · ');

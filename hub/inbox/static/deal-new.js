@@ -1,5 +1,5 @@
 // @ts-check
-/* «+ Сделка» on the pipeline board (/inbox/deals): a deal made by hand for a customer the hub
+/* "+ Deal" on the pipeline board (/inbox/deals): a deal made by hand for a customer the hub
  * knows. The customer is found as in the inbox's search (name, phone, email, what he wrote:
  * GET /api/v1/conversations?q=), the deal goes into the board's pipeline at the stage chosen
  * (the first by default) with the operator as its owner (POST /api/v1/deals), and its page opens.

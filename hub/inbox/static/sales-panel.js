@@ -44,7 +44,7 @@
     H.show(H.$('lead-reject-form'), false);
     if (lead) {
       var src = lead.source || {};
-      // «Новая заявка · Чат на сайте · yandex», not the channel type's code name.
+      // "New lead · Website chat · yandex", not the channel type's code name.
       H.$('c-lead-source').textContent = [src.channel ? H.channelTypeName(src.channel) : '', src.utm_source, src.utm_campaign]
         .filter(function (x) { return !!x; }).join(' · ');
     }
