@@ -258,8 +258,17 @@ async def test_a_390px_phone_scrolls_no_page_sideways(browser: Any, hub: Hub) ->
     path = screenshot_path("inbox-phone-ru.png")
     if path:
         await page.screenshot(path=path)
-    for path in ("/inbox/deals", "/inbox/reports"):
+    conv_id = await hub.conversation_id(channel["id"])
+    contact_id = (await hub.call("GET", f"/api/v1/conversations/{conv_id}"))["contact_id"]
+    deal = await hub.call("POST", "/api/v1/deals", 201, json={"contact_id": contact_id})
+    drawn = {  # what shows each page has drawn what it loads
+        f"/inbox/contacts/{contact_id}": f"body[data-contact-page='{contact_id}']",
+        "/inbox/deals": "#board .column",
+        f"/inbox/deals/{deal['id']}": "#d-title:not(:empty)",
+        "/inbox/reports": "body[data-loaded='true']",
+    }
+    for path, ready in drawn.items():
         await page.goto(hub.url + path)
-        await page.wait_for_load_state("networkidle")
+        await page.wait_for_selector(ready, state="attached")
         await fits(page)
     assert errors == []
