@@ -181,7 +181,14 @@
       opts.body = JSON.stringify(body);
     }
     if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
-    return fetch(path, opts).then(function (r) {
+    return fetch(path, opts).catch(function () {
+      /* No answer at all (offline, the hub restarting): said in the operator's words. */
+      /** @type {HubError} */
+      var lost = new Error(window.HubLocale ? window.HubLocale.errorText('', 0, '', pickLang()) : 'network error');
+      lost.status = 0;
+      lost.code = 'network';
+      throw lost;
+    }).then(function (r) {
       return r.json().catch(function () { return null; }).then(function (data) {
         if (r.ok) return data;
         var code = data && data.error ? data.error.code : '';
