@@ -25,6 +25,7 @@ from hub.crm_sync.http.pipeline_routes import PIPELINE_EDIT_MODELS, PIPELINE_EDI
 from hub.http.openapi_build import DATABASE_UNAVAILABLE
 from hub.http.openapi_build import op as _op
 from hub.inbox.http.admin import ADMIN_MODELS, ADMIN_PATHS
+from hub.inbox.http.locale import LOCALE_MODELS, LOCALE_PATHS
 from hub.inbox.http.openapi import INBOX_MODELS, INBOX_PATHS
 from hub.inbox.http.ratings import RATING_MODELS, RATING_PATHS
 from hub.outbound.openapi import WEBHOOKS
@@ -45,6 +46,7 @@ PATHS: dict[str, dict[str, Any]] = {
     **RATING_PATHS,
     **ADMIN_PATHS,
     **PIPELINE_EDIT_PATHS,
+    **LOCALE_PATHS,
 }
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -59,6 +61,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     *RATING_MODELS,
     *ADMIN_MODELS,
     *PIPELINE_EDIT_MODELS,
+    *LOCALE_MODELS,
 )
 
 

@@ -177,7 +177,10 @@
     form.id = 'connect-form';
     form.hidden = !C.connecting;
     /** @type {Array<[string, string]>} */
-    var types = C.types.map(function (ty) { return /** @type {[string, string]} */ ([ty.type, ty.title]); });
+    var types = C.types.map(function (ty) {
+      var title = window.HubLocale ? window.HubLocale.channelType(ty.type, H.lang()) : ty.title;
+      return /** @type {[string, string]} */ ([ty.type, title]);
+    });
     var type = select(types, 'widget', 'type');
     var row = el('div', 'row');
     row.appendChild(H.field(t('type'), type));

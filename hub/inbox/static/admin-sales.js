@@ -58,7 +58,9 @@
   /** @param {string} value @param {string} placeholder */
   function input(value, placeholder) {
     var node = el('input');
-    node.defaultValue = value; /* the attribute too: a row is found by its stage's name */
+    /* The attribute too (a row is found by its stage's name); a default stored in English reads
+     * as the inbox shows it to a Russian reader, and saving that row stores it so. */
+    node.defaultValue = D.defaultName(value, H.lang());
     node.placeholder = placeholder;
     return node;
   }
