@@ -120,6 +120,11 @@ async def sent_ago(box: Mailbox, message_id: int, seconds: float) -> None:
     await box.ctx.write(unit)
 
 
+async def customer_contact(client: TestClient, box: Mailbox, conv_id: int) -> int:  # type: ignore[type-arg]
+    answer = await client.get(f"/api/v1/conversations/{conv_id}", headers=box.admin.headers)
+    return int((await answer.json())["contact_id"])
+
+
 def path_of(url: str) -> str:
     return urlsplit(url).path
 
@@ -167,6 +172,16 @@ async def test_a_tracked_reply_tells_its_sender_when_a_person_opens_and_clicks(
     summary = (await box.message(conv_id, reply["id"]))["email"]["tracking"]
     assert summary["opens"] == 1 and summary["clicks"] == 1 and summary["machine_opens"] == 1
     assert summary["first_opened_at"] is not None
+    contact_id = await customer_contact(client, box, conv_id)
+    card = await (
+        await client.get(f"/api/v1/contacts/{contact_id}", headers=box.admin.headers)
+    ).json()
+    assert [(h["kind"], h["verdict"]) for h in card["email_tracking"]] == [
+        ("click", "human"),
+        ("open", "human"),
+        ("open", "machine"),
+    ]
+    assert card["email_tracking"][0]["link"] == "https://pechipro.ru/price"
     await ws.close()
 
     # Anything the hub did not make: the same pixel, the same 404, nothing stored.

@@ -192,6 +192,20 @@ class TrackingOut(Out):
     unknown: int
 
 
+class TrackingHitOut(Out):
+    """One open or click of a tracked email, with its verdict and why."""
+
+    message_id: int
+    conversation_id: int
+    subject: str
+    kind: Literal["open", "click"]
+    at: datetime
+    verdict: Literal["human", "machine", "unknown"]
+    reason: str
+    client: str
+    link: str | None
+
+
 class EmailOut(Out):
     subject: str
     html: str = Field(description="Sanitised as it was stored: no scripts, styles or images")

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.inbox.item_models import EmailItem
-from hub.inbox.models import Conversation, Message
+from hub.inbox.models import Message
 from hub.inbox.serialize import iso
 from hub.inbox.tracking_models import (
     EmailTracking,
@@ -108,19 +108,18 @@ def hit_dict(hit: EmailTrackingEvent, subject: str, conversation_id: int) -> dic
     }
 
 
-async def hits_of_contacts(
-    session: AsyncSession, contact_ids: Sequence[int], limit: int = CONTACT_HITS_LIMIT
+async def hits_in(
+    session: AsyncSession, conversation_ids: Sequence[int], limit: int = CONTACT_HITS_LIMIT
 ) -> list[dict[str, Any]]:
-    """Opens and clicks of the emails sent to these contacts (a deal's, a contact's), newest
-    first: machine ones too, each with its verdict and reason."""
-    if not contact_ids:
+    """Opens and clicks of the emails sent in these conversations (a contact's that the
+    reader may see), newest first: machine ones too, each with its verdict and reason."""
+    if not conversation_ids:
         return []
     rows = await session.execute(
         select(EmailTrackingEvent, EmailItem.subject, Message.conversation_id)
         .join(Message, Message.id == EmailTrackingEvent.message_id)
-        .join(Conversation, Conversation.id == Message.conversation_id)
         .outerjoin(EmailItem, EmailItem.message_id == Message.id)
-        .where(Conversation.contact_id.in_(list(contact_ids)))
+        .where(Message.conversation_id.in_(list(conversation_ids)))
         .order_by(EmailTrackingEvent.at.desc(), EmailTrackingEvent.id.desc())
         .limit(limit)
     )

@@ -17,7 +17,9 @@
       track_opens_one: 'Opened once', track_opens_other: 'Opened {n} times',
       track_clicks_one: '1 click', track_clicks_other: '{n} clicks',
       track_first: 'first {time}', track_none: 'Not opened yet',
-      track_machine: 'maybe a robot ({client})', track_machine_plain: 'maybe a robot'
+      track_machine: 'maybe a robot ({client})', track_machine_plain: 'maybe a robot',
+      track_hits: 'Email opens and clicks', track_hit_open: 'opened', track_hit_click: 'clicked',
+      track_verdict_human: 'a person', track_verdict_machine: 'maybe a robot', track_verdict_unknown: 'unclear'
     },
     ru: {
       track_switch: 'Отслеживать открытия и клики',
@@ -28,7 +30,9 @@
       track_clicks_one: '{n} клик', track_clicks_few: '{n} клика', track_clicks_many: '{n} кликов',
       track_clicks_other: '{n} клика',
       track_first: 'впервые {time}', track_none: 'Ещё не открыто',
-      track_machine: 'возможно, робот ({client})', track_machine_plain: 'возможно, робот'
+      track_machine: 'возможно, робот ({client})', track_machine_plain: 'возможно, робот',
+      track_hits: 'Открытия писем и клики', track_hit_open: 'открыто', track_hit_click: 'клик',
+      track_verdict_human: 'человек', track_verdict_machine: 'возможно, робот', track_verdict_unknown: 'неясно'
     }
   });
 
@@ -99,7 +103,29 @@
       }
     }
   }
+  /** The contact page's list of his emails' opens and clicks. @param {number} id */
+  function renderPage(id) {
+    H.api('GET', '/api/v1/contacts/' + id).then(function (c) {
+      var list = H.$('cp-tracking-list');
+      H.clear(list);
+      (c.email_tracking || []).forEach(/** @param {ApiJson} hit */ function (hit) {
+        var li = H.el('li', 'tracking-hit ' + hit.verdict);
+        var when = new Date(hit.at).toLocaleString(H.state().lang);
+        var said = when + ' · ' + H.t('track_hit_' + hit.kind) + ' · „' + hit.subject + '“ · ' +
+          H.t('track_verdict_' + hit.verdict) + (hit.client ? ' (' + hit.client + ')' : '');
+        li.appendChild(H.el('span', '', said));
+        if (hit.link) li.appendChild(H.el('span', 'muted small', ' → ' + hit.link));
+        li.title = hit.reason;
+        list.appendChild(li);
+      });
+      H.show(H.$('cp-tracking'), (c.email_tracking || []).length > 0);
+    }).catch(H.fail);
+  }
+
   function bind() {
+    document.addEventListener('hub:contact-page', /** @param {Event} ev */ function (ev) {
+      renderPage(/** @type {CustomEvent} */ (ev).detail.id);
+    });
     document.addEventListener('hub:event', function (ev) {
       var detail = /** @type {CustomEvent} */ (ev).detail;
       if (detail.name === 'message.opened' || detail.name === 'message.clicked') onTracked(detail.name, detail.data);
