@@ -66,8 +66,12 @@
     }
     node.appendChild(line);
   }
+  /** @type {Record<string, ApiJson>} summaries the live events brought, by message id (a
+   * message the page got before it was sent has no email yet) */
+  var live = {};
   H.onMessage(function (node, m) {
-    if (m.kind === 'outgoing' && m.email && m.email.tracking) trackingLine(node, m.email.tracking);
+    var tr = live[m.id] || (m.email && m.email.tracking);
+    if (m.kind === 'outgoing' && tr) trackingLine(node, tr);
   });
 
   /** Whether the open conversation is an email one (a channel type that threads and carries HTML). */
@@ -94,14 +98,8 @@
       var key = name === 'message.opened' ? 'track_opened_toast' : 'track_clicked_toast';
       H.toast(H.t(key, { name: data.contact ? data.contact.name : '', subject: data.subject || '', time: clock(data.at) }));
     }
-    if (data.conversation_id !== S.current) return;
-    for (var i = 0; i < S.messages.length; i++) {
-      var m = S.messages[i];
-      if (m.id === data.message_id && m.email) {
-        m.email = Object.assign({}, m.email, { tracking: data.tracking });
-        H.rerenderMessages();
-      }
-    }
+    if (data.tracking) live[data.message_id] = data.tracking;
+    if (data.conversation_id === S.current) H.rerenderMessages();
   }
   /** The contact page's list of his emails' opens and clicks. @param {number} id */
   function renderPage(id) {
@@ -131,7 +129,10 @@
       if (detail.name === 'message.opened' || detail.name === 'message.clicked') onTracked(detail.name, detail.data);
       if (detail.name === 'message.created' || detail.name === 'conversation.updated') refreshSwitch();
     });
-    document.addEventListener('hub:conversation-opened', refreshSwitch);
+    document.addEventListener('hub:conversation-opened', function () {
+      live = {}; // the messages about to load carry their summaries
+      refreshSwitch();
+    });
     document.addEventListener('hub:contact-rendered', refreshSwitch);
     // Reply or note: the composer's class says which.
     new MutationObserver(refreshSwitch).observe(H.$('composer'), { attributes: true, attributeFilter: ['class'] });
