@@ -182,6 +182,10 @@ async def test_a_tracked_reply_tells_its_sender_when_a_person_opens_and_clicks(
         ("open", "machine"),
     ]
     assert card["email_tracking"][0]["link"] == "https://pechipro.ru/price"
+    report = await client.get("/api/v1/reports/email-tracking", headers=box.admin.headers)
+    [row] = (await report.json())["items"]
+    assert (row["operator_name"], row["sent"], row["opened"], row["clicked"]) == ("Мария", 1, 1, 1)
+    assert (row["open_rate"], row["machine_opens"], row["machine_only"]) == (1.0, 1, 0)
     await ws.close()
 
     # Anything the hub did not make: the same pixel, the same 404, nothing stored.
