@@ -3,8 +3,8 @@
 Why: a mailing's opens come in bursts (Apple's prefetch loads every image when the mail lands),
 and every hit must be stored with its verdict and a person's announced (``message.opened``).
 This fires pixel requests at the hub from ``--clients`` concurrent clients (closed loops: each
-sends its next request when the last is answered) and, in the same run, at a bare aiohttp route
-answering the same 42-byte GIF (this module run with ``--serve-bare``: no database, no
+sends its next request when the last is answered) and, in the same run (just before each hub),
+at a bare aiohttp route answering the same 42-byte GIF (this module run with ``--serve-bare``: no database, no
 validation, nothing stored), so the ratio prices what the hub does on top.
 
 Each hub gets an API channel, a customer conversation and an operator reply, which is made a
@@ -291,10 +291,11 @@ async def main_async(args: argparse.Namespace) -> int:
     raise_fd_limit(2 * args.clients + 256)
     load_before = os.getloadavg()
     RESULTS.mkdir(exist_ok=True)
-    async with _announce("bare"), bare_server() as server:
-        bare = await fire(server.base_url, args.clients, args.warmup, args.duration)
     rows: list[dict[str, Any]] = []
     for backend in backends:
+        # The bare route just before each hub: on a shared machine the load moves.
+        async with _announce("bare"), bare_server() as server:
+            bare = await fire(server.base_url, args.clients, args.warmup, args.duration)
         async with _announce(backend), BACKENDS[backend](None, LIMITS) as server:
             hub = await measure_hub(server, args)
         ratio = round(hub.req_per_s / bare.req_per_s, 3) if bare.req_per_s else None
