@@ -4,8 +4,8 @@ Why: a mailing's opens come in bursts (Apple's prefetch loads every image when t
 and every hit must be stored with its verdict and a person's announced (``message.opened``).
 This fires pixel requests at the hub from ``--clients`` concurrent clients (closed loops: each
 sends its next request when the last is answered) and, in the same run (just before each hub),
-at a bare aiohttp route answering the same 42-byte GIF (this module run with ``--serve-bare``: no database, no
-validation, nothing stored), so the ratio prices what the hub does on top.
+at a bare aiohttp route answering the same 42-byte GIF (this module run with ``--serve-bare``:
+no database, no validation, nothing stored), so the ratio prices what the hub does on top.
 
 Each hub gets an API channel, a customer conversation and an operator reply, which is made a
 tracked email by one row in ``email_tracking`` (its token), sent an hour before; its pixel is
