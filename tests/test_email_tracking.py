@@ -182,6 +182,19 @@ async def test_a_tracked_reply_tells_its_sender_when_a_person_opens_and_clicks(
         ("open", "machine"),
     ]
     assert card["email_tracking"][0]["link"] == "https://pechipro.ru/price"
+    made = await client.post(
+        "/api/v1/deals",
+        json={"contact_id": contact_id, "conversation_id": conv_id, "title": "Печь"},
+        headers=box.admin.headers,
+    )
+    assert made.status == 201, await made.text()
+    deal = await client.get(f"/api/v1/deals/{(await made.json())['id']}", headers=box.admin.headers)
+    hits = [e["item"] for e in (await deal.json())["timeline"] if e["type"] == "email_hit"]
+    assert sorted((h["kind"], h["verdict"]) for h in hits) == [
+        ("click", "human"),
+        ("open", "human"),
+        ("open", "machine"),
+    ]
     report = await client.get("/api/v1/reports/email-tracking", headers=box.admin.headers)
     [row] = (await report.json())["items"]
     assert (row["operator_name"], row["sent"], row["opened"], row["clicked"]) == ("Мария", 1, 1, 1)
