@@ -57,9 +57,14 @@
     countsTimer = setTimeout(function () { countsTimer = undefined; loadCounts(); }, 1000);
   }
   // Before the first list: an operator with nothing in Mine lands on Unassigned.
+  // A tab he picked meanwhile stays picked.
   H.onStart(function () {
+    var before = H.state().filter.assignee;
     return loadCounts().then(function () {
-      if (counts && counts.landing === 'unassigned') H.state().filter.assignee = 'unassigned';
+      var filter = H.state().filter;
+      if (counts && counts.landing === 'unassigned' && filter.assignee === before && before === 'me') {
+        filter.assignee = 'unassigned';
+      }
     });
   });
 
