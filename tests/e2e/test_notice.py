@@ -11,10 +11,18 @@ from typing import Any
 
 import pytest
 
-from hub.app import REMINDER
+from hub.app import INTAKE, REMINDER
 from tests.e2e.conftest import Hub
 from tests.e2e.pw import expect
-from tests.e2e.test_inbox import api_channel, customer_says, open_inbox, person, row, team
+from tests.e2e.test_inbox import (
+    api_channel,
+    customer_says,
+    open_inbox,
+    person,
+    row,
+    shot,
+    team,
+)
 from tests.e2e.test_inbox_tools import RECORDERS, until
 
 pytestmark = pytest.mark.timeout(90)
@@ -117,8 +125,47 @@ async def test_landing_on_unassigned_and_a_task_falling_due(browser: Any, hub: H
     await expect(listed).to_contain_text("просрочена")
     assert await hub.app[REMINDER].run_once() == 1
     await expect(page.locator("#toast")).to_have_text("Пора выполнить задачу: Перезвонить Ивану")
+    await shot(page, "inbox-due-tasks-ru.png")
     assert await hub.app[REMINDER].run_once() == 0
 
     await listed.locator("[data-complete]").click()
     await expect(page.locator("#due-tasks")).to_be_hidden()
+    assert errors == []
+
+
+async def test_an_automatic_merge_is_told_in_the_conversation_and_undone(
+    browser: Any, hub: Hub
+) -> None:
+    sales = await team(hub, "Sales")
+    oleg = await person(hub, "Oleg", "operator", [sales])
+    site, bot = await api_channel(hub, "Сайт", sales), await api_channel(hub, "Бот", sales)
+    for channel, ext, name, body in (
+        (site, "k", "Иван", "Нужна печь"),
+        (bot, "t", "Ваня", "Снова я"),
+    ):
+        contact = {"external_id": ext, "name": name, "phone": "+79161234567"}
+        await hub.call(
+            "POST",
+            f"/api/v1/channels/{channel['id']}/inbound",
+            201,
+            json={"contact": contact, "body": body},
+            headers={"Authorization": f"Bearer {channel['secret']}"},
+        )
+        await hub.app[INTAKE].run_once()
+    page, errors = await open_inbox(browser, hub, oleg, lang="ru")
+    await row(page, "Снова я").click()
+    line = page.locator("#messages .msg.activity", has_text="автоматически объединён")
+    await expect(line).to_contain_text("совпадает телефон (не подтверждён)")
+    await line.locator("[data-undo-merge]").click()
+    await expect(page.locator("#messages .msg.activity").last).to_contain_text(
+        "Oleg отменил(а) автоматическое объединение: «Ваня»"
+    )
+    await expect(line.locator("[data-undo-merge]")).to_have_count(0)
+    await expect(page.locator("#c-name")).to_have_text("Ваня")
+
+    await page.click("#merges-btn")
+    item = page.locator("#merges-list .merge-item")
+    await expect(item).to_have_count(1)
+    await expect(item).to_contain_text("отменено")
+    await expect(item.locator("[data-undo-merge]")).to_have_count(0)
     assert errors == []

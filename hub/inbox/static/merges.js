@@ -80,7 +80,9 @@
   });
   H.$('messages').addEventListener('click', function (ev) {
     var id = H.targetAttr(ev, 'data-undo-merge');
-    if (id) undo(Number(id));
+    var current = H.state().current;
+    // The conversation goes back to its own contact: shown again with that contact's card.
+    if (id) undo(Number(id), function () { if (current !== null) H.openConversation(current); });
   });
 
   /* ---------- the list ---------- */
