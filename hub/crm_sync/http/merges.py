@@ -32,6 +32,13 @@ async def list_merges(request: web.Request) -> web.Response:
     return json(data)
 
 
+@routes.route("*", "/api/v1/contacts/merges")
+async def other_methods(request: web.Request) -> web.Response:
+    """405 with Allow: GET. Without it ``PATCH /api/v1/contacts/merges`` would reach the edit of
+    a contact (``/contacts/{contact_id}``) and answer 400 for the id "merges"."""
+    raise web.HTTPMethodNotAllowed(request.method, ["GET"])
+
+
 #: Its part of the OpenAPI document (merged in by ``hub.http.openapi``).
 MERGE_PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/contacts/merges": {
