@@ -131,4 +131,6 @@ interface DocumentEventMap {
   'hub:event': CustomEvent<HubEventDetail>;
   'hub:conversation-opened': CustomEvent<null>;
   'hub:contact-rendered': CustomEvent<null>;
+  /** Events were lost: the page refetched its list; feature scripts refetch theirs. */
+  'hub:resync': CustomEvent<null>;
 }

@@ -938,6 +938,7 @@
       if (frame.last_event_id) S.lastEventId = frame.last_event_id;
       loadList();
       if (S.current !== null) openConv(S.current);
+      document.dispatchEvent(new CustomEvent('hub:resync'));
     }
   }
   /** @param {string} name @param {ApiJson} data */

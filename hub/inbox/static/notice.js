@@ -210,4 +210,5 @@
     H.api('POST', '/api/v1/tasks/' + id + '/complete').then(loadTasks).catch(H.fail);
   });
   H.onStart(function () { loadTasks(); return Promise.resolve(); });
+  document.addEventListener('hub:resync', function () { loadCounts(); loadTasks(); });
 })();
