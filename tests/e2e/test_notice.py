@@ -151,6 +151,7 @@ async def test_an_automatic_merge_is_told_in_the_conversation_and_undone(
     await row(page, "Снова я").click()
     line = page.locator("#messages .msg.activity", has_text="автоматически объединён")
     await expect(line).to_contain_text("совпадает телефон (не подтверждён)")
+    await shot(page, "inbox-merge-ru.png")
     await line.locator("[data-undo-merge]").click()
     await expect(page.locator("#messages .msg.activity").last).to_contain_text(
         "Oleg отменил(а) автоматическое объединение: «Ваня»"
