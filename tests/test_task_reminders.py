@@ -6,7 +6,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
@@ -16,13 +15,6 @@ from hub.http import CTX
 from hub.settings import Settings
 from tests.helpers import customer_says, make_api_channel, make_operator
 from tests.test_operator_socket import connect, names, recv_until
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """The tests run the reminder's passes themselves: its loop waits an hour, so a pass of its
-    own never takes a task from under them."""
-    return settings.model_copy(update={"task_reminder_interval_s": 3600.0})
 
 
 def _at(minutes: float) -> str:

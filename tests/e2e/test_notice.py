@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from hub.app import INTAKE, REMINDER
-from hub.settings import Settings
 from tests.e2e.conftest import Hub
 from tests.e2e.pw import expect
 from tests.e2e.test_inbox import (
@@ -29,13 +28,6 @@ from tests.e2e.test_inbox_tools import RECORDERS, until
 
 pytestmark = pytest.mark.timeout(90)
 ON = re.compile(r"\bon\b")
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """The tests run the reminder's passes themselves: its loop waits an hour, so a pass of its
-    own never takes a task from under them."""
-    return settings.model_copy(update={"task_reminder_interval_s": 3600.0})
 
 
 async def test_opening_clears_the_badge_and_the_title_in_every_tab(browser: Any, hub: Hub) -> None:
