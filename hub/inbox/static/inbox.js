@@ -1002,7 +1002,8 @@
     beep();
     if (!('Notification' in window) || Notification.permission !== 'granted' || !document.hidden) return;
     try {
-      var n = new Notification(what + (name ? ': ' + name : ''), { body: body, tag: key });
+      // One notification per conversation: a newer message replaces the older one.
+      var n = new Notification(what + (name ? ': ' + name : ''), convId !== null ? { body: body, tag: key } : { body: body });
       n.onclick = function () { window.focus(); if (convId !== null) openConv(convId); };
     } catch (e) { /* not allowed here */ }
   }
