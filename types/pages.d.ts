@@ -133,4 +133,6 @@ interface DocumentEventMap {
   'hub:contact-rendered': CustomEvent<null>;
   /** Events were lost: the page refetched its list; feature scripts refetch theirs. */
   'hub:resync': CustomEvent<null>;
+  /** The page's language changed (its own parts are drawn again already). */
+  'hub:lang': CustomEvent<null>;
 }

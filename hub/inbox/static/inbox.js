@@ -138,6 +138,7 @@
     renderChannels();
     if (S.me) renderMe();
     if (S.loggedIn) { renderList(); renderConv(); renderContact(); }
+    document.dispatchEvent(new CustomEvent('hub:lang'));
   }
   /** The tab's title, with the count of conversations waiting unread: "(3) Inbox". */
   function renderTitle() {

@@ -171,8 +171,11 @@
     if (task.deal_id) return '/inbox/deals/' + task.deal_id;
     return task.contact_id ? '/inbox/contacts/' + task.contact_id : null;
   }
+  /** @type {ApiJson[]} the tasks shown, drawn again in another language */
+  var shownTasks = [];
   /** @param {ApiJson[]} items */
   function renderTasks(items) {
+    shownTasks = items;
     var list = H.$('due-list');
     H.clear(list);
     items.forEach(function (task) {
@@ -211,4 +214,5 @@
   });
   H.onStart(function () { loadTasks(); return Promise.resolve(); });
   document.addEventListener('hub:resync', function () { loadCounts(); loadTasks(); });
+  document.addEventListener('hub:lang', function () { if (H.state().me) renderTasks(shownTasks); });
 })();
