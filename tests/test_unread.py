@@ -8,7 +8,14 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from tests.helpers import Op, customer_says, make_api_channel, make_operator, make_team
+from tests.helpers import (
+    Op,
+    customer_says,
+    make_api_channel,
+    make_operator,
+    make_team,
+    recorded_statements,
+)
 from tests.test_operator_socket import connect, is_message, names, recv_until
 
 
@@ -62,7 +69,11 @@ async def test_each_operator_reads_for_himself_and_his_other_tabs_clear_live(
     assert await _mine(client, anna, conv) == (0, 2)
     assert await _mine(client, oleg, conv) == (2, 2)  # his stays
 
-    await customer_says(client, channel, "three")
+    # Storing a customer message writes nothing per operator: unread is computed when asked.
+    with recorded_statements(client) as statements:
+        await customer_says(client, channel, "three")
+    assert any("insert into messages" in st for st in statements)
+    assert [st for st in statements if "conversation_reads" in st] == []
     assert await _mine(client, anna, conv) == (1, 3)
     assert await _mine(client, oleg, conv) == (3, 3)
     # Oleg never got Anna's read: the next thing he hears is the customer's message.
