@@ -119,17 +119,11 @@ async def tab_counts(ctx: HubContext, principal: Principal, status: str | None) 
     if status not in {s.value for s in ConversationStatus}:
         raise InvalidInput(f"unknown status {status!r}", code="invalid_status")
     me = principal.operator_id
-    mine = Conv.assignee_id == me
-    free = Conv.assignee_id.is_(None)
-    unread = _has_unread(me)
-    stmt = (
+    # One row per conversation, its unread flag worked out once, then counted per tab.
+    rows = (
         select(
-            _count(mine),
-            _count(free),
-            func.count(Conv.id),
-            _count(and_(mine, unread)),
-            _count(and_(free, unread)),
-            _count(unread),
+            Conv.assignee_id.label("assignee_id"),
+            case((_has_unread(me), 1), else_=0).label("unread"),
         )
         .select_from(Conv)
         .outerjoin(
@@ -137,7 +131,19 @@ async def tab_counts(ctx: HubContext, principal: Principal, status: str | None) 
             and_(ConversationRead.conversation_id == Conv.id, ConversationRead.operator_id == me),
         )
         .where(visible_conversations(principal), Conv.status == status)
+        .subquery()
     )
+    mine = rows.c.assignee_id == me
+    free = rows.c.assignee_id.is_(None)
+    unread = rows.c.unread == 1
+    stmt = select(
+        _count(mine),
+        _count(free),
+        func.count(),
+        _count(and_(mine, unread)),
+        _count(and_(free, unread)),
+        _count(unread),
+    ).select_from(rows)
     row = (await ctx.read(lambda s: s.execute(stmt))).one()
     totals, unreads = row[:3], row[3:]
     tabs = {
