@@ -265,6 +265,26 @@ class TaskUpdated(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CallUpdated(Event):
+    """A phone call already on a conversation's timeline changed: answered, ended, missed, its
+    duration or recording came (a telephony channel reports a call in several events; its
+    first one arrives as ``message.created`` with ``message.call``). ``data.call`` is the whole
+    call as it stands now. Sent to whoever may see the conversation."""
+
+    name: ClassVar[str] = "call.updated"
+    conversation_id: int = 0
+    message_id: int = 0
+    call: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "conversation_id": self.conversation_id,
+            "message_id": self.message_id,
+            "call": self.call,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class PipelineCreated(Event):
     """A manager made a pipeline; boards list it. Sent to everyone."""
 
@@ -276,6 +296,7 @@ class PipelineCreated(Event):
 
 
 ALL_EVENTS: tuple[type[Event], ...] = (
+    CallUpdated,
     ConversationCreated,
     ConversationUpdated,
     ConversationAssigned,

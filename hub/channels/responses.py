@@ -65,6 +65,11 @@ class CreatedChannelOut(ChannelOut):
         description="For a type that sends callbacks: the secret in the Standard Webhooks form "
         "(whsec_…) that verifies them, shown this once",
     )
+    setup: Omittable[list[str]] = Field(
+        default=None,
+        description="For a type set up in its provider's cabinet (calls): what to paste there, "
+        "its webhook URL with the channel's token, shown this once",
+    )
 
 
 class CapabilitiesOut(Out):

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.channels.base import InboundCall, InboundEmail, InboundMessage
 from hub.errors import InvalidInput
 from hub.inbox.item_models import CallDirection, CallItem, CallStatus, EmailItem
+from hub.inbox.serialize import iso
 
 _TAGS = set(nh3.ALLOWED_TAGS) - {"map", "area"}
 #: An image's address, parked where no browser loads it (nh3 writes ``<img src="…"``).
@@ -102,6 +103,11 @@ def call_dict(call: CallItem) -> dict[str, Any]:
         "status": call.status,
         "duration_s": call.duration_s,
         "recording_url": call.recording_url,
+        "operator": call.operator,
+        "started_at": iso(call.started_at),
+        "answered_at": iso(call.answered_at),
+        "ended_at": iso(call.ended_at),
+        "attribution": dict(call.attribution or {}),
     }
 
 
