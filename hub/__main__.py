@@ -181,6 +181,32 @@ def cmd_channel_add(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_context(settings, job))
 
 
+def cmd_tracking_number(settings: Settings, args: argparse.Namespace) -> int:
+    """``tracking-number add`` labels an advert's number; ``tracking-number list`` shows them."""
+    import asyncio
+
+    from hub.crm_sync.tracking_numbers import add_tracking_number, list_tracking_numbers
+
+    async def job(ctx: HubContext) -> int:
+        if args.action == "add":
+            row = await add_tracking_number(
+                ctx,
+                None,
+                number=args.number,
+                source=args.source,
+                medium=args.medium,
+                campaign=args.campaign,
+            )
+            print(f"tracking number {row['id']}: {row['number']} -> {row['source']}")
+            return 0
+        for row in await list_tracking_numbers(ctx, None):
+            label = " ".join(filter(None, (row["source"], row["medium"], row["campaign"])))
+            print(f"{row['id']:>4}  {row['number']:16} {label}")
+        return 0
+
+    return asyncio.run(_with_context(settings, job))
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     """Seed an admin, an API channel and the demo site's widget on an empty database; on a
     seeded one keep everything and only add the demo widget if it is missing."""
@@ -289,6 +315,17 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("-h", "--help", action="store_true")
     add.add_argument("rest", nargs=argparse.REMAINDER)
     add.set_defaults(func=cmd_channel_add)
+
+    numbers = sub.add_parser(
+        "tracking-number", help="label advert phone numbers with their source"
+    ).add_subparsers(dest="action", required=True)
+    label = numbers.add_parser("add", help="label a number: a call to it is a lead from SOURCE")
+    label.add_argument("--number", required=True, help="any spelling, e.g. '8 (495) 123-00-01'")
+    label.add_argument("--source", required=True, help="the advert's source, e.g. yandex")
+    label.add_argument("--medium", default="", help="e.g. cpc, offline")
+    label.add_argument("--campaign", default="", help="the campaign's name")
+    label.set_defaults(func=cmd_tracking_number)
+    numbers.add_parser("list", help="the labelled numbers").set_defaults(func=cmd_tracking_number)
 
     sub.add_parser("demo", help="seed a demo admin and channel").set_defaults(func=cmd_demo)
     return parser

@@ -18,6 +18,7 @@ from hub.context import HubContext
 from hub.crm_sync.defaults import ensure_defaults
 from hub.crm_sync.http import reports as report_routes
 from hub.crm_sync.http import routes as crm_routes
+from hub.crm_sync.http import tracking as tracking_routes
 from hub.crm_sync.http import webhooks as webhook_routes
 from hub.crm_sync.intake import LeadIntake
 from hub.crm_sync.worker import SyncWorker
@@ -51,6 +52,7 @@ ROUTE_TABLES = (
     channel_routes.routes,
     crm_routes.routes,
     webhook_routes.routes,
+    tracking_routes.routes,
     report_routes.routes,
     rating_routes.routes,
 )

@@ -99,8 +99,10 @@ async def add_tracking_number(
     return data
 
 
-async def list_tracking_numbers(ctx: HubContext, actor: Principal) -> list[dict[str, Any]]:
-    require_admin(actor)
+async def list_tracking_numbers(ctx: HubContext, actor: Principal | None) -> list[dict[str, Any]]:
+    """Every labelled number (``actor`` None: the command line)."""
+    if actor is not None:
+        require_admin(actor)
 
     async def query(session: AsyncSession) -> list[dict[str, Any]]:
         rows = await session.scalars(select(TrackingNumber).order_by(TrackingNumber.number))

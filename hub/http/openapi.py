@@ -21,6 +21,7 @@ from hub.channels.http.openapi import CHANNEL_MODELS, CHANNEL_PATHS
 from hub.channels.spec import ChannelSpec
 from hub.crm_sync.http.openapi import CRM_MODELS, CRM_PATHS
 from hub.crm_sync.http.openapi_reports import REPORT_MODELS, REPORT_PATHS
+from hub.crm_sync.http.tracking import TRACKING_MODELS, TRACKING_PATHS
 from hub.http.openapi_build import DATABASE_UNAVAILABLE
 from hub.http.openapi_build import op as _op
 from hub.inbox.http.openapi import INBOX_MODELS, INBOX_PATHS
@@ -40,6 +41,7 @@ PATHS: dict[str, dict[str, Any]] = {
     **CHANNEL_PATHS,
     **CRM_PATHS,
     **REPORT_PATHS,
+    **TRACKING_PATHS,
     **RATING_PATHS,
 }
 
@@ -52,6 +54,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     *CHANNEL_MODELS,
     *CRM_MODELS,
     *REPORT_MODELS,
+    *TRACKING_MODELS,
     *RATING_MODELS,
 )
 

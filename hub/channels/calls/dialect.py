@@ -116,8 +116,11 @@ def required(params: dict[str, str], name: str) -> str:
 
 def phone(raw: str | None) -> tuple[str | None, bool]:
     """(E.164, hidden): a provider's number in any spelling (``79161234567``,
-    ``8 (916) …``); a hidden or unreadable one is (None, True)."""
-    text = (raw or "").strip()
+    ``8 (916) …``); a hidden or unreadable one is (None, True); an absent one (the event
+    does not say) is (None, False)."""
+    if raw is None:
+        return None, False
+    text = raw.strip()
     if text.lower() in HIDDEN_WORDS or text.startswith("client:"):
         return None, True
     try:

@@ -42,8 +42,6 @@ class RecordingFetcher:
             ctx.settings.destination_policy, ctx.settings.delivery_timeout_s
         )
         self._tasks: set[asyncio.Task[None]] = set()
-        #: Fetches finished, failed or skipped (tests wait on it).
-        self.done = 0
 
     def fetch_new(
         self,
@@ -88,8 +86,12 @@ class RecordingFetcher:
         except Exception as exc:
             why = refusal_in(exc) or type(exc).__name__
             log.warning("call %d: fetching the recording failed (%s)", message_id, why)
-        finally:
-            self.done += 1
+
+    async def settled(self) -> None:
+        """Return once every fetch started so far has ended (a readiness signal for tests
+        and for shutdown)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
 
     async def close(self) -> None:
         for task in list(self._tasks):
