@@ -62,8 +62,9 @@ async def _replay_backwards_twice(client: TestClient, admin: Op, provider: str) 
     ch = await connect(client, admin.headers, provider)
     assert any(ch.path in line for line in ch.setup)
     names = fixture_names(provider)
-    # Backwards, and each twice: the end before the start, every event repeated.
-    for name in [*reversed(names), *names]:
+    # Backwards, forwards, backwards: the end before the start, every event repeated, the
+    # start last.
+    for name in [*reversed(names), *names, *reversed(names)]:
         resp = await send(client, build(ch, name))
         assert resp.status == 200, (name, await resp.text())
         assert await resp.read() == ANSWERS.get(provider, b"")
