@@ -31,6 +31,7 @@ from hub.crm_sync.tasks import add_callback_task, callback_title
 from hub.db import utcnow
 from hub.events import Event, Recipients, TaskUpdated
 from hub.inbox.call_fold import CallIn, Folded, FoldWrites
+from hub.inbox.inbound_sql import BatchSql, marks
 
 UNANSWERED = ("missed", "busy")
 
@@ -56,8 +57,61 @@ def _fold_writes(ctx: HubContext) -> FoldWrites:
     """The context's one handler, so events share batches."""
     handler = ctx.batch_handlers.get("calls")
     if not isinstance(handler, FoldWrites):
-        handler = ctx.batch_handlers["calls"] = FoldWrites(ctx.announce)
+        handler = ctx.batch_handlers["calls"] = FoldWrites(ctx.announce, close_answered)
     return handler
+
+
+TASK_COLUMNS = (
+    "id",
+    "title",
+    "kind",
+    "due_at",
+    "assignee_id",
+    "deal_id",
+    "contact_id",
+    "status",
+    "created_by_id",
+    "created_at",
+    "done_at",
+)
+
+
+def close_answered(sql: BatchSql, folded: list[Folded | None], now: datetime) -> list[Event]:
+    """In the fold's transaction: complete the open "call back" tasks for the numbers whose
+    call became answered, whoever's contact they are on (a widget's request and a missed call
+    of the same person before their contacts merged): one statement for the batch."""
+    phones = sorted(
+        {
+            str(done.call["from"])
+            for done in folded
+            if done is not None
+            and done.outcome in ("opened", "changed")
+            and done.call is not None
+            and done.call.get("from")
+            and done.call.get("status") == "answered"
+            and done.before != "answered"
+        }
+    )
+    if not phones:
+        return []
+    rows = sql.fetch(
+        "UPDATE tasks SET status = ?, done_at = ? WHERE kind = 'callback' AND status = ?"
+        f" AND title IN ({marks(len(phones))}) RETURNING {', '.join(TASK_COLUMNS)}",
+        [
+            TaskStatus.DONE.value,
+            sql.time(now),
+            TaskStatus.OPEN.value,
+            *(callback_title(p) for p in phones),
+        ],
+    )
+    events: list[Event] = []
+    for row in rows:
+        values = dict(zip(TASK_COLUMNS, row, strict=True))
+        for name in ("due_at", "created_at", "done_at"):
+            values[name] = sql.read_time(values[name])
+        task = Task(**values)
+        events.append(TaskUpdated(_recipients(task), task_dict(task, now)))
+    return events
 
 
 async def record_call_events(
@@ -101,23 +155,21 @@ def _needs_callback(policy: CallPolicy, done: Folded, now: datetime) -> bool:
 
 
 async def follow_up(ctx: HubContext, policy: CallPolicy, results: Sequence[Folded | None]) -> None:
-    """Tasks for what the fold changed: one pass per call, however many of its events came."""
+    """The "call back" tasks of calls that became missed (the answered ones closed theirs in
+    the fold's transaction: ``close_answered``): one pass per call, however many of its
+    events came."""
     now = utcnow()
     seen: set[int] = set()
     missed: list[Folded] = []
-    answered: list[Folded] = []
     for done in results:
         if done is None or done.message_id is None or done.message_id in seen:
             continue
         if done.outcome not in ("opened", "changed"):
             continue
         seen.add(done.message_id)
-        status = (done.call or {}).get("status")
-        if status == "answered" and done.before != "answered" and (done.call or {}).get("from"):
-            answered.append(done)
-        elif _needs_callback(policy, done, now):
+        if _needs_callback(policy, done, now):
             missed.append(done)
-    if not (missed or answered):
+    if not missed:
         return
     events: list[Event] = []
 
@@ -125,8 +177,6 @@ async def follow_up(ctx: HubContext, policy: CallPolicy, results: Sequence[Folde
         events.clear()
         for done in missed:
             await _add_task(session, policy, done, now, events)
-        for done in answered:
-            await close_callbacks(session, str((done.call or {})["from"]), now, events)
 
     await ctx.write(unit)
     await ctx.publish(*events)
@@ -158,22 +208,3 @@ async def _add_task(
     )
     if task is not None:
         events.append(TaskUpdated(_recipients(task), task_dict(task, now)))
-
-
-async def close_callbacks(
-    session: AsyncSession, phone: str, now: datetime, events: list[Event]
-) -> None:
-    """Complete the open "call back" tasks for ``phone``, whoever's contact they are on (a
-    widget's request and a missed call of the same person before their contacts merged)."""
-    tasks = await session.scalars(
-        select(Task).where(
-            Task.kind == "callback",
-            Task.title == callback_title(phone),
-            Task.status == TaskStatus.OPEN.value,
-        )
-    )
-    for task in tasks:
-        task.status = TaskStatus.DONE.value
-        task.done_at = now
-        events.append(TaskUpdated(_recipients(task), task_dict(task, now)))
-    await session.flush()

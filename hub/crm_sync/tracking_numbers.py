@@ -7,6 +7,7 @@ as the channel cache keeps channels, so a call costs no query for it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
 from typing import Any
@@ -123,6 +124,12 @@ async def remove_tracking_number(ctx: HubContext, actor: Principal, number_id: i
     labels(ctx).forget()
 
 
+def _label_of(row: TrackingNumber) -> dict[str, str]:
+    """A number's label as lead-source attributes."""
+    pairs = (("utm_source", row.source), ("utm_medium", row.medium), ("utm_campaign", row.campaign))
+    return {k: v for k, v in pairs if v}
+
+
 class TrackingLabels:
     """Every number's label, read at most every ``TTL_S`` per process."""
 
@@ -130,6 +137,7 @@ class TrackingLabels:
         self._ctx = ctx
         self._read_at = -TTL_S
         self._labels: dict[str, dict[str, str]] = {}
+        self._loading: asyncio.Future[None] | None = None
 
     def forget(self) -> None:
         self._read_at = -TTL_S
@@ -139,26 +147,21 @@ class TrackingLabels:
         if number is None:
             return None
         if time.monotonic() - self._read_at >= TTL_S:
-            started = time.monotonic()
-
-            async def query(session: AsyncSession) -> dict[str, dict[str, str]]:
-                rows = await session.scalars(select(TrackingNumber))
-                return {
-                    r.number: {
-                        k: v
-                        for k, v in (
-                            ("utm_source", r.source),
-                            ("utm_medium", r.medium),
-                            ("utm_campaign", r.campaign),
-                        )
-                        if v
-                    }
-                    for r in rows
-                }
-
-            self._labels = await self._ctx.read(query)
-            self._read_at = started
+            # Requests that miss at once share one read.
+            if self._loading is None or self._loading.done():
+                self._loading = asyncio.ensure_future(self._load())
+            await asyncio.shield(self._loading)
         return self._labels.get(number)
+
+    async def _load(self) -> None:
+        started = time.monotonic()
+
+        async def query(session: AsyncSession) -> dict[str, dict[str, str]]:
+            rows = await session.scalars(select(TrackingNumber))
+            return {r.number: _label_of(r) for r in rows}
+
+        self._labels = await self._ctx.read(query)
+        self._read_at = started
 
 
 def labels(ctx: HubContext) -> TrackingLabels:

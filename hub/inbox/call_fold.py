@@ -19,7 +19,7 @@ runs again, and then finds the call (``FoldWrites.run_many``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -299,12 +299,27 @@ def _is_race(exc: BaseException) -> bool:
     )
 
 
+#: Work that follows a batch's fold in its own transaction (closing the "call back" tasks of
+#: calls that became answered: ``hub.crm_sync.call_tracking``): its events are announced with
+#: the fold's.
+FollowUp = Callable[[BatchSql, list[Folded | None], datetime], list[Event]]
+
+
 class FoldWrites:
     """The write lane's handler of call events: a batch folds with a few statements on the
     lane's connection; ``announce`` publishes its events as soon as it committed."""
 
-    def __init__(self, announce: Any) -> None:
+    def __init__(self, announce: Any, follow: FollowUp | None = None) -> None:
         self._announce = announce
+        self._follow = follow
+
+    def _work(
+        self, sql: BatchSql, items: Sequence[CallIn], now: datetime
+    ) -> tuple[list[Folded | None], list[Event]]:
+        folded, events = fold_batch(sql, items, now)
+        if self._follow is not None:
+            events += self._follow(sql, folded, now)
+        return folded, events
 
     async def run_many(
         self, conn: DriverConnection, items: list[CallIn]
@@ -312,7 +327,7 @@ class FoldWrites:
         now = utcnow()
         for attempt in range(RACE_RETRIES):
             try:
-                result, events = await run_batch_sql(conn, lambda sql: fold_batch(sql, items, now))
+                result, events = await run_batch_sql(conn, lambda sql: self._work(sql, items, now))
                 break
             except Exception as exc:
                 if attempt == RACE_RETRIES - 1 or not _is_race(exc):
@@ -329,13 +344,13 @@ class FoldWrites:
         now = utcnow()
         if connection.dialect.name == "sqlite":
             result, events = await driver._execute(
-                lambda c: fold_batch(SqliteBatchSql(c), [item], now), driver._conn
+                lambda c: self._work(SqliteBatchSql(c), [item], now), driver._conn
             )
         else:
             pg = PostgresBatchSql(driver)
 
             def work() -> tuple[list[Folded | None], list[Event]]:
-                folded = fold_batch(pg, [item], now)
+                folded = self._work(pg, [item], now)
                 pg.commit()  # releases its savepoint, if it opened one
                 return folded
 

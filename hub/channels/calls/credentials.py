@@ -41,13 +41,21 @@ class SecretsCache:
     def __init__(self, ctx: HubContext) -> None:
         self._ctx = ctx
         self._entries: dict[int, tuple[float, Secrets]] = {}
-        self._lock = asyncio.Lock()
+        self._loading: dict[int, asyncio.Future[Secrets]] = {}
 
     async def get(self, channel_id: int) -> Secrets:
         hit = self._entries.get(channel_id)
         if hit is not None and time.monotonic() - hit[0] < TTL_S:
             return hit[1]
+        # Requests that miss at once share one read (as ``ChannelCache`` does).
+        loading = self._loading.get(channel_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(channel_id))
+            self._loading[channel_id] = loading
+            loading.add_done_callback(lambda _done: self._loading.pop(channel_id, None))
+        return await asyncio.shield(loading)
 
+    async def _load(self, channel_id: int) -> Secrets:
         async def query(session: AsyncSession) -> Secrets:
             row = await session.get(CallCredentials, channel_id)
             return Secrets() if row is None else Secrets(secret=row.secret, key=row.key)
