@@ -95,11 +95,21 @@ async def test_a_missed_call_is_a_task_closed_by_the_next_answered_call(
     [call] = await messages(client, admin, ch)
     assert call["call"]["status"] == "missed" and call["call"]["from"] == CALLER
     # The next answered call with the number closes both.
-    await send(client, sipuni(ch, "1", "answered-2"))
-    await send(client, sipuni(ch, "2", "answered-2"))
+    later = {"call_start_timestamp": "1741959000", "call_answer_timestamp": "1741959009"}
+    await send(client, sipuni(ch, "1", "answered-2", timestamp="1741959000"))
+    await send(client, sipuni(ch, "2", "answered-2", timestamp="1741959156", **later))
     assert [t for t in await tasks(client, admin) if t["title"] == f"Call back {CALLER}"] == []
     done = [t for t in await tasks(client, admin, "done") if t["title"] == f"Call back {CALLER}"]
     assert len(done) == 2
+    # The calls report: one missed and one answered on the number, called back.
+    resp = await client.get("/api/v1/reports/calls?from=2025-01-01", headers=admin.headers)
+    assert resp.status == 200, await resp.text()
+    report = await resp.json()
+    assert report["by_operator"] == [{"operator": "101", "answered": 1, "missed": 0}]
+    [line] = report["by_tracking_number"]
+    assert (line["tracking_number"], line["answered"], line["missed"]) == ("+74951234567", 1, 1)
+    assert report["callbacks"]["missed"] == 1 and report["callbacks"]["called_back"] == 1
+    assert report["callbacks"]["median_s"] is not None
 
 
 async def test_a_first_call_is_a_lead_from_its_tracking_number_joined_to_the_chat_contact(

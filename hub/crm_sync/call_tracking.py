@@ -121,11 +121,18 @@ async def record_call_events(
     items = []
     for ev in events:
         source = await call_source.source_of(ctx, ev) if ev.names_parties else None
+        if source is None:
+            items.append(CallIn(ev))
+            continue
+        touch = source.first_touch
         items.append(
             CallIn(
                 ev,
-                {"first_touch": source.first_touch} if source and source.first_touch else {},
-                source.attribution if source else {},
+                {"first_touch": touch} if touch else {},
+                source.attribution,
+                # A visit (not a number's label) shows on the caller's card as his latest touch.
+                {"last_touch": touch} if touch and source.attribution["method"] != "tracking_number" else {},
+                source.visitor_contact_id,
             )
         )
     handler = _fold_writes(ctx)

@@ -61,6 +61,10 @@ class CallIn:
     event: CallEvent
     conversation_attributes: Mapping[str, Any] = field(default_factory=dict)
     attribution: Mapping[str, Any] = field(default_factory=dict)
+    #: Merged into the caller's contact (the visit the call came from, as ``last_touch``).
+    contact_attributes: Mapping[str, Any] = field(default_factory=dict)
+    #: The contact a new caller joins (the website visitor who held the tracking number).
+    join_contact_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +145,8 @@ def _opening(key: _Key, state: CallState, first: CallIn, contact_id: str) -> Inb
         provider_message_id=f"call:{key[1]}",
         meta={"call_id": key[1]},
         conversation_attributes=dict(first.conversation_attributes),
+        contact_attributes=dict(first.contact_attributes),
+        join_contact_id=first.join_contact_id,
         call=InboundCall(
             direction=state.direction or ev.direction or "inbound",
             from_number=state.from_number,
