@@ -11,6 +11,7 @@ from hub.channels.email import suppression as email_suppression
 from hub.channels.telegram import models as telegram_models
 from hub.channels.widget import models as widget_models
 from hub.crm_sync import models as crm_models
+from hub.crm_sync import number_models
 from hub.db import Base
 from hub.inbox import item_models, rating_models
 from hub.inbox import models as inbox_models
@@ -25,6 +26,7 @@ MODEL_MODULES = (
     email_credentials,
     email_suppression,
     crm_models,
+    number_models,
 )
 
 metadata = Base.metadata
