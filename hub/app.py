@@ -16,6 +16,7 @@ from hub.channels import registry
 from hub.channels.http import routes as channel_routes
 from hub.context import HubContext
 from hub.crm_sync.defaults import ensure_defaults
+from hub.crm_sync.http import number_pool as number_pool_routes
 from hub.crm_sync.http import reports as report_routes
 from hub.crm_sync.http import routes as crm_routes
 from hub.crm_sync.http import webhooks as webhook_routes
@@ -53,6 +54,7 @@ ROUTE_TABLES = (
     webhook_routes.routes,
     report_routes.routes,
     rating_routes.routes,
+    number_pool_routes.routes,
 )
 
 DELIVERY = web.AppKey("delivery", DeliveryWorker)

@@ -32,6 +32,7 @@ from hub.crm_sync.number_models import (
 )
 from hub.db import utcnow
 from hub.errors import InvalidInput
+from hub.events import NumberPoolRanOut, Recipients
 from hub.inbox.models import Contact
 from hub.phones import normalize_phone
 
@@ -134,15 +135,16 @@ def utm_of(params: dict[str, str]) -> dict[str, str]:
 async def reserve_number(ctx: HubContext, channel_id: int, visit: Visit) -> ShownNumber:
     """Renew the visitor's live reservation, or hold the free number idle longest for him, or
     record a miss and show the default. Written as one unit with the pool row locked (and
-    in one write lane per pool), so two visitors never get the same free number."""
+    in one write lane per pool), so two visitors never get the same free number. The first
+    miss after a number was given out tells staff the pool ran out (``number_pool.ran_out``)."""
     ttl = int(ctx.settings.number_reservation_s)
 
-    async def unit(session: AsyncSession) -> ShownNumber:
+    async def unit(session: AsyncSession) -> tuple[ShownNumber, int | None]:
         pool = await session.scalar(
             select(NumberPool).where(NumberPool.channel_id == channel_id).with_for_update()
         )
         if pool is None:
-            return ShownNumber(None, "none")
+            return ShownNumber(None, "none"), None
         now = utcnow()
         expires = now + timedelta(seconds=ttl)
         held = await _live_reservation(session, channel_id, visit.visitor_id, now)
@@ -151,13 +153,16 @@ async def reserve_number(ctx: HubContext, channel_id: int, visit: Visit) -> Show
             held.expires_at = expires
             held.page = visit.page[:2000] or held.page
             held.contact_id = visit.contact_id or held.contact_id
-            return ShownNumber(held.number, "pool", expires)
+            return ShownNumber(held.number, "pool", expires), None
         free = await _idle_longest(session, channel_id, now)
         if free is None:
+            ran_out_now = await _first_miss_of_run(session, channel_id)
             session.add(NumberPoolMiss(channel_id=channel_id, visitor_id=visit.visitor_id, at=now))
-            if pool.default_number is None:
-                return ShownNumber(None, "none")
-            return ShownNumber(pool.default_number, "default")
+            size = await session.scalar(
+                select(func.count(TrackingNumber.id)).where(TrackingNumber.channel_id == channel_id)
+            )
+            shown = ShownNumber(pool.default_number, "default" if pool.default_number else "none")
+            return shown, (size or 0) if ran_out_now else None
         session.add(
             NumberReservation(
                 channel_id=channel_id,
@@ -175,9 +180,31 @@ async def reserve_number(ctx: HubContext, channel_id: int, visit: Visit) -> Show
                 expires_at=expires,
             )
         )
-        return ShownNumber(free.number, "pool", expires)
+        return ShownNumber(free.number, "pool", expires), None
 
-    return await ctx.write(unit, key=("number_pool", channel_id))
+    shown, ran_out_size = await ctx.write(unit, key=("number_pool", channel_id))
+    if ran_out_size is not None:
+        await ctx.publish(
+            NumberPoolRanOut(
+                recipients=Recipients(staff=True), channel_id=channel_id, pool_size=ran_out_size
+            )
+        )
+    return shown
+
+
+async def _first_miss_of_run(session: AsyncSession, channel_id: int) -> bool:
+    """No miss was recorded since the pool last gave out a number (or ever)."""
+    last_miss = await session.scalar(
+        select(func.max(NumberPoolMiss.at)).where(NumberPoolMiss.channel_id == channel_id)
+    )
+    if last_miss is None:
+        return True
+    last_given = await session.scalar(
+        select(func.max(NumberReservation.reserved_at)).where(
+            NumberReservation.channel_id == channel_id
+        )
+    )
+    return last_given is not None and last_given > last_miss
 
 
 async def _live_reservation(

@@ -20,6 +20,7 @@ from hub.channels import registry
 from hub.channels.http.openapi import CHANNEL_MODELS, CHANNEL_PATHS
 from hub.channels.spec import ChannelSpec
 from hub.crm_sync.http.openapi import CRM_MODELS, CRM_PATHS
+from hub.crm_sync.http.openapi_numbers import NUMBER_MODELS, NUMBER_PATHS
 from hub.crm_sync.http.openapi_reports import REPORT_MODELS, REPORT_PATHS
 from hub.http.openapi_build import DATABASE_UNAVAILABLE
 from hub.http.openapi_build import op as _op
@@ -41,6 +42,7 @@ PATHS: dict[str, dict[str, Any]] = {
     **CRM_PATHS,
     **REPORT_PATHS,
     **RATING_PATHS,
+    **NUMBER_PATHS,
 }
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -53,6 +55,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     *CRM_MODELS,
     *REPORT_MODELS,
     *RATING_MODELS,
+    *NUMBER_MODELS,
 )
 
 
