@@ -1,4 +1,4 @@
-"""Command line: ``python -m hub serve | migrate | operator create | channel add | demo``.
+"""Command line: ``python -m hub serve | migrate | operator create | channel add | numbers | demo``.
 
 Each command imports what it uses when it runs: ``--help`` loads no database layer, and no
 command loads a channel's libraries unless it touches a channel of that type.
@@ -290,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("rest", nargs=argparse.REMAINDER)
     add.set_defaults(func=cmd_channel_add)
 
+    from hub import number_cli
+
+    number_cli.add_parser(sub)
     sub.add_parser("demo", help="seed a demo admin and channel").set_defaults(func=cmd_demo)
     return parser
 

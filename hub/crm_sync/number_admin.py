@@ -31,6 +31,12 @@ from hub.phones import normalize_phone
 MAX_NUMBERS = 1000
 
 
+def _require_admin(actor: Principal | None) -> None:
+    """Admins only; None is the command line, run by whoever runs the hub."""
+    if actor is not None:
+        require_admin(actor)
+
+
 async def _site_channel(ctx: HubContext, session: AsyncSession, channel_id: int) -> Channel:
     channel = await session.get(Channel, channel_id)
     if channel is None:
@@ -113,10 +119,10 @@ async def _announce(ctx: HubContext, pool: dict[str, Any]) -> dict[str, Any]:
 
 
 async def get_pool(
-    ctx: HubContext, actor: Principal, channel_id: int, days: int = 14
+    ctx: HubContext, actor: Principal | None, channel_id: int, days: int = 14
 ) -> dict[str, Any]:
     """The pool, the reservation time, and its usage over the last ``days`` days."""
-    require_admin(actor)
+    _require_admin(actor)
     if not 1 <= days <= MAX_DAYS:
         raise InvalidInput(f"days must be 1 to {MAX_DAYS}", code="invalid_query")
 
@@ -131,10 +137,10 @@ async def get_pool(
 
 
 async def add_number(
-    ctx: HubContext, actor: Principal, channel_id: int, raw_number: str, label: str = ""
+    ctx: HubContext, actor: Principal | None, channel_id: int, raw_number: str, label: str = ""
 ) -> dict[str, Any]:
     """Put a number into the site's pool (making the pool with its first number)."""
-    require_admin(actor)
+    _require_admin(actor)
     number = normalize_phone(raw_number)
     label = _clean_label(label)
 
@@ -155,10 +161,10 @@ async def add_number(
 
 
 async def remove_number(
-    ctx: HubContext, actor: Principal, channel_id: int, number_id: int
+    ctx: HubContext, actor: Principal | None, channel_id: int, number_id: int
 ) -> dict[str, Any]:
     """Take a number out of the pool; a visitor holding it gets another on his next renewal."""
-    require_admin(actor)
+    _require_admin(actor)
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
         await _site_channel(ctx, session, channel_id)
@@ -173,10 +179,10 @@ async def remove_number(
 
 
 async def set_default(
-    ctx: HubContext, actor: Principal, channel_id: int, raw_number: str | None
+    ctx: HubContext, actor: Principal | None, channel_id: int, raw_number: str | None
 ) -> dict[str, Any]:
     """Set (or clear, with None) the number shown when every number of the pool is held."""
-    require_admin(actor)
+    _require_admin(actor)
     number = normalize_phone(raw_number) if raw_number is not None else None
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
