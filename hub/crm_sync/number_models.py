@@ -18,8 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base, utcnow
 
-#: E.164 is at most 15 digits and a plus.
-NUMBER_LEN = 16
+#: E.164 is at most 15 digits and a plus; as the calls' own column, with room to spare.
+NUMBER_LEN = 32
 
 
 class NumberPool(Base):

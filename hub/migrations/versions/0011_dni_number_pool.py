@@ -25,7 +25,7 @@ def upgrade() -> None:
     op.create_table(
         "number_pools",
         sa.Column("channel_id", sa.Integer(), nullable=False),
-        sa.Column("default_number", sa.String(length=16), nullable=True),
+        sa.Column("default_number", sa.String(length=32), nullable=True),
         sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["channel_id"],
@@ -64,7 +64,7 @@ def upgrade() -> None:
         "tracking_numbers",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("channel_id", sa.Integer(), nullable=False),
-        sa.Column("number", sa.String(length=16), nullable=False),
+        sa.Column("number", sa.String(length=32), nullable=False),
         sa.Column("label", sa.String(length=200), nullable=False),
         sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -85,7 +85,7 @@ def upgrade() -> None:
         "number_reservations",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("channel_id", sa.Integer(), nullable=False),
-        sa.Column("number", sa.String(length=16), nullable=False),
+        sa.Column("number", sa.String(length=32), nullable=False),
         sa.Column("tracking_number_id", sa.Integer(), nullable=True),
         sa.Column("visitor_id", sa.Integer(), nullable=True),
         sa.Column("contact_id", sa.Integer(), nullable=True),
