@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.crm_sync.number_models import NumberReservation
 from hub.http import CTX
 from tests.helpers import Op, make_api_channel, make_operator
+from tests.test_operator_socket import connect, recv_until
 from tests.test_widget_api import (
     ORIGIN,
     OTHER_ORIGIN,
@@ -145,7 +146,9 @@ async def test_visitors_hold_numbers_and_the_pool_runs_out(client: TestClient) -
     assert again["number"] == first["number"] and again["expires_at"] >= first["expires_at"]
     second = await ask(client, b)
     assert second["kind"] == "pool" and second["number"] == "+74951230002"
-    # Every number held: no default set yet, so nothing; then the default.
+    staff, _ready = await connect(client, admin.token)
+    # Every number held: no default set yet, so nothing; then the default. Staff are told
+    # once that the pool ran out, not again for the next miss.
     assert (await ask(client, c))["kind"] == "none"
     await client.patch(pool_url(site), json={"default_number": DEFAULT}, headers=admin.headers)
     ran_out = await ask(client, c)
@@ -183,6 +186,18 @@ async def test_visitors_hold_numbers_and_the_pool_runs_out(client: TestClient) -
     assert resp.status == 200
     assert (await ask(client, b))["kind"] == "default"
     assert (await ask(client, a))["number"] == "+74951230001"
+    told = await recv_until(
+        staff,
+        lambda f: f["event"] == "number_pool.updated" and len(f["data"]["pool"]["numbers"]) == 1,
+    )
+    pool_events = [f for f in told if f["event"].startswith("number_pool.")]
+    assert [f["event"] for f in pool_events] == [
+        "number_pool.ran_out",
+        "number_pool.updated",
+        "number_pool.updated",
+    ]
+    assert pool_events[0]["data"] == {"channel_id": site, "pool_size": 2}
+    await staff.close()
 
 
 async def test_the_route_is_the_visitors_own(client: TestClient) -> None:  # type: ignore[type-arg]
