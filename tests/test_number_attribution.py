@@ -7,7 +7,7 @@ expiry, two overlapping). Both backends.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -161,3 +161,20 @@ async def test_the_contact_is_the_visitors_now_through_merges(client: TestClient
     found = await _ask(client, at)
     assert found is not None and found.visitor_contact_id == winner
     assert found.utm == {} and found.referrer is None and found.page == "https://shop.example/"
+
+
+async def test_usage_counts_per_day_of_the_hubs_zone(client: TestClient) -> None:  # type: ignore[type-arg]
+    """A number given at 21:30 UTC is given the next day in Moscow (HUB_TIMEZONE)."""
+    channel_id, (visitor,) = await _visitors(client, 1)
+    day = (datetime.now(UTC) - timedelta(days=3)).date()
+    evening = datetime.combine(day, time(21, 30), UTC)
+    await _hold(client, channel_id, visitor, evening, 30)
+    admin = await make_operator(client, role="admin")
+    resp = await client.get(
+        f"/api/v1/channels/{channel_id}/number-pool?days=7", headers=admin.headers
+    )
+    assert resp.status == 200, await resp.text()
+    days = {d["date"]: d["reservations"] for d in (await resp.json())["usage"]["days"]}
+    assert days[day.isoformat()] == 0
+    assert days[(day + timedelta(days=1)).isoformat()] == 1
+    assert sum(days.values()) == 1 and len(days) == 7
