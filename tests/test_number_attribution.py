@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels.widget.models import WidgetVisitor
-from hub.crm_sync.number_models import NumberPool, NumberReservation, TrackingNumber
+from hub.crm_sync.number_models import NumberPool, NumberReservation, PoolNumber
 from hub.crm_sync.number_pool import VisitAttribution, attribution_for_call
 from hub.http import CTX
 from hub.inbox.models import Contact
@@ -36,7 +36,7 @@ async def _visitors(client: TestClient, count: int) -> tuple[int, list[int]]:  #
     async def unit(session: AsyncSession) -> list[int]:
         session.add(NumberPool(channel_id=channel["id"], default_number="+74950000000"))
         await session.flush()
-        session.add(TrackingNumber(channel_id=channel["id"], number=NUMBER))
+        session.add(PoolNumber(channel_id=channel["id"], number=NUMBER))
         rows = await session.scalars(
             select(WidgetVisitor.id)
             .where(WidgetVisitor.channel_id == channel["id"])

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.context import HubContext
-from hub.crm_sync.number_models import NumberPool, NumberReservation, TrackingNumber
+from hub.crm_sync.number_models import NumberPool, NumberReservation, PoolNumber
 from hub.crm_sync.number_usage import MAX_DAYS, pool_usage
 from hub.db import utcnow
 from hub.errors import Conflict, InvalidInput, NotFound
@@ -55,15 +55,15 @@ async def pool_dict(session: AsyncSession, channel_id: int) -> dict[str, Any]:
     now = utcnow()
     held_until: Any = (
         select(func.max(NumberReservation.expires_at))
-        .where(NumberReservation.number == TrackingNumber.number)
-        .correlate(TrackingNumber)
+        .where(NumberReservation.number == PoolNumber.number)
+        .correlate(PoolNumber)
         .scalar_subquery()
     )
     rows = (
         await session.execute(
-            select(TrackingNumber, held_until)
-            .where(TrackingNumber.channel_id == channel_id)
-            .order_by(TrackingNumber.id)
+            select(PoolNumber, held_until)
+            .where(PoolNumber.channel_id == channel_id)
+            .order_by(PoolNumber.id)
         )
     ).all()
     return {
@@ -93,9 +93,7 @@ async def _pool(session: AsyncSession, channel_id: int) -> NumberPool:
 
 async def _check_unused(session: AsyncSession, number: str) -> None:
     """``number`` is neither in a pool nor a pool's default."""
-    taken = await session.scalar(
-        select(TrackingNumber.id).where(TrackingNumber.number == number).limit(1)
-    )
+    taken = await session.scalar(select(PoolNumber.id).where(PoolNumber.number == number).limit(1))
     default = await session.scalar(
         select(NumberPool.channel_id).where(NumberPool.default_number == number).limit(1)
     )
@@ -149,11 +147,11 @@ async def add_number(
         await _pool(session, channel_id)
         await _check_unused(session, number)
         count = await session.scalar(
-            select(func.count(TrackingNumber.id)).where(TrackingNumber.channel_id == channel_id)
+            select(func.count(PoolNumber.id)).where(PoolNumber.channel_id == channel_id)
         )
         if (count or 0) >= MAX_NUMBERS:
             raise InvalidInput(f"a pool holds at most {MAX_NUMBERS} numbers", code="pool_full")
-        session.add(TrackingNumber(channel_id=channel_id, number=number, label=label))
+        session.add(PoolNumber(channel_id=channel_id, number=number, label=label))
         await session.flush()
         return await pool_dict(session, channel_id)
 
@@ -168,7 +166,7 @@ async def remove_number(
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
         await _site_channel(ctx, session, channel_id)
-        number = await session.get(TrackingNumber, number_id)
+        number = await session.get(PoolNumber, number_id)
         if number is None or number.channel_id != channel_id:
             raise NotFound(f"number {number_id} is not in this pool", code="number_not_found")
         await session.delete(number)
@@ -190,7 +188,7 @@ async def set_default(
         pool = await _pool(session, channel_id)
         if number is not None and number != pool.default_number:
             taken = await session.scalar(
-                select(TrackingNumber.id).where(TrackingNumber.number == number).limit(1)
+                select(PoolNumber.id).where(PoolNumber.number == number).limit(1)
             )
             if taken is not None:
                 raise Conflict(

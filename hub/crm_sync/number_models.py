@@ -36,10 +36,10 @@ class NumberPool(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class TrackingNumber(Base):
+class PoolNumber(Base):
     """A number of a pool. A number is in one pool only: a call is attributed by it alone."""
 
-    __tablename__ = "tracking_numbers"
+    __tablename__ = "pool_numbers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(
@@ -67,8 +67,8 @@ class NumberReservation(Base):
     #: Kept as text, not only by id: a number taken out of the pool still attributes the calls
     #: of the visits that held it.
     number: Mapped[str] = mapped_column(String(NUMBER_LEN))
-    tracking_number_id: Mapped[int | None] = mapped_column(
-        ForeignKey("tracking_numbers.id", ondelete="SET NULL"), default=None
+    pool_number_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pool_numbers.id", ondelete="SET NULL"), default=None
     )
     visitor_id: Mapped[int | None] = mapped_column(
         ForeignKey("widget_visitors.id", ondelete="SET NULL"), default=None

@@ -28,7 +28,7 @@ from hub.crm_sync.number_models import (
     NumberPool,
     NumberPoolMiss,
     NumberReservation,
-    TrackingNumber,
+    PoolNumber,
 )
 from hub.db import utcnow
 from hub.errors import InvalidInput
@@ -159,7 +159,7 @@ async def reserve_number(ctx: HubContext, channel_id: int, visit: Visit) -> Show
             ran_out_now = await _first_miss_of_run(session, channel_id)
             session.add(NumberPoolMiss(channel_id=channel_id, visitor_id=visit.visitor_id, at=now))
             size = await session.scalar(
-                select(func.count(TrackingNumber.id)).where(TrackingNumber.channel_id == channel_id)
+                select(func.count(PoolNumber.id)).where(PoolNumber.channel_id == channel_id)
             )
             shown = ShownNumber(pool.default_number, "default" if pool.default_number else "none")
             return shown, (size or 0) if ran_out_now else None
@@ -167,7 +167,7 @@ async def reserve_number(ctx: HubContext, channel_id: int, visit: Visit) -> Show
             NumberReservation(
                 channel_id=channel_id,
                 number=free.number,
-                tracking_number_id=free.id,
+                pool_number_id=free.id,
                 visitor_id=visit.visitor_id,
                 contact_id=visit.contact_id,
                 utm=dict(visit.utm),
@@ -213,37 +213,35 @@ async def _live_reservation(
     """The visitor's reservation still running, of a number still in the pool."""
     return await session.scalar(
         select(NumberReservation)
-        .join(TrackingNumber, TrackingNumber.id == NumberReservation.tracking_number_id)
+        .join(PoolNumber, PoolNumber.id == NumberReservation.pool_number_id)
         .where(
             NumberReservation.channel_id == channel_id,
             NumberReservation.visitor_id == visitor_id,
             NumberReservation.expires_at > now,
-            TrackingNumber.channel_id == channel_id,
+            PoolNumber.channel_id == channel_id,
         )
         .order_by(NumberReservation.reserved_at.desc())
         .limit(1)
     )
 
 
-async def _idle_longest(
-    session: AsyncSession, channel_id: int, now: datetime
-) -> TrackingNumber | None:
+async def _idle_longest(session: AsyncSession, channel_id: int, now: datetime) -> PoolNumber | None:
     """The pool's number no live reservation holds whose last one ended longest ago (a number
     never held first). Any reservation of the number counts, from whatever pool it was in."""
     last_end: Any = (
         select(func.max(NumberReservation.expires_at))
-        .where(NumberReservation.number == TrackingNumber.number)
-        .correlate(TrackingNumber)
+        .where(NumberReservation.number == PoolNumber.number)
+        .correlate(PoolNumber)
         .scalar_subquery()
     )
     rows = (
         await session.execute(
-            select(TrackingNumber, last_end)
-            .where(TrackingNumber.channel_id == channel_id)
-            .order_by(TrackingNumber.id)
+            select(PoolNumber, last_end)
+            .where(PoolNumber.channel_id == channel_id)
+            .order_by(PoolNumber.id)
         )
     ).all()
-    free: list[tuple[datetime | None, TrackingNumber]] = [
+    free: list[tuple[datetime | None, PoolNumber]] = [
         (end, number) for number, end in rows if end is None or end <= now
     ]
     if not free:

@@ -10,7 +10,7 @@ from pydantic import Field
 from hub.responses import Out
 
 
-class TrackingNumberOut(Out):
+class PoolNumberOut(Out):
     id: int
     number: str = Field(description="E.164")
     label: str
@@ -25,7 +25,7 @@ class NumberPoolOut(Out):
     default_number: str | None = Field(
         description="E.164; shown when every number is held. Null: the page keeps its own"
     )
-    numbers: list[TrackingNumberOut]
+    numbers: list[PoolNumberOut]
 
 
 class NumberPoolDayOut(Out):

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.crm_sync.number_models import NumberPoolMiss, NumberReservation, TrackingNumber
+from hub.crm_sync.number_models import NumberPoolMiss, NumberReservation, PoolNumber
 from hub.crm_sync.report_period import zone
 from hub.crm_sync.report_sql import epoch_seconds
 from hub.db import utcnow
@@ -58,12 +58,12 @@ async def pool_usage(
     first = today - timedelta(days=days - 1)
     since = datetime.combine(first, datetime.min.time(), tz).astimezone(UTC)
     size = await session.scalar(
-        select(func.count(TrackingNumber.id)).where(TrackingNumber.channel_id == channel_id)
+        select(func.count(PoolNumber.id)).where(PoolNumber.channel_id == channel_id)
     )
     held = await session.scalar(
-        select(func.count(func.distinct(TrackingNumber.id)))
-        .join(NumberReservation, NumberReservation.number == TrackingNumber.number)
-        .where(TrackingNumber.channel_id == channel_id, NumberReservation.expires_at > now)
+        select(func.count(func.distinct(PoolNumber.id)))
+        .join(NumberReservation, NumberReservation.number == PoolNumber.number)
+        .where(PoolNumber.channel_id == channel_id, NumberReservation.expires_at > now)
     )
     given = _local_days(
         await _per_quarter(

@@ -13,7 +13,7 @@ routes = web.RouteTableDef()
 POOL = "/api/v1/channels/{channel_id}/number-pool"
 
 
-class TrackingNumberIn(BaseModel):
+class PoolNumberIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     number: str = Field(max_length=40, description="Any spelling; stored in E.164")
     label: str = Field(default="", max_length=200, description="The line or the advert")
@@ -49,7 +49,7 @@ async def update_pool(request: web.Request) -> web.Response:
 async def add_number(request: web.Request) -> web.Response:
     who = await principal(request)
     channel_id = int_param(request, "channel_id")
-    body = await read_json(request, TrackingNumberIn)
+    body = await read_json(request, PoolNumberIn)
     data = await number_admin.add_number(request.app[CTX], who, channel_id, body.number, body.label)
     return json(data, status=201)
 

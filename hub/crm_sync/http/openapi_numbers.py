@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hub.crm_sync.http.number_pool import POOL, NumberPoolPatch, TrackingNumberIn
+from hub.crm_sync.http.number_pool import POOL, NumberPoolPatch, PoolNumberIn
 from hub.crm_sync.number_responses import NumberPoolOut, NumberPoolReportOut
 from hub.http.openapi_build import OPERATOR, op, path_id, query
 
@@ -46,7 +46,7 @@ NUMBER_PATHS: dict[str, dict[str, Any]] = {
             "Put a number into the pool (made with its first number); any spelling, stored in "
             "E.164 (422 invalid_phone); a number in any pool already, or a pool's default, "
             "answers 409 number_in_pool. " + WHY,
-            body=TrackingNumberIn,
+            body=PoolNumberIn,
             answer=NumberPoolOut,
             ok=201,
             auth=OPERATOR,
@@ -67,7 +67,7 @@ NUMBER_PATHS: dict[str, dict[str, Any]] = {
 }
 
 NUMBER_MODELS: tuple[type[BaseModel], ...] = (
-    TrackingNumberIn,
+    PoolNumberIn,
     NumberPoolPatch,
     NumberPoolOut,
     NumberPoolReportOut,

@@ -61,7 +61,7 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "tracking_numbers",
+        "pool_numbers",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("channel_id", sa.Integer(), nullable=False),
         sa.Column("number", sa.String(length=32), nullable=False),
@@ -70,15 +70,15 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["channel_id"],
             ["number_pools.channel_id"],
-            name=op.f("fk_tracking_numbers_channel_id_number_pools"),
+            name=op.f("fk_pool_numbers_channel_id_number_pools"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_tracking_numbers")),
-        sa.UniqueConstraint("number", name=op.f("uq_tracking_numbers_number")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pool_numbers")),
+        sa.UniqueConstraint("number", name=op.f("uq_pool_numbers_number")),
     )
-    with op.batch_alter_table("tracking_numbers", schema=None) as batch_op:
+    with op.batch_alter_table("pool_numbers", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_tracking_numbers_channel_id"), ["channel_id"], unique=False
+            batch_op.f("ix_pool_numbers_channel_id"), ["channel_id"], unique=False
         )
 
     op.create_table(
@@ -86,7 +86,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("channel_id", sa.Integer(), nullable=False),
         sa.Column("number", sa.String(length=32), nullable=False),
-        sa.Column("tracking_number_id", sa.Integer(), nullable=True),
+        sa.Column("pool_number_id", sa.Integer(), nullable=True),
         sa.Column("visitor_id", sa.Integer(), nullable=True),
         sa.Column("contact_id", sa.Integer(), nullable=True),
         sa.Column(
@@ -114,9 +114,9 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["tracking_number_id"],
-            ["tracking_numbers.id"],
-            name=op.f("fk_number_reservations_tracking_number_id_tracking_numbers"),
+            ["pool_number_id"],
+            ["pool_numbers.id"],
+            name=op.f("fk_number_reservations_pool_number_id_pool_numbers"),
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
@@ -150,10 +150,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_number_reservations_channel_id_expires_at")
 
     op.drop_table("number_reservations")
-    with op.batch_alter_table("tracking_numbers", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_tracking_numbers_channel_id"))
+    with op.batch_alter_table("pool_numbers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pool_numbers_channel_id"))
 
-    op.drop_table("tracking_numbers")
+    op.drop_table("pool_numbers")
     with op.batch_alter_table("number_pool_misses", schema=None) as batch_op:
         batch_op.drop_index("ix_number_pool_misses_channel_id_at")
 
