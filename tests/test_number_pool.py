@@ -220,3 +220,11 @@ async def test_the_route_is_the_visitors_own(client: TestClient) -> None:  # typ
         "/api/widget/v1/phone-number", json={"number": "+7"}, headers=visitor_headers(token)
     )
     await expect_error(resp, 422, "validation_error")
+    # A default and no numbers yet: the default shows, and nothing ran out.
+    resp = await client.patch(
+        pool_url(channel["id"]), json={"default_number": DEFAULT}, headers=admin.headers
+    )
+    assert resp.status == 200, await resp.text()
+    assert (await ask(client, token))["kind"] == "default"
+    pool = await (await client.get(pool_url(channel["id"]), headers=admin.headers)).json()
+    assert pool["usage"]["ran_out"] == 0 and pool["usage"]["pool_size"] == 0

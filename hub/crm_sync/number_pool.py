@@ -8,9 +8,10 @@ When every number is held the visitor sees the pool's default number and the mis
 numbers are never shared while held, so an attribution is never a guess between two visits.
 
 A call comes in on a number at a time (the calls channel asks ``attribution_for_call``): the
-visit that held the number then is the call's source. Reservations could only overlap if a
-number was held twice (taken out of one pool and put into another while held); then the newest
-reservation wins, as it is the visit most likely to have dialled.
+visit that held the number then is the call's source. A held number is never given again, in
+any pool, until its hold ends, so reservations do not overlap; should two ever cover one moment
+(rows written by other means, an audit's replay), the newest wins, as the visit most likely to
+have dialled.
 """
 
 from __future__ import annotations
@@ -156,13 +157,15 @@ async def reserve_number(ctx: HubContext, channel_id: int, visit: Visit) -> Show
             return ShownNumber(held.number, "pool", expires), None
         free = await _idle_longest(session, channel_id, now)
         if free is None:
-            ran_out_now = await _first_miss_of_run(session, channel_id)
-            session.add(NumberPoolMiss(channel_id=channel_id, visitor_id=visit.visitor_id, at=now))
+            shown = ShownNumber(pool.default_number, "default" if pool.default_number else "none")
             size = await session.scalar(
                 select(func.count(PoolNumber.id)).where(PoolNumber.channel_id == channel_id)
             )
-            shown = ShownNumber(pool.default_number, "default" if pool.default_number else "none")
-            return shown, (size or 0) if ran_out_now else None
+            if not size:
+                return shown, None  # a default and no numbers yet: nothing ran out
+            ran_out_now = await _first_miss_of_run(session, channel_id)
+            session.add(NumberPoolMiss(channel_id=channel_id, visitor_id=visit.visitor_id, at=now))
+            return shown, size if ran_out_now else None
         session.add(
             NumberReservation(
                 channel_id=channel_id,
