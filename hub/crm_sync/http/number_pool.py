@@ -31,8 +31,10 @@ class NumberPoolPatch(BaseModel):
 async def get_pool(request: web.Request) -> web.Response:
     who = await principal(request)
     channel_id = int_param(request, "channel_id")
-    days = query_int(request, "days", 14)
-    data = await number_admin.get_pool(request.app[CTX], who, channel_id, days or 14)
+    days = query_int(request, "days")
+    data = await number_admin.get_pool(
+        request.app[CTX], who, channel_id, 14 if days is None else days
+    )
     return json(data)
 
 
