@@ -1,4 +1,4 @@
-"""Command line: ``python -m hub serve | migrate | operator create | channel add | demo``.
+"""Command line: ``python -m hub serve | migrate | operator create | channel add | numbers | demo``.
 
 Each command imports what it uses when it runs: ``--help`` loads no database layer, and no
 command loads a channel's libraries unless it touches a channel of that type.
@@ -214,7 +214,9 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     from sqlalchemy import select
 
+    from hub.channels import registry
     from hub.channels.admin import create_channel, list_channels
+    from hub.crm_sync import number_admin
     from hub.crm_sync.defaults import ensure_defaults
     from hub.crm_sync.demo import seed_sales
     from hub.inbox.auth import Principal
@@ -225,7 +227,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         channels = await list_channels(ctx)
         if any(ch["config"].get("demo") for ch in channels):
             return
-        await create_channel(
+        site = await create_channel(
             ctx,
             None,
             type="widget",
@@ -241,9 +243,14 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 },
             },
         )
+        # Its page's phone numbers show a number of this pool to each visitor (docs/admins.md).
+        for number in ("+74951234501", "+74951234502", "+74951234503"):
+            await number_admin.add_number(ctx, None, site.channel["id"], number, "demo")
+        await number_admin.set_default(ctx, None, site.channel["id"], "+74951234567")
         print(f"  demo site with the chat widget: {settings.public_url.rstrip('/')}/")
 
     async def job(ctx: HubContext) -> int:
+        ctx.channel_capabilities = registry.capabilities()  # the demo site's pool asks them
         await ensure_defaults(ctx)
         existing = await ctx.read(lambda s: s.scalar(select(Operator.id).limit(1)))
         if existing is not None:
@@ -327,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     label.set_defaults(func=cmd_tracking_number)
     numbers.add_parser("list", help="the labelled numbers").set_defaults(func=cmd_tracking_number)
 
+    from hub import number_cli
+
+    number_cli.add_parser(sub)
     sub.add_parser("demo", help="seed a demo admin and channel").set_defaults(func=cmd_demo)
     return parser
 

@@ -16,6 +16,7 @@ from hub.channels import registry
 from hub.channels.http import routes as channel_routes
 from hub.context import HubContext
 from hub.crm_sync.defaults import ensure_defaults
+from hub.crm_sync.http import number_pool as number_pool_routes
 from hub.crm_sync.http import reports as report_routes
 from hub.crm_sync.http import routes as crm_routes
 from hub.crm_sync.http import tracking as tracking_routes
@@ -55,6 +56,7 @@ ROUTE_TABLES = (
     tracking_routes.routes,
     report_routes.routes,
     rating_routes.routes,
+    number_pool_routes.routes,
 )
 
 DELIVERY = web.AppKey("delivery", DeliveryWorker)

@@ -295,6 +295,32 @@ class PipelineCreated(Event):
         return {"pipeline": self.pipeline}
 
 
+@dataclass(frozen=True, slots=True)
+class NumberPoolUpdated(Event):
+    """An admin changed a site's pool of tracking numbers (a number added or taken out, the
+    default number set). Sent to staff."""
+
+    name: ClassVar[str] = "number_pool.updated"
+    pool: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"pool": self.pool}
+
+
+@dataclass(frozen=True, slots=True)
+class NumberPoolRanOut(Event):
+    """Every number of a site's pool was held when a visitor asked for one, so he was shown
+    the default number (sent once per run of misses: again only after a number was given out
+    since). Sent to staff: the pool needs more numbers."""
+
+    name: ClassVar[str] = "number_pool.ran_out"
+    channel_id: int = 0
+    pool_size: int = 0
+
+    def data(self) -> dict[str, Any]:
+        return {"channel_id": self.channel_id, "pool_size": self.pool_size}
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     CallUpdated,
     ConversationCreated,
@@ -313,4 +339,6 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     DealUpdated,
     TaskUpdated,
     PipelineCreated,
+    NumberPoolUpdated,
+    NumberPoolRanOut,
 )

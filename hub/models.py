@@ -12,7 +12,7 @@ from hub.channels.email import suppression as email_suppression
 from hub.channels.telegram import models as telegram_models
 from hub.channels.widget import models as widget_models
 from hub.crm_sync import models as crm_models
-from hub.crm_sync import tracking_numbers
+from hub.crm_sync import number_models, tracking_numbers
 from hub.db import Base
 from hub.inbox import item_models, rating_models
 from hub.inbox import models as inbox_models
@@ -29,6 +29,7 @@ MODEL_MODULES = (
     crm_models,
     call_credentials,
     tracking_numbers,
+    number_models,
 )
 
 metadata = Base.metadata

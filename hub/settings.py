@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.crm_sync.report_period import parse_working_hours, zone
@@ -163,6 +163,9 @@ class Settings(BaseSettings):
     widget_session_per_s: float = 0.5
     widget_visitor_burst: float = 10
     widget_visitor_per_s: float = 0.5
+    #: How long a tracking number of a site's pool stays a visitor's after his page last
+    #: renewed it (the page renews it while open): calls to it within that time are his visit's.
+    number_reservation_s: float = Field(default=1800.0, ge=60, le=86400)
 
     @field_validator("webhook_allowed_networks")
     @classmethod

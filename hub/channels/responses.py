@@ -80,6 +80,10 @@ class CapabilitiesOut(Out):
     html: bool = Field(description="Replies may be sent as HTML")
     typing: bool = Field(description="The customer sees that the operator is typing")
     threads: bool = Field(description="A sender has one conversation per thread")
+    number_insertion: bool = Field(
+        description="Its script shows site visitors tracking numbers from a pool, so a pool "
+        "of numbers may belong to a channel of it (/api/v1/channels/{id}/number-pool)"
+    )
 
 
 class ChannelTypeOut(Out):

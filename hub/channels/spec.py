@@ -123,5 +123,6 @@ def type_dict(spec: ChannelSpec) -> dict[str, Any]:
             "html": caps.html,
             "typing": caps.typing,
             "threads": caps.threads,
+            "number_insertion": caps.number_insertion,
         },
     }

@@ -131,7 +131,9 @@ async def record_call_events(
                 {"first_touch": touch} if touch else {},
                 source.attribution,
                 # A visit (not a number's label) shows on the caller's card as his latest touch.
-                {"last_touch": touch} if touch and source.attribution["method"] != "tracking_number" else {},
+                {"last_touch": touch}
+                if touch and source.attribution["method"] != "tracking_number"
+                else {},
                 source.visitor_contact_id,
             )
         )

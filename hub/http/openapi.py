@@ -20,6 +20,7 @@ from hub.channels import registry
 from hub.channels.http.openapi import CHANNEL_MODELS, CHANNEL_PATHS
 from hub.channels.spec import ChannelSpec
 from hub.crm_sync.http.openapi import CRM_MODELS, CRM_PATHS
+from hub.crm_sync.http.openapi_numbers import NUMBER_MODELS, NUMBER_PATHS
 from hub.crm_sync.http.openapi_reports import REPORT_MODELS, REPORT_PATHS
 from hub.crm_sync.http.tracking import TRACKING_MODELS, TRACKING_PATHS
 from hub.http.openapi_build import DATABASE_UNAVAILABLE
@@ -43,6 +44,7 @@ PATHS: dict[str, dict[str, Any]] = {
     **REPORT_PATHS,
     **TRACKING_PATHS,
     **RATING_PATHS,
+    **NUMBER_PATHS,
 }
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -56,6 +58,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     *REPORT_MODELS,
     *TRACKING_MODELS,
     *RATING_MODELS,
+    *NUMBER_MODELS,
 )
 
 
