@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.app import create_app
 from hub.channels.calls.keys import CALLS
+from hub.channels.widget.models import WidgetVisitor
 from hub.crm_sync.tasks import callback_task
 from hub.http import CTX
+from hub.inbox.models import Contact
 from hub.settings import Settings
 from tests.calls_replay import Channel, Request, build, connect, send
 from tests.crm_helpers import run_intake
@@ -29,6 +34,7 @@ from tests.helpers import (
     make_api_channel,
     make_operator,
 )
+from tests.test_number_attribution import _hold, _visitors
 
 CALLER = "+79161234567"
 
@@ -277,3 +283,53 @@ async def test_concurrent_deliveries_fold_each_call_once_and_live(
             if frame["event"] == "call.updated":
                 assert set(frame["data"]) == {"conversation_id", "message_id", "call"}
     await ws.close()
+
+
+async def test_a_call_to_a_reserved_pool_number_carries_the_visit(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """Dynamic number insertion: the visit that held the number when the call came goes onto
+    the call, its lead and the caller's card; the caller joins the visitor's contact."""
+    channel_id, (visitor,) = await _visitors(client, 1)
+    now = datetime.now(UTC)
+    await _hold(
+        client,
+        channel_id,
+        visitor,
+        now - timedelta(minutes=1),
+        30,
+        utm={"utm_source": "yandex", "utm_campaign": "winter"},
+        referrer="https://ya.ru/search",
+        page="https://shop.example/contacts",
+    )
+
+    async def unit(session: AsyncSession) -> int:
+        contact = Contact(name="Visitor")
+        session.add(contact)
+        await session.flush()
+        await session.execute(
+            update(WidgetVisitor).where(WidgetVisitor.id == visitor).values(contact_id=contact.id)
+        )
+        return contact.id
+
+    visitor_contact = await client.app[CTX].write(unit)
+    admin = await make_operator(client, role="admin")
+    ch = await connect(client, admin.headers, "sipuni")
+    stamp = str(int(now.timestamp()))
+    answered = {"call_start_timestamp": stamp, "call_answer_timestamp": stamp}
+    req = sipuni(ch, "2", "dni-1", dst_num="74951230001", timestamp=stamp, **answered)
+    assert (await send(client, req)).status == 200
+    await run_intake(client)
+    [call] = await messages(client, admin, ch)
+    source = call["call"]["attribution"]
+    assert source["method"] == "visit" and source["utm_source"] == "yandex"
+    assert source["page"] == "https://shop.example/contacts"
+    assert call["sender"]["id"] == visitor_contact
+    card = await (
+        await client.get(f"/api/v1/contacts/{visitor_contact}", headers=admin.headers)
+    ).json()
+    assert card["attributes"]["last_touch"]["utm_campaign"] == "winter"
+    assert card["attributes"]["last_touch"]["referrer"] == "https://ya.ru/search"
+    [lead] = [lead for lead in card["leads"] if lead["source"]["channel"] == "calls"]
+    assert lead["source"]["utm_source"] == "yandex"
+    assert lead["source"]["landing_page"] == "https://shop.example/contacts"
