@@ -10,13 +10,18 @@ provider names, else the number the customer dialled.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels.call_event import CallEvent
 from hub.context import HubContext
+from hub.crm_sync.number_models import NumberReservation, PoolNumber
 from hub.crm_sync.number_pool import VisitAttribution, attribution_for_call
 from hub.crm_sync.tracking_numbers import labels
 from hub.db import utcnow
@@ -49,7 +54,55 @@ def _visit(method: str, number: str | None, values: dict[str, Any]) -> CallSourc
     return CallSource({"method": method, "tracking_number": number, **clean}, touch)
 
 
+#: A call's pool number is looked up only if it was in a pool or held lately: calls are many,
+#: pool numbers few. The set is read at most every ``POOL_TTL_S`` per process; "lately" is
+#: wide, as a provider may report a call long after it (a call past it is not attributed).
+POOL_TTL_S = 5.0
+HELD_WITHIN = timedelta(days=2)
+
+
+class PoolNumbers:
+    def __init__(self, ctx: HubContext) -> None:
+        self._ctx = ctx
+        self._read_at = -POOL_TTL_S
+        self._numbers: frozenset[str] = frozenset()
+        self._loading: asyncio.Future[None] | None = None
+
+    async def has(self, number: str) -> bool:
+        if time.monotonic() - self._read_at >= POOL_TTL_S:
+            if self._loading is None or self._loading.done():
+                self._loading = asyncio.ensure_future(self._load())
+            await asyncio.shield(self._loading)
+        return number in self._numbers
+
+    async def _load(self) -> None:
+        started = time.monotonic()
+        since = utcnow() - HELD_WITHIN
+
+        async def query(session: AsyncSession) -> frozenset[str]:
+            pooled = await session.scalars(select(PoolNumber.number))
+            held = await session.scalars(
+                select(NumberReservation.number)
+                .where(NumberReservation.expires_at >= since)
+                .distinct()
+            )
+            return frozenset([*pooled, *held])
+
+        self._numbers = await self._ctx.read(query)
+        self._read_at = started
+
+
+def pool_numbers(ctx: HubContext) -> PoolNumbers:
+    """The context's one cache."""
+    found = ctx.caches.get("pool_numbers")
+    if not isinstance(found, PoolNumbers):
+        found = ctx.caches["pool_numbers"] = PoolNumbers(ctx)
+    return found
+
+
 async def _pool_visit(ctx: HubContext, ev: CallEvent, number: str) -> VisitAttribution | None:
+    if not await pool_numbers(ctx).has(number):
+        return None
     at = ev.started_at or ev.answered_at or ev.ended_at or utcnow()
 
     async def query(session: AsyncSession) -> VisitAttribution | None:
