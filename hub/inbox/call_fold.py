@@ -37,6 +37,7 @@ from hub.inbox.call_state import (
     STATE_COLUMNS,
     TIMES,
     CallState,
+    joined,
     merge_params,
     row_state,
     same_call,
@@ -273,12 +274,21 @@ def _merge(
     out: list[Folded | None],
     announced: list[Event],
 ) -> None:
+    deltas: dict[_Key, CallState] = {}
     for key, found in known.items():
         delta = CallState(message_id=found.state.message_id)
         for i in groups[key]:
             delta.join(items[i].event)
-        rows = sql.fetch(MERGE, merge_params(sql, delta))
-        after = row_state(sql, rows[0]) if rows else found.state
+        # A delta that adds nothing to what was read adds nothing to a newer state either
+        # (a join only grows): a repeated event costs no statement.
+        if not same_call(joined(found.state, delta), found.state):
+            deltas[key] = delta
+    after_all: dict[_Key, _Known] = {}
+    if deltas:
+        sql.execute_many(MERGE, [merge_params(sql, d) for d in deltas.values()])
+        after_all = _lookup(sql, set(deltas))
+    for key, found in known.items():
+        after = after_all[key].state if key in after_all else found.state
         before = call_dict(found.state.item())
         changed = not same_call(after, found.state)
         data = call_dict(after.item())

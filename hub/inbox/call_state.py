@@ -57,7 +57,7 @@ MERGE = (
     " THEN coalesce(?, answered_at) ELSE answered_at END,"
     " ended_at = CASE WHEN ended_at IS NULL OR ? > ended_at"
     " THEN coalesce(?, ended_at) ELSE ended_at END"
-    f" WHERE message_id = ? RETURNING {', '.join(STATE_COLUMNS)}"
+    " WHERE message_id = ?"
 )
 
 
@@ -158,6 +158,32 @@ def merge_params(sql: BatchSql, s: CallState) -> list[Any]:
         t(s.ended_at),
         s.message_id,
     ]
+
+
+def joined(state: CallState, delta: CallState) -> CallState:
+    """``state`` with what ``delta`` (a group of events, as joined) adds."""
+    out = CallState(**{name: getattr(state, name) for name in STATE_COLUMNS})
+    out.attribution = dict(state.attribution)
+    out.join(
+        CallEvent(
+            channel_id=0,
+            call_id="",
+            kind="",
+            direction=delta.direction,
+            caller=delta.from_number or None,
+            called=delta.to_number or None,
+            tracking_number=delta.tracking_number,
+            operator=delta.operator,
+            stage=delta.status,
+            started_at=delta.started_at,
+            answered_at=delta.answered_at,
+            ended_at=delta.ended_at,
+            duration_s=delta.duration_s,
+            recording_url=delta.recording_url,
+            recording_ref=delta.recording_ref,
+        )
+    )
+    return out
 
 
 def same_call(a: CallState, b: CallState) -> bool:
