@@ -127,6 +127,8 @@ def preview_of(inbound: InboundMessage) -> str | None:
     call = inbound.call
     if call is not None:
         other = call.from_number if call.direction == CallDirection.INBOUND else call.to_number
+        if call.status == CallStatus.RINGING:
+            return f"📞 {other}"
         if call.status != CallStatus.ANSWERED:
             return f"📵 {other}"
         minutes, seconds = divmod(call.duration_s, 60)
