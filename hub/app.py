@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.channels import registry
 from hub.channels.http import routes as channel_routes
 from hub.context import HubContext
+from hub.crm_sync.call_sweep import CallSweep
 from hub.crm_sync.defaults import ensure_defaults
 from hub.crm_sync.http import number_pool as number_pool_routes
 from hub.crm_sync.http import reports as report_routes
@@ -63,6 +64,7 @@ DELIVERY = web.AppKey("delivery", DeliveryWorker)
 INTAKE = web.AppKey("lead_intake", LeadIntake)
 SYNC = web.AppKey("sync", SyncWorker)
 SNOOZE = web.AppKey("snooze", SnoozeWaker)
+CALL_SWEEP = web.AppKey("call_sweep", CallSweep)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -102,6 +104,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS].lead_intake_decided.set_function(lambda: intake.processed)
     app[SYNC] = SyncWorker(ctx, AiohttpPoster(settings.destination_policy, settings.sync_timeout_s))
     app[SNOOZE] = SnoozeWaker(ctx)
+    app[CALL_SWEEP] = CallSweep(ctx)
     app.on_shutdown.append(_close_sockets)
     return app
 
@@ -126,9 +129,11 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[INTAKE].start()
     await app[SYNC].start()
     await app[SNOOZE].start()
+    await app[CALL_SWEEP].start()
     try:
         yield
     finally:
+        await app[CALL_SWEEP].close()
         await app[SNOOZE].close()
         await app[INTAKE].close()
         await app[SYNC].close()

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     worker_backoff_s: float = 1.0
     #: How often snoozed conversations whose time has come are reopened.
     snooze_check_interval_s: float = 15.0
+    #: How often calls left ringing past their channel's ``answer_within_s`` are counted as
+    #: missed (and get their "call back" task).
+    call_sweep_interval_s: float = 15.0
     #: With Redis, how often each process writes its count of operator sockets (kept three
     #: times as long, so a process that died stops counting soon after).
     presence_refresh_interval_s: float = 10.0

@@ -149,18 +149,13 @@ async def record_call_events(
     return list(results)
 
 
-def _needs_callback(policy: CallPolicy, done: Folded, now: datetime) -> bool:
+def _needs_callback(done: Folded) -> bool:
+    """A call that became missed or busy (the provider said so, or it rang past the channel's
+    ``answer_within_s``: ``call_sweep``) and can be called back."""
     call = done.call or {}
     if not call.get("from") or call.get("direction") != "inbound":
         return False  # a hidden number cannot be called back; an outbound call is ours
-    status = call.get("status")
-    if status in UNANSWERED:
-        return done.before not in UNANSWERED
-    started = call.get("started_at")
-    if status == "ringing" and policy.answer_within_s is not None and started:
-        rang = (now - datetime.fromisoformat(started)).total_seconds()
-        return rang >= policy.answer_within_s
-    return False
+    return call.get("status") in UNANSWERED and done.before not in UNANSWERED
 
 
 async def follow_up(ctx: HubContext, policy: CallPolicy, results: Sequence[Folded | None]) -> None:
@@ -176,7 +171,7 @@ async def follow_up(ctx: HubContext, policy: CallPolicy, results: Sequence[Folde
         if done.outcome not in ("opened", "changed"):
             continue
         seen.add(done.message_id)
-        if _needs_callback(policy, done, now):
+        if _needs_callback(done):
             missed.append(done)
     if not missed:
         return
