@@ -25,6 +25,7 @@ from hub.crm_sync.http.openapi_reports import REPORT_MODELS, REPORT_PATHS
 from hub.crm_sync.http.tracking import TRACKING_MODELS, TRACKING_PATHS
 from hub.http.openapi_build import DATABASE_UNAVAILABLE
 from hub.http.openapi_build import op as _op
+from hub.inbox.http.locale import LOCALE_MODELS, LOCALE_PATHS
 from hub.inbox.http.openapi import INBOX_MODELS, INBOX_PATHS
 from hub.inbox.http.ratings import RATING_MODELS, RATING_PATHS
 from hub.outbound.openapi import WEBHOOKS
@@ -45,6 +46,7 @@ PATHS: dict[str, dict[str, Any]] = {
     **TRACKING_PATHS,
     **RATING_PATHS,
     **NUMBER_PATHS,
+    **LOCALE_PATHS,
 }
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -59,6 +61,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     *TRACKING_MODELS,
     *RATING_MODELS,
     *NUMBER_MODELS,
+    *LOCALE_MODELS,
 )
 
 
