@@ -13,14 +13,16 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.app import CALL_SWEEP, create_app
+from hub.channels.call_event import CallEvent
 from hub.channels.calls.keys import CALLS
 from hub.channels.widget.models import WidgetVisitor
 from hub.crm_sync.tasks import callback_task
 from hub.http import CTX
+from hub.inbox.item_models import CallItem, CallPending
 from hub.inbox.models import Contact
 from hub.settings import Settings
 from tests.calls_replay import Channel, Request, build, connect, send
@@ -215,6 +217,32 @@ async def test_bad_input_is_answered_and_stores_nothing_twice(
     [call] = await messages(client, admin, twilio)
     assert call["call"]["recording_url"].startswith("https://api.twilio.com/")
     assert call["call"]["status"] == "ringing"
+    # One parked by another process while this one opened the call (neither saw the other's
+    # rows) is folded in by the call's next event.
+    sid = "CA11112222333344445555666677778888"
+    orphan = CallEvent(twilio.id, sid, "record", recording_ref="RE-orphan")
+
+    async def park(session: AsyncSession) -> None:
+        session.add(
+            CallPending(
+                channel_id=twilio.id,
+                provider_call_id=sid,
+                kind="record",
+                event=orphan.to_json(),
+                received_at=datetime.now(UTC),
+            )
+        )
+
+    await client.app[CTX].write(park)
+    assert (await send(client, build(twilio, "2_answered.form"))).status == 200
+    ref = await client.app[CTX].read(
+        lambda s: s.scalar(select(CallItem.recording_ref).where(CallItem.provider_call_id == sid))
+    )
+    assert ref == "RE-orphan"
+    left = await client.app[CTX].read(
+        lambda s: s.scalar(select(func.count()).select_from(CallPending))
+    )
+    assert left == 0
 
 
 async def test_a_recording_is_kept_from_the_providers_host_only(

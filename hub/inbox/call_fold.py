@@ -169,7 +169,9 @@ def fold_batch(
     for index, item in enumerate(items):
         groups.setdefault((item.event.channel_id, item.event.call_id), []).append(index)
     known = _lookup(sql, set(groups))
-    waiting = _pending(sql, {k for k in groups if k not in known})
+    # Pending events of known calls too: one parked by another process while this call was
+    # being opened (neither saw the other's rows) is folded in by the call's next event.
+    waiting = _pending(sql, set(groups))
     out: list[Folded | None] = [None] * len(items)
     sql.open_transaction()
     opening: list[tuple[_Key, CallState, CallIn]] = []
@@ -198,7 +200,7 @@ def fold_batch(
         )
     announced: list[Event] = []
     _open(sql, opening, groups, out, announced, now)
-    _merge(sql, known, groups, items, out, announced)
+    _merge(sql, known, groups, items, out, announced, waiting)
     return out, announced
 
 
@@ -273,16 +275,23 @@ def _merge(
     items: Sequence[CallIn],
     out: list[Folded | None],
     announced: list[Event],
+    waiting: dict[_Key, list[CallEvent]],
 ) -> None:
     deltas: dict[_Key, CallState] = {}
     for key, found in known.items():
         delta = CallState(message_id=found.state.message_id)
-        for i in groups[key]:
-            delta.join(items[i].event)
+        for ev in [*waiting.get(key, []), *(items[i].event for i in groups[key])]:
+            delta.join(ev)
         # A delta that adds nothing to what was read adds nothing to a newer state either
         # (a join only grows): a repeated event costs no statement.
         if not same_call(joined(found.state, delta), found.state):
             deltas[key] = delta
+    orphans = [key for key in known if key in waiting]
+    if orphans:
+        sql.execute_many(
+            "DELETE FROM call_pending_events WHERE channel_id = ? AND provider_call_id = ?",
+            orphans,
+        )
     after_all: dict[_Key, _Known] = {}
     if deltas:
         sql.execute_many(MERGE, [merge_params(sql, d) for d in deltas.values()])
