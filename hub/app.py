@@ -17,12 +17,14 @@ from hub.channels.http import routes as channel_routes
 from hub.context import HubContext
 from hub.crm_sync.call_sweep import CallSweep
 from hub.crm_sync.defaults import ensure_defaults
+from hub.crm_sync.http import merges as merge_routes
 from hub.crm_sync.http import number_pool as number_pool_routes
 from hub.crm_sync.http import reports as report_routes
 from hub.crm_sync.http import routes as crm_routes
 from hub.crm_sync.http import tracking as tracking_routes
 from hub.crm_sync.http import webhooks as webhook_routes
 from hub.crm_sync.intake import LeadIntake
+from hub.crm_sync.reminders import TaskReminder
 from hub.crm_sync.worker import SyncWorker
 from hub.http import CTX, LOGIN_GUARD, METRICS, REALTIME, TYPING, error_middleware
 from hub.http import ops as ops_routes
@@ -36,6 +38,7 @@ from hub.inbox.http import locale as locale_routes
 from hub.inbox.http import pages as inbox_pages
 from hub.inbox.http import ratings as rating_routes
 from hub.inbox.http import routes as inbox_routes
+from hub.inbox.http import unread as unread_routes
 from hub.inbox.login_guard import LoginGuard
 from hub.inbox.login_throttle import LoginThrottle
 from hub.inbox.models import Operator
@@ -45,8 +48,12 @@ from hub.metrics import Metrics
 from hub.outbound.poster import AiohttpPoster
 from hub.settings import Settings
 
+#: In order: a literal path (``/conversations/counts``, ``/contacts/merges``) comes before the
+#: ``{id}`` route that would take it.
 ROUTE_TABLES = (
     ops_routes.routes,
+    unread_routes.routes,
+    merge_routes.routes,
     inbox_routes.routes,
     attachment_routes.routes,
     email_view_routes.routes,
@@ -67,6 +74,7 @@ INTAKE = web.AppKey("lead_intake", LeadIntake)
 SYNC = web.AppKey("sync", SyncWorker)
 SNOOZE = web.AppKey("snooze", SnoozeWaker)
 CALL_SWEEP = web.AppKey("call_sweep", CallSweep)
+REMINDER = web.AppKey("task_reminder", TaskReminder)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -107,6 +115,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SYNC] = SyncWorker(ctx, AiohttpPoster(settings.destination_policy, settings.sync_timeout_s))
     app[SNOOZE] = SnoozeWaker(ctx)
     app[CALL_SWEEP] = CallSweep(ctx)
+    app[REMINDER] = TaskReminder(ctx)
     app.on_shutdown.append(_close_sockets)
     return app
 
@@ -132,9 +141,11 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await app[SYNC].start()
     await app[SNOOZE].start()
     await app[CALL_SWEEP].start()
+    await app[REMINDER].start()
     try:
         yield
     finally:
+        await app[REMINDER].close()
         await app[CALL_SWEEP].close()
         await app[SNOOZE].close()
         await app[INTAKE].close()

@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     #: How often calls left ringing past their channel's ``answer_within_s`` are counted as
     #: missed (and get their "call back" task).
     call_sweep_interval_s: float = 15.0
+    #: How often open tasks that fell due are looked for, to tell their owners (``task.due``).
+    task_reminder_interval_s: float = 15.0
     #: With Redis, how often each process writes its count of operator sockets (kept three
     #: times as long, so a process that died stops counting soon after).
     presence_refresh_interval_s: float = 10.0

@@ -46,6 +46,8 @@ STATIC_FILES = {
     "sales-panel.js": "application/javascript; charset=utf-8",
     "items.js": "application/javascript; charset=utf-8",
     "ratings.js": "application/javascript; charset=utf-8",
+    "notice.js": "application/javascript; charset=utf-8",
+    "merges.js": "application/javascript; charset=utf-8",
 }
 
 

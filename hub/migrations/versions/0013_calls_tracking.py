@@ -1,8 +1,8 @@
 """calls: a telephony call folded from its provider's events, tracking numbers, providers'
 secrets
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-06 13:00:00
 
 ``message_calls`` gains the columns a telephony channel's call is folded into (nullable, so
@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql
 
 import hub.db
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
