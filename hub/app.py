@@ -15,10 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.channels import registry
 from hub.channels.http import routes as channel_routes
 from hub.context import HubContext
+from hub.crm_sync.call_sweep import CallSweep
 from hub.crm_sync.defaults import ensure_defaults
 from hub.crm_sync.http import merges as merge_routes
+from hub.crm_sync.http import number_pool as number_pool_routes
 from hub.crm_sync.http import reports as report_routes
 from hub.crm_sync.http import routes as crm_routes
+from hub.crm_sync.http import tracking as tracking_routes
 from hub.crm_sync.http import webhooks as webhook_routes
 from hub.crm_sync.intake import LeadIntake
 from hub.crm_sync.reminders import TaskReminder
@@ -59,8 +62,10 @@ ROUTE_TABLES = (
     channel_routes.routes,
     crm_routes.routes,
     webhook_routes.routes,
+    tracking_routes.routes,
     report_routes.routes,
     rating_routes.routes,
+    number_pool_routes.routes,
     locale_routes.routes,
 )
 
@@ -68,6 +73,7 @@ DELIVERY = web.AppKey("delivery", DeliveryWorker)
 INTAKE = web.AppKey("lead_intake", LeadIntake)
 SYNC = web.AppKey("sync", SyncWorker)
 SNOOZE = web.AppKey("snooze", SnoozeWaker)
+CALL_SWEEP = web.AppKey("call_sweep", CallSweep)
 REMINDER = web.AppKey("task_reminder", TaskReminder)
 
 
@@ -108,6 +114,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS].lead_intake_decided.set_function(lambda: intake.processed)
     app[SYNC] = SyncWorker(ctx, AiohttpPoster(settings.destination_policy, settings.sync_timeout_s))
     app[SNOOZE] = SnoozeWaker(ctx)
+    app[CALL_SWEEP] = CallSweep(ctx)
     app[REMINDER] = TaskReminder(ctx)
     app.on_shutdown.append(_close_sockets)
     return app
@@ -133,11 +140,13 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[INTAKE].start()
     await app[SYNC].start()
     await app[SNOOZE].start()
+    await app[CALL_SWEEP].start()
     await app[REMINDER].start()
     try:
         yield
     finally:
         await app[REMINDER].close()
+        await app[CALL_SWEEP].close()
         await app[SNOOZE].close()
         await app[INTAKE].close()
         await app[SYNC].close()

@@ -299,6 +299,26 @@ class TaskUpdated(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CallUpdated(Event):
+    """A phone call already on a conversation's timeline changed: answered, ended, missed, its
+    duration or recording came (a telephony channel reports a call in several events; its
+    first one arrives as ``message.created`` with ``message.call``). ``data.call`` is the whole
+    call as it stands now. Sent to whoever may see the conversation."""
+
+    name: ClassVar[str] = "call.updated"
+    conversation_id: int = 0
+    message_id: int = 0
+    call: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "conversation_id": self.conversation_id,
+            "message_id": self.message_id,
+            "call": self.call,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class TaskDue(Event):
     """A task fell due: told once (one process claims it), live, to its assignee, or to staff
     when it has none, so the owner is reminded without opening the board."""
@@ -341,7 +361,34 @@ class PipelineCreated(Event):
         return {"pipeline": self.pipeline}
 
 
+@dataclass(frozen=True, slots=True)
+class NumberPoolUpdated(Event):
+    """An admin changed a site's pool of tracking numbers (a number added or taken out, the
+    default number set). Sent to staff."""
+
+    name: ClassVar[str] = "number_pool.updated"
+    pool: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"pool": self.pool}
+
+
+@dataclass(frozen=True, slots=True)
+class NumberPoolRanOut(Event):
+    """Every number of a site's pool was held when a visitor asked for one, so he was shown
+    the default number (sent once per run of misses: again only after a number was given out
+    since). Sent to staff: the pool needs more numbers."""
+
+    name: ClassVar[str] = "number_pool.ran_out"
+    channel_id: int = 0
+    pool_size: int = 0
+
+    def data(self) -> dict[str, Any]:
+        return {"channel_id": self.channel_id, "pool_size": self.pool_size}
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
+    CallUpdated,
     ConversationCreated,
     ConversationUpdated,
     ConversationAssigned,
@@ -362,4 +409,6 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TaskDue,
     ConversationRead,
     PipelineCreated,
+    NumberPoolUpdated,
+    NumberPoolRanOut,
 )
