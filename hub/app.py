@@ -15,12 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.channels import registry
 from hub.channels.http import routes as channel_routes
 from hub.context import HubContext
+from hub.crm_sync.call_sweep import CallSweep
 from hub.crm_sync.defaults import ensure_defaults
+from hub.crm_sync.http import merges as merge_routes
+from hub.crm_sync.http import number_pool as number_pool_routes
 from hub.crm_sync.http import pipeline_routes
 from hub.crm_sync.http import reports as report_routes
 from hub.crm_sync.http import routes as crm_routes
+from hub.crm_sync.http import tracking as tracking_routes
 from hub.crm_sync.http import webhooks as webhook_routes
 from hub.crm_sync.intake import LeadIntake
+from hub.crm_sync.reminders import TaskReminder
 from hub.crm_sync.worker import SyncWorker
 from hub.http import CTX, LOGIN_GUARD, METRICS, REALTIME, TYPING, error_middleware
 from hub.http import ops as ops_routes
@@ -35,6 +40,7 @@ from hub.inbox.http import locale as locale_routes
 from hub.inbox.http import pages as inbox_pages
 from hub.inbox.http import ratings as rating_routes
 from hub.inbox.http import routes as inbox_routes
+from hub.inbox.http import unread as unread_routes
 from hub.inbox.login_guard import LoginGuard
 from hub.inbox.login_throttle import LoginThrottle
 from hub.inbox.models import Operator
@@ -44,8 +50,12 @@ from hub.metrics import Metrics
 from hub.outbound.poster import AiohttpPoster
 from hub.settings import Settings
 
+#: In order: a literal path (``/conversations/counts``, ``/contacts/merges``) comes before the
+#: ``{id}`` route that would take it.
 ROUTE_TABLES = (
     ops_routes.routes,
+    unread_routes.routes,
+    merge_routes.routes,
     inbox_routes.routes,
     attachment_routes.routes,
     email_view_routes.routes,
@@ -54,10 +64,12 @@ ROUTE_TABLES = (
     channel_routes.routes,
     crm_routes.routes,
     webhook_routes.routes,
+    tracking_routes.routes,
     report_routes.routes,
     rating_routes.routes,
     admin_routes.routes,
     pipeline_routes.routes,
+    number_pool_routes.routes,
     locale_routes.routes,
 )
 
@@ -65,6 +77,8 @@ DELIVERY = web.AppKey("delivery", DeliveryWorker)
 INTAKE = web.AppKey("lead_intake", LeadIntake)
 SYNC = web.AppKey("sync", SyncWorker)
 SNOOZE = web.AppKey("snooze", SnoozeWaker)
+CALL_SWEEP = web.AppKey("call_sweep", CallSweep)
+REMINDER = web.AppKey("task_reminder", TaskReminder)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -104,6 +118,8 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS].lead_intake_decided.set_function(lambda: intake.processed)
     app[SYNC] = SyncWorker(ctx, AiohttpPoster(settings.destination_policy, settings.sync_timeout_s))
     app[SNOOZE] = SnoozeWaker(ctx)
+    app[CALL_SWEEP] = CallSweep(ctx)
+    app[REMINDER] = TaskReminder(ctx)
     app.on_shutdown.append(_close_sockets)
     return app
 
@@ -128,9 +144,13 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[INTAKE].start()
     await app[SYNC].start()
     await app[SNOOZE].start()
+    await app[CALL_SWEEP].start()
+    await app[REMINDER].start()
     try:
         yield
     finally:
+        await app[REMINDER].close()
+        await app[CALL_SWEEP].close()
         await app[SNOOZE].close()
         await app[INTAKE].close()
         await app[SYNC].close()

@@ -54,6 +54,9 @@ class HubContext:
     #: Batch handlers of the group-commit writer bound to this context, by name (one each,
     #: so their items share batches).
     batch_handlers: dict[str, Any] = field(default_factory=dict)
+    #: Per-process caches of small tables read on hot paths (tracking numbers' labels), by
+    #: name, made by their modules on first use.
+    caches: dict[str, Any] = field(default_factory=dict)
     #: What each channel type can do (``hub.channels.registry.capabilities``, set by the app).
     channel_capabilities: dict[str, Capabilities] = field(default_factory=dict)
 

@@ -136,6 +136,40 @@ class MessageUpdated(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class MessageOpened(Event):
+    """A person opened a tracked email (its pixel loaded and the verdict was "human"; machine
+    loads, such as Apple's prefetch or an image proxy, send nothing).
+
+    Sent to the operator who sent the email and everyone who may see its conversation.
+    ``data``: ``conversation_id``, ``message_id``, ``subject``, ``contact`` (id, name), ``at``,
+    ``client`` (the mail client named), ``sender_operator_id`` and ``tracking``, the email's
+    summary after this open (the message's ``email.tracking``)."""
+
+    name: ClassVar[str] = "message.opened"
+    conversation_id: int = 0
+    message_id: int = 0
+    hit: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"conversation_id": self.conversation_id, "message_id": self.message_id, **self.hit}
+
+
+@dataclass(frozen=True, slots=True)
+class MessageClicked(Event):
+    """A person clicked a link of a tracked email (a link scanner's click sends nothing).
+
+    Sent like ``message.opened``, with the same fields and ``link``, the address followed."""
+
+    name: ClassVar[str] = "message.clicked"
+    conversation_id: int = 0
+    message_id: int = 0
+    hit: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"conversation_id": self.conversation_id, "message_id": self.message_id, **self.hit}
+
+
+@dataclass(frozen=True, slots=True)
 class OperatorUpdated(Event):
     """An operator's role, teams or active flag changed; his open sockets re-read his rights
     and are closed if he was deactivated."""
@@ -265,6 +299,58 @@ class TaskUpdated(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CallUpdated(Event):
+    """A phone call already on a conversation's timeline changed: answered, ended, missed, its
+    duration or recording came (a telephony channel reports a call in several events; its
+    first one arrives as ``message.created`` with ``message.call``). ``data.call`` is the whole
+    call as it stands now. Sent to whoever may see the conversation."""
+
+    name: ClassVar[str] = "call.updated"
+    conversation_id: int = 0
+    message_id: int = 0
+    call: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "conversation_id": self.conversation_id,
+            "message_id": self.message_id,
+            "call": self.call,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDue(Event):
+    """A task fell due: told once (one process claims it), live, to its assignee, or to staff
+    when it has none, so the owner is reminded without opening the board."""
+
+    name: ClassVar[str] = "task.due"
+    task: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"task": self.task}
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRead(Event):
+    """An operator read a conversation up to a message (he opened it): sent to him alone, so
+    its badge clears in his other tabs and devices too. ``my_unread_count`` is what is left."""
+
+    name: ClassVar[str] = "conversation.read"
+    conversation_id: int = 0
+    operator_id: int = 0
+    last_read_message_id: int = 0
+    my_unread_count: int = 0
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "conversation_id": self.conversation_id,
+            "operator_id": self.operator_id,
+            "last_read_message_id": self.last_read_message_id,
+            "my_unread_count": self.my_unread_count,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class PipelineCreated(Event):
     """A manager made a pipeline; boards list it. Sent to everyone."""
 
@@ -312,12 +398,41 @@ class ChannelUpdated(Event):
         return {"channel": self.channel}
 
 
+@dataclass(frozen=True, slots=True)
+class NumberPoolUpdated(Event):
+    """An admin changed a site's pool of tracking numbers (a number added or taken out, the
+    default number set). Sent to staff."""
+
+    name: ClassVar[str] = "number_pool.updated"
+    pool: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"pool": self.pool}
+
+
+@dataclass(frozen=True, slots=True)
+class NumberPoolRanOut(Event):
+    """Every number of a site's pool was held when a visitor asked for one, so he was shown
+    the default number (sent once per run of misses: again only after a number was given out
+    since). Sent to staff: the pool needs more numbers."""
+
+    name: ClassVar[str] = "number_pool.ran_out"
+    channel_id: int = 0
+    pool_size: int = 0
+
+    def data(self) -> dict[str, Any]:
+        return {"channel_id": self.channel_id, "pool_size": self.pool_size}
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
+    CallUpdated,
     ConversationCreated,
     ConversationUpdated,
     ConversationAssigned,
     MessageCreated,
     MessageUpdated,
+    MessageOpened,
+    MessageClicked,
     OperatorUpdated,
     SessionEnded,
     ContactUpdated,
@@ -328,8 +443,12 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     DealCreated,
     DealUpdated,
     TaskUpdated,
+    TaskDue,
+    ConversationRead,
     PipelineCreated,
     PipelineUpdated,
     LostReasonsUpdated,
     ChannelUpdated,
+    NumberPoolUpdated,
+    NumberPoolRanOut,
 )

@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.crm_sync.report_period import parse_working_hours, zone
@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     worker_backoff_s: float = 1.0
     #: How often snoozed conversations whose time has come are reopened.
     snooze_check_interval_s: float = 15.0
+    #: How often calls left ringing past their channel's ``answer_within_s`` are counted as
+    #: missed (and get their "call back" task).
+    call_sweep_interval_s: float = 15.0
+    #: How often open tasks that fell due are looked for, to tell their owners (``task.due``).
+    task_reminder_interval_s: float = 15.0
     #: With Redis, how often each process writes its count of operator sockets (kept three
     #: times as long, so a process that died stops counting soon after).
     presence_refresh_interval_s: float = 10.0
@@ -145,6 +150,12 @@ class Settings(BaseSettings):
     #: Whether this process reads the email channels' mailboxes (off: it serves the API only
     #: and leaves the mailboxes to the processes that read them).
     imap_readers: bool = True
+    #: Email-open and click tracking: requests for the pixel and tracked links one address
+    #: may make (token bucket, per process); past it a pixel is answered but not stored and
+    #: a link answers 429. Mail proxies (Apple's, Google's) load many customers' pixels from
+    #: few addresses, so the burst is large.
+    email_tracking_ip_burst: float = 600
+    email_tracking_ip_per_s: float = 30
     #: The hub's own SMTP receiver (for mail forwarded to it): off unless a port is set; it
     #: accepts mail only for the addresses of the hub's email channels.
     smtp_host: str = "127.0.0.1"
@@ -170,6 +181,9 @@ class Settings(BaseSettings):
     widget_session_per_s: float = 0.5
     widget_visitor_burst: float = 10
     widget_visitor_per_s: float = 0.5
+    #: How long a tracking number of a site's pool stays a visitor's after his page last
+    #: renewed it (the page renews it while open): calls to it within that time are his visit's.
+    number_reservation_s: float = Field(default=1800.0, ge=60, le=86400)
 
     @field_validator("webhook_allowed_networks")
     @classmethod

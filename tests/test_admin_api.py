@@ -16,6 +16,7 @@ from hub.channels.email.config import split_settings
 from hub.channels.email.credentials import credentials_row
 from hub.http import CTX
 from hub.inbox.models import Channel
+from tests.calls_replay import connect as calls_connect
 from tests.helpers import (
     auth,
     customer_says,
@@ -399,3 +400,23 @@ async def test_an_email_channel_changes_only_what_needs_no_login(client: TestCli
     assert config["imap"]["host"] == "imap.company.ru"
     listed = await (await client.get("/api/v1/channels", headers=admin.headers)).text()
     assert "imap-secret-1" not in listed and "smtp-secret-1" not in listed
+
+
+async def test_a_calls_channel_keeps_its_provider_and_gets_its_url_again(
+    client: TestClient,
+) -> None:  # type: ignore[type-arg]
+    admin = await make_operator(client, role="admin")
+    line = await calls_connect(client, admin.headers, "sipuni")
+    path = f"/api/v1/channels/{line.id}"
+    other = await client.patch(
+        path, json={"settings": {"provider": "twilio"}}, headers=admin.headers
+    )
+    await expect_error(other, 422, "setting_not_editable")
+    resp = await client.patch(
+        path, json={"settings": {"callback_due_minutes": 30}}, headers=admin.headers
+    )
+    assert (await resp.json())["config"]["callback_due_minutes"] == 30
+    rotated = await client.post(f"{path}/secret", headers=admin.headers)
+    made = await rotated.json()
+    assert rotated.status == 200 and any(made["secret"] in line_ for line_ in made["setup"])
+    assert not any(line.secret in line_ for line_ in made["setup"])

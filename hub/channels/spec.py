@@ -118,6 +118,10 @@ class ChannelSpec:
     check_settings: CheckSettings | None = None
     on_new_secret: OnNewSecret | None = None
     on_active_changed: OnActiveChanged | None = None
+    #: For a type whose provider is set up by hand (a telephony provider's cabinet): what to
+    #: paste there (its webhook URL with the channel's token, which is secret), returned once
+    #: in the API's answer to the channel's creation as ``setup``.
+    setup: Describe | None = None
 
     @property
     def label(self) -> str:
@@ -141,5 +145,6 @@ def type_dict(spec: ChannelSpec) -> dict[str, Any]:
             "html": caps.html,
             "typing": caps.typing,
             "threads": caps.threads,
+            "number_insertion": caps.number_insertion,
         },
     }

@@ -123,7 +123,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if is_outage(exc):  # from outside the bounded calls; counted and logged all the same
             status = 503
             return database_unavailable(request.app[CTX].health.failed(exc))
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # The route's pattern, not the path: a path may hold a secret (a calls channel's token).
+        resource = request.match_info.route.resource
+        where = resource.canonical if resource is not None else request.path
+        log.exception("unhandled error on %s %s", request.method, where)
         return error_response(500, "internal_error", "something went wrong on the hub's side")
     finally:
         route = request.match_info.route.resource

@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.channels.base import InboundCall, InboundEmail, InboundMessage
 from hub.errors import InvalidInput
 from hub.inbox.item_models import CallDirection, CallItem, CallStatus, EmailItem
+from hub.inbox.serialize import iso
+from hub.inbox.tracking_view import summaries_of
 
 _TAGS = set(nh3.ALLOWED_TAGS) - {"map", "area"}
 #: An image's address, parked where no browser loads it (nh3 writes ``<img src="…"``).
@@ -102,6 +104,11 @@ def call_dict(call: CallItem) -> dict[str, Any]:
         "status": call.status,
         "duration_s": call.duration_s,
         "recording_url": call.recording_url,
+        "operator": call.operator,
+        "started_at": iso(call.started_at),
+        "answered_at": iso(call.answered_at),
+        "ended_at": iso(call.ended_at),
+        "attribution": dict(call.attribution or {}),
     }
 
 
@@ -113,6 +120,8 @@ def email_dict(email: EmailItem) -> dict[str, Any]:
         "to": list(email.recipients.get("to", [])),
         "cc": list(email.recipients.get("cc", [])),
         "message_id": email.message_id_header,
+        #: Opens and clicks of an email the hub sent tracked (``tracking_view``); null else.
+        "tracking": None,
     }
 
 
@@ -121,6 +130,8 @@ def preview_of(inbound: InboundMessage) -> str | None:
     call = inbound.call
     if call is not None:
         other = call.from_number if call.direction == CallDirection.INBOUND else call.to_number
+        if call.status == CallStatus.RINGING:
+            return f"📞 {other}"
         if call.status != CallStatus.ANSWERED:
             return f"📵 {other}"
         minutes, seconds = divmod(call.duration_s, 60)
@@ -138,6 +149,10 @@ async def items_of(session: AsyncSession, message_ids: Sequence[int]) -> dict[in
     ids = list(message_ids)
     for call in await session.scalars(select(CallItem).where(CallItem.message_id.in_(ids))):
         out[call.message_id]["call"] = call_dict(call)
-    for email in await session.scalars(select(EmailItem).where(EmailItem.message_id.in_(ids))):
+    emails = list(await session.scalars(select(EmailItem).where(EmailItem.message_id.in_(ids))))
+    for email in emails:
         out[email.message_id]["email"] = email_dict(email)
+    tracked = await summaries_of(session, [e.message_id for e in emails])
+    for message_id, summary in tracked.items():
+        out[message_id]["email"]["tracking"] = summary
     return out

@@ -127,14 +127,24 @@ class ListedConversationOut(ChannelConversationOut):
     contact: RefOut
 
 
-class ConversationDetailOut(ListedConversationOut):
+class InboxConversationOut(ListedConversationOut):
+    """A conversation as the inbox lists it: with the caller's own unread count."""
+
+    my_unread_count: int = Field(
+        description="Customer messages the caller has not read: after his read marker (POST "
+        ".../read) and after the last reply; unread_count is the same for everyone (since the "
+        "last reply)"
+    )
+
+
+class ConversationDetailOut(InboxConversationOut):
     assignee: RefOut | None = Field(
         default=None, description="The assigned operator; absent when nobody is assigned"
     )
 
 
 class ConversationPageOut(Out):
-    items: list[ListedConversationOut]
+    items: list[InboxConversationOut]
     next_cursor: str | None = Field(description="The cursor of the next page; null on the last")
 
 
@@ -172,7 +182,49 @@ class CallOut(Out):
     tracking_number: str | None
     status: CallStatus
     duration_s: int
-    recording_url: str | None
+    recording_url: str | None = Field(
+        description="The provider's recording; the copy the hub keeps is the message's audio "
+        "attachment"
+    )
+    operator: str | None = Field(description="The extension or employee who answered")
+    started_at: datetime | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+    attribution: dict[str, Any] = Field(
+        description="Where the call came from: utm_source, utm_medium, utm_campaign, "
+        "referrer, page… (the visit that held the tracking number, or the number's label)"
+    )
+
+
+class TrackingOut(Out):
+    """Opens and clicks of an email the hub sent with tracking. Only hits judged human count
+    as opens and clicks; machine ones (Apple's prefetch, image proxies, link scanners) are
+    counted apart, and unknown ones (nothing to tell) in ``unknown``."""
+
+    opens: int
+    clicks: int
+    first_opened_at: datetime | None = Field(description="The first human open")
+    last_opened_at: datetime | None
+    machine_opens: int
+    machine_clicks: int
+    machine_client: str | None = Field(
+        description='The machine named by the verdicts ("Apple Mail", "Gmail", "scanner")'
+    )
+    unknown: int
+
+
+class TrackingHitOut(Out):
+    """One open or click of a tracked email, with its verdict and why."""
+
+    message_id: int
+    conversation_id: int
+    subject: str
+    kind: Literal["open", "click"]
+    at: datetime
+    verdict: Literal["human", "machine", "unknown"]
+    reason: str
+    client: str
+    link: str | None
 
 
 class EmailOut(Out):
@@ -182,6 +234,9 @@ class EmailOut(Out):
     to: list[str]
     cc: list[str]
     message_id: str
+    tracking: TrackingOut | None = Field(
+        default=None, description="Open and click tracking of an email sent tracked; else null"
+    )
 
 
 class MessageDeliveryOut(Out):

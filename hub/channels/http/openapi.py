@@ -79,7 +79,9 @@ CHANNEL_PATHS: dict[str, dict[str, Any]] = {
             "(every process within a few seconds). A Telegram channel's webhook is registered "
             "again with it first: if Telegram refuses, the old secret stays (422 "
             "webhook_refused, 502 telegram_unreachable). A widget channel's visitors' "
-            "identifier_hash must then be signed with the new one",
+            "identifier_hash must then be signed with the new one; a calls channel's answer has "
+            "setup again, its webhook URL with the new secret, to paste in the provider's "
+            "cabinet",
             answer=CreatedChannelOut,
             auth=OPERATOR,
             params=[path_id("channel_id")],

@@ -49,6 +49,9 @@ async def create_channel(request: web.Request) -> web.Response:
     answer = {**created.channel, "secret": created.secret}
     if created.webhook_secret is not None:
         answer["webhook_secret"] = created.webhook_secret
+    spec = registry.channel_spec(body.type)
+    if spec.setup is not None:
+        answer["setup"] = spec.setup(created, request.app[CTX].settings)
     return json(answer, status=201)
 
 
@@ -99,4 +102,8 @@ async def rotate_secret(request: web.Request) -> web.Response:
     answer = {**made.channel, "secret": made.secret}
     if made.webhook_secret is not None:
         answer["webhook_secret"] = made.webhook_secret
+    spec = registry.channel_spec(made.channel["type"])
+    if spec.setup is not None:  # a webhook URL with the secret in it: paste it anew
+        created = admin.CreatedChannel(made.channel, made.secret, made.webhook_secret)
+        answer["setup"] = spec.setup(created, request.app[CTX].settings)
     return json(answer)

@@ -7,7 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hub.crm_sync.report_responses import FunnelOut, OperatorReportOut, SourceReportOut
+from hub.crm_sync.report_responses import (
+    CallReportOut,
+    EmailTrackingReportOut,
+    FunnelOut,
+    OperatorReportOut,
+    SourceReportOut,
+)
 from hub.crm_sync.responses import (
     CreatedSubscriptionOut,
     DeliveriesOut,
@@ -52,10 +58,31 @@ REPORT_PATHS: dict[str, dict[str, Any]] = {
             errors=(400, 401, 403, 404, 422),
         ),
     },
+    "/api/v1/reports/email-tracking": {
+        "get": _op(
+            "Tracked emails per operator sent in the period: human open and click rates, "
+            "machine opens apart (pipeline_id is ignored)",
+            answer=EmailTrackingReportOut,
+            auth=OPERATOR,
+            params=REPORT_PARAMS,
+            errors=(400, 401, 403, 404, 422),
+        ),
+    },
     "/api/v1/reports/sources": {
         "get": _op(
             "The funnel's figures per source (channel, UTM source, UTM campaign)",
             answer=SourceReportOut,
+            auth=OPERATOR,
+            params=REPORT_PARAMS,
+            errors=(400, 401, 403, 404, 422),
+        ),
+    },
+    "/api/v1/reports/calls": {
+        "get": _op(
+            "Calls for a period: answered and missed inbound calls per operator and per "
+            "tracking number, and how long missed calls waited to be called back (the next "
+            "answered call with the number). pipeline_id is not used",
+            answer=CallReportOut,
             auth=OPERATOR,
             params=REPORT_PARAMS,
             errors=(400, 401, 403, 404, 422),
@@ -129,6 +156,8 @@ REPORT_MODELS: tuple[type[BaseModel], ...] = (
     FunnelOut,
     OperatorReportOut,
     SourceReportOut,
+    EmailTrackingReportOut,
+    CallReportOut,
     SubscriptionsOut,
     CreatedSubscriptionOut,
     SubscriptionOut,

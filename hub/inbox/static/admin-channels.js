@@ -36,7 +36,10 @@
       email_fixed: 'Servers, address and passwords are checked when a mailbox is connected: to change them, connect it anew.',
       linked_chats: 'Answers by email the visitors who left these website chats',
       plus_addressing: 'Reply-To with a thread token (sales+…@)', settings_other: 'Settings',
-      ln_ru: 'Russian', ln_en: 'English', saved: 'Saved', created_ok: 'Created'
+      ln_ru: 'Russian', ln_en: 'English', saved: 'Saved', created_ok: 'Created',
+      provider: 'Provider', calls_hint: 'Fill in the secrets your provider has (the others stay empty); the lines to paste in its cabinet are shown once.',
+      setup_of: 'Paste in the provider\'s cabinet:', answer_within: 'A call ringing this long is missed (seconds; empty: the provider decides)',
+      callback_due: 'A call-back task is due after (minutes)'
     },
     ru: {
       channels: 'Каналы', connect: 'Подключить канал', type: 'Тип', name: 'Название', team: 'Команда',
@@ -61,7 +64,10 @@
       email_fixed: 'Серверы, адрес и пароли проверяются при подключении ящика: чтобы изменить их, подключите его заново.',
       linked_chats: 'Отвечает по почте посетителям, ушедшим из этих чатов сайта',
       plus_addressing: 'Reply-To с меткой переписки (sales+…@)', settings_other: 'Настройки',
-      ln_ru: 'Русский', ln_en: 'Английский', saved: 'Сохранено', created_ok: 'Создано'
+      ln_ru: 'Русский', ln_en: 'Английский', saved: 'Сохранено', created_ok: 'Создано',
+      provider: 'Провайдер', calls_hint: 'Заполните секреты, которые есть у вашего провайдера (остальные оставьте пустыми); строки для его кабинета покажем один раз.',
+      setup_of: 'Вставьте в кабинете провайдера:', answer_within: 'Звонок, звонящий дольше, — пропущенный (секунд; пусто — решает провайдер)',
+      callback_due: 'Задача «перезвонить» — через (минут)'
     }
   });
   /* The widget's own words in the preview, in the language chosen for it (not the admin's). */
@@ -123,6 +129,7 @@
   function showSecret(made) {
     var text = made.secret;
     if (made.webhook_secret) text += '\n' + t('webhook_secret_of', { name: made.name }) + ': ' + made.webhook_secret;
+    if (made.setup) text += '\n\n' + t('setup_of') + '\n' + made.setup.join('\n');
     H.showOnce(t('secret_of', { name: made.name }), text);
   }
 
@@ -132,6 +139,18 @@
     D.clear(box);
     if (type === 'telegram') box.appendChild(H.field(t('bot_token'), input('', 'password', 'token')));
     if (type === 'api') box.appendChild(H.field(t('callback_url'), input('', 'url', 'callback_url')));
+    if (type === 'calls') {
+      /** @type {Array<[string, string]>} */
+      var providers = [['twilio', 'Twilio'], ['zadarma', 'Zadarma'], ['mango', 'Mango Office'], ['sipuni', 'Sipuni'],
+        ['uis', 'UIS / CoMagic'], ['telphin', 'Telphin'], ['calltouch', 'Calltouch']];
+      box.appendChild(H.field(t('provider'), select(providers, 'twilio', 'provider')));
+      var keys = el('div', 'row');
+      /* Each provider's own secrets: Twilio's auth token, Zadarma's API secret, Mango's key and salt. */
+      [['auth_token', 'Twilio: Auth Token'], ['api_secret', 'Zadarma: API secret'], ['api_key', 'Mango: API key'],
+        ['api_salt', 'Mango: API salt']].forEach(function (k) { keys.appendChild(H.field(k[1], input('', 'password', k[0]))); });
+      box.appendChild(keys);
+      box.appendChild(el('p', 'muted small', t('calls_hint')));
+    }
     if (type === 'email') {
       var row = el('div', 'row');
       row.appendChild(H.field(t('address'), input('', 'email', 'address')));
@@ -156,6 +175,10 @@
     if (v('team_id')) body.team_id = Number(v('team_id'));
     if (type === 'telegram') body.token = v('token');
     if (type === 'api' && v('callback_url')) body.callback_url = v('callback_url');
+    if (type === 'calls') {
+      body.provider = v('provider');
+      ['auth_token', 'api_secret', 'api_key', 'api_salt'].forEach(function (k) { if (v(k)) body[k] = v(k); });
+    }
     if (type === 'email') {
       body.address = v('address');
       if (v('display_name')) body.display_name = v('display_name');
@@ -346,6 +369,19 @@
       form.appendChild(H.field(t('callback_url'), url));
       form.appendChild(leads.label);
       return function () { return { callback_url: url.value || null, auto_leads: leads.input.checked }; };
+    }
+    if (ch.type === 'calls') {
+      form.appendChild(el('div', '', t('provider') + ': ' + cfg.provider));
+      var within = input(cfg.answer_within_s === null || cfg.answer_within_s === undefined ? '' : String(cfg.answer_within_s), 'number', 'answer_within_s');
+      var due = input(String(cfg.callback_due_minutes), 'number', 'callback_due_minutes');
+      var row = el('div', 'row');
+      row.appendChild(H.field(t('answer_within'), within));
+      row.appendChild(H.field(t('callback_due'), due));
+      form.appendChild(row);
+      form.appendChild(leads.label);
+      return function () {
+        return { answer_within_s: within.value ? Number(within.value) : null, callback_due_minutes: Number(due.value) || 0, auto_leads: leads.input.checked };
+      };
     }
     if (ch.type === 'email') {
       form.appendChild(el('div', '', t('mailbox') + ': ' + cfg.address + ' · IMAP ' + cfg.imap.host + ' · SMTP ' + cfg.smtp.host));
