@@ -363,8 +363,7 @@ class PipelineCreated(Event):
 
 @dataclass(frozen=True, slots=True)
 class PipelineUpdated(Event):
-    """A manager or an admin renamed a pipeline, made it the default, or added, renamed, moved
-    or removed one of its stages; boards and filters re-read it. Sent to everyone."""
+    """A pipeline was renamed or made the default, or one of its stages changed. To everyone."""
 
     name: ClassVar[str] = "pipeline.updated"
     pipeline: dict[str, Any] = field(default_factory=dict)
@@ -375,8 +374,7 @@ class PipelineUpdated(Event):
 
 @dataclass(frozen=True, slots=True)
 class LostReasonsUpdated(Event):
-    """The list a lost deal picks its reason from changed (a reason added, renamed or retired);
-    the "lost" dialogs re-read it. Sent to everyone; ``items`` is the active list, in order."""
+    """A lost reason was renamed, retired or brought back; ``items``: the list. To everyone."""
 
     name: ClassVar[str] = "lost_reasons.updated"
     items: tuple[dict[str, Any], ...] = ()
@@ -387,9 +385,7 @@ class LostReasonsUpdated(Event):
 
 @dataclass(frozen=True, slots=True)
 class ChannelUpdated(Event):
-    """An admin changed a channel: its name, team, settings or active flag, or gave it a new
-    secret. Sent to everyone, who list channels to filter by them, so ``channel`` is what
-    operators may see of it: id, type, name, team_id, active (never its settings or secret)."""
+    """An admin changed a channel; sent to everyone, never with its settings or secret."""
 
     name: ClassVar[str] = "channel.updated"
     channel: dict[str, Any] = field(default_factory=dict)
