@@ -103,6 +103,19 @@ class ConversationAssigned(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ConversationAccepted(Event):
+    """The operator a conversation was offered to by automatic assignment opened it: it is his
+    now and no longer passes on. Sent to whoever may see the conversation."""
+
+    name: ClassVar[str] = "conversation.accepted"
+    conversation_id: int = 0
+    operator_id: int = 0
+
+    def data(self) -> dict[str, Any]:
+        return {"conversation_id": self.conversation_id, "operator_id": self.operator_id}
+
+
+@dataclass(frozen=True, slots=True)
 class MessageCreated(Event):
     """A message was added: a customer message, a reply, an internal note or an activity.
 
@@ -145,6 +158,31 @@ class OperatorUpdated(Event):
 
     def data(self) -> dict[str, Any]:
         return {"operator": self.operator}
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorAvailability(Event):
+    """An operator set himself away or back (automatic assignment passes by an operator who is
+    away). Sent to staff and to him, so his other tabs show it too."""
+
+    name: ClassVar[str] = "operator.availability"
+    operator_id: int = 0
+    away: bool = False
+
+    def data(self) -> dict[str, Any]:
+        return {"operator_id": self.operator_id, "away": self.away}
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRoutingUpdated(Event):
+    """An admin changed a team's automatic assignment (on or off, capacity, accept timeout,
+    an operator's own capacity). Sent to staff and to the team."""
+
+    name: ClassVar[str] = "team.routing_updated"
+    routing: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"routing": self.routing}
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,9 +317,12 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ConversationCreated,
     ConversationUpdated,
     ConversationAssigned,
+    ConversationAccepted,
     MessageCreated,
     MessageUpdated,
     OperatorUpdated,
+    OperatorAvailability,
+    TeamRoutingUpdated,
     SessionEnded,
     ContactUpdated,
     ConversationTyping,

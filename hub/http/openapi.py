@@ -25,6 +25,7 @@ from hub.http.openapi_build import DATABASE_UNAVAILABLE
 from hub.http.openapi_build import op as _op
 from hub.inbox.http.openapi import INBOX_MODELS, INBOX_PATHS
 from hub.inbox.http.ratings import RATING_MODELS, RATING_PATHS
+from hub.inbox.http.routing import ROUTING_MODELS, ROUTING_PATHS
 from hub.outbound.openapi import WEBHOOKS
 from hub.responses import HealthOut, OkOut, OpenApiOut, ReadyOut
 
@@ -41,6 +42,7 @@ PATHS: dict[str, dict[str, Any]] = {
     **CRM_PATHS,
     **REPORT_PATHS,
     **RATING_PATHS,
+    **ROUTING_PATHS,
 }
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -53,6 +55,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     *CRM_MODELS,
     *REPORT_MODELS,
     *RATING_MODELS,
+    *ROUTING_MODELS,
 )
 
 

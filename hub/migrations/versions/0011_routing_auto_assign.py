@@ -1,0 +1,91 @@
+"""automatic assignment: each team's rules, operators' capacity and away, conversations' offers
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-06 13:10:00.000000
+
+A new table (``team_routing``), new columns that start empty (a team member's own capacity, a
+conversation's routing state and offer time) or false (an operator's ``away``), and two partial
+indexes: the teams' queues (open conversations nobody has) and the offers not opened yet.
+Nothing existing changes meaning: no team is routed until an admin turns it on.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import hub.db
+
+revision: str = "0011"
+down_revision: str | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+QUEUE = "assignee_id IS NULL AND status = 'open'"
+OFFERS = "routing = 'offered'"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "team_routing",
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("capacity", sa.Integer(), nullable=False),
+        sa.Column("accept_timeout_s", sa.Integer(), nullable=False),
+        sa.Column("last_operator_id", sa.Integer(), nullable=True),
+        sa.Column("updated_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["last_operator_id"],
+            ["operators.id"],
+            name=op.f("fk_team_routing_last_operator_id_operators"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["team_id"],
+            ["teams.id"],
+            name=op.f("fk_team_routing_team_id_teams"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("team_id", name=op.f("pk_team_routing")),
+    )
+    with op.batch_alter_table("operators", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("away", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+    with op.batch_alter_table("operators", schema=None) as batch_op:
+        batch_op.alter_column("away", server_default=None)
+    with op.batch_alter_table("team_members", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("capacity", sa.Integer(), nullable=True))
+    with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("routing", sa.String(length=20), nullable=True))
+        batch_op.add_column(
+            sa.Column("offered_at", hub.db.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.create_index(
+            "ix_conversations_queue",
+            ["team_id", "id"],
+            unique=False,
+            sqlite_where=sa.text(QUEUE),
+            postgresql_where=sa.text(QUEUE),
+        )
+        batch_op.create_index(
+            "ix_conversations_offers",
+            ["offered_at"],
+            unique=False,
+            sqlite_where=sa.text(OFFERS),
+            postgresql_where=sa.text(OFFERS),
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.drop_index("ix_conversations_offers")
+        batch_op.drop_index("ix_conversations_queue")
+        batch_op.drop_column("offered_at")
+        batch_op.drop_column("routing")
+    with op.batch_alter_table("team_members", schema=None) as batch_op:
+        batch_op.drop_column("capacity")
+    with op.batch_alter_table("operators", schema=None) as batch_op:
+        batch_op.drop_column("away")
+    op.drop_table("team_routing")
