@@ -4,10 +4,10 @@ none is lost, and no operator is given more than his capacity.
 Three teams share three operators; three racer processes route all three teams, in different
 orders and each seeing its own operators online (presence is per process and lags): the first
 sees operators 1 and 2, the second operator 3, the third all of them. The first two start on
-the same team and share no operator, so only the team's lock and the conditional UPDATE of each conversation keep them
-from taking the same conversation; the third shares operators with both, on other teams at the
-same moment, so only the operators' row locks (counting after the other's commit) keep it from
-overfilling them. Served backend only: SQLite has one process (its single writer is tested by
+the same team and share no operator, so only the team's lock and the conditional UPDATE of each
+conversation keep them from taking the same conversation; the third shares operators with both,
+on other teams at the same moment, so only the operators' row locks (counting after the
+other's commit) keep it from overfilling them. Served backend only: SQLite has one process (its single writer is tested by
 ``test_routing.py``'s two routers at once).
 """
 
