@@ -7,8 +7,8 @@ sees operators 1 and 2, the second operator 3, the third all of them. The first 
 the same team and share no operator, so only the team's lock and the conditional UPDATE of each
 conversation keep them from taking the same conversation; the third shares operators with both,
 on other teams at the same moment, so only the operators' row locks (counting after the
-other's commit) keep it from overfilling them. Served backend only: SQLite has one process (its single writer is tested by
-``test_routing.py``'s two routers at once).
+other's commit) keep it from overfilling them. Served backend only: SQLite has one process (its
+single writer is tested by ``test_routing.py``'s two routers at once).
 """
 
 from __future__ import annotations
