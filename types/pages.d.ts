@@ -92,6 +92,8 @@ interface HubInboxApi {
   openConversation(id: number): void;
   /** Decorates each rendered message. */
   onMessage(fn: (node: HTMLElement, message: ApiJson) => void): void;
+  /** Tell an activity in the page's language: a string, or null when it is not the script's. */
+  onActivity(fn: (message: ApiJson) => string | null): void;
   /** Fields to add to a message being sent. */
   onSend(fn: () => Record<string, unknown>): void;
   /** After a message was stored. */

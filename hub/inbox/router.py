@@ -181,6 +181,7 @@ async def _give(
         reason,
         run.team_id,
         from_operator_id=previous_id,
+        from_operator_name=passed,
         timeout_s=timeout_s if previous_id is not None else None,
     )
     activity = await add_activity(session, conv, None, text, meta)

@@ -83,6 +83,7 @@ def decision_meta(
     team_id: int,
     *,
     from_operator_id: int | None = None,
+    from_operator_name: str | None = None,
     timeout_s: int | None = None,
 ) -> dict[str, Any]:
     """The activity's ``meta``: enough for the inbox to say it again in another language."""
@@ -92,6 +93,7 @@ def decision_meta(
         "to_operator_id": seat.operator_id,
         "to_operator_name": seat.name,
         "from_operator_id": from_operator_id,
+        "from_operator_name": from_operator_name,
         "to_team_id": team_id,
         "from_team_id": team_id,
         "open": seat.open,

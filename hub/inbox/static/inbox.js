@@ -88,16 +88,18 @@
   };
   var STATUSES = ['open', 'pending', 'snoozed', 'resolved'];
 
-  /* Feature scripts hook in here: message(node, m) decorates a rendered message; send() returns
-   * fields to add to a message being sent; sent() runs after it was stored. */
+  /* Feature scripts hook in here: message(node, m) decorates a rendered message; activity(m)
+   * tells an activity of theirs in the page's language (a string, or null for not theirs);
+   * send() returns fields to add to a message being sent; sent() runs after it was stored. */
   /**
    * @type {{
    *   message: Array<(node: HTMLElement, m: ApiJson) => void>,
+   *   activity: Array<(m: ApiJson) => string | null>,
    *   send: Array<() => Record<string, unknown>>,
    *   sent: Array<() => void>
    * }}
    */
-  var HOOKS = { message: [], send: [], sent: [] };
+  var HOOKS = { message: [], activity: [], send: [], sent: [] };
 
   /**
    * The page's state; API objects (ApiJson) are kept as the hub answered them.
@@ -206,6 +208,7 @@
       show(find('[data-assignee=all]'), S.staff);
       renderMe();
       renderFilters();
+      document.dispatchEvent(new CustomEvent('hub:started'));
       var side = Promise.all([
         api('GET', '/api/v1/channels').then(function (d) {
           S.channels = {};
@@ -524,6 +527,10 @@
    * @param {ApiJson} m
    */
   function activityText(m) {
+    for (var h = 0; h < HOOKS.activity.length; h++) {
+      var told = HOOKS.activity[h](m);
+      if (told !== null) return told;
+    }
     var meta = m.meta || {};
     if (S.lang !== 'ru' || !meta.action) return m.body;
     var actor = m.sender && m.sender.name ? m.sender.name : '';
@@ -1125,6 +1132,7 @@
     reloadContact: function () { if (S.contact) loadContact(S.contact.id); },
     openConversation: function (id) { openConv(id); },
     onMessage: function (fn) { HOOKS.message.push(fn); },
+    onActivity: function (fn) { HOOKS.activity.push(fn); },
     onSend: function (fn) { HOOKS.send.push(fn); },
     onSent: function (fn) { HOOKS.sent.push(fn); },
     rerenderMessages: function () { if (S.current !== null) renderMessages(); }
