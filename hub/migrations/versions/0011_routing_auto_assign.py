@@ -79,13 +79,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("conversations", schema=None) as batch_op:
-        batch_op.drop_index("ix_conversations_offers")
-        batch_op.drop_index("ix_conversations_queue")
-        batch_op.drop_column("offered_at")
-        batch_op.drop_column("routing")
-    with op.batch_alter_table("team_members", schema=None) as batch_op:
-        batch_op.drop_column("capacity")
-    with op.batch_alter_table("operators", schema=None) as batch_op:
-        batch_op.drop_column("away")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+), not a batch rebuild: dropping the old
+    # table of a rebuild would cascade into the rows that refer to it when foreign keys are on.
+    op.drop_index("ix_conversations_offers", table_name="conversations")
+    op.drop_index("ix_conversations_queue", table_name="conversations")
+    op.drop_column("conversations", "offered_at")
+    op.drop_column("conversations", "routing")
+    op.drop_column("team_members", "capacity")
+    op.drop_column("operators", "away")
     op.drop_table("team_routing")
