@@ -12,13 +12,17 @@ queue that waited outside working hours is served.
 
 Several processes may run it at once; the database keeps them apart. Each team is routed in
 one write unit that first locks the team's ``team_routing`` row, then the rows of its operators
-who may take work, in id order (``FOR UPDATE`` on PostgreSQL; SQLite has a single writer), and
-only then counts their open conversations: a second process routing the same team, or another
-team sharing an operator, waits for the first to commit and counts what it assigned, so no
-operator is given more than his capacity. Each conversation is taken by a conditional UPDATE
-(still nobody's, still not a person's decision), so a conversation a manager assigned a moment
-earlier is left alone and none is assigned twice. What a pass could not place stays in the
-queue (the conversation is simply still unassigned), so nothing is lost to a crash either.
+who may take work (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has a single writer), and
+only then counts their open conversations. What another process holds is skipped, not waited
+for: a team another process is routing right now is left to it, and an operator it is giving a
+conversation to is not offered one here in the same moment; so a routing unit never waits on
+another process's lock inside a group commit (where it could deadlock with the other units of
+its batch), and no operator is given more than his capacity, as every count is made under his
+lock. Each conversation is taken by a conditional UPDATE (still nobody's, still not a person's
+decision), so a conversation a manager assigned a moment earlier is left alone and none is
+assigned twice. What was skipped is looked at again on the next pass, and what a pass could not
+place stays in the queue (the conversation is simply still unassigned), so nothing is lost to a
+crash either.
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ async def _seats(session: AsyncSession, rule: TeamRouting, online: frozenset[int
                 Operator.id.in_(online),
             )
             .order_by(Operator.id)
-            .with_for_update(of=Operator)
+            .with_for_update(of=Operator, skip_locked=True)
         )
     ).all()
     if not rows:
@@ -277,7 +281,9 @@ async def route_team(ctx: HubContext, team_id: int, online: frozenset[int], now:
         run.events.clear()
         run.assigned, run.full = 0, False
         rule = await session.scalar(
-            select(TeamRouting).where(TeamRouting.team_id == team_id).with_for_update()
+            select(TeamRouting)
+            .where(TeamRouting.team_id == team_id)
+            .with_for_update(skip_locked=True)
         )
         if rule is None or not rule.enabled:
             return
