@@ -199,15 +199,6 @@ class Conversation(Base):
             "first_reply_at",
             "first_replier_id",
         ),
-        #: The teams' queues of automatic assignment: open conversations nobody has, small
-        #: as it holds only those (``hub.inbox.router``).
-        Index(
-            "ix_conversations_queue",
-            "team_id",
-            "id",
-            sqlite_where=text("assignee_id IS NULL AND status = 'open'"),
-            postgresql_where=text("assignee_id IS NULL AND status = 'open'"),
-        ),
         #: Offers of automatic assignment not opened yet, by when they were made.
         Index(
             "ix_conversations_offers",

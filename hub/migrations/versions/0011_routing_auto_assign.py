@@ -5,8 +5,11 @@ Revises: 0010
 Create Date: 2026-12-06 13:10:00.000000
 
 A new table (``team_routing``), new columns that start empty (a team member's own capacity, a
-conversation's routing state and offer time) or false (an operator's ``away``), and two partial
-indexes: the teams' queues (open conversations nobody has) and the offers not opened yet.
+conversation's routing state and offer time) or false (an operator's ``away``), and a partial
+index of the offers not opened yet. The teams' queues (open conversations nobody has) get no
+index of their own: most conversations of a hub that does not route are unassigned and open, and
+such an index would take one more entry on every customer message; the router finds them by the
+assignee's index instead.
 Nothing existing changes meaning: no team is routed until an admin turns it on.
 """
 
@@ -22,7 +25,6 @@ down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-QUEUE = "assignee_id IS NULL AND status = 'open'"
 OFFERS = "routing = 'offered'"
 
 
@@ -63,13 +65,6 @@ def upgrade() -> None:
             sa.Column("offered_at", hub.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.create_index(
-            "ix_conversations_queue",
-            ["team_id", "id"],
-            unique=False,
-            sqlite_where=sa.text(QUEUE),
-            postgresql_where=sa.text(QUEUE),
-        )
-        batch_op.create_index(
             "ix_conversations_offers",
             ["offered_at"],
             unique=False,
@@ -82,7 +77,6 @@ def downgrade() -> None:
     # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+), not a batch rebuild: dropping the old
     # table of a rebuild would cascade into the rows that refer to it when foreign keys are on.
     op.drop_index("ix_conversations_offers", table_name="conversations")
-    op.drop_index("ix_conversations_queue", table_name="conversations")
     op.drop_column("conversations", "offered_at")
     op.drop_column("conversations", "routing")
     op.drop_column("team_members", "capacity")
