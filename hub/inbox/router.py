@@ -295,8 +295,6 @@ async def route_team(ctx: HubContext, team_id: int, online: frozenset[int], now:
             return
         await _pass_on_expired(session, run, rule, seats)
         await _serve_queue(session, run, rule, seats)
-        if run.assigned:
-            rule.updated_at = now
 
     await ctx.write(unit, key=("routing", team_id))
     ctx.announce(*run.events)  # a worker answers nobody: no need to wait for the bus
