@@ -28,6 +28,7 @@ from hub.inbox.router import Router
 from hub.settings import Settings
 from tests.helpers import (
     Op,
+    after_passes,
     customer_says,
     make_api_channel,
     make_operator,
@@ -358,3 +359,32 @@ async def settings_are_for_staff_and_admins(client: Client, team: Team) -> None:
         f"/api/v1/teams/{team.id}/routing", json={"capacity": 0}, headers=team.admin.headers
     )
     assert resp.status == 422
+
+
+async def test_the_running_router_serves_the_queue_when_an_operator_comes_online(
+    aiohttp_client: Any, settings: Settings
+) -> None:
+    """With the app's router loop running, as in production: a conversation waits while nobody
+    is online, and is assigned once an operator opens the inbox (his socket wakes the router)."""
+    # Its interval is long: only being woken makes it look again.
+    running = settings.model_copy(update={"routing": True, "routing_interval_s": 600.0})
+    client = await aiohttp_client(create_app(running))
+    admin = await make_operator(client, role="admin")
+    team_id = await make_team(client)
+    oleg = await make_operator(client, name="Oleg", team_ids=[team_id])
+    channel = await make_api_channel(client, admin, team_id=team_id)
+    made = Team(client, admin, team_id, [oleg], channel)
+    router = client.app[ROUTER]
+    try:
+        await made.routing(enabled=True)
+        conv = await made.customer()
+        await router.next_pass()
+        assert await assignees(client, [conv]) == [None]
+        await made.online(oleg)
+
+        async def assigned() -> bool:
+            return await assignees(client, [conv]) == [oleg.id]
+
+        await after_passes(assigned, router)
+    finally:
+        await made.close()
