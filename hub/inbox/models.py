@@ -21,7 +21,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -199,13 +198,12 @@ class Conversation(Base):
             "first_reply_at",
             "first_replier_id",
         ),
-        #: Offers of automatic assignment not opened yet, by when they were made.
-        Index(
-            "ix_conversations_offers",
-            "offered_at",
-            sqlite_where=text("routing = 'offered'"),
-            postgresql_where=text("routing = 'offered'"),
-        ),
+        #: Offers of automatic assignment not opened yet, by when they were made. Migration
+        #: 0011 makes it partial (``WHERE routing = 'offered'``) on both backends, so it holds
+        #: offers only and customer messages never pay for it; declared here without the
+        #: predicate, whose dialect arguments would load PostgreSQL's dialect into every SQLite
+        #: hub (autogenerate does not compare predicates).
+        Index("ix_conversations_offers", "offered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
