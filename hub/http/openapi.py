@@ -19,13 +19,16 @@ from hub import __version__
 from hub.channels import registry
 from hub.channels.http.openapi import CHANNEL_MODELS, CHANNEL_PATHS
 from hub.channels.spec import ChannelSpec
+from hub.crm_sync.http.merges import MERGE_MODELS, MERGE_PATHS
 from hub.crm_sync.http.openapi import CRM_MODELS, CRM_PATHS
 from hub.crm_sync.http.openapi_reports import REPORT_MODELS, REPORT_PATHS
 from hub.http.openapi_build import DATABASE_UNAVAILABLE
 from hub.http.openapi_build import op as _op
+from hub.inbox.http.locale import LOCALE_MODELS, LOCALE_PATHS
 from hub.inbox.http.openapi import INBOX_MODELS, INBOX_PATHS
 from hub.inbox.http.ratings import RATING_MODELS, RATING_PATHS
 from hub.inbox.http.routing import ROUTING_MODELS, ROUTING_PATHS
+from hub.inbox.http.unread import UNREAD_MODELS, UNREAD_PATHS
 from hub.outbound.openapi import WEBHOOKS
 from hub.responses import HealthOut, OkOut, OpenApiOut, ReadyOut
 
@@ -43,6 +46,9 @@ PATHS: dict[str, dict[str, Any]] = {
     **REPORT_PATHS,
     **RATING_PATHS,
     **ROUTING_PATHS,
+    **UNREAD_PATHS,
+    **MERGE_PATHS,
+    **LOCALE_PATHS,
 }
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -56,6 +62,9 @@ MODELS: tuple[type[BaseModel], ...] = (
     *REPORT_MODELS,
     *RATING_MODELS,
     *ROUTING_MODELS,
+    *UNREAD_MODELS,
+    *MERGE_MODELS,
+    *LOCALE_MODELS,
 )
 
 

@@ -199,7 +199,7 @@ class Conversation(Base):
             "first_replier_id",
         ),
         #: Offers of automatic assignment not opened yet, by when they were made. Migration
-        #: 0011 makes it partial (``WHERE routing = 'offered'``) on both backends, so it holds
+        #: 0012 makes it partial (``WHERE routing = 'offered'``) on both backends, so it holds
         #: offers only and customer messages never pay for it; declared here without the
         #: predicate, whose dialect arguments would load PostgreSQL's dialect into every SQLite
         #: hub (autogenerate does not compare predicates).
@@ -246,6 +246,24 @@ class Conversation(Base):
     #: automatic assignment leaves it alone from then on).
     routing: Mapped[str | None] = mapped_column(String(20), default=None)
     offered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ConversationRead(Base):
+    """How far an operator has read a conversation: the newest message id he has seen there.
+
+    His unread count is computed from it (customer messages after it, and after the last
+    reply), so storing a customer message never writes a row per operator."""
+
+    __tablename__ = "conversation_reads"
+
+    operator_id: Mapped[int] = mapped_column(
+        ForeignKey("operators.id", ondelete="CASCADE"), primary_key=True
+    )
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    last_read_message_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    read_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Message(Base):

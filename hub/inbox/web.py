@@ -29,6 +29,11 @@ STATIC_FILES = {
     "inbox.js": "application/javascript; charset=utf-8",
     "inbox.css": "text/css; charset=utf-8",
     "dom.js": "application/javascript; charset=utf-8",
+    "locale.js": "application/javascript; charset=utf-8",
+    "contact-page.js": "application/javascript; charset=utf-8",
+    "deal-new.js": "application/javascript; charset=utf-8",
+    "narrow.css": "text/css; charset=utf-8",
+    "manager.css": "text/css; charset=utf-8",
     "duplicates.js": "application/javascript; charset=utf-8",
     "reports.js": "application/javascript; charset=utf-8",
     "canned.js": "application/javascript; charset=utf-8",
@@ -42,6 +47,8 @@ STATIC_FILES = {
     "items.js": "application/javascript; charset=utf-8",
     "ratings.js": "application/javascript; charset=utf-8",
     "availability.js": "application/javascript; charset=utf-8",
+    "notice.js": "application/javascript; charset=utf-8",
+    "merges.js": "application/javascript; charset=utf-8",
 }
 
 

@@ -69,17 +69,20 @@
     H.api('POST', '/api/v1/conversations/' + id + '/accept').catch(function () { /* not his */ });
   }
 
-  /** The router's decision in the page's language, from its meta; null for other activities.
-   * @param {ApiJson} m */
-  function retell(m) {
+  /** The router's decision told in the page's language from its meta (other activities are
+   * left as they are).
+   * @param {HTMLElement} node @param {ApiJson} m */
+  function retell(node, m) {
     var meta = m.meta || {};
-    if (meta.action !== 'auto_assigned') return null;
-    if (['round_robin', 'returning_customer'].indexOf(meta.reason) === -1) return null;
+    if (meta.action !== 'auto_assigned') return;
+    if (['round_robin', 'returning_customer'].indexOf(meta.reason) === -1) return;
+    var body = node.querySelector('.body');
+    if (!body) return;
     var vars = {
       name: meta.to_operator_name, from: meta.from_operator_name || '', timeout: meta.timeout_s,
       why: H.t('auto_' + meta.reason), open: meta.open, capacity: meta.capacity
     };
-    return H.t(meta.from_operator_id != null ? 'auto_passed' : 'auto_assigned', vars);
+    body.textContent = H.t(meta.from_operator_id != null ? 'auto_passed' : 'auto_assigned', vars);
   }
 
   document.addEventListener('hub:started', function () {

@@ -4,6 +4,7 @@
 (function () {
   'use strict';
   var D = window.HubDom;
+  var L = window.HubLocale;
   var pickLang = D.pickLang, $ = D.$, find = D.find, all = D.all, el = D.el, clear = D.clear, show = D.show;
 
   /** @type {Texts} */
@@ -40,7 +41,8 @@
       lang_other: 'Русский', contact: 'Contact', team: 'Team',
       keep_team: '(keep the team)', team_only: '(no operator, the team only)',
       company: 'Company', notes: 'Notes', retry: 'Retry', reports: 'Reports', channel: 'Channel',
-      telegram: 'Telegram', close: 'Close'
+      telegram: 'Telegram', close: 'Close', site_user: 'site user', device: 'Device',
+      act_snoozed: '{actor} snoozed the conversation until {until}'
     },
     ru: {
       app_title: 'Входящие', email: 'Эл. почта', password: 'Пароль', log_in: 'Войти',
@@ -74,7 +76,8 @@
       role_manager: 'менеджер', role_admin: 'администратор', lang_other: 'English',
       contact: 'Контакт', team: 'Команда', keep_team: '(команда та же)',
       team_only: '(без оператора, только команда)', company: 'Компания', notes: 'Заметки', retry: 'Повторить', reports: 'Отчёты',
-      channel: 'Канал', telegram: 'Telegram', close: 'Закрыть',
+      channel: 'Канал', telegram: 'Telegram', close: 'Закрыть', site_user: 'пользователь сайта',
+      device: 'Устройство',
       // Activities: the hub writes them in English (shown as written); in Russian they are
       // told again from their meta.
       act_snooze_ended: 'Время откладывания истекло, диалог снова открыт',
@@ -88,18 +91,19 @@
   };
   var STATUSES = ['open', 'pending', 'snoozed', 'resolved'];
 
-  /* Feature scripts hook in here: message(node, m) decorates a rendered message; activity(m)
-   * tells an activity of theirs in the page's language (a string, or null for not theirs);
-   * send() returns fields to add to a message being sent; sent() runs after it was stored. */
+  /* Feature scripts hook in here: message(node, m) decorates a rendered message, activity(node,
+   * m) a rendered activity; send() returns fields to add to a message being sent; sent() runs
+   * after it was stored; start() runs before the first list loads (it may pick the tab). */
   /**
    * @type {{
    *   message: Array<(node: HTMLElement, m: ApiJson) => void>,
-   *   activity: Array<(m: ApiJson) => string | null>,
+   *   activity: Array<(node: HTMLElement, m: ApiJson) => void>,
    *   send: Array<() => Record<string, unknown>>,
-   *   sent: Array<() => void>
+   *   sent: Array<() => void>,
+   *   start: Array<() => Promise<unknown>>
    * }}
    */
-  var HOOKS = { message: [], activity: [], send: [], sent: [] };
+  var HOOKS = { message: [], activity: [], send: [], sent: [], start: [] };
 
   /**
    * The page's state; API objects (ApiJson) are kept as the hub answered them.
@@ -111,7 +115,7 @@
    *   conv: ApiJson, hasEarlier: boolean, earlierButton: HTMLElement | null,
    *   channels: Record<string, ApiJson>, operators: ApiJson[], teams: ApiJson[],
    *   lastEventId: string | null, ws: WebSocket | null, backoff: number,
-   *   reconnectTimer: number | undefined, typingTimer: number | undefined
+   *   reconnectTimer: number | undefined, typingTimer: number | undefined, titleCount: number
    * }} State
    */
   /** @type {State} */
@@ -122,7 +126,7 @@
     earlierButton: null, contact: null,
     channels: {}, operators: [], teams: [], lastEventId: null, ws: null, backoff: 1000,
     reconnectTimer: undefined, loggedIn: false, liveDuringLoad: null, mode: 'reply',
-    typingTimer: undefined, listSeq: 0
+    typingTimer: undefined, listSeq: 0, titleCount: 0
   };
 
   /** @param {string} key @param {Record<string, string | number>} [vars] */
@@ -132,11 +136,16 @@
   function applyLang() {
     document.documentElement.lang = S.lang;
     D.translate(t);
-    document.title = t('app_title');
+    renderTitle();
     setMode(S.mode);
     renderChannels();
     if (S.me) renderMe();
     if (S.loggedIn) { renderList(); renderConv(); renderContact(); }
+    document.dispatchEvent(new CustomEvent('hub:lang'));
+  }
+  /** The tab's title, with the count of conversations waiting unread: "(3) Inbox". */
+  function renderTitle() {
+    document.title = (S.titleCount > 0 ? '(' + S.titleCount + ') ' : '') + t('app_title');
   }
   function switchLang() {
     S.lang = S.lang === 'ru' ? 'en' : 'ru';
@@ -198,7 +207,7 @@
 
   function start() {
     // The badges' table first: the conversation list is drawn with it.
-    return Promise.all([api('GET', '/api/v1/me'), D.loadChannelTypes()]).then(function (got) {
+    return Promise.all([api('GET', '/api/v1/me'), D.loadChannelTypes(), L.loadZone()]).then(function (got) {
       var me = got[0];
       S.me = me;
       S.staff = me.role === 'manager' || me.role === 'admin';
@@ -228,7 +237,8 @@
       }
       document.body.classList.remove('on-contact-page');
       var fromHash = /^#c(\d+)$/.exec(location.hash);
-      return loadList().then(function () {
+      var ready = Promise.all(HOOKS.start.map(function (fn) { return fn().catch(function () { /* the list loads anyway */ }); }));
+      return ready.then(function () { renderFilters(); return loadList(); }).then(function () {
         if (fromHash) openConv(Number(fromHash[1]));
       });
     });
@@ -286,7 +296,7 @@
       var failing = !!st.last_error && (!st.last_ok_at || st.last_error_at > st.last_ok_at);
       var when = failing ? st.last_error_at : st.last_ok_at;
       var text = ch.name + ': ' + t(failing ? 'mailbox_error' : 'mailbox_ok') +
-        (when ? ' ' + new Date(when).toLocaleString() : '') + (failing ? ' — ' + st.last_error : '');
+        (when ? ' ' + L.when(when, S.lang) : '') + (failing ? ' — ' + st.last_error : '');
       var item = el('li', failing ? 'channel-status-error' : 'channel-status-ok', text);
       list.appendChild(item);
     });
@@ -412,11 +422,7 @@
   function shortTime(iso) {
     var d = new Date(iso);
     if (isNaN(d.getTime())) return '';
-    var now = new Date();
-    if (d.toDateString() === now.toDateString()) {
-      return d.toLocaleTimeString(S.lang, { hour: '2-digit', minute: '2-digit' });
-    }
-    return d.toLocaleDateString(S.lang, { day: 'numeric', month: 'short' });
+    return L.when(d, S.lang, L.dayKey(d) === L.dayKey(new Date()) ? 'time' : 'short');
   }
   function renderList() {
     var list = $('conv-list');
@@ -434,7 +440,10 @@
       main.appendChild(top);
       var bottom = el('div', 'row-bottom');
       bottom.appendChild(el('span', 'row-preview', c.last_message_preview || ''));
-      if (c.unread_count > 0) bottom.appendChild(el('span', 'unread', c.unread_count));
+      // The operator's own count (he may have read what a colleague has not); events carry
+      // only the conversation's, which notice.js folds into his.
+      var unread = c.my_unread_count !== undefined ? c.my_unread_count : c.unread_count;
+      if (unread > 0) bottom.appendChild(el('span', 'unread', unread));
       main.appendChild(bottom);
       li.appendChild(main);
       list.appendChild(li);
@@ -501,7 +510,7 @@
     if (c.channel) parts.push(c.channel.name);
     parts.push(t('status_' + c.status));
     parts.push(t('assignee') + ': ' + (c.assignee ? c.assignee.name : t('unassigned_to')));
-    if (c.status === 'snoozed' && c.snoozed_until) parts.push('→ ' + new Date(c.snoozed_until).toLocaleString(S.lang));
+    if (c.status === 'snoozed' && c.snoozed_until) parts.push('→ ' + L.when(c.snoozed_until, S.lang));
     $('conv-meta').textContent = parts.join(' · ');
     show($('act-take'), c.assignee_id !== S.me.id);
     show($('act-resolve'), c.status !== 'resolved');
@@ -510,11 +519,10 @@
   }
   /** @param {Date} d */
   function dayLabel(d) {
-    var today = new Date();
-    var yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
-    if (d.toDateString() === today.toDateString()) return t('today');
-    if (d.toDateString() === yesterday.toDateString()) return t('yesterday');
-    return d.toLocaleDateString(S.lang, { day: 'numeric', month: 'long', year: 'numeric' });
+    var day = L.dayKey(d);
+    if (day === L.dayKey(new Date())) return t('today');
+    if (day === L.dayKey(Date.now() - 24 * 3600 * 1000)) return t('yesterday');
+    return L.when(d, S.lang, 'day');
   }
   /** @param {number} id */
   function teamName(id) {
@@ -527,19 +535,16 @@
    * @param {ApiJson} m
    */
   function activityText(m) {
-    for (var h = 0; h < HOOKS.activity.length; h++) {
-      var told = HOOKS.activity[h](m);
-      if (told !== null) return told;
-    }
     var meta = m.meta || {};
-    if (S.lang !== 'ru' || !meta.action) return m.body;
+    if (!meta.action) return m.body;
+    /* The hub writes a snooze's time as ISO; it is told again with the time as people read it. */
+    if (S.lang !== 'ru' && !(meta.action === 'status' && meta.status === 'snoozed' && meta.snoozed_until)) return m.body;
     var actor = m.sender && m.sender.name ? m.sender.name : '';
     var text;
     if (meta.action === 'status') {
       if (meta.reason === 'snooze_ended' || meta.reason === 'customer_message') return t('act_' + meta.reason);
       if (['open', 'pending', 'resolved', 'snoozed'].indexOf(meta.status) === -1) return m.body;
-      var until = meta.snoozed_until ?
-        new Date(meta.snoozed_until).toLocaleString('ru', { dateStyle: 'short', timeStyle: 'short' }) : '';
+      var until = meta.snoozed_until ? L.when(meta.snoozed_until, S.lang) : '';
       return t('act_' + meta.status, { actor: actor, until: until });
     }
     if (meta.action === 'rating') return t('act_rated', { score: meta.score }) + (meta.comment ? ': ' + meta.comment : '');
@@ -562,12 +567,13 @@
   /** @param {ApiJson} m @param {boolean} withConv */
   function messageNode(m, withConv) {
     var d = new Date(m.created_at);
-    var time = d.toLocaleTimeString(S.lang, { hour: '2-digit', minute: '2-digit' });
+    var time = L.when(d, S.lang, 'time');
     if (m.kind === 'activity') {
       var act = el('div', 'msg activity');
       act.setAttribute('data-id', String(m.id));
       act.appendChild(el('span', 'body', activityText(m)));
       act.appendChild(el('time', 'msg-time', ' · ' + time));
+      HOOKS.activity.forEach(function (fn) { fn(act, m); });
       return act;
     }
     var node = el('div', 'msg ' + m.kind + (m.private ? ' private' : ''));
@@ -579,7 +585,7 @@
       : m.sender && m.sender.type === 'contact' ? contactName(null, m.sender.id) : t('system');
     if (m.sender && m.sender.type === 'operator' && m.sender.id === S.me.id) who += ' (' + t('you') + ')';
     meta.appendChild(el('span', 'who', who));
-    meta.appendChild(el('time', 'msg-time', withConv ? d.toLocaleString(S.lang) : time));
+    meta.appendChild(el('time', 'msg-time', withConv ? L.when(d, S.lang) : time));
     if (m.delivery) {
       var st = m.delivery.status;
       var label = st === 'failed' ? t('not_delivered') : st === 'pending' ? t('pending_delivery') : t('delivered');
@@ -615,8 +621,8 @@
     var lastDay = '';
     S.messages.forEach(function (m) {
       var d = new Date(m.created_at);
-      if (d.toDateString() !== lastDay) {
-        lastDay = d.toDateString();
+      if (L.dayKey(d) !== lastDay) {
+        lastDay = L.dayKey(d);
         box.appendChild(el('div', 'day', dayLabel(d)));
       }
       box.appendChild(messageNode(m, false));
@@ -750,18 +756,16 @@
   }
   function openSnooze() {
     var input = find('#snooze-form [name=until]', HTMLInputElement);
-    var d = new Date(Date.now() + 24 * 3600 * 1000);
-    d.setHours(9, 0, 0, 0);
-    var pad = /** @param {number} n */ function (n) { return (n < 10 ? '0' : '') + n; };
-    input.value = d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T09:00';
+    // Tomorrow 09:00 on the company's clock (the input is read on it too).
+    input.value = L.toWall(new Date(Date.now() + 24 * 3600 * 1000)).slice(0, 10) + 'T09:00';
     openDrawer('snooze-form');
     input.focus();
   }
   /** @param {SubmitEvent} ev */
   function doSnooze(ev) {
     ev.preventDefault();
-    var until = new Date($('snooze-form', HTMLFormElement).until.value);
-    if (isNaN(until.getTime())) return;
+    var until = L.fromWall($('snooze-form', HTMLFormElement).until.value);
+    if (!until) return;
     act('/status', { status: 'snoozed', snoozed_until: until.toISOString() }).then(function (ok) {
       if (ok) openDrawer(null);
     });
@@ -804,6 +808,21 @@
       return sure.indexOf(v) >= 0 ? v : v + ' (' + t('unverified') + ')';
     }).join(', ');
   }
+  /**
+   * How a channel knows him, in words: the channel's name and «visitor #1», «site user 42», the
+   * Telegram id… (never "widget: visitor:1").
+   * @param {ApiJson} i
+   */
+  function identityText(i) {
+    var channel = S.channels[i.channel_id];
+    var where = channel ? channel.name : channelTypeName(i.channel_type);
+    var id = String(i.external_id);
+    var m = /^visitor:(\d+)$/.exec(id);
+    var who = m ? t('visitor') + ' #' + m[1] : /^user:/.test(id) ? t('site_user') + ' ' + id.slice(5) : id;
+    return where + ': ' + who;
+  }
+  /** A channel type's name in the operator's language (the hub's own title for other types). @param {string} type */
+  function channelTypeName(type) { return L.channelType(type, S.lang); }
   /** @param {HTMLElement} dl @param {ApiJson} c */
   function contactFields(dl, c) {
     clear(dl);
@@ -815,9 +834,7 @@
     }
     field(dl, t('company'), attrs.company);
     field(dl, t('notes'), attrs.notes);
-    field(dl, t('identities'), c.identities.map(/** @param {ApiJson} i */ function (i) {
-      return i.channel_type + ': ' + i.external_id;
-    }).join('\n'));
+    field(dl, t('identities'), c.identities.map(identityText).join('\n'));
   }
   /** @param {HTMLElement} dl @param {ApiJson} touch */
   function touchFields(dl, touch) {
@@ -827,6 +844,7 @@
     field(dl, t('utm_source'), touch.utm_source);
     field(dl, t('utm_campaign'), touch.utm_campaign);
     field(dl, t('referrer'), touch.referrer, safeUrl(touch.referrer));
+    field(dl, t('device'), [touch.browser, touch.os].filter(function (x) { return !!x; }).join(' · '));
     if (!dl.firstChild) dl.appendChild(el('dd', 'muted', t('nothing')));
   }
   function renderContact() {
@@ -854,15 +872,15 @@
   }
   /** @param {number} id */
   function loadContactPage(id) {
+    /** @type {ApiJson} */
+    var pageContact = null;
     show($('list-pane'), false);
     show($('conv-pane'), false);
     show($('contact-page'), true);
     return api('GET', '/api/v1/contacts/' + id).then(function (c) {
       $('cp-name').textContent = contactName(c, c.id);
       contactFields($('cp-fields'), c);
-      var attrs = c.attributes || {};
-      if (attrs.first_touch) field($('cp-fields'), t('first_touch'), attrs.first_touch.url, safeUrl(attrs.first_touch.url));
-      if (attrs.last_touch) field($('cp-fields'), t('last_touch'), attrs.last_touch.url, safeUrl(attrs.last_touch.url));
+      pageContact = c;
       return Promise.all(c.conversations.map(/** @param {ApiJson} conv */ function (conv) {
         return api('GET', '/api/v1/conversations/' + conv.id + '/messages?limit=100').then(function (d) {
           return d.items.map(/** @param {ApiJson} m */ function (m) { m.channel = conv.channel; return m; });
@@ -883,7 +901,7 @@
         meta.appendChild(link);
         box.appendChild(node);
       });
-      document.dispatchEvent(new CustomEvent('hub:contact-page', { detail: { id: id } }));
+      document.dispatchEvent(new CustomEvent('hub:contact-page', { detail: { id: id, contact: pageContact } }));
     }).catch(fail);
   }
 
@@ -933,13 +951,15 @@
       if (frame.last_event_id) S.lastEventId = frame.last_event_id;
       loadList();
       if (S.current !== null) openConv(S.current);
+      document.dispatchEvent(new CustomEvent('hub:resync'));
     }
   }
   /** @param {string} name @param {ApiJson} data */
   function onEvent(name, data) {
     if (name === 'conversation.created') {
       upsertConv(data.conversation);
-      notifyNew(data.conversation);
+      var c = data.conversation;
+      alertOperator(t('new_conversation'), contactName(c.contact, c.contact_id), c.last_message_preview || '', c.id);
     } else if (name === 'conversation.updated' || name === 'conversation.assigned') {
       upsertConv(data.conversation);
     } else if (name === 'message.created') {
@@ -981,14 +1001,23 @@
       osc.stop(ctx.currentTime + 0.3);
     } catch (e) { /* no sound, no harm */ }
   }
-  /** @param {ApiJson} conv */
-  function notifyNew(conv) {
+  /** @type {Record<string, number>} when each conversation last sounded */
+  var alerted = {};
+  /**
+   * A sound, and a desktop notification when the operator allowed them and is not looking at
+   * the page: once per conversation within a few seconds (a new conversation's first message).
+   * @param {string} what @param {string} name @param {string} body @param {number | null} convId
+   */
+  function alertOperator(what, name, body, convId) {
+    var key = String(convId);
+    if (convId !== null && Date.now() - (alerted[key] || 0) < 3000) return;
+    alerted[key] = Date.now();
     beep();
     if (!('Notification' in window) || Notification.permission !== 'granted' || !document.hidden) return;
-    var name = contactName(conv.contact, conv.contact_id);
     try {
-      var n = new Notification(t('new_conversation') + (name ? ': ' + name : ''), { body: conv.last_message_preview || '' });
-      n.onclick = function () { window.focus(); openConv(conv.id); };
+      // One notification per conversation: a newer message replaces the older one.
+      var n = new Notification(what + (name ? ': ' + name : ''), convId !== null ? { body: body, tag: key } : { body: body });
+      n.onclick = function () { window.focus(); if (convId !== null) openConv(convId); };
     } catch (e) { /* not allowed here */ }
   }
   function renderNotifyButton() {
@@ -1038,7 +1067,8 @@
     var switches = all('[data-lang-switch]');
     for (var i = 0; i < switches.length; i++) switches[i].addEventListener('click', switchLang);
     on('assignee-filter', 'click', function (ev) {
-      var v = D.targetAttr(ev, 'data-assignee');
+      var tab = D.targetClosest(ev, '[data-assignee]');
+      var v = tab && tab.getAttribute('data-assignee');
       if (!v) return;
       S.filter.assignee = v;
       renderFilters();
@@ -1116,7 +1146,8 @@
    * They load after this file and before boot, so listeners they add run before the core's. */
   window.HubInbox = {
     api: api, t: t, $: $, find: find, el: el, clear: clear, show: show, control: D.control, targetAttr: D.targetAttr,
-    targetClosest: D.targetClosest, fail: fail, toast: toast,
+    targetClosest: D.targetClosest, fail: fail, toast: toast, channelTypeName: channelTypeName,
+    identityText: identityText, when: function (value, kind) { return L.when(value, S.lang, kind); },
     state: function () { return S; },
     addTexts: function (texts) {
       /** @type {Lang[]} */ (['en', 'ru']).forEach(function (lang) { Object.assign(TEXTS[lang], texts[lang]); });
@@ -1133,6 +1164,11 @@
     openConversation: function (id) { openConv(id); },
     onMessage: function (fn) { HOOKS.message.push(fn); },
     onActivity: function (fn) { HOOKS.activity.push(fn); },
+    onStart: function (fn) { HOOKS.start.push(fn); },
+    rerenderList: function () { if (S.loggedIn) renderList(); },
+    setTitleCount: function (n) { S.titleCount = n; renderTitle(); },
+    alert: function (what, name, body, convId) { alertOperator(what, name, body, convId); },
+    contactName: function (contact, id) { return contactName(contact, id); },
     onSend: function (fn) { HOOKS.send.push(fn); },
     onSent: function (fn) { HOOKS.sent.push(fn); },
     rerenderMessages: function () { if (S.current !== null) renderMessages(); }
