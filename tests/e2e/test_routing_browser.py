@@ -23,16 +23,6 @@ from tests.e2e.test_inbox import api_channel, customer_says, open_inbox, person,
 pytestmark = pytest.mark.timeout(90)
 
 
-async def expect_state(hub: Hub, query: Any, wanted: str) -> None:
-    """Until the query reads ``wanted``: the page accepts after it drew the conversation, so
-    this waits on the hub's own answer to it (each look is after one more request)."""
-    for _ in range(300):
-        if await hub.app[CTX].read(query) == wanted:
-            return
-        await hub.call("GET", "/api/v1/me")  # a round trip: the page's request may land first
-    raise AssertionError(f"the conversation never became {wanted}")
-
-
 async def test_an_operator_gets_conversations_by_himself_and_can_step_away(
     browser: Any, hub: Hub
 ) -> None:
@@ -47,7 +37,9 @@ async def test_an_operator_gets_conversations_by_himself_and_can_step_away(
     said = await customer_says(hub, channel, "Есть ли печь в наличии?", name="Иван Петров")
     conv_id = said["conversation"]["id"]
     await expect(row(page, "Иван Петров")).to_be_visible()  # in «Мои», by itself
-    await row(page, "Иван Петров").click()
+    async with page.expect_response(lambda r: r.url.endswith(f"/{conv_id}/accept")) as answer:
+        await row(page, "Иван Петров").click()
+    assert await (await answer.value).json() == {"accepted": True}
     activity = page.locator("#messages .msg.activity .body")
     await expect(activity).to_have_text(["Назначен оператору Oleg: по кругу, 1 из 5 открыты"])
     offered = await hub.call("GET", f"/api/v1/teams/{team_id}/routing")
@@ -60,7 +52,7 @@ async def test_an_operator_gets_conversations_by_himself_and_can_step_away(
     async def state_of(session: AsyncSession) -> str | None:
         return await session.scalar(select(Conversation.routing).where(Conversation.id == conv_id))
 
-    await expect_state(hub, state_of, "accepted")
+    assert await hub.app[CTX].read(state_of) == "accepted"
 
     await away.click()
     await expect(away).to_have_text("○ Отошёл")
