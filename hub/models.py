@@ -12,7 +12,7 @@ from hub.channels.telegram import models as telegram_models
 from hub.channels.widget import models as widget_models
 from hub.crm_sync import models as crm_models
 from hub.db import Base
-from hub.inbox import item_models, rating_models, routing_models
+from hub.inbox import item_models, rating_models, routing_models, tracking_models
 from hub.inbox import models as inbox_models
 
 MODEL_MODULES = (
@@ -20,6 +20,7 @@ MODEL_MODULES = (
     item_models,
     rating_models,
     routing_models,
+    tracking_models,
     widget_models,
     telegram_models,
     email_models,

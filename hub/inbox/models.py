@@ -199,7 +199,7 @@ class Conversation(Base):
             "first_replier_id",
         ),
         #: Offers of automatic assignment not opened yet, by when they were made. Migration
-        #: 0012 makes it partial (``WHERE routing = 'offered'``) on both backends, so it holds
+        #: 0013 makes it partial (``WHERE routing = 'offered'``) on both backends, so it holds
         #: offers only and customer messages never pay for it; declared here without the
         #: predicate, whose dialect arguments would load PostgreSQL's dialect into every SQLite
         #: hub (autogenerate does not compare predicates).

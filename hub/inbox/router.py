@@ -63,7 +63,7 @@ def in_queue(team_id: int) -> ColumnElement[bool]:
     """A team's queue: its open conversations nobody has, that no person took out of routing.
 
     Found through the assignee's index (nobody's), not an index of its own, which every
-    customer message to an unassigned conversation would pay for (migration 0012)."""
+    customer message to an unassigned conversation would pay for (migration 0013)."""
     return and_(
         Conversation.team_id == team_id,
         Conversation.assignee_id.is_(None),

@@ -1,7 +1,7 @@
 """automatic assignment: each team's rules, operators' capacity and away, conversations' offers
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-06 13:10:00.000000
 
 A new table (``team_routing``), new columns that start empty (a team member's own capacity, a
@@ -20,8 +20,8 @@ from alembic import op
 
 import hub.db
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
