@@ -29,6 +29,7 @@ from hub.http.openapi_build import op as _op
 from hub.inbox.http.locale import LOCALE_MODELS, LOCALE_PATHS
 from hub.inbox.http.openapi import INBOX_MODELS, INBOX_PATHS
 from hub.inbox.http.ratings import RATING_MODELS, RATING_PATHS
+from hub.inbox.http.routing import ROUTING_MODELS, ROUTING_PATHS
 from hub.inbox.http.unread import UNREAD_MODELS, UNREAD_PATHS
 from hub.outbound.openapi import WEBHOOKS
 from hub.responses import HealthOut, OkOut, OpenApiOut, ReadyOut
@@ -48,6 +49,7 @@ PATHS: dict[str, dict[str, Any]] = {
     **TRACKING_PATHS,
     **RATING_PATHS,
     **NUMBER_PATHS,
+    **ROUTING_PATHS,
     **UNREAD_PATHS,
     **MERGE_PATHS,
     **LOCALE_PATHS,
@@ -65,6 +67,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     *TRACKING_MODELS,
     *RATING_MODELS,
     *NUMBER_MODELS,
+    *ROUTING_MODELS,
     *UNREAD_MODELS,
     *MERGE_MODELS,
     *LOCALE_MODELS,
