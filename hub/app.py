@@ -7,7 +7,7 @@ operator socket with 1001 first, so clients reconnect elsewhere at once instead 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +27,7 @@ from hub.crm_sync.http import webhooks as webhook_routes
 from hub.crm_sync.intake import LeadIntake
 from hub.crm_sync.reminders import TaskReminder
 from hub.crm_sync.worker import SyncWorker
-from hub.http import CTX, LOGIN_GUARD, METRICS, REALTIME, TYPING, error_middleware
+from hub.http import CTX, LOGIN_GUARD, METRICS, PRESENCE, REALTIME, TYPING, error_middleware
 from hub.http import ops as ops_routes
 from hub.inbox.auth import Principal, load_principal
 from hub.inbox.delivery import DeliveryWorker
@@ -40,14 +40,17 @@ from hub.inbox.http import locale as locale_routes
 from hub.inbox.http import pages as inbox_pages
 from hub.inbox.http import ratings as rating_routes
 from hub.inbox.http import routes as inbox_routes
+from hub.inbox.http import routing as routing_routes
 from hub.inbox.http import unread as unread_routes
 from hub.inbox.login_guard import LoginGuard
 from hub.inbox.login_throttle import LoginThrottle
 from hub.inbox.models import Operator
 from hub.inbox.realtime import RealtimeHub
+from hub.inbox.router import Router
 from hub.inbox.typing import OperatorTyping
 from hub.metrics import Metrics
 from hub.outbound.poster import AiohttpPoster
+from hub.presence import Online, Presence
 from hub.settings import Settings
 
 #: In order: a literal path (``/conversations/counts``, ``/contacts/merges``) comes before the
@@ -71,6 +74,7 @@ ROUTE_TABLES = (
     pipeline_routes.routes,
     number_pool_routes.routes,
     locale_routes.routes,
+    routing_routes.routes,
 )
 
 DELIVERY = web.AppKey("delivery", DeliveryWorker)
@@ -79,6 +83,7 @@ SYNC = web.AppKey("sync", SyncWorker)
 SNOOZE = web.AppKey("snooze", SnoozeWaker)
 CALL_SWEEP = web.AppKey("call_sweep", CallSweep)
 REMINDER = web.AppKey("task_reminder", TaskReminder)
+ROUTER = web.AppKey("router", Router)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -96,7 +101,15 @@ def create_app(settings: Settings) -> web.Application:
 
         return await ctx.read(query)
 
-    app[REALTIME] = RealtimeHub(ctx.bus, settings.socket_queue_size, principal_of)
+    app[REALTIME] = realtime = RealtimeHub(ctx.bus, settings.socket_queue_size, principal_of)
+    app[PRESENCE] = presence = Presence(
+        lambda: Online.of(realtime.principals()),
+        settings.redis_url,
+        settings.redis_prefix,
+        refresh_s=settings.presence_refresh_interval_s,
+        backoff_s=settings.worker_backoff_s,
+    )
+    realtime.on_sockets_changed.append(_publish_presence(presence))
     app[TYPING] = typing = OperatorTyping(ctx)
     app[REALTIME].frame_handlers["typing"] = typing.handle
     app[LOGIN_GUARD] = LoginGuard(LoginThrottle(settings))
@@ -119,6 +132,17 @@ def create_app(settings: Settings) -> web.Application:
     app[SYNC] = SyncWorker(ctx, AiohttpPoster(settings.destination_policy, settings.sync_timeout_s))
     app[SNOOZE] = SnoozeWaker(ctx)
     app[CALL_SWEEP] = CallSweep(ctx)
+
+    async def online_operators() -> frozenset[int]:
+        return (await presence.online()).operator_ids
+
+    app[ROUTER] = router = Router(ctx, online_operators)
+    app[METRICS].routing_assigned.set_function(lambda: router.assigned)
+
+    async def operator_came(_count: int) -> None:
+        router.wake()  # someone opened the inbox: he may take what waits
+
+    realtime.on_sockets_changed.append(operator_came)
     app[REMINDER] = TaskReminder(ctx)
     app.on_shutdown.append(_close_sockets)
     return app
@@ -139,6 +163,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             await migrating.dispose()
     await ensure_defaults(ctx)
     await app[REALTIME].start()
+    await app[PRESENCE].start()
     await app[DELIVERY].start()
     if ctx.settings.lead_intake:
         await app[INTAKE].start()
@@ -146,9 +171,12 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await app[SNOOZE].start()
     await app[CALL_SWEEP].start()
     await app[REMINDER].start()
+    if ctx.settings.routing:
+        await app[ROUTER].start()
     try:
         yield
     finally:
+        await app[ROUTER].close()
         await app[REMINDER].close()
         await app[CALL_SWEEP].close()
         await app[SNOOZE].close()
@@ -156,8 +184,19 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[SYNC].close()
         await app[DELIVERY].close()
         await app[REALTIME].close()
+        await app[PRESENCE].close()
         await app[LOGIN_GUARD].close()
         await ctx.close()
+
+
+def _publish_presence(presence: Presence) -> Callable[[int], Awaitable[None]]:
+    """Who is online here, written for the other processes as soon as a socket opens or
+    closes (between the presence's own refreshes)."""
+
+    async def publish(_count: int) -> None:
+        await presence.publish_local()
+
+    return publish
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -51,6 +51,9 @@ class HubContext:
     tokens: TokenCheck
     #: Set when a reply waits for delivery, so the delivery worker wakes at once.
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set when a conversation may be waiting for an operator or an operator may take one (a
+    #: new conversation, capacity freed, back from away), so the router wakes at once.
+    routing_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     #: Batch handlers of the group-commit writer bound to this context, by name (one each,
     #: so their items share batches).
     batch_handlers: dict[str, Any] = field(default_factory=dict)
@@ -178,5 +181,6 @@ class HubContext:
             created = [e.conversation["id"] for e in events if isinstance(e, ConversationCreated)]
             if created:
                 self.bus.publish_nowait(NEW_CONVERSATIONS_TOPIC, [{"conversation_ids": created}])
+                self.routing_wakeup.set()
         except Exception:
             log.exception("publishing %d events failed", len(events))

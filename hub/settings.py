@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     #: With Redis, how often each process writes its count of operator sockets (kept three
     #: times as long, so a process that died stops counting soon after).
     presence_refresh_interval_s: float = 10.0
+    #: Run automatic assignment in this process (every process may: the database keeps them
+    #: from assigning a conversation twice), and how often it looks for work when nothing woke it
+    #: (offers not opened in time pass on, a queue is served when working hours begin).
+    routing: bool = True
+    routing_interval_s: float = 5.0
     #: Outbound delivery: attempts before a reply is marked failed, and the longest backoff.
     delivery_max_attempts: int = 20
     delivery_max_backoff_s: float = 3600.0

@@ -91,6 +91,7 @@ PATH_IDS = {
     "merge_id": "merge_ids",
     "channel_id": "channel_ids",
     "operator_id": "operator_ids",
+    "team_id": "team_ids",
 }
 
 

@@ -171,6 +171,10 @@ interface HubAdminApi {
   button(text: string, cls?: string): HTMLButtonElement;
   /** Shows a secret or a password once, with a copy button, until dismissed. */
   showOnce(title: string, value: string, note?: string): void;
+  /** Adds to each team's card (admin-routing.js: its automatic assignment). */
+  onTeamCard(fn: (team: ApiJson, card: HTMLElement) => void): void;
+  /** What was added with onTeamCard, for a team's card being drawn. */
+  teamCardHooks(): Array<(team: ApiJson, card: HTMLElement) => void>;
 }
 
 interface Window {

@@ -28,12 +28,16 @@ from hub.inbox.login_guard import LoginGuard
 from hub.inbox.realtime import RealtimeHub
 from hub.inbox.typing import OperatorTyping
 from hub.metrics import Metrics
+from hub.presence import Presence
 
 log = logging.getLogger(__name__)
 
 CTX = web.AppKey("ctx", HubContext)
 METRICS = web.AppKey("metrics", Metrics)
 REALTIME = web.AppKey("realtime", RealtimeHub)
+#: Who has the inbox open, on every process: the widget's "operators online" and automatic
+#: assignment's "who may take a conversation".
+PRESENCE = web.AppKey("presence", Presence)
 LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)
 #: The operator socket's typing frames; channels whose customers see typing add a relay.
 TYPING = web.AppKey("typing", OperatorTyping)

@@ -31,6 +31,7 @@ from hub.inbox.http.admin import ADMIN_MODELS, ADMIN_PATHS
 from hub.inbox.http.locale import LOCALE_MODELS, LOCALE_PATHS
 from hub.inbox.http.openapi import INBOX_MODELS, INBOX_PATHS
 from hub.inbox.http.ratings import RATING_MODELS, RATING_PATHS
+from hub.inbox.http.routing import ROUTING_MODELS, ROUTING_PATHS
 from hub.inbox.http.unread import UNREAD_MODELS, UNREAD_PATHS
 from hub.outbound.openapi import WEBHOOKS
 from hub.responses import HealthOut, OkOut, OpenApiOut, ReadyOut
@@ -52,6 +53,7 @@ PATHS: dict[str, dict[str, Any]] = {
     **ADMIN_PATHS,
     **PIPELINE_EDIT_PATHS,
     **NUMBER_PATHS,
+    **ROUTING_PATHS,
     **UNREAD_PATHS,
     **MERGE_PATHS,
     **LOCALE_PATHS,
@@ -71,6 +73,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     *ADMIN_MODELS,
     *PIPELINE_EDIT_MODELS,
     *NUMBER_MODELS,
+    *ROUTING_MODELS,
     *UNREAD_MODELS,
     *MERGE_MODELS,
     *LOCALE_MODELS,

@@ -104,8 +104,33 @@ async def test_an_admin_sets_up_people_channels_and_stages(hub: Hub, browser: An
     await new.locator("button[type=submit]").click()
     support = page.locator(".card.team", has=page.locator("h3", has_text="Support"))
     await support.locator("[name=name]").fill("Support 24/7")
-    await support.locator("button[type=submit]").click()
+    await support.locator("form.team-form button[type=submit]").click()
     await expect(page.locator(".card.team h3", has_text="Support 24/7")).to_have_count(1)
+    # Its automatic assignment: on, three open conversations each.
+    routing = page.locator(".card.team", has=page.locator("h3", has_text="Support 24/7")).locator(
+        "form.routing"
+    )
+    await routing.locator("[name=enabled]").check()
+    await routing.locator("[name=capacity]").fill("3")
+    await routing.locator("button[type=submit]").click()
+    support_id = next(
+        t["id"]
+        for t in (await hub.call("GET", "/api/v1/teams"))["items"]
+        if t["name"] == "Support 24/7"
+    )
+
+    async def saved() -> bool:
+        rules = await hub.call("GET", f"/api/v1/teams/{support_id}/routing")
+        return bool(rules["enabled"]) and rules["capacity"] == 3
+
+    await expect(routing.locator("[name=enabled]")).to_be_checked()
+    for _ in range(100):
+        if await saved():
+            break
+        await page.wait_for_timeout(100)
+    assert await saved()
+    if path := screenshot_path("admin-teams-en.png"):
+        await page.screenshot(path=path, full_page=True)
 
     # A website chat connected and its look edited beside the preview.
     await section(page, "channels")

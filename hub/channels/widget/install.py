@@ -11,13 +11,12 @@ from hub.channels.widget.config import TYPE
 from hub.channels.widget.keys import WIDGET, WidgetState, close_visitor_sockets, widget_lifecycle
 from hub.channels.widget.rating import RatingAsker
 from hub.channels.widget.routes import add_cors_headers, routes
-from hub.http import CTX, REALTIME, TYPING
-from hub.presence import Online
+from hub.http import CTX, PRESENCE, REALTIME, TYPING
 
 
 def install(app: web.Application) -> ChannelAdapter:
     realtime = app[REALTIME]
-    state = WidgetState(app[CTX], lambda: Online.of(realtime.principals()))
+    state = WidgetState(app[CTX], app[PRESENCE])
     app[WIDGET] = state
     realtime.on_sockets_changed.append(state.sockets_changed)
     app[TYPING].relays[TYPE] = state.relay_typing

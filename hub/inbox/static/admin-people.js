@@ -236,7 +236,9 @@
     name.name = 'name';
     name.required = true;
     form.appendChild(H.field(t('team_name'), name));
-    var members = checks(H.operators().filter(function (o) { return o.active; }), team ? team.operator_ids : [], 'member');
+    var chosen = team ? team.operator_ids : [];
+    /* Deactivated operators still in the team stay listed, so saving keeps them. */
+    var members = checks(H.operators().filter(function (o) { return o.active || chosen.indexOf(o.id) >= 0; }), chosen, 'member');
     form.appendChild(H.field(t('members'), members));
     var save = el('button', 'primary', team ? t('save') : t('create'));
     save.type = 'submit';
@@ -251,6 +253,7 @@
       }).catch(H.fail);
     });
     card.appendChild(form);
+    if (team) H.teamCardHooks().forEach(function (fn) { fn(team, card); });
     return card;
   }
 

@@ -36,6 +36,8 @@
    * @type {{lang: Lang, csrf: string, operators: ApiJson[], teams: ApiJson[], sections: Record<string, Section>, current: string}}
    */
   var S = { lang: D.pickLang(), csrf: '', operators: [], teams: [], sections: {}, current: 'operators' };
+  /** @type {Array<(team: ApiJson, card: HTMLElement) => void>} */
+  var teamHooks = [];
 
   /** @param {string} key @param {Record<string, string | number>} [vars] */
   function t(key, vars) {
@@ -142,6 +144,7 @@
     t: t, addTexts: addTexts, lang: function () { return S.lang; }, api: api, fail: fail,
     toast: D.toast, operators: function () { return S.operators; }, teams: function () { return S.teams; },
     reload: reload, field: field, button: button, showOnce: showOnce,
+    onTeamCard: function (fn) { teamHooks.push(fn); }, teamCardHooks: function () { return teamHooks; },
     section: function (id, render, load) { S.sections[id] = { render: render, load: load, loaded: false }; }
   };
   window.HubAdmin = admin;

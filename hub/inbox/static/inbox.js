@@ -217,6 +217,7 @@
       show(find('[data-assignee=all]'), S.staff);
       renderMe();
       renderFilters();
+      document.dispatchEvent(new CustomEvent('hub:started'));
       var side = Promise.all([
         api('GET', '/api/v1/channels').then(function (d) {
           S.channels = {};

@@ -1,0 +1,43 @@
+"""The events of an admin's (or a manager's) changes to the hub's settings: channels,
+pipelines and their stages, lost reasons. Kept apart so ``hub.events`` stays under the module
+size cap; it re-exports them and lists them in ``ALL_EVENTS``, like every event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from hub.event_base import Event
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineUpdated(Event):
+    """A pipeline was renamed or made the default, or one of its stages changed. To everyone."""
+
+    name: ClassVar[str] = "pipeline.updated"
+    pipeline: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"pipeline": self.pipeline}
+
+
+@dataclass(frozen=True, slots=True)
+class LostReasonsUpdated(Event):
+    """A lost reason was renamed, retired or brought back; ``items``: the list. To everyone."""
+
+    name: ClassVar[str] = "lost_reasons.updated"
+    items: tuple[dict[str, Any], ...] = ()
+
+    def data(self) -> dict[str, Any]:
+        return {"items": list(self.items)}
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelUpdated(Event):
+    """An admin changed a channel; sent to everyone, never with its settings or secret."""
+
+    name: ClassVar[str] = "channel.updated"
+    channel: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"channel": self.channel}
