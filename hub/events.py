@@ -275,6 +275,32 @@ class PipelineCreated(Event):
         return {"pipeline": self.pipeline}
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduledEmailCreated(Event):
+    """An operator scheduled an email (a reply, or a new email to a contact) for a later time.
+
+    Sent to its author and to staff: the ones who may see, edit and cancel it."""
+
+    name: ClassVar[str] = "scheduled_email.created"
+    scheduled_email: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"scheduled_email": self.scheduled_email}
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledEmailUpdated(Event):
+    """A scheduled email changed: edited (text, subject, time), cancelled, sent (it became the
+    message ``message_id`` of ``conversation_id``, whose own ``message.created`` follows the
+    conversation's recipients) or failed (``error`` says why). To its author and to staff."""
+
+    name: ClassVar[str] = "scheduled_email.updated"
+    scheduled_email: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"scheduled_email": self.scheduled_email}
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     ConversationCreated,
     ConversationUpdated,
@@ -292,4 +318,6 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     DealUpdated,
     TaskUpdated,
     PipelineCreated,
+    ScheduledEmailCreated,
+    ScheduledEmailUpdated,
 )

@@ -6,6 +6,7 @@ from typing import Any
 
 from hub.channels.email.responses import NewEmailOut
 from hub.channels.email.routes import NewEmailIn
+from hub.channels.email.schedule_openapi import SCHEDULE_MODELS, SCHEDULE_PATHS
 from hub.channels.spec import ChannelOpenApi
 from hub.http.openapi_build import OPERATOR, op, path_id
 
@@ -29,4 +30,6 @@ EMAIL_PATHS: dict[str, dict[str, Any]] = {
     },
 }
 
-EMAIL_OPENAPI = ChannelOpenApi(paths=EMAIL_PATHS, models=(NewEmailIn, NewEmailOut))
+EMAIL_OPENAPI = ChannelOpenApi(
+    paths={**EMAIL_PATHS, **SCHEDULE_PATHS}, models=(NewEmailIn, NewEmailOut, *SCHEDULE_MODELS)
+)

@@ -13,7 +13,9 @@ from hub.channels.connector import LazyConnector
 from hub.channels.email.config import TYPE, validate_config
 from hub.channels.email.install import install
 from hub.channels.email.openapi import EMAIL_OPENAPI
+from hub.channels.email.scheduled_models import ScheduledEmail
 from hub.channels.email.status import channel_status
+from hub.channels.hooks import ContactRows
 from hub.channels.spec import ChannelSpec, CliOption
 
 if TYPE_CHECKING:
@@ -84,5 +86,6 @@ SPEC = ChannelSpec(
     ),
     describe=describe,
     openapi=EMAIL_OPENAPI,
+    contact_rows=(ContactRows("scheduled_emails", ScheduledEmail),),
     status=channel_status,
 )
