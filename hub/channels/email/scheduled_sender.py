@@ -96,11 +96,15 @@ class ScheduledSender(PeriodicWorker):
         # A read first: most passes find nothing, and a claim is a write.
         if not await self._ctx.read(anything_due):
             return 0
-        owner = uuid.uuid4().hex
-        claimed = await self._ctx.write(lambda s: self._claim(s, now, owner))
+        owner, claimed = await self.claim(now)
         for scheduled_id in claimed:
-            await self._send(scheduled_id, owner, now)
+            await self.send_claimed(scheduled_id, owner)
         return len(claimed)
+
+    async def claim(self, now: datetime) -> tuple[str, list[int]]:
+        """Take a lease on what is due at ``now``: (this claim's owner token, the ids)."""
+        owner = uuid.uuid4().hex
+        return owner, await self._ctx.write(lambda s: self._claim(s, now, owner))
 
     async def _claim(self, session: AsyncSession, now: datetime, owner: str) -> list[int]:
         ids = list(
@@ -127,7 +131,8 @@ class ScheduledSender(PeriodicWorker):
         taken = set(got.scalars().all())
         return [i for i in ids if i in taken]  # in their order: one conversation's in turn
 
-    async def _send(self, scheduled_id: int, owner: str, now: datetime) -> None:
+    async def send_claimed(self, scheduled_id: int, owner: str) -> None:
+        """Turn one claimed row into its message, if the claim is still ``owner``'s."""
         ctx = self._ctx
         events: list[Event] = []
 
