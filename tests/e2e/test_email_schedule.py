@@ -65,7 +65,7 @@ async def test_operator_schedules_cancels_and_schedules_a_reply_that_goes_live(
         assert [i["body"] for i in cancelled["items"]] == ["Напоминаю о предложении"]
 
         await schedule("Доброе утро! Цена действует до пятницы.")
-        await shot(page, "inbox-scheduled.png")
+        await shot(page, "inbox-scheduled-ru.png")
         [item] = (await hub.call("GET", "/api/v1/scheduled_emails", 200))["items"]
         due = datetime.fromisoformat(item["send_at"])
         assert await ScheduledSender(ctx, clock=lambda: due).run_once() == 1
