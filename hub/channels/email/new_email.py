@@ -5,7 +5,8 @@ there, a conversation of its own thread is opened, assigned to the operator who 
 email is its first message, pending in the outbox with its subject stored (``EmailItem``), so
 the adapter sends it as written (no "Re:") and the customer's answer threads back to it by its
 Message-ID, which is also the thread's key. Files are the operator's own unsent uploads (of any
-conversation he can see); they move to the new conversation with the email.
+conversation he can see); they move to the new conversation with the email. A scheduled new
+email (``scheduled_sender``) is written by the same ``open_new_email`` when its time comes.
 """
 
 from __future__ import annotations
@@ -190,12 +191,9 @@ async def open_new_email(
     actor: Principal,
     contact_id: int,
     email: NewEmail,
-    *,
-    meta: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[Event]]:
     """The write of a new email inside the caller's unit (the route's own, or the scheduled
-    email's that marks it sent in the same transaction): ``({conversation, message}, events)``.
-    ``meta`` is stored on the message (a scheduled email names itself there)."""
+    email's that marks it sent in the same transaction): ``({conversation, message}, events)``."""
     subject, body = check_email(ctx, email)
     key = ctx.settings.resolved_secret_key()
     contact = await visible_contact(session, actor, contact_id)
@@ -227,7 +225,7 @@ async def open_new_email(
         kind=MessageKind.OUTGOING.value,
         body=body,
         sender_operator_id=actor.operator_id,
-        meta=dict(meta or {}),
+        meta={},
         created_at=now,
         delivery_status=DeliveryStatus.PENDING.value,
         next_attempt_at=now,

@@ -8,13 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.channels.email.new_email import MAX_SUBJECT, NewEmail
 from hub.channels.email.scheduled_models import ScheduleStatus
+from hub.channels.email.scheduled_queries import MAX_PENDING, get_scheduled, list_scheduled
 from hub.channels.email.scheduling import (
-    MAX_PENDING,
     Edit,
     cancel_scheduled,
     edit_scheduled,
-    get_scheduled,
-    list_scheduled,
     schedule_new_email,
     schedule_reply,
 )

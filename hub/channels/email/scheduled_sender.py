@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels.email.new_email import NewEmail, open_new_email
 from hub.channels.email.scheduled_models import ScheduledEmail, ScheduleKind, ScheduleStatus
-from hub.channels.email.scheduling import recipients, scheduled_dict
+from hub.channels.email.scheduled_queries import recipients, scheduled_dict
 from hub.context import HubContext
 from hub.db import utcnow
 from hub.errors import DomainError, InvalidInput

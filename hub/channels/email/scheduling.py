@@ -33,18 +33,22 @@ from hub.channels.email.new_email import (
 )
 from hub.channels.email.schedule_time import send_time, wall_clock
 from hub.channels.email.scheduled_models import ScheduledEmail, ScheduleKind, ScheduleStatus
+from hub.channels.email.scheduled_queries import (
+    MAX_PENDING,
+    author_name,
+    leased,
+    own_scheduled,
+    recipients,
+    scheduled_dict,
+)
 from hub.context import HubContext
 from hub.db import utcnow
-from hub.errors import Conflict, InvalidInput, NotFound
-from hub.events import Recipients, ScheduledEmailCreated, ScheduledEmailUpdated
+from hub.errors import Conflict, InvalidInput
+from hub.events import ScheduledEmailCreated, ScheduledEmailUpdated
 from hub.inbox.access import get_visible_conversation
 from hub.inbox.actions import check_body
 from hub.inbox.auth import Principal
-from hub.inbox.models import Channel, Message, Operator
-from hub.inbox.serialize import iso
-
-#: Emails waiting per operator: enough for a campaign of follow-ups, and one page of the list.
-MAX_PENDING = 200
+from hub.inbox.models import Channel, Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,44 +59,6 @@ class Edit:
     subject: str | None = None
     send_at: str | None = None
     time_zone: str | None = None
-
-
-def recipients(row: ScheduledEmail) -> Recipients:
-    """Its author and staff: who may see it."""
-    return Recipients(True, frozenset(), frozenset({row.operator_id}))
-
-
-def scheduled_dict(row: ScheduledEmail, author: str) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "status": row.status,
-        "operator": {"id": row.operator_id, "name": author},
-        "channel_id": row.channel_id,
-        "contact_id": row.contact_id,
-        "conversation_id": row.conversation_id,
-        "to": row.to_address,
-        "subject": row.subject,
-        "body": row.body,
-        "reply_to_id": row.reply_to_id,
-        "send_at": iso(row.send_at),
-        "time_zone": row.time_zone,
-        "local_send_at": wall_clock(row.send_at, row.time_zone),
-        "sending": row.status == ScheduleStatus.SCHEDULED.value and _leased(row),
-        "message_id": row.message_id,
-        "error": row.error,
-        "created_at": iso(row.created_at),
-        "updated_at": iso(row.updated_at),
-        "sent_at": iso(row.sent_at),
-    }
-
-
-def _leased(row: ScheduledEmail) -> bool:
-    return row.lease_until is not None and row.lease_until > utcnow()
-
-
-async def _author_name(session: AsyncSession, operator_id: int) -> str:
-    return await session.scalar(select(Operator.name).where(Operator.id == operator_id)) or ""
 
 
 async def _room_for_more(session: AsyncSession, actor: Principal) -> None:
@@ -226,16 +192,6 @@ async def schedule_new_email(
     return await _created(ctx, actor, check)
 
 
-async def _own(session: AsyncSession, actor: Principal, scheduled_id: int) -> ScheduledEmail:
-    """The row, if the actor wrote it or is staff; answered as missing otherwise."""
-    row = await session.get(ScheduledEmail, scheduled_id, populate_existing=True)
-    if row is None or not (actor.is_staff or row.operator_id == actor.operator_id):
-        raise NotFound(
-            f"scheduled email {scheduled_id} not found", code="scheduled_email_not_found"
-        )
-    return row
-
-
 def _refusal(row: ScheduledEmail) -> Conflict:
     """Why a scheduled email can no longer be changed."""
     if row.status == ScheduleStatus.SENT.value:
@@ -256,8 +212,8 @@ async def _change(
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
         events.clear()
-        row = await _own(session, actor, scheduled_id)
-        if row.status != ScheduleStatus.SCHEDULED.value or _leased(row):
+        row = await own_scheduled(session, actor, scheduled_id)
+        if row.status != ScheduleStatus.SCHEDULED.value or leased(row):
             raise _refusal(row)
         now = utcnow()
         changed = await session.execute(
@@ -271,10 +227,10 @@ async def _change(
             .returning(ScheduledEmail.id)
             .execution_options(synchronize_session=False)
         )
-        row = await _own(session, actor, scheduled_id)
+        row = await own_scheduled(session, actor, scheduled_id)
         if changed.scalar() is None:
             raise _refusal(row)
-        data = scheduled_dict(row, await _author_name(session, row.operator_id))
+        data = scheduled_dict(row, await author_name(session, row.operator_id))
         events.append(ScheduledEmailUpdated(recipients(row), data))
         return data
 
@@ -325,48 +281,3 @@ async def cancel_scheduled(ctx: HubContext, actor: Principal, scheduled_id: int)
     return await _change(
         ctx, actor, scheduled_id, lambda row: {"status": ScheduleStatus.CANCELLED.value}
     )
-
-
-async def get_scheduled(ctx: HubContext, actor: Principal, scheduled_id: int) -> dict[str, Any]:
-    async def query(session: AsyncSession) -> dict[str, Any]:
-        row = await _own(session, actor, scheduled_id)
-        return scheduled_dict(row, await _author_name(session, row.operator_id))
-
-    return await ctx.read(query)
-
-
-async def list_scheduled(
-    ctx: HubContext,
-    actor: Principal,
-    *,
-    status: str | None = ScheduleStatus.SCHEDULED.value,
-    conversation_id: int | None = None,
-    operator_id: int | None = None,
-    limit: int = MAX_PENDING,
-) -> dict[str, Any]:
-    """The scheduled emails the actor may see, soonest first: his own, or (staff) anyone's or
-    ``operator_id``'s; of one conversation when it is given (which he must be able to see).
-    ``status`` None lists every status. ``time_zone`` is the company's, the form's default."""
-
-    async def query(session: AsyncSession) -> dict[str, Any]:
-        stmt = select(ScheduledEmail, Operator.name).join(
-            Operator, Operator.id == ScheduledEmail.operator_id
-        )
-        if conversation_id is not None:
-            await get_visible_conversation(session, actor, conversation_id)
-            stmt = stmt.where(ScheduledEmail.conversation_id == conversation_id)
-        if not actor.is_staff:
-            stmt = stmt.where(ScheduledEmail.operator_id == actor.operator_id)
-        elif operator_id is not None:
-            stmt = stmt.where(ScheduledEmail.operator_id == operator_id)
-        if status is not None:
-            stmt = stmt.where(ScheduledEmail.status == status)
-        rows = await session.execute(
-            stmt.order_by(ScheduledEmail.send_at, ScheduledEmail.id).limit(limit)
-        )
-        return {
-            "items": [scheduled_dict(row, name) for row, name in rows.all()],
-            "time_zone": ctx.settings.timezone,
-        }
-
-    return await ctx.read(query)
