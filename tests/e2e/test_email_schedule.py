@@ -1,7 +1,8 @@
 """Scheduling a reply from the composer, in the browser: «Отправить позже» with a date and time
 (the company's zone preselected) shows the email as pending in the conversation; «Отменить
-отправку» takes it away; one scheduled again goes when the sender's clock reaches its time and
-shows up live as the conversation's reply, on its way to a real SMTP server."""
+отправку» takes it away; one scheduled again and edited («Изменить») goes when the sender's
+clock reaches its time and shows up live as the conversation's reply, on its way to a real SMTP
+server."""
 
 from __future__ import annotations
 
@@ -64,7 +65,17 @@ async def test_operator_schedules_cancels_and_schedules_a_reply_that_goes_live(
         cancelled = await hub.call("GET", "/api/v1/scheduled_emails?status=cancelled", 200)
         assert [i["body"] for i in cancelled["items"]] == ["Напоминаю о предложении"]
 
-        await schedule("Доброе утро! Цена действует до пятницы.")
+        await schedule("Доброе утро! Цена до пятницы.")
+        # Edited before it goes: the text and the hour.
+        await pending.locator("[data-scheduled-edit]").click()
+        editor = pending.locator("form")
+        await editor.locator("[name=body]").fill("Доброе утро! Цена действует до пятницы.")
+        await editor.locator("[name=send_at]").fill(f"{tomorrow.isoformat()}T09:30")
+        await editor.locator("button[type=submit]").click()
+        await expect(pending.locator(".when")).to_contain_text("09:30 (Europe/Moscow)")
+        await expect(pending.locator(".text")).to_have_text(
+            "Доброе утро! Цена действует до пятницы."
+        )
         await shot(page, "inbox-scheduled-ru.png")
         [item] = (await hub.call("GET", "/api/v1/scheduled_emails", 200))["items"]
         due = datetime.fromisoformat(item["send_at"])
