@@ -23,6 +23,7 @@ from hub.db import make_engine, make_sessionmaker
 from hub.dbhealth import DatabaseHealth
 from hub.events import EVENTS_TOPIC, NEW_CONVERSATIONS_TOPIC, ConversationCreated, Event
 from hub.inbox.auth import PasswordHasher
+from hub.inbox.token_check import TokenCheck
 from hub.media import MediaStore
 from hub.settings import Settings
 from hub.writes import GroupCommitWriter
@@ -46,6 +47,8 @@ class HubContext:
     #: ``/readyz``'s own way to the database, a connection per probe: never queued behind
     #: the pool, which a stuck database may have used up.
     probe_engine: AsyncEngine
+    #: Answers who a bearer token belongs to, for every request (``hub.inbox.token_check``).
+    tokens: TokenCheck
     #: Set when a reply waits for delivery, so the delivery worker wakes at once.
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     #: Batch handlers of the group-commit writer bound to this context, by name (one each,
@@ -100,6 +103,7 @@ class HubContext:
             probe_engine=make_engine(
                 settings.database_url, timeout_s=settings.ready_timeout_s, pooled=False
             ),
+            tokens=TokenCheck(engine, health, settings.db_timeout_s),
         )
 
     async def start(self) -> None:
@@ -108,6 +112,7 @@ class HubContext:
 
     async def close(self) -> None:
         await self.writer.close()
+        await self.tokens.close()
         await self.bus.close()
         await self.health.settle(2 * self.settings.db_timeout_s)
         await self.engine.dispose()

@@ -136,6 +136,40 @@ class MessageUpdated(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class MessageOpened(Event):
+    """A person opened a tracked email (its pixel loaded and the verdict was "human"; machine
+    loads, such as Apple's prefetch or an image proxy, send nothing).
+
+    Sent to the operator who sent the email and everyone who may see its conversation.
+    ``data``: ``conversation_id``, ``message_id``, ``subject``, ``contact`` (id, name), ``at``,
+    ``client`` (the mail client named), ``sender_operator_id`` and ``tracking``, the email's
+    summary after this open (the message's ``email.tracking``)."""
+
+    name: ClassVar[str] = "message.opened"
+    conversation_id: int = 0
+    message_id: int = 0
+    hit: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"conversation_id": self.conversation_id, "message_id": self.message_id, **self.hit}
+
+
+@dataclass(frozen=True, slots=True)
+class MessageClicked(Event):
+    """A person clicked a link of a tracked email (a link scanner's click sends nothing).
+
+    Sent like ``message.opened``, with the same fields and ``link``, the address followed."""
+
+    name: ClassVar[str] = "message.clicked"
+    conversation_id: int = 0
+    message_id: int = 0
+    hit: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"conversation_id": self.conversation_id, "message_id": self.message_id, **self.hit}
+
+
+@dataclass(frozen=True, slots=True)
 class OperatorUpdated(Event):
     """An operator's role, teams or active flag changed; his open sockets re-read his rights
     and are closed if he was deactivated."""
@@ -307,6 +341,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ConversationAssigned,
     MessageCreated,
     MessageUpdated,
+    MessageOpened,
+    MessageClicked,
     OperatorUpdated,
     SessionEnded,
     ContactUpdated,

@@ -13,13 +13,14 @@ from hub.channels.telegram import models as telegram_models
 from hub.channels.widget import models as widget_models
 from hub.crm_sync import models as crm_models
 from hub.db import Base
-from hub.inbox import item_models, rating_models
+from hub.inbox import item_models, rating_models, tracking_models
 from hub.inbox import models as inbox_models
 
 MODEL_MODULES = (
     inbox_models,
     item_models,
     rating_models,
+    tracking_models,
     widget_models,
     telegram_models,
     email_models,

@@ -141,6 +141,12 @@ class Settings(BaseSettings):
     #: Whether this process reads the email channels' mailboxes (off: it serves the API only
     #: and leaves the mailboxes to the processes that read them).
     imap_readers: bool = True
+    #: Email-open and click tracking: requests for the pixel and tracked links one address
+    #: may make (token bucket, per process); past it a pixel is answered but not stored and
+    #: a link answers 429. Mail proxies (Apple's, Google's) load many customers' pixels from
+    #: few addresses, so the burst is large.
+    email_tracking_ip_burst: float = 600
+    email_tracking_ip_per_s: float = 30
     #: The hub's own SMTP receiver (for mail forwarded to it): off unless a port is set; it
     #: accepts mail only for the addresses of the hub's email channels.
     smtp_host: str = "127.0.0.1"

@@ -135,6 +135,9 @@ class OutboundMessage:
     #: A subject for channels that have one, when the conversation has none of its own (a
     #: website chat's reply that goes by email).
     subject: str | None = None
+    #: The operator's switch (``meta.tracking``): a channel that can track opens and clicks
+    #: (email) tracks this reply only if it is on and the channel's own setting is.
+    tracking: bool = True
 
 
 @dataclass(frozen=True, slots=True)

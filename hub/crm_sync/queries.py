@@ -29,6 +29,7 @@ from hub.inbox.access import visible_conversations
 from hub.inbox.auth import Principal
 from hub.inbox.models import Channel, Contact, Conversation, Operator
 from hub.inbox.serialize import conversation_dict
+from hub.inbox.tracking_view import hits_in
 
 MAX_DEALS = 500
 MAX_LEADS = 200
@@ -192,6 +193,8 @@ async def get_deal(ctx: HubContext, principal: Principal, deal_id: int) -> dict[
             for c in data["conversations"]
         ]
         timeline += [{"type": "task", "at": t["created_at"], "item": t} for t in data["tasks"]]
+        hits = await hits_in(session, [c["id"] for c in data["conversations"]])
+        timeline += [{"type": "email_hit", "at": h["at"], "item": h} for h in hits]
         timeline.sort(key=lambda e: e["at"] or "")
         data["timeline"] = timeline
         return data

@@ -126,3 +126,22 @@ class SourceReportOut(Out):
     period: PeriodOut
     pipeline_id: int | None
     items: list[SourceRowOut]
+
+
+class EmailTrackingRowOut(Out):
+    """One operator's tracked emails sent in the period."""
+
+    operator_id: int
+    operator_name: str
+    sent: int
+    opened: int = Field(description="Emails a person opened (machine loads never count)")
+    clicked: int = Field(description="Emails in which a person clicked a link")
+    open_rate: float | None = Field(description="opened / sent, to 3 places")
+    click_rate: float | None = Field(description="clicked / sent, to 3 places")
+    machine_only: int = Field(description="Emails only machines loaded (Apple's prefetch, proxies)")
+    machine_opens: int = Field(description="Machine loads of his emails' pixels, all told")
+
+
+class EmailTrackingReportOut(Out):
+    period: PeriodOut
+    items: list[EmailTrackingRowOut] = Field(description="Most emails sent first")

@@ -16,7 +16,7 @@ from pydantic import Field
 from hub.crm_sync.models import DealStatus, LeadStatus, StageKind, TaskStatus
 from hub.crm_sync.rules import Direction, MatchStrength
 from hub.crm_sync.subscriptions import SyncDeliveryStatus
-from hub.inbox.responses import ChannelConversationOut, ChannelRefOut, RefOut
+from hub.inbox.responses import ChannelConversationOut, ChannelRefOut, RefOut, TrackingHitOut
 from hub.responses import Omittable, Out
 
 #: Amounts are exact decimal strings in the currency's major unit: "150000.00".
@@ -233,14 +233,24 @@ class TaskEntryOut(Out):
     item: TaskOut
 
 
+class EmailHitEntryOut(Out):
+    """An open or click of an email sent in one of the deal's conversations."""
+
+    type: Literal["email_hit"]
+    at: datetime
+    item: TrackingHitOut
+
+
 TimelineEntry = Annotated[
-    StageChangeEntryOut | ConversationEntryOut | TaskEntryOut, Field(discriminator="type")
+    StageChangeEntryOut | ConversationEntryOut | TaskEntryOut | EmailHitEntryOut,
+    Field(discriminator="type"),
 ]
 
 
 class DealDetailOut(DealOut):
     """A deal with its stage changes, conversations and tasks, and all three in one timeline,
-    oldest first."""
+    oldest first, with the opens and clicks of the emails sent in its conversations (those the
+    caller may see; machine ones too, with their verdict)."""
 
     stage_changes: list[StageChangeOut]
     conversations: list[ChannelConversationOut]

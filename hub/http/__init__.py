@@ -22,7 +22,7 @@ from hub.context import HubContext
 from hub.db import MAX_ID
 from hub.dbhealth import is_outage
 from hub.errors import DatabaseUnavailable, DomainError, NotFound, Unauthorized
-from hub.inbox.auth import Principal, authenticate_token
+from hub.inbox.auth import Principal
 from hub.inbox.http.session import session_token
 from hub.inbox.login_guard import LoginGuard
 from hub.inbox.realtime import RealtimeHub
@@ -187,7 +187,7 @@ async def principal(request: web.Request) -> Principal:
     if "Authorization" not in request.headers:
         cookie_token = session_token(request, ctx.settings)
     token = cookie_token or bearer_token(request)
-    found = await ctx.read(lambda session: authenticate_token(session, token))
+    found = await ctx.tokens.principal(token)
     request[PRINCIPAL_KEY] = found
     return found
 

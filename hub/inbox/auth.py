@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import utcnow
-from hub.errors import Unauthorized
 from hub.inbox.models import Operator, OperatorToken, Role, TeamMember
 
 
@@ -112,40 +111,3 @@ async def load_principal(
         select(TeamMember.team_id).where(TeamMember.operator_id == operator.id)
     )
     return Principal(operator.id, operator.name, operator.role, frozenset(teams), session_id)
-
-
-async def authenticate_token(session: AsyncSession, token: str) -> Principal:
-    """The principal of a valid bearer token; ``Unauthorized`` for anything else.
-
-    Every request asks this, so it is one statement of plain columns (a row per team of the
-    operator) rather than ORM objects and a second query for the teams."""
-    if not token or len(token) > 200:
-        raise Unauthorized("missing or malformed token", code="invalid_token")
-    rows = (
-        await session.execute(
-            select(
-                Operator.id,
-                Operator.name,
-                Operator.role,
-                Operator.is_active,
-                OperatorToken.id,
-                OperatorToken.revoked_at,
-                OperatorToken.expires_at,
-                TeamMember.team_id,
-            )
-            .join(OperatorToken, OperatorToken.operator_id == Operator.id)
-            .outerjoin(TeamMember, TeamMember.operator_id == Operator.id)
-            .where(OperatorToken.token_hash == hash_token(token))
-        )
-    ).all()
-    if not rows:
-        raise Unauthorized("unknown token", code="invalid_token")
-    operator_id, name, role, is_active, session_id, revoked_at, expires_at, _ = rows[0]
-    if revoked_at is not None:
-        raise Unauthorized("this session was logged out", code="invalid_token")
-    if expires_at <= utcnow():
-        raise Unauthorized("this session has expired; log in again", code="token_expired")
-    if not is_active:
-        raise Unauthorized("this operator is deactivated", code="operator_deactivated")
-    teams = frozenset(row[7] for row in rows if row[7] is not None)
-    return Principal(operator_id, name, role, teams, session_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from hub.crm_sync.responses import ContactDealOut, ContactLeadOut
-from hub.inbox.responses import ChannelConversationOut, ContactOut, IdentityOut
+from hub.inbox.responses import ChannelConversationOut, ContactOut, IdentityOut, TrackingHitOut
 
 
 class ContactCardOut(ContactOut):
@@ -20,3 +20,7 @@ class ContactCardOut(ContactOut):
     )
     leads: list[ContactLeadOut] = Field(description="Newest first")
     deals: list[ContactDealOut] = Field(description="Those the caller may see, newest first")
+    email_tracking: list[TrackingHitOut] = Field(
+        description="Opens and clicks of the emails sent to him in the conversations the "
+        "caller may see, newest first (at most 100), machine ones with their verdict"
+    )

@@ -272,6 +272,7 @@ class DeliveryWorker(PeriodicWorker):
                 attachments=tuple(files.get(msg_id, ())),
                 reply_to_provider_id=reply_to_provider_id,
                 state=dict((meta or {}).get("provider") or {}),
+                tracking=(meta or {}).get("tracking") is not False,
             )
             claimed[msg_id] = Claimed(out, channel_type, dict(config), secret, attempts)
         return list(claimed.values())

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.channels.base import InboundCall, InboundEmail, InboundMessage
 from hub.errors import InvalidInput
 from hub.inbox.item_models import CallDirection, CallItem, CallStatus, EmailItem
+from hub.inbox.tracking_view import summaries_of
 
 _TAGS = set(nh3.ALLOWED_TAGS) - {"map", "area"}
 #: An image's address, parked where no browser loads it (nh3 writes ``<img src="…"``).
@@ -113,6 +114,8 @@ def email_dict(email: EmailItem) -> dict[str, Any]:
         "to": list(email.recipients.get("to", [])),
         "cc": list(email.recipients.get("cc", [])),
         "message_id": email.message_id_header,
+        #: Opens and clicks of an email the hub sent tracked (``tracking_view``); null else.
+        "tracking": None,
     }
 
 
@@ -138,6 +141,10 @@ async def items_of(session: AsyncSession, message_ids: Sequence[int]) -> dict[in
     ids = list(message_ids)
     for call in await session.scalars(select(CallItem).where(CallItem.message_id.in_(ids))):
         out[call.message_id]["call"] = call_dict(call)
-    for email in await session.scalars(select(EmailItem).where(EmailItem.message_id.in_(ids))):
+    emails = list(await session.scalars(select(EmailItem).where(EmailItem.message_id.in_(ids))))
+    for email in emails:
         out[email.message_id]["email"] = email_dict(email)
+    tracked = await summaries_of(session, [e.message_id for e in emails])
+    for message_id, summary in tracked.items():
+        out[message_id]["email"]["tracking"] = summary
     return out

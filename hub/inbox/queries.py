@@ -34,6 +34,7 @@ from hub.inbox.models import (
     Operator,
 )
 from hub.inbox.serialize import contact_dict, conversation_dict, iso, message_dict
+from hub.inbox.tracking_view import hits_in
 
 MAX_PAGE = 100
 
@@ -262,6 +263,7 @@ async def get_contact(ctx: HubContext, principal: Principal, contact_id: int) ->
         )
         data["conversations"] = [conversation_dict(c, None, ch) for c, ch in convs]
         data.update(await contact_sales(session, principal, contact.id))
+        data["email_tracking"] = await hits_in(session, [c.id for c, _ in convs])
         return data
 
     return await ctx.read(query)

@@ -48,12 +48,14 @@ async def post_message(
     private: bool,
     attachment_ids: list[int] | None = None,
     reply_to_id: int | None = None,
+    tracking: bool = True,
 ) -> dict[str, Any]:
     """An operator's reply (sent to the customer) or internal note (never sent), with his
-    uploaded files; ``reply_to_id`` names the message of the conversation it answers."""
+    uploaded files; ``reply_to_id`` names the message of the conversation it answers;
+    ``tracking`` false sends it without open and click tracking."""
     body = check_body(ctx, body, may_be_empty=bool(attachment_ids))
     files = tuple(attachment_ids or ())
-    item = ReplyItem(actor, conversation_id, body, private, files, reply_to_id)
+    item = ReplyItem(actor, conversation_id, body, private, files, reply_to_id, tracking)
     data, events, live = await ctx.writer.run_item(_reply_writes(ctx), item, conversation_id)
     await ctx.publish(*events)
     for channel_type, config, out in live:
@@ -107,7 +109,7 @@ async def reply_one(ctx: HubContext, session: AsyncSession, item: ReplyItem) -> 
         kind=(MessageKind.NOTE if private else MessageKind.OUTGOING).value,
         body=body,
         sender_operator_id=actor.operator_id,
-        meta={},
+        meta={} if private or item.tracking else {"tracking": False},
         created_at=now,
         reply_to_id=item.reply_to_id,
     )

@@ -57,6 +57,9 @@ class ReplyItem:
     private: bool
     attachment_ids: tuple[int, ...] = ()
     reply_to_id: int | None = None
+    #: The operator's switch for open and click tracking (a channel that tracks, email);
+    #: off is kept in the message's ``meta`` by the ORM path, which such a reply takes.
+    tracking: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +133,7 @@ def plan(
     width = len(FOUND_FIELDS)
     for item, row in zip(items, found, strict=True):
         conv_id = item.conversation_id
-        if row is None or item.attachment_ids or conv_id in slow:
+        if row is None or item.attachment_ids or not item.tracking or conv_id in slow:
             slow.add(conv_id)
             out.append(None)
             continue

@@ -175,6 +175,37 @@ class CallOut(Out):
     recording_url: str | None
 
 
+class TrackingOut(Out):
+    """Opens and clicks of an email the hub sent with tracking. Only hits judged human count
+    as opens and clicks; machine ones (Apple's prefetch, image proxies, link scanners) are
+    counted apart, and unknown ones (nothing to tell) in ``unknown``."""
+
+    opens: int
+    clicks: int
+    first_opened_at: datetime | None = Field(description="The first human open")
+    last_opened_at: datetime | None
+    machine_opens: int
+    machine_clicks: int
+    machine_client: str | None = Field(
+        description='The machine named by the verdicts ("Apple Mail", "Gmail", "scanner")'
+    )
+    unknown: int
+
+
+class TrackingHitOut(Out):
+    """One open or click of a tracked email, with its verdict and why."""
+
+    message_id: int
+    conversation_id: int
+    subject: str
+    kind: Literal["open", "click"]
+    at: datetime
+    verdict: Literal["human", "machine", "unknown"]
+    reason: str
+    client: str
+    link: str | None
+
+
 class EmailOut(Out):
     subject: str
     html: str = Field(description="Sanitised as it was stored: no scripts, styles or images")
@@ -182,6 +213,9 @@ class EmailOut(Out):
     to: list[str]
     cc: list[str]
     message_id: str
+    tracking: TrackingOut | None = Field(
+        default=None, description="Open and click tracking of an email sent tracked; else null"
+    )
 
 
 class MessageDeliveryOut(Out):

@@ -46,6 +46,9 @@ class MessageIn(Strict):
     attachment_ids: list[Id] = Field(default_factory=list, max_length=10)
     #: The message of this conversation that this one answers.
     reply_to_id: Id | None = None
+    #: Open and click tracking of this reply, on a channel that tracks (email); ignored for
+    #: notes, which are never sent.
+    tracking: bool = True
 
 
 class AssignIn(Strict):

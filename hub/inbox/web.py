@@ -42,6 +42,7 @@ STATIC_FILES = {
     "sales-panel.js": "application/javascript; charset=utf-8",
     "items.js": "application/javascript; charset=utf-8",
     "ratings.js": "application/javascript; charset=utf-8",
+    "tracking.js": "application/javascript; charset=utf-8",
 }
 
 

@@ -6,7 +6,10 @@ made from (the customer who wrote, never another address of his contact); a supp
 fails at once; the email gets its signed Message-ID and reply address (``tokens``), the thread's
 subject and headers (``reply_context``), its files, a DKIM signature when the channel has a key;
 its record is stored; then it is sent (``send``), and a refusal becomes the outbox's retry or
-failure (``DeliveryError``), a refused address also a suppression.
+failure (``DeliveryError``), a refused address also a suppression. When the channel tracks
+and the operator left tracking on, the record's write also keeps the email's tracking token
+and links, and the HTML part gets the pixel and the hub's links (``tracking_links``) before
+DKIM signs the bytes; the copy the inbox shows stays the one without them.
 
 Nothing here imports a mail library: ``send`` is imported on the first reply, in a thread.
 """
@@ -14,6 +17,7 @@ Nothing here imports a mail library: ``send`` is imported on the first reply, in
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 from pathlib import Path
 from types import ModuleType
@@ -34,9 +38,11 @@ from hub.channels.email.compose import (
 )
 from hub.channels.email.config import TYPE, EmailConfig, parse_config
 from hub.channels.email.reply_context import record_sent, reply_context
+from hub.channels.email.tracking_links import new_token, track_html
 from hub.context import HubContext
 from hub.db import utcnow
 from hub.inbox.items import sanitize_html
+from hub.inbox.tracking_models import EmailTracking
 
 
 def recipient_of(external_id: str | None) -> str | None:
@@ -116,8 +122,10 @@ class EmailAdapter:
             files=await asyncio.to_thread(_read_files, out.attachments),
         )
         send = await self._sender()
-        data = render(compose(letter))
-        await self._record(out.message_id, letter, config)
+        tracked = await self._record(
+            out.message_id, letter, config, config.tracking and out.tracking
+        )
+        data = render(compose(dataclasses.replace(letter, html=tracked)))
         try:
             if config.dkim is not None and thread.secrets.dkim_private_key:
                 data = send.sign(
@@ -137,10 +145,25 @@ class EmailAdapter:
             raise DeliveryError(failed.reason, retryable=failed.temporary) from None
         return SendResult(message_id, {"message_id": message_id, "smtp_answer": sent.answer})
 
-    async def _record(self, message_id: int, letter: Letter, config: EmailConfig) -> None:
-        html = sanitize_html(text_to_html(letter.body))
+    async def _record(
+        self, message_id: int, letter: Letter, config: EmailConfig, track: bool
+    ) -> str | None:
+        """Store what is sent; the tracked HTML part when ``track`` (None: the plain one).
+        A retry keeps the email's token, so the pixel of an earlier attempt still counts."""
+        document = text_to_html(letter.body)
+        html = sanitize_html(document)
+        settings = self._ctx.settings
+        key = settings.resolved_secret_key()
 
-        async def unit(session: AsyncSession) -> None:
+        async def unit(session: AsyncSession) -> str | None:
+            tracked = None
+            if track:
+                row = await session.get(EmailTracking, message_id)
+                if row is None:
+                    row = EmailTracking(message_id=message_id, token=new_token())
+                    session.add(row)
+                result = track_html(document, settings.public_url, key, row.token)
+                row.links, row.sent_at, tracked = result.links, utcnow(), result.html
             await record_sent(
                 session,
                 message_id,
@@ -150,8 +173,9 @@ class EmailAdapter:
                 to=letter.to,
                 message_id_header=letter.message_id,
             )
+            return tracked
 
-        await self._ctx.write(unit)
+        return await self._ctx.write(unit)
 
     async def close(self) -> None:
         return None

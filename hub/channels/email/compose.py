@@ -3,8 +3,9 @@
 Pure composition (the standard library's ``email``): what the thread says (subject, the
 customer's last Message-ID, the ids before it) comes from ``reply_context``, signing and
 sending from ``send``. The text the operator typed is the text part as is; the HTML part is the
-same text escaped, its paragraphs and line breaks kept, so nothing the operator wrote can become
-markup in the customer's mail client.
+same text escaped, its paragraphs and line breaks kept and its web addresses made links (what
+click tracking rewrites), so nothing the operator wrote can become other markup in the
+customer's mail client. A tracked email brings its HTML part ready (``Letter.html``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ _ANSWER_PREFIX = re.compile(r"^\s*(re|ответ|отв)\s*(\[\d+\])?\s*:", re.I
 #: threads do not grow the header without end.
 MAX_REFERENCES = 20
 NO_SUBJECT = "(no subject)"
+#: A web address in the operator's text; a trailing full stop, comma or bracket stays text.
+_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,8 @@ class Letter:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     files: tuple[FilePart, ...] = field(default_factory=tuple)
+    #: The HTML part as it goes (tracking's pixel and links); ``text_to_html(body)`` if None.
+    html: str | None = None
 
 
 def reply_subject(subject: str) -> str:
@@ -58,11 +63,23 @@ def reply_subject(subject: str) -> str:
     return subject if _ANSWER_PREFIX.match(subject) else f"Re: {subject}"
 
 
+def _line(line: str) -> str:
+    """A line escaped, its web addresses as links."""
+    out, at = [], 0
+    for found in _URL.finditer(line):
+        out.append(html.escape(line[at : found.start()]))
+        url = html.escape(found[0])
+        out.append(f'<a href="{url}">{url}</a>')
+        at = found.end()
+    out.append(html.escape(line[at:]))
+    return "".join(out)
+
+
 def text_to_html(text: str) -> str:
     """The operator's text as simple, escaped HTML: a paragraph per blank-line block."""
     blocks = [b for b in re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip()) if b.strip()]
     paragraphs = [
-        "<p>" + "<br>\n".join(html.escape(line) for line in block.split("\n")) + "</p>"
+        "<p>" + "<br>\n".join(_line(line) for line in block.split("\n")) + "</p>"
         for block in blocks
     ]
     body = "\n".join(paragraphs)
@@ -95,7 +112,8 @@ def compose(letter: Letter) -> EmailMessage:
     if letter.references:
         msg["References"] = " ".join(_angle(r) for r in letter.references[-MAX_REFERENCES:])
     msg.set_content(letter.body or "")
-    msg.add_alternative(text_to_html(letter.body or ""), subtype="html")
+    document = letter.html if letter.html is not None else text_to_html(letter.body or "")
+    msg.add_alternative(document, subtype="html")
     for part in letter.files:
         maintype, _, subtype = part.content_type.partition("/")
         if not maintype or not subtype or maintype == "multipart":

@@ -101,6 +101,9 @@ class EmailConfig(_Strict):
     linked_widget_channel_ids: list[StrictInt] = Field(default_factory=list, max_length=50)
     #: A first conversation from a new contact becomes a lead.
     auto_leads: StrictBool = True
+    #: Open and click tracking of what operators send: a pixel and links through the hub
+    #: (``tracking_links``). Each email may still be sent untracked (the composer's switch).
+    tracking: StrictBool = True
 
 
 class Secrets(BaseModel):
@@ -128,6 +131,9 @@ def _invalid(exc: ValidationError) -> InvalidInput:
     )
 
 
+_SWITCH = {"on": True, "true": True, "yes": True, "off": False, "false": False, "no": False}
+
+
 def _nested(settings: dict[str, Any]) -> dict[str, Any]:
     """The command line's flat keys (``imap.host``) as the API's nested objects."""
     out: dict[str, Any] = {}
@@ -142,6 +148,9 @@ def _nested(settings: dict[str, Any]) -> dict[str, Any]:
             out[key] = {**value, **out[key]}
         else:
             out[key] = value
+    switch = out.get("tracking")
+    if isinstance(switch, str) and switch.strip().lower() in _SWITCH:  # from the command line
+        out["tracking"] = _SWITCH[switch.strip().lower()]
     chats = out.get("linked_widget_channel_ids")
     if isinstance(chats, list):  # ids from the command line come as text
         out["linked_widget_channel_ids"] = [

@@ -1,4 +1,5 @@
-"""Wire the email channel into an app: its route, its adapter, and its receiving side
+"""Wire the email channel into an app: its routes (a new email; the tracking pixel and
+links), its adapter, and its receiving side
 (``service``: the mailbox readers and the SMTP receiver, started and stopped with the app).
 
 Called for every app, with or without an email channel, so it loads no mail library: the
@@ -18,6 +19,7 @@ from hub.channels.email.routes import routes
 from hub.channels.email.schedule_routes import routes as schedule_routes
 from hub.channels.email.scheduled_sender import ScheduledSender
 from hub.channels.email.service import EMAIL, EmailService, email_lifecycle
+from hub.channels.email.tracking_routes import install_tracking
 from hub.http import CTX
 
 #: This process's sender of scheduled emails (every process runs one; claims keep each once).
@@ -27,6 +29,7 @@ SCHEDULED = web.AppKey("scheduled_emails", ScheduledSender)
 def install(app: web.Application) -> ChannelAdapter:
     app.router.add_routes(routes)
     app.router.add_routes(schedule_routes)
+    install_tracking(app)
     app[EMAIL] = EmailService(app[CTX])
     app[SCHEDULED] = ScheduledSender(app[CTX])
     app.cleanup_ctx.append(email_lifecycle)

@@ -53,6 +53,8 @@ class NewEmail:
     #: One of the contact's addresses; his first one when not given.
     to: str | None = None
     attachment_ids: list[int] = field(default_factory=list)
+    #: Open and click tracking, when the channel tracks (its ``tracking`` setting).
+    tracking: bool = True
 
 
 def check_email(ctx: HubContext, email: NewEmail) -> tuple[str, str]:
@@ -225,7 +227,7 @@ async def open_new_email(
         kind=MessageKind.OUTGOING.value,
         body=body,
         sender_operator_id=actor.operator_id,
-        meta={},
+        meta={} if email.tracking else {"tracking": False},
         created_at=now,
         delivery_status=DeliveryStatus.PENDING.value,
         next_attempt_at=now,

@@ -37,6 +37,9 @@ class ScheduledEmailOut(Out):
     subject: str | None = Field(description="A new email's subject; a reply takes its thread's")
     body: str
     reply_to_id: int | None
+    tracking: bool = Field(
+        description="Open and click tracking, as the operator chose: the message keeps it"
+    )
     send_at: datetime = Field(description="When it goes (UTC)")
     time_zone: str = Field(description="The zone it was scheduled in")
     local_send_at: str = Field(description="send_at on time_zone's clock, YYYY-MM-DDTHH:MM")

@@ -23,6 +23,8 @@ class NewEmailIn(BaseModel):
     body: str = Field(default="", max_length=100_000)
     to: str | None = Field(default=None, max_length=320)
     attachment_ids: list[Id] = Field(default_factory=list, max_length=10)
+    #: Open and click tracking of this email (when the channel tracks at all).
+    tracking: bool = True
 
 
 @routes.post("/api/v1/contacts/{contact_id}/emails")
@@ -40,6 +42,7 @@ async def new_email(request: web.Request) -> web.Response:
             body=body.body,
             to=body.to,
             attachment_ids=list(body.attachment_ids),
+            tracking=body.tracking,
         ),
     )
     return json(data, status=201)

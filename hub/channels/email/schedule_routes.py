@@ -44,6 +44,8 @@ class ScheduleReplyIn(BaseModel):
     send_at: str = SEND_AT
     time_zone: str | None = TIME_ZONE
     reply_to_id: Id | None = None
+    #: Open and click tracking of the reply when it goes (when the channel tracks at all).
+    tracking: bool = True
 
 
 class ScheduleNewEmailIn(BaseModel):
@@ -56,6 +58,8 @@ class ScheduleNewEmailIn(BaseModel):
     to: str | None = Field(default=None, max_length=320)
     send_at: str = SEND_AT
     time_zone: str | None = TIME_ZONE
+    #: Open and click tracking of the email when it goes (when the channel tracks at all).
+    tracking: bool = True
 
 
 class ScheduledEditIn(BaseModel):
@@ -81,6 +85,7 @@ async def schedule_a_reply(request: web.Request) -> web.Response:
         body.send_at,
         body.time_zone,
         body.reply_to_id,
+        body.tracking,
     )
     return json(data, status=201)
 
@@ -100,7 +105,13 @@ async def schedule_an_email(request: web.Request) -> web.Response:
     who = await principal(request)
     contact_id = int_param(request, "contact_id")
     body = await read_json(request, ScheduleNewEmailIn)
-    email = NewEmail(channel_id=body.channel_id, subject=body.subject, body=body.body, to=body.to)
+    email = NewEmail(
+        channel_id=body.channel_id,
+        subject=body.subject,
+        body=body.body,
+        to=body.to,
+        tracking=body.tracking,
+    )
     data = await schedule_new_email(
         request.app[CTX], who, contact_id, email, body.send_at, body.time_zone
     )

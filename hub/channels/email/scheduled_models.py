@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base, utcnow
@@ -63,6 +63,9 @@ class ScheduledEmail(Base):
     reply_to_id: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", ondelete="SET NULL"), default=None
     )
+    #: The operator's open and click tracking switch, as it was when he scheduled it: the
+    #: message it becomes keeps it (``meta.tracking``).
+    tracking: Mapped[bool] = mapped_column(Boolean, default=True)
     #: When it goes (UTC), and the zone the operator picked it in (how it is shown back).
     send_at: Mapped[datetime] = mapped_column()
     time_zone: Mapped[str] = mapped_column(String(64))

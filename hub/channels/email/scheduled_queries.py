@@ -45,6 +45,7 @@ def scheduled_dict(row: ScheduledEmail, author: str) -> dict[str, Any]:
         "subject": row.subject,
         "body": row.body,
         "reply_to_id": row.reply_to_id,
+        "tracking": row.tracking,
         "send_at": iso(row.send_at),
         "time_zone": row.time_zone,
         "local_send_at": wall_clock(row.send_at, row.time_zone),

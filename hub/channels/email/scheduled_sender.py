@@ -164,10 +164,23 @@ class ScheduledSender(PeriodicWorker):
             actor = await _author(session, row.operator_id)
             if row.kind == ScheduleKind.REPLY.value:
                 assert row.conversation_id is not None
-                item = ReplyItem(actor, row.conversation_id, row.body, False, (), row.reply_to_id)
+                item = ReplyItem(
+                    actor,
+                    row.conversation_id,
+                    row.body,
+                    private=False,
+                    reply_to_id=row.reply_to_id,
+                    tracking=row.tracking,
+                )
                 message, made, _ = await reply_one(ctx, session, item)
             else:
-                email = NewEmail(row.channel_id, row.subject or "", row.body, row.to_address)
+                email = NewEmail(
+                    row.channel_id,
+                    row.subject or "",
+                    row.body,
+                    row.to_address,
+                    tracking=row.tracking,
+                )
                 data, made = await open_new_email(ctx, session, actor, row.contact_id, email)
                 message = data["message"]
             row.message_id = int(message["id"])

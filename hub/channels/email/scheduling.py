@@ -128,9 +128,10 @@ async def schedule_reply(
     send_at: str,
     time_zone: str | None = None,
     reply_to_id: int | None = None,
+    tracking: bool = True,
 ) -> dict[str, Any]:
     """A reply in an email conversation, to go at ``send_at`` (read in ``time_zone``, the
-    company's by default)."""
+    company's by default); ``tracking`` is the composer's switch, kept until it goes."""
     body = check_body(ctx, body)
     zone_name = time_zone or ctx.settings.timezone
     moment = send_time(send_at, zone_name, utcnow())
@@ -145,6 +146,7 @@ async def schedule_reply(
             conversation_id=conversation_id,
             body=body,
             reply_to_id=reply_to_id,
+            tracking=tracking,
             send_at=moment,
             time_zone=zone_name,
         )
@@ -185,6 +187,7 @@ async def schedule_new_email(
             to_address=address,
             subject=subject,
             body=body,
+            tracking=email.tracking,
             send_at=moment,
             time_zone=zone_name,
         )

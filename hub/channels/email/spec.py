@@ -35,6 +35,7 @@ def describe(created: CreatedChannel, settings: Settings) -> list[str]:
     ]
     if config.get("dkim"):
         lines.append(f"DKIM: selector {config['dkim']['selector']} of {config['dkim']['domain']}")
+    lines.append(f"open and click tracking: {'on' if config.get('tracking', True) else 'off'}")
     if config.get("linked_widget_channel_ids"):
         chats = ", ".join(str(i) for i in config["linked_widget_channel_ids"])
         lines.append(f"answers by email the visitors who left the website chats: {chats}")
@@ -76,6 +77,11 @@ SPEC = ChannelSpec(
         _option("--dkim-selector", "dkim.selector", "DKIM selector, to sign what is sent"),
         _option("--dkim-domain", "dkim.domain", "DKIM domain (d=)"),
         _option("--dkim-private-key", "dkim.private_key", "DKIM private key (PEM)", secret=True),
+        _option(
+            "--tracking",
+            "tracking",
+            "open and click tracking of the email operators send: on (default) or off",
+        ),
         CliOption(
             "--answers-chat",
             "linked_widget_channel_ids",

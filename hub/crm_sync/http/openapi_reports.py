@@ -7,7 +7,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hub.crm_sync.report_responses import FunnelOut, OperatorReportOut, SourceReportOut
+from hub.crm_sync.report_responses import (
+    EmailTrackingReportOut,
+    FunnelOut,
+    OperatorReportOut,
+    SourceReportOut,
+)
 from hub.crm_sync.responses import (
     CreatedSubscriptionOut,
     DeliveriesOut,
@@ -47,6 +52,16 @@ REPORT_PATHS: dict[str, dict[str, Any]] = {
         "get": _op(
             "The funnel's figures per deal owner, first response per replying operator",
             answer=OperatorReportOut,
+            auth=OPERATOR,
+            params=REPORT_PARAMS,
+            errors=(400, 401, 403, 404, 422),
+        ),
+    },
+    "/api/v1/reports/email-tracking": {
+        "get": _op(
+            "Tracked emails per operator sent in the period: human open and click rates, "
+            "machine opens apart (pipeline_id is ignored)",
+            answer=EmailTrackingReportOut,
             auth=OPERATOR,
             params=REPORT_PARAMS,
             errors=(400, 401, 403, 404, 422),
@@ -129,6 +144,7 @@ REPORT_MODELS: tuple[type[BaseModel], ...] = (
     FunnelOut,
     OperatorReportOut,
     SourceReportOut,
+    EmailTrackingReportOut,
     SubscriptionsOut,
     CreatedSubscriptionOut,
     SubscriptionOut,

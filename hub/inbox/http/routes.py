@@ -173,6 +173,7 @@ async def post_message(request: web.Request) -> web.Response:
         private=body.private,
         attachment_ids=body.attachment_ids,
         reply_to_id=body.reply_to_id,
+        tracking=body.tracking,
     )
     return json(data, status=201)
 

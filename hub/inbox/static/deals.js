@@ -15,6 +15,7 @@
       anyone: 'Anyone', me: 'Me', any_source: 'Any source', to_board: '← Board', save: 'Save',
       move: 'Move', won: 'Won', lost: 'Lost', reopen: 'Reopen', tasks: 'Tasks',
       task_title: 'Call back, send the proposal…', add_task: 'Add task', timeline: 'Timeline',
+      hit_open: 'Email opened', hit_click: 'Link clicked', hit_machine: 'maybe a robot', hit_unknown: 'unclear',
       cancel: 'Cancel', confirm: 'OK', reason: 'Reason', back_reason: 'Why does the deal go back?',
       lost_reason: 'Why was the deal lost?', reopen_reason: 'Why reopen the deal?',
       other: 'Other (write it)', total: 'Total', done: 'Done',
@@ -33,6 +34,7 @@
       to_board: '← Воронка', save: 'Сохранить', move: 'Перенести', won: 'Успешно',
       lost: 'Проиграна', reopen: 'Открыть снова', tasks: 'Задачи',
       task_title: 'Перезвонить, отправить КП…', add_task: 'Добавить задачу', timeline: 'История',
+      hit_open: 'Письмо открыто', hit_click: 'Переход по ссылке', hit_machine: 'возможно, робот', hit_unknown: 'неясно',
       cancel: 'Отмена', confirm: 'Готово', reason: 'Причина',
       back_reason: 'Почему сделка возвращается назад?', lost_reason: 'Почему сделка проиграна?',
       reopen_reason: 'Почему сделка открывается снова?', other: 'Другое (напишите)',
@@ -438,6 +440,15 @@
         a.href = '/inbox#c' + it.id;
         li.appendChild(a);
         li.appendChild(el('span', 'muted small', it.last_message_preview || ''));
+      } else if (e.type === 'email_hit') {
+        // An open or click of an email of the deal: a machine's greyed, never called an open.
+        li.appendChild(el('strong', it.verdict === 'human' ? '' : 'muted', t('hit_' + it.kind)));
+        li.appendChild(el('span', '', '„' + it.subject + '“' + (it.link ? ' → ' + it.link : '')));
+        if (it.verdict !== 'human') {
+          var why = el('span', 'muted small', t('hit_' + it.verdict) + (it.client ? ' (' + it.client + ')' : ''));
+          why.title = it.reason;
+          li.appendChild(why);
+        }
       } else {
         li.appendChild(el('strong', '', t('task')));
         li.appendChild(el('span', '', it.title + (it.status === 'done' ? ' ✓' : '')));

@@ -64,6 +64,7 @@
     }));
     H.control(form, 'subject').value = '';
     H.control(form, 'body').value = '';
+    H.find('input[name=tracking]', HTMLInputElement, form).checked = true;
     writing = c.id;
     H.show(H.$('c-email-error'), false);
     H.show(form, true);
@@ -84,7 +85,8 @@
       channel_id: Number(H.control(form, 'channel_id').value),
       to: H.control(form, 'to').value,
       subject: H.control(form, 'subject').value,
-      body: H.control(form, 'body').value
+      body: H.control(form, 'body').value,
+      tracking: H.find('input[name=tracking]', HTMLInputElement, form).checked
     }).then(function (made) {
       close();
       H.toast(H.t('email_queued'));

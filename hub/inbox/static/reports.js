@@ -1,6 +1,6 @@
 // @ts-check
 /* Hub reports page (/inbox/reports): vanilla ES2018, no build step, no chart library.
- * Reads GET /api/v1/reports/{funnel,operators,sources} with the inbox's session cookie; the
+ * Reads GET /api/v1/reports/{funnel,operators,sources,email-tracking} with the inbox's session cookie; the
  * language is the one the operator chose in the inbox (localStorage "hub.inbox.lang"). */
 (function () {
   'use strict';
@@ -24,7 +24,10 @@
       utm_source: 'UTM source', utm_campaign: 'Campaign', no_owner: '(no owner)',
       none: '—', nothing: 'Nothing in this period', lang_other: 'Русский',
       answered: 'answered', unanswered: 'unanswered', sec: 's', min: 'min', hour: 'h', day: 'd',
-      converted: 'became deals'
+      converted: 'became deals', by_email: 'Tracked emails by operator', emails_sent: 'Sent',
+      emails_opened: 'Opened by a person', emails_clicked: 'Clicked by a person',
+      open_rate: 'Open rate', click_rate: 'Click rate', machine_only: 'Only machines opened',
+      machine_opens: 'Machine opens'
     },
     ru: {
       reports: 'Отчёты', back_to_inbox: '← Входящие', log_in_first: 'Сначала войдите во входящие',
@@ -42,12 +45,15 @@
       utm_campaign: 'Кампания', no_owner: '(без ответственного)', none: '—',
       nothing: 'За этот период ничего нет', lang_other: 'English', answered: 'с ответом',
       unanswered: 'без ответа', sec: 'с', min: 'мин', hour: 'ч', day: 'д',
-      converted: 'стали сделками'
+      converted: 'стали сделками', by_email: 'Письма с отслеживанием по операторам',
+      emails_sent: 'Отправлено', emails_opened: 'Открыто человеком',
+      emails_clicked: 'Переходы по ссылкам', open_rate: 'Доля открытий', click_rate: 'Доля кликов',
+      machine_only: 'Открыли только роботы', machine_opens: 'Открытий роботами'
     }
   };
   /**
    * The three reports of the period (API objects as answered) and the pipelines to choose from.
-   * @type {{lang: Lang, data: {funnel: ApiJson, operators: ApiJson, sources: ApiJson} | null, pipelines: ApiJson[]}}
+   * @type {{lang: Lang, data: {funnel: ApiJson, operators: ApiJson, sources: ApiJson, emails: ApiJson} | null, pipelines: ApiJson[]}}
    */
   var S = { lang: pickLang(), data: null, pipelines: [] };
 
@@ -227,6 +233,12 @@
         return [r.source_channel || t('none'), r.utm_source || t('none'), r.utm_campaign || t('none'),
           number(r.leads_in)].concat(figures(r));
       }));
+    tableRows($('emails'), [t('operator'), t('emails_sent'), t('emails_opened'), t('emails_clicked'),
+      t('open_rate'), t('click_rate'), t('machine_only'), t('machine_opens')],
+    d.emails.items.map(/** @param {ApiJson} r */ function (r) {
+      return [r.operator_name, number(r.sent), number(r.opened), number(r.clicked), percent(r.open_rate),
+        percent(r.click_rate), number(r.machine_only), number(r.machine_opens)];
+    }));
   }
   function applyLang() {
     document.documentElement.lang = S.lang;
@@ -244,9 +256,10 @@
     return Promise.all([
       api('/api/v1/reports/funnel' + query),
       api('/api/v1/reports/operators' + query),
-      api('/api/v1/reports/sources' + query)
+      api('/api/v1/reports/sources' + query),
+      api('/api/v1/reports/email-tracking' + query)
     ]).then(function (all) {
-      S.data = { funnel: all[0], operators: all[1], sources: all[2] };
+      S.data = { funnel: all[0], operators: all[1], sources: all[2], emails: all[3] };
       if (!q.get('pipeline_id')) S.pipelines = all[0].pipelines;
       fillForm(q);
       render();

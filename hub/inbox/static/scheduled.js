@@ -213,10 +213,14 @@
     if (!at) { H.toast(H.t('scheduled_pick_time')); return; }
     var button = H.$('later-do', HTMLButtonElement);
     button.disabled = true;
+    // The composer's tracking switch (tracking.js) goes with it, as with an email sent now.
+    var track = document.getElementById('track-on');
+    var tracking = !(track instanceof HTMLInputElement) || track.checked;
     H.api('POST', '/api/v1/conversations/' + id + '/scheduled_emails', {
-      body: box.value, send_at: at, time_zone: H.$('later-zone', HTMLSelectElement).value
+      body: box.value, send_at: at, time_zone: H.$('later-zone', HTMLSelectElement).value, tracking: tracking
     }).then(function (item) {
       box.value = '';
+      if (track instanceof HTMLInputElement) track.checked = true;
       H.show(H.$('later-box'), false);
       H.toast(H.t('scheduled_done', { when: when(item) }));
       remember(item);
@@ -235,7 +239,8 @@
       subject: H.control(form, 'subject').value,
       body: H.control(form, 'body').value,
       send_at: at,
-      time_zone: H.control(form, 'time_zone').value
+      time_zone: H.control(form, 'time_zone').value,
+      tracking: !form.querySelector('input[name=tracking]:not(:checked)')
     }).then(function (item) {
       H.$('c-email-cancel').click();
       H.toast(H.t('scheduled_done', { when: when(item) }));

@@ -1,7 +1,7 @@
 """scheduled emails: replies and new emails an operator wrote to go out at a later time
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06 12:52:55.271038
 
 A new table only: nothing existing changes, and there is nothing to fill.
@@ -14,8 +14,8 @@ from alembic import op
 
 import hub.db
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(length=300), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("reply_to_id", sa.Integer(), nullable=True),
+        sa.Column("tracking", sa.Boolean(), nullable=False),
         sa.Column("send_at", hub.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("time_zone", sa.String(length=64), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
