@@ -229,7 +229,8 @@ async def test_only_its_author_and_staff_see_and_change_it(box: Mailbox) -> None
     team = await make_team(box.client)
     author = await make_operator(box.client, team_ids=[team])
     colleague = await make_operator(box.client, team_ids=[team])
-    outsider = await make_operator(box.client, team_ids=[await make_team(box.client)])
+    elsewhere = await make_team(box.client)
+    outsider = await make_operator(box.client, team_ids=[elsewhere])
     manager = await make_operator(box.client, role="manager")
     conv_id = await email_conversation(box)
     resp = await box.client.post(
@@ -269,6 +270,18 @@ async def test_only_its_author_and_staff_see_and_change_it(box: Mailbox) -> None
     assert resp.status == 200 and (await resp.json())["operator"]["id"] == author.id
     resp = await box.client.get(path, headers=author.headers)
     assert (await resp.json())["body"] == "Поправил"
+
+    # Handed to another team before its time: it no longer goes in the author's name.
+    resp = await box.client.post(
+        f"/api/v1/conversations/{conv_id}/assign",
+        json={"operator_id": outsider.id, "team_id": elsewhere},
+        headers=box.admin.headers,
+    )
+    assert resp.status == 200, await resp.text()
+    assert await at(box.ctx, datetime.now(UTC) + timedelta(days=3)).run_once() == 1
+    failed = await (await box.client.get(path, headers=author.headers)).json()
+    assert failed["status"] == "failed" and "no longer answer" in failed["error"]
+    assert await outgoing(box.ctx) == 0
 
 
 async def test_a_scheduled_new_email_opens_its_thread_and_a_suppressed_one_fails(

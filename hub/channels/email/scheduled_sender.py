@@ -38,9 +38,10 @@ from hub.context import HubContext
 from hub.db import utcnow
 from hub.errors import DomainError, InvalidInput
 from hub.events import Event, ScheduledEmailUpdated
+from hub.inbox.access import can_see
 from hub.inbox.auth import Principal, load_principal
 from hub.inbox.delivery import backoff_seconds
-from hub.inbox.models import Operator
+from hub.inbox.models import Conversation, Operator
 from hub.inbox.replies import reply_one
 from hub.inbox.reply_batch import ReplyItem
 from hub.worker import PeriodicWorker
@@ -163,6 +164,13 @@ class ScheduledSender(PeriodicWorker):
             assert row is not None
             actor = await _author(session, row.operator_id)
             if row.kind == ScheduleKind.REPLY.value:
+                conv = await session.get(Conversation, row.conversation_id)
+                if conv is None or not can_see(actor, conv):
+                    raise InvalidInput(
+                        "its author may no longer answer the conversation (it was handed to "
+                        "another team)",
+                        code="conversation_not_visible",
+                    )
                 assert row.conversation_id is not None
                 item = ReplyItem(
                     actor,
