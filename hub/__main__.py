@@ -52,6 +52,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from hub.app import create_app
 
+    settings = settings.served_at(args.host, args.port)
     # Generated into HUB_SECRET_KEY_FILE on the first run when HUB_SECRET_KEY is unset, and kept.
     settings.resolved_secret_key()
     app = create_app(settings)
@@ -63,9 +64,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     # SQLite's driver works in a thread that needs the GIL for every statement; by default a
     # busy event loop keeps it for 5 ms at a time, which made each batch wait on the loop.
     sys.setswitchinterval(0.0005)
-    host = args.host or settings.host
-    port = args.port or settings.port
-    logging.getLogger("hub").info("serving on http://%s:%s", host, port)
+    host, port = settings.host, settings.port
+    logging.getLogger("hub").info(
+        "serving on http://%s:%s (public URL %s)", host, port, settings.public_url
+    )
     web.run_app(
         app,
         loop=_new_event_loop(),

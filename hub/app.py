@@ -29,6 +29,7 @@ from hub.inbox.handoff import SnoozeWaker
 from hub.inbox.http import attachments as attachment_routes
 from hub.inbox.http import canned as canned_routes
 from hub.inbox.http import email_view as email_view_routes
+from hub.inbox.http import locale as locale_routes
 from hub.inbox.http import pages as inbox_pages
 from hub.inbox.http import ratings as rating_routes
 from hub.inbox.http import routes as inbox_routes
@@ -53,6 +54,7 @@ ROUTE_TABLES = (
     webhook_routes.routes,
     report_routes.routes,
     rating_routes.routes,
+    locale_routes.routes,
 )
 
 DELIVERY = web.AppKey("delivery", DeliveryWorker)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,13 +24,19 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
     _resolved_key: str | None = PrivateAttr(default=None)
+    _public_url_derived: bool = PrivateAttr(default=False)
 
     host: str = "127.0.0.1"
     port: int = 8080
     database_url: str = "sqlite+aiosqlite:///./hub.db"
     redis_url: str | None = None
     redis_prefix: str = "hub"
-    public_url: str = "http://127.0.0.1:8080"
+    #: Unset: ``http://<host>:<port>`` of this server (127.0.0.1 when it listens on every
+    #: address), so ``HUB_PORT=18200`` alone gives an inbox one can log in to.
+    public_url: str = ""
+    #: The installation's language: what the defaults it makes (the sales pipeline's stages, the
+    #: lost reasons) are called. ``en`` or ``ru``.
+    language: Literal["en", "ru"] = "en"
     secret_key: str = ""
     secret_key_file: Path = Path(".hub-secret-key")
     log_level: str = "INFO"
@@ -180,6 +187,20 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _derive_public_url(self) -> Settings:
+        if not self.public_url:
+            object.__setattr__(self, "public_url", derived_public_url(self.host, self.port))
+            self._public_url_derived = True
+        return self
+
+    def served_at(self, host: str | None, port: int | None) -> Settings:
+        """These settings for ``serve --host/--port``: a public URL nobody set follows them."""
+        update: dict[str, object] = {"host": host or self.host, "port": port or self.port}
+        if self._public_url_derived:
+            update["public_url"] = derived_public_url(str(update["host"]), int(str(update["port"])))
+        return self.model_copy(update=update)
+
+    @model_validator(mode="after")
     def _company_hours(self) -> Settings:
         """A time zone or working hours that do not read fail the start, not a visitor's call-back
         request or a report later on."""
@@ -220,3 +241,14 @@ class Settings(BaseSettings):
                 path.chmod(0o600)
             self._resolved_key = key
         return self._resolved_key
+
+
+def derived_public_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches a server listening on ``host:port``: a server on
+    every address (``0.0.0.0``, ``::``) is reached at 127.0.0.1; behind a proxy or on another
+    name, set ``HUB_PUBLIC_URL``."""
+    every_address = ("", "0.0.0.0", "::", "*")  # noqa: S104 -- compared with, not bound to
+    name = "127.0.0.1" if host in every_address else host
+    if ":" in name and not name.startswith("["):
+        name = f"[{name}]"
+    return f"http://{name}:{port}"

@@ -67,7 +67,7 @@ def test_the_pages_and_scripts_are_found() -> None:
 def test_russian_words_are_only_in_the_tables(script: Path) -> None:
     """(English ones cannot be told from code; the en table names Russian as the other language.)"""
     source = script.read_text()
-    tables = _blocks(source, re.compile(r"\b(en|ru|DEFAULT_NAMES_RU)\s*=?\s*:?\s*\{"))
+    tables = _blocks(source, re.compile(r"\b(en|ru|DEFAULT_NAMES_RU|CODES_RU)\s*=?\s*:?\s*\{"))
     outside = [
         source[max(0, m.start() - 30) : m.end() + 30].replace("\n", " ")
         for m in CYRILLIC.finditer(source)

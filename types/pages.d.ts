@@ -17,6 +17,8 @@ type ApiJson = any;
 interface HubError extends Error {
   status?: number;
   code?: string;
+  /** The hub's own (English) message; ``message`` is the operator's words for it. */
+  detail?: string;
 }
 
 interface HubDomApi {
@@ -51,8 +53,29 @@ interface HubDomApi {
   loadChannelTypes(): Promise<void>;
   /** A channel type's badge, as its registration on the server describes it. */
   channelBadge(type?: string): HTMLSpanElement;
+  /** A channel type's name as its registration on the server gives it. */
+  channelTitle(type?: string): string;
   /** Whether a channel type can do something (``capabilities`` of /api/v1/channel-types). */
   channelCan(type: string | undefined, capability: string): boolean;
+}
+
+/** locale.js: moments in the company's time zone, and the operator's words for API errors. */
+interface HubLocaleApi {
+  setZone(tz: string | null | undefined): void;
+  /** Asks GET /api/v1/locale for the company's zone (HUB_TIMEZONE). */
+  loadZone(): Promise<void>;
+  /** kind: 'datetime' (default), 'date', 'time', 'day', 'short'. */
+  when(value: string | number | Date | null | undefined, lang: Lang, kind?: string): string;
+  /** YYYY-MM-DD of the moment in the company's zone. */
+  dayKey(value: string | number | Date): string;
+  /** A datetime-local value read on the company's wall clock. */
+  fromWall(local: string): Date | null;
+  /** A moment as a datetime-local value on the company's wall clock. */
+  toWall(d: Date): string;
+  errorText(code: string | undefined, status: number | undefined, message: string, lang: Lang): string;
+  /** A channel type's name in the language (its registration's title for other types). */
+  channelType(type: string, lang: Lang): string;
+  zone(): string | null;
 }
 
 /** What a feature script may read of the inbox's state. */
@@ -83,6 +106,12 @@ interface HubInboxApi {
   targetClosest: HubDomApi['targetClosest'];
   fail(err: unknown): void;
   toast(message?: string): void;
+  /** A channel type's name in the operator's language. */
+  channelTypeName(type: string): string;
+  /** How a channel knows a contact (an identity of the card), in words. */
+  identityText(identity: ApiJson): string;
+  /** A moment in the company's zone, in the operator's language (HubLocale.when). */
+  when(value: string | number | Date | null | undefined, kind?: string): string;
   state(): InboxView;
   addTexts(texts: Texts): void;
   contactChanged(contact: ApiJson): void;
@@ -107,6 +136,7 @@ interface HubEventDetail {
 
 interface Window {
   HubDom: HubDomApi;
+  HubLocale: HubLocaleApi;
   /** Absent on a page without the inbox (a feature script then does nothing). */
   HubInbox?: HubInboxApi;
   /** Safari before 14.1. */
@@ -117,4 +147,6 @@ interface DocumentEventMap {
   'hub:event': CustomEvent<HubEventDetail>;
   'hub:conversation-opened': CustomEvent<null>;
   'hub:contact-rendered': CustomEvent<null>;
+  /** The contact page was drawn: its contact as GET /api/v1/contacts/{id} answered. */
+  'hub:contact-page': CustomEvent<{ id: number; contact: ApiJson }>;
 }

@@ -34,6 +34,8 @@ from hub.inbox.auth import Principal
 from hub.inbox.models import Channel, Contact, Conversation, Operator
 
 DEFAULT_CURRENCY = "RUB"
+#: A deal of a contact without a name is called after him in the installation's language.
+UNNAMED = {"en": "Contact #{id}", "ru": "Клиент #{id}"}
 
 
 def stage_info(stage: Stage) -> rules.StageInfo:
@@ -147,6 +149,7 @@ async def new_deal(
     stage_id: int | None = None,
     conversation_id: int | None = None,
     source: dict[str, str | None] | None = None,
+    language: str = "en",
 ) -> Deal:
     """A deal on a pipeline's stage (the default pipeline's first open stage unless given)."""
     if pipeline_id is None and stage_id is None:
@@ -175,7 +178,7 @@ async def new_deal(
     now = utcnow()
     src = source or {}
     deal = Deal(
-        title=(title or contact.name or f"Contact #{contact.id}").strip()[:300],
+        title=(title or contact.name or UNNAMED[language].format(id=contact.id)).strip()[:300],
         amount_minor=amount_minor,
         currency=currency,
         contact_id=contact.id,
@@ -243,6 +246,7 @@ async def create_deal(
             actor.operator_id,
             contact=contact,
             title=title,
+            language=ctx.settings.language,
             amount_minor=amount_minor,
             currency=code,
             owner_id=owner_id if owner_id is not None else actor.operator_id,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from hub.channels.base import InboundContact, InboundMessage
 from hub.context import HubContext
 from hub.crm_sync import deals, leads, queries
+from hub.crm_sync.defaults import DEFAULTS
 from hub.crm_sync.intake import LeadIntake
 from hub.crm_sync.pipelines import list_pipelines
 from hub.inbox.actions import receive_message
@@ -37,6 +38,7 @@ async def seed_sales(ctx: HubContext, actor: Principal, channel_id: int) -> int:
     await LeadIntake(ctx).take(conv_ids)
     stages = (await list_pipelines(ctx))["items"][0]["stages"]
     open_stages = [s for s in stages if s["kind"] == "open"]
+    reason = DEFAULTS[ctx.settings.language].lost_reasons[0]
     incoming = (await queries.list_leads(ctx, actor, "incoming", 50))["items"]
     by_name = {lead["contact"]["name"]: lead for lead in incoming}
     made = 0
@@ -54,5 +56,5 @@ async def seed_sales(ctx: HubContext, actor: Principal, channel_id: int) -> int:
             await deals.close_deal(ctx, actor, deal["id"], "won")
         elif stage == "lost":
             await deals.move_stage(ctx, actor, deal["id"], open_stages[2]["id"], None)
-            await deals.close_deal(ctx, actor, deal["id"], "lost", "Too expensive")
+            await deals.close_deal(ctx, actor, deal["id"], "lost", reason)
     return made

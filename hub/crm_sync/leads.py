@@ -93,6 +93,7 @@ async def qualify(ctx: HubContext, actor: Principal, lead_id: int) -> dict[str, 
             actor.operator_id,
             contact=contact,
             title=None,
+            language=ctx.settings.language,
             owner_id=actor.operator_id,
             conversation_id=None,
             source={

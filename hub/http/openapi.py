@@ -23,6 +23,7 @@ from hub.crm_sync.http.openapi import CRM_MODELS, CRM_PATHS
 from hub.crm_sync.http.openapi_reports import REPORT_MODELS, REPORT_PATHS
 from hub.http.openapi_build import DATABASE_UNAVAILABLE
 from hub.http.openapi_build import op as _op
+from hub.inbox.http.locale import LOCALE_MODELS, LOCALE_PATHS
 from hub.inbox.http.openapi import INBOX_MODELS, INBOX_PATHS
 from hub.inbox.http.ratings import RATING_MODELS, RATING_PATHS
 from hub.outbound.openapi import WEBHOOKS
@@ -41,6 +42,7 @@ PATHS: dict[str, dict[str, Any]] = {
     **CRM_PATHS,
     **REPORT_PATHS,
     **RATING_PATHS,
+    **LOCALE_PATHS,
 }
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -53,6 +55,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     *CRM_MODELS,
     *REPORT_MODELS,
     *RATING_MODELS,
+    *LOCALE_MODELS,
 )
 
 

@@ -65,7 +65,8 @@ async def test_a_manager_sees_the_seeded_figures(hub: Hub, browser: object) -> N
     await expect(operators.nth(1)).to_contain_text("66.7\u00a0%")
     sources = page.locator("#sources tbody tr")
     await expect(sources).to_have_count(7)
-    await expect(sources.nth(0)).to_contain_text("telegramyandexwinter2")
+    # The channel by its name, not its type's code ("telegram").
+    await expect(sources.nth(0)).to_contain_text("Telegramyandexwinter2")
     await expect(page.locator("#lost tbody tr")).to_have_count(3)
     if path := screenshot_path("reports-en.png"):
         await page.screenshot(path=path, full_page=True)

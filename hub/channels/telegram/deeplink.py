@@ -3,9 +3,13 @@
 A link ``https://t.me/<bot>?start=<payload>`` opens the bot with ``/start <payload>``; Telegram
 allows 1–64 characters of ``[A-Za-z0-9_-]``. Two kinds are understood:
 
-* ``<source>--<campaign>`` (or just ``<source>``): an advert's link. The payload is kept as
+* ``<source>--<campaign>``, both parts non-empty: an advert's link. The payload is kept as
   ``telegram_start`` on the contact and the conversation, and ``utm_source`` / ``utm_campaign``
   on the conversation, where lead sources are read.
+
+Any other payload (a bare word, a signed link that expired or does not verify) is kept as
+``telegram_start`` only, with no UTM marks: a word nobody wrote as ``<source>--<campaign>`` is
+not a source, and docs/admins.md promises the marks for that form alone.
 * ``c_<contact>_<expiry>_<signature>``: a link the website widget hands its visitor
   (``GET /api/widget/v1/telegram-link``). It is signed with the hub's secret key and expires
   after a day, so it cannot be forged or guessed; a Telegram user new to the bot who opens it
@@ -92,12 +96,13 @@ def interpret(settings: Settings, payload: str) -> StartLink:
     if contact_id is not None:
         attrs = {"telegram_start": payload, "telegram_start_kind": "website"}
         return StartLink(contact_id, {"telegram_start": payload}, attrs)
-    conv: dict[str, Any] = {"telegram_start": payload, "telegram_start_kind": "advert"}
     source, _, campaign = payload.partition("--")
-    if source:
-        conv["utm_source"] = source
-    if campaign:
-        conv["utm_campaign"] = campaign
+    if not source or not campaign:
+        other = {"telegram_start": payload, "telegram_start_kind": "other"}
+        return StartLink(None, {"telegram_start": payload}, other)
+    conv: dict[str, Any] = {"telegram_start": payload, "telegram_start_kind": "advert"}
+    conv["utm_source"] = source
+    conv["utm_campaign"] = campaign
     return StartLink(None, {"telegram_start": payload}, conv)
 
 

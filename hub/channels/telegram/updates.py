@@ -5,7 +5,8 @@ The webhook and the long-polling runner both hand every update to ``handle_updat
 1. the raw update is stored under ``(channel_id, update_id)``; one stored and applied before
    answers "duplicate" and changes nothing;
 2. it is applied: media fetched, the message received (or an edit applied) through the inbox's
-   actions, a ``/start`` link recorded;
+   actions, a ``/start`` link recorded; a phone the customer shared of himself joins him to the
+   known customer with that number (``crm_sync.verified_join``);
 3. it is marked applied, and only then acknowledged (HTTP 200 / the next polling offset).
 
 When the Bot API fails while media are fetched, ``UpdateNotApplied`` is raised and the update is
@@ -31,6 +32,7 @@ from hub.channels.base import InboundContact, InboundMessage
 from hub.channels.telegram import deeplink, files, mapping
 from hub.channels.telegram.models import TelegramUpdate
 from hub.context import HubContext
+from hub.crm_sync.verified_join import join_on_verified_phone
 from hub.db import utcnow
 from hub.errors import DomainError
 from hub.inbox.actions import receive_message
@@ -159,7 +161,10 @@ async def apply_update(
     inbound = _inbound(ctx, channel_id, got, fetched)
     if not inbound.body.strip() and not inbound.attachments:
         inbound = replace(inbound, body=f"[{got.files[0].kind if got.files else 'message'}]")
-    await receive_message(ctx, inbound)
+    result = await receive_message(ctx, inbound)
+    if inbound.contact.phone_verified and inbound.contact.phone:
+        # Start, then the contact button a second later: he joins the customer with that phone.
+        await join_on_verified_phone(ctx, result.conversation["contact_id"], inbound.contact.phone)
     return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.channels.base import ChannelAdapter
-from hub.channels.widget import file_routes, rating_routes
+from hub.channels.widget import file_routes, online_routes, rating_routes
 from hub.channels.widget.adapter import WidgetAdapter
 from hub.channels.widget.config import TYPE
 from hub.channels.widget.keys import WIDGET, WidgetState, close_visitor_sockets, widget_lifecycle
@@ -24,6 +24,7 @@ def install(app: web.Application) -> ChannelAdapter:
     app.router.add_routes(routes)
     app.router.add_routes(file_routes.routes)
     app.router.add_routes(rating_routes.routes)
+    app.router.add_routes(online_routes.routes)
     app[CTX].resolution_listeners.append(RatingAsker(app[CTX], state.live))
     app.cleanup_ctx.append(widget_lifecycle)
     app.on_shutdown.append(close_visitor_sockets)

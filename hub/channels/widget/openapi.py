@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from hub.channels.spec import ChannelOpenApi
 from hub.channels.widget.callback import CallbackIn
+from hub.channels.widget.online_routes import ONLINE_MODELS, ONLINE_PATHS
 from hub.channels.widget.rating_routes import RatingIn
 from hub.channels.widget.responses import (
     CallbackOut,
@@ -199,4 +200,6 @@ WIDGET_MODELS: tuple[type[BaseModel], ...] = (
     VisitorRatingAnswerOut,
 )
 
-WIDGET_OPENAPI = ChannelOpenApi(paths=WIDGET_PATHS, models=WIDGET_MODELS)
+WIDGET_OPENAPI = ChannelOpenApi(
+    paths={**WIDGET_PATHS, **ONLINE_PATHS}, models=(*WIDGET_MODELS, *ONLINE_MODELS)
+)

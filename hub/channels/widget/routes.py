@@ -223,7 +223,8 @@ async def create_session(request: web.Request) -> web.Response:
         visitors.SessionIn(
             website_token=body.website_token,
             visitor_token=body.visitor_token,
-            page=body.page.model_dump(),
+            # The browser's own header, read into browser, system and device (``agent``).
+            page={**body.page.model_dump(), "user_agent": request.headers.get("User-Agent", "")},
             name=contact["name"],
             email=contact["email"],
             phone=contact["phone"],

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.channels.widget.agent import describe_agent
 from hub.channels.widget.callback import callback_view
 from hub.channels.widget.config import TYPE, WidgetConfig, public_settings
 from hub.channels.widget.models import WidgetVisitor
@@ -62,7 +63,8 @@ def verify_identity(secret: str, identifier: str, identifier_hash: str) -> bool:
 
 
 def touch_from_page(page: dict[str, str]) -> dict[str, Any]:
-    """A touch: the page, its referrer and the advert markers in its URL."""
+    """A touch: the page, its referrer, the advert markers in its URL, and the browser, system
+    and device the page was seen on (``agent``)."""
     url = page.get("url", "")[:2000]
     touch: dict[str, Any] = {
         "url": url,
@@ -74,6 +76,7 @@ def touch_from_page(page: dict[str, str]) -> dict[str, Any]:
     for key in TOUCH_KEYS:
         if params.get(key):
             touch[key] = params[key][:300]
+    touch.update(describe_agent(page.get("user_agent", "")))
     return touch
 
 

@@ -93,8 +93,7 @@
   }
   /** @param {string | null} iso */
   function when(iso) {
-    if (!iso) return '';
-    return new Date(iso).toLocaleString(S.lang, { dateStyle: 'short', timeStyle: 'short' });
+    return window.HubLocale.when(iso, S.lang);
   }
   /** @param {unknown} err */
   function fail(err) { D.toast(err instanceof Error && err.message ? err.message : t('error')); }
@@ -208,7 +207,9 @@
     var source = $('f-source', HTMLSelectElement);
     clear(source);
     option(source, '', t('any_source'), !S.filter.source);
-    S.channelTypes.forEach(function (type) { option(source, type, type, S.filter.source === type); });
+    S.channelTypes.forEach(function (type) {
+      option(source, type, window.HubLocale.channelType(type, S.lang), S.filter.source === type);
+    });
   }
   /** @param {ApiJson} total a stage's count and sums, or undefined */
   function sumText(total) {
@@ -564,6 +565,7 @@
       $('me').textContent = s.operator.name;
       return Promise.all([
         D.loadChannelTypes(),
+        window.HubLocale.loadZone(),
         api('GET', '/api/v1/pipelines').then(function (d) { S.pipelines = d.items; }),
         api('GET', '/api/v1/operators').then(function (d) {
           S.operators = d.items.filter(/** @param {ApiJson} o */ function (o) { return o.active; });

@@ -181,13 +181,25 @@
       opts.body = JSON.stringify(body);
     }
     if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
-    return fetch(path, opts).then(function (r) {
+    return fetch(path, opts).catch(function () {
+      /* No answer at all (offline, the hub restarting): said in the operator's words. */
+      /** @type {HubError} */
+      var lost = new Error(window.HubLocale ? window.HubLocale.errorText('', 0, '', pickLang()) : 'network error');
+      lost.status = 0;
+      lost.code = 'network';
+      throw lost;
+    }).then(function (r) {
       return r.json().catch(function () { return null; }).then(function (data) {
         if (r.ok) return data;
+        var code = data && data.error ? data.error.code : '';
+        var said = data && data.error ? data.error.message : r.statusText;
+        /* In the operator's words (locale.js); the hub's own message stays on ``detail``. */
+        var words = window.HubLocale ? window.HubLocale.errorText(code, r.status, said, pickLang()) : said;
         /** @type {HubError} */
-        var err = new Error(data && data.error ? data.error.message : r.statusText);
+        var err = new Error(words);
         err.status = r.status;
-        err.code = data && data.error ? data.error.code : '';
+        err.code = code;
+        err.detail = said;
         throw err;
       });
     });
@@ -214,6 +226,11 @@
     b.title = known ? known.title : type || '';
     return b;
   }
+  /** A channel type's name as its registration on the server gives it (English). @param {string} [type] */
+  function channelTitle(type) {
+    var known = channelTypes[type || ''];
+    return known ? known.title : type || '';
+  }
   /**
    * Whether a channel type can do something (its capabilities, as its registration on the
    * server says: replies, files, html, typing, threads); false for a type not loaded.
@@ -228,7 +245,8 @@
   var api = {
     pickLang: pickLang, saveLang: saveLang, format: format, defaultName: defaultName, $: $, find: find, all: all, el: el, clear: clear, show: show,
     control: control, targetAttr: targetAttr, targetClosest: targetClosest, translate: translate, toast: toast,
-    request: request, loadChannelTypes: loadChannelTypes, channelBadge: channelBadge, channelCan: channelCan
+    request: request, loadChannelTypes: loadChannelTypes, channelBadge: channelBadge, channelCan: channelCan,
+    channelTitle: channelTitle
   };
   window.HubDom = api;
 })();

@@ -4,6 +4,7 @@
 (function () {
   'use strict';
   var D = window.HubDom;
+  var L = window.HubLocale;
   var pickLang = D.pickLang, $ = D.$, find = D.find, all = D.all, el = D.el, clear = D.clear, show = D.show;
 
   /** @type {Texts} */
@@ -40,7 +41,8 @@
       lang_other: 'Русский', contact: 'Contact', team: 'Team',
       keep_team: '(keep the team)', team_only: '(no operator, the team only)',
       company: 'Company', notes: 'Notes', retry: 'Retry', reports: 'Reports', channel: 'Channel',
-      telegram: 'Telegram', close: 'Close'
+      telegram: 'Telegram', close: 'Close', site_user: 'site user', device: 'Device',
+      act_snoozed: '{actor} snoozed the conversation until {until}'
     },
     ru: {
       app_title: 'Входящие', email: 'Эл. почта', password: 'Пароль', log_in: 'Войти',
@@ -74,7 +76,8 @@
       role_manager: 'менеджер', role_admin: 'администратор', lang_other: 'English',
       contact: 'Контакт', team: 'Команда', keep_team: '(команда та же)',
       team_only: '(без оператора, только команда)', company: 'Компания', notes: 'Заметки', retry: 'Повторить', reports: 'Отчёты',
-      channel: 'Канал', telegram: 'Telegram', close: 'Закрыть',
+      channel: 'Канал', telegram: 'Telegram', close: 'Закрыть', site_user: 'пользователь сайта',
+      device: 'Устройство',
       // Activities: the hub writes them in English (shown as written); in Russian they are
       // told again from their meta.
       act_snooze_ended: 'Время откладывания истекло, диалог снова открыт',
@@ -196,7 +199,7 @@
 
   function start() {
     // The badges' table first: the conversation list is drawn with it.
-    return Promise.all([api('GET', '/api/v1/me'), D.loadChannelTypes()]).then(function (got) {
+    return Promise.all([api('GET', '/api/v1/me'), D.loadChannelTypes(), L.loadZone()]).then(function (got) {
       var me = got[0];
       S.me = me;
       S.staff = me.role === 'manager' || me.role === 'admin';
@@ -283,7 +286,7 @@
       var failing = !!st.last_error && (!st.last_ok_at || st.last_error_at > st.last_ok_at);
       var when = failing ? st.last_error_at : st.last_ok_at;
       var text = ch.name + ': ' + t(failing ? 'mailbox_error' : 'mailbox_ok') +
-        (when ? ' ' + new Date(when).toLocaleString() : '') + (failing ? ' — ' + st.last_error : '');
+        (when ? ' ' + L.when(when, S.lang) : '') + (failing ? ' — ' + st.last_error : '');
       var item = el('li', failing ? 'channel-status-error' : 'channel-status-ok', text);
       list.appendChild(item);
     });
@@ -409,11 +412,7 @@
   function shortTime(iso) {
     var d = new Date(iso);
     if (isNaN(d.getTime())) return '';
-    var now = new Date();
-    if (d.toDateString() === now.toDateString()) {
-      return d.toLocaleTimeString(S.lang, { hour: '2-digit', minute: '2-digit' });
-    }
-    return d.toLocaleDateString(S.lang, { day: 'numeric', month: 'short' });
+    return L.when(d, S.lang, L.dayKey(d) === L.dayKey(new Date()) ? 'time' : 'short');
   }
   function renderList() {
     var list = $('conv-list');
@@ -498,7 +497,7 @@
     if (c.channel) parts.push(c.channel.name);
     parts.push(t('status_' + c.status));
     parts.push(t('assignee') + ': ' + (c.assignee ? c.assignee.name : t('unassigned_to')));
-    if (c.status === 'snoozed' && c.snoozed_until) parts.push('→ ' + new Date(c.snoozed_until).toLocaleString(S.lang));
+    if (c.status === 'snoozed' && c.snoozed_until) parts.push('→ ' + L.when(c.snoozed_until, S.lang));
     $('conv-meta').textContent = parts.join(' · ');
     show($('act-take'), c.assignee_id !== S.me.id);
     show($('act-resolve'), c.status !== 'resolved');
@@ -507,11 +506,10 @@
   }
   /** @param {Date} d */
   function dayLabel(d) {
-    var today = new Date();
-    var yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
-    if (d.toDateString() === today.toDateString()) return t('today');
-    if (d.toDateString() === yesterday.toDateString()) return t('yesterday');
-    return d.toLocaleDateString(S.lang, { day: 'numeric', month: 'long', year: 'numeric' });
+    var day = L.dayKey(d);
+    if (day === L.dayKey(new Date())) return t('today');
+    if (day === L.dayKey(Date.now() - 24 * 3600 * 1000)) return t('yesterday');
+    return L.when(d, S.lang, 'day');
   }
   /** @param {number} id */
   function teamName(id) {
@@ -525,14 +523,15 @@
    */
   function activityText(m) {
     var meta = m.meta || {};
-    if (S.lang !== 'ru' || !meta.action) return m.body;
+    if (!meta.action) return m.body;
+    /* The hub writes a snooze's time as ISO; it is told again with the time as people read it. */
+    if (S.lang !== 'ru' && !(meta.action === 'status' && meta.status === 'snoozed' && meta.snoozed_until)) return m.body;
     var actor = m.sender && m.sender.name ? m.sender.name : '';
     var text;
     if (meta.action === 'status') {
       if (meta.reason === 'snooze_ended' || meta.reason === 'customer_message') return t('act_' + meta.reason);
       if (['open', 'pending', 'resolved', 'snoozed'].indexOf(meta.status) === -1) return m.body;
-      var until = meta.snoozed_until ?
-        new Date(meta.snoozed_until).toLocaleString('ru', { dateStyle: 'short', timeStyle: 'short' }) : '';
+      var until = meta.snoozed_until ? L.when(meta.snoozed_until, S.lang) : '';
       return t('act_' + meta.status, { actor: actor, until: until });
     }
     if (meta.action === 'rating') return t('act_rated', { score: meta.score }) + (meta.comment ? ': ' + meta.comment : '');
@@ -555,7 +554,7 @@
   /** @param {ApiJson} m @param {boolean} withConv */
   function messageNode(m, withConv) {
     var d = new Date(m.created_at);
-    var time = d.toLocaleTimeString(S.lang, { hour: '2-digit', minute: '2-digit' });
+    var time = L.when(d, S.lang, 'time');
     if (m.kind === 'activity') {
       var act = el('div', 'msg activity');
       act.setAttribute('data-id', String(m.id));
@@ -572,7 +571,7 @@
       : m.sender && m.sender.type === 'contact' ? contactName(null, m.sender.id) : t('system');
     if (m.sender && m.sender.type === 'operator' && m.sender.id === S.me.id) who += ' (' + t('you') + ')';
     meta.appendChild(el('span', 'who', who));
-    meta.appendChild(el('time', 'msg-time', withConv ? d.toLocaleString(S.lang) : time));
+    meta.appendChild(el('time', 'msg-time', withConv ? L.when(d, S.lang) : time));
     if (m.delivery) {
       var st = m.delivery.status;
       var label = st === 'failed' ? t('not_delivered') : st === 'pending' ? t('pending_delivery') : t('delivered');
@@ -608,8 +607,8 @@
     var lastDay = '';
     S.messages.forEach(function (m) {
       var d = new Date(m.created_at);
-      if (d.toDateString() !== lastDay) {
-        lastDay = d.toDateString();
+      if (L.dayKey(d) !== lastDay) {
+        lastDay = L.dayKey(d);
         box.appendChild(el('div', 'day', dayLabel(d)));
       }
       box.appendChild(messageNode(m, false));
@@ -743,18 +742,16 @@
   }
   function openSnooze() {
     var input = find('#snooze-form [name=until]', HTMLInputElement);
-    var d = new Date(Date.now() + 24 * 3600 * 1000);
-    d.setHours(9, 0, 0, 0);
-    var pad = /** @param {number} n */ function (n) { return (n < 10 ? '0' : '') + n; };
-    input.value = d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T09:00';
+    // Tomorrow 09:00 on the company's clock (the input is read on it too).
+    input.value = L.toWall(new Date(Date.now() + 24 * 3600 * 1000)).slice(0, 10) + 'T09:00';
     openDrawer('snooze-form');
     input.focus();
   }
   /** @param {SubmitEvent} ev */
   function doSnooze(ev) {
     ev.preventDefault();
-    var until = new Date($('snooze-form', HTMLFormElement).until.value);
-    if (isNaN(until.getTime())) return;
+    var until = L.fromWall($('snooze-form', HTMLFormElement).until.value);
+    if (!until) return;
     act('/status', { status: 'snoozed', snoozed_until: until.toISOString() }).then(function (ok) {
       if (ok) openDrawer(null);
     });
@@ -797,6 +794,21 @@
       return sure.indexOf(v) >= 0 ? v : v + ' (' + t('unverified') + ')';
     }).join(', ');
   }
+  /**
+   * How a channel knows him, in words: the channel's name and «visitor #1», «site user 42», the
+   * Telegram id… (never "widget: visitor:1").
+   * @param {ApiJson} i
+   */
+  function identityText(i) {
+    var channel = S.channels[i.channel_id];
+    var where = channel ? channel.name : channelTypeName(i.channel_type);
+    var id = String(i.external_id);
+    var m = /^visitor:(\d+)$/.exec(id);
+    var who = m ? t('visitor') + ' #' + m[1] : /^user:/.test(id) ? t('site_user') + ' ' + id.slice(5) : id;
+    return where + ': ' + who;
+  }
+  /** A channel type's name in the operator's language (the hub's own title for other types). @param {string} type */
+  function channelTypeName(type) { return L.channelType(type, S.lang); }
   /** @param {HTMLElement} dl @param {ApiJson} c */
   function contactFields(dl, c) {
     clear(dl);
@@ -808,9 +820,7 @@
     }
     field(dl, t('company'), attrs.company);
     field(dl, t('notes'), attrs.notes);
-    field(dl, t('identities'), c.identities.map(/** @param {ApiJson} i */ function (i) {
-      return i.channel_type + ': ' + i.external_id;
-    }).join('\n'));
+    field(dl, t('identities'), c.identities.map(identityText).join('\n'));
   }
   /** @param {HTMLElement} dl @param {ApiJson} touch */
   function touchFields(dl, touch) {
@@ -820,6 +830,7 @@
     field(dl, t('utm_source'), touch.utm_source);
     field(dl, t('utm_campaign'), touch.utm_campaign);
     field(dl, t('referrer'), touch.referrer, safeUrl(touch.referrer));
+    field(dl, t('device'), [touch.browser, touch.os].filter(function (x) { return !!x; }).join(' · '));
     if (!dl.firstChild) dl.appendChild(el('dd', 'muted', t('nothing')));
   }
   function renderContact() {
@@ -847,15 +858,15 @@
   }
   /** @param {number} id */
   function loadContactPage(id) {
+    /** @type {ApiJson} */
+    var pageContact = null;
     show($('list-pane'), false);
     show($('conv-pane'), false);
     show($('contact-page'), true);
     return api('GET', '/api/v1/contacts/' + id).then(function (c) {
       $('cp-name').textContent = contactName(c, c.id);
       contactFields($('cp-fields'), c);
-      var attrs = c.attributes || {};
-      if (attrs.first_touch) field($('cp-fields'), t('first_touch'), attrs.first_touch.url, safeUrl(attrs.first_touch.url));
-      if (attrs.last_touch) field($('cp-fields'), t('last_touch'), attrs.last_touch.url, safeUrl(attrs.last_touch.url));
+      pageContact = c;
       return Promise.all(c.conversations.map(/** @param {ApiJson} conv */ function (conv) {
         return api('GET', '/api/v1/conversations/' + conv.id + '/messages?limit=100').then(function (d) {
           return d.items.map(/** @param {ApiJson} m */ function (m) { m.channel = conv.channel; return m; });
@@ -876,7 +887,7 @@
         meta.appendChild(link);
         box.appendChild(node);
       });
-      document.dispatchEvent(new CustomEvent('hub:contact-page', { detail: { id: id } }));
+      document.dispatchEvent(new CustomEvent('hub:contact-page', { detail: { id: id, contact: pageContact } }));
     }).catch(fail);
   }
 
@@ -1109,7 +1120,8 @@
    * They load after this file and before boot, so listeners they add run before the core's. */
   window.HubInbox = {
     api: api, t: t, $: $, find: find, el: el, clear: clear, show: show, control: D.control, targetAttr: D.targetAttr,
-    targetClosest: D.targetClosest, fail: fail, toast: toast,
+    targetClosest: D.targetClosest, fail: fail, toast: toast, channelTypeName: channelTypeName,
+    identityText: identityText, when: function (value, kind) { return L.when(value, S.lang, kind); },
     state: function () { return S; },
     addTexts: function (texts) {
       /** @type {Lang[]} */ (['en', 'ru']).forEach(function (lang) { Object.assign(TEXTS[lang], texts[lang]); });

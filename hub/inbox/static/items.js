@@ -121,9 +121,7 @@
   }
   /** @param {string} iso */
   function moment(iso) {
-    var d = new Date(iso);
-    if (isNaN(d.getTime())) return '';
-    return d.toLocaleString(H.state().lang, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+    return H.when(iso, 'weekday');
   }
   /**
    * A customer's "call me back" (meta written by the widget): the number as a tel: link, what he

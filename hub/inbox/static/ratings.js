@@ -91,7 +91,7 @@
         li.setAttribute('data-rating', String(r.score));
         li.appendChild(H.el('span', 'stars', stars(r.score)));
         if (r.comment) li.appendChild(H.el('span', '', ' ' + r.comment));
-        var meta = ' · ' + new Date(r.created_at).toLocaleString(H.state().lang);
+        var meta = ' · ' + H.when(r.created_at);
         if (r.operator_name) meta += ' · ' + H.t('rating_for', { name: r.operator_name });
         li.appendChild(H.el('span', 'muted small', meta + ' '));
         var link = H.el('a', 'link small', '#' + r.conversation_id);

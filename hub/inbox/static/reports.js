@@ -6,6 +6,9 @@
   'use strict';
   var D = window.HubDom;
   var pickLang = D.pickLang, $ = D.$, el = D.el, clear = D.clear;
+  /* The defaults' names (stages, lost reasons) in the reader's language, as on the board. */
+  /** @param {string} name */
+  function known(name) { return D.defaultName(name, S.lang); }
 
   /** @type {Texts} */
   var TEXTS = {
@@ -116,7 +119,7 @@
     all.value = '';
     select.appendChild(all);
     S.pipelines.forEach(function (p) {
-      var opt = el('option', '', p.name);
+      var opt = el('option', '', known(p.name));
       opt.value = String(p.pipeline_id);
       select.appendChild(opt);
     });
@@ -161,11 +164,11 @@
     f.pipelines.forEach(/** @param {ApiJson} p */ function (p) {
       var block = el('div', 'funnel');
       block.setAttribute('data-pipeline', p.pipeline_id);
-      block.appendChild(el('h3', '', p.name));
+      block.appendChild(el('h3', '', known(p.name)));
       var top = p.stages.length ? Math.max(p.stages[0].reached, 1) : 1;
       p.stages.forEach(/** @param {ApiJson} s */ function (s) {
         var row = el('div', 'funnel-row' + (s.kind === 'won' ? ' won' : ''));
-        row.appendChild(el('span', 'funnel-name', s.name));
+        row.appendChild(el('span', 'funnel-name', known(s.name)));
         var track = el('span', 'funnel-track');
         var bar = el('span', 'funnel-bar');
         bar.style.width = Math.max(2, Math.round(100 * s.reached / top)) + '%';
@@ -223,14 +226,14 @@
     renderCards(d.funnel);
     renderFunnels(d.funnel);
     tableRows($('lost'), [t('stage'), t('reason'), t('count')], d.funnel.lost_reasons.map(/** @param {ApiJson} r */ function (r) {
-      return [r.stage || t('none'), r.reason || t('none'), String(r.count)];
+      return [r.stage ? known(r.stage) : t('none'), r.reason ? known(r.reason) : t('none'), String(r.count)];
     }));
     tableRows($('operators'), [t('operator')].concat(figureHead(), [t('rating')]), d.operators.items.map(/** @param {ApiJson} r */ function (r) {
       return [r.name || t('no_owner')].concat(figures(r), [rating(r.rating)]);
     }));
     tableRows($('sources'), [t('channel'), t('utm_source'), t('utm_campaign'), t('leads_in')].concat(figureHead()),
       d.sources.items.map(/** @param {ApiJson} r */ function (r) {
-        return [r.source_channel || t('none'), r.utm_source || t('none'), r.utm_campaign || t('none'),
+        return [r.source_channel ? window.HubLocale.channelType(r.source_channel, S.lang) : t('none'), r.utm_source || t('none'), r.utm_campaign || t('none'),
           number(r.leads_in)].concat(figures(r));
       }));
     tableRows($('emails'), [t('operator'), t('emails_sent'), t('emails_opened'), t('emails_clicked'),
@@ -301,7 +304,7 @@
       var role = s.operator.role;
       if (role !== 'manager' && role !== 'admin') { $('not-staff').hidden = false; return; }
       $('report').hidden = false;
-      return load();
+      return window.HubLocale.loadZone().then(load);
     }).catch(function () { $('need-login').hidden = false; });
   }
 

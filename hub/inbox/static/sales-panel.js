@@ -44,7 +44,8 @@
     H.show(H.$('lead-reject-form'), false);
     if (lead) {
       var src = lead.source || {};
-      H.$('c-lead-source').textContent = [src.channel, src.utm_source, src.utm_campaign]
+      // "New lead · Website chat · yandex", not the channel type's code name.
+      H.$('c-lead-source').textContent = [src.channel ? H.channelTypeName(src.channel) : '', src.utm_source, src.utm_campaign]
         .filter(function (x) { return !!x; }).join(' · ');
     }
     var list = H.$('c-deals');

@@ -1,0 +1,103 @@
+"""``GET /api/v1/contacts/{contact_id}/visitors``: the contact's website visitors on the site now.
+
+For the manager's contact page: for each of the contact's widget visitors with a tab open
+(``VisitorTabs.is_open``, on any process), the page that tab was opened on (his last touch), and
+the browser, system and device his browser named (``agent``). No city: the hub has no GeoIP
+database and guesses nothing it cannot know. A contact the operator may not see is "not found".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.channels.widget.keys import WIDGET
+from hub.channels.widget.models import WidgetVisitor
+from hub.channels.widget.visitors import external_id, to_visitor
+from hub.crm_sync.access import get_visible_contact
+from hub.http import CTX, int_param, json, principal
+from hub.http.openapi_build import OPERATOR, op, path_id
+from hub.inbox.models import Channel
+from hub.inbox.serialize import iso
+from hub.responses import Omittable, Out
+
+routes = web.RouteTableDef()
+#: The newest visitors of a contact looked at (a contact with more tabs is rare).
+LOOKED_AT = 20
+
+
+class OnlineVisitorOut(Out):
+    visitor_id: int
+    channel_id: int
+    channel_name: str
+    page_url: str = Field(description="The page his open tab was loaded on")
+    page_title: str
+    browser: Omittable[str] = Field(default=None, description="e.g. Chrome 131, when told")
+    os: Omittable[str] = Field(default=None, description="e.g. Android, when told")
+    device: Omittable[str] = Field(default=None, description="phone, tablet or desktop")
+    last_seen_at: datetime
+
+
+class OnlineVisitorsOut(Out):
+    items: list[OnlineVisitorOut] = Field(description="Those with a tab open now, newest first")
+
+
+def _item(row: WidgetVisitor, channel_name: str) -> dict[str, Any]:
+    touch = dict(row.last_touch or {})
+    item: dict[str, Any] = {
+        "visitor_id": row.id,
+        "channel_id": row.channel_id,
+        "channel_name": channel_name,
+        "page_url": str(touch.get("url", "")),
+        "page_title": str(touch.get("title", "")),
+        "last_seen_at": iso(row.last_seen_at),
+    }
+    for key in ("browser", "os", "device"):
+        if touch.get(key):
+            item[key] = str(touch[key])
+    return item
+
+
+@routes.get("/api/v1/contacts/{contact_id}/visitors")
+async def online_visitors(request: web.Request) -> web.Response:
+    who = await principal(request)
+    contact_id = int_param(request, "contact_id")
+
+    async def query(session: AsyncSession) -> list[tuple[WidgetVisitor, str]]:
+        await get_visible_contact(session, who, contact_id)
+        rows = await session.execute(
+            select(WidgetVisitor, Channel.name)
+            .join(Channel, Channel.id == WidgetVisitor.channel_id)
+            .where(WidgetVisitor.contact_id == contact_id)
+            .order_by(WidgetVisitor.last_seen_at.desc(), WidgetVisitor.id.desc())
+            .limit(LOOKED_AT)
+        )
+        return [(row, str(name)) for row, name in rows.all()]
+
+    tabs = request.app[WIDGET].tabs
+    items = []
+    for row, channel_name in await request.app[CTX].read(query):
+        if await tabs.is_open(row.channel_id, external_id(to_visitor(row))):
+            items.append(_item(row, channel_name))
+    return json({"items": items})
+
+
+#: Its part of the widget's OpenAPI description.
+ONLINE_PATHS: dict[str, dict[str, Any]] = {
+    "/api/v1/contacts/{contact_id}/visitors": {
+        "get": op(
+            "The contact's website visitors with the site open now: the page, browser, system "
+            "and device of each (no city: the hub has no GeoIP database)",
+            answer=OnlineVisitorsOut,
+            auth=OPERATOR,
+            params=[path_id("contact_id")],
+            errors=(400, 401, 404),
+        ),
+    },
+}
+ONLINE_MODELS: tuple[type[BaseModel], ...] = (OnlineVisitorsOut,)

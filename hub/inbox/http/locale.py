@@ -1,0 +1,45 @@
+"""``GET /api/v1/locale``: the installation's time zone and language, for the pages.
+
+The inbox, the deal board and the reports show every date and time in the company's time zone
+(``HUB_TIMEZONE``), the zone report periods and working hours are counted in, whatever zone an
+operator's computer is set to; the page asks for it here once after logging in.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from hub.http import CTX, json, principal
+from hub.http.openapi_build import OPERATOR, op
+from hub.responses import Out
+
+routes = web.RouteTableDef()
+
+
+class LocaleOut(Out):
+    timezone: str = Field(description="The company's time zone (HUB_TIMEZONE), e.g. Europe/Moscow")
+    language: Literal["en", "ru"] = Field(description="The installation's language (HUB_LANGUAGE)")
+
+
+@routes.get("/api/v1/locale")
+async def locale(request: web.Request) -> web.Response:
+    await principal(request)
+    settings = request.app[CTX].settings
+    return json({"timezone": settings.timezone, "language": settings.language})
+
+
+#: Its part of the OpenAPI document (merged in by ``hub.http.openapi``).
+LOCALE_PATHS: dict[str, dict[str, Any]] = {
+    "/api/v1/locale": {
+        "get": op(
+            "The company's time zone and the installation's language, for showing dates",
+            answer=LocaleOut,
+            auth=OPERATOR,
+            errors=(401,),
+        ),
+    },
+}
+LOCALE_MODELS: tuple[type[BaseModel], ...] = (LocaleOut,)
