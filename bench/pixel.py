@@ -15,7 +15,8 @@ warm-up it counts for ``--duration`` seconds: answered requests per second, late
 (client side); then it checks that the stored hits equal the answers and counts the events the
 socket saw. The per-address rate limit is raised out of the way (all load is 127.0.0.1).
 
-Run: ``python -m bench.pixel``; ``--help`` lists the knobs. Prints a Markdown table and writes
+Run: ``python -m bench.pixel``; ``--help`` lists the knobs; ``--profile`` records each hub
+with py-spy (``bench.profile``). Prints a Markdown table and writes
 it, with details, to ``bench/results/pixel.json``.
 """
 
@@ -38,6 +39,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bench import profile
 from bench.load import percentile
 from bench.servers import (
     ADMIN_EMAIL,
@@ -237,7 +239,14 @@ async def measure_hub(server: Server, args: argparse.Namespace) -> Result:
             server.base_url.replace("http", "ws", 1) + "/ws/operator", headers=auth
         )
         listening = asyncio.ensure_future(_count_events(ws, seen))
+        out = RESULTS / f"profile-pixel-{server.name.replace('+', '-')}.txt"
+        spy = None
+        if args.profile:  # started with the warm-up, over the measured window
+            spy = profile.start(server.process.pid, args.warmup + args.duration, out)
         result = await fire(server.base_url, args.clients, args.warmup, args.duration)
+        if spy is not None:
+            spy.wait(timeout=60)
+            print(f"\nprofile of {server.name} ({out}):\n{profile.summarise(out)}")
         stored = await _stored(server)
         # The last events may still be on their way to the socket: wait for them, boundedly.
         deadline = time.monotonic() + 10
@@ -342,6 +351,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--output", default=str(RESULTS / "pixel.json"))
+    parser.add_argument(
+        "--profile", action="store_true", help="record the hub with py-spy while it is measured"
+    )
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     return parser.parse_args(argv)

@@ -16,10 +16,12 @@ from hub.channels import registry
 from hub.channels.http import routes as channel_routes
 from hub.context import HubContext
 from hub.crm_sync.defaults import ensure_defaults
+from hub.crm_sync.http import merges as merge_routes
 from hub.crm_sync.http import reports as report_routes
 from hub.crm_sync.http import routes as crm_routes
 from hub.crm_sync.http import webhooks as webhook_routes
 from hub.crm_sync.intake import LeadIntake
+from hub.crm_sync.reminders import TaskReminder
 from hub.crm_sync.worker import SyncWorker
 from hub.http import CTX, LOGIN_GUARD, METRICS, REALTIME, TYPING, error_middleware
 from hub.http import ops as ops_routes
@@ -33,6 +35,7 @@ from hub.inbox.http import locale as locale_routes
 from hub.inbox.http import pages as inbox_pages
 from hub.inbox.http import ratings as rating_routes
 from hub.inbox.http import routes as inbox_routes
+from hub.inbox.http import unread as unread_routes
 from hub.inbox.login_guard import LoginGuard
 from hub.inbox.login_throttle import LoginThrottle
 from hub.inbox.models import Operator
@@ -42,8 +45,12 @@ from hub.metrics import Metrics
 from hub.outbound.poster import AiohttpPoster
 from hub.settings import Settings
 
+#: In order: a literal path (``/conversations/counts``, ``/contacts/merges``) comes before the
+#: ``{id}`` route that would take it.
 ROUTE_TABLES = (
     ops_routes.routes,
+    unread_routes.routes,
+    merge_routes.routes,
     inbox_routes.routes,
     attachment_routes.routes,
     email_view_routes.routes,
@@ -61,6 +68,7 @@ DELIVERY = web.AppKey("delivery", DeliveryWorker)
 INTAKE = web.AppKey("lead_intake", LeadIntake)
 SYNC = web.AppKey("sync", SyncWorker)
 SNOOZE = web.AppKey("snooze", SnoozeWaker)
+REMINDER = web.AppKey("task_reminder", TaskReminder)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -100,6 +108,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS].lead_intake_decided.set_function(lambda: intake.processed)
     app[SYNC] = SyncWorker(ctx, AiohttpPoster(settings.destination_policy, settings.sync_timeout_s))
     app[SNOOZE] = SnoozeWaker(ctx)
+    app[REMINDER] = TaskReminder(ctx)
     app.on_shutdown.append(_close_sockets)
     return app
 
@@ -124,9 +133,11 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[INTAKE].start()
     await app[SYNC].start()
     await app[SNOOZE].start()
+    await app[REMINDER].start()
     try:
         yield
     finally:
+        await app[REMINDER].close()
         await app[SNOOZE].close()
         await app[INTAKE].close()
         await app[SYNC].close()

@@ -299,6 +299,38 @@ class TaskUpdated(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class TaskDue(Event):
+    """A task fell due: told once (one process claims it), live, to its assignee, or to staff
+    when it has none, so the owner is reminded without opening the board."""
+
+    name: ClassVar[str] = "task.due"
+    task: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"task": self.task}
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRead(Event):
+    """An operator read a conversation up to a message (he opened it): sent to him alone, so
+    its badge clears in his other tabs and devices too. ``my_unread_count`` is what is left."""
+
+    name: ClassVar[str] = "conversation.read"
+    conversation_id: int = 0
+    operator_id: int = 0
+    last_read_message_id: int = 0
+    my_unread_count: int = 0
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "conversation_id": self.conversation_id,
+            "operator_id": self.operator_id,
+            "last_read_message_id": self.last_read_message_id,
+            "my_unread_count": self.my_unread_count,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class PipelineCreated(Event):
     """A manager made a pipeline; boards list it. Sent to everyone."""
 
@@ -353,6 +385,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     DealCreated,
     DealUpdated,
     TaskUpdated,
+    TaskDue,
+    ConversationRead,
     PipelineCreated,
     ScheduledEmailCreated,
     ScheduledEmailUpdated,

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     worker_backoff_s: float = 1.0
     #: How often snoozed conversations whose time has come are reopened.
     snooze_check_interval_s: float = 15.0
+    #: How often open tasks that fell due are looked for, to tell their owners (``task.due``).
+    task_reminder_interval_s: float = 15.0
     #: With Redis, how often each process writes its count of operator sockets (kept three
     #: times as long, so a process that died stops counting soon after).
     presence_refresh_interval_s: float = 10.0

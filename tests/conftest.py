@@ -163,6 +163,9 @@ def base_settings(**overrides: object) -> Settings:
         # The intake's own events would interleave with the exact event sequences other tests
         # read; the sales tests run it on purpose (``run_intake``) or turn it on.
         "lead_intake": False,
+        # The same for the task reminder's passes (task.due): the tests that want them run them
+        # (``REMINDER``'s ``run_once``); its loop waits an hour.
+        "task_reminder_interval_s": 3600.0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -25,11 +25,12 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
 from hub.app import create_app
+from hub.channels.email import suppression
 from hub.channels.email.tracking_links import PIXEL_GIF
 from hub.db import utcnow
 from hub.inbox.tracking_models import EmailTracking, EmailTrackingEvent
 from hub.settings import Settings
-from tests.email_helpers import customer_emails
+from tests.email_helpers import CUSTOMER, customer_emails
 from tests.email_smtp import (
     TlsFiles,
     make_dkim_key,
@@ -232,9 +233,18 @@ async def test_untracked_when_the_operator_or_the_channel_says_so(
         await box.smtp.close()
     box = await open_mailbox(client, trust)
     try:
-        _, reply, got = await send(box, tracking=False)
+        conv_id, reply, got = await send(box, tracking=False)
         assert "/t/o/" not in parts(got.message)[1]
         assert reply["meta"] == {"tracking": False}
+        # A suppressed address gets no email, so nothing tracked; a note is never sent.
+        await suppression.suppress(box.ctx, CUSTOMER, "550 5.1.1 no such user", "smtp")
+        note = await box.reply(conv_id, "https://pechipro.ru/kp/42 — внутреннее", private=True)
+        refused = await box.reply(conv_id, TEXT)
+        await box.settled(conv_id, refused["id"], "failed")
+        assert box.smtp.nothing_received()
+        async with box.ctx.sessionmaker() as session:
+            tracked = list(await session.scalars(select(EmailTracking.message_id)))
+        assert note["id"] not in tracked and refused["id"] not in tracked and tracked == []
     finally:
         await box.smtp.close()
 

@@ -87,6 +87,10 @@ interface InboxView {
   contact: ApiJson;
   messages: ApiJson[];
   mode: string;
+  /** The list's filter; a start hook may pick the assignee tab. */
+  filter: { assignee: string; status: string; channel: string; q: string };
+  /** The conversations listed (as the API and events told them). */
+  convs: ApiJson[];
   /** The open conversation once loaded (null while it loads). */
   conv: ApiJson;
   /** The operator socket, while connected. */
@@ -126,6 +130,16 @@ interface HubInboxApi {
   /** After a message was stored. */
   onSent(fn: () => void): void;
   rerenderMessages(): void;
+  /** Decorates each rendered activity (a system line of the conversation). */
+  onActivity(fn: (node: HTMLElement, message: ApiJson) => void): void;
+  /** Runs before the first list loads; may set state().filter.assignee. */
+  onStart(fn: () => Promise<unknown>): void;
+  rerenderList(): void;
+  /** The count the page's title shows in front of its name: «(3) Входящие». */
+  setTitleCount(n: number): void;
+  /** A sound, and a desktop notification if allowed and the page is not looked at. */
+  alert(what: string, name: string, body: string, convId: number | null): void;
+  contactName(contact: ApiJson, id?: number): string;
 }
 
 /** An operator event, also told to the page's feature scripts as a 'hub:event'. */
@@ -147,6 +161,10 @@ interface DocumentEventMap {
   'hub:event': CustomEvent<HubEventDetail>;
   'hub:conversation-opened': CustomEvent<null>;
   'hub:contact-rendered': CustomEvent<null>;
+  /** Events were lost: the page refetched its list; feature scripts refetch theirs. */
+  'hub:resync': CustomEvent<null>;
+  /** The page's language changed (its own parts are drawn again already). */
+  'hub:lang': CustomEvent<null>;
   /** The contact page was drawn: its contact as GET /api/v1/contacts/{id} answered. */
   'hub:contact-page': CustomEvent<{ id: number; contact: ApiJson }>;
 }

@@ -37,6 +37,7 @@ from hub.crm_sync.deals import announce
 from hub.crm_sync.duplicates import exact_duplicates
 from hub.crm_sync.leads import announce_lead
 from hub.crm_sync.merge import announce_merge, merge_in_session
+from hub.crm_sync.merge_log import note_automatic_merge
 from hub.crm_sync.models import (
     CrmCursor,
     Deal,
@@ -112,7 +113,8 @@ async def join_known_contact(
     """A brand-new contact who shares a phone, email or verified identity with an older contact
     is merged into him, so his conversation joins what the known contact has open. For
     operators only: the reason says which of the shared keys nobody verified, and customers
-    keep reading and being answered by their own identity (``merge``)."""
+    keep reading and being answered by their own identity (``merge``). The conversation says
+    so in an activity, with the merge's id to undo it (``merge_log``)."""
     count = select(func.count(Conversation.id)).where(Conversation.contact_id == contact.id)
     if await session.scalar(count) != 1:
         return contact
@@ -137,6 +139,7 @@ async def join_known_contact(
     )
     await announce_merge(session, record, "contact.merged", events)
     await session.refresh(conv)
+    await note_automatic_merge(session, conv, record, contact, kept, older[0][1], events)
     return kept
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.channels.hooks import ContactRows
 from hub.context import HubContext
 from hub.crm_sync.access import contact_recipients, get_visible_contact
+from hub.crm_sync.merge_log import note_undo, sees_moved_conversation
 from hub.crm_sync.models import ContactMerge, Deal, Lead, Task
 from hub.crm_sync.outbox import record_change
 from hub.crm_sync.serialize import merge_dict
@@ -198,7 +199,9 @@ async def merge_contacts(
 
 
 async def undo_merge(ctx: HubContext, actor: Principal, merge_id: int) -> dict[str, Any]:
-    """Put back exactly what the merge moved. Managers, admins and the operator who merged."""
+    """Put back exactly what the merge moved. Managers, admins and the operator who merged; an
+    automatic merge also whoever may see a conversation it moved (it was shown to him there,
+    and its undo is noted there too)."""
     events: list[Event] = []
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
@@ -206,7 +209,13 @@ async def undo_merge(ctx: HubContext, actor: Principal, merge_id: int) -> dict[s
         record = await session.get(ContactMerge, merge_id)
         if record is None:
             raise NotFound(f"merge {merge_id} not found", code="merge_not_found")
-        if not actor.is_staff and record.operator_id != actor.operator_id:
+        if not (
+            actor.is_staff
+            or record.operator_id == actor.operator_id
+            or (
+                record.operator_id is None and await sees_moved_conversation(session, actor, record)
+            )
+        ):
             raise NotFound(f"merge {merge_id} not found", code="merge_not_found")
         if record.undone_at is not None:
             raise Conflict("the merge was undone already", code="merge_undone")
@@ -225,7 +234,10 @@ async def undo_merge(ctx: HubContext, actor: Principal, merge_id: int) -> dict[s
         await session.flush()
         await refresh_contact_search(session, kept)
         await refresh_contact_search(session, merged)
-        return await announce_merge(session, record, "contact.unmerged", events)
+        data = await announce_merge(session, record, "contact.unmerged", events)
+        if record.operator_id is None:
+            await note_undo(session, record, actor, events)
+        return data
 
     data = await ctx.write(unit, key=("merge", merge_id))
     await ctx.publish(*events)

@@ -250,7 +250,11 @@ class StageChange(Base):
 
 class Task(Base):
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_assignee_status_due", "assignee_id", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_tasks_assignee_status_due", "assignee_id", "status", "due_at"),
+        #: The reminder's look for open tasks that fell due and were not announced yet.
+        Index("ix_tasks_status_reminded_due", "status", "reminded_at", "due_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -272,6 +276,8 @@ class Task(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: When its owner was told it fell due (``reminders``); set once, by one process.
+    reminded_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ContactMerge(Base):

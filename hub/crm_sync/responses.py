@@ -291,6 +291,19 @@ class MergeOut(Out):
     undone_by_id: int | None
 
 
+class ListedMergeOut(MergeOut):
+    """A merge as the list shows it: with both contacts' names and whether it was automatic."""
+
+    automatic: bool = Field(description="Made by the lead intake, not by an operator")
+    kept: RefOut
+    merged: RefOut
+
+
+class MergePageOut(Out):
+    items: list[ListedMergeOut] = Field(description="Newest first")
+    next_cursor: str | None = Field(description="The cursor of the next page; null on the last")
+
+
 class DuplicateOut(Out):
     contact: RefOut
     strength: MatchStrength

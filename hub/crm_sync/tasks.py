@@ -5,7 +5,7 @@ made by them; managers and admins see all (``access.visible_tasks``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -32,6 +32,8 @@ class TaskFilter:
     deal_id: int | None = None
     contact_id: int | None = None
     overdue: bool = False
+    #: Open tasks due before this time (ISO 8601 with its offset): the inbox's "due today".
+    due_before: str | None = None
     limit: int = 100
 
 
@@ -196,6 +198,16 @@ async def complete_task(ctx: HubContext, actor: Principal, task_id: int) -> dict
     return data
 
 
+def _time(raw: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput("due_before is not an ISO 8601 time", code="invalid_time") from exc
+    if when.tzinfo is None:
+        raise InvalidInput("due_before needs its UTC offset", code="invalid_time")
+    return when.astimezone(UTC)
+
+
 async def list_tasks(ctx: HubContext, actor: Principal, flt: TaskFilter) -> dict[str, Any]:
     """Soonest due first (tasks without a due time last)."""
     now = utcnow()
@@ -216,6 +228,8 @@ async def list_tasks(ctx: HubContext, actor: Principal, flt: TaskFilter) -> dict
         conds.append(Task.contact_id == flt.contact_id)
     if flt.overdue:
         conds += [Task.status == TaskStatus.OPEN.value, Task.due_at < now]
+    if flt.due_before is not None:
+        conds += [Task.status == TaskStatus.OPEN.value, Task.due_at < _time(flt.due_before)]
     limit = max(1, min(flt.limit, MAX_TASKS))
 
     async def query(session: AsyncSession) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from hub import __version__
 from hub.channels import registry
 from hub.channels.http.openapi import CHANNEL_MODELS, CHANNEL_PATHS
 from hub.channels.spec import ChannelSpec
+from hub.crm_sync.http.merges import MERGE_MODELS, MERGE_PATHS
 from hub.crm_sync.http.openapi import CRM_MODELS, CRM_PATHS
 from hub.crm_sync.http.openapi_reports import REPORT_MODELS, REPORT_PATHS
 from hub.http.openapi_build import DATABASE_UNAVAILABLE
@@ -26,6 +27,7 @@ from hub.http.openapi_build import op as _op
 from hub.inbox.http.locale import LOCALE_MODELS, LOCALE_PATHS
 from hub.inbox.http.openapi import INBOX_MODELS, INBOX_PATHS
 from hub.inbox.http.ratings import RATING_MODELS, RATING_PATHS
+from hub.inbox.http.unread import UNREAD_MODELS, UNREAD_PATHS
 from hub.outbound.openapi import WEBHOOKS
 from hub.responses import HealthOut, OkOut, OpenApiOut, ReadyOut
 
@@ -42,6 +44,8 @@ PATHS: dict[str, dict[str, Any]] = {
     **CRM_PATHS,
     **REPORT_PATHS,
     **RATING_PATHS,
+    **UNREAD_PATHS,
+    **MERGE_PATHS,
     **LOCALE_PATHS,
 }
 
@@ -55,6 +59,8 @@ MODELS: tuple[type[BaseModel], ...] = (
     *CRM_MODELS,
     *REPORT_MODELS,
     *RATING_MODELS,
+    *UNREAD_MODELS,
+    *MERGE_MODELS,
     *LOCALE_MODELS,
 )
 

@@ -231,6 +231,24 @@ class Conversation(Base):
     )
 
 
+class ConversationRead(Base):
+    """How far an operator has read a conversation: the newest message id he has seen there.
+
+    His unread count is computed from it (customer messages after it, and after the last
+    reply), so storing a customer message never writes a row per operator."""
+
+    __tablename__ = "conversation_reads"
+
+    operator_id: Mapped[int] = mapped_column(
+        ForeignKey("operators.id", ondelete="CASCADE"), primary_key=True
+    )
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    last_read_message_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    read_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (

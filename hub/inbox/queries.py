@@ -33,6 +33,7 @@ from hub.inbox.models import (
     Message,
     Operator,
 )
+from hub.inbox.reads import unread_counts
 from hub.inbox.serialize import contact_dict, conversation_dict, iso, message_dict
 from hub.inbox.tracking_view import hits_in
 
@@ -130,7 +131,8 @@ def _conversation_filters(
 async def list_conversations(
     ctx: HubContext, principal: Principal, flt: ConversationFilter
 ) -> dict[str, Any]:
-    """Newest activity first, ``limit`` at a time; ``next_cursor`` fetches the next page."""
+    """Newest activity first, ``limit`` at a time; ``next_cursor`` fetches the next page. Each
+    carries the principal's own unread count (``reads``)."""
     limit = max(1, min(flt.limit, MAX_PAGE))
     dialect = ctx.engine.dialect.name
     conds = _conversation_filters(principal, flt, dialect)
@@ -154,7 +156,11 @@ async def list_conversations(
                 .limit(limit + 1)
             )
         ).all()
-        items = [conversation_dict(c, ct, ch) for c, ct, ch in rows[:limit]]
+        page = rows[:limit]
+        mine = await unread_counts(session, principal.operator_id, [c for c, _, _ in page])
+        items = [
+            {**conversation_dict(c, ct, ch), "my_unread_count": mine[c.id]} for c, ct, ch in page
+        ]
         next_cursor = None
         if len(rows) > limit:
             last = rows[limit - 1][0]
@@ -172,6 +178,8 @@ async def get_conversation(
         contact = await session.get(Contact, conv.contact_id)
         channel = await session.get(Channel, conv.channel_id)
         data = conversation_dict(conv, contact, channel)
+        mine = await unread_counts(session, principal.operator_id, [conv])
+        data["my_unread_count"] = mine[conv.id]
         if conv.assignee_id is not None:
             op = await session.get(Operator, conv.assignee_id)
             data["assignee"] = {"id": op.id, "name": op.name} if op else None

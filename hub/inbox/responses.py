@@ -127,14 +127,24 @@ class ListedConversationOut(ChannelConversationOut):
     contact: RefOut
 
 
-class ConversationDetailOut(ListedConversationOut):
+class InboxConversationOut(ListedConversationOut):
+    """A conversation as the inbox lists it: with the caller's own unread count."""
+
+    my_unread_count: int = Field(
+        description="Customer messages the caller has not read: after his read marker (POST "
+        ".../read) and after the last reply; unread_count is the same for everyone (since the "
+        "last reply)"
+    )
+
+
+class ConversationDetailOut(InboxConversationOut):
     assignee: RefOut | None = Field(
         default=None, description="The assigned operator; absent when nobody is assigned"
     )
 
 
 class ConversationPageOut(Out):
-    items: list[ListedConversationOut]
+    items: list[InboxConversationOut]
     next_cursor: str | None = Field(description="The cursor of the next page; null on the last")
 
 

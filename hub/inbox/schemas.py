@@ -34,6 +34,11 @@ class OperatorPatch(Strict):
     team_ids: list[Id] | None = Field(default=None, max_length=100)
 
 
+class ReadIn(Strict):
+    #: Read up to this message of the conversation; its newest message when absent.
+    message_id: Id | None = None
+
+
 class TeamIn(Strict):
     name: str = Field(max_length=200)
     operator_ids: list[Id] = Field(default_factory=list, max_length=1000)

@@ -48,6 +48,8 @@ STATIC_FILES = {
     "items.js": "application/javascript; charset=utf-8",
     "ratings.js": "application/javascript; charset=utf-8",
     "tracking.js": "application/javascript; charset=utf-8",
+    "notice.js": "application/javascript; charset=utf-8",
+    "merges.js": "application/javascript; charset=utf-8",
 }
 
 

@@ -1,7 +1,8 @@
 """Email tracking end to end, in real browsers: the operator replies to an email from the inbox
 (tracking switch on), the email reaches a real SMTP server, a second Chromium opens its HTML
 part as a mail client would (it loads the pixel, then follows a link), and the operator's page
-shows «Иван Петров открыл письмо „…“ · HH:MM», the click's toast and the tracking line.
+shows «Иван Петров открыл письмо „…“ · HH:MM», the click's toast and the tracking line; the
+contact's page lists both.
 
 The reader's browser sends a desktop Chrome user agent: headless Chromium's own says
 "HeadlessChrome", which the hub rightly judges a machine.
@@ -83,6 +84,11 @@ async def test_the_sender_sees_the_customer_open_and_click_his_email(
         await expect(toast).to_contain_text("Иван Петров перешёл по ссылке из письма")
         await expect(line).to_contain_text("1 клик")
         await reader.close()
+        # The contact's page lists both, newest first.
+        await page.goto(f"{hub.url}/inbox/contacts/{conv['contact_id']}")
+        hits = page.locator("#cp-tracking-list li")
+        await expect(hits).to_have_count(2)
+        await expect(hits.first).to_contain_text("клик")
         assert errors == []
     finally:
         await smtp.close()

@@ -31,13 +31,16 @@ EMAIL_PATHS: dict[str, dict[str, Any]] = {
 }
 
 
-def _code(description: str) -> dict[str, Any]:
+def _code(description: str, max_length: int | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    if max_length is not None:
+        schema["maxLength"] = max_length
     return {
         "name": "code",
         "in": "path",
         "required": True,
         "description": description,
-        "schema": {"type": "string", "maxLength": 200},
+        "schema": schema,
     }
 
 
@@ -59,13 +62,14 @@ _PIXEL = op(
     content_type="image/gif",
     db=False,
 )
+# Any text: the pixel answers the same GIF whatever it is given.
 _PIXEL["parameters"] = [_code("<token>.gif, from the email's HTML part")]
 _CLICK: dict[str, Any] = {
     "summary": "A tracked email's link: 302 to the address the hub stored for that email and "
     "place (never elsewhere), the click stored with its verdict and a person's announced as "
     "message.clicked; the same 404 for any code the hub did not make; 429 past the per-address "
     "limit",
-    "parameters": [_code("<token>.<place>.<signature>, from the email's HTML part")],
+    "parameters": [_code("<token>.<place>.<signature>, from the email's HTML part", 200)],
     "responses": {
         "302": {
             "description": "To the link",

@@ -207,6 +207,11 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
                 _query("deal_id", "a deal id", "integer"),
                 _query("contact_id", "a contact id", "integer"),
                 _query("overdue", "true: only open tasks past their due time", "boolean"),
+                _query(
+                    "due_before",
+                    "only open tasks due before this time (ISO 8601 with offset): the inbox "
+                    "lists those due by the end of the day, overdue ones first",
+                ),
                 _query("limit", "1 to 500, default 100", "integer"),
             ],
         ),

@@ -201,6 +201,7 @@ async def list_tasks(request: web.Request) -> web.Response:
         deal_id=query_int(request, "deal_id"),
         contact_id=query_int(request, "contact_id"),
         overdue=query_flag(request, "overdue"),
+        due_before=query_text(request, "due_before"),
         limit=query_int(request, "limit", 100) or 100,
     )
     return json(await tasks.list_tasks(request.app[CTX], who, flt))

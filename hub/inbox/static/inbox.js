@@ -91,16 +91,19 @@
   };
   var STATUSES = ['open', 'pending', 'snoozed', 'resolved'];
 
-  /* Feature scripts hook in here: message(node, m) decorates a rendered message; send() returns
-   * fields to add to a message being sent; sent() runs after it was stored. */
+  /* Feature scripts hook in here: message(node, m) decorates a rendered message, activity(node,
+   * m) a rendered activity; send() returns fields to add to a message being sent; sent() runs
+   * after it was stored; start() runs before the first list loads (it may pick the tab). */
   /**
    * @type {{
    *   message: Array<(node: HTMLElement, m: ApiJson) => void>,
+   *   activity: Array<(node: HTMLElement, m: ApiJson) => void>,
    *   send: Array<() => Record<string, unknown>>,
-   *   sent: Array<() => void>
+   *   sent: Array<() => void>,
+   *   start: Array<() => Promise<unknown>>
    * }}
    */
-  var HOOKS = { message: [], send: [], sent: [] };
+  var HOOKS = { message: [], activity: [], send: [], sent: [], start: [] };
 
   /**
    * The page's state; API objects (ApiJson) are kept as the hub answered them.
@@ -112,7 +115,7 @@
    *   conv: ApiJson, hasEarlier: boolean, earlierButton: HTMLElement | null,
    *   channels: Record<string, ApiJson>, operators: ApiJson[], teams: ApiJson[],
    *   lastEventId: string | null, ws: WebSocket | null, backoff: number,
-   *   reconnectTimer: number | undefined, typingTimer: number | undefined
+   *   reconnectTimer: number | undefined, typingTimer: number | undefined, titleCount: number
    * }} State
    */
   /** @type {State} */
@@ -123,7 +126,7 @@
     earlierButton: null, contact: null,
     channels: {}, operators: [], teams: [], lastEventId: null, ws: null, backoff: 1000,
     reconnectTimer: undefined, loggedIn: false, liveDuringLoad: null, mode: 'reply',
-    typingTimer: undefined, listSeq: 0
+    typingTimer: undefined, listSeq: 0, titleCount: 0
   };
 
   /** @param {string} key @param {Record<string, string | number>} [vars] */
@@ -133,11 +136,16 @@
   function applyLang() {
     document.documentElement.lang = S.lang;
     D.translate(t);
-    document.title = t('app_title');
+    renderTitle();
     setMode(S.mode);
     renderChannels();
     if (S.me) renderMe();
     if (S.loggedIn) { renderList(); renderConv(); renderContact(); }
+    document.dispatchEvent(new CustomEvent('hub:lang'));
+  }
+  /** The tab's title, with the count of conversations waiting unread: "(3) Inbox". */
+  function renderTitle() {
+    document.title = (S.titleCount > 0 ? '(' + S.titleCount + ') ' : '') + t('app_title');
   }
   function switchLang() {
     S.lang = S.lang === 'ru' ? 'en' : 'ru';
@@ -228,7 +236,8 @@
       }
       document.body.classList.remove('on-contact-page');
       var fromHash = /^#c(\d+)$/.exec(location.hash);
-      return loadList().then(function () {
+      var ready = Promise.all(HOOKS.start.map(function (fn) { return fn().catch(function () { /* the list loads anyway */ }); }));
+      return ready.then(function () { renderFilters(); return loadList(); }).then(function () {
         if (fromHash) openConv(Number(fromHash[1]));
       });
     });
@@ -430,7 +439,10 @@
       main.appendChild(top);
       var bottom = el('div', 'row-bottom');
       bottom.appendChild(el('span', 'row-preview', c.last_message_preview || ''));
-      if (c.unread_count > 0) bottom.appendChild(el('span', 'unread', c.unread_count));
+      // The operator's own count (he may have read what a colleague has not); events carry
+      // only the conversation's, which notice.js folds into his.
+      var unread = c.my_unread_count !== undefined ? c.my_unread_count : c.unread_count;
+      if (unread > 0) bottom.appendChild(el('span', 'unread', unread));
       main.appendChild(bottom);
       li.appendChild(main);
       list.appendChild(li);
@@ -560,6 +572,7 @@
       act.setAttribute('data-id', String(m.id));
       act.appendChild(el('span', 'body', activityText(m)));
       act.appendChild(el('time', 'msg-time', ' · ' + time));
+      HOOKS.activity.forEach(function (fn) { fn(act, m); });
       return act;
     }
     var node = el('div', 'msg ' + m.kind + (m.private ? ' private' : ''));
@@ -937,13 +950,15 @@
       if (frame.last_event_id) S.lastEventId = frame.last_event_id;
       loadList();
       if (S.current !== null) openConv(S.current);
+      document.dispatchEvent(new CustomEvent('hub:resync'));
     }
   }
   /** @param {string} name @param {ApiJson} data */
   function onEvent(name, data) {
     if (name === 'conversation.created') {
       upsertConv(data.conversation);
-      notifyNew(data.conversation);
+      var c = data.conversation;
+      alertOperator(t('new_conversation'), contactName(c.contact, c.contact_id), c.last_message_preview || '', c.id);
     } else if (name === 'conversation.updated' || name === 'conversation.assigned') {
       upsertConv(data.conversation);
     } else if (name === 'message.created') {
@@ -985,14 +1000,23 @@
       osc.stop(ctx.currentTime + 0.3);
     } catch (e) { /* no sound, no harm */ }
   }
-  /** @param {ApiJson} conv */
-  function notifyNew(conv) {
+  /** @type {Record<string, number>} when each conversation last sounded */
+  var alerted = {};
+  /**
+   * A sound, and a desktop notification when the operator allowed them and is not looking at
+   * the page: once per conversation within a few seconds (a new conversation's first message).
+   * @param {string} what @param {string} name @param {string} body @param {number | null} convId
+   */
+  function alertOperator(what, name, body, convId) {
+    var key = String(convId);
+    if (convId !== null && Date.now() - (alerted[key] || 0) < 3000) return;
+    alerted[key] = Date.now();
     beep();
     if (!('Notification' in window) || Notification.permission !== 'granted' || !document.hidden) return;
-    var name = contactName(conv.contact, conv.contact_id);
     try {
-      var n = new Notification(t('new_conversation') + (name ? ': ' + name : ''), { body: conv.last_message_preview || '' });
-      n.onclick = function () { window.focus(); openConv(conv.id); };
+      // One notification per conversation: a newer message replaces the older one.
+      var n = new Notification(what + (name ? ': ' + name : ''), convId !== null ? { body: body, tag: key } : { body: body });
+      n.onclick = function () { window.focus(); if (convId !== null) openConv(convId); };
     } catch (e) { /* not allowed here */ }
   }
   function renderNotifyButton() {
@@ -1042,7 +1066,8 @@
     var switches = all('[data-lang-switch]');
     for (var i = 0; i < switches.length; i++) switches[i].addEventListener('click', switchLang);
     on('assignee-filter', 'click', function (ev) {
-      var v = D.targetAttr(ev, 'data-assignee');
+      var tab = D.targetClosest(ev, '[data-assignee]');
+      var v = tab && tab.getAttribute('data-assignee');
       if (!v) return;
       S.filter.assignee = v;
       renderFilters();
@@ -1137,6 +1162,12 @@
     reloadContact: function () { if (S.contact) loadContact(S.contact.id); },
     openConversation: function (id) { openConv(id); },
     onMessage: function (fn) { HOOKS.message.push(fn); },
+    onActivity: function (fn) { HOOKS.activity.push(fn); },
+    onStart: function (fn) { HOOKS.start.push(fn); },
+    rerenderList: function () { if (S.loggedIn) renderList(); },
+    setTitleCount: function (n) { S.titleCount = n; renderTitle(); },
+    alert: function (what, name, body, convId) { alertOperator(what, name, body, convId); },
+    contactName: function (contact, id) { return contactName(contact, id); },
     onSend: function (fn) { HOOKS.send.push(fn); },
     onSent: function (fn) { HOOKS.sent.push(fn); },
     rerenderMessages: function () { if (S.current !== null) renderMessages(); }

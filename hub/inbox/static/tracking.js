@@ -101,9 +101,10 @@
     if (data.tracking) live[data.message_id] = data.tracking;
     if (data.conversation_id === S.current) H.rerenderMessages();
   }
-  /** The contact page's list of his emails' opens and clicks. @param {number} id */
-  function renderPage(id) {
-    H.api('GET', '/api/v1/contacts/' + id).then(function (c) {
+  /** The contact page's list of his emails' opens and clicks, from the card the page read
+   * (or read again). @param {number} id @param {ApiJson | undefined} card */
+  function renderPage(id, card) {
+    (card && card.email_tracking ? Promise.resolve(card) : H.api('GET', '/api/v1/contacts/' + id)).then(function (c) {
       var list = H.$('cp-tracking-list');
       H.clear(list);
       (c.email_tracking || []).forEach(/** @param {ApiJson} hit */ function (hit) {
@@ -122,7 +123,8 @@
 
   function bind() {
     document.addEventListener('hub:contact-page', /** @param {Event} ev */ function (ev) {
-      renderPage(/** @type {CustomEvent} */ (ev).detail.id);
+      var detail = /** @type {CustomEvent} */ (ev).detail;
+      renderPage(detail.id, detail.contact);
     });
     document.addEventListener('hub:event', function (ev) {
       var detail = /** @type {CustomEvent} */ (ev).detail;
