@@ -1,4 +1,4 @@
-"""Command line: ``python -m hub serve | migrate | operator create | channel add | demo``.
+"""Command line: ``python -m hub serve | migrate | operator create | channel add | numbers | demo``.
 
 Each command imports what it uses when it runs: ``--help`` loads no database layer, and no
 command loads a channel's libraries unless it touches a channel of that type.
@@ -183,6 +183,32 @@ def cmd_channel_add(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_context(settings, job))
 
 
+def cmd_tracking_number(settings: Settings, args: argparse.Namespace) -> int:
+    """``tracking-number add`` labels an advert's number; ``tracking-number list`` shows them."""
+    import asyncio
+
+    from hub.crm_sync.tracking_numbers import add_tracking_number, list_tracking_numbers
+
+    async def job(ctx: HubContext) -> int:
+        if args.action == "add":
+            row = await add_tracking_number(
+                ctx,
+                None,
+                number=args.number,
+                source=args.source,
+                medium=args.medium,
+                campaign=args.campaign,
+            )
+            print(f"tracking number {row['id']}: {row['number']} -> {row['source']}")
+            return 0
+        for row in await list_tracking_numbers(ctx, None):
+            label = " ".join(filter(None, (row["source"], row["medium"], row["campaign"])))
+            print(f"{row['id']:>4}  {row['number']:16} {label}")
+        return 0
+
+    return asyncio.run(_with_context(settings, job))
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     """Seed an admin, an API channel and the demo site's widget on an empty database; on a
     seeded one keep everything and only add the demo widget if it is missing."""
@@ -190,7 +216,9 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     from sqlalchemy import select
 
+    from hub.channels import registry
     from hub.channels.admin import create_channel, list_channels
+    from hub.crm_sync import number_admin
     from hub.crm_sync.defaults import ensure_defaults
     from hub.crm_sync.demo import seed_sales
     from hub.inbox.auth import Principal
@@ -201,7 +229,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         channels = await list_channels(ctx)
         if any(ch["config"].get("demo") for ch in channels):
             return
-        await create_channel(
+        site = await create_channel(
             ctx,
             None,
             type="widget",
@@ -217,9 +245,14 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 },
             },
         )
+        # Its page's phone numbers show a number of this pool to each visitor (docs/admins.md).
+        for number in ("+74951234501", "+74951234502", "+74951234503"):
+            await number_admin.add_number(ctx, None, site.channel["id"], number, "demo")
+        await number_admin.set_default(ctx, None, site.channel["id"], "+74951234567")
         print(f"  demo site with the chat widget: {settings.public_url.rstrip('/')}/")
 
     async def job(ctx: HubContext) -> int:
+        ctx.channel_capabilities = registry.capabilities()  # the demo site's pool asks them
         await ensure_defaults(ctx)
         existing = await ctx.read(lambda s: s.scalar(select(Operator.id).limit(1)))
         if existing is not None:
@@ -292,6 +325,20 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("rest", nargs=argparse.REMAINDER)
     add.set_defaults(func=cmd_channel_add)
 
+    numbers = sub.add_parser(
+        "tracking-number", help="label advert phone numbers with their source"
+    ).add_subparsers(dest="action", required=True)
+    label = numbers.add_parser("add", help="label a number: a call to it is a lead from SOURCE")
+    label.add_argument("--number", required=True, help="any spelling, e.g. '8 (495) 123-00-01'")
+    label.add_argument("--source", required=True, help="the advert's source, e.g. yandex")
+    label.add_argument("--medium", default="", help="e.g. cpc, offline")
+    label.add_argument("--campaign", default="", help="the campaign's name")
+    label.set_defaults(func=cmd_tracking_number)
+    numbers.add_parser("list", help="the labelled numbers").set_defaults(func=cmd_tracking_number)
+
+    from hub import number_cli
+
+    number_cli.add_parser(sub)
     sub.add_parser("demo", help="seed a demo admin and channel").set_defaults(func=cmd_demo)
     return parser
 

@@ -51,9 +51,15 @@ class HubContext:
     tokens: TokenCheck
     #: Set when a reply waits for delivery, so the delivery worker wakes at once.
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set when a conversation may be waiting for an operator or an operator may take one (a
+    #: new conversation, capacity freed, back from away), so the router wakes at once.
+    routing_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     #: Batch handlers of the group-commit writer bound to this context, by name (one each,
     #: so their items share batches).
     batch_handlers: dict[str, Any] = field(default_factory=dict)
+    #: Per-process caches of small tables read on hot paths (tracking numbers' labels), by
+    #: name, made by their modules on first use.
+    caches: dict[str, Any] = field(default_factory=dict)
     #: What each channel type can do (``hub.channels.registry.capabilities``, set by the app).
     channel_capabilities: dict[str, Capabilities] = field(default_factory=dict)
 
@@ -175,5 +181,6 @@ class HubContext:
             created = [e.conversation["id"] for e in events if isinstance(e, ConversationCreated)]
             if created:
                 self.bus.publish_nowait(NEW_CONVERSATIONS_TOPIC, [{"conversation_ids": created}])
+                self.routing_wakeup.set()
         except Exception:
             log.exception("publishing %d events failed", len(events))

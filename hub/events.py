@@ -11,50 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+# The base and the recipients live apart so this list of events stays one readable module;
+# everything imports them from here.
+from hub.event_base import Event as Event
+from hub.event_base import Recipients as Recipients
+
 EVENTS_TOPIC = "events"
 #: Only says that conversations were created (``{"conversation_ids": [...]}``), for background
 #: work that wakes on new conversations (the lead intake) without reading every event.
 NEW_CONVERSATIONS_TOPIC = "new-conversations"
-
-
-@dataclass(frozen=True, slots=True)
-class Recipients:
-    """Who receives an event: staff (managers and admins) if ``staff``, plus these teams and
-    operators. Staff see every conversation, so conversation events always include them."""
-
-    staff: bool = True
-    team_ids: frozenset[int] = frozenset()
-    operator_ids: frozenset[int] = frozenset()
-
-    def to_wire(self) -> dict[str, Any]:
-        return {
-            "staff": self.staff,
-            "teams": sorted(self.team_ids),
-            "operators": sorted(self.operator_ids),
-        }
-
-    @classmethod
-    def for_conversation(
-        cls, team_id: int | None, assignee_id: int | None, *extra_operators: int | None
-    ) -> Recipients:
-        """Everyone who may see a conversation: staff, its team and its assignee."""
-        operators = {op for op in (assignee_id, *extra_operators) if op is not None}
-        teams = {team_id} if team_id is not None else set()
-        return cls(True, frozenset(teams), frozenset(operators))
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """Base of all events."""
-
-    name: ClassVar[str] = ""
-    recipients: Recipients = field(default_factory=Recipients)
-
-    def data(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def to_wire(self) -> dict[str, Any]:
-        return {"event": self.name, "data": self.data(), "recipients": self.recipients.to_wire()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +65,19 @@ class ConversationAssigned(Event):
             "previous_team_id": self.previous_team_id,
             "note": self.note,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationAccepted(Event):
+    """The operator a conversation was offered to by automatic assignment opened it: it is his
+    now and no longer passes on. Sent to whoever may see the conversation."""
+
+    name: ClassVar[str] = "conversation.accepted"
+    conversation_id: int = 0
+    operator_id: int = 0
+
+    def data(self) -> dict[str, Any]:
+        return {"conversation_id": self.conversation_id, "operator_id": self.operator_id}
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +157,31 @@ class OperatorUpdated(Event):
 
     def data(self) -> dict[str, Any]:
         return {"operator": self.operator}
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorAvailability(Event):
+    """An operator set himself away or back (automatic assignment passes by an operator who is
+    away). Sent to staff and to him, so his other tabs show it too."""
+
+    name: ClassVar[str] = "operator.availability"
+    operator_id: int = 0
+    away: bool = False
+
+    def data(self) -> dict[str, Any]:
+        return {"operator_id": self.operator_id, "away": self.away}
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRoutingUpdated(Event):
+    """An admin changed a team's automatic assignment (on or off, capacity, accept timeout,
+    an operator's own capacity). Sent to staff and to the team."""
+
+    name: ClassVar[str] = "team.routing_updated"
+    routing: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"routing": self.routing}
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +302,26 @@ class TaskUpdated(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CallUpdated(Event):
+    """A phone call already on a conversation's timeline changed: answered, ended, missed, its
+    duration or recording came (a telephony channel reports a call in several events; its
+    first one arrives as ``message.created`` with ``message.call``). ``data.call`` is the whole
+    call as it stands now. Sent to whoever may see the conversation."""
+
+    name: ClassVar[str] = "call.updated"
+    conversation_id: int = 0
+    message_id: int = 0
+    call: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "conversation_id": self.conversation_id,
+            "message_id": self.message_id,
+            "call": self.call,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class TaskDue(Event):
     """A task fell due: told once (one process claims it), live, to its assignee, or to staff
     when it has none, so the owner is reminded without opening the board."""
@@ -342,6 +365,32 @@ class PipelineCreated(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class NumberPoolUpdated(Event):
+    """An admin changed a site's pool of tracking numbers (a number added or taken out, the
+    default number set). Sent to staff."""
+
+    name: ClassVar[str] = "number_pool.updated"
+    pool: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"pool": self.pool}
+
+
+@dataclass(frozen=True, slots=True)
+class NumberPoolRanOut(Event):
+    """Every number of a site's pool was held when a visitor asked for one, so he was shown
+    the default number (sent once per run of misses: again only after a number was given out
+    since). Sent to staff: the pool needs more numbers."""
+
+    name: ClassVar[str] = "number_pool.ran_out"
+    channel_id: int = 0
+    pool_size: int = 0
+
+    def data(self) -> dict[str, Any]:
+        return {"channel_id": self.channel_id, "pool_size": self.pool_size}
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduledEmailCreated(Event):
     """An operator scheduled an email (a reply, or a new email to a contact) for a later time.
 
@@ -368,14 +417,18 @@ class ScheduledEmailUpdated(Event):
 
 
 ALL_EVENTS: tuple[type[Event], ...] = (
+    CallUpdated,
     ConversationCreated,
     ConversationUpdated,
     ConversationAssigned,
+    ConversationAccepted,
     MessageCreated,
     MessageUpdated,
     MessageOpened,
     MessageClicked,
     OperatorUpdated,
+    OperatorAvailability,
+    TeamRoutingUpdated,
     SessionEnded,
     ContactUpdated,
     ConversationTyping,
@@ -388,6 +441,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TaskDue,
     ConversationRead,
     PipelineCreated,
+    NumberPoolUpdated,
+    NumberPoolRanOut,
     ScheduledEmailCreated,
     ScheduledEmailUpdated,
 )

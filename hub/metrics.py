@@ -47,6 +47,11 @@ class Metrics:
             "New conversations the lead intake of this process has decided since start",
             registry=self.registry,
         )
+        self.routing_assigned = Gauge(
+            "hub_routing_assigned",
+            "Conversations automatic assignment in this process has assigned since start",
+            registry=self.registry,
+        )
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)

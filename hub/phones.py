@@ -23,3 +23,17 @@ def normalize_phone(raw: str, default_region: str = "RU") -> str:
     if not phonenumbers.is_possible_number(number):
         raise InvalidInput(f"not a possible phone number: {raw!r}", code="invalid_phone")
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def spoken_forms(e164: str) -> dict[str, str]:
+    """How a stored number is written on a page: ``international`` (``+7 495 123-00-01``) and
+    ``national`` (``8 (495) 123-00-01``), the way people of its country dial it."""
+    number = phonenumbers.parse(e164, None)
+    return {
+        "international": str(
+            phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        ),
+        "national": str(
+            phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        ),
+    }

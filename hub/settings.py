@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.crm_sync.report_period import parse_working_hours, zone
@@ -77,11 +77,19 @@ class Settings(BaseSettings):
     worker_backoff_s: float = 1.0
     #: How often snoozed conversations whose time has come are reopened.
     snooze_check_interval_s: float = 15.0
+    #: How often calls left ringing past their channel's ``answer_within_s`` are counted as
+    #: missed (and get their "call back" task).
+    call_sweep_interval_s: float = 15.0
     #: How often open tasks that fell due are looked for, to tell their owners (``task.due``).
     task_reminder_interval_s: float = 15.0
     #: With Redis, how often each process writes its count of operator sockets (kept three
     #: times as long, so a process that died stops counting soon after).
     presence_refresh_interval_s: float = 10.0
+    #: Run automatic assignment in this process (every process may: the database keeps them
+    #: from assigning a conversation twice), and how often it looks for work when nothing woke it
+    #: (offers not opened in time pass on, a queue is served when working hours begin).
+    routing: bool = True
+    routing_interval_s: float = 5.0
     #: Outbound delivery: attempts before a reply is marked failed, and the longest backoff.
     delivery_max_attempts: int = 20
     delivery_max_backoff_s: float = 3600.0
@@ -181,6 +189,9 @@ class Settings(BaseSettings):
     widget_session_per_s: float = 0.5
     widget_visitor_burst: float = 10
     widget_visitor_per_s: float = 0.5
+    #: How long a tracking number of a site's pool stays a visitor's after his page last
+    #: renewed it (the page renews it while open): calls to it within that time are his visit's.
+    number_reservation_s: float = Field(default=1800.0, ge=60, le=86400)
 
     @field_validator("webhook_allowed_networks")
     @classmethod

@@ -1,9 +1,9 @@
 """One shape for the hub's background work: passes, an interval between them, a backoff.
 
-Reply delivery, sync out, the lead intake, the snooze waker, presence and Telegram's long
-polling each are a ``PeriodicWorker``. ``run_once()`` does one pass and says how much it did;
-the loop runs it again at once while ``busy`` says the pass may have left more, then waits
-for the interval or a ``wake()``, whichever comes first, so a worker that is told about new
+Reply delivery, sync out, the lead intake, automatic assignment, the snooze waker, presence and
+Telegram's long polling each are a ``PeriodicWorker``. ``run_once()`` does one pass and says how
+much it did; the loop runs it again at once while ``busy`` says the pass may have left more, then
+waits for the interval or a ``wake()``, whichever comes first, so a worker that is told about new
 work (a reply to send, a new conversation) does it at once and polls only as a safety net.
 
 After a failed pass the loop waits the backoff, or the interval if that is longer, and no

@@ -94,6 +94,7 @@ async def seed(ctx: HubContext) -> dict[str, Any]:
         "admin_id": admin.operator["id"],
         "operator_ids": [o.operator["id"] for o in others],
         "team_id": team["id"],
+        "team_ids": [team["id"]],
         "channel_id": channel.channel["id"],
         "channel_secret": channel.secret,
         "website_tokens": [widget.channel["website_token"]],

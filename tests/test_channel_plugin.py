@@ -49,6 +49,7 @@ async def test_a_channel_from_outside_the_core_takes_texts_and_sends_replies(
                 "html": False,
                 "typing": False,
                 "threads": False,
+                "number_insertion": False,
             },
         }
     ]

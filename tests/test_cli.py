@@ -136,6 +136,20 @@ def test_duplicate_email_fails_clearly(hub_cli: Run) -> None:
     assert "shown once" not in again.stdout
 
 
+async def _pool_numbers(db_url: str) -> list[str]:
+    from hub.crm_sync.number_models import PoolNumber
+
+    ctx = HubContext.build(Settings(database_url=db_url, fast_password_hash=True))
+    await ctx.start()
+    try:
+        rows = await ctx.read(
+            lambda s: s.scalars(select(PoolNumber.number).order_by(PoolNumber.number))
+        )
+        return [str(n) for n in rows]
+    finally:
+        await ctx.close()
+
+
 async def test_demo_twice_keeps_the_data(hub_cli: Run, db_url: str) -> None:
     first = hub_cli("demo")
     assert first.returncode == 0, first.stderr
@@ -151,6 +165,13 @@ async def test_demo_twice_keeps_the_data(hub_cli: Run, db_url: str) -> None:
         ("open", "Contract"),
         ("won", "Won"),
         ("lost", "Lost"),
+    ]
+
+    # The demo site's phone numbers come from a pool (dynamic number insertion).
+    assert await _pool_numbers(db_url) == [
+        "+74951234501",
+        "+74951234502",
+        "+74951234503",
     ]
 
     second = hub_cli("demo")

@@ -69,6 +69,12 @@ async def test_a_call_is_stored_evented_listed_and_never_delivered(
         "status": "answered",
         "duration_s": 135,
         "recording_url": "https://pbx.example/rec/1.mp3",
+        # What a calls channel folds in from its provider's events (``call_fold``).
+        "operator": None,
+        "started_at": None,
+        "answered_at": None,
+        "ended_at": None,
+        "attribution": {},
     }
     assert result.message["call"] == expected and result.message["email"] is None
     assert result.conversation["last_message_preview"] == "📞 +79161234567 2:15"
@@ -100,7 +106,7 @@ async def test_a_missed_call_shows_as_missed(
 
 @pytest.mark.parametrize(
     "bad",
-    [call("ringing"), call(duration_s=-1), InboundCall("sideways", "+7", "+7", "answered")],
+    [call("ringing-forever"), call(duration_s=-1), InboundCall("sideways", "+7", "+7", "answered")],
 )
 async def test_a_call_built_wrongly_is_refused_and_stores_nothing(
     client: TestClient,  # type: ignore[type-arg]

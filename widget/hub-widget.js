@@ -2,6 +2,7 @@
 /*! hub website chat widget: one dependency-free ES2017 file, no build step. Docs: docs/widget.md
  * <script src="https://HUB/widget.js" data-channel="WEBSITE_TOKEN" async></script>
  * data-lang (ru|en), data-position (right|left), data-color, data-greeting, data-hub.
+ * Elements marked data-hub-phone (="national" for 8 (495) …) show a tracking number of the site's pool.
  * window.Hub: open(), close(), identify({identifier, identifier_hash, name, email}).
  */
 (() => {
@@ -171,6 +172,7 @@ async function runSession() {
     if (S.vt) reset();
     save('vt', (S.vt = d.visitor_token));
   }
+  guard(phoneNumber)();
   S.channel = d.channel;
   S.hours = d.working_hours || null;
   S.contact = d.contact || {};
@@ -188,6 +190,31 @@ async function runSession() {
   if (!S.isOpen && (S.want || (load('open') && W.innerWidth > 480))) openWin(S.want);
   if (wanted()) connect();
   return true;
+}
+// ---- dynamic number insertion: the page's [data-hub-phone] numbers become one of the site's
+// pool, held for this visitor while the page is open (renewed), so his call is his visit's ----
+/** @returns {Promise<void>} */
+async function phoneNumber() {
+  if (!D.querySelector('[data-hub-phone]')) return; // asks only where a number is marked
+  const page = { url: location.href, title: D.title || '', referrer: D.referrer || '' };
+  const r = await api('POST', '/api/widget/v1/phone-number', { page }, true);
+  if (!r.ok) { // the page keeps the number it shows; only a passing failure is tried again
+    if (!r.status || r.status >= 500 || r.status === 429) later('phone', phoneNumber, 60000);
+    return;
+  }
+  const d = r.data || {};
+  if (typeof d.number === 'string' && d.number) showPhone(d);
+  if (d.renew_in_seconds > 0) later('phone', phoneNumber, d.renew_in_seconds * 1000);
+}
+/** Text (when the element holds only text) and tel: links, in and around each element. @param {WidgetJson} d */
+function showPhone(d) {
+  D.querySelectorAll('[data-hub-phone]').forEach((el) => {
+    const text = el.getAttribute('data-hub-phone') === 'national' ? d.national : d.international;
+    if (!el.children.length && typeof text === 'string' && text) el.textContent = text;
+    [el.closest('a[href^="tel:"]'), ...Array.from(el.querySelectorAll('a[href^="tel:"]'))].forEach((a) => {
+      if (a) a.setAttribute('href', 'tel:' + d.number);
+    });
+  });
 }
 /** A refusal that no retry can change: one message, then no request, socket or timer again,
  * and nothing left on the page. @param {string} why @returns {false} */

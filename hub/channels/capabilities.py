@@ -33,6 +33,9 @@ class Capabilities:
     #: A setting of the channel that must be set for replies to leave the hub (an API channel
     #: without ``callback_url`` keeps its replies for the outside system to fetch).
     reply_setting: str | None = None
+    #: The channel's script runs on the customer's site and can show each visitor a number of
+    #: a pool of tracking numbers (dynamic number insertion), so a pool may belong to it.
+    number_insertion: bool = False
 
     def delivers(self, config: Mapping[str, Any]) -> bool:
         """Whether a reply on a channel with these settings goes out through its adapter."""

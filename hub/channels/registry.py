@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from aiohttp import web
 
 from hub.channels import api
+from hub.channels.calls.spec import SPEC as CALLS
 from hub.channels.capabilities import Capabilities
 from hub.channels.email.spec import SPEC as EMAIL
 from hub.channels.hooks import ContactRows
@@ -27,7 +28,7 @@ from hub.channels.telegram.spec import SPEC as TELEGRAM
 from hub.channels.widget.spec import SPEC as WIDGET
 from hub.errors import InvalidInput
 
-BUILT_IN: tuple[ChannelSpec, ...] = (api.SPEC, WIDGET, TELEGRAM, EMAIL)
+BUILT_IN: tuple[ChannelSpec, ...] = (api.SPEC, WIDGET, TELEGRAM, EMAIL, CALLS)
 _registered: list[ChannelSpec] = []
 
 #: The specs an app installed, for the routes that describe them (``/api/v1/channel-types``,

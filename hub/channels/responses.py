@@ -65,6 +65,11 @@ class CreatedChannelOut(ChannelOut):
         description="For a type that sends callbacks: the secret in the Standard Webhooks form "
         "(whsec_…) that verifies them, shown this once",
     )
+    setup: Omittable[list[str]] = Field(
+        default=None,
+        description="For a type set up in its provider's cabinet (calls): what to paste there, "
+        "its webhook URL with the channel's token, shown this once",
+    )
 
 
 class CapabilitiesOut(Out):
@@ -75,6 +80,10 @@ class CapabilitiesOut(Out):
     html: bool = Field(description="Replies may be sent as HTML")
     typing: bool = Field(description="The customer sees that the operator is typing")
     threads: bool = Field(description="A sender has one conversation per thread")
+    number_insertion: bool = Field(
+        description="Its script shows site visitors tracking numbers from a pool, so a pool "
+        "of numbers may belong to a channel of it (/api/v1/channels/{id}/number-pool)"
+    )
 
 
 class ChannelTypeOut(Out):

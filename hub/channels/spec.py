@@ -96,6 +96,10 @@ class ChannelSpec:
     #: channel. Called per channel when admins list them, so it must be one cheap read that
     #: loads no provider library.
     status: Status | None = None
+    #: For a type whose provider is set up by hand (a telephony provider's cabinet): what to
+    #: paste there (its webhook URL with the channel's token, which is secret), returned once
+    #: in the API's answer to the channel's creation as ``setup``.
+    setup: Describe | None = None
 
     @property
     def label(self) -> str:
@@ -119,5 +123,6 @@ def type_dict(spec: ChannelSpec) -> dict[str, Any]:
             "html": caps.html,
             "typing": caps.typing,
             "threads": caps.threads,
+            "number_insertion": caps.number_insertion,
         },
     }

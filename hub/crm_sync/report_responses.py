@@ -145,3 +145,33 @@ class EmailTrackingRowOut(Out):
 class EmailTrackingReportOut(Out):
     period: PeriodOut
     items: list[EmailTrackingRowOut] = Field(description="Most emails sent first")
+
+
+class CallCountsOut(Out):
+    answered: int
+    missed: int = Field(description="Missed or busy")
+
+
+class OperatorCallsOut(CallCountsOut):
+    operator: str | None = Field(description="The extension or employee who answered")
+
+
+class TrackingNumberCallsOut(CallCountsOut):
+    tracking_number: str | None = Field(description="E.164; the dialled number if none")
+    source: str | None = Field(description="The number's label, if an admin gave one")
+    campaign: str | None
+
+
+class CallbacksOut(Out):
+    missed: int = Field(description="Inbound calls missed or busy in the period")
+    called_back: int = Field(description="Of those, followed by an answered call with the number")
+    not_called_back: int
+    median_s: int | None = Field(description="Median wait from the missed call to the answer")
+    max_s: int | None
+
+
+class CallReportOut(Out):
+    period: PeriodOut
+    by_operator: list[OperatorCallsOut] = Field(description="Answered inbound calls")
+    by_tracking_number: list[TrackingNumberCallsOut]
+    callbacks: CallbacksOut

@@ -28,12 +28,16 @@ from hub.inbox.login_guard import LoginGuard
 from hub.inbox.realtime import RealtimeHub
 from hub.inbox.typing import OperatorTyping
 from hub.metrics import Metrics
+from hub.presence import Presence
 
 log = logging.getLogger(__name__)
 
 CTX = web.AppKey("ctx", HubContext)
 METRICS = web.AppKey("metrics", Metrics)
 REALTIME = web.AppKey("realtime", RealtimeHub)
+#: Who has the inbox open, on every process: the widget's "operators online" and automatic
+#: assignment's "who may take a conversation".
+PRESENCE = web.AppKey("presence", Presence)
 LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)
 #: The operator socket's typing frames; channels whose customers see typing add a relay.
 TYPING = web.AppKey("typing", OperatorTyping)
@@ -123,7 +127,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if is_outage(exc):  # from outside the bounded calls; counted and logged all the same
             status = 503
             return database_unavailable(request.app[CTX].health.failed(exc))
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # The route's pattern, not the path: a path may hold a secret (a calls channel's token).
+        resource = request.match_info.route.resource
+        where = resource.canonical if resource is not None else request.path
+        log.exception("unhandled error on %s %s", request.method, where)
         return error_response(500, "internal_error", "something went wrong on the hub's side")
     finally:
         route = request.match_info.route.resource

@@ -21,12 +21,15 @@ from hub.channels.http.openapi import CHANNEL_MODELS, CHANNEL_PATHS
 from hub.channels.spec import ChannelSpec
 from hub.crm_sync.http.merges import MERGE_MODELS, MERGE_PATHS
 from hub.crm_sync.http.openapi import CRM_MODELS, CRM_PATHS
+from hub.crm_sync.http.openapi_numbers import NUMBER_MODELS, NUMBER_PATHS
 from hub.crm_sync.http.openapi_reports import REPORT_MODELS, REPORT_PATHS
+from hub.crm_sync.http.tracking import TRACKING_MODELS, TRACKING_PATHS
 from hub.http.openapi_build import DATABASE_UNAVAILABLE
 from hub.http.openapi_build import op as _op
 from hub.inbox.http.locale import LOCALE_MODELS, LOCALE_PATHS
 from hub.inbox.http.openapi import INBOX_MODELS, INBOX_PATHS
 from hub.inbox.http.ratings import RATING_MODELS, RATING_PATHS
+from hub.inbox.http.routing import ROUTING_MODELS, ROUTING_PATHS
 from hub.inbox.http.unread import UNREAD_MODELS, UNREAD_PATHS
 from hub.outbound.openapi import WEBHOOKS
 from hub.responses import HealthOut, OkOut, OpenApiOut, ReadyOut
@@ -43,7 +46,10 @@ PATHS: dict[str, dict[str, Any]] = {
     **CHANNEL_PATHS,
     **CRM_PATHS,
     **REPORT_PATHS,
+    **TRACKING_PATHS,
     **RATING_PATHS,
+    **NUMBER_PATHS,
+    **ROUTING_PATHS,
     **UNREAD_PATHS,
     **MERGE_PATHS,
     **LOCALE_PATHS,
@@ -58,7 +64,10 @@ MODELS: tuple[type[BaseModel], ...] = (
     *CHANNEL_MODELS,
     *CRM_MODELS,
     *REPORT_MODELS,
+    *TRACKING_MODELS,
     *RATING_MODELS,
+    *NUMBER_MODELS,
+    *ROUTING_MODELS,
     *UNREAD_MODELS,
     *MERGE_MODELS,
     *LOCALE_MODELS,

@@ -31,6 +31,7 @@ from hub.inbox.models import (
     Operator,
     Team,
 )
+from hub.inbox.routing_models import RoutingState
 from hub.inbox.serialize import conversation_dict, message_dict
 from hub.worker import PeriodicWorker
 
@@ -104,6 +105,9 @@ async def assign(
         action, text = _assignment_text(actor, previous, target, changed_team, note)
         conv.assignee_id = new_assignee_id
         conv.team_id = new_team_id
+        # A person decided: automatic assignment leaves the conversation alone from now on.
+        conv.routing = RoutingState.MANUAL.value
+        conv.offered_at = None
         meta = {
             "action": action,
             "from_operator_id": previous.id if previous else None,
@@ -136,6 +140,7 @@ async def assign(
 
     data = await ctx.write(unit, key=conversation_id)
     await ctx.publish(*events)
+    ctx.routing_wakeup.set()  # the previous assignee may have room for another now
     return data
 
 
@@ -200,6 +205,7 @@ async def set_status(
 
     data = await ctx.write(unit, key=conversation_id)
     await ctx.publish(*events)
+    ctx.routing_wakeup.set()  # an operator's open conversations changed: he may have room
     for resolution_id in resolutions:
         await ctx.conversation_resolved(conversation_id, resolution_id)
     return data

@@ -9,12 +9,13 @@ worker sends operator replies only, and a call or an email arrives from a channe
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.db import Base
+from hub.db import Base, JSONType
 
 
 class CallDirection(enum.StrEnum):
@@ -23,6 +24,8 @@ class CallDirection(enum.StrEnum):
 
 
 class CallStatus(enum.StrEnum):
+    #: Still ringing (a telephony channel reports the call as it goes).
+    RINGING = "ringing"
     ANSWERED = "answered"
     MISSED = "missed"
     BUSY = "busy"
@@ -32,6 +35,9 @@ class CallItem(Base):
     """A phone call: numbers in E.164, how it ended, how long it lasted, its recording."""
 
     __tablename__ = "message_calls"
+    __table_args__ = (
+        Index("ix_message_calls_provider_call", "channel_id", "provider_call_id", unique=True),
+    )
 
     message_id: Mapped[int] = mapped_column(
         ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
@@ -46,6 +52,40 @@ class CallItem(Base):
     #: The provider's recording (its URL), or the copy kept in the media store (an attachment
     #: of the same message).
     recording_url: Mapped[str | None] = mapped_column(Text, default=None)
+    #: For a telephony channel's call (``hub.inbox.call_fold``): the channel and the
+    #: provider's id of the call, which every event of the call names (unique together).
+    channel_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), default=None
+    )
+    provider_call_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    #: The extension or employee that answered.
+    operator: Mapped[str | None] = mapped_column(String(200), default=None)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: The provider's id of a recording it gives no URL for (Zadarma, Mango, Telphin).
+    recording_ref: Mapped[str | None] = mapped_column(Text, default=None)
+    #: The visit the call is attributed to: UTM, referrer, page (dynamic number insertion
+    #: or the provider's), or the tracking number's source and campaign.
+    attribution: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class CallPending(Base):
+    """An event of a call the hub has not seen open yet that cannot open it (a recording
+    ready before the call's start, naming no caller): kept until the call opens, then folded
+    in. One per call and kind, so a repeated one is kept once."""
+
+    __tablename__ = "call_pending_events"
+    __table_args__ = (
+        Index("ix_call_pending_events_call", "channel_id", "provider_call_id", "kind", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    provider_call_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))
+    event: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    received_at: Mapped[datetime]
 
 
 class EmailItem(Base):

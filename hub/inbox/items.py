@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.channels.base import InboundCall, InboundEmail, InboundMessage
 from hub.errors import InvalidInput
 from hub.inbox.item_models import CallDirection, CallItem, CallStatus, EmailItem
+from hub.inbox.serialize import iso
 from hub.inbox.tracking_view import summaries_of
 
 _TAGS = set(nh3.ALLOWED_TAGS) - {"map", "area"}
@@ -103,6 +104,11 @@ def call_dict(call: CallItem) -> dict[str, Any]:
         "status": call.status,
         "duration_s": call.duration_s,
         "recording_url": call.recording_url,
+        "operator": call.operator,
+        "started_at": iso(call.started_at),
+        "answered_at": iso(call.answered_at),
+        "ended_at": iso(call.ended_at),
+        "attribution": dict(call.attribution or {}),
     }
 
 
@@ -124,6 +130,8 @@ def preview_of(inbound: InboundMessage) -> str | None:
     call = inbound.call
     if call is not None:
         other = call.from_number if call.direction == CallDirection.INBOUND else call.to_number
+        if call.status == CallStatus.RINGING:
+            return f"📞 {other}"
         if call.status != CallStatus.ANSWERED:
             return f"📵 {other}"
         minutes, seconds = divmod(call.duration_s, 60)

@@ -73,6 +73,8 @@ class Operator(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set by the operator himself: automatic assignment passes him by (``hub.inbox.router``).
+    away: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class TeamMember(Base):
@@ -84,6 +86,9 @@ class TeamMember(Base):
     operator_id: Mapped[int] = mapped_column(
         ForeignKey("operators.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    #: His own limit of open conversations for this team's automatic assignment; None takes
+    #: the team's (``hub.inbox.routing_models.TeamRouting.capacity``).
+    capacity: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class OperatorToken(Base):
@@ -193,6 +198,12 @@ class Conversation(Base):
             "first_reply_at",
             "first_replier_id",
         ),
+        #: Offers of automatic assignment not opened yet, by when they were made. Migration
+        #: 0013 makes it partial (``WHERE routing = 'offered'``) on both backends, so it holds
+        #: offers only and customer messages never pay for it; declared here without the
+        #: predicate, whose dialect arguments would load PostgreSQL's dialect into every SQLite
+        #: hub (autogenerate does not compare predicates).
+        Index("ix_conversations_offers", "offered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -229,6 +240,12 @@ class Conversation(Base):
     first_replier_id: Mapped[int | None] = mapped_column(
         ForeignKey("operators.id", ondelete="SET NULL"), default=None
     )
+    #: Automatic assignment's state (``hub.inbox.routing_models.RoutingState``): None for a
+    #: conversation it has not touched, "offered" (assigned, not opened yet, since
+    #: ``offered_at``), "accepted" (opened), "manual" (a person assigned or unassigned it:
+    #: automatic assignment leaves it alone from then on).
+    routing: Mapped[str | None] = mapped_column(String(20), default=None)
+    offered_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ConversationRead(Base):

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import Integer, and_, case, exists, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.context import HubContext
@@ -160,8 +160,14 @@ async def tab_counts(ctx: HubContext, principal: Principal, status: str | None) 
 
 
 def _upsert(dialect: str, operator_id: int, conversation_id: int, message_id: int) -> Any:
-    """Insert the marker, or move it forward (never back: a slower tab's older read)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    """Insert the marker, or move it forward (never back: a slower tab's older read).
+    PostgreSQL's dialect is imported here, not with the module: a SQLite hub never loads it
+    (``tests/test_startup.py``)."""
+    insert: Any = sqlite.insert
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        insert = postgresql.insert
     stmt = insert(ConversationRead).values(
         operator_id=operator_id,
         conversation_id=conversation_id,

@@ -182,7 +182,18 @@ class CallOut(Out):
     tracking_number: str | None
     status: CallStatus
     duration_s: int
-    recording_url: str | None
+    recording_url: str | None = Field(
+        description="The provider's recording; the copy the hub keeps is the message's audio "
+        "attachment"
+    )
+    operator: str | None = Field(description="The extension or employee who answered")
+    started_at: datetime | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+    attribution: dict[str, Any] = Field(
+        description="Where the call came from: utm_source, utm_medium, utm_campaign, "
+        "referrer, page… (the visit that held the tracking number, or the number's label)"
+    )
 
 
 class TrackingOut(Out):

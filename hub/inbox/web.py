@@ -47,6 +47,7 @@ STATIC_FILES = {
     "sales-panel.js": "application/javascript; charset=utf-8",
     "items.js": "application/javascript; charset=utf-8",
     "ratings.js": "application/javascript; charset=utf-8",
+    "availability.js": "application/javascript; charset=utf-8",
     "tracking.js": "application/javascript; charset=utf-8",
     "notice.js": "application/javascript; charset=utf-8",
     "merges.js": "application/javascript; charset=utf-8",

@@ -139,6 +139,19 @@ class OutboundClient:
             text = "" if 200 <= resp.status < 300 else await resp.text(errors="replace")
             return Answer(resp.status, text[:MAX_ERROR_CHARS])
 
+    async def get_bytes(self, url: str, max_bytes: int) -> tuple[int, str, bytes]:
+        """GET once, no redirect followed: (status, content type, body); a body past
+        ``max_bytes`` raises ``ValueError`` (nothing of it is kept)."""
+        async with self._client().get(url, allow_redirects=False) as resp:
+            if not 200 <= resp.status < 300:
+                return resp.status, resp.content_type, b""
+            if resp.content_length is not None and resp.content_length > max_bytes:
+                raise ValueError(f"the answer is larger than {max_bytes} bytes")
+            body = await resp.content.read(max_bytes + 1)
+            if len(body) > max_bytes:
+                raise ValueError(f"the answer is larger than {max_bytes} bytes")
+            return resp.status, resp.content_type, body
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

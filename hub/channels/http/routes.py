@@ -36,6 +36,9 @@ async def create_channel(request: web.Request) -> web.Response:
     answer = {**created.channel, "secret": created.secret}
     if created.webhook_secret is not None:
         answer["webhook_secret"] = created.webhook_secret
+    spec = registry.channel_spec(body.type)
+    if spec.setup is not None:
+        answer["setup"] = spec.setup(created, request.app[CTX].settings)
     return json(answer, status=201)
 
 

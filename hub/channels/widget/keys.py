@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -29,7 +29,7 @@ ORIGINS_RECHECK_S = 2.0
 
 
 class WidgetState:
-    def __init__(self, ctx: HubContext, local_online: Callable[[], Online]) -> None:
+    def __init__(self, ctx: HubContext, presence: Presence) -> None:
         self.ctx = ctx
         self.live = WidgetLive(ctx.bus)
         st = ctx.settings
@@ -40,13 +40,8 @@ class WidgetState:
             refresh_s=st.presence_refresh_interval_s,
             backoff_s=st.worker_backoff_s,
         )
-        self.presence = Presence(
-            local_online,
-            st.redis_url,
-            st.redis_prefix,
-            refresh_s=st.presence_refresh_interval_s,
-            backoff_s=st.worker_backoff_s,
-        )
+        #: The app's (``hub.http.PRESENCE``), which keeps it current on every process.
+        self.presence = presence
         #: Every widget request of one address; new chats of one address; one visitor's messages.
         self.ip_limit = RateLimiter(st.widget_ip_burst, st.widget_ip_per_s)
         self.session_limit = RateLimiter(st.widget_session_burst, st.widget_session_per_s)
@@ -123,9 +118,9 @@ class WidgetState:
         await self.live.push(signal.channel_id, signal.external_id, frame)
 
     async def sockets_changed(self, _count: int) -> None:
-        """Keep presence current; when who is online here changed, every visitor whose answer
-        changed is told (``WidgetLive.presence_changed``)."""
-        await self.presence.publish_local()
+        """When who is online here changed, every visitor whose answer changed is told
+        (``WidgetLive.presence_changed``); the app wrote the change for the other processes
+        already."""
         here = self.presence.local()
         if here != self._online_locally:
             self._online_locally = here
@@ -144,11 +139,9 @@ async def close_visitor_sockets(app: web.Application) -> None:
 async def widget_lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[WIDGET]
     await state.live.start()
-    await state.presence.start()
     await state.tabs.start()
     try:
         yield
     finally:
         await state.live.close()
-        await state.presence.close()
         await state.tabs.close()

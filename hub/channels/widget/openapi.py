@@ -10,10 +10,12 @@ from pydantic import BaseModel
 
 from hub.channels.spec import ChannelOpenApi
 from hub.channels.widget.callback import CallbackIn
+from hub.channels.widget.number_route import NumberIn
 from hub.channels.widget.online_routes import ONLINE_MODELS, ONLINE_PATHS
 from hub.channels.widget.rating_routes import RatingIn
 from hub.channels.widget.responses import (
     CallbackOut,
+    PhoneNumberOut,
     VisitorAckOut,
     VisitorContactAnswerOut,
     VisitorMessagesOut,
@@ -184,6 +186,18 @@ WIDGET_PATHS: dict[str, dict[str, Any]] = {
             errors=(*VISITOR_ERRORS, 404, 409),
         ),
     },
+    "/api/widget/v1/phone-number": {
+        "post": op(
+            "The phone number the page shows in its data-hub-phone elements (X-Visitor-Token; "
+            "{page: {url, referrer}}): a tracking number of the site's pool held for this "
+            "visitor (renewed by asking again, the same number while the hold lasts; the page "
+            "and its UTM tags are the visit a call to it is attributed to), else the pool's "
+            "default number when every number is held, else none",
+            body=NumberIn,
+            answer=PhoneNumberOut,
+            errors=VISITOR_ERRORS,
+        ),
+    },
 }
 
 WIDGET_MODELS: tuple[type[BaseModel], ...] = (
@@ -192,12 +206,14 @@ WIDGET_MODELS: tuple[type[BaseModel], ...] = (
     CallbackIn,
     ContactIn,
     RatingIn,
+    NumberIn,
     WidgetSessionOut,
     VisitorMessagesOut,
     VisitorAckOut,
     CallbackOut,
     VisitorContactAnswerOut,
     VisitorRatingAnswerOut,
+    PhoneNumberOut,
 )
 
 WIDGET_OPENAPI = ChannelOpenApi(

@@ -159,3 +159,20 @@ class CallbackOut(Out):
 
 class VisitorContactAnswerOut(Out):
     contact: VisitorContactOut
+
+
+class PhoneNumberOut(Out):
+    """The number the page shows in its ``data-hub-phone`` elements."""
+
+    kind: Literal["pool", "default", "none"] = Field(
+        description="pool: a tracking number held for this visitor until expires_at; default: "
+        "every number is held, this is the site's default; none: no number to show (the site "
+        "has no pool, or no default when it ran out): the page keeps its own"
+    )
+    number: str | None = Field(description="E.164, for tel: links")
+    international: str | None = Field(description="Written for people: +7 495 123-00-01")
+    national: str | None = Field(description="As its country dials it: 8 (495) 123-00-01")
+    expires_at: datetime | None = Field(description="When the hold ends unless renewed")
+    renew_in_seconds: int | None = Field(
+        description="Ask again after this long while the page stays open, to keep the number"
+    )

@@ -32,7 +32,7 @@ SPEC = ChannelSpec(
     validate_config,
     install,
     public_token=True,
-    capabilities=Capabilities(files=True, typing=True, live=True),
+    capabilities=Capabilities(files=True, typing=True, live=True, number_insertion=True),
     title="Website chat",
     badge="WEB",
     cli_options=(

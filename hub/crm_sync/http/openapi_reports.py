@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from hub.crm_sync.report_responses import (
+    CallReportOut,
     EmailTrackingReportOut,
     FunnelOut,
     OperatorReportOut,
@@ -71,6 +72,17 @@ REPORT_PATHS: dict[str, dict[str, Any]] = {
         "get": _op(
             "The funnel's figures per source (channel, UTM source, UTM campaign)",
             answer=SourceReportOut,
+            auth=OPERATOR,
+            params=REPORT_PARAMS,
+            errors=(400, 401, 403, 404, 422),
+        ),
+    },
+    "/api/v1/reports/calls": {
+        "get": _op(
+            "Calls for a period: answered and missed inbound calls per operator and per "
+            "tracking number, and how long missed calls waited to be called back (the next "
+            "answered call with the number). pipeline_id is not used",
+            answer=CallReportOut,
             auth=OPERATOR,
             params=REPORT_PARAMS,
             errors=(400, 401, 403, 404, 422),
@@ -145,6 +157,7 @@ REPORT_MODELS: tuple[type[BaseModel], ...] = (
     OperatorReportOut,
     SourceReportOut,
     EmailTrackingReportOut,
+    CallReportOut,
     SubscriptionsOut,
     CreatedSubscriptionOut,
     SubscriptionOut,

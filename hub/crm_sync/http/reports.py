@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.context import HubContext
-from hub.crm_sync import report_email, report_groups, reports
+from hub.crm_sync import report_calls, report_email, report_groups, reports
 from hub.crm_sync.report_period import Period, parse_period
 from hub.db import utcnow
 from hub.http import CTX, json, principal, query_int, query_text
@@ -51,3 +51,8 @@ async def sources(request: web.Request) -> web.Response:
 @routes.get("/api/v1/reports/email-tracking")
 async def email_tracking(request: web.Request) -> web.Response:
     return await _answer(request, report_email.by_operator)
+
+
+@routes.get("/api/v1/reports/calls")
+async def calls(request: web.Request) -> web.Response:
+    return await _answer(request, report_calls.calls_report)

@@ -217,6 +217,7 @@
       show(find('[data-assignee=all]'), S.staff);
       renderMe();
       renderFilters();
+      document.dispatchEvent(new CustomEvent('hub:started'));
       var side = Promise.all([
         api('GET', '/api/v1/channels').then(function (d) {
           S.channels = {};
@@ -969,6 +970,16 @@
       }
     } else if (name === 'message.updated') {
       if (data.conversation_id === S.current && data.message) addMessage(data.message);
+    } else if (name === 'call.updated') {
+      // A call already shown was answered, ended or missed: its card is redrawn as it is now.
+      if (data.conversation_id === S.current) {
+        for (var k = 0; k < S.messages.length; k++) {
+          if (S.messages[k].id === data.message_id) {
+            addMessage(Object.assign({}, S.messages[k], { call: data.call }));
+            break;
+          }
+        }
+      }
     } else if (name === 'conversation.typing') {
       if (data.conversation_id === S.current) {
         show($('typing'), true);

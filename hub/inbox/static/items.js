@@ -13,7 +13,8 @@
   H.addTexts({
     en: {
       call_inbound: 'Incoming call', call_outbound: 'Outgoing call', call_answered: 'answered',
-      call_missed: 'missed', call_busy: 'busy', call_via: 'via', recording: 'Recording',
+      call_missed: 'missed', call_busy: 'busy', call_ringing: 'ringing', call_via: 'via',
+      call_hidden: 'hidden number', call_operator: 'answered by {who}', recording: 'Recording',
       email_from: 'From', email_to: 'To', email_cc: 'Cc', email_formatted: 'Show formatted',
       email_plain: 'Show text', email_images: 'Load images', callback_title: 'Callback request', callback_asked: 'Asked for: {when}',
       callback_due: 'Call at: {time}', callback_asap: 'as soon as possible',
@@ -22,7 +23,8 @@
     },
     ru: {
       call_inbound: 'Входящий звонок', call_outbound: 'Исходящий звонок', call_answered: 'отвечен',
-      call_missed: 'пропущен', call_busy: 'занято', call_via: 'через', recording: 'Запись',
+      call_missed: 'пропущен', call_busy: 'занято', call_ringing: 'звонит', call_via: 'через',
+      call_hidden: 'скрытый номер', call_operator: 'ответил {who}', recording: 'Запись',
       email_from: 'От', email_to: 'Кому', email_cc: 'Копия', email_formatted: 'Показать оформление',
       email_plain: 'Показать текст', email_images: 'Загрузить картинки', callback_title: 'Просьба перезвонить', callback_asked: 'Просит: {when}',
       callback_due: 'Позвонить: {time}', callback_asap: 'как можно скорее',
@@ -44,9 +46,13 @@
     var head = H.t('call_' + call.direction) + ' · ' + H.t('call_' + call.status);
     if (call.status === 'answered') head += ' · ' + duration(call.duration_s);
     card.appendChild(H.el('div', 'item-title', head));
-    var numbers = call.from + ' → ' + call.to;
+    var numbers = (call.from || H.t('call_hidden')) + ' → ' + call.to;
     if (call.tracking_number) numbers += ' (' + H.t('call_via') + ' ' + call.tracking_number + ')';
     card.appendChild(H.el('div', 'item-line', numbers));
+    if (call.operator) card.appendChild(H.el('div', 'item-line', H.t('call_operator', { who: call.operator })));
+    var source = call.attribution || {};
+    var label = [source.utm_source, source.utm_medium, source.utm_campaign].filter(Boolean).join(' / ');
+    if (label) card.appendChild(H.el('div', 'item-line', label));
     if (call.recording_url && /^https?:\/\//i.test(call.recording_url)) {
       var a = H.el('a', 'item-link', H.t('recording'));
       a.href = call.recording_url;

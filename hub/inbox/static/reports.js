@@ -1,6 +1,6 @@
 // @ts-check
 /* Hub reports page (/inbox/reports): vanilla ES2018, no build step, no chart library.
- * Reads GET /api/v1/reports/{funnel,operators,sources,email-tracking} with the inbox's session cookie; the
+ * Reads GET /api/v1/reports/{funnel,operators,sources,email-tracking,calls} with the inbox's session cookie; the
  * language is the one the operator chose in the inbox (localStorage "hub.inbox.lang"). */
 (function () {
   'use strict';
@@ -30,7 +30,11 @@
       converted: 'became deals', by_email: 'Tracked emails by operator', emails_sent: 'Sent',
       emails_opened: 'Opened by a person', emails_clicked: 'Clicked by a person',
       open_rate: 'Open rate', click_rate: 'Click rate', machine_only: 'Only machines opened',
-      machine_opens: 'Machine opens'
+      machine_opens: 'Machine opens', calls: 'Calls', calls_by_operator: 'Answered calls by operator',
+      calls_by_number: 'Calls by tracking number', tracking_number: 'Tracking number',
+      source: 'Source', campaign: 'Campaign', calls_answered: 'Answered', calls_missed: 'Missed',
+      callbacks: 'Missed calls: {missed}, called back: {back} (median wait {median}, longest {max})',
+      nobody: '(nobody)'
     },
     ru: {
       reports: 'Отчёты', back_to_inbox: '← Входящие', log_in_first: 'Сначала войдите во входящие',
@@ -51,12 +55,16 @@
       converted: 'стали сделками', by_email: 'Письма с отслеживанием по операторам',
       emails_sent: 'Отправлено', emails_opened: 'Открыто человеком',
       emails_clicked: 'Переходы по ссылкам', open_rate: 'Доля открытий', click_rate: 'Доля кликов',
-      machine_only: 'Открыли только роботы', machine_opens: 'Открытий роботами'
+      machine_only: 'Открыли только роботы', machine_opens: 'Открытий роботами', calls: 'Звонки', calls_by_operator: 'Отвеченные звонки по операторам',
+      calls_by_number: 'Звонки по номерам', tracking_number: 'Номер',
+      source: 'Источник', campaign: 'Кампания', calls_answered: 'Отвечено', calls_missed: 'Пропущено',
+      callbacks: 'Пропущено звонков: {missed}, перезвонили: {back} (ожидание: медиана {median}, дольше всех {max})',
+      nobody: '(никто)'
     }
   };
   /**
    * The three reports of the period (API objects as answered) and the pipelines to choose from.
-   * @type {{lang: Lang, data: {funnel: ApiJson, operators: ApiJson, sources: ApiJson, emails: ApiJson} | null, pipelines: ApiJson[]}}
+   * @type {{lang: Lang, data: {funnel: ApiJson, operators: ApiJson, sources: ApiJson, emails: ApiJson, calls: ApiJson} | null, pipelines: ApiJson[]}}
    */
   var S = { lang: pickLang(), data: null, pipelines: [] };
 
@@ -242,6 +250,20 @@
       return [r.operator_name, number(r.sent), number(r.opened), number(r.clicked), percent(r.open_rate),
         percent(r.click_rate), number(r.machine_only), number(r.machine_opens)];
     }));
+    renderCalls(d.calls);
+  }
+  /** @param {ApiJson} c the calls report */
+  function renderCalls(c) {
+    tableRows($('calls-operators'), [t('operator'), t('calls_answered')], c.by_operator.map(/** @param {ApiJson} r */ function (r) {
+      return [r.operator || t('nobody'), String(r.answered)];
+    }));
+    tableRows($('calls-numbers'), [t('tracking_number'), t('source'), t('campaign'), t('calls_answered'), t('calls_missed')],
+      c.by_tracking_number.map(/** @param {ApiJson} r */ function (r) {
+        return [r.tracking_number || t('none'), r.source || t('none'), r.campaign || t('none'), String(r.answered), String(r.missed)];
+      }));
+    var b = c.callbacks;
+    $('calls-back').textContent = t('callbacks').replace('{missed}', String(b.missed)).replace('{back}', String(b.called_back))
+      .replace('{median}', duration(b.median_s)).replace('{max}', duration(b.max_s));
   }
   function applyLang() {
     document.documentElement.lang = S.lang;
@@ -260,9 +282,10 @@
       api('/api/v1/reports/funnel' + query),
       api('/api/v1/reports/operators' + query),
       api('/api/v1/reports/sources' + query),
-      api('/api/v1/reports/email-tracking' + query)
+      api('/api/v1/reports/email-tracking' + query),
+      api('/api/v1/reports/calls' + query)
     ]).then(function (all) {
-      S.data = { funnel: all[0], operators: all[1], sources: all[2], emails: all[3] };
+      S.data = { funnel: all[0], operators: all[1], sources: all[2], emails: all[3], calls: all[4] };
       if (!q.get('pipeline_id')) S.pipelines = all[0].pipelines;
       fillForm(q);
       render();

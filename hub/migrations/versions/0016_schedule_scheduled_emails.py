@@ -1,7 +1,7 @@
 """scheduled emails: replies and new emails an operator wrote to go out at a later time
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-06 12:52:55.271038
 
 A new table only: nothing existing changes, and there is nothing to fill.
@@ -14,8 +14,8 @@ from alembic import op
 
 import hub.db
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

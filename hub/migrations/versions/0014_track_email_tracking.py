@@ -1,7 +1,7 @@
 """email out: open and click tracking (the tracked emails and every hit on their pixel and links)
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-06 13:05:00.000000
 
 New tables only: nothing existing changes, and there is nothing to fill.
@@ -15,8 +15,8 @@ from sqlalchemy.dialects import postgresql
 
 import hub.db
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

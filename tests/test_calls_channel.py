@@ -1,0 +1,132 @@
+"""The calls channel: every provider's recorded events, replayed over real HTTP and signed as
+the provider signs, fold into one call on the caller's conversation, whatever their order and
+however often they come; forged or unsigned requests store nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from tests.calls_replay import Channel, Request, build, connect, fixture_names, send, token_path
+from tests.helpers import Op, make_operator
+
+#: What each provider's recorded call folds into.
+EXPECTED: dict[str, dict[str, Any]] = {
+    "twilio": {"from": "+14155550123", "to": "+14155550199", "operator": None},
+    "zadarma": {"from": "+79161234567", "to": "+74951234567", "operator": "101"},
+    "mango": {
+        "from": "+79161234567",
+        "to": "+74951234567",
+        "operator": "101",
+        "tracking_number": "+74951230001",
+    },
+    "sipuni": {"from": "+79161234567", "to": "+74951234567", "operator": "101"},
+    "uis": {"from": "+79161234567", "to": "+74951230001", "operator": "Ivanova Anna"},
+    "telphin": {"from": "+79161234567", "to": "+74951234567", "operator": "101"},
+    "calltouch": {
+        "from": "+79161234567",
+        "to": "+74951234567",
+        "operator": None,
+        "tracking_number": "+74951230001",
+    },
+}
+#: The body each provider expects back.
+ANSWERS = {
+    "twilio": b'<?xml version="1.0" encoding="UTF-8"?><Response/>',
+    "sipuni": b'{"success": true}',
+}
+
+
+async def calls_of(client: TestClient, admin: Op, ch: Channel) -> list[dict[str, Any]]:  # type: ignore[type-arg]
+    resp = await client.get(f"/api/v1/conversations?channel={ch.id}", headers=admin.headers)
+    assert resp.status == 200
+    out = []
+    for conv in (await resp.json())["items"]:
+        msgs = await client.get(
+            f"/api/v1/conversations/{conv['id']}/messages", headers=admin.headers
+        )
+        out += [m for m in (await msgs.json())["items"] if m.get("call")]
+    return out
+
+
+async def test_every_providers_call_folds_once_whatever_the_order(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    admin = await make_operator(client, role="admin")
+    for provider in sorted(EXPECTED):
+        await _replay_backwards_twice(client, admin, provider)
+
+
+async def _replay_backwards_twice(client: TestClient, admin: Op, provider: str) -> None:  # type: ignore[type-arg]
+    ch = await connect(client, admin.headers, provider)
+    assert any(ch.path in line for line in ch.setup)
+    names = fixture_names(provider)
+    # Backwards, forwards, backwards: the end before the start, every event repeated, the
+    # start last.
+    for name in [*reversed(names), *names, *reversed(names)]:
+        resp = await send(client, build(ch, name))
+        assert resp.status == 200, (name, await resp.text())
+        assert await resp.read() == ANSWERS.get(provider, b"")
+    calls = await calls_of(client, admin, ch)
+    assert len(calls) == 1
+    call = calls[0]["call"]
+    for key, value in EXPECTED[provider].items():
+        assert call[key] == value, (key, call)
+    assert call["status"] == "answered"
+    assert call["duration_s"] == 147
+    assert call["direction"] == "inbound"
+    if provider != "calltouch":  # Calltouch reports the end only
+        assert call["started_at"] is not None
+
+
+#: A value the provider's signature covers, and a forged one.
+SIGNED_VALUE = {"twilio": b"147", "zadarma": b"79161234567", "mango": b"79161234567"}
+
+
+async def test_a_forged_or_unsigned_request_stores_nothing(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    admin = await make_operator(client, role="admin")
+    for provider in ("twilio", "zadarma", "mango", "uis", "calltouch"):
+        await _forge(client, admin, provider)
+
+
+async def _forge(client: TestClient, admin: Op, provider: str) -> None:  # type: ignore[type-arg]
+    ch = await connect(client, admin.headers, provider)
+    good = build(ch, fixture_names(provider)[-1])
+    signatures = ("X-Twilio-Signature", "Signature")
+    unsigned = {k: v for k, v in good.headers.items() if k not in signatures}
+    forged = [
+        # Another channel's token, or none that exists.
+        Request(
+            good.method,
+            good.path.replace(ch.path, token_path(ch, "x" * 43)),
+            good.headers,
+            good.body,
+        ),
+        # No signature at all (for UIS and Calltouch: a wrong key).
+        Request(
+            good.method,
+            good.path.replace(ch.secret + "&", "wrong&"),
+            unsigned,
+            good.body.replace(ch.secret.encode(), b"wrong").replace(b"sign=", b"sign=0"),
+        ),
+    ]
+    if provider in SIGNED_VALUE:  # the right token, a signed value changed after signing
+        value = SIGNED_VALUE[provider]
+        signed = next(r for r in (build(ch, n) for n in fixture_names(provider)) if value in r.body)
+        forged.append(
+            Request(
+                signed.method,
+                signed.path,
+                signed.headers,
+                signed.body.replace(value, value[:-1] + b"9"),
+            )
+        )
+    for req in forged:
+        resp = await send(client, req)
+        assert resp.status == 401, (req, await resp.text())
+        assert (await resp.json())["error"]["code"] in ("invalid_signature", "invalid_secret_token")
+    assert await calls_of(client, admin, ch) == []
+    assert (await send(client, good)).status == 200
