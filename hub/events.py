@@ -17,6 +17,8 @@ from hub.event_base import Event as Event
 from hub.event_base import Recipients as Recipients
 from hub.settings_events import ChannelUpdated as ChannelUpdated
 from hub.settings_events import LostReasonsUpdated as LostReasonsUpdated
+from hub.settings_events import NumberPoolUpdated as NumberPoolUpdated
+from hub.settings_events import PipelineCreated as PipelineCreated
 from hub.settings_events import PipelineUpdated as PipelineUpdated
 
 EVENTS_TOPIC = "events"
@@ -357,29 +359,6 @@ class ConversationRead(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class PipelineCreated(Event):
-    """A manager made a pipeline; boards list it. Sent to everyone."""
-
-    name: ClassVar[str] = "pipeline.created"
-    pipeline: dict[str, Any] = field(default_factory=dict)
-
-    def data(self) -> dict[str, Any]:
-        return {"pipeline": self.pipeline}
-
-
-@dataclass(frozen=True, slots=True)
-class NumberPoolUpdated(Event):
-    """An admin changed a site's pool of tracking numbers (a number added or taken out, the
-    default number set). Sent to staff."""
-
-    name: ClassVar[str] = "number_pool.updated"
-    pool: dict[str, Any] = field(default_factory=dict)
-
-    def data(self) -> dict[str, Any]:
-        return {"pool": self.pool}
-
-
-@dataclass(frozen=True, slots=True)
 class NumberPoolRanOut(Event):
     """Every number of a site's pool was held when a visitor asked for one, so he was shown
     the default number (sent once per run of misses: again only after a number was given out
@@ -391,6 +370,32 @@ class NumberPoolRanOut(Event):
 
     def data(self) -> dict[str, Any]:
         return {"channel_id": self.channel_id, "pool_size": self.pool_size}
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledEmailCreated(Event):
+    """An operator scheduled an email (a reply, or a new email to a contact) for a later time.
+
+    Sent to its author and to staff: the ones who may see, edit and cancel it."""
+
+    name: ClassVar[str] = "scheduled_email.created"
+    scheduled_email: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"scheduled_email": self.scheduled_email}
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledEmailUpdated(Event):
+    """A scheduled email changed: edited (text, subject, time), cancelled, sent (it became the
+    message ``message_id`` of ``conversation_id``, whose own ``message.created`` follows the
+    conversation's recipients) or failed (``error`` says why). To its author and to staff."""
+
+    name: ClassVar[str] = "scheduled_email.updated"
+    scheduled_email: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"scheduled_email": self.scheduled_email}
 
 
 ALL_EVENTS: tuple[type[Event], ...] = (
@@ -423,4 +428,6 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ChannelUpdated,
     NumberPoolUpdated,
     NumberPoolRanOut,
+    ScheduledEmailCreated,
+    ScheduledEmailUpdated,
 )

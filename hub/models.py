@@ -8,6 +8,7 @@ from __future__ import annotations
 from hub.channels.calls import credentials as call_credentials
 from hub.channels.email import credentials as email_credentials
 from hub.channels.email import models as email_models
+from hub.channels.email import scheduled_models as email_scheduled
 from hub.channels.email import suppression as email_suppression
 from hub.channels.telegram import models as telegram_models
 from hub.channels.widget import models as widget_models
@@ -28,6 +29,7 @@ MODEL_MODULES = (
     email_models,
     email_credentials,
     email_suppression,
+    email_scheduled,
     crm_models,
     call_credentials,
     tracking_numbers,

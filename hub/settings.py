@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     delivery_timeout_s: float = 10.0
     #: How often the delivery worker looks for due replies when no new reply woke it.
     delivery_poll_interval_s: float = 1.0
+    #: How often each process looks for scheduled emails whose time has come (how late one
+    #: may go, at most).
+    scheduled_email_poll_interval_s: float = 5.0
     #: Sync out (signed webhooks): attempts before a delivery is marked failed, the longest wait
     #: between two attempts, one attempt's timeout, and how often the worker looks for work.
     sync_max_attempts: int = 30

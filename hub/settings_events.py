@@ -1,6 +1,7 @@
 """The events of an admin's (or a manager's) changes to the hub's settings: channels,
-pipelines and their stages, lost reasons. Kept apart so ``hub.events`` stays under the module
-size cap; it re-exports them and lists them in ``ALL_EVENTS``, like every event."""
+pipelines and their stages, lost reasons, a site's tracking numbers. Kept apart so
+``hub.events`` stays under the module size cap; it re-exports them and lists them in
+``ALL_EVENTS``, like every event."""
 
 from __future__ import annotations
 
@@ -41,3 +42,26 @@ class ChannelUpdated(Event):
 
     def data(self) -> dict[str, Any]:
         return {"channel": self.channel}
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineCreated(Event):
+    """A manager made a pipeline; boards list it. Sent to everyone."""
+
+    name: ClassVar[str] = "pipeline.created"
+    pipeline: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"pipeline": self.pipeline}
+
+
+@dataclass(frozen=True, slots=True)
+class NumberPoolUpdated(Event):
+    """An admin changed a site's pool of tracking numbers (a number added or taken out, the
+    default number set). Sent to staff."""
+
+    name: ClassVar[str] = "number_pool.updated"
+    pool: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"pool": self.pool}

@@ -87,7 +87,10 @@ async def test_a_visitor_typing_a_customers_email_reads_nothing_of_his_chat(
     assert a_conv["contact_id"] == v_conv["contact_id"]  # one contact card for operators
     v_ids = [m["id"] for m in await operator_messages(client, admin, v_conv["id"])]
     assert v_ids == [v_msg["message"]["id"], v_reply["id"]]  # nothing of his landed there
-    a_ids = [m["id"] for m in await operator_messages(client, admin, a_conv["id"])]
+    a_all = await operator_messages(client, admin, a_conv["id"])
+    # Operators also see the merge told in his conversation (an activity, never a customer's).
+    assert [m["meta"].get("action") for m in a_all if m["kind"] == "activity"] == ["merge"]
+    a_ids = [m["id"] for m in a_all if m["kind"] != "activity"]
     assert a_ids == [a_first["message"]["id"], a_second["message"]["id"]]
 
     # What the attacker's widget reads: his own messages, none of the victim's or his details.

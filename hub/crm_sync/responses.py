@@ -270,6 +270,11 @@ class MovedOut(Out):
     identities: list[int]
     tasks: list[int]
     widget_visitors: list[int]
+    scheduled_emails: Omittable[list[int]] = Field(
+        default=None,
+        description="Scheduled emails (the email channel's); absent in a merge recorded before "
+        "the hub had them",
+    )
     phones: list[int]
     emails: list[int]
 

@@ -39,6 +39,7 @@ STATIC_FILES = {
     "canned.js": "application/javascript; charset=utf-8",
     "contact-edit.js": "application/javascript; charset=utf-8",
     "email-compose.js": "application/javascript; charset=utf-8",
+    "scheduled.js": "application/javascript; charset=utf-8",
     "attachments.js": "application/javascript; charset=utf-8",
     "reply-to.js": "application/javascript; charset=utf-8",
     "typing.js": "application/javascript; charset=utf-8",

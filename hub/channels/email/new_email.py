@@ -5,7 +5,8 @@ there, a conversation of its own thread is opened, assigned to the operator who 
 email is its first message, pending in the outbox with its subject stored (``EmailItem``), so
 the adapter sends it as written (no "Re:") and the customer's answer threads back to it by its
 Message-ID, which is also the thread's key. Files are the operator's own unsent uploads (of any
-conversation he can see); they move to the new conversation with the email.
+conversation he can see); they move to the new conversation with the email. A scheduled new
+email (``scheduled_sender``) is written by the same ``open_new_email`` when its time comes.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class NewEmail:
     tracking: bool = True
 
 
-def _check(ctx: HubContext, email: NewEmail) -> tuple[str, str]:
+def check_email(ctx: HubContext, email: NewEmail) -> tuple[str, str]:
     subject = " ".join(email.subject.split())
     if not subject or len(subject) > MAX_SUBJECT:
         raise InvalidInput(
@@ -72,7 +73,7 @@ def _check(ctx: HubContext, email: NewEmail) -> tuple[str, str]:
     return subject, email.body
 
 
-async def _contact(session: AsyncSession, actor: Principal, contact_id: int) -> Contact:
+async def visible_contact(session: AsyncSession, actor: Principal, contact_id: int) -> Contact:
     """The contact, if the actor may see him (staff always; an operator through one of his
     conversations), answered as missing otherwise so ids cannot be probed."""
     contact = await session.get(Contact, contact_id)
@@ -88,7 +89,7 @@ async def _contact(session: AsyncSession, actor: Principal, contact_id: int) -> 
     return contact
 
 
-async def _channel(session: AsyncSession, actor: Principal, channel_id: int) -> Channel:
+async def email_channel(session: AsyncSession, actor: Principal, channel_id: int) -> Channel:
     channel = await session.get(Channel, channel_id)
     if channel is None or channel.type != TYPE or not channel.is_active:
         raise InvalidInput(f"channel {channel_id} is no email channel", code="not_email_channel")
@@ -99,7 +100,7 @@ async def _channel(session: AsyncSession, actor: Principal, channel_id: int) -> 
     return channel
 
 
-async def _address(session: AsyncSession, contact: Contact, wanted: str | None) -> str:
+async def contact_address(session: AsyncSession, contact: Contact, wanted: str | None) -> str:
     emails = list(
         await session.scalars(
             select(ContactEmail.email)
@@ -168,80 +169,112 @@ async def _files(session: AsyncSession, actor: Principal, ids: list[int]) -> lis
     return [by_id[i] for i in ids]
 
 
+async def identity_conflict(
+    session: AsyncSession, contact: Contact, channel_id: int, address: str
+) -> None:
+    """Raise ``email_of_another_contact`` when mail from ``address`` comes in as another
+    contact (a scheduled email checks this when it is written, without making the identity)."""
+    owner = await session.scalar(
+        select(ContactIdentity.contact_id).where(
+            ContactIdentity.channel_id == channel_id, ContactIdentity.external_id == address
+        )
+    )
+    if owner is not None and owner != contact.id:
+        raise Conflict(
+            f"{address} writes to this mailbox as contact {owner}; "
+            "merge the two contacts or write from that contact",
+            code="email_of_another_contact",
+        )
+
+
+async def open_new_email(
+    ctx: HubContext,
+    session: AsyncSession,
+    actor: Principal,
+    contact_id: int,
+    email: NewEmail,
+) -> tuple[dict[str, Any], list[Event]]:
+    """The write of a new email inside the caller's unit (the route's own, or the scheduled
+    email's that marks it sent in the same transaction): ``({conversation, message}, events)``."""
+    subject, body = check_email(ctx, email)
+    key = ctx.settings.resolved_secret_key()
+    contact = await visible_contact(session, actor, contact_id)
+    channel = await email_channel(session, actor, email.channel_id)
+    address = await contact_address(session, contact, email.to)
+    entry = await suppression.suppressed(session, address)
+    if entry is not None:
+        raise InvalidInput(suppression.refusal(entry), code="address_suppressed")
+    identity = await _identity(session, contact, channel.id, address)
+    files = await _files(session, actor, email.attachment_ids)
+    now = utcnow()
+    conv = Conversation(
+        channel_id=channel.id,
+        contact_id=contact.id,
+        identity_id=identity.id,
+        team_id=channel.team_id,
+        assignee_id=actor.operator_id,
+        status=ConversationStatus.OPEN.value,
+        created_at=now,
+        last_activity_at=now,
+        last_message_preview=f"✉ {subject}"[:200],
+        attributes={},
+    )
+    session.add(conv)
+    await session.flush()
+    msg = Message(
+        conversation_id=conv.id,
+        channel_id=channel.id,
+        kind=MessageKind.OUTGOING.value,
+        body=body,
+        sender_operator_id=actor.operator_id,
+        meta={} if email.tracking else {"tracking": False},
+        created_at=now,
+        delivery_status=DeliveryStatus.PENDING.value,
+        next_attempt_at=now,
+    )
+    session.add(msg)
+    await session.flush()
+    header = tokens.message_id(key, msg.id, conv.id, tokens.domain_of(channel.config["address"]))
+    conv.thread_key = header
+    item = EmailItem(
+        message_id=msg.id,
+        subject=subject,
+        html="",
+        from_address=channel.config["address"],
+        recipients={"to": [address], "cc": []},
+        message_id_header=header,
+    )
+    session.add(item)
+    for att in files:
+        att.conversation_id, att.message_id = conv.id, msg.id
+    await session.flush()
+    recipients = Recipients.for_conversation(conv.team_id, conv.assignee_id)
+    names = {actor.operator_id: actor.name}
+    message = message_dict(
+        msg,
+        names,
+        attachments=[attachment_dict(a) for a in files],
+        item={"email": email_dict(item)},
+    )
+    conversation = conversation_dict(conv, contact, channel)
+    events: list[Event] = [
+        ConversationCreated(recipients, conversation),
+        MessageCreated(recipients, conv.id, message, conversation),
+    ]
+    return {"conversation": conversation, "message": message}, events
+
+
 async def send_new_email(
     ctx: HubContext, actor: Principal, contact_id: int, email: NewEmail
 ) -> dict[str, Any]:
     """Open the conversation and queue its first email; ``{conversation, message}``."""
-    subject, body = _check(ctx, email)
-    key = ctx.settings.resolved_secret_key()
+    check_email(ctx, email)
     events: list[Event] = []
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
-        events.clear()
-        contact = await _contact(session, actor, contact_id)
-        channel = await _channel(session, actor, email.channel_id)
-        address = await _address(session, contact, email.to)
-        entry = await suppression.suppressed(session, address)
-        if entry is not None:
-            raise InvalidInput(suppression.refusal(entry), code="address_suppressed")
-        identity = await _identity(session, contact, channel.id, address)
-        files = await _files(session, actor, email.attachment_ids)
-        now = utcnow()
-        conv = Conversation(
-            channel_id=channel.id,
-            contact_id=contact.id,
-            identity_id=identity.id,
-            team_id=channel.team_id,
-            assignee_id=actor.operator_id,
-            status=ConversationStatus.OPEN.value,
-            created_at=now,
-            last_activity_at=now,
-            last_message_preview=f"✉ {subject}"[:200],
-            attributes={},
-        )
-        session.add(conv)
-        await session.flush()
-        msg = Message(
-            conversation_id=conv.id,
-            channel_id=channel.id,
-            kind=MessageKind.OUTGOING.value,
-            body=body,
-            sender_operator_id=actor.operator_id,
-            meta={} if email.tracking else {"tracking": False},
-            created_at=now,
-            delivery_status=DeliveryStatus.PENDING.value,
-            next_attempt_at=now,
-        )
-        session.add(msg)
-        await session.flush()
-        header = tokens.message_id(
-            key, msg.id, conv.id, tokens.domain_of(channel.config["address"])
-        )
-        conv.thread_key = header
-        item = EmailItem(
-            message_id=msg.id,
-            subject=subject,
-            html="",
-            from_address=channel.config["address"],
-            recipients={"to": [address], "cc": []},
-            message_id_header=header,
-        )
-        session.add(item)
-        for att in files:
-            att.conversation_id, att.message_id = conv.id, msg.id
-        await session.flush()
-        recipients = Recipients.for_conversation(conv.team_id, conv.assignee_id)
-        names = {actor.operator_id: actor.name}
-        message = message_dict(
-            msg,
-            names,
-            attachments=[attachment_dict(a) for a in files],
-            item={"email": email_dict(item)},
-        )
-        conversation = conversation_dict(conv, contact, channel)
-        events.append(ConversationCreated(recipients, conversation))
-        events.append(MessageCreated(recipients, conv.id, message, conversation))
-        return {"conversation": conversation, "message": message}
+        data, made = await open_new_email(ctx, session, actor, contact_id, email)
+        events[:] = made
+        return data
 
     data = await ctx.write(unit)
     await ctx.publish(*events)

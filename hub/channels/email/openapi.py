@@ -6,6 +6,7 @@ from typing import Any
 
 from hub.channels.email.responses import NewEmailOut
 from hub.channels.email.routes import NewEmailIn
+from hub.channels.email.schedule_openapi import SCHEDULE_MODELS, SCHEDULE_PATHS
 from hub.channels.spec import ChannelOpenApi
 from hub.http.openapi_build import ERROR, OPERATOR, op, path_id
 
@@ -87,4 +88,6 @@ _CLICK: dict[str, Any] = {
 EMAIL_PATHS["/t/o/{code}"] = {"get": _PIXEL}
 EMAIL_PATHS["/t/c/{code}"] = {"get": _CLICK}
 
-EMAIL_OPENAPI = ChannelOpenApi(paths=EMAIL_PATHS, models=(NewEmailIn, NewEmailOut))
+EMAIL_OPENAPI = ChannelOpenApi(
+    paths={**EMAIL_PATHS, **SCHEDULE_PATHS}, models=(NewEmailIn, NewEmailOut, *SCHEDULE_MODELS)
+)

@@ -14,7 +14,9 @@ from hub.channels.email.config import TYPE, validate_config
 from hub.channels.email.install import install
 from hub.channels.email.linked_chats import check_linked_chats
 from hub.channels.email.openapi import EMAIL_OPENAPI
+from hub.channels.email.scheduled_models import ScheduledEmail
 from hub.channels.email.status import channel_status
+from hub.channels.hooks import ContactRows
 from hub.channels.spec import ChannelSpec, CliOption
 
 if TYPE_CHECKING:
@@ -91,6 +93,7 @@ SPEC = ChannelSpec(
     ),
     describe=describe,
     openapi=EMAIL_OPENAPI,
+    contact_rows=(ContactRows("scheduled_emails", ScheduledEmail),),
     status=channel_status,
     # The servers, the address and the passwords are checked by logging in: a mailbox whose
     # servers change is connected anew.

@@ -105,7 +105,14 @@
       closing_stage_fixed: 'Этапы «Успешно» и «Проиграна» всегда последние',
       invalid_stages: 'В воронке от 1 до 20 открытых этапов с разными названиями',
       default_pipeline_required: 'Сделайте основной другую воронку',
-      reason_exists: 'Такая причина уже есть', lost_reason_not_found: 'Причина не найдена'
+      reason_exists: 'Такая причина уже есть', lost_reason_not_found: 'Причина не найдена',
+      send_at_in_past: 'Это время уже прошло: выберите время в будущем',
+      send_at_too_far: 'Запланировать можно не больше чем на год вперёд',
+      invalid_send_at: 'Дата и время не распознаны', too_many_scheduled: 'Слишком много запланированных писем',
+      scheduled_email_not_found: 'Запланированное письмо не найдено',
+      scheduled_email_sent: 'Письмо уже отправлено', scheduled_email_sending: 'Письмо как раз отправляется',
+      scheduled_email_cancelled: 'Отправка письма уже отменена',
+      scheduled_email_failed: 'Письмо не удалось отправить', subject_not_editable: 'У ответа тема цепочки'
   };
 
   /* The channel types' names people use; a type not here keeps its registration's title. */
