@@ -388,7 +388,11 @@ async def test_an_email_channel_changes_only_what_needs_no_login(client: TestCli
     resp = await client.patch(
         path,
         json={
-            "settings": {"display_name": "Sales team", "linked_widget_channel_ids": [chat["id"]]}
+            "settings": {
+                "display_name": "Sales team",
+                "linked_widget_channel_ids": [chat["id"]],
+                "tracking": False,
+            }
         },
         headers=admin.headers,
     )
@@ -397,6 +401,7 @@ async def test_an_email_channel_changes_only_what_needs_no_login(client: TestCli
     assert config["display_name"] == "Sales team" and config["linked_widget_channel_ids"] == [
         chat["id"]
     ]
+    assert config["tracking"] is False  # opens and clicks no longer tracked from here on
     assert config["imap"]["host"] == "imap.company.ru"
     listed = await (await client.get("/api/v1/channels", headers=admin.headers)).text()
     assert "imap-secret-1" not in listed and "smtp-secret-1" not in listed

@@ -98,7 +98,7 @@ SPEC = ChannelSpec(
     # The servers, the address and the passwords are checked by logging in: a mailbox whose
     # servers change is connected anew.
     editable_settings=frozenset(
-        {"display_name", "plus_addressing", "linked_widget_channel_ids", "auto_leads"}
+        {"display_name", "plus_addressing", "linked_widget_channel_ids", "auto_leads", "tracking"}
     ),
     check_settings=check_linked_chats,
 )

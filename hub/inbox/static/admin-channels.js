@@ -36,6 +36,7 @@
       email_fixed: 'Servers, address and passwords are checked when a mailbox is connected: to change them, connect it anew.',
       linked_chats: 'Answers by email the visitors who left these website chats',
       plus_addressing: 'Reply-To with a thread token (sales+…@)', settings_other: 'Settings',
+      tracking: 'Track opens and clicks of the emails operators send (each can still be sent untracked)',
       ln_ru: 'Russian', ln_en: 'English', saved: 'Saved', created_ok: 'Created',
       provider: 'Provider', calls_hint: 'Fill in the secrets your provider has (the others stay empty); the lines to paste in its cabinet are shown once.',
       setup_of: 'Paste in the provider\'s cabinet:', answer_within: 'A call ringing this long is missed (seconds; empty: the provider decides)',
@@ -64,6 +65,7 @@
       email_fixed: 'Серверы, адрес и пароли проверяются при подключении ящика: чтобы изменить их, подключите его заново.',
       linked_chats: 'Отвечает по почте посетителям, ушедшим из этих чатов сайта',
       plus_addressing: 'Reply-To с меткой переписки (sales+…@)', settings_other: 'Настройки',
+      tracking: 'Отслеживать открытия и переходы в письмах операторов (каждое можно отправить без отслеживания)',
       ln_ru: 'Русский', ln_en: 'Английский', saved: 'Сохранено', created_ok: 'Создано',
       provider: 'Провайдер', calls_hint: 'Заполните секреты, которые есть у вашего провайдера (остальные оставьте пустыми); строки для его кабинета покажем один раз.',
       setup_of: 'Вставьте в кабинете провайдера:', answer_within: 'Звонок, звонящий дольше, — пропущенный (секунд; пусто — решает провайдер)',
@@ -390,6 +392,8 @@
       form.appendChild(H.field(t('display_name'), display));
       var plus = checkbox(t('plus_addressing'), cfg.plus_addressing !== false, 'plus_addressing');
       form.appendChild(plus.label);
+      var tracked = checkbox(t('tracking'), cfg.tracking !== false, 'tracking');
+      form.appendChild(tracked.label);
       var chats = el('div', 'checks');
       C.channels.filter(function (c) { return c.type === 'widget'; }).forEach(function (c) {
         var box = checkbox(c.name, (cfg.linked_widget_channel_ids || []).indexOf(c.id) >= 0, 'linked');
@@ -401,7 +405,10 @@
       return function () {
         var linked = D.all('input[name=linked]', chats).filter(function (n) { return n instanceof HTMLInputElement && n.checked; })
           .map(function (n) { return Number(n instanceof HTMLInputElement ? n.value : 0); });
-        return { display_name: display.value, plus_addressing: plus.input.checked, linked_widget_channel_ids: linked, auto_leads: leads.input.checked };
+        return {
+          display_name: display.value, plus_addressing: plus.input.checked, tracking: tracked.input.checked,
+          linked_widget_channel_ids: linked, auto_leads: leads.input.checked
+        };
       };
     }
     form.appendChild(H.field(t('settings_other'), el('code', 'snippet', JSON.stringify(cfg, null, 2))));
