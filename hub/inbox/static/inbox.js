@@ -112,6 +112,7 @@
    *   filter: {assignee: string, status: string, channel: string, q: string},
    *   convs: ApiJson[], nextCursor: string | null, listSeq: number,
    *   liveDuringLoad: Record<string, ApiJson> | null,
+   *   fetching: Record<string, {again: boolean, done: Promise<void>}>,
    *   conv: ApiJson, hasEarlier: boolean, earlierButton: HTMLElement | null,
    *   channels: Record<string, ApiJson>, operators: ApiJson[], teams: ApiJson[],
    *   lastEventId: string | null, ws: WebSocket | null, backoff: number,
@@ -125,7 +126,7 @@
     convs: [], nextCursor: null, current: null, conv: null, messages: [], hasEarlier: false,
     earlierButton: null, contact: null,
     channels: {}, operators: [], teams: [], lastEventId: null, ws: null, backoff: 1000,
-    reconnectTimer: undefined, loggedIn: false, liveDuringLoad: null, mode: 'reply',
+    reconnectTimer: undefined, loggedIn: false, liveDuringLoad: null, fetching: {}, mode: 'reply',
     typingTimer: undefined, listSeq: 0, titleCount: 0
   };
 
@@ -365,11 +366,13 @@
    */
   function upsertConv(summary) {
     var known = findConv(summary.id);
-    if (!known && !summary.contact) {
-      return api('GET', '/api/v1/conversations/' + summary.id).then(upsertConv).catch(function () {
-        removeConv(summary.id);
-      });
+    var fetching = S.fetching[summary.id];
+    if (fetching) {
+      // A fetch of it is under way and may have been answered before this event: fetch again after.
+      fetching.again = true;
+      return fetching.done;
     }
+    if (!known && !summary.contact) return fetchConv(summary.id);
     var merged = Object.assign({}, known || {}, summary);
     if (!merged.contact && known) merged.contact = known.contact;
     if (!merged.channel && known) merged.channel = known.channel;
@@ -383,6 +386,28 @@
     placeConv(merged);
     renderList();
     return Promise.resolve();
+  }
+  /**
+   * A conversation the list does not hold yet, read whole. One fetch per conversation at a time:
+   * an event that arrives while it runs asks for one more, so two answers read at different
+   * moments can never land out of order and leave the list with the older state.
+   * @param {number} id
+   * @returns {Promise<void>}
+   */
+  function fetchConv(id) {
+    /** @type {{again: boolean, done: Promise<void>}} */
+    var entry = { again: false, done: Promise.resolve() };
+    S.fetching[id] = entry;
+    /** @param {ApiJson | null} conv */
+    function settle(conv) {
+      delete S.fetching[id];
+      if (entry.again) return fetchConv(id);
+      if (conv) return upsertConv(conv);
+      removeConv(id);
+      return Promise.resolve();
+    }
+    entry.done = api('GET', '/api/v1/conversations/' + id).then(settle, function () { return settle(null); });
+    return entry.done;
   }
   /** @param {ApiJson} conv */
   function placeConv(conv) {
