@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from hub.app import INTAKE, create_app
 from hub.crm_sync.intake import LeadIntake
+from hub.crm_sync.intake_batch import decide_batch
+from hub.crm_sync.intake_facts import read_facts
 from hub.crm_sync.models import ContactMerge, DealConversation, Lead, Task
 from hub.events import EVENTS_TOPIC
 from hub.http import CTX
@@ -170,8 +172,9 @@ async def test_one_failing_conversation_does_not_stop_the_others(
     client: TestClient,  # type: ignore[type-arg]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Conversations are decided several to a write unit, each in its own savepoint: one that
-    fails leaves the others decided, and is decided itself on a later pass."""
+    """A batch whose unit fails is decided again one conversation at a time, each in its own
+    savepoint: one that fails leaves the others decided, and is decided itself on a later
+    pass."""
     from hub.crm_sync import intake as intake_module
 
     admin = await make_operator(client, role="admin")
@@ -181,21 +184,31 @@ async def test_one_failing_conversation_does_not_stop_the_others(
         for n in range(5)
     ]
     broken = said[2]["conversation"]["id"]
-    real = intake_module.take_conversation
+    real_batch, real_one = intake_module.decide_batch, intake_module.take_conversation
 
-    async def failing(session: Any, conv_id: int, *args: Any) -> str:
+    async def failing_batch(session: Any, conv_ids: list[int], *args: Any) -> Any:
+        if broken in conv_ids:
+            raise RuntimeError("this batch fails")
+        return await real_batch(session, conv_ids, *args)
+
+    async def failing_one(session: Any, conv_id: int, *args: Any) -> str:
         if conv_id == broken:
             raise RuntimeError("this one fails")
-        return await real(session, conv_id, *args)
+        return await real_one(session, conv_id, *args)
 
-    monkeypatch.setattr(intake_module, "take_conversation", failing)
+    monkeypatch.setattr(intake_module, "decide_batch", failing_batch)
+    monkeypatch.setattr(intake_module, "take_conversation", failing_one)
+    intake = client.app[INTAKE]
     await run_intake(client)
     leads = (await client.app[CTX].read(lambda s: s.scalars(select(Lead.conversation_id)))).all()
     assert sorted(leads) == sorted(x["conversation"]["id"] for x in said if x is not said[2])
-    monkeypatch.setattr(intake_module, "take_conversation", real)
+    assert intake.processed == 4
+    monkeypatch.setattr(intake_module, "decide_batch", real_batch)
+    monkeypatch.setattr(intake_module, "take_conversation", real_one)
     await run_intake(client)
     leads = (await client.app[CTX].read(lambda s: s.scalars(select(Lead.conversation_id)))).all()
     assert sorted(leads) == sorted(x["conversation"]["id"] for x in said)
+    assert (intake.processed, intake.batched) == (5, 1)
 
 
 async def test_a_new_conversation_wakes_the_intake(
@@ -306,6 +319,50 @@ async def test_the_inbound_write_path_runs_no_crm_query(client: TestClient) -> N
     assert any("insert into messages" in s for s in statements)
     crm = ("leads", "deals", "crm_cursors", "stages", "pipelines", "sync_records", "tasks")
     assert [s for s in statements if any(f" {t}" in s or f'"{t}"' in s for t in crm)] == []
+
+
+async def test_a_batch_costs_the_same_few_statements_whatever_its_size(client: TestClient) -> None:  # type: ignore[type-arg]
+    """Twelve new conversations cost the intake the statements one costs: the facts read
+    before the unit, then two reads and a few writes in the unit for the whole batch (not ten
+    statements for each conversation), every one decided in the batch."""
+    ctx = client.app[CTX]
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
+
+    async def new_conversations(prefix: str, count: int) -> list[int]:
+        said = [
+            await customer_says(
+                client, channel, "Hi", external_id=f"{prefix}{n}", phone=f"+7916{prefix}555{n:03d}"
+            )
+            for n in range(count)
+        ]
+        return [x["conversation"]["id"] for x in said]
+
+    async def statements(conv_ids: list[int]) -> tuple[int, int]:
+        """Statements of the facts, and of the unit."""
+        counted: list[str] = []
+
+        def seen(*_args: Any) -> None:
+            counted.append("")
+
+        async with ctx.sessionmaker() as session:
+            conn = await session.connection()
+            event.listen(conn.sync_connection, "before_cursor_execute", seen)
+            facts = await read_facts(session, conv_ids)
+        read = len(counted)
+        async with ctx.sessionmaker() as session, session.begin():
+            conn = await session.connection()
+            event.listen(conn.sync_connection, "before_cursor_execute", seen)
+            done = await decide_batch(session, conv_ids, facts, [], ctx.contact_rows)
+        assert (done.batched, done.alone) == (len(conv_ids), 0)
+        return read, len(counted) - read
+
+    one = await statements(await new_conversations("1", 1))
+    many = await statements(await new_conversations("2", 12))
+    assert one == many
+    assert many[1] <= 6, many
+    leads = (await ctx.read(lambda s: s.scalars(select(Lead.id)))).all()
+    assert len(leads) == 13
 
 
 async def test_a_new_contact_with_a_known_phone_joins_the_known_one(client: TestClient) -> None:  # type: ignore[type-arg]

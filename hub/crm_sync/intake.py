@@ -7,13 +7,15 @@ stored and acknowledged without a single CRM query. It wakes when a conversation
 few seconds. With several hub processes one holds a lease on the cursor and runs the
 intake; the others only check the lease, and take over when it runs out.
 
-A brand-new contact who shares a phone, email or verified identity with an older one is first
-merged into him (``join_known_contact``). Then the rules decide (``rules.intake_decision``): a
-new lead in "incoming" with its source, the conversation joining the contact's open deal, or
-nothing (an open lead already waits for this contact, or the channel turned automatic leads
-off). A conversation that opens
-with a callback request also makes a "call back" task. Deciding twice changes nothing: a
-conversation with a lead or in a deal is skipped, so the cursor may re-read its last few rows.
+What a conversation becomes (a lead with its source, a link to the contact's open deal, a
+merge into a known contact, a "call back" task) is ``intake_one.take_conversation``'s rule. A
+pass decides all the new conversations it read at once: what it can read outside the write
+lane it reads there (``intake_facts``), and one write unit decides the batch with a few
+set-based statements (``intake_batch``), handing the conversations that may merge contacts to
+``take_conversation`` in their place. If that unit fails, the batch is decided again one
+conversation at a time, each in a savepoint of its own, so one that fails is logged and read
+again on the next pass and the others stand. Deciding twice changes nothing: a conversation
+with a lead or in a deal is skipped, so the cursor may re-read its last few rows.
 """
 
 from __future__ import annotations
@@ -22,34 +24,22 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.bus import follow, stop
-from hub.channels.hooks import ContactRows
 from hub.context import HubContext
-from hub.crm_sync import rules
-from hub.crm_sync.deals import announce
-from hub.crm_sync.duplicates import exact_duplicates
-from hub.crm_sync.leads import announce_lead
-from hub.crm_sync.merge import announce_merge, merge_in_session
-from hub.crm_sync.merge_log import note_automatic_merge
-from hub.crm_sync.models import (
-    CrmCursor,
-    Deal,
-    DealConversation,
-    DealStatus,
-    Lead,
-    LeadStatus,
-)
-from hub.crm_sync.tasks import add_callback_task
+from hub.crm_sync.intake_batch import decide_batch
+from hub.crm_sync.intake_facts import read_facts
+from hub.crm_sync.intake_one import take_conversation
+from hub.crm_sync.models import CrmCursor
 from hub.db import utcnow
+from hub.errors import DatabaseUnavailable
 from hub.events import NEW_CONVERSATIONS_TOPIC, Event
-from hub.inbox.models import Channel, Contact, Conversation, Message, MessageKind
+from hub.inbox.models import Conversation
 from hub.worker import PeriodicWorker
 
 log = logging.getLogger(__name__)
@@ -59,9 +49,9 @@ LEASE_S = 30.0
 #: Rows younger than this are processed but the cursor is not moved past them yet: on
 #: PostgreSQL a conversation with a smaller id may still be committing.
 SETTLE_S = 5.0
+#: Conversations read in one pass, and decided in one write unit.
 BATCH = 200
-#: Conversations decided in one write unit: under load a write unit waits for a batch of its
-#: own, so one at a time would let leads fall behind a busy hub.
+#: Conversations decided in one write unit when a batch failed and they go one by one.
 TAKE_AT_ONCE = 20
 
 
@@ -72,148 +62,6 @@ async def start_cursor_at_now(session: AsyncSession) -> None:
         newest = await session.scalar(select(func.max(Conversation.id)))
         session.add(CrmCursor(name=CURSOR, last_id=newest or 0))
         await session.flush()
-
-
-async def _callback_request(
-    session: AsyncSession, conv_id: int
-) -> tuple[str, datetime | None] | None:
-    """The phone and due time of the callback request a conversation opens with, if any."""
-    metas = (
-        await session.scalars(
-            select(Message.meta)
-            .where(Message.conversation_id == conv_id, Message.kind == MessageKind.INCOMING.value)
-            .order_by(Message.id)
-            .limit(5)
-        )
-    ).all()
-    for meta in metas:
-        if isinstance(meta, dict) and meta.get("type") == "callback_request":
-            return str(meta.get("phone") or ""), _due_at(meta.get("due_at"))
-    return None
-
-
-def _due_at(raw: Any) -> datetime | None:
-    """The due time a request recorded (``callback_time``); None for one that recorded none."""
-    if not isinstance(raw, str):
-        return None
-    try:
-        due = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    return due if due.tzinfo is not None else None
-
-
-async def join_known_contact(
-    session: AsyncSession,
-    conv: Conversation,
-    contact: Contact,
-    events: list[Event],
-    channel_rows: Sequence[ContactRows],
-) -> Contact:
-    """A brand-new contact who shares a phone, email or verified identity with an older contact
-    is merged into him, so his conversation joins what the known contact has open. For
-    operators only: the reason says which of the shared keys nobody verified, and customers
-    keep reading and being answered by their own identity (``merge``). The conversation says
-    so in an activity, with the merge's id to undo it (``merge_log``)."""
-    count = select(func.count(Conversation.id)).where(Conversation.contact_id == contact.id)
-    if await session.scalar(count) != 1:
-        return contact
-    dialect = session.get_bind().dialect.name
-    older = [
-        (cid, why)
-        for cid, why in await exact_duplicates(session, contact, dialect)
-        if cid < contact.id
-    ]
-    if not older:
-        return contact
-    kept = await session.get(Contact, older[0][0])
-    if kept is None:
-        return contact
-    record = await merge_in_session(
-        session,
-        kept,
-        contact,
-        operator_id=None,
-        reason="automatic: same " + older[0][1],
-        channel_rows=channel_rows,
-    )
-    await announce_merge(session, record, "contact.merged", events)
-    await session.refresh(conv)
-    await note_automatic_merge(session, conv, record, contact, kept, older[0][1], events)
-    return kept
-
-
-async def take_conversation(
-    session: AsyncSession,
-    conv_id: int,
-    events: list[Event],
-    channel_rows: Sequence[ContactRows],
-) -> str:
-    """Apply the intake rules to one conversation; returns what was done."""
-    conv = await session.get(Conversation, conv_id)
-    if conv is None:
-        return "gone"
-    if await session.scalar(select(Lead.id).where(Lead.conversation_id == conv.id)) is not None:
-        return "done"
-    in_deal = select(DealConversation.deal_id).where(DealConversation.conversation_id == conv.id)
-    if await session.scalar(in_deal) is not None:
-        return "done"
-    contact = await session.get(Contact, conv.contact_id)
-    channel = await session.get(Channel, conv.channel_id)
-    if contact is None or channel is None:
-        return "gone"
-    contact = await join_known_contact(session, conv, contact, events, channel_rows)
-    open_deal = await session.scalar(
-        select(Deal)
-        .where(Deal.contact_id == contact.id, Deal.status == DealStatus.OPEN.value)
-        .order_by(Deal.updated_at.desc(), Deal.id.desc())
-        .limit(1)
-    )
-    open_lead = await session.scalar(
-        select(Lead.id)
-        .where(Lead.contact_id == contact.id, Lead.status == LeadStatus.INCOMING.value)
-        .limit(1)
-    )
-    decision = rules.intake_decision(
-        auto_leads=rules.auto_leads_enabled(channel.config),
-        open_lead_id=open_lead,
-        open_deal_id=open_deal.id if open_deal is not None else None,
-    )
-    if decision is rules.IntakeDecision.JOIN_DEAL:
-        assert open_deal is not None
-        session.add(DealConversation(deal_id=open_deal.id, conversation_id=conv.id))
-        open_deal.updated_at = utcnow()
-        await announce(session, open_deal, events, change="conversation")
-    elif decision is rules.IntakeDecision.NEW_LEAD:
-        source = rules.lead_source(channel.type, conv.attributes, contact.attributes)
-        lead = Lead(
-            contact_id=contact.id,
-            conversation_id=conv.id,
-            channel_id=channel.id,
-            status=LeadStatus.INCOMING.value,
-            source_channel=source.channel,
-            utm_source=source.utm_source,
-            utm_medium=source.utm_medium,
-            utm_campaign=source.utm_campaign,
-            referrer=source.referrer,
-            source=source.details,
-            created_at=conv.created_at,
-        )
-        session.add(lead)
-        await session.flush()
-        await announce_lead(session, lead, events, created=True)
-    asked = await _callback_request(session, conv.id)
-    if asked is not None:
-        # Re-reading an unsettled row finds the task open and adds no second one.
-        await add_callback_task(
-            session,
-            contact_id=contact.id,
-            phone=asked[0],
-            assignee_id=conv.assignee_id,
-            deal_id=open_deal.id if open_deal is not None else None,
-            due_at=asked[1],
-        )
-    return decision.value
 
 
 class LeadIntake(PeriodicWorker):
@@ -231,6 +79,9 @@ class LeadIntake(PeriodicWorker):
         self.owner = f"{uuid.uuid4().hex[:12]}"
         self._follower: asyncio.Task[None] | None = None
         self.processed = 0
+        #: Conversations decided in a batch, and by the per-conversation path inside one.
+        self.batched = 0
+        self.alone = 0
         #: Conversations after the cursor this process has taken already: an unsettled row is
         #: read again on each pass (the cursor may not pass it yet) but decided only once.
         self._taken: set[int] = set()
@@ -329,9 +180,7 @@ class LeadIntake(PeriodicWorker):
         if not rows:
             return 0
         settled = utcnow() - timedelta(seconds=SETTLE_S)
-        todo = [conv_id for conv_id, _created in rows if conv_id not in self._taken]
-        for start in range(0, len(todo), TAKE_AT_ONCE):
-            await self._take_many(todo[start : start + TAKE_AT_ONCE])
+        await self._decide([conv_id for conv_id, _created in rows if conv_id not in self._taken])
         new_last, moving = last_id, True
         for conv_id, created_at in rows:
             taken = conv_id in self._taken
@@ -347,10 +196,40 @@ class LeadIntake(PeriodicWorker):
     async def take(self, conv_ids: list[int]) -> None:
         """Decide these conversations now, whoever holds the lease (a conversation decided
         already is left as it is; a lead is one per conversation)."""
-        for start in range(0, len(conv_ids), TAKE_AT_ONCE):
-            await self._take_many(conv_ids[start : start + TAKE_AT_ONCE])
+        for start in range(0, len(conv_ids), BATCH):
+            await self._decide(conv_ids[start : start + BATCH])
 
-    async def _take_many(self, conv_ids: list[int]) -> None:
+    async def _decide(self, conv_ids: list[int]) -> None:
+        """Decide a batch in one write unit; if that fails, one conversation at a time."""
+        if not conv_ids:
+            return
+        events: list[Event] = []
+
+        async def unit(session: AsyncSession) -> None:
+            events.clear()
+            done = await decide_batch(session, conv_ids, facts, events, self._ctx.contact_rows)
+            self.batched += done.batched
+            self.alone += done.alone
+
+        try:
+            facts = await self._ctx.read(lambda session: read_facts(session, conv_ids))
+            await self._ctx.write(unit)
+        except DatabaseUnavailable:
+            raise  # the pass fails and the worker backs off; ``DatabaseHealth`` logs it
+        except Exception:
+            log.warning(
+                "the lead intake failed on a batch of %d conversations; deciding them one by one",
+                len(conv_ids),
+                exc_info=True,
+            )
+            for start in range(0, len(conv_ids), TAKE_AT_ONCE):
+                await self.take_one_by_one(conv_ids[start : start + TAKE_AT_ONCE])
+            return
+        self.processed += len(conv_ids)
+        self._taken.update(conv_ids)
+        self._ctx.announce(*events)  # a worker answers nobody: no need to wait for the bus
+
+    async def take_one_by_one(self, conv_ids: list[int]) -> None:
         """Decide several conversations in one write unit, each in a savepoint of its own (one
         that fails is logged and read again on the next pass; the others stand)."""
         events: list[Event] = []
@@ -377,7 +256,7 @@ class LeadIntake(PeriodicWorker):
             return
         self.processed += len(done)
         self._taken.update(done)
-        self._ctx.announce(*events)  # a worker answers nobody: no need to wait for the bus
+        self._ctx.announce(*events)
 
     async def _save(self, last_id: int) -> None:
         async def unit(session: AsyncSession) -> None:
