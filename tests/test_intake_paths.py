@@ -362,7 +362,9 @@ Decide = Callable[[LeadIntake, list[int]], Awaitable[None]]
 async def _run(
     fresh: Callable[[], Awaitable[str]], world: tuple[list[Person], list[Conv]], decide: Decide
 ) -> tuple[dict[str, list[Any]], list[Any], LeadIntake]:
-    ctx = HubContext.build(base_settings(database_url=await fresh(), redis_url=None))
+    # A busy machine's slow statement is not an outage here.
+    settings = base_settings(database_url=await fresh(), redis_url=None, db_timeout_s=60.0)
+    ctx = HubContext.build(settings)
     ctx.contact_rows = contact_rows()
     await ctx.start()
     try:

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.bus import follow, stop
 from hub.context import HubContext
-from hub.crm_sync.intake_batch import decide_batch
+from hub.crm_sync.intake_batch import Counts, decide_batch
 from hub.crm_sync.intake_facts import read_facts
 from hub.crm_sync.intake_one import take_conversation
 from hub.crm_sync.models import CrmCursor
@@ -205,15 +205,13 @@ class LeadIntake(PeriodicWorker):
             return
         events: list[Event] = []
 
-        async def unit(session: AsyncSession) -> None:
+        async def unit(session: AsyncSession) -> Counts:
             events.clear()
-            done = await decide_batch(session, conv_ids, facts, events, self._ctx.contact_rows)
-            self.batched += done.batched
-            self.alone += done.alone
+            return await decide_batch(session, conv_ids, facts, events, self._ctx.contact_rows)
 
         try:
             facts = await self._ctx.read(lambda session: read_facts(session, conv_ids))
-            await self._ctx.write(unit)
+            done = await self._ctx.write(unit)
         except DatabaseUnavailable:
             raise  # the pass fails and the worker backs off; ``DatabaseHealth`` logs it
         except Exception:
@@ -225,6 +223,8 @@ class LeadIntake(PeriodicWorker):
             for start in range(0, len(conv_ids), TAKE_AT_ONCE):
                 await self.take_one_by_one(conv_ids[start : start + TAKE_AT_ONCE])
             return
+        self.batched += done.batched
+        self.alone += done.alone
         self.processed += len(conv_ids)
         self._taken.update(conv_ids)
         self._ctx.announce(*events)  # a worker answers nobody: no need to wait for the bus

@@ -94,18 +94,24 @@ async def decide_batch(
     """Decide ``conv_ids`` (in this order) in the caller's unit; events go to ``events``."""
     counts = Counts()
     pending = list(conv_ids)
+    rows = await _read(session, pending)
+    fresh = True
     while pending:
-        rows = await _read(session, pending)
         cut = next(
             (n for n, conv_id in enumerate(pending) if _alone(rows.get(conv_id), facts)),
             len(pending),
         )
+        if cut and not fresh:
+            # What came before changed rows these may read (an open lead, a merged contact);
+            # one after another the ORM path needs none of them (it reads for itself).
+            rows, fresh = await _read(session, pending), True
+            continue
         await _write(session, [rows[c] for c in pending[:cut] if c in rows], facts, events)
         counts.batched += cut
         if cut < len(pending):
             await take_conversation(session, pending[cut], events, channel_rows)
             counts.alone += 1
-        pending = pending[cut + 1 :]
+        pending, fresh = pending[cut + 1 :], False
     return counts
 
 

@@ -3,7 +3,7 @@ conversation that caused it (with the merge's id, for «Отменить»), the
 the list of merges, newest first.
 
 The lead intake merges a brand-new contact into an older one that shares a phone, email or
-verified identity (``intake.join_known_contact``). Nobody chose that, so it must not pass
+verified identity (``intake_one.join_known_contact``). Nobody chose that, so it must not pass
 unseen: the conversation says which contact was merged into which and why, and anyone who may
 see that conversation may undo it (``merge.undo_merge``).
 """
