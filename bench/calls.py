@@ -199,7 +199,9 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     async with hubs[backend](args.hub_src, {"HUB_PUBLIC_URL": PUBLIC_URL}) as hub:
         channel_id, secret = await _calls_channel(hub)
         path = f"/webhooks/calls/{channel_id}/{secret}"
+        cpu_before = hub.cpu_seconds()
         hub_result = await replay(hub.base_url, [signed(path, p) for p in params], args.senders)
+        hub_result["hub_cpu_s"] = round(hub.cpu_seconds() - cpu_before, 2)
         hub_result["folded"] = await hub_folded(hub.database_url, channel_id)
     async with bare(backend) as (server, db):
         bare_result = await replay(
@@ -231,9 +233,9 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| backend | hub events/s | hub p50 ms | hub p99 ms | bare events/s | bare p99 ms"
-        " | ratio | calls folded once |",
-        "|" + "---|" * 8,
+        "| backend | hub events/s | hub p50 ms | hub p99 ms | hub CPU s | bare events/s"
+        " | bare p99 ms | ratio | calls folded once |",
+        "|" + "---|" * 9,
     ]
     for r in rows:
         hub, base = r["hub"], r["bare"]
@@ -241,7 +243,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         once = folded["rows"] == folded["distinct"] == folded["answered_147"] == folded["messages"]
         lines.append(
             f"| {r['backend']} | {hub['events_per_s']:.0f} | {hub['p50_ms']} | {hub['p99_ms']}"
-            f" | {base['events_per_s']:.0f} | {base['p99_ms']} | {r['ratio']:.2f}"
+            f" | {hub['hub_cpu_s']} | {base['events_per_s']:.0f} | {base['p99_ms']} | {r['ratio']:.2f}"
             f" | {folded['rows']} of {folded['distinct']} ({'yes' if once else 'no'}) |"
         )
     return "\n".join(lines)
