@@ -243,7 +243,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         once = folded["rows"] == folded["distinct"] == folded["answered_147"] == folded["messages"]
         lines.append(
             f"| {r['backend']} | {hub['events_per_s']:.0f} | {hub['p50_ms']} | {hub['p99_ms']}"
-            f" | {hub['hub_cpu_s']} | {base['events_per_s']:.0f} | {base['p99_ms']} | {r['ratio']:.2f}"
+            f" | {hub['hub_cpu_s']} | {base['events_per_s']:.0f} | {base['p99_ms']}"
+            f" | {r['ratio']:.2f}"
             f" | {folded['rows']} of {folded['distinct']} ({'yes' if once else 'no'}) |"
         )
     return "\n".join(lines)
