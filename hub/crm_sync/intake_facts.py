@@ -139,11 +139,11 @@ async def _maybe_known(session: AsyncSession, contact_ids: list[int]) -> frozens
                 select(literal("phone"), ContactPhone.contact_id, ContactPhone.e164).where(
                     ContactPhone.contact_id.in_(contact_ids)
                 ),
-                select(literal("email"), ContactEmail.contact_id, ContactEmail.email).where(
+                select(literal("address"), ContactEmail.contact_id, ContactEmail.email).where(
                     ContactEmail.contact_id.in_(contact_ids)
                 ),
                 select(
-                    literal("identity"), ContactIdentity.contact_id, ContactIdentity.external_id
+                    literal("verified"), ContactIdentity.contact_id, ContactIdentity.external_id
                 ).where(
                     ContactIdentity.contact_id.in_(contact_ids),
                     ContactIdentity.external_id.startswith(VERIFIED_PREFIX),
@@ -155,7 +155,7 @@ async def _maybe_known(session: AsyncSession, contact_ids: list[int]) -> frozens
         return frozenset()
     wanted: dict[tuple[str, str], set[int]] = {}
     for kind, contact_id, value in keys:
-        values = {value, value.casefold()} if kind == "email" else {value}
+        values = {value, value.casefold()} if kind == "address" else {value}
         for one in values:
             wanted.setdefault((kind, one), set()).add(contact_id)
 
@@ -167,12 +167,12 @@ async def _maybe_known(session: AsyncSession, contact_ids: list[int]) -> frozens
             select(literal("phone"), ContactPhone.contact_id, ContactPhone.e164).where(
                 ContactPhone.e164.in_(of("phone"))
             ),
-            select(literal("email"), ContactEmail.contact_id, ContactEmail.email).where(
-                ContactEmail.email.in_(of("email"))
+            select(literal("address"), ContactEmail.contact_id, ContactEmail.email).where(
+                ContactEmail.email.in_(of("address"))
             ),
             select(
-                literal("identity"), ContactIdentity.contact_id, ContactIdentity.external_id
-            ).where(ContactIdentity.external_id.in_(of("identity"))),
+                literal("verified"), ContactIdentity.contact_id, ContactIdentity.external_id
+            ).where(ContactIdentity.external_id.in_(of("verified"))),
         )
     )
     known: set[int] = set()
