@@ -36,6 +36,7 @@ from hub.inbox.http import admin as admin_routes
 from hub.inbox.http import attachments as attachment_routes
 from hub.inbox.http import canned as canned_routes
 from hub.inbox.http import email_view as email_view_routes
+from hub.inbox.http import hours as hours_routes
 from hub.inbox.http import locale as locale_routes
 from hub.inbox.http import pages as inbox_pages
 from hub.inbox.http import ratings as rating_routes
@@ -48,6 +49,7 @@ from hub.inbox.models import Operator
 from hub.inbox.realtime import RealtimeHub
 from hub.inbox.router import Router
 from hub.inbox.typing import OperatorTyping
+from hub.inbox.working_hours import HoursFollower
 from hub.metrics import Metrics
 from hub.outbound.poster import AiohttpPoster
 from hub.presence import Online, Presence
@@ -71,6 +73,7 @@ ROUTE_TABLES = (
     report_routes.routes,
     rating_routes.routes,
     admin_routes.routes,
+    hours_routes.routes,
     pipeline_routes.routes,
     number_pool_routes.routes,
     locale_routes.routes,
@@ -84,6 +87,7 @@ SNOOZE = web.AppKey("snooze", SnoozeWaker)
 CALL_SWEEP = web.AppKey("call_sweep", CallSweep)
 REMINDER = web.AppKey("task_reminder", TaskReminder)
 ROUTER = web.AppKey("router", Router)
+HOURS = web.AppKey("working_hours", HoursFollower)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -144,6 +148,7 @@ def create_app(settings: Settings) -> web.Application:
 
     realtime.on_sockets_changed.append(operator_came)
     app[REMINDER] = TaskReminder(ctx)
+    app[HOURS] = HoursFollower(ctx)
     app.on_shutdown.append(_close_sockets)
     return app
 
@@ -162,6 +167,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         finally:
             await migrating.dispose()
     await ensure_defaults(ctx)
+    await app[HOURS].start()
     await app[REALTIME].start()
     await app[PRESENCE].start()
     await app[DELIVERY].start()
@@ -177,6 +183,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await app[ROUTER].close()
+        await app[HOURS].close()
         await app[REMINDER].close()
         await app[CALL_SWEEP].close()
         await app[SNOOZE].close()

@@ -19,6 +19,7 @@ from hub.bus import Bus, MemoryBus
 from hub.channels.base import ChannelAdapter
 from hub.channels.capabilities import UNKNOWN, Capabilities
 from hub.channels.hooks import ContactRows
+from hub.company_hours import CompanyHours
 from hub.db import make_engine, make_sessionmaker
 from hub.dbhealth import DatabaseHealth
 from hub.events import EVENTS_TOPIC, NEW_CONVERSATIONS_TOPIC, ConversationCreated, Event
@@ -49,6 +50,9 @@ class HubContext:
     probe_engine: AsyncEngine
     #: Answers who a bearer token belongs to, for every request (``hub.inbox.token_check``).
     tokens: TokenCheck
+    #: The company's time zone and working hours, as every reader asks them: an admin's saved
+    #: value (kept in step across processes by ``hub.inbox.working_hours``) or the settings'.
+    company: CompanyHours
     #: Set when a reply waits for delivery, so the delivery worker wakes at once.
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     #: Set when a conversation may be waiting for an operator or an operator may take one (a
@@ -110,6 +114,7 @@ class HubContext:
                 settings.database_url, timeout_s=settings.ready_timeout_s, pooled=False
             ),
             tokens=TokenCheck(engine, health, settings.db_timeout_s),
+            company=CompanyHours(settings),
         )
 
     async def start(self) -> None:

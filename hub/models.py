@@ -15,7 +15,7 @@ from hub.channels.widget import models as widget_models
 from hub.crm_sync import models as crm_models
 from hub.crm_sync import number_models, tracking_numbers
 from hub.db import Base
-from hub.inbox import item_models, rating_models, routing_models, tracking_models
+from hub.inbox import company_models, item_models, rating_models, routing_models, tracking_models
 from hub.inbox import models as inbox_models
 
 MODEL_MODULES = (
@@ -24,6 +24,7 @@ MODEL_MODULES = (
     rating_models,
     routing_models,
     tracking_models,
+    company_models,
     widget_models,
     telegram_models,
     email_models,

@@ -28,6 +28,7 @@ from hub.crm_sync.http.tracking import TRACKING_MODELS, TRACKING_PATHS
 from hub.http.openapi_build import DATABASE_UNAVAILABLE
 from hub.http.openapi_build import op as _op
 from hub.inbox.http.admin import ADMIN_MODELS, ADMIN_PATHS
+from hub.inbox.http.hours import HOURS_MODELS, HOURS_PATHS
 from hub.inbox.http.locale import LOCALE_MODELS, LOCALE_PATHS
 from hub.inbox.http.openapi import INBOX_MODELS, INBOX_PATHS
 from hub.inbox.http.ratings import RATING_MODELS, RATING_PATHS
@@ -51,6 +52,7 @@ PATHS: dict[str, dict[str, Any]] = {
     **TRACKING_PATHS,
     **RATING_PATHS,
     **ADMIN_PATHS,
+    **HOURS_PATHS,
     **PIPELINE_EDIT_PATHS,
     **NUMBER_PATHS,
     **ROUTING_PATHS,
@@ -71,6 +73,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     *TRACKING_MODELS,
     *RATING_MODELS,
     *ADMIN_MODELS,
+    *HOURS_MODELS,
     *PIPELINE_EDIT_MODELS,
     *NUMBER_MODELS,
     *ROUTING_MODELS,

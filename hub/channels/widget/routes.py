@@ -237,7 +237,7 @@ async def create_session(request: web.Request) -> web.Response:
         await request.app[WIDGET].live.rekey(visitor.id, visitors.external_id(visitor))
     audience = await audience_of(ctx, visitor, channel)
     data["operators_online"] = await request.app[WIDGET].presence.operators_online(audience)
-    data["working_hours"] = working_hours(ctx.settings.working_hours, ctx.settings.timezone)
+    data["working_hours"] = working_hours(ctx.company.hours)
     data["channel"]["max_message_chars"] = ctx.settings.widget_max_message_chars
     data["channel"]["max_attachment_bytes"] = ctx.settings.max_attachment_bytes
     data["rating_request"] = await pending_rating(ctx, channel.id, visitors.external_id(visitor))
@@ -332,10 +332,9 @@ async def widget_socket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     conn = WebSocketConnection(ws)
     sock = VisitorSocket(conn, visitor.id, channel.id, visitors.external_id(visitor))
-    settings = request.app[CTX].settings
     sock.audience = await audience_of(request.app[CTX], visitor, channel)
     online = sock.told_online = await state.presence.operators_online(sock.audience)
-    hours = working_hours(settings.working_hours, settings.timezone)
+    hours = working_hours(request.app[CTX].company.hours)
     state.live.add(sock)
     await state.tabs.opened(channel.id, sock.key)
     # Queued first, with no await since joining the fan-out, so nothing overtakes it; what

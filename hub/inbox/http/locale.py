@@ -27,8 +27,8 @@ class LocaleOut(Out):
 @routes.get("/api/v1/locale")
 async def locale(request: web.Request) -> web.Response:
     await principal(request)
-    settings = request.app[CTX].settings
-    return json({"timezone": settings.timezone, "language": settings.language})
+    ctx = request.app[CTX]
+    return json({"timezone": ctx.company.timezone, "language": ctx.settings.language})
 
 
 #: Its part of the OpenAPI document (merged in by ``hub.http.openapi``).
