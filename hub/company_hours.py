@@ -71,6 +71,11 @@ class CompanyHours:
         return self.current().hours
 
     @property
+    def version(self) -> int:
+        """The kept stored value's version; 0 while the settings' are used."""
+        return self.current().version
+
+    @property
     def stored(self) -> bool:
         """Whether an admin's saved value is used (not the environment's)."""
         return self._stored is not None

@@ -111,6 +111,8 @@ class HoursFollower:
     def __init__(self, ctx: HubContext) -> None:
         self._ctx = ctx
         self._task: asyncio.Task[None] | None = None
+        #: Notified whenever the follower looked at the hours (an event, a reading again).
+        self._seen = asyncio.Condition()
 
     async def start(self) -> None:
         """Read the stored value, then follow the bus from before that read (an event seen
@@ -129,6 +131,11 @@ class HoursFollower:
             await stop(self._task)
             self._task = None
 
+    async def wait_for(self, version: int) -> None:
+        """Return once this process keeps ``version`` of the hours or a newer one."""
+        async with self._seen:
+            await self._seen.wait_for(lambda: self._ctx.company.version >= version)
+
     async def _handle(self, _event_id: str, payload: dict[str, Any]) -> None:
         if payload.get("event") != WorkingHoursUpdated.name:
             return
@@ -138,6 +145,8 @@ class HoursFollower:
         except (KeyError, TypeError, ValueError):
             log.warning("a working_hours.updated event without its hours; reading them again")
             await self._reload("")
+        async with self._seen:
+            self._seen.notify_all()
 
     async def _reload(self, _after: str) -> None:
         try:
