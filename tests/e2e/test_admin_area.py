@@ -193,7 +193,11 @@ async def test_an_admin_sets_up_people_channels_and_stages(hub: Hub, browser: An
         await page.screenshot(path=path, full_page=True)
     await section(page, "hours")
     await expect(page.locator("#hours")).to_contain_text("HUB_WORKING_HOURS")
-    await expect(page.locator("#hours tr").first).to_contain_text("Понедельник09:00–18:00")
+    monday = page.locator("#hours tr[data-day=mon]")
+    await expect(monday).to_contain_text("Понедельник")
+    await expect(monday.locator("input[type=time]").first).to_have_value("09:00")
+    await expect(monday.locator("input[type=time]").last).to_have_value("18:00")
+    await expect(page.locator("#hours tr[data-day=sun] input[name=open]")).not_to_be_checked()
     if path := screenshot_path("admin-hours-ru.png"):
         await page.screenshot(path=path, full_page=True)
 
