@@ -109,8 +109,9 @@ class Settings(BaseSettings):
     #: non-public addresses, except in these networks (comma-separated CIDRs, e.g.
     #: ``10.20.0.0/16,fd00:1::/64``), for receivers inside an on-premise network.
     webhook_allowed_networks: str = ""
-    #: Reports: the company's time zone (dates in report periods are its days) and its working
-    #: hours, e.g. ``mon-fri 09:00-18:00``; when set, first response times count only those hours.
+    #: The company's time zone (dates in report periods are its days) and its working hours,
+    #: e.g. ``mon-fri 09:00-18:00``, until an admin saves others in the admin area
+    #: (``hub.company_hours``); read through ``ctx.company``, never from here.
     timezone: str = "Europe/Moscow"
     working_hours: str = ""
     #: Login throttling, checked before a password is hashed: failed logins of one email from

@@ -70,7 +70,8 @@ class NumberPoolUpdated(Event):
 @dataclass(frozen=True, slots=True)
 class WorkingHoursUpdated(Event):
     """An admin saved the company's time zone and working hours; every hub process uses them
-    from this event on (``hub.company_hours``). Sent to staff."""
+    from this event on (``hub.company_hours``), and the pages write dates in the new zone. Sent
+    to everyone."""
 
     name: ClassVar[str] = "working_hours.updated"
     working_hours: dict[str, Any] = field(default_factory=dict)

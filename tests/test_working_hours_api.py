@@ -118,7 +118,9 @@ async def test_malformed_json_is_refused(client: Client) -> None:
 
 async def test_saved_hours_are_used_at_once_and_announced(client: Client) -> None:
     admin = await make_operator(client, role="admin")
+    operator = await make_operator(client)
     ws, _ = await connect(client, admin.token)
+    op_ws, _ = await connect(client, operator.token)
     shown = await (await client.get(PATH, headers=admin.headers)).json()
     assert shown["source"] == "environment" and shown["spec"] == ENV_SPEC
     assert shown["timezone"] == "Europe/Moscow"
@@ -139,7 +141,11 @@ async def test_saved_hours_are_used_at_once_and_announced(client: Client) -> Non
     assert saved["days"][1]["hours"] == [] and isinstance(saved["open_now"], bool)
     told = await recv_until(ws, lambda f: f.get("event") == "working_hours.updated")
     assert told[-1]["data"]["working_hours"]["spec"] == saved["spec"]
+    # Every operator too: his pages write dates in the company's zone.
+    told = await recv_until(op_ws, lambda f: f.get("event") == "working_hours.updated")
+    assert told[-1]["data"]["working_hours"]["timezone"] == "Asia/Vladivostok"
     await ws.close()
+    await op_ws.close()
 
     for path in (PATH, "/api/v1/working-hours"):
         assert await (await client.get(path, headers=admin.headers)).json() == saved

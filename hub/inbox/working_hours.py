@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.bus import follow, stop
@@ -23,6 +24,7 @@ from hub.db import utcnow
 from hub.events import EVENTS_TOPIC, Recipients, WorkingHoursUpdated
 from hub.inbox.auth import Principal
 from hub.inbox.company_models import COMPANY_ROW, CompanySettings
+from hub.inbox.models import Operator
 from hub.inbox.staff import require_admin
 
 log = logging.getLogger(__name__)
@@ -85,7 +87,7 @@ async def save_working_hours(
     spec = spec_of(days)
     CompanyTime.of(timezone, spec)  # the same reading every process will make of it
 
-    async def unit(session: AsyncSession) -> int:
+    async def unit(session: AsyncSession) -> tuple[int, frozenset[int]]:
         row = await session.get(CompanySettings, COMPANY_ROW, with_for_update=True)
         if row is None:
             row = CompanySettings(id=COMPANY_ROW, version=0)
@@ -95,13 +97,16 @@ async def save_working_hours(
         row.updated_at = utcnow()
         row.updated_by_id = actor.operator_id
         await session.flush()
-        return row.version
+        everyone = await session.scalars(select(Operator.id).where(Operator.is_active.is_(True)))
+        return row.version, frozenset(everyone)
 
-    version = await ctx.write(unit)
+    version, everyone = await ctx.write(unit)
     ctx.company.keep(timezone, spec, version)
     view = hours_view(ctx.company)
     wire = {**view, "version": version}
-    await ctx.publish(WorkingHoursUpdated(recipients=Recipients(staff=True), working_hours=wire))
+    # To everyone: the pages write dates in the company's zone (locale.js follows it).
+    to = Recipients(True, frozenset(), everyone)
+    await ctx.publish(WorkingHoursUpdated(recipients=to, working_hours=wire))
     return view
 
 

@@ -16,7 +16,7 @@ from hub.crm_sync.report_period import DAYS
 from hub.db import utcnow
 from tests.e2e.conftest import Hub, Site, open_site, screenshot_path
 from tests.e2e.pw import expect
-from tests.e2e.test_admin_area import log_in, section
+from tests.e2e.test_admin_area import log_in
 from tests.e2e.test_widget import W, new_page
 
 pytestmark = pytest.mark.timeout(120)

@@ -1,8 +1,9 @@
 """``GET /api/v1/locale``: the installation's time zone and language, for the pages.
 
 The inbox, the deal board and the reports show every date and time in the company's time zone
-(``HUB_TIMEZONE``), the zone report periods and working hours are counted in, whatever zone an
-operator's computer is set to; the page asks for it here once after logging in.
+(``ctx.company``: set in the admin area, else ``HUB_TIMEZONE``), the zone report periods and
+working hours are counted in, whatever zone an operator's computer is set to; the page asks for
+it here once after logging in, and follows ``working_hours.updated`` after that.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ routes = web.RouteTableDef()
 
 
 class LocaleOut(Out):
-    timezone: str = Field(description="The company's time zone (HUB_TIMEZONE), e.g. Europe/Moscow")
+    timezone: str = Field(
+        description="The company's time zone (set in the admin area), e.g. Europe/Moscow"
+    )
     language: Literal["en", "ru"] = Field(description="The installation's language (HUB_LANGUAGE)")
 
 

@@ -144,6 +144,11 @@
       return r.ok ? r.json() : null;
     }).then(function (d) { if (d) setZone(d.timezone); }).catch(function () { /* the browser's zone */ });
   }
+  /* An admin changed the company's zone: what is written from now on is in the new one. */
+  document.addEventListener('hub:event', function (ev) {
+    var detail = /** @type {CustomEvent} */ (ev).detail;
+    if (detail && detail.name === 'working_hours.updated' && detail.data.working_hours) setZone(detail.data.working_hours.timezone);
+  });
   /** @param {Intl.DateTimeFormatOptions} opts */
   function inZone(opts) { return zone ? Object.assign({ timeZone: zone }, opts) : opts; }
   /** @param {string | number | Date | null | undefined} value */
