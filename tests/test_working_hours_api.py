@@ -219,3 +219,20 @@ async def test_a_hub_that_starts_later_reads_the_saved_hours(
     later = await aiohttp_client(create_app(settings))  # its environment has no hours at all
     assert later.app[CTX].company.spec == "sun 00:00-24:00"
     assert later.app[CTX].company.timezone == "Asia/Tokyo"
+
+
+async def test_two_hubs_saving_first_at_once_both_succeed_one_after_the_other(
+    client: Client, second: Client
+) -> None:
+    """No row yet, and both hubs make it at once: the later save updates the row the earlier
+    one made, it does not fail."""
+    admin = await make_operator(client, role="admin")
+    answers = await asyncio.gather(
+        put(client, admin, {"timezone": "Asia/Tokyo", "days": []}),
+        put(second, admin, {"timezone": "Europe/Paris", "days": []}),
+    )
+    assert [r.status for r in answers] == [200, 200], [await r.text() for r in answers]
+    assert await stored_rows(client) == 1
+    await asyncio.wait_for(client.app[HOURS].wait_for(2), CAP_S)
+    await asyncio.wait_for(second.app[HOURS].wait_for(2), CAP_S)
+    assert client.app[CTX].company.timezone == second.app[CTX].company.timezone

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.bus import follow, stop
@@ -28,6 +29,7 @@ from hub.inbox.models import Operator
 from hub.inbox.staff import require_admin
 
 log = logging.getLogger(__name__)
+COMPANY_KEY = "company_settings"
 #: A day's open intervals as seconds after local midnight, ``(opens, closes)``.
 Spans = Sequence[tuple[int, int]]
 
@@ -100,7 +102,11 @@ async def save_working_hours(
         everyone = await session.scalars(select(Operator.id).where(Operator.is_active.is_(True)))
         return row.version, frozenset(everyone)
 
-    version, everyone = await ctx.write(unit)
+    try:
+        # One key: one lane, so two saves of this process take turns.
+        version, everyone = await ctx.write(unit, key=COMPANY_KEY)
+    except IntegrityError:  # another process made the row first: it is there to update now
+        version, everyone = await ctx.write(unit, key=COMPANY_KEY)
     ctx.company.keep(timezone, spec, version)
     view = hours_view(ctx.company)
     wire = {**view, "version": version}
