@@ -160,7 +160,11 @@ class HoursFollower:
             self._seen.notify_all()
 
     async def _reload(self, _after: str) -> None:
+        """After the bus lost events: the stored value may have changed meanwhile. A database
+        that does not answer now leaves the kept value until the next save."""
         try:
             await load_working_hours(self._ctx)
         except Exception:
             log.exception("reading the working hours again failed")
+        async with self._seen:
+            self._seen.notify_all()
