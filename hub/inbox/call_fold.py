@@ -32,6 +32,7 @@ from hub.channels.call_event import CallEvent
 from hub.db import utcnow
 from hub.driver import DriverConnection
 from hub.events import CallUpdated, Event, Recipients
+from hub.inbox.call_preview import refresh_previews
 from hub.inbox.call_state import (
     MERGE,
     STATE_COLUMNS,
@@ -342,6 +343,7 @@ class FoldWrites:
         self, sql: BatchSql, items: Sequence[CallIn], now: datetime
     ) -> tuple[list[Folded | None], list[Event]]:
         folded, events = fold_batch(sql, items, now)
+        events += refresh_previews(sql, folded)
         if self._follow is not None:
             events += self._follow(sql, folded, now)
         return folded, events
