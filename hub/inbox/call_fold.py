@@ -84,6 +84,8 @@ class Folded:
     call: dict[str, Any] | None = None
     #: The call got its recording URL in this batch (to be fetched once).
     recording_added: bool = False
+    #: The provider's id of the call's recording, when it gives no URL.
+    recording_ref: str | None = None
 
 
 _Key = tuple[int, str]
@@ -255,6 +257,7 @@ def _open(
                 None,
                 data,
                 state.recording_url is not None,
+                state.recording_ref,
             )
     if rows:
         sql.execute_many(
@@ -315,6 +318,7 @@ def _merge(
                 before["status"],
                 data,
                 bool(after.recording_url) and not found.state.recording_url,
+                after.recording_ref,
             )
 
 

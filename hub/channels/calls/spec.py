@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hub.channels.calls.config import TYPE, validate_config
-from hub.channels.calls.connect import CONNECTOR
+from hub.channels.calls.config import TYPE, secret_keys, validate_config
+from hub.channels.calls.connect import CONNECTOR, store_secrets
 from hub.channels.calls.dialects import DIALECTS
 from hub.channels.calls.install import install
 from hub.channels.calls.openapi import CALLS_OPENAPI
@@ -84,9 +84,12 @@ SPEC = ChannelSpec(
     describe=setup,
     openapi=CALLS_OPENAPI,
     setup=setup,
-    # The provider (and so its secrets) is the channel's: another provider is another channel.
+    # The provider is the channel's: another provider is another channel. Its secrets may
+    # change (a new API key), stored apart from the config.
     editable_settings=frozenset(
         {"answer_within_s", "callback_due_minutes", "callback_operator_id", "auto_leads"}
         | {"recording_hosts"}
     ),
+    secret_settings=secret_keys(),
+    store_secrets=store_secrets,
 )
