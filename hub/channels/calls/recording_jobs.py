@@ -121,9 +121,7 @@ async def claim(ctx: HubContext, now: datetime) -> list[Wanted]:
                 taken.append(message_id)
         if not taken:
             return []
-        jobs = await session.scalars(
-            select(RecordingJob).where(RecordingJob.message_id.in_(taken))
-        )
+        jobs = await session.scalars(select(RecordingJob).where(RecordingJob.message_id.in_(taken)))
         return [Wanted(j.message_id, j.channel_id, j.ref, j.call_id, j.attempts) for j in jobs]
 
     return await ctx.write(unit)

@@ -38,14 +38,16 @@ def setup(created: CreatedChannel, settings: Settings) -> list[str]:
 
 
 def _secret_options() -> tuple[CliOption, ...]:
-    seen: dict[str, CliOption] = {}
+    """One option per secret, its help naming each provider that asks for it."""
+    helps: dict[str, list[str]] = {}
+    flags: dict[str, str] = {}
     for dialect in DIALECTS.values():
         for option in dialect.secrets:
-            seen.setdefault(
-                option.key,
-                CliOption(option.flag, option.key, f"{dialect.title}: {option.help}", secret=True),
-            )
-    return tuple(seen.values())
+            helps.setdefault(option.key, []).append(f"{dialect.title}: {option.help}")
+            flags.setdefault(option.key, option.flag)
+    return tuple(
+        CliOption(flags[key], key, "; ".join(texts), secret=True) for key, texts in helps.items()
+    )
 
 
 SPEC = ChannelSpec(
@@ -79,6 +81,11 @@ SPEC = ChannelSpec(
             "recording_hosts",
             "a host the provider's recordings also come from (white-label); repeat for more",
             repeated=True,
+        ),
+        CliOption(
+            "--api-url",
+            "api_url",
+            "Zadarma, Mango: the provider API's base URL, when not its own (white-label)",
         ),
     ),
     describe=setup,
