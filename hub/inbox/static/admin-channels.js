@@ -40,7 +40,8 @@
       ln_ru: 'Russian', ln_en: 'English', saved: 'Saved', created_ok: 'Created',
       provider: 'Provider', calls_hint: 'Fill in the secrets your provider has (the others stay empty); the lines to paste in its cabinet are shown once.',
       setup_of: 'Paste in the provider\'s cabinet:', answer_within: 'A call ringing this long is missed (seconds; empty: the provider decides)',
-      callback_due: 'A call-back task is due after (minutes)'
+      callback_due: 'A call-back task is due after (minutes)',
+      new_secrets: 'The provider\'s secrets: fill in only those to change (they are never shown)'
     },
     ru: {
       channels: 'Каналы', connect: 'Подключить канал', type: 'Тип', name: 'Название', team: 'Команда',
@@ -69,7 +70,8 @@
       ln_ru: 'Русский', ln_en: 'Английский', saved: 'Сохранено', created_ok: 'Создано',
       provider: 'Провайдер', calls_hint: 'Заполните секреты, которые есть у вашего провайдера (остальные оставьте пустыми); строки для его кабинета покажем один раз.',
       setup_of: 'Вставьте в кабинете провайдера:', answer_within: 'Звонок, звонящий дольше, — пропущенный (секунд; пусто — решает провайдер)',
-      callback_due: 'Задача «перезвонить» — через (минут)'
+      callback_due: 'Задача «перезвонить» — через (минут)',
+      new_secrets: 'Секреты провайдера: заполните только те, что меняете (они не показываются)'
     }
   });
   /* The widget's own words in the preview, in the language chosen for it (not the admin's). */
@@ -147,8 +149,9 @@
         ['uis', 'UIS / CoMagic'], ['telphin', 'Telphin'], ['calltouch', 'Calltouch']];
       box.appendChild(H.field(t('provider'), select(providers, 'twilio', 'provider')));
       var keys = el('div', 'row');
-      /* Each provider's own secrets: Twilio's auth token, Zadarma's API secret, Mango's key and salt. */
-      [['auth_token', 'Twilio: Auth Token'], ['api_secret', 'Zadarma: API secret'], ['api_key', 'Mango: API key'],
+      /* Each provider's own secrets: Twilio's auth token, Zadarma's API secret and key (the
+       * key fetches recordings), Mango's key and salt. */
+      [['auth_token', 'Twilio: Auth Token'], ['api_secret', 'Zadarma: API secret'], ['api_key', 'Zadarma, Mango: API key'],
         ['api_salt', 'Mango: API salt']].forEach(function (k) { keys.appendChild(H.field(k[1], input('', 'password', k[0]))); });
       box.appendChild(keys);
       box.appendChild(el('p', 'muted small', t('calls_hint')));
@@ -380,9 +383,20 @@
       row.appendChild(H.field(t('answer_within'), within));
       row.appendChild(H.field(t('callback_due'), due));
       form.appendChild(row);
+      /** @type {Record<string, string[]>} the secrets each provider has (hub/channels/calls) */
+      var secretsOf = { twilio: ['auth_token'], zadarma: ['api_secret', 'api_key'], mango: ['api_key', 'api_salt'] };
+      var secretInputs = (secretsOf[cfg.provider] || []).map(function (k) { return input('', 'password', k); });
+      if (secretInputs.length) {
+        var keys = el('div', 'row');
+        secretInputs.forEach(function (i) { keys.appendChild(H.field(i.name, i)); });
+        form.appendChild(H.field(t('new_secrets'), keys));
+      }
       form.appendChild(leads.label);
       return function () {
-        return { answer_within_s: within.value ? Number(within.value) : null, callback_due_minutes: Number(due.value) || 0, auto_leads: leads.input.checked };
+        /** @type {Record<string, unknown>} */
+        var out = { answer_within_s: within.value ? Number(within.value) : null, callback_due_minutes: Number(due.value) || 0, auto_leads: leads.input.checked };
+        secretInputs.forEach(function (i) { if (i.value) out[i.name] = i.value; });
+        return out;
       };
     }
     if (ch.type === 'email') {
