@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels.calls.credentials import CallCredentials
-from hub.channels.calls.dialect import ApiAnswer, Secrets
+from hub.channels.calls.dialect import ApiAnswer, NotReady, Secrets
 from hub.channels.calls.dialects import DIALECTS
-from hub.channels.calls.recording import RecordingFetcher
+from hub.channels.calls.recording import RecordingFetcher, Unfetchable
 from hub.channels.calls.recording_jobs import BATCH, Wanted, claim, finish
 from hub.context import HubContext
 from hub.db import utcnow
@@ -104,7 +104,10 @@ class RecordingJobs(PeriodicWorker):
             hosts = (*dialect.recording_hosts, *config.get("recording_hosts", ()))
             await self._fetcher.keep(job.message_id, link, hosts)
         except Exception as exc:
-            why = (refusal_in(exc) or str(exc) or type(exc).__name__)[:300]
+            # Our own reasons say what happened; another error only its kind (its text may
+            # hold the one-time link).
+            said = str(exc) if isinstance(exc, NotReady | Unfetchable) else ""
+            why = (refusal_in(exc) or said or type(exc).__name__)[:300]
             await self._failed(job, now, why)
             return
         await finish(self._ctx, job.message_id, status="done", due_at=None, error=None)

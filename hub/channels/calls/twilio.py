@@ -76,7 +76,7 @@ def _url_variants(url: str) -> list[str]:
 
 def _body_hash(request: CallRequest) -> str | None:
     """The ``bodySHA256`` of a request with a JSON body (None for a form)."""
-    if request.form or request.header("Content-Type").startswith(FORM):
+    if request.method != "POST" or request.form or request.header("Content-Type").startswith(FORM):
         return None
     return dict(parse_qsl(urlsplit(request.url).query)).get("bodySHA256")
 
