@@ -94,10 +94,10 @@ async def queue(ctx: HubContext, wanted: Sequence[Wanted], first_delay_s: float)
 
 async def claim(ctx: HubContext, now: datetime) -> list[Wanted]:
     """Due rows, each now this process's for ``LEASE`` (a row another claimed meanwhile is
-    left out)."""
+    left out). It looks (a read) before it claims: an idle pass writes nothing."""
 
-    async def unit(session: AsyncSession) -> list[Wanted]:
-        due = list(
+    async def look(session: AsyncSession) -> list[int]:
+        return list(
             await session.scalars(
                 select(RecordingJob.message_id)
                 .where(RecordingJob.status == "waiting", RecordingJob.due_at <= now)
@@ -106,6 +106,12 @@ async def claim(ctx: HubContext, now: datetime) -> list[Wanted]:
                 .limit(BATCH)
             )
         )
+
+    due = await ctx.read(look)
+    if not due:
+        return []
+
+    async def unit(session: AsyncSession) -> list[Wanted]:
         taken = []
         for message_id in due:
             won = await session.execute(
