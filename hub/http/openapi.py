@@ -28,6 +28,7 @@ from hub.crm_sync.http.tracking import TRACKING_MODELS, TRACKING_PATHS
 from hub.http.openapi_build import DATABASE_UNAVAILABLE
 from hub.http.openapi_build import op as _op
 from hub.inbox.http.admin import ADMIN_MODELS, ADMIN_PATHS
+from hub.inbox.http.invites import INVITE_MODELS, INVITE_PATHS
 from hub.inbox.http.locale import LOCALE_MODELS, LOCALE_PATHS
 from hub.inbox.http.openapi import INBOX_MODELS, INBOX_PATHS
 from hub.inbox.http.ratings import RATING_MODELS, RATING_PATHS
@@ -57,6 +58,7 @@ PATHS: dict[str, dict[str, Any]] = {
     **UNREAD_PATHS,
     **MERGE_PATHS,
     **LOCALE_PATHS,
+    **INVITE_PATHS,
 }
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -77,6 +79,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     *UNREAD_MODELS,
     *MERGE_MODELS,
     *LOCALE_MODELS,
+    *INVITE_MODELS,
 )
 
 
