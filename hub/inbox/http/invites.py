@@ -141,13 +141,30 @@ async def use_link(request: web.Request) -> web.Response:
     return response
 
 
+_PAGE: dict[str, str] = {}
+
+
+def _page_in(language: str) -> str:
+    """The page in the installation's language (``<html lang>``, which ``invite.js`` reads
+    before it knows the link, and for a link that does not work)."""
+    if language not in _PAGE:
+        text = (STATIC_DIR / "invite.html").read_text(encoding="utf-8")
+        _PAGE[language] = text.replace('<html lang="en">', f'<html lang="{language}">', 1)
+    return _PAGE[language]
+
+
 @routes.get("/inbox/invite/{token}")
-async def invite_page(request: web.Request) -> web.StreamResponse:
-    headers = security_headers(request.app[CTX].settings)
-    headers["Content-Type"] = "text/html; charset=utf-8"
+async def invite_page(request: web.Request) -> web.Response:
+    settings = request.app[CTX].settings
+    headers = security_headers(settings)
     # The token is in the address: no other site may learn it from a Referer.
     headers["Referrer-Policy"] = "no-referrer"
-    return web.FileResponse(STATIC_DIR / "invite.html", headers=headers)
+    return web.Response(
+        text=_page_in(settings.language),
+        content_type="text/html",
+        charset="utf-8",
+        headers=headers,
+    )
 
 
 _TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}

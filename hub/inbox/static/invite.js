@@ -3,7 +3,7 @@
  * admin sent. It asks what the link is for (GET /api/v1/auth/links/{token}), lets the person
  * set his password twice, sends it (POST, which sets the session cookie) and opens the inbox.
  * A used, expired or unknown link says so and what to do. In the installation's language
- * (HUB_LANGUAGE, from the link's answer). */
+ * (HUB_LANGUAGE: the page's <html lang>, which the hub sets). */
 (function () {
   'use strict';
   var D = window.HubDom;
@@ -17,7 +17,7 @@
       password: 'Password', password_again: 'The password again', save: 'Set the password and log in',
       password_rule: 'At least 10 characters.', mismatch: 'The two passwords differ',
       too_short: 'The password needs at least 10 characters',
-      dead_title: 'This link does not work', to_login: 'Go to the log-in page',
+      dead_title: 'This link does not work', to_login: 'Go to the log-in page', lang_other: 'Русский',
       link_not_found: 'This link is not valid. Ask your admin for a new one.',
       link_used: 'This link was used already. Log in with your password, or ask your admin for a new link.',
       link_expired: 'This link has expired (links work 7 days). Ask your admin for a new one.',
@@ -30,7 +30,7 @@
       password: 'Пароль', password_again: 'Пароль ещё раз', save: 'Задать пароль и войти',
       password_rule: 'Не короче 10 символов.', mismatch: 'Пароли не совпадают',
       too_short: 'Пароль должен быть не короче 10 символов',
-      dead_title: 'Ссылка не работает', to_login: 'Перейти ко входу',
+      dead_title: 'Ссылка не работает', to_login: 'Перейти ко входу', lang_other: 'English',
       link_not_found: 'Ссылка недействительна. Попросите администратора прислать новую.',
       link_used: 'По этой ссылке уже задали пароль. Войдите с ним или попросите у администратора новую ссылку.',
       link_expired: 'Срок ссылки истёк (она действует 7 дней). Попросите администратора прислать новую.',
@@ -38,14 +38,18 @@
     }
   };
   /** @type {Lang} */
-  var lang = D.pickLang();
+  var lang = document.documentElement.lang === 'ru' ? 'ru' : 'en';
   var token = decodeURIComponent(window.location.pathname.split('/').pop() || '');
+  /** @type {ApiJson | null} the link, once the hub said what it is */
+  var shown = null;
 
   /** @param {string} key @param {Record<string, string | number>} [vars] */
   function t(key, vars) { return D.format(TEXTS[lang][key] || TEXTS.en[key] || key, vars); }
   function translate() {
-    document.documentElement.lang = lang;
-    D.all('[data-i]').forEach(function (node) { node.textContent = t(node.getAttribute('data-i') || ''); });
+    D.translate(t);
+    if (!shown) return;
+    D.$('invite-title').textContent = t(shown.purpose + '_title', { name: shown.name });
+    D.$('invite-who').textContent = t(shown.purpose + '_who', { email: shown.email });
   }
   /** @param {HubError} err */
   function dead(err) {
@@ -62,11 +66,9 @@
   }
   /** @param {ApiJson} link */
   function ready(link) {
-    lang = link.language === 'ru' ? 'ru' : 'en';
+    shown = link;
     translate();
     var form = D.$('invite-form', HTMLFormElement);
-    D.$('invite-title').textContent = t(link.purpose + '_title', { name: link.name });
-    D.$('invite-who').textContent = t(link.purpose + '_who', { email: link.email });
     D.show(form, true);
     D.control(form, 'password').focus();
     form.addEventListener('submit', function (ev) {
@@ -85,6 +87,12 @@
   }
   function boot() {
     translate();
+    D.all('[data-lang-switch]').forEach(function (b) {
+      b.addEventListener('click', function () {
+        lang = lang === 'ru' ? 'en' : 'ru';
+        translate();
+      });
+    });
     D.request('GET', '/api/v1/auth/links/' + encodeURIComponent(token)).then(ready).catch(dead);
   }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
