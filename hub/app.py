@@ -18,6 +18,7 @@ from hub.channels.http import routes as channel_routes
 from hub.context import HubContext
 from hub.crm_sync.call_sweep import CallSweep
 from hub.crm_sync.defaults import ensure_defaults
+from hub.crm_sync.http import contacts as contact_search_routes
 from hub.crm_sync.http import merges as merge_routes
 from hub.crm_sync.http import number_pool as number_pool_routes
 from hub.crm_sync.http import pipeline_routes
@@ -61,6 +62,7 @@ ROUTE_TABLES = (
     ops_routes.routes,
     unread_routes.routes,
     merge_routes.routes,
+    contact_search_routes.routes,
     inbox_routes.routes,
     attachment_routes.routes,
     email_view_routes.routes,

@@ -19,6 +19,7 @@ from hub import __version__
 from hub.channels import registry
 from hub.channels.http.openapi import CHANNEL_MODELS, CHANNEL_PATHS
 from hub.channels.spec import ChannelSpec
+from hub.crm_sync.http.contacts import CONTACT_SEARCH_MODELS, CONTACT_SEARCH_PATHS
 from hub.crm_sync.http.merges import MERGE_MODELS, MERGE_PATHS
 from hub.crm_sync.http.openapi import CRM_MODELS, CRM_PATHS
 from hub.crm_sync.http.openapi_numbers import NUMBER_MODELS, NUMBER_PATHS
@@ -59,6 +60,7 @@ PATHS: dict[str, dict[str, Any]] = {
     **MERGE_PATHS,
     **LOCALE_PATHS,
     **INVITE_PATHS,
+    **CONTACT_SEARCH_PATHS,
 }
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -80,6 +82,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     *MERGE_MODELS,
     *LOCALE_MODELS,
     *INVITE_MODELS,
+    *CONTACT_SEARCH_MODELS,
 )
 
 
