@@ -255,7 +255,9 @@ async def test_contact_card_and_page_speak_russian(browser: Any, hub: Hub) -> No
     await page.fill("#new-deal-form [name=nc_name]", "Оля")
     await page.fill("#new-deal-form [name=nc_phone]", "+79031112233")
     await page.click("#new-deal-form button[type=submit]")
-    await expect(page.locator("#toast")).to_have_text("Такой клиент уже есть: выберите его в списке")
+    await expect(page.locator("#toast")).to_have_text(
+        "Такой клиент уже есть: выберите его в списке"
+    )
     await expect(options).to_have_text(["Ольга Смирнова · +79031112233"])
     await expect(page.locator("#new-contact")).to_be_hidden()
     assert errors == []
