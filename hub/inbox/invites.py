@@ -201,12 +201,15 @@ def _check_usable(link: OperatorLink | None, op: Operator | None, now: datetime)
     return op
 
 
-async def _find(session: AsyncSession, token: str) -> tuple[OperatorLink | None, Operator | None]:
+async def _find(
+    session: AsyncSession, token: str, *, lock: bool = False
+) -> tuple[OperatorLink | None, Operator | None]:
+    """The link of ``token`` and its operator; ``lock`` holds the link's row (PostgreSQL) until
+    the transaction ends, so two tabs sending one link apply one after the other."""
     if not token or len(token) > 200:
         return None, None
-    link = await session.scalar(
-        select(OperatorLink).where(OperatorLink.token_hash == hash_token(token))
-    )
+    stmt = select(OperatorLink).where(OperatorLink.token_hash == hash_token(token))
+    link = await session.scalar(stmt.with_for_update() if lock else stmt)
     op = None if link is None else await session.get(Operator, link.operator_id)
     return link, op
 
@@ -238,11 +241,7 @@ async def use_link(ctx: HubContext, token: str, password: str) -> tuple[str, dic
     ttl = timedelta(hours=ctx.settings.token_ttl_hours)
 
     async def unit(session: AsyncSession) -> tuple[str, dict[str, Any], list[int]]:
-        link, op = await _find(session, token)
-        if link is not None:  # two tabs sending one link: the second sees it used
-            link = await session.scalar(
-                select(OperatorLink).where(OperatorLink.id == link.id).with_for_update()
-            )
+        link, op = await _find(session, token, lock=True)  # a second tab sees it used
         now = utcnow()
         usable = _check_usable(link, op, now)
         assert link is not None
