@@ -37,6 +37,7 @@
       linked_chats: 'Answers by email the visitors who left these website chats',
       plus_addressing: 'Reply-To with a thread token (sales+…@)', settings_other: 'Settings',
       tracking: 'Track opens and clicks of the emails operators send (each can still be sent untracked)',
+      system_mail: 'Send the hub’s own mail from this mailbox (operators’ invitations, password links)',
       ln_ru: 'Russian', ln_en: 'English', saved: 'Saved', created_ok: 'Created',
       provider: 'Provider', calls_hint: 'Fill in the secrets your provider has (the others stay empty); the lines to paste in its cabinet are shown once.',
       setup_of: 'Paste in the provider\'s cabinet:', answer_within: 'A call ringing this long is missed (seconds; empty: the provider decides)',
@@ -67,6 +68,7 @@
       linked_chats: 'Отвечает по почте посетителям, ушедшим из этих чатов сайта',
       plus_addressing: 'Reply-To с меткой переписки (sales+…@)', settings_other: 'Настройки',
       tracking: 'Отслеживать открытия и переходы в письмах операторов (каждое можно отправить без отслеживания)',
+      system_mail: 'Отправлять письма хаба с этого ящика (приглашения операторов, ссылки для пароля)',
       ln_ru: 'Русский', ln_en: 'Английский', saved: 'Сохранено', created_ok: 'Создано',
       provider: 'Провайдер', calls_hint: 'Заполните секреты, которые есть у вашего провайдера (остальные оставьте пустыми); строки для его кабинета покажем один раз.',
       setup_of: 'Вставьте в кабинете провайдера:', answer_within: 'Звонок, звонящий дольше, — пропущенный (секунд; пусто — решает провайдер)',
@@ -408,6 +410,8 @@
       form.appendChild(plus.label);
       var tracked = checkbox(t('tracking'), cfg.tracking !== false, 'tracking');
       form.appendChild(tracked.label);
+      var system = checkbox(t('system_mail'), cfg.system_mail === true, 'system_mail');
+      form.appendChild(system.label);
       var chats = el('div', 'checks');
       C.channels.filter(function (c) { return c.type === 'widget'; }).forEach(function (c) {
         var box = checkbox(c.name, (cfg.linked_widget_channel_ids || []).indexOf(c.id) >= 0, 'linked');
@@ -421,6 +425,7 @@
           .map(function (n) { return Number(n instanceof HTMLInputElement ? n.value : 0); });
         return {
           display_name: display.value, plus_addressing: plus.input.checked, tracking: tracked.input.checked,
+          system_mail: system.input.checked,
           linked_widget_channel_ids: linked, auto_leads: leads.input.checked
         };
       };
