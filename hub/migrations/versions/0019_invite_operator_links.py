@@ -1,7 +1,7 @@
 """operator invitations and password links: one-time links sent by email
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-06 15:40:00.000000
 
 A new table (``operator_links``: the SHA-256 of each link's token, its purpose, expiry and use)
@@ -16,8 +16,8 @@ from alembic import op
 
 import hub.db
 
-revision: str = "0018"
-down_revision: str | None = "0017"
+revision: str = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
