@@ -237,3 +237,61 @@ async def test_0008_adds_ratings_of_resolutions_and_keeps_the_rest(
             assert (await conn.execute(text("SELECT count(*) FROM messages"))).scalar() == 1
             with pytest.raises(DBAPIError):
                 await conn.execute(text("SELECT count(*) FROM conversation_ratings"))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_0017_counts_the_hits_already_stored(
+    backend: str, tmp_path: Path, served_services: ServedServices | str
+) -> None:
+    """0017 fills each tracked email's count rows from the hits stored before it: per kind and
+    verdict, the number, the first and last time and the greatest client name."""
+    async with _scratch_database(backend, tmp_path, served_services) as engine:
+        await upgrade(engine, "0016")
+        at = "'2026-12-01 10:00:00'"
+        hit = (
+            "INSERT INTO email_tracking_events (message_id, kind, at, ip, user_agent, method,"
+            " link, verdict, reason, client) VALUES (1, '{kind}', '{at}', '', '', 'GET', NULL,"
+            " '{verdict}', '', '{client}')"
+        )
+        async with engine.begin() as conn:
+            for sql in (
+                "INSERT INTO channels (id, type, name, secret, config, is_active, created_at)"
+                f" VALUES (1, 'email', 'Sales', 's', '{{}}', true, {at})",
+                "INSERT INTO contacts (id, name, search_text, attributes, created_at, updated_at)"
+                f" VALUES (1, 'Иван', 'иван', '{{}}', {at}, {at})",
+                "INSERT INTO conversations (id, channel_id, contact_id, status, created_at,"
+                " last_activity_at, last_message_preview, unread_count, attributes)"
+                f" VALUES (1, 1, 1, 'open', {at}, {at}, '', 0, '{{}}')",
+                "INSERT INTO messages (id, conversation_id, channel_id, kind, body, meta,"
+                f" created_at, delivery_attempts) VALUES (1, 1, 1, 'outgoing', 'КП', '{{}}',"
+                f" {at}, 0)",
+                "INSERT INTO email_tracking (message_id, token, links, sent_at)"
+                f" VALUES (1, 'tok', '[]', {at})",
+                hit.format(kind="open", at="2026-12-01 11:00:00", verdict="human", client=""),
+                hit.format(kind="open", at="2026-12-01 10:30:00", verdict="human", client=""),
+                hit.format(
+                    kind="open", at="2026-12-01 10:01:00", verdict="machine", client="Apple Mail"
+                ),
+                hit.format(kind="click", at="2026-12-01 12:00:00", verdict="human", client=""),
+            ):
+                await conn.execute(text(sql))
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT kind, verdict, hits, first_at, last_at, client"
+                        " FROM email_tracking_counts WHERE message_id = 1 ORDER BY kind, verdict"
+                    )
+                )
+            ).all()
+        got = [(k, v, n, str(first)[:19], str(last)[:19], c) for k, v, n, first, last, c in rows]
+        assert got == [
+            ("click", "human", 1, "2026-12-01 12:00:00", "2026-12-01 12:00:00", ""),
+            ("open", "human", 2, "2026-12-01 10:30:00", "2026-12-01 11:00:00", ""),
+            ("open", "machine", 1, "2026-12-01 10:01:00", "2026-12-01 10:01:00", "Apple Mail"),
+        ]
+        await _downgrade(engine, "0016")
+        async with engine.connect() as conn:
+            count = "SELECT count(*) FROM email_tracking_events"
+            assert (await conn.execute(text(count))).scalar() == 4

@@ -6,8 +6,13 @@ pixel's and links' addresses), the links of its HTML part in order (a click name
 its place, so the hub only ever redirects to a link it stored) and when it was sent (what the
 "too soon after sending to be a person" rule measures from). Each request for the pixel or a
 link is an ``EmailTrackingEvent``: time, address, user agent, method, the link, and the
-classifier's verdict (human, machine, unknown) with its reason in words. Counts are read from
-the events, never kept beside them, so a later re-classification cannot leave them stale.
+classifier's verdict (human, machine, unknown) with its reason in words.
+
+The summaries ("opened twice · 1 click") are read from ``EmailTrackingCount``: one row per
+email, kind and verdict, added to in the same statement batch that stores the events, so it
+always agrees with them. Counting the events on every read instead cost a scan of all an
+email's hits for each batch of new ones (70 ms at 40,000 hits on SQLite), which grew with every
+open; a count row is one look-up whatever the email's history.
 """
 
 from __future__ import annotations
@@ -69,6 +74,23 @@ class EmailTrackingEvent(Base):
     #: Why, in words: "Apple Mail Privacy Protection prefetch (Apple's proxy address)".
     reason: Mapped[str] = mapped_column(String(200), default="")
     #: The mail client or machine named by the reason ("Apple Mail", "Outlook", "Gmail").
+    client: Mapped[str] = mapped_column(String(60), default="")
+
+
+class EmailTrackingCount(Base):
+    """How many hits of one kind and verdict a tracked email has had, first and last."""
+
+    __tablename__ = "email_tracking_counts"
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("email_tracking.message_id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(8), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    #: The greatest client name among the hits, as ``max(client)`` over them would give.
     client: Mapped[str] = mapped_column(String(60), default="")
 
 

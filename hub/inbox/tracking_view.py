@@ -3,8 +3,9 @@ hits apart) and the hits on the emails sent to a contact, newest first.
 
 Only human hits count as opens and clicks. Machine hits (Apple's prefetch, image proxies,
 link scanners) are counted apart and named, and ``unknown`` ones are neither: the inbox shows
-"opened twice · 1 click" and, greyed, "maybe a robot (Apple Mail)". The summary is worked out
-from the events each time (one grouped query), so it can never disagree with them.
+"opened twice · 1 click" and, greyed, "maybe a robot (Apple Mail)". The summary is read from
+the count rows (``EmailTrackingCount``) kept in the same transactions as the events, so it
+agrees with them and costs one look-up however many hits an email has had.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.inbox.item_models import EmailItem
@@ -21,6 +22,7 @@ from hub.inbox.models import Message
 from hub.inbox.serialize import iso
 from hub.inbox.tracking_models import (
     EmailTracking,
+    EmailTrackingCount,
     EmailTrackingEvent,
     HitKind,
     Verdict,
@@ -30,10 +32,44 @@ from hub.inbox.tracking_models import (
 #: The summary's grouped counts (``?`` marks the message ids), for the write lane's driver
 #: connection; ``summaries_of`` asks the same through the ORM.
 SUMMARY_SQL = (
-    "SELECT message_id, kind, verdict, count(*), min(at), max(at), max(client)"
-    " FROM email_tracking_events WHERE message_id IN ({marks})"
-    " GROUP BY message_id, kind, verdict"
+    "SELECT message_id, kind, verdict, hits, first_at, last_at, client"
+    " FROM email_tracking_counts WHERE message_id IN ({marks})"
 )
+#: Adds a batch's hits of one email, kind and verdict to its count row (``?`` marks, one row
+#: per key: its hits, first and last time and greatest client name). Relative, so batches of
+#: two processes at once both count.
+COUNT_SQL = (
+    "INSERT INTO email_tracking_counts"
+    " (message_id, kind, verdict, hits, first_at, last_at, client) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (message_id, kind, verdict) DO UPDATE SET"
+    " hits = email_tracking_counts.hits + excluded.hits,"
+    " first_at = CASE WHEN excluded.first_at < email_tracking_counts.first_at"
+    " THEN excluded.first_at ELSE email_tracking_counts.first_at END,"
+    " last_at = CASE WHEN excluded.last_at > email_tracking_counts.last_at"
+    " THEN excluded.last_at ELSE email_tracking_counts.last_at END,"
+    " client = CASE WHEN excluded.client > email_tracking_counts.client"
+    " THEN excluded.client ELSE email_tracking_counts.client END"
+)
+#: A count row's key: the email's message, the hit's kind and its verdict.
+CountKey = tuple[int, str, str]
+
+
+def count_rows(hits: Iterable[tuple[int, str, str, Any, str]]) -> list[tuple[Any, ...]]:
+    """(message, kind, verdict, time, client) of each stored hit -> one ``COUNT_SQL`` row per
+    key: (message, kind, verdict, hits, first, last, greatest client)."""
+    rows: dict[CountKey, list[Any]] = {}
+    for message_id, kind, verdict, at, client in hits:
+        row = rows.get((message_id, kind, verdict))
+        if row is None:
+            rows[(message_id, kind, verdict)] = [message_id, kind, verdict, 1, at, at, client]
+            continue
+        row[3] += 1
+        row[4] = min(row[4], at)
+        row[5] = max(row[5], at)
+        row[6] = max(row[6], client)
+    return [tuple(row) for _key, row in sorted(rows.items())]
+
+
 CONTACT_HITS_LIMIT = 100
 
 SummaryRow = tuple[int, str, str, int, Any, Any, str | None]
@@ -77,19 +113,11 @@ async def summaries_of(
     tracked_ids = list(tracked)
     if not tracked_ids:
         return {}
-    e = EmailTrackingEvent
+    c = EmailTrackingCount
     rows = await session.execute(
-        select(
-            e.message_id,
-            e.kind,
-            e.verdict,
-            func.count(),
-            func.min(e.at),
-            func.max(e.at),
-            func.max(e.client),
+        select(c.message_id, c.kind, c.verdict, c.hits, c.first_at, c.last_at, c.client).where(
+            c.message_id.in_(tracked_ids)
         )
-        .where(e.message_id.in_(tracked_ids))
-        .group_by(e.message_id, e.kind, e.verdict)
     )
     return summarize(tracked_ids, [tuple(r) for r in rows.all()])  # type: ignore[misc]
 

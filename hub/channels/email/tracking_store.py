@@ -5,8 +5,9 @@ email when it lands), so hits take the group commit's batch path, as customer me
 (``hub.writes``, ``hub.inbox.inbound_batch``): a batch of hits costs a few statements on the
 write lane's own connection, not an ORM unit each. For a batch: one look-up of the tokens'
 emails (with their conversation, contact and sender), one of the links clicked in the last
-``BURST_S`` (the "every link at once" rule), the verdicts, one insert of all the hits, and, if
-a person opened or clicked, one grouped count of those emails' hits for the events' summaries.
+``BURST_S`` (the "every link at once" rule), the verdicts, one insert of all the hits, one
+upsert of their count rows, and, if a person opened or clicked, one read of those emails' count
+rows for the events' summaries.
 ``run_one`` is the same on an ORM session, for a batch that failed and is written hit by hit.
 
 The answer for each hit is the link to redirect to (a click of a stored link), or None.
@@ -19,18 +20,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels.email.tracking_verdict import BURST_S, Hit, Judgement, Seen, judge
 from hub.context import HubContext
-from hub.db import utcnow
+from hub.db import UTCDateTime, utcnow
 from hub.driver import DriverConnection
 from hub.events import Event, MessageClicked, MessageOpened, Recipients
 from hub.inbox.inbound_batch import run_batch_sql
 from hub.inbox.inbound_sql import BatchSql, insert_sql, marks
 from hub.inbox.tracking_models import EmailTrackingEvent, HitKind, Verdict
-from hub.inbox.tracking_view import SUMMARY_SQL, summaries_of, summarize
+from hub.inbox.tracking_view import COUNT_SQL, SUMMARY_SQL, count_rows, summaries_of, summarize
 from hub.jsoncodec import loads
 from hub.writes import RunAlone
 
@@ -149,6 +150,23 @@ def _event_row(judged: _Judged) -> tuple[Any, ...]:
     )
 
 
+def _counted(rows: Sequence[tuple[Any, ...]]) -> list[tuple[int, str, str, Any, str]]:
+    """(message, kind, verdict, time, client) of each ``_event_row``, for ``count_rows``."""
+    return [(r[0], r[1], r[7], r[2], r[9]) for r in rows]
+
+
+_COUNT_NAMES = ("message_id", "kind", "verdict", "hits", "first_at", "last_at", "client")
+#: ``COUNT_SQL`` for an ORM session, its times bound as the models store them.
+_COUNT_ORM = text(
+    COUNT_SQL.replace(
+        "VALUES (?, ?, ?, ?, ?, ?, ?)", f"VALUES ({', '.join(':' + n for n in _COUNT_NAMES)})"
+    )
+).bindparams(
+    bindparam("first_at", type_=UTCDateTime(timezone=True)),
+    bindparam("last_at", type_=UTCDateTime(timezone=True)),
+)
+
+
 def _events(judged: list[_Judged | None], summaries: dict[int, dict[str, Any]]) -> list[Event]:
     """``message.opened`` / ``message.clicked`` for the hits people made."""
     out: list[Event] = []
@@ -200,6 +218,13 @@ def _write(
             insert_sql("email_tracking_events", EVENT_COLUMNS),
             [(*r[:2], sql.time(r[2]), *r[3:]) for r in rows_out],
         )
+        sql.execute_many(
+            COUNT_SQL,
+            [
+                (*key, hits, sql.time(first), sql.time(last), client)
+                for *key, hits, first, last, client in count_rows(_counted(rows_out))
+            ],
+        )
     people = sorted(
         {one.email.message_id for one in stored if one.judgement.verdict == Verdict.HUMAN}
     )
@@ -233,9 +258,11 @@ async def _write_one(
     one = judged[0]
     if one is None:
         return judged, {}
-    values = dict(zip(EVENT_COLUMNS, _event_row(one), strict=True))
-    session.add(EmailTrackingEvent(**values))
+    event = _event_row(one)
+    session.add(EmailTrackingEvent(**dict(zip(EVENT_COLUMNS, event, strict=True))))
     await session.flush()
+    for counted in count_rows(_counted([event])):
+        await session.execute(_COUNT_ORM, dict(zip(_COUNT_NAMES, counted, strict=True)))
     people = [one.email.message_id] if one.judgement.verdict == Verdict.HUMAN else []
     return judged, await summaries_of(session, people)
 

@@ -166,6 +166,13 @@ def known_bot(user_agent: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
+def machine_agent(user_agent: str) -> bool:
+    """A scanner, HTTP library or known bot by its user agent (cached: the same few agents
+    come again and again, and the pattern is long)."""
+    return bool(_SCANNER_UA.search(user_agent)) or known_bot(user_agent)
+
+
+@functools.lru_cache(maxsize=4096)
 def client_of(user_agent: str) -> str | None:
     for pattern, name in _CLIENTS:
         if pattern.search(user_agent):
@@ -235,7 +242,7 @@ RULES: tuple[Rule, ...] = (
         "Microsoft Defender",
     ),
     (
-        lambda h, s: bool(_SCANNER_UA.search(h.user_agent)) or known_bot(h.user_agent),
+        lambda h, s: machine_agent(h.user_agent),
         Verdict.MACHINE,
         "a known bot, scanner or HTTP library user agent",
         "scanner",
