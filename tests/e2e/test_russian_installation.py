@@ -36,7 +36,7 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-async def settings(tmp_path: Path, sqlite_template: Path, port: int) -> Settings:
+def settings(tmp_path: Path, sqlite_template: Path, port: int) -> Settings:
     """A Russian installation, embedded (as tests/e2e/conftest.py's, with HUB_LANGUAGE=ru)."""
     db = tmp_path / "hub.db"
     shutil.copy(sqlite_template, db)
