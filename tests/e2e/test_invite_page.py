@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from hub.http import CTX
 from hub.settings import Settings
@@ -34,7 +35,7 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"language": "ru"})
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def smtp(trust: TlsFiles) -> AsyncIterator[SmtpServer]:  # noqa: F811
     server = await start_smtp(trust)
     yield server
