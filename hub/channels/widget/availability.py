@@ -27,6 +27,10 @@ from hub.presence import Audience
 
 log = logging.getLogger(__name__)
 
+#: Each audience once: the idle sockets of one team's visitors share it (two frozensets and the
+#: record cost 480 bytes a socket). As many as there are (team, assignee) pairs in use.
+_AUDIENCES: dict[Audience, Audience] = {}
+
 
 async def audience_of(ctx: HubContext, visitor: Visitor, channel: Channel) -> Audience:
     """The teams and operators who may see the visitor's newest conversation (``Audience``)."""
@@ -49,7 +53,8 @@ async def audience_of(ctx: HubContext, visitor: Visitor, channel: Channel) -> Au
         team_id, assignee_id = found
         teams = {team_id} if team_id is not None else set()
         operators = {assignee_id} if assignee_id is not None else set()
-    return Audience(frozenset(teams), frozenset(operators))
+    audience = Audience(frozenset(teams), frozenset(operators))
+    return _AUDIENCES.setdefault(audience, audience)
 
 
 def working_hours(spec: str, tz_name: str, now: datetime | None = None) -> dict[str, Any] | None:

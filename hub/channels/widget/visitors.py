@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import jsoncodec
 from hub.channels.widget.agent import describe_agent
 from hub.channels.widget.callback import callback_view
 from hub.channels.widget.config import TYPE, WidgetConfig, public_settings
@@ -101,6 +102,20 @@ def to_visitor(row: WidgetVisitor) -> Visitor:
         dict(row.first_touch),
         dict(row.last_touch),
     )
+
+
+def pack_visitor(visitor: Visitor) -> str:
+    """The visitor as one JSON string, for an idle socket to hold between frames: his profile
+    and touches decoded cost several times their text (1.9 KiB a socket, measured). A string,
+    not orjson's bytes, which keep the whole buffer they were written in (4 KiB here)."""
+    v = visitor
+    return jsoncodec.dumps(
+        [v.id, v.channel_id, v.contact_id, v.identifier, v.profile, v.first_touch, v.last_touch]
+    )
+
+
+def unpack_visitor(packed: str) -> Visitor:
+    return Visitor(*jsoncodec.loads(packed))
 
 
 def visitor_file(att: dict[str, Any]) -> dict[str, Any]:
