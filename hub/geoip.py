@@ -28,6 +28,13 @@ METADATA_SPAN = 128 * 1024
 #: The languages whose names a place keeps: the hub's own.
 LANGUAGES = ("en", "ru")
 SETTING = "HUB_GEOIP_DATABASE"
+#: The credit the free databases' licences ask of pages that show their data, by the start of
+#: the database's type (its metadata): DB-IP's Lite (CC BY 4.0) asks a web application for a
+#: link back on those pages, GeoLite2 (its EULA, with CC BY-SA 4.0) for attribution to MaxMind.
+CREDITS = (
+    ("DBIP-", {"text": "IP Geolocation by DB-IP", "url": "https://db-ip.com"}),
+    ("GeoLite2-", {"text": "GeoLite2 data created by MaxMind", "url": "https://www.maxmind.com"}),
+)
 
 
 class GeoIPUnreadable(DomainError):
@@ -98,11 +105,13 @@ def place_of(record: Any) -> dict[str, Any]:
     return place
 
 
-def _open(path: Path) -> Any:
+def _open(path: Path) -> tuple[Any, str]:
+    """The reader and the database's type (``GeoLite2-City``, ``DBIP-City-Lite``…)."""
     import maxminddb  # only when an admin configured a database
 
     try:
-        return maxminddb.open_database(path, maxminddb.MODE_AUTO)
+        reader = maxminddb.open_database(path, maxminddb.MODE_AUTO)
+        return reader, str(reader.metadata().database_type)
     except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
         raise GeoIPUnreadable(f"{SETTING}: {path} cannot be read as a MaxMind DB: {exc}") from exc
 
@@ -113,6 +122,8 @@ class GeoIP:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._reader: Any = None
+        #: From the database's metadata once it is open.
+        self.database_type = ""
         self._lock = asyncio.Lock()
         #: A look-up that failed is logged once, not on every visitor.
         self._failure_logged = False
@@ -127,7 +138,15 @@ class GeoIP:
             return
         async with self._lock:
             if self._reader is None:
-                self._reader = await asyncio.to_thread(_open, self.path)
+                self._reader, self.database_type = await asyncio.to_thread(_open, self.path)
+
+    @property
+    def credit(self) -> dict[str, str] | None:
+        """What pages showing a city must credit (``CREDITS``), once the database is open."""
+        for prefix, credit in CREDITS:
+            if self._reader is not None and self.database_type.startswith(prefix):
+                return credit
+        return None
 
     async def place(self, address: str) -> dict[str, Any]:
         """The city and country of ``address`` (``place_of``); empty when no database is set,

@@ -24,11 +24,12 @@ UNMAPPED_IP = "8.8.8.8"
 RUSSIA = {"iso_code": "RU", "names": {"en": "Russia", "ru": "Россия", "de": "Russland"}}
 
 
-def write_city_database(path: Path) -> Path:
+def write_city_database(path: Path, database_type: str = "GeoLite2-City") -> Path:
+    """The database, of ``database_type`` (its metadata: GeoLite2-City, DBIP-City-Lite…)."""
     writer = MMDBWriter(
         ip_version=6,
         ipv4_compatible=True,
-        database_type="GeoLite2-City",
+        database_type=database_type,
         languages=["en", "ru"],
         description="hub tests",
     )

@@ -85,6 +85,12 @@ async def test_a_visitor_s_city_and_country_come_from_his_address(
     app = create_app(settings.model_copy(update={"geoip_database": geoip, "behind_proxy": True}))
     client = await aiohttp_client(app)
     admin = await make_operator(client, role="admin")
+    # The pages show the credit GeoLite2's licence asks for beside a city.
+    locale = await (await client.get("/api/v1/locale", headers=admin.headers)).json()
+    assert locale["geoip_credit"] == {
+        "text": "GeoLite2 data created by MaxMind",
+        "url": "https://www.maxmind.com",
+    }
     channel = await make_widget_channel(client, admin)
     page = {"url": f"{ORIGIN}/pechi", "title": "Печи", "referrer": ""}
     forwarded = {

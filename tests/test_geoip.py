@@ -4,6 +4,7 @@
   only (a city with no Russian name keeps its English one), IPv4, IPv6 and IPv4-mapped IPv6;
 * private, loopback and unparsable addresses are never looked up, and an address the database
   does not have gives nothing; no setting gives nothing;
+* the free databases' credit (DB-IP's link back, MaxMind's attribution) is told by type;
 * a path that does not exist or is not a MaxMind DB file fails the settings (and ``hub serve``
   says so in one line); a file that looks like one but cannot be read fails the start.
 
@@ -63,6 +64,30 @@ async def test_a_non_public_address_is_not_looked_up(city_db: Path, address: str
     geoip = GeoIP(city_db)
     try:
         assert await geoip.place(address) == {}
+    finally:
+        geoip.close()
+
+
+@pytest.mark.parametrize(
+    ("database_type", "credit"),
+    [
+        (
+            "GeoLite2-City",
+            {"text": "GeoLite2 data created by MaxMind", "url": "https://www.maxmind.com"},
+        ),
+        ("DBIP-City-Lite", {"text": "IP Geolocation by DB-IP", "url": "https://db-ip.com"}),
+        ("GeoIP2-City", None),  # MaxMind's paid database asks for none
+    ],
+)
+async def test_the_credit_the_database_s_licence_asks_for(
+    tmp_path: Path, database_type: str, credit: dict[str, str] | None
+) -> None:
+    geoip = GeoIP(write_city_database(tmp_path / "city.mmdb", database_type))
+    assert geoip.credit is None  # not known before the database is open
+    await geoip.open()
+    try:
+        assert geoip.database_type == database_type
+        assert geoip.credit == credit
     finally:
         geoip.close()
 
