@@ -125,8 +125,10 @@ class GeoIP:
         #: From the database's metadata once it is open.
         self.database_type = ""
         self._lock = asyncio.Lock()
-        #: A look-up that failed is logged once, not on every visitor.
+        #: A look-up that failed is logged once, not on every visitor; a file that could not be
+        #: opened is not tried again for each one.
         self._failure_logged = False
+        self._unreadable = False
 
     @property
     def enabled(self) -> bool:
@@ -151,7 +153,7 @@ class GeoIP:
     async def place(self, address: str) -> dict[str, Any]:
         """The city and country of ``address`` (``place_of``); empty when no database is set,
         the address is not public, the database does not know it, or it cannot be read."""
-        if self.path is None:
+        if self.path is None or self._unreadable:
             return {}
         ip = public_address(address)
         if ip is None:
@@ -162,6 +164,7 @@ class GeoIP:
         except ValueError:
             return {}  # an IPv6 address in a database of IPv4 addresses only
         except (GeoIPUnreadable, RuntimeError) as exc:  # maxminddb's InvalidDatabaseError
+            self._unreadable = self._unreadable or isinstance(exc, GeoIPUnreadable)
             if not self._failure_logged:
                 self._failure_logged = True
                 log.warning("GeoIP look-up failed (logged once): %s", exc)

@@ -136,6 +136,20 @@ def test_serve_with_a_wrong_path_stops_with_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in run.stderr and "does not exist" in run.stderr
 
 
+async def test_a_damaged_database_gives_no_city_to_a_context_not_started(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A command's context opens the database on its first look-up: a file it cannot read
+    names no city, is logged once and not opened again for each visitor."""
+    damaged = tmp_path / "damaged.mmdb"
+    damaged.write_bytes(b"\0" * 64 + METADATA_MARKER + b"\0" * 16)
+    geoip = GeoIP(damaged)
+    assert await geoip.place(MOSCOW_IP) == {}
+    assert await geoip.place(MOSCOW_IP) == {}
+    failures = [r for r in caplog.records if "GeoIP look-up failed" in r.getMessage()]
+    assert len(failures) == 1 and "damaged.mmdb" in failures[0].getMessage()
+
+
 async def test_a_damaged_database_fails_the_start(
     tmp_path: Path, settings: Settings, aiohttp_client: Any
 ) -> None:
