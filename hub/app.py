@@ -13,10 +13,12 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels import registry
+from hub.channels.base import SystemMailer
 from hub.channels.http import routes as channel_routes
 from hub.context import HubContext
 from hub.crm_sync.call_sweep import CallSweep
 from hub.crm_sync.defaults import ensure_defaults
+from hub.crm_sync.http import contacts as contact_search_routes
 from hub.crm_sync.http import merges as merge_routes
 from hub.crm_sync.http import number_pool as number_pool_routes
 from hub.crm_sync.http import pipeline_routes
@@ -36,6 +38,7 @@ from hub.inbox.http import admin as admin_routes
 from hub.inbox.http import attachments as attachment_routes
 from hub.inbox.http import canned as canned_routes
 from hub.inbox.http import email_view as email_view_routes
+from hub.inbox.http import invites as invite_routes
 from hub.inbox.http import locale as locale_routes
 from hub.inbox.http import pages as inbox_pages
 from hub.inbox.http import ratings as rating_routes
@@ -59,6 +62,7 @@ ROUTE_TABLES = (
     ops_routes.routes,
     unread_routes.routes,
     merge_routes.routes,
+    contact_search_routes.routes,
     inbox_routes.routes,
     attachment_routes.routes,
     email_view_routes.routes,
@@ -74,6 +78,7 @@ ROUTE_TABLES = (
     pipeline_routes.routes,
     number_pool_routes.routes,
     locale_routes.routes,
+    invite_routes.routes,
     routing_routes.routes,
 )
 
@@ -123,6 +128,9 @@ def create_app(settings: Settings) -> web.Application:
     ctx.channel_capabilities = registry.capabilities()
     ctx.contact_rows = registry.contact_rows()
     ctx.adapters = adapters
+    ctx.system_mailers = {
+        kind: adapter for kind, adapter in adapters.items() if isinstance(adapter, SystemMailer)
+    }
     ctx.live_adapters = {
         kind: adapter for kind, adapter in adapters.items() if ctx.capabilities_of(kind).live
     }

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.bus import Bus, MemoryBus
-from hub.channels.base import ChannelAdapter
+from hub.channels.base import ChannelAdapter, SystemMailer
 from hub.channels.capabilities import UNKNOWN, Capabilities
 from hub.channels.hooks import ContactRows
 from hub.db import make_engine, make_sessionmaker
@@ -77,6 +77,8 @@ class HubContext:
     #: Every channel type's adapter (a channel that hands a reply to another, as the widget
     #: does to the mailbox that answers its visitors who left, finds it here).
     adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
+    #: The adapters that can send the hub's own mail (invitations, password links), by type.
+    system_mailers: dict[str, SystemMailer] = field(default_factory=dict)
 
     def capabilities_of(self, channel_type: str) -> Capabilities:
         return self.channel_capabilities.get(channel_type, UNKNOWN)

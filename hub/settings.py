@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     #: How often calls left ringing past their channel's ``answer_within_s`` are counted as
     #: missed (and get their "call back" task).
     call_sweep_interval_s: float = 15.0
+    #: Recordings a provider names by id (Zadarma, Mango): how often due fetches are looked
+    #: for when no webhook woke the worker, the wait before the second attempt (doubled after
+    #: each, at most an hour) and the attempts in all.
+    recording_fetch_interval_s: float = 30.0
+    recording_retry_s: float = 60.0
+    recording_attempts: int = 8
     #: How often open tasks that fell due are looked for, to tell their owners (``task.due``).
     task_reminder_interval_s: float = 15.0
     #: With Redis, how often each process writes its count of operator sockets (kept three

@@ -39,7 +39,7 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-async def settings(tmp_path: Path, sqlite_template: Path, port: int) -> Settings:
+def settings(tmp_path: Path, sqlite_template: Path, port: int) -> Settings:
     """A Russian installation, embedded (as tests/e2e/conftest.py's, with HUB_LANGUAGE=ru),
     with a GeoIP database, behind a proxy that names the visitors' addresses."""
     db = tmp_path / "hub.db"
@@ -248,6 +248,38 @@ async def test_contact_card_and_page_speak_russian(browser: Any, hub: Hub) -> No
         "150000.00",
         "КП отправлено",
     )
+
+    # A customer the hub has not met: nobody found by his phone, so «+ Новый клиент» makes him
+    # with the deal (the phone typed in the search comes along); then the same phone in any
+    # spelling finds him, and making him again picks him instead of a second card.
+    await page.goto(hub.url + "/inbox/deals")
+    await page.click("#new-deal-btn")
+    await page.fill("#new-deal-form [name=q]", "8 (903) 111-22-33")
+    options = page.locator("#new-deal-form [name=contact_id] option")
+    await expect(options).to_have_text(["Никого не нашли: создайте нового клиента"])
+    await page.click("#new-contact-btn")
+    await expect(page.locator("#new-contact legend")).to_have_text("Новый клиент")
+    await expect(page.locator("#new-deal-form [name=nc_phone]")).to_have_value("8 (903) 111-22-33")
+    await page.fill("#new-deal-form [name=nc_name]", "Ольга Смирнова")
+    await page.click("#new-deal-form button[type=submit]")
+    await expect(page.locator("#d-title")).to_have_text("Ольга Смирнова")
+    olga = await hub.call("GET", f"/api/v1/deals/{int(page.url.rsplit('/', 1)[1])}")
+    card = await hub.call("GET", f"/api/v1/contacts/{olga['contact_id']}")
+    assert card["name"] == "Ольга Смирнова" and card["phones"] == ["+79031112233"]
+    await page.goto(hub.url + "/inbox/deals")
+    await page.click("#new-deal-btn")
+    await page.fill("#new-deal-form [name=q]", "+7 903 111 22 33")
+    await expect(options).to_have_text(["Ольга Смирнова · +79031112233"])
+    await page.fill("#new-deal-form [name=q]", "903111")
+    await page.click("#new-contact-btn")
+    await page.fill("#new-deal-form [name=nc_name]", "Оля")
+    await page.fill("#new-deal-form [name=nc_phone]", "+79031112233")
+    await page.click("#new-deal-form button[type=submit]")
+    await expect(page.locator("#toast")).to_have_text(
+        "Такой клиент уже есть: выберите его в списке"
+    )
+    await expect(options).to_have_text(["Ольга Смирнова · +79031112233"])
+    await expect(page.locator("#new-contact")).to_be_hidden()
     assert errors == []
 
 

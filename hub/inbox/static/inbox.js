@@ -35,6 +35,7 @@
       wrong_login: 'Wrong email or password', unassigned_to: 'unassigned', assignee: 'Assignee',
       enable_notifications: 'Enable notifications', notifications_on: 'Notifications on',
       new_conversation: 'New conversation', today: 'Today', yesterday: 'Yesterday',
+      preview_ringing: 'ringing', preview_answered: 'answered', preview_missed: 'missed',
       not_delivered: 'not delivered', delivered: 'sent', pending_delivery: 'sending…',
       system: 'System', you: 'you', nothing: '—', error: 'Something went wrong',
       role_operator: 'operator', role_manager: 'manager', role_admin: 'admin',
@@ -70,6 +71,7 @@
       wrong_login: 'Неверная почта или пароль', unassigned_to: 'не назначен',
       assignee: 'Оператор', enable_notifications: 'Включить уведомления',
       notifications_on: 'Уведомления включены', new_conversation: 'Новый диалог',
+      preview_ringing: 'звонит', preview_answered: 'отвечен', preview_missed: 'пропущен',
       today: 'Сегодня', yesterday: 'Вчера', not_delivered: 'не доставлено',
       delivered: 'отправлено', pending_delivery: 'отправляется…', system: 'Система', you: 'вы',
       nothing: '—', error: 'Что-то пошло не так', role_operator: 'оператор',
@@ -132,6 +134,19 @@
 
   /** @param {string} key @param {Record<string, string | number>} [vars] */
   function t(key, vars) { return D.format(TEXTS[S.lang][key] || TEXTS.en[key] || key, vars); }
+
+  /**
+   * A conversation's line as the list shows it: a call's (hub/inbox/items.py, call_preview:
+   * "📞 <number>" ringing, "📞 <number> m:ss" answered, "📵 <number>" missed or busy) with the
+   * call's state in the operator's language; any other line as it is.
+   * @param {string} line
+   */
+  function previewText(line) {
+    var call = /^(📞|📵) (\S*)( \d+:\d\d)?$/.exec(line);
+    if (!call) return line;
+    var state = call[1] === '📵' ? 'preview_missed' : call[3] ? 'preview_answered' : 'preview_ringing';
+    return line + ' · ' + t(state);
+  }
 
   /* ---------- language ---------- */
   function applyLang() {
@@ -466,7 +481,7 @@
       top.appendChild(el('time', 'row-time', shortTime(c.last_activity_at)));
       main.appendChild(top);
       var bottom = el('div', 'row-bottom');
-      bottom.appendChild(el('span', 'row-preview', c.last_message_preview || ''));
+      bottom.appendChild(el('span', 'row-preview', previewText(c.last_message_preview || '')));
       // The operator's own count (he may have read what a colleague has not); events carry
       // only the conversation's, which notice.js folds into his.
       var unread = c.my_unread_count !== undefined ? c.my_unread_count : c.unread_count;
