@@ -158,6 +158,9 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     ctx = app[CTX]
+    # A GeoIP database that cannot be read stops the start (HUB_GEOIP_DATABASE), before
+    # anything else was started.
+    await ctx.geoip.open()
     await ctx.start()
     if ctx.settings.migrate_on_start:
         from hub.db import make_engine

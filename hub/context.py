@@ -22,6 +22,7 @@ from hub.channels.hooks import ContactRows
 from hub.db import make_engine, make_sessionmaker
 from hub.dbhealth import DatabaseHealth
 from hub.events import EVENTS_TOPIC, NEW_CONVERSATIONS_TOPIC, ConversationCreated, Event
+from hub.geoip import GeoIP
 from hub.inbox.auth import PasswordHasher
 from hub.inbox.token_check import TokenCheck
 from hub.media import MediaStore
@@ -49,6 +50,8 @@ class HubContext:
     probe_engine: AsyncEngine
     #: Answers who a bearer token belongs to, for every request (``hub.inbox.token_check``).
     tokens: TokenCheck
+    #: Where a visitor's address is (``HUB_GEOIP_DATABASE``; names nothing when it is unset).
+    geoip: GeoIP
     #: Set when a reply waits for delivery, so the delivery worker wakes at once.
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     #: Set when a conversation may be waiting for an operator or an operator may take one (a
@@ -112,6 +115,7 @@ class HubContext:
                 settings.database_url, timeout_s=settings.ready_timeout_s, pooled=False
             ),
             tokens=TokenCheck(engine, health, settings.db_timeout_s),
+            geoip=GeoIP(settings.geoip_database),
         )
 
     async def start(self) -> None:
@@ -125,6 +129,7 @@ class HubContext:
         await self.health.settle(2 * self.settings.db_timeout_s)
         await self.engine.dispose()
         await self.probe_engine.dispose()
+        self.geoip.close()
 
     async def write(self, unit: Callable[[AsyncSession], Awaitable[T]], key: object = None) -> T:
         """Run a write unit; it has committed when this returns. Units with one ``key`` (a

@@ -231,6 +231,8 @@ async def create_session(request: web.Request) -> web.Response:
             phone=contact["phone"],
             identifier=body.identifier,
             identifier_hash=body.identifier_hash,
+            # His city and country, kept with this touch (HUB_GEOIP_DATABASE; else nothing).
+            place=await ctx.geoip.place(client_address(request)),
         ),
     )
     if body.identifier is not None:

@@ -65,7 +65,8 @@ def verify_identity(secret: str, identifier: str, identifier_hash: str) -> bool:
 
 def touch_from_page(page: dict[str, str]) -> dict[str, Any]:
     """A touch: the page, its referrer, the advert markers in its URL, and the browser, system
-    and device the page was seen on (``agent``)."""
+    and device the page was seen on (``agent``). ``start_session`` adds the city and country of
+    the visitor's address when a GeoIP database is configured (``hub.geoip``)."""
     url = page.get("url", "")[:2000]
     touch: dict[str, Any] = {
         "url": url,
@@ -207,6 +208,8 @@ class SessionIn:
     phone: str | None = None
     identifier: str | None = None
     identifier_hash: str | None = None
+    #: Where his address is (``hub.geoip``): ``city``, ``country``, ``country_code`` when known.
+    place: dict[str, Any] | None = None
 
 
 async def start_session(
@@ -227,6 +230,7 @@ async def start_session(
     elif cfg.require_identity:
         raise Forbidden("this site requires a verified identity", code="identity_required")
     touch = touch_from_page(data.page)
+    touch.update(data.place or {})
     profile = {
         k: v for k, v in (("name", data.name), ("email", data.email), ("phone", data.phone)) if v
     }

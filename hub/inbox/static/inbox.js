@@ -42,7 +42,7 @@
       lang_other: 'Русский', contact: 'Contact', team: 'Team',
       keep_team: '(keep the team)', team_only: '(no operator, the team only)',
       company: 'Company', notes: 'Notes', retry: 'Retry', reports: 'Reports', admin_area: 'Settings', channel: 'Channel',
-      telegram: 'Telegram', close: 'Close', site_user: 'site user', device: 'Device',
+      telegram: 'Telegram', close: 'Close', site_user: 'site user', device: 'Device', city: 'City',
       act_snoozed: '{actor} snoozed the conversation until {until}'
     },
     ru: {
@@ -79,7 +79,7 @@
       contact: 'Контакт', team: 'Команда', keep_team: '(команда та же)',
       team_only: '(без оператора, только команда)', company: 'Компания', notes: 'Заметки', retry: 'Повторить', reports: 'Отчёты', admin_area: 'Настройки',
       channel: 'Канал', telegram: 'Telegram', close: 'Закрыть', site_user: 'пользователь сайта',
-      device: 'Устройство',
+      device: 'Устройство', city: 'Город',
       // Activities: the hub writes them in English (shown as written); in Russian they are
       // told again from their meta.
       act_snooze_ended: 'Время откладывания истекло, диалог снова открыт',
@@ -886,6 +886,13 @@
     field(dl, t('utm_source'), touch.utm_source);
     field(dl, t('utm_campaign'), touch.utm_campaign);
     field(dl, t('referrer'), touch.referrer, safeUrl(touch.referrer));
+    var place = L.place(touch, S.lang);
+    field(dl, t('city'), place);
+    var credit = place ? L.creditLink() : null;
+    if (credit && dl.lastElementChild) {
+      dl.lastElementChild.appendChild(document.createTextNode(' · '));
+      dl.lastElementChild.appendChild(credit);
+    }
     field(dl, t('device'), [touch.browser, touch.os].filter(function (x) { return !!x; }).join(' · '));
     if (!dl.firstChild) dl.appendChild(el('dd', 'muted', t('nothing')));
   }
