@@ -13,10 +13,12 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels import registry
+from hub.channels.base import SystemMailer
 from hub.channels.http import routes as channel_routes
 from hub.context import HubContext
 from hub.crm_sync.call_sweep import CallSweep
 from hub.crm_sync.defaults import ensure_defaults
+from hub.crm_sync.http import contacts as contact_search_routes
 from hub.crm_sync.http import merges as merge_routes
 from hub.crm_sync.http import number_pool as number_pool_routes
 from hub.crm_sync.http import pipeline_routes
@@ -37,6 +39,7 @@ from hub.inbox.http import attachments as attachment_routes
 from hub.inbox.http import canned as canned_routes
 from hub.inbox.http import email_view as email_view_routes
 from hub.inbox.http import hours as hours_routes
+from hub.inbox.http import invites as invite_routes
 from hub.inbox.http import locale as locale_routes
 from hub.inbox.http import pages as inbox_pages
 from hub.inbox.http import ratings as rating_routes
@@ -61,6 +64,7 @@ ROUTE_TABLES = (
     ops_routes.routes,
     unread_routes.routes,
     merge_routes.routes,
+    contact_search_routes.routes,
     inbox_routes.routes,
     attachment_routes.routes,
     email_view_routes.routes,
@@ -77,6 +81,7 @@ ROUTE_TABLES = (
     pipeline_routes.routes,
     number_pool_routes.routes,
     locale_routes.routes,
+    invite_routes.routes,
     routing_routes.routes,
 )
 
@@ -127,6 +132,9 @@ def create_app(settings: Settings) -> web.Application:
     ctx.channel_capabilities = registry.capabilities()
     ctx.contact_rows = registry.contact_rows()
     ctx.adapters = adapters
+    ctx.system_mailers = {
+        kind: adapter for kind, adapter in adapters.items() if isinstance(adapter, SystemMailer)
+    }
     ctx.live_adapters = {
         kind: adapter for kind, adapter in adapters.items() if ctx.capabilities_of(kind).live
     }
@@ -155,6 +163,9 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     ctx = app[CTX]
+    # A GeoIP database that cannot be read stops the start (HUB_GEOIP_DATABASE), before
+    # anything else was started.
+    await ctx.geoip.open()
     await ctx.start()
     if ctx.settings.migrate_on_start:
         from hub.db import make_engine

@@ -6,6 +6,7 @@ A module with tables is added here, in this explicit list, like everything else 
 from __future__ import annotations
 
 from hub.channels.calls import credentials as call_credentials
+from hub.channels.calls import recording_jobs as call_recording_jobs
 from hub.channels.email import credentials as email_credentials
 from hub.channels.email import models as email_models
 from hub.channels.email import scheduled_models as email_scheduled
@@ -33,6 +34,7 @@ MODEL_MODULES = (
     email_scheduled,
     crm_models,
     call_credentials,
+    call_recording_jobs,
     tracking_numbers,
     number_models,
 )

@@ -58,6 +58,7 @@ STATIC_FILES = {
     "tracking.js": "application/javascript; charset=utf-8",
     "notice.js": "application/javascript; charset=utf-8",
     "merges.js": "application/javascript; charset=utf-8",
+    "invite.js": "application/javascript; charset=utf-8",
 }
 
 

@@ -24,6 +24,10 @@ from hub.db import utcnow
 from hub.inbox.models import Channel, Conversation
 from hub.presence import Audience
 
+#: Each audience once: the idle sockets of one team's visitors share it (two frozensets and the
+#: record cost 480 bytes a socket). As many as there are (team, assignee) pairs in use.
+_AUDIENCES: dict[Audience, Audience] = {}
+
 
 async def audience_of(ctx: HubContext, visitor: Visitor, channel: Channel) -> Audience:
     """The teams and operators who may see the visitor's newest conversation (``Audience``)."""
@@ -46,7 +50,8 @@ async def audience_of(ctx: HubContext, visitor: Visitor, channel: Channel) -> Au
         team_id, assignee_id = found
         teams = {team_id} if team_id is not None else set()
         operators = {assignee_id} if assignee_id is not None else set()
-    return Audience(frozenset(teams), frozenset(operators))
+    audience = Audience(frozenset(teams), frozenset(operators))
+    return _AUDIENCES.setdefault(audience, audience)
 
 
 def working_hours(hours: WorkingHours | None, now: datetime | None = None) -> dict[str, Any] | None:

@@ -1,7 +1,7 @@
 """company settings: the time zone and working hours an admin saves in the admin area
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-06 15:40:00.000000
 
 A new table only, left empty: until an admin saves, HUB_TIMEZONE and HUB_WORKING_HOURS are
@@ -15,8 +15,8 @@ from alembic import op
 
 import hub.db
 
-revision: str = "0018"
-down_revision: str | None = "0017"
+revision: str = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
