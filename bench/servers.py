@@ -191,7 +191,11 @@ async def _provision(server: Server) -> Target:
 
 @contextlib.asynccontextmanager
 async def _hub(
-    name: str, workdir: Path, extra_env: dict[str, str], hub_src: Path | None
+    name: str,
+    workdir: Path,
+    extra_env: dict[str, str],
+    hub_src: Path | None,
+    serve_module: str = "hub",
 ) -> AsyncIterator[Server]:
     env = _env(extra_env, hub_src)
     await _run(["-m", "hub", "migrate"], env, workdir)
@@ -214,7 +218,8 @@ async def _hub(
         stdin=ADMIN_PASSWORD + "\n",
     )
     port = free_port()
-    async with _serving(name, ["-m", "hub", "serve", "--port", str(port)], env, workdir, port) as s:
+    serve = ["-m", serve_module, "serve", "--port", str(port)]
+    async with _serving(name, serve, env, workdir, port) as s:
         s.database_url = env["HUB_DATABASE_URL"]
         s.target = await _provision(s)
         yield s
@@ -222,12 +227,15 @@ async def _hub(
 
 @contextlib.asynccontextmanager
 async def sqlite_hub(
-    hub_src: Path | None = None, extra_env: dict[str, str] | None = None
+    hub_src: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    serve_module: str = "hub",
 ) -> AsyncIterator[Server]:
+    """``serve_module`` runs ``serve`` (``bench.traced_hub``: under tracemalloc)."""
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
         workdir = Path(tmp)
         env = {**(extra_env or {}), "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'hub.db'}"}
-        async with _hub("sqlite", workdir, env, hub_src) as server:
+        async with _hub("sqlite", workdir, env, hub_src, serve_module) as server:
             yield server
 
 

@@ -21,6 +21,7 @@ so creating contacts and conversations is not measured) it counts for ``--durati
 Then, on a fresh hub, ``--idle`` visitor sockets are opened and left idle, and the hub process's
 resident memory (``VmRSS``) is read before, with them open, and after they closed: once with
 permessage-deflate offered (as browsers do), once without, each on a hub of its own.
+``bench.widget_memory`` says where that memory goes (tracemalloc, by allocating traceback).
 
 All load comes from 127.0.0.1, so the hub's per-address widget limits (120 requests burst,
 4/s; 30 new chats burst, 0.5/s) and per-visitor limit (10 burst, 0.5/s) would stop it at once:

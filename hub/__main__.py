@@ -343,13 +343,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _settings_problem(exc: ValueError) -> str:
+    """What is wrong with the settings, a line per setting, each naming its variable."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    lines = []
+    for err in errors():
+        field = ".".join(str(part) for part in err.get("loc", ()))
+        message = str(err.get("msg", "")).removeprefix("Value error, ")
+        name = f"HUB_{field.upper()}"
+        lines.append(message if not field or message.startswith(name) else f"{name}: {message}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from hub.errors import DomainError
     from hub.logs import setup_logging
     from hub.settings import Settings
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValueError as exc:  # pydantic's ValidationError: a HUB_* setting that does not read
+        print(f"error: {_settings_problem(exc)}", file=sys.stderr)
+        return 2
     setup_logging(settings.log_level)
     try:
         return int(args.func(settings, args))

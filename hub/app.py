@@ -13,10 +13,12 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels import registry
+from hub.channels.base import SystemMailer
 from hub.channels.http import routes as channel_routes
 from hub.context import HubContext
 from hub.crm_sync.call_sweep import CallSweep
 from hub.crm_sync.defaults import ensure_defaults
+from hub.crm_sync.http import contacts as contact_search_routes
 from hub.crm_sync.http import merges as merge_routes
 from hub.crm_sync.http import number_pool as number_pool_routes
 from hub.crm_sync.http import pipeline_routes
@@ -36,6 +38,8 @@ from hub.inbox.http import admin as admin_routes
 from hub.inbox.http import attachments as attachment_routes
 from hub.inbox.http import canned as canned_routes
 from hub.inbox.http import email_view as email_view_routes
+from hub.inbox.http import hours as hours_routes
+from hub.inbox.http import invites as invite_routes
 from hub.inbox.http import locale as locale_routes
 from hub.inbox.http import pages as inbox_pages
 from hub.inbox.http import ratings as rating_routes
@@ -48,6 +52,7 @@ from hub.inbox.models import Operator
 from hub.inbox.realtime import RealtimeHub
 from hub.inbox.router import Router
 from hub.inbox.typing import OperatorTyping
+from hub.inbox.working_hours import HoursFollower
 from hub.metrics import Metrics
 from hub.outbound.poster import AiohttpPoster
 from hub.presence import Online, Presence
@@ -59,6 +64,7 @@ ROUTE_TABLES = (
     ops_routes.routes,
     unread_routes.routes,
     merge_routes.routes,
+    contact_search_routes.routes,
     inbox_routes.routes,
     attachment_routes.routes,
     email_view_routes.routes,
@@ -71,9 +77,11 @@ ROUTE_TABLES = (
     report_routes.routes,
     rating_routes.routes,
     admin_routes.routes,
+    hours_routes.routes,
     pipeline_routes.routes,
     number_pool_routes.routes,
     locale_routes.routes,
+    invite_routes.routes,
     routing_routes.routes,
 )
 
@@ -84,6 +92,7 @@ SNOOZE = web.AppKey("snooze", SnoozeWaker)
 CALL_SWEEP = web.AppKey("call_sweep", CallSweep)
 REMINDER = web.AppKey("task_reminder", TaskReminder)
 ROUTER = web.AppKey("router", Router)
+HOURS = web.AppKey("working_hours", HoursFollower)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -123,6 +132,9 @@ def create_app(settings: Settings) -> web.Application:
     ctx.channel_capabilities = registry.capabilities()
     ctx.contact_rows = registry.contact_rows()
     ctx.adapters = adapters
+    ctx.system_mailers = {
+        kind: adapter for kind, adapter in adapters.items() if isinstance(adapter, SystemMailer)
+    }
     ctx.live_adapters = {
         kind: adapter for kind, adapter in adapters.items() if ctx.capabilities_of(kind).live
     }
@@ -144,12 +156,16 @@ def create_app(settings: Settings) -> web.Application:
 
     realtime.on_sockets_changed.append(operator_came)
     app[REMINDER] = TaskReminder(ctx)
+    app[HOURS] = HoursFollower(ctx)
     app.on_shutdown.append(_close_sockets)
     return app
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     ctx = app[CTX]
+    # A GeoIP database that cannot be read stops the start (HUB_GEOIP_DATABASE), before
+    # anything else was started.
+    await ctx.geoip.open()
     await ctx.start()
     if ctx.settings.migrate_on_start:
         from hub.db import make_engine
@@ -162,6 +178,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         finally:
             await migrating.dispose()
     await ensure_defaults(ctx)
+    await app[HOURS].start()
     await app[REALTIME].start()
     await app[PRESENCE].start()
     await app[DELIVERY].start()
@@ -177,6 +194,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await app[ROUTER].close()
+        await app[HOURS].close()
         await app[REMINDER].close()
         await app[CALL_SWEEP].close()
         await app[SNOOZE].close()

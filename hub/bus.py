@@ -162,7 +162,7 @@ class MemoryBus:
     async def publish(self, topic: str, payload: Payload) -> str:
         t = self._topic(topic)
         t.seq += 1
-        t.entries.append((t.seq, jsoncodec.dumps_bytes(payload)))
+        t.entries.append((t.seq, jsoncodec.dumps_kept(payload)))
         t.recent.append(payload)
         t.wake()
         return self._id(t.seq)
@@ -179,7 +179,7 @@ class MemoryBus:
         t = self._topic(topic)
         for payload in payloads:
             t.seq += 1
-            t.entries.append((t.seq, jsoncodec.dumps_bytes(payload)))
+            t.entries.append((t.seq, jsoncodec.dumps_kept(payload)))
             t.recent.append(payload)
         t.wake()
 

@@ -16,12 +16,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.bus import Bus, MemoryBus
-from hub.channels.base import ChannelAdapter
+from hub.channels.base import ChannelAdapter, SystemMailer
 from hub.channels.capabilities import UNKNOWN, Capabilities
 from hub.channels.hooks import ContactRows
+from hub.company_hours import CompanyHours
 from hub.db import make_engine, make_sessionmaker
 from hub.dbhealth import DatabaseHealth
 from hub.events import EVENTS_TOPIC, NEW_CONVERSATIONS_TOPIC, ConversationCreated, Event
+from hub.geoip import GeoIP
 from hub.inbox.auth import PasswordHasher
 from hub.inbox.token_check import TokenCheck
 from hub.media import MediaStore
@@ -49,6 +51,11 @@ class HubContext:
     probe_engine: AsyncEngine
     #: Answers who a bearer token belongs to, for every request (``hub.inbox.token_check``).
     tokens: TokenCheck
+    #: The company's time zone and working hours, as every reader asks them: an admin's saved
+    #: value (kept in step across processes by ``hub.inbox.working_hours``) or the settings'.
+    company: CompanyHours
+    #: Where a visitor's address is (``HUB_GEOIP_DATABASE``; names nothing when it is unset).
+    geoip: GeoIP
     #: Set when a reply waits for delivery, so the delivery worker wakes at once.
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     #: Set when a conversation may be waiting for an operator or an operator may take one (a
@@ -74,6 +81,8 @@ class HubContext:
     #: Every channel type's adapter (a channel that hands a reply to another, as the widget
     #: does to the mailbox that answers its visitors who left, finds it here).
     adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
+    #: The adapters that can send the hub's own mail (invitations, password links), by type.
+    system_mailers: dict[str, SystemMailer] = field(default_factory=dict)
 
     def capabilities_of(self, channel_type: str) -> Capabilities:
         return self.channel_capabilities.get(channel_type, UNKNOWN)
@@ -110,6 +119,8 @@ class HubContext:
                 settings.database_url, timeout_s=settings.ready_timeout_s, pooled=False
             ),
             tokens=TokenCheck(engine, health, settings.db_timeout_s),
+            company=CompanyHours(settings),
+            geoip=GeoIP(settings.geoip_database),
         )
 
     async def start(self) -> None:
@@ -123,6 +134,7 @@ class HubContext:
         await self.health.settle(2 * self.settings.db_timeout_s)
         await self.engine.dispose()
         await self.probe_engine.dispose()
+        self.geoip.close()
 
     async def write(self, unit: Callable[[AsyncSession], Awaitable[T]], key: object = None) -> T:
         """Run a write unit; it has committed when this returns. Units with one ``key`` (a

@@ -47,6 +47,13 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Gone(DomainError):
+    """Something that existed and no longer serves (a used or expired one-time link)."""
+
+    status = 410
+    code = "gone"
+
+
 class RateLimited(DomainError):
     status = 429
     code = "rate_limited"

@@ -20,6 +20,7 @@ from hub.settings_events import LostReasonsUpdated as LostReasonsUpdated
 from hub.settings_events import NumberPoolUpdated as NumberPoolUpdated
 from hub.settings_events import PipelineCreated as PipelineCreated
 from hub.settings_events import PipelineUpdated as PipelineUpdated
+from hub.settings_events import WorkingHoursUpdated as WorkingHoursUpdated
 
 EVENTS_TOPIC = "events"
 #: Only says that conversations were created (``{"conversation_ids": [...]}``), for background
@@ -428,6 +429,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ChannelUpdated,
     NumberPoolUpdated,
     NumberPoolRanOut,
+    WorkingHoursUpdated,
     ScheduledEmailCreated,
     ScheduledEmailUpdated,
 )

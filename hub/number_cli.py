@@ -43,6 +43,7 @@ def cmd_numbers(settings: Settings, args: argparse.Namespace) -> int:
     from hub.channels import registry
     from hub.crm_sync import number_admin
     from hub.errors import NotFound
+    from hub.inbox.working_hours import load_working_hours
     from hub.phones import normalize_phone
 
     registry.load_channel_modules(settings.channel_module_names)
@@ -51,6 +52,7 @@ def cmd_numbers(settings: Settings, args: argparse.Namespace) -> int:
         ctx.channel_capabilities = registry.capabilities()
         channel = args.channel_id
         if args.action == "list":
+            await load_working_hours(ctx)  # its days are the company's, as an admin set them
             pool = await number_admin.get_pool(ctx, None, channel, args.days)
             _print_pool(pool)
             _print_usage(pool)

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.crm_sync.report_period import parse_working_hours, zone
 from hub.errors import DomainError
+from hub.geoip import check_database
 from hub.outbound.destinations import DestinationPolicy, parse_networks
 
 
@@ -80,6 +81,12 @@ class Settings(BaseSettings):
     #: How often calls left ringing past their channel's ``answer_within_s`` are counted as
     #: missed (and get their "call back" task).
     call_sweep_interval_s: float = 15.0
+    #: Recordings a provider names by id (Zadarma, Mango): how often due fetches are looked
+    #: for when no webhook woke the worker, the wait before the second attempt (doubled after
+    #: each, at most an hour) and the attempts in all.
+    recording_fetch_interval_s: float = 30.0
+    recording_retry_s: float = 60.0
+    recording_attempts: int = 8
     #: How often open tasks that fell due are looked for, to tell their owners (``task.due``).
     task_reminder_interval_s: float = 15.0
     #: With Redis, how often each process writes its count of operator sockets (kept three
@@ -109,8 +116,9 @@ class Settings(BaseSettings):
     #: non-public addresses, except in these networks (comma-separated CIDRs, e.g.
     #: ``10.20.0.0/16,fd00:1::/64``), for receivers inside an on-premise network.
     webhook_allowed_networks: str = ""
-    #: Reports: the company's time zone (dates in report periods are its days) and its working
-    #: hours, e.g. ``mon-fri 09:00-18:00``; when set, first response times count only those hours.
+    #: The company's time zone (dates in report periods are its days) and its working hours,
+    #: e.g. ``mon-fri 09:00-18:00``, until an admin saves others in the admin area
+    #: (``hub.company_hours``); read through ``ctx.company``, never from here.
     timezone: str = "Europe/Moscow"
     working_hours: str = ""
     #: Login throttling, checked before a password is hashed: failed logins of one email from
@@ -192,11 +200,27 @@ class Settings(BaseSettings):
     #: How long a tracking number of a site's pool stays a visitor's after his page last
     #: renewed it (the page renews it while open): calls to it within that time are his visit's.
     number_reservation_s: float = Field(default=1800.0, ge=60, le=86400)
+    #: A City database in the MaxMind DB format (MaxMind's GeoLite2-City or DB-IP's IP to City
+    #: Lite, ``.mmdb``): a website visitor's city and country are read from his address in it
+    #: (``hub.geoip``). Unset: no city. A path that is not such a file fails the start.
+    geoip_database: Path | None = None
 
     @field_validator("webhook_allowed_networks")
     @classmethod
     def _networks(cls, value: str) -> str:
         parse_networks(value)  # a ValueError names the part that is not a network
+        return value
+
+    @field_validator("geoip_database", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("geoip_database")
+    @classmethod
+    def _geoip_database(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            check_database(value)  # a ValueError says what is wrong with the file
         return value
 
     @model_validator(mode="after")

@@ -65,3 +65,16 @@ class NumberPoolUpdated(Event):
 
     def data(self) -> dict[str, Any]:
         return {"pool": self.pool}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingHoursUpdated(Event):
+    """An admin saved the company's time zone and working hours; every hub process uses them
+    from this event on (``hub.company_hours``), and the pages write dates in the new zone. Sent
+    to everyone."""
+
+    name: ClassVar[str] = "working_hours.updated"
+    working_hours: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"working_hours": self.working_hours}

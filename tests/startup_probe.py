@@ -30,6 +30,7 @@ WATCHED = (
     "asyncpg",
     "schemathesis",
     "sqlalchemy.dialects.postgresql",
+    "maxminddb",
 )
 
 

@@ -352,6 +352,7 @@ async def test_working_hours_are_shown_as_the_hub_reads_them(
     assert data["days"][0] == {"day": "mon", "hours": [{"opens": "09:00", "closes": "18:00"}]}
     assert data["days"][5]["hours"] == [{"opens": "10:00", "closes": "14:00"}]
     assert data["days"][6]["hours"] == [] and isinstance(data["open_now"], bool)
+    assert data["source"] == "environment"
     await expect_error(await client.get("/api/v1/working-hours"), 401)
 
 

@@ -4,11 +4,25 @@ however often they come; forged or unsigned requests store nothing."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from aiohttp.test_utils import TestClient
+from twilio.request_validator import RequestValidator
 
-from tests.calls_replay import Channel, Request, build, connect, fixture_names, send, token_path
+from tests.calls_replay import (
+    PUBLIC_URL,
+    SECRETS,
+    Channel,
+    Request,
+    build,
+    connect,
+    fixture_names,
+    send,
+    token_path,
+)
 from tests.helpers import Op, make_operator
 
 #: What each provider's recorded call folds into.
@@ -130,3 +144,34 @@ async def _forge(client: TestClient, admin: Op, provider: str) -> None:  # type:
         assert (await resp.json())["error"]["code"] in ("invalid_signature", "invalid_secret_token")
     assert await calls_of(client, admin, ch) == []
     assert (await send(client, good)).status == 200
+
+
+async def test_twilio_json_body_is_checked_as_the_sdk_validates(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """Twilio's JSON variant: ``bodySHA256`` (the body's hex SHA-256) in the URL, the
+    signature over the URL alone; the SDK's own ``RequestValidator`` says the request is
+    valid, and a changed body or hash is refused."""
+    admin = await make_operator(client, role="admin")
+    ch = await connect(client, admin.headers, "twilio")
+    raw = build(ch, "3_completed.form").body.decode()
+    body = json.dumps(dict(parse_qsl(raw))).encode()
+    token = SECRETS["twilio"]["auth_token"]
+    validator = RequestValidator(token)
+    path = f"{ch.path}?{urlencode({'bodySHA256': hashlib.sha256(body).hexdigest()})}"
+    signature = validator.compute_signature(PUBLIC_URL + path, {})
+    assert validator.validate(PUBLIC_URL + path, body.decode(), signature)
+    headers = {"Content-Type": "application/json", "X-Twilio-Signature": signature}
+    other = body.replace(b"147", b"148")
+    assert not validator.validate(PUBLIC_URL + path, other.decode(), signature)
+    for forged in (
+        Request("POST", path, headers, other),  # the body changed: its hash does not hold
+        Request("POST", path.replace("bodySHA256=", "bodySHA256=0"), headers, body),
+    ):
+        resp = await send(client, forged)
+        assert resp.status == 401, await resp.text()
+    assert await calls_of(client, admin, ch) == []
+    resp = await send(client, Request("POST", path, headers, body))
+    assert resp.status == 200, await resp.text()
+    [call] = await calls_of(client, admin, ch)
+    assert call["call"]["status"] == "answered" and call["call"]["duration_s"] == 147

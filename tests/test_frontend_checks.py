@@ -9,6 +9,7 @@ installed once, again when package-lock.json changes).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -66,6 +67,25 @@ def test_tsc_passes() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+#: ESLint's own API in one Node.js process: each text of the JSON on stdin linted as the file
+#: ``path`` (as ``eslint --stdin --stdin-filename path`` does, with the project's
+#: eslint.config.mjs), and for each, its count of errors and the rules that reported. One process
+#: for every text instead of an ``npx eslint`` each (about a second of start-up apiece).
+LINT_TEXTS = """
+import { ESLint } from "eslint";
+let input = "";
+for await (const chunk of process.stdin) input += chunk;
+const { path, texts } = JSON.parse(input);
+const eslint = new ESLint();
+const found = [];
+for (const text of texts) {
+  const [result] = await eslint.lintText(text, { filePath: path });
+  found.push({ errors: result.errorCount, rules: result.messages.map((m) => m.ruleId) });
+}
+console.log(JSON.stringify(found));
+"""
+
+
 @pytest.mark.parametrize("path", ["hub/inbox/static/example.js", "widget/example.js"])
 def test_eslint_refuses_html_sinks(path: str) -> None:
     """The house rule: nothing is written as HTML, in the pages or the widget."""
@@ -76,14 +96,19 @@ def test_eslint_refuses_html_sinks(path: str) -> None:
         "insertAdjacentHTML": "node.insertAdjacentHTML('beforeend', text);",
         "write": "document.write(text);",
     }
-    for sink, line in sinks.items():
-        code = (
-            "(function () {\n  'use strict';\n  var node = document.body, text = location.hash;\n"
-            f"  {line}\n}})();\n"
-        )
-        result = _run(["npx", "--no-install", "eslint", "--stdin", "--stdin-filename", path], code)
-        assert result.returncode == 1, (sink, result.stdout + result.stderr)
-        assert "no-restricted-properties" in result.stdout, (sink, result.stdout)
+    texts = [
+        "(function () {\n  'use strict';\n  var node = document.body, text = location.hash;\n"
+        f"  {line}\n}})();\n"
+        for line in sinks.values()
+    ]
     clean = "(function () {\n  'use strict';\n  document.body.textContent = location.hash;\n})();\n"
-    result = _run(["npx", "--no-install", "eslint", "--stdin", "--stdin-filename", path], clean)
+    result = _run(
+        ["node", "--input-type=module", "-e", LINT_TEXTS],
+        json.dumps({"path": path, "texts": [*texts, clean]}),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
+    *refused, accepted = json.loads(result.stdout)
+    for sink, found in zip(sinks, refused, strict=True):
+        assert found["errors"] >= 1, (sink, found)
+        assert "no-restricted-properties" in found["rules"], (sink, found)
+    assert accepted == {"errors": 0, "rules": []}, accepted

@@ -59,7 +59,7 @@ def _page_tables(page: Path) -> dict[str, set[str]]:
 
 
 def test_the_pages_and_scripts_are_found() -> None:
-    assert len(SCRIPTS) >= 10 and len(PAGES) == 4
+    assert len(SCRIPTS) >= 10 and len(PAGES) == 5
     assert all(_page_scripts(page) for page in PAGES)
 
 

@@ -5,7 +5,8 @@
   standard library (read from the source, so conditional paths count too);
 * ``python -m hub --help`` loads no database layer, web framework or validation library;
 * a real hub on SQLite without a Telegram channel, started and used, never imports aiogram,
-  Redis, Alembic, asyncpg or SQLAlchemy's PostgreSQL dialects; connecting a bot at run time then
+  Redis, Alembic, asyncpg, SQLAlchemy's PostgreSQL dialects or (without HUB_GEOIP_DATABASE)
+  the GeoIP reader; connecting a bot at run time then
   works at once (``startup_probe``);
 * a hub that starts with a Telegram channel in its database makes the channel's live part at
   start-up; one started before a bot was connected elsewhere takes its updates and sends its
@@ -45,9 +46,20 @@ from tests.test_api_channel import wait_for
 ROOT = Path(__file__).resolve().parent.parent
 HUB = ROOT / "hub"
 #: Libraries a hub loads only when it uses them: a channel type's SDK, the Redis client (with
-#: HUB_REDIS_URL), the migration tool (``hub migrate``) and the test tools.
+#: HUB_REDIS_URL), the GeoIP reader (with HUB_GEOIP_DATABASE), the migration tool
+#: (``hub migrate``) and the test tools.
 ON_DEMAND = frozenset(
-    {"aiogram", "aiosmtplib", "dkim", "aioimaplib", "redis", "alembic", "asyncpg", "schemathesis"}
+    {
+        "aiogram",
+        "aiosmtplib",
+        "dkim",
+        "aioimaplib",
+        "redis",
+        "alembic",
+        "asyncpg",
+        "schemathesis",
+        "maxminddb",
+    }
 )
 #: What the running hub and every command need, so ``--help`` must not load them.
 HEAVY = frozenset({"sqlalchemy", "pydantic", "pydantic_settings", "aiohttp", "argon2"})

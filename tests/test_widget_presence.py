@@ -1,7 +1,7 @@
 """«Операторы на связи» means someone who can answer: an operator with the inbox open who may see
 the visitor's conversation (its team, its assignee, or a manager or an admin). And when nobody
 answers within the channel's ``reply_wait_s`` the widget says when the company answers, from
-``HUB_WORKING_HOURS``: ``working_hours`` in the session and ``ready``.
+the company's working hours: ``working_hours`` in the session and ``ready``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from hub.app import create_app
 from hub.channels.widget.availability import working_hours
+from hub.crm_sync.report_period import parse_working_hours
 from hub.presence import Audience, Online
 from hub.settings import Settings
 from tests.helpers import make_operator, make_team
@@ -138,12 +139,11 @@ MSK_SPEC = "mon-fri 09:00-18:00; sat 10:00-14:00"
 )
 def test_when_the_company_answers(now: str, expected: dict[str, Any]) -> None:
     at = datetime.fromisoformat(now).replace(tzinfo=UTC)
-    assert working_hours(MSK_SPEC, "Europe/Moscow", at) == expected
+    assert working_hours(parse_working_hours(MSK_SPEC, "Europe/Moscow"), at) == expected
 
 
-def test_no_or_unreadable_hours_say_nothing() -> None:
-    assert working_hours("", "Europe/Moscow") is None
-    assert working_hours("weekdays 9 to 6", "Europe/Moscow") is None
+def test_no_hours_say_nothing() -> None:
+    assert working_hours(parse_working_hours("", "Europe/Moscow")) is None
 
 
 async def test_the_session_and_ready_carry_the_hours_and_the_wait(
@@ -157,7 +157,7 @@ async def test_the_session_and_ready_carry_the_hours_and_the_wait(
     site = await make_widget_channel(client, admin, reply_wait_s=30)
     session = await start_session(client, site)
     assert session["channel"]["reply_wait_s"] == 30
-    expected = working_hours(spec, "Asia/Tokyo")
+    expected = working_hours(parse_working_hours(spec, "Asia/Tokyo"))
     assert session["working_hours"] in (expected, {"open_now": True, "opens": None})
     if not session["working_hours"]["open_now"]:
         assert session["working_hours"]["opens"]["time"] == "00:00"

@@ -75,6 +75,10 @@ interface HubLocaleApi {
   errorText(code: string | undefined, status: number | undefined, message: string, lang: Lang): string;
   /** A channel type's name in the language (its registration's title for other types). */
   channelType(type: string, lang: Lang): string;
+  /** A touch's or visitor's city and country ("Moscow, Russia"), '' when not known. */
+  place(seen: ApiJson, lang: Lang): string;
+  /** A link giving the credit the GeoIP database's licence asks for, or null. */
+  creditLink(): HTMLAnchorElement | null;
   zone(): string | null;
 }
 

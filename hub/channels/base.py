@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,3 +185,34 @@ class ChannelAdapter(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SystemMail:
+    """An email from the hub itself (an invitation, a password link): plain text, one
+    recipient, no thread and no tracking."""
+
+    to: str
+    subject: str
+    body: str
+
+
+class SystemMailFailed(Exception):
+    """System mail that did not go out; ``reason`` says why, in words for the admin."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@runtime_checkable
+class SystemMailer(Protocol):
+    """An adapter that can send the hub's own mail from one of its channels (a mailbox an
+    admin chose as the sender of system mail: ``system_mail`` in its settings)."""
+
+    async def send_system_mail(
+        self, channel_id: int, channel_config: dict[str, Any], mail: SystemMail
+    ) -> str:
+        """Send ``mail`` from the channel; answer the address it went from, or raise
+        ``SystemMailFailed``."""
+        ...

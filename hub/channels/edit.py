@@ -89,16 +89,20 @@ async def update_channel(
     current = await _load(ctx, channel_id)
     spec = channel_spec(current["type"])
     config: dict[str, Any] | None = None
+    secrets: dict[str, Any] = {}
     if changes.settings is not None:
+        secrets = {k: v for k, v in changes.settings.items() if k in spec.secret_settings}
+        plain = {k: v for k, v in changes.settings.items() if k not in secrets}
         allowed = spec.editable_settings
-        fixed = sorted(set(changes.settings) - allowed) if allowed is not None else []
+        fixed = sorted(set(plain) - allowed) if allowed is not None else []
         if fixed:
+            can = sorted((allowed or frozenset()) | spec.secret_settings)
             raise InvalidInput(
                 f"{', '.join(fixed)} of a {spec.label} channel cannot change after it is "
-                f"connected (connect it anew); these can: {', '.join(sorted(allowed or ()))}",
+                f"connected (connect it anew); these can: {', '.join(can)}",
                 code="setting_not_editable",
             )
-        config = spec.validate_config({**current["config"], **changes.settings})
+        config = spec.validate_config({**current["config"], **plain})
         for key in spec.outbound_urls:
             if config.get(key) and config.get(key) != current["config"].get(key):
                 await check_url(ctx.settings.destination_policy, config[key], field=key)
@@ -126,6 +130,8 @@ async def update_channel(
             ch.is_active = changes.active
         if config is not None:
             ch.config = config
+        if secrets and spec.store_secrets is not None:
+            await spec.store_secrets(session, channel_id, dict(ch.config), secrets)
         await session.flush()
         data = channel_dict(ch)
         events.append(await _announce(ctx, session, data))

@@ -52,6 +52,11 @@ Status = Callable[["HubContext", int], Awaitable["dict[str, Any] | None"]]
 #: website chats must be widget channels), run in the edit's transaction.
 CheckSettings = Callable[["AsyncSession", "dict[str, Any]"], Awaitable[None]]
 
+#: Stores a channel's changed secret settings (a provider's API key) apart from its config, in
+#: the edit's transaction: (session, channel id, the channel's config, the changes); raising
+#: ``InvalidInput`` changes nothing.
+StoreSecrets = Callable[["AsyncSession", int, "dict[str, Any]", "dict[str, Any]"], Awaitable[None]]
+
 #: Tells the provider a channel's new secret before it is stored (Telegram sends it back with
 #: every update, so its webhook is registered again); raising keeps the old secret.
 OnNewSecret = Callable[["HubContext", int, str], Awaitable[None]]
@@ -116,6 +121,10 @@ class ChannelSpec:
     #: passwords) is not among them: that is a channel connected anew.
     editable_settings: frozenset[str] | None = None
     check_settings: CheckSettings | None = None
+    #: Settings that are secrets kept apart from the config (never returned): an admin may
+    #: change them too (``PATCH``), and ``store_secrets`` stores them.
+    secret_settings: frozenset[str] = frozenset()
+    store_secrets: StoreSecrets | None = None
     on_new_secret: OnNewSecret | None = None
     on_active_changed: OnActiveChanged | None = None
     #: For a type whose provider is set up by hand (a telephony provider's cabinet): what to

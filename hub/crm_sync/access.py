@@ -2,8 +2,10 @@
 
 * Managers and admins: everything.
 * Operators: a deal they own, or of a contact one of whose conversations they can see (their
-  team's or assigned to them); a lead whose contact has such a conversation. Acting follows
-  seeing: an operator may change every deal he may see.
+  team's or assigned to them); a lead whose contact has such a conversation. A contact they
+  may see: one with such a conversation, or one of whose deals they own (a customer made by
+  hand with his deal, «+ Deal», has no conversation yet). Acting follows seeing: an operator
+  may change every deal he may see.
 * Tasks: operators see the tasks assigned to them or made by them; managers see all.
 
 Something one may not see answers 404, so ids cannot be probed. Events go to staff, the deal's
@@ -28,10 +30,17 @@ from hub.inbox.models import Contact, Conversation
 def contact_visible(principal: Principal, contact_id: Any) -> ColumnElement[bool]:
     if principal.is_staff:
         return true()
-    return exists(
-        select(Conversation.id).where(
-            Conversation.contact_id == contact_id, visible_conversations(principal)
-        )
+    return or_(
+        exists(
+            select(Conversation.id).where(
+                Conversation.contact_id == contact_id, visible_conversations(principal)
+            )
+        ),
+        exists(
+            select(Deal.id).where(
+                Deal.contact_id == contact_id, Deal.owner_id == principal.operator_id
+            )
+        ),
     )
 
 

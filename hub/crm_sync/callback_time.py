@@ -3,7 +3,7 @@
 He picks one of four (the widget's "call me back" form; any channel may take the same choice):
 ``asap``, ``today_after`` a time of day, ``tomorrow_morning``, or ``at`` a date and time. The
 times he types are his own wall clock, in his time zone (his browser says which; the company's,
-``HUB_TIMEZONE``, when it does not). The company's working hours (``HUB_WORKING_HOURS``) decide
+``ctx.company``, when it does not). The company's working hours (the same) decide
 the other two: "as soon as possible" is now while the company is open, else its next opening;
 "tomorrow morning" is its first opening on its next day or later (09:00 there without working
 hours). A time already past means now; "at" more than a few minutes ago, or further ahead than

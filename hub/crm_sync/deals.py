@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.context import HubContext
 from hub.crm_sync import rules
 from hub.crm_sync.access import contact_recipients, get_visible_contact, get_visible_deal
+from hub.crm_sync.hand_contacts import NewContact, make_contact
 from hub.crm_sync.models import (
     Deal,
     DealConversation,
@@ -206,7 +207,7 @@ async def create_deal(
     ctx: HubContext,
     actor: Principal,
     *,
-    contact_id: int,
+    contact_id: int | None,
     title: str | None = None,
     amount: str | None = None,
     currency: str | None = None,
@@ -214,8 +215,12 @@ async def create_deal(
     pipeline_id: int | None = None,
     stage_id: int | None = None,
     conversation_id: int | None = None,
+    new_contact: NewContact | None = None,
 ) -> dict[str, Any]:
-    """A deal made directly (not from a lead); the actor owns it unless another owner is given."""
+    """A deal made directly (not from a lead); the actor owns it unless another owner is given.
+    Its customer is a contact he may see, or ``new_contact``, made in the same commit."""
+    if (contact_id is None) == (new_contact is None):
+        raise InvalidInput("give contact_id or new_contact", code="contact_required")
     amount_minor = rules.parse_amount(amount) if amount is not None else 0
     code = rules.clean_currency(currency) if currency is not None else DEFAULT_CURRENCY
     if title is not None and not title.strip():
@@ -224,7 +229,11 @@ async def create_deal(
 
     async def unit(session: AsyncSession) -> dict[str, Any]:
         events.clear()
-        contact = await get_visible_contact(session, actor, contact_id)
+        if new_contact is not None:
+            contact = await make_contact(session, actor, new_contact, ctx.engine.dialect.name)
+        else:
+            assert contact_id is not None
+            contact = await get_visible_contact(session, actor, contact_id)
         if contact.merged_into_id is not None:
             raise InvalidInput("the contact was merged into another", code="contact_merged")
         source: dict[str, str | None] = {}
@@ -257,7 +266,12 @@ async def create_deal(
         )
         return await announce(session, deal, events, created=True)
 
-    data = await ctx.write(unit, key=("contact", contact_id))
+    # Two customers made at once with one phone (or email) keep their order, so the second
+    # finds the first (on one process; across processes the duplicate search joins them).
+    key: object = ("contact", contact_id)
+    if new_contact is not None:
+        key = ("new_contact", (*new_contact.phones, *new_contact.emails)[0])
+    data = await ctx.write(unit, key=key)
     await ctx.publish(*events)
     return data
 

@@ -128,7 +128,7 @@ async def get_pool(
         await _site_channel(ctx, session, channel_id)
         pool = await pool_dict(session, channel_id)
         pool["reservation_seconds"] = int(ctx.settings.number_reservation_s)
-        pool["usage"] = await pool_usage(session, channel_id, ctx.settings.timezone, days)
+        pool["usage"] = await pool_usage(session, channel_id, ctx.company.timezone, days)
         return pool
 
     return await ctx.read(query)

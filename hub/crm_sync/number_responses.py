@@ -29,7 +29,7 @@ class NumberPoolOut(Out):
 
 
 class NumberPoolDayOut(Out):
-    date: dt.date = Field(description="A day of HUB_TIMEZONE")
+    date: dt.date = Field(description="A day of the company's time zone")
     reservations: int = Field(description="Numbers given to visitors that day")
     ran_out: int = Field(description="Visitors shown the default because every number was held")
 

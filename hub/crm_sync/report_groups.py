@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.context import HubContext
 from hub.crm_sync.deal_stats import ClosedStats, closed_stats
 from hub.crm_sync.models import Deal, Lead
-from hub.crm_sync.report_period import Period, parse_working_hours
+from hub.crm_sync.report_period import Period
 from hub.crm_sync.report_ratings import empty_rating, ratings_by_operator
 from hub.crm_sync.report_sql import report_read
 from hub.crm_sync.reports import check_pipeline, require_manager
@@ -68,7 +68,7 @@ async def by_operator(
     ctx: HubContext, actor: Principal, period: Period, pipeline_id: int | None = None
 ) -> dict[str, Any]:
     require_manager(actor)
-    hours = parse_working_hours(ctx.settings.working_hours, ctx.settings.timezone)
+    hours = ctx.company.hours
 
     async def deals(session: AsyncSession) -> dict[Hashable, dict[str, Any]]:
         rows: dict[Hashable, dict[str, Any]] = {}
@@ -117,7 +117,7 @@ async def by_source(
     ctx: HubContext, actor: Principal, period: Period, pipeline_id: int | None = None
 ) -> dict[str, Any]:
     require_manager(actor)
-    hours = parse_working_hours(ctx.settings.working_hours, ctx.settings.timezone)
+    hours = ctx.company.hours
 
     async def leads_and_deals(session: AsyncSession) -> dict[Hashable, dict[str, Any]]:
         rows: dict[Hashable, dict[str, Any]] = {}

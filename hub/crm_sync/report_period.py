@@ -1,11 +1,12 @@
 """The period a report covers, and the company's working hours, read from what people type.
 
 A period is half-open, ``[from, to)``, in UTC. ``from`` and ``to`` are ISO dates or datetimes:
-a date is a day of the company's time zone (``HUB_TIMEZONE``), and a ``to`` date includes that
+a date is a day of the company's time zone (``ctx.company``), and a ``to`` date includes that
 whole day; a datetime without an offset is in that zone too. With neither, the last 30 days.
 
-Working hours (``HUB_WORKING_HOURS``) are groups like ``mon-fri 09:00-18:00`` separated by
-``;`` (``mon-fri 09:00-18:00; sat 10:00-14:00``); unset means the clock never stops.
+Working hours (``HUB_WORKING_HOURS``, and the stored ones) are groups like
+``mon-fri 09:00-18:00`` separated by ``;`` (``mon-fri 09:00-18:00; sat 10:00-14:00``); unset
+means the clock never stops.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ class DealLengthOut(Out):
 
 class FirstResponseOut(Out):
     """Seconds from a customer's first message to the first reply (in working hours when
-    HUB_WORKING_HOURS is set)."""
+    the company has working hours)."""
 
     conversations: int
     answered: int
@@ -47,7 +47,7 @@ class FirstResponseOut(Out):
 
 
 class FunnelFirstResponseOut(FirstResponseOut):
-    working_hours: bool = Field(description="Counted in HUB_WORKING_HOURS only")
+    working_hours: bool = Field(description="Counted in the company's working hours only")
 
 
 class LostReasonCountOut(Out):

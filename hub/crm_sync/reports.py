@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.context import HubContext
 from hub.crm_sync.deal_stats import ClosedStats, closed_in, closed_stats
 from hub.crm_sync.models import Deal, DealStatus, Lead, Pipeline, Stage, StageChange, StageKind
-from hub.crm_sync.report_period import Period, parse_working_hours
+from hub.crm_sync.report_period import Period
 from hub.crm_sync.report_sql import ratio, report_read
 from hub.crm_sync.response_times import empty_first_response, first_response
 from hub.errors import Forbidden, NotFound
@@ -179,7 +179,7 @@ async def funnel(
     ctx: HubContext, actor: Principal, period: Period, pipeline_id: int | None = None
 ) -> dict[str, Any]:
     require_manager(actor)
-    hours = parse_working_hours(ctx.settings.working_hours, ctx.settings.timezone)
+    hours = ctx.company.hours
 
     async def counts(session: AsyncSession) -> dict[str, Any]:
         leads = (

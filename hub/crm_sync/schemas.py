@@ -21,8 +21,21 @@ class LinkIn(Strict):
     deal_id: Id
 
 
+class NewContactIn(Strict):
+    """A customer the hub does not know yet: a name and a phone or an email (or both)."""
+
+    name: str = Field(max_length=200)
+    phone: str | None = Field(default=None, max_length=40, description="In any local spelling")
+    email: str | None = Field(default=None, max_length=320)
+
+
 class DealIn(Strict):
-    contact_id: Id
+    contact_id: Id | None = Field(default=None, description="The customer; or new_contact")
+    new_contact: NewContactIn | None = Field(
+        default=None,
+        description="A customer made with the deal (409 contact_exists when his phone or email "
+        "is a known contact's)",
+    )
     title: str | None = Field(default=None, max_length=300)
     amount: Amount | None = None
     currency: str | None = Field(default=None, max_length=3)

@@ -19,6 +19,7 @@ from hub import __version__
 from hub.channels import registry
 from hub.channels.http.openapi import CHANNEL_MODELS, CHANNEL_PATHS
 from hub.channels.spec import ChannelSpec
+from hub.crm_sync.http.contacts import CONTACT_SEARCH_MODELS, CONTACT_SEARCH_PATHS
 from hub.crm_sync.http.merges import MERGE_MODELS, MERGE_PATHS
 from hub.crm_sync.http.openapi import CRM_MODELS, CRM_PATHS
 from hub.crm_sync.http.openapi_numbers import NUMBER_MODELS, NUMBER_PATHS
@@ -28,6 +29,8 @@ from hub.crm_sync.http.tracking import TRACKING_MODELS, TRACKING_PATHS
 from hub.http.openapi_build import DATABASE_UNAVAILABLE
 from hub.http.openapi_build import op as _op
 from hub.inbox.http.admin import ADMIN_MODELS, ADMIN_PATHS
+from hub.inbox.http.hours import HOURS_MODELS, HOURS_PATHS
+from hub.inbox.http.invites import INVITE_MODELS, INVITE_PATHS
 from hub.inbox.http.locale import LOCALE_MODELS, LOCALE_PATHS
 from hub.inbox.http.openapi import INBOX_MODELS, INBOX_PATHS
 from hub.inbox.http.ratings import RATING_MODELS, RATING_PATHS
@@ -51,12 +54,15 @@ PATHS: dict[str, dict[str, Any]] = {
     **TRACKING_PATHS,
     **RATING_PATHS,
     **ADMIN_PATHS,
+    **HOURS_PATHS,
     **PIPELINE_EDIT_PATHS,
     **NUMBER_PATHS,
     **ROUTING_PATHS,
     **UNREAD_PATHS,
     **MERGE_PATHS,
     **LOCALE_PATHS,
+    **INVITE_PATHS,
+    **CONTACT_SEARCH_PATHS,
 }
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -71,12 +77,15 @@ MODELS: tuple[type[BaseModel], ...] = (
     *TRACKING_MODELS,
     *RATING_MODELS,
     *ADMIN_MODELS,
+    *HOURS_MODELS,
     *PIPELINE_EDIT_MODELS,
     *NUMBER_MODELS,
     *ROUTING_MODELS,
     *UNREAD_MODELS,
     *MERGE_MODELS,
     *LOCALE_MODELS,
+    *INVITE_MODELS,
+    *CONTACT_SEARCH_MODELS,
 )
 
 

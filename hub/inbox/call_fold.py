@@ -32,6 +32,7 @@ from hub.channels.call_event import CallEvent
 from hub.db import utcnow
 from hub.driver import DriverConnection
 from hub.events import CallUpdated, Event, Recipients
+from hub.inbox.call_preview import refresh_previews
 from hub.inbox.call_state import (
     MERGE,
     STATE_COLUMNS,
@@ -83,6 +84,8 @@ class Folded:
     call: dict[str, Any] | None = None
     #: The call got its recording URL in this batch (to be fetched once).
     recording_added: bool = False
+    #: The provider's id of the call's recording, when it gives no URL.
+    recording_ref: str | None = None
 
 
 _Key = tuple[int, str]
@@ -254,6 +257,7 @@ def _open(
                 None,
                 data,
                 state.recording_url is not None,
+                state.recording_ref,
             )
     if rows:
         sql.execute_many(
@@ -314,6 +318,7 @@ def _merge(
                 before["status"],
                 data,
                 bool(after.recording_url) and not found.state.recording_url,
+                after.recording_ref,
             )
 
 
@@ -342,6 +347,7 @@ class FoldWrites:
         self, sql: BatchSql, items: Sequence[CallIn], now: datetime
     ) -> tuple[list[Folded | None], list[Event]]:
         folded, events = fold_batch(sql, items, now)
+        events += refresh_previews(sql, folded)
         if self._follow is not None:
             events += self._follow(sql, folded, now)
         return folded, events

@@ -125,17 +125,29 @@ def email_dict(email: EmailItem) -> dict[str, Any]:
     }
 
 
+def call_preview(
+    direction: str, from_number: str, to_number: str, status: str, duration_s: int
+) -> str:
+    """A call's line in the conversation list, as the call is now: a ringing phone and the
+    other party's number (ringing), with the talk's length (answered), or a crossed-out phone
+    (missed, busy). The inbox shows it with the status in the operator's language
+    (``inbox.js``, ``callPreview``), so this form is a contract."""
+    other = from_number if direction == CallDirection.INBOUND else to_number
+    if status == CallStatus.RINGING:
+        return f"📞 {other}"
+    if status != CallStatus.ANSWERED:
+        return f"📵 {other}"
+    minutes, seconds = divmod(duration_s, 60)
+    return f"📞 {other} {minutes}:{seconds:02d}"
+
+
 def preview_of(inbound: InboundMessage) -> str | None:
     """The conversation list's line for an item; None for plain text (its body)."""
     call = inbound.call
     if call is not None:
-        other = call.from_number if call.direction == CallDirection.INBOUND else call.to_number
-        if call.status == CallStatus.RINGING:
-            return f"📞 {other}"
-        if call.status != CallStatus.ANSWERED:
-            return f"📵 {other}"
-        minutes, seconds = divmod(call.duration_s, 60)
-        return f"📞 {other} {minutes}:{seconds:02d}"
+        return call_preview(
+            call.direction, call.from_number, call.to_number, call.status, call.duration_s
+        )
     if inbound.email is not None:
         return f"✉ {inbound.email.subject}" if inbound.email.subject else None
     return None

@@ -75,6 +75,9 @@ class Operator(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Set by the operator himself: automatic assignment passes him by (``hub.inbox.router``).
     away: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Invited by email and not joined yet: no password of his own, so he cannot log in until
+    #: he sets one through his invitation's link (``hub.inbox.invites``).
+    invited: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class TeamMember(Base):
@@ -103,6 +106,26 @@ class OperatorToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OperatorLink(Base):
+    """A one-time link that lets an operator set his password: an invitation or a password
+    reset sent by email (``hub.inbox.invites``). Only the SHA-256 of its token is stored."""
+
+    __tablename__ = "operator_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(
+        ForeignKey("operators.id", ondelete="CASCADE"), index=True
+    )
+    #: ``invite`` or ``reset``.
+    purpose: Mapped[str] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: A newer link of his, or his deactivation, ended this one.
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 

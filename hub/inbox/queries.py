@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.context import HubContext
+from hub.crm_sync.access import contact_visible
 from hub.crm_sync.queries import contact_sales
 from hub.db import MAX_ID
 from hub.errors import InvalidInput, NotFound
@@ -245,7 +246,18 @@ async def get_contact(ctx: HubContext, principal: Principal, contact_id: int) ->
                     )
                 ).all()
             )
-        if contact is None or (not principal.is_staff and not convs):
+        # Without a conversation he may see, an operator sees the card of a customer whose
+        # deal he owns (one made by hand with it has no conversation yet).
+        if contact is None or (
+            not principal.is_staff
+            and not convs
+            and await session.scalar(
+                select(Contact.id).where(
+                    Contact.id == contact_id, contact_visible(principal, Contact.id)
+                )
+            )
+            is None
+        ):
             raise NotFound(f"contact {contact_id} not found", code="contact_not_found")
         phones, emails = await phones_and_emails(session, contact.id)
         idents = (

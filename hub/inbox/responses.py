@@ -49,6 +49,10 @@ class OperatorOut(Out):
     name: str
     role: Role
     active: bool
+    invited: bool = Field(
+        description="Invited by email and not joined yet: he cannot log in until he sets his "
+        "password through the invitation's link"
+    )
     created_at: datetime
     team_ids: list[int]
 

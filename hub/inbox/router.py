@@ -35,7 +35,6 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.context import HubContext
-from hub.crm_sync.report_period import parse_working_hours
 from hub.db import utcnow
 from hub.events import ConversationAssigned, Event, MessageCreated, Recipients
 from hub.inbox.actions import add_activity, recipients_of
@@ -347,7 +346,6 @@ class Router(PeriodicWorker):
         )
         self._ctx = ctx
         self._online = online
-        self._hours = parse_working_hours(ctx.settings.working_hours, ctx.settings.timezone)
         self._more = False
         #: Conversations this process's router assigned (``/metrics``).
         self.assigned = 0
@@ -361,7 +359,8 @@ class Router(PeriodicWorker):
     async def route(self, now: datetime) -> int:
         """One pass as at ``now``: outside working hours the queues wait; how many it placed."""
         self._more = False
-        if self._hours is not None and not self._hours.is_open(now):
+        hours = self._ctx.company.hours
+        if hours is not None and not hours.is_open(now):
             return 0
         online = await self._online()
         done = 0

@@ -22,6 +22,7 @@ def operator_dict(op: Operator, team_ids: list[int] | None = None) -> dict[str, 
         "name": op.name,
         "role": op.role,
         "active": op.is_active,
+        "invited": op.invited,
         "created_at": iso(op.created_at),
     }
     if team_ids is not None:

@@ -16,7 +16,7 @@ from hub.db import utcnow
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from hub.events import OperatorUpdated, Recipients, SessionEnded
 from hub.inbox.auth import Principal, generate_password, hash_token, issue_token, load_principal
-from hub.inbox.models import Operator, OperatorToken, Role, Team, TeamMember
+from hub.inbox.models import Operator, OperatorLink, OperatorToken, Role, Team, TeamMember
 from hub.inbox.serialize import operator_dict, team_dict
 
 MIN_PASSWORD = 10
@@ -29,7 +29,7 @@ def normalize_email(raw: str) -> str:
         raise InvalidInput(f"not an email address: {raw[:80]!r}", code="invalid_email") from exc
 
 
-def _check_role(role: str) -> str:
+def check_role(role: str) -> str:
     roles = {r.value for r in Role}
     if role not in roles:
         raise InvalidInput(f"role must be one of {sorted(roles)}", code="invalid_role")
@@ -48,7 +48,7 @@ class CreatedOperator:
     password: str | None
 
 
-async def _set_teams(session: AsyncSession, operator_id: int, team_ids: list[int]) -> None:
+async def set_teams(session: AsyncSession, operator_id: int, team_ids: list[int]) -> None:
     wanted = set(team_ids)
     if wanted:
         found = set((await session.scalars(select(Team.id).where(Team.id.in_(wanted)))).all())
@@ -74,7 +74,7 @@ async def create_operator(
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("name must be 1 to 200 characters", code="invalid_name")
-    _check_role(role)
+    check_role(role)
     generated = None
     if password is None:
         password = generated = generate_password()
@@ -90,7 +90,7 @@ async def create_operator(
         op = Operator(email=email, name=name, role=role, password_hash=password_hash)
         session.add(op)
         await session.flush()
-        await _set_teams(session, op.id, team_ids or [])
+        await set_teams(session, op.id, team_ids or [])
         await session.flush()
         return operator_dict(op, list(team_ids or []))
 
@@ -114,7 +114,7 @@ async def update_operator(
     """Change an operator; deactivating him ends his sessions at once."""
     require_admin(actor)
     if role is not None:
-        _check_role(role)
+        check_role(role)
     if name is not None and (not name.strip() or len(name) > 200):
         raise InvalidInput("name must be 1 to 200 characters", code="invalid_name")
     if operator_id == actor.operator_id and (active is False or (role and role != actor.role)):
@@ -136,8 +136,18 @@ async def update_operator(
                     .where(OperatorToken.operator_id == op.id, OperatorToken.revoked_at.is_(None))
                     .values(revoked_at=utcnow())
                 )
+                # His invitation or password link stops working too.
+                await session.execute(
+                    update(OperatorLink)
+                    .where(
+                        OperatorLink.operator_id == op.id,
+                        OperatorLink.used_at.is_(None),
+                        OperatorLink.revoked_at.is_(None),
+                    )
+                    .values(revoked_at=utcnow())
+                )
         if team_ids is not None:
-            await _set_teams(session, op.id, team_ids)
+            await set_teams(session, op.id, team_ids)
         await session.flush()
         teams = (
             await session.scalars(select(TeamMember.team_id).where(TeamMember.operator_id == op.id))
@@ -205,7 +215,8 @@ async def login(ctx: HubContext, email: str, password: str) -> tuple[str, dict[s
 
     op = await ctx.read(find)
     ok = await ctx.hasher.verify(op.password_hash if op else None, password)
-    if op is None or not ok or not op.is_active:
+    # An invited operator has no password of his own until he follows his link.
+    if op is None or not ok or not op.is_active or op.invited:
         raise Unauthorized("wrong email or password", code="invalid_credentials")
     rehash = await ctx.hasher.hash(password) if ctx.hasher.needs_rehash(op.password_hash) else None
     ttl = timedelta(hours=ctx.settings.token_ttl_hours)

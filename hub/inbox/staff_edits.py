@@ -52,6 +52,7 @@ async def reset_password(
         if op is None:
             raise NotFound(f"operator {operator_id} not found", code="operator_not_found")
         op.password_hash = password_hash
+        op.invited = False  # invited and given a password by hand: he logs in with it
         ended = await session.execute(
             update(OperatorToken)
             .where(OperatorToken.operator_id == op.id, OperatorToken.revoked_at.is_(None))

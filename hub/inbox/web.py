@@ -52,11 +52,13 @@ STATIC_FILES = {
     "admin-channels.js": "application/javascript; charset=utf-8",
     "admin-sales.js": "application/javascript; charset=utf-8",
     "admin-routing.js": "application/javascript; charset=utf-8",
+    "admin-hours.js": "application/javascript; charset=utf-8",
     "admin.css": "text/css; charset=utf-8",
     "availability.js": "application/javascript; charset=utf-8",
     "tracking.js": "application/javascript; charset=utf-8",
     "notice.js": "application/javascript; charset=utf-8",
     "merges.js": "application/javascript; charset=utf-8",
+    "invite.js": "application/javascript; charset=utf-8",
 }
 
 

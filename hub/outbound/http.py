@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aiohttp
@@ -151,6 +152,23 @@ class OutboundClient:
             if len(body) > max_bytes:
                 raise ValueError(f"the answer is larger than {max_bytes} bytes")
             return resp.status, resp.content_type, body
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        form: Mapping[str, str] | None,
+        max_bytes: int,
+    ) -> tuple[int, str, str, bytes]:
+        """One request (a provider's API), no redirect followed: (status, content type, the
+        ``Location`` of a redirect or "", the body, of which only ``max_bytes`` are read)."""
+        data = dict(form) if form is not None else None
+        async with self._client().request(
+            method, url, headers=dict(headers), data=data, allow_redirects=False
+        ) as resp:
+            body = await resp.content.read(max_bytes)
+            return resp.status, resp.content_type, resp.headers.get("Location", ""), body
 
     async def close(self) -> None:
         if self._session is not None:

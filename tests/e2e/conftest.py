@@ -1,7 +1,13 @@
 """Browser tests: the real hub on a real port, driven by Debian's Chromium through playwright.
 
 * ``browser``: headless Chromium (``/usr/bin/chromium``); skipped when it or the ``playwright``
-  package is missing, except with ``CI=true``, where that fails the run.
+  package is missing, except with ``CI=true``, where that fails the run. One Chromium per test
+  process (launching it and playwright's driver cost about a second of CPU, 70 times a run); each
+  test gets it with no context open, and every context (page) the test opened is closed when it
+  ends, so tests share no cookies, storage or pages. So every test here, and every async fixture
+  it uses, runs on pytest-asyncio's session event loop, the loop of that Chromium: a fixture is
+  declared with ``@pytest_asyncio.fixture(loop_scope="session")`` (or is not async), which
+  ``pytest_collection_modifyitems`` checks.
 * ``live_server``: ``hub.app.create_app`` served by ``AppRunner`` + ``TCPSite`` on 127.0.0.1 and a
   free port, on the embedded backend only (a copy of the migrated SQLite template, in-process bus):
   the browser tests check the widget; the backends are covered by the protocol tests.
@@ -22,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import inspect
 import itertools
 import os
 import shutil
@@ -33,6 +40,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import pytest_asyncio
 from aiohttp import web
 
 from hub.app import create_app
@@ -62,8 +70,47 @@ def _missing(why: str) -> None:
     pytest.skip(why)
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests on the session's event loop; their async fixtures on it too."""
+    here = Path(__file__).resolve().parent
+    on_session_loop = pytest.mark.asyncio(loop_scope="session")
+    for item in items:
+        if not pytest_asyncio.is_async_test(item) or here not in Path(item.path).parents:
+            continue
+        item.add_marker(on_session_loop, append=False)
+        for defs in item._fixtureinfo.name2fixturedefs.values():  # type: ignore[attr-defined]
+            # The closest definition, and the ones it overrides while it asks for them.
+            used = [defs[-1]]
+            while used[-1].argname in used[-1].argnames and len(used) < len(defs):
+                used.append(defs[-1 - len(used)])
+            for fixturedef in used:
+                func = fixturedef.func
+                asynchronous = inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)
+                if asynchronous and getattr(func, "_loop_scope", None) != "session":
+                    raise pytest.UsageError(
+                        f"{fixturedef.argname} ({func.__module__}), used by {item.nodeid}: a "
+                        "browser test's async fixture needs "
+                        '@pytest_asyncio.fixture(loop_scope="session")'
+                    )
+
+
+@dataclass
+class Chromium:
+    """The test process's playwright driver and its Chromium, launched again if it went away."""
+
+    playwright: Any
+    browser: Any = None
+
+    async def ready(self) -> Any:
+        if self.browser is None or not self.browser.is_connected():
+            self.browser = await self.playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+        return self.browser
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def chromium() -> AsyncIterator[Chromium]:
     if not HAVE_CHROMIUM:
         _missing(f"{CHROMIUM} is missing (apt-get install chromium)")
     try:
@@ -71,11 +118,25 @@ async def browser() -> AsyncIterator[Any]:
     except ImportError:
         _missing("the playwright package is missing (pip install playwright)")
     async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        held = Chromium(p)
         try:
-            yield b
+            yield held
         finally:
-            await b.close()
+            if held.browser is not None and held.browser.is_connected():
+                await held.browser.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(chromium: Chromium) -> AsyncIterator[Any]:
+    """The process's Chromium with no context open; the test's contexts closed after it."""
+    b = await chromium.ready()
+    for left in list(b.contexts):  # a test that failed in its own teardown
+        await left.close()
+    try:
+        yield b
+    finally:
+        for ctx in list(b.contexts):
+            await ctx.close()
 
 
 def _free_port() -> int:
@@ -90,7 +151,7 @@ def port() -> int:
 
 
 @pytest.fixture
-async def settings(tmp_path: Path, sqlite_template: Path, port: int) -> Settings:
+def settings(tmp_path: Path, sqlite_template: Path, port: int) -> Settings:
     """Embedded only (overrides the parametrized fixture of tests/conftest.py)."""
     db = tmp_path / "hub.db"
     shutil.copy(sqlite_template, db)
@@ -107,7 +168,7 @@ class LiveServer:
     app: web.Application
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def live_server(settings: Settings, port: int) -> AsyncIterator[LiveServer]:
     app = create_app(settings)
     runner = web.AppRunner(app, shutdown_timeout=2.0)
@@ -205,7 +266,7 @@ def identifier_hash(secret: str, identifier: str) -> str:
     return hmac.new(secret.encode(), identifier.encode(), hashlib.sha256).hexdigest()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def hub(live_server: LiveServer) -> AsyncIterator[Hub]:
     async with aiohttp.ClientSession() as http:
         h = Hub(live_server.url, live_server.app, http)
@@ -236,7 +297,7 @@ class Site:
     pages: dict[str, str] = field(default_factory=dict)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def site() -> AsyncIterator[Site]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -67,7 +67,8 @@ async def test_an_admin_sets_up_people_channels_and_stages(hub: Hub, browser: An
     await expect(page.locator("body[data-loaded=true]")).to_have_count(1)
     team = await hub.call("POST", "/api/v1/teams", 201, json={"name": "Sales"})
 
-    # An operator invited: his password shown once; then renamed, put in a team, deactivated.
+    # An operator invited: with no mailbox sending the hub's mail, the admin is told so and
+    # gets the link to pass on; then renamed, put in a team, given a password, deactivated.
     await page.reload()
     await expect(page.locator("body[data-loaded=true]")).to_have_count(1)
     await page.click("#invite-toggle")
@@ -75,10 +76,16 @@ async def test_an_admin_sets_up_people_channels_and_stages(hub: Hub, browser: An
     await form.locator("[name=email]").fill("oleg@example.com")
     await form.locator("[name=name]").fill("Oleg")
     await form.locator("[name=role]").select_option("manager")
+    await expect(page.locator("#system-mail.warn")).to_contain_text("Mail is not set up")
     await form.locator("button[type=submit]").click()
-    await expect(page.locator("#once code")).to_have_text(lambda_free_password())
+    await expect(page.locator("#once code")).to_have_text(invite_link(hub))
+    await expect(page.locator("#once")).to_contain_text("system mail is not set up")
     oleg = page.locator(".card.operator", has=page.locator("h3", has_text="Oleg"))
     await expect(oleg.locator(".role")).to_have_text("Manager")
+    await expect(oleg.locator(".pill.invited")).to_have_text("Invited")
+    await page.click("#once button.primary")
+    await oleg.locator("[data-action=resend]").click()  # a new link, the first one ends
+    await expect(page.locator("#once code")).to_have_text(invite_link(hub))
     await page.click("#once button.primary")
     await oleg.locator("[data-action=edit]").click()
     await oleg.locator("form [name=name]").fill("Oleg Petrov")
@@ -193,16 +200,20 @@ async def test_an_admin_sets_up_people_channels_and_stages(hub: Hub, browser: An
         await page.screenshot(path=path, full_page=True)
     await section(page, "hours")
     await expect(page.locator("#hours")).to_contain_text("HUB_WORKING_HOURS")
-    await expect(page.locator("#hours tr").first).to_contain_text("Понедельник09:00–18:00")
+    monday = page.locator("#hours tr[data-day=mon]")
+    await expect(monday).to_contain_text("Понедельник")
+    await expect(monday.locator("input[type=time]").first).to_have_value("09:00")
+    await expect(monday.locator("input[type=time]").last).to_have_value("18:00")
+    await expect(page.locator("#hours tr[data-day=sun] input[name=open]")).not_to_be_checked()
     if path := screenshot_path("admin-hours-ru.png"):
         await page.screenshot(path=path, full_page=True)
 
 
-def lambda_free_password() -> Any:
-    """A generated password: 16 url-safe characters."""
+def invite_link(hub: Hub) -> Any:
+    """An invitation's link on this hub."""
     import re
 
-    return re.compile(r"^[A-Za-z0-9_-]{16}$")
+    return re.compile("^" + re.escape(hub.url) + r"/inbox/invite/hubl_[A-Za-z0-9_-]{43}$")
 
 
 async def test_on_a_phone_nothing_overflows_and_operators_are_refused(

@@ -5,7 +5,7 @@ own badge, and the reply typed there reaches its adapter."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from tests.plugin_channel import SENT
 
 
 @pytest.fixture
-async def settings(settings: Settings) -> AsyncIterator[Settings]:
+def settings(settings: Settings) -> Iterator[Settings]:
     yield settings.model_copy(update={"channel_modules": "tests.plugin_channel"})
     registry.unregister("sms")
 

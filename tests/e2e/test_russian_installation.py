@@ -1,12 +1,14 @@
 """A Russian installation (``HUB_LANGUAGE=ru``) in Chromium, as a manager uses it.
 
 The contact card speaks people's words («Чат на сайте», «ПечиПро: Посетитель #1», never
-"widget: visitor:1"); the contact page lists what is known of the customer (on the site now with
-his browser and device, his deals with their stages, his tasks, where he came from, his
-history); the board's stages are Russian and «+ Сделка» makes a deal for him; a snooze is shown as a
-local date and time in the company's zone (the browser here is in Vladivostok, the company in
-Moscow), and an error the hub answers is a Russian toast; on a 390 px phone nothing is wider
-than the screen and «Выйти» is on it. With ``HUB_SCREENSHOTS_DIR`` the contact page is saved.
+"widget: visitor:1", his city «Москва, Россия» from a GeoIP database, in English "Moscow,
+Russia"); the contact page lists what is known of the customer (on the site now with his city,
+browser and device and the database's credit, his deals with their stages, his tasks, where he
+came from, his history); the board's stages are Russian and «+ Сделка» makes a deal for him;
+a snooze is shown as a local date and time in the company's zone (the browser here is in
+Vladivostok, the company in Moscow), and an error the hub answers is a Russian toast; on a 390 px
+phone nothing is wider than the screen and «Выйти» is on it. With ``HUB_SCREENSHOTS_DIR`` the
+contact page is saved.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from tests.conftest import base_settings
 from tests.e2e.conftest import Hub, screenshot_path
 from tests.e2e.pw import expect
 from tests.e2e.test_inbox import Person, person, row
+from tests.geoip_db import MOSCOW_IP, write_city_database
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -36,8 +39,9 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-async def settings(tmp_path: Path, sqlite_template: Path, port: int) -> Settings:
-    """A Russian installation, embedded (as tests/e2e/conftest.py's, with HUB_LANGUAGE=ru)."""
+def settings(tmp_path: Path, sqlite_template: Path, port: int) -> Settings:
+    """A Russian installation, embedded (as tests/e2e/conftest.py's, with HUB_LANGUAGE=ru),
+    with a GeoIP database, behind a proxy that names the visitors' addresses."""
     db = tmp_path / "hub.db"
     shutil.copy(sqlite_template, db)
     return base_settings(
@@ -45,6 +49,8 @@ async def settings(tmp_path: Path, sqlite_template: Path, port: int) -> Settings
         redis_url=None,
         public_url=f"http://127.0.0.1:{port}",
         language="ru",
+        geoip_database=write_city_database(tmp_path / "GeoLite2-City.mmdb"),
+        behind_proxy=True,
     )
 
 
@@ -69,7 +75,8 @@ async def log_in(
 
 
 async def visitor_writes(hub: Hub, channel: dict[str, Any], text: str) -> Any:
-    """A visitor from an Android phone, on the site with a tab open, writes; returns his socket."""
+    """A visitor from an Android phone in Moscow, on the site with a tab open, writes; returns
+    his socket."""
     page = {
         "url": "https://pechi.example/bani?utm_source=yandex&utm_campaign=zima&utm_medium=cpc",
         "title": "Печи для бани",
@@ -78,7 +85,11 @@ async def visitor_writes(hub: Hub, channel: dict[str, Any], text: str) -> Any:
     async with hub.http.post(
         f"{hub.url}/api/widget/v1/sessions",
         json={"website_token": channel["website_token"], "page": page},
-        headers={"Origin": "https://pechi.example", "User-Agent": ANDROID_CHROME},
+        headers={
+            "Origin": "https://pechi.example",
+            "User-Agent": ANDROID_CHROME,
+            "X-Forwarded-For": MOSCOW_IP,
+        },
     ) as resp:
         assert resp.status == 200, await resp.text()
         token = (await resp.json())["visitor_token"]
@@ -137,6 +148,7 @@ async def test_contact_card_and_page_speak_russian(browser: Any, hub: Hub) -> No
     await expect(page.locator("#c-lead-source")).not_to_contain_text("widget")
     await expect(page.locator("#c-fields")).to_contain_text("ПечиПро: Посетитель #")
     await expect(page.locator("#c-fields")).not_to_contain_text("visitor:")
+    await expect(page.locator("#c-first")).to_contain_text("Москва, Россия")
 
     # A snooze: told as a date and time in Moscow, the company's zone, never as ISO.
     await page.click("#act-snooze")
@@ -151,6 +163,7 @@ async def test_contact_card_and_page_speak_russian(browser: Any, hub: Hub) -> No
     await page.click("header [data-lang-switch]")
     await expect(activity).to_contain_text("snoozed the conversation until 5/4/31, 9:30")
     await expect(activity).not_to_contain_text("2031-05-04T")
+    await expect(page.locator("#c-first")).to_contain_text("Moscow, Russia")
     await page.click("header [data-lang-switch]")
 
     # An error the hub answers (a time already past) is a Russian toast.
@@ -178,13 +191,20 @@ async def test_contact_card_and_page_speak_russian(browser: Any, hub: Hub) -> No
     await page.wait_for_selector(f"body[data-contact-page='{contact_id}']", state="attached")
     online = page.locator("#cp-online")
     await expect(online).to_contain_text("Печи для бани")
-    await expect(online).to_contain_text("Chrome 131 · Android · телефон")
+    await expect(online).to_contain_text(
+        "ПечиПро · Москва, Россия · Chrome 131 · Android · телефон"
+    )
+    # The free databases' licences ask for a credit where their cities are shown.
+    await expect(online.locator("a.geo-credit")).to_have_attribute(
+        "href", "https://www.maxmind.com"
+    )
     assert deal["title"] == f"Клиент #{contact_id}"
     await expect(page.locator("#cp-deals")).to_contain_text(deal["title"])
     await expect(page.locator("#cp-deals .stage-pill")).to_have_text("Новая")
     await expect(page.locator("#cp-tasks")).to_contain_text("Перезвонить про доставку")
     await expect(page.locator("#cp-tasks")).to_contain_text("05.05.2031, 10:00")
     touches = page.locator("#cp-touches")
+    await expect(touches).to_contain_text("Москва, Россия")
     await expect(touches).to_contain_text("yandex")
     await expect(touches).to_contain_text("zima")
     await expect(touches.locator("a", has_text="Печи для бани")).to_have_attribute(
@@ -228,6 +248,38 @@ async def test_contact_card_and_page_speak_russian(browser: Any, hub: Hub) -> No
         "150000.00",
         "КП отправлено",
     )
+
+    # A customer the hub has not met: nobody found by his phone, so «+ Новый клиент» makes him
+    # with the deal (the phone typed in the search comes along); then the same phone in any
+    # spelling finds him, and making him again picks him instead of a second card.
+    await page.goto(hub.url + "/inbox/deals")
+    await page.click("#new-deal-btn")
+    await page.fill("#new-deal-form [name=q]", "8 (903) 111-22-33")
+    options = page.locator("#new-deal-form [name=contact_id] option")
+    await expect(options).to_have_text(["Никого не нашли: создайте нового клиента"])
+    await page.click("#new-contact-btn")
+    await expect(page.locator("#new-contact legend")).to_have_text("Новый клиент")
+    await expect(page.locator("#new-deal-form [name=nc_phone]")).to_have_value("8 (903) 111-22-33")
+    await page.fill("#new-deal-form [name=nc_name]", "Ольга Смирнова")
+    await page.click("#new-deal-form button[type=submit]")
+    await expect(page.locator("#d-title")).to_have_text("Ольга Смирнова")
+    olga = await hub.call("GET", f"/api/v1/deals/{int(page.url.rsplit('/', 1)[1])}")
+    card = await hub.call("GET", f"/api/v1/contacts/{olga['contact_id']}")
+    assert card["name"] == "Ольга Смирнова" and card["phones"] == ["+79031112233"]
+    await page.goto(hub.url + "/inbox/deals")
+    await page.click("#new-deal-btn")
+    await page.fill("#new-deal-form [name=q]", "+7 903 111 22 33")
+    await expect(options).to_have_text(["Ольга Смирнова · +79031112233"])
+    await page.fill("#new-deal-form [name=q]", "903111")
+    await page.click("#new-contact-btn")
+    await page.fill("#new-deal-form [name=nc_name]", "Оля")
+    await page.fill("#new-deal-form [name=nc_phone]", "+79031112233")
+    await page.click("#new-deal-form button[type=submit]")
+    await expect(page.locator("#toast")).to_have_text(
+        "Такой клиент уже есть: выберите его в списке"
+    )
+    await expect(options).to_have_text(["Ольга Смирнова · +79031112233"])
+    await expect(page.locator("#new-contact")).to_be_hidden()
     assert errors == []
 
 

@@ -39,7 +39,7 @@ async def test_a_call_and_an_email_in_the_conversation(browser: Any, hub: Hub) -
             ),
         ),
     )
-    await expect(row(page, "Иван Петров")).to_contain_text("📞 +79161234567 2:15")
+    await expect(row(page, "Иван Петров")).to_contain_text("📞 +79161234567 2:15 · отвечен")
     await row(page, "Иван Петров").click()
     card = page.locator("#messages .item-call")
     await expect(card).to_contain_text("Входящий звонок · отвечен · 2:15")

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
-from hub.channels.calls.dialect import Secrets
+from hub.channels.calls.dialect import SecretOption, Secrets
 from hub.channels.calls.dialects import DIALECTS
 from hub.errors import InvalidInput
 
@@ -36,6 +36,9 @@ class CallsConfig(BaseModel):
     #: Hosts recordings may also come from, beside the provider's own (a white-label
     #: account's domain).
     recording_hosts: list[str] = Field(default_factory=list, max_length=10)
+    #: The provider API's base URL, where the hub asks for recordings given by id (Zadarma,
+    #: Mango), when it is not the provider's own (a white-label account's API).
+    api_url: str | None = Field(default=None, max_length=300, pattern=r"^https?://[^\s/]+")
 
 
 def split_settings(settings: dict[str, Any]) -> tuple[dict[str, Any], Secrets]:
@@ -49,16 +52,25 @@ def split_settings(settings: dict[str, Any]) -> tuple[dict[str, Any], Secrets]:
     slots = {"secret": "", "key": ""}
     for option in dialect.secrets:
         value = settings.pop(option.key, None)
-        if not isinstance(value, str) or not value.strip() or len(value) > 500:
-            raise InvalidInput(
-                f"{dialect.title} needs {option.key} ({option.help})", code="missing_secret"
-            )
-        slots[option.slot] = value.strip()
+        if value is None and not option.required:
+            continue
+        slots[option.slot] = secret_value(dialect.title, option, value)
     for name in NUMBERS:  # ``channel add`` gives every option as text
         value = settings.get(name)
         if isinstance(value, str) and value.strip().isdigit():
             settings[name] = int(value)
     return settings, Secrets(secret=slots["secret"], key=slots["key"])
+
+
+def secret_value(title: str, option: SecretOption, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 500:
+        raise InvalidInput(f"{title} needs {option.key} ({option.help})", code="missing_secret")
+    return value.strip()
+
+
+def secret_keys() -> frozenset[str]:
+    """Every provider's secret settings (an admin may change them after connecting)."""
+    return frozenset(o.key for d in DIALECTS.values() for o in d.secrets)
 
 
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:

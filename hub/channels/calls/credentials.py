@@ -55,6 +55,10 @@ class SecretsCache:
             loading.add_done_callback(lambda _done: self._loading.pop(channel_id, None))
         return await asyncio.shield(loading)
 
+    def forget(self, channel_id: int) -> None:
+        """Read the channel's secrets anew next time (this process changed them)."""
+        self._entries.pop(channel_id, None)
+
     async def _load(self, channel_id: int) -> Secrets:
         async def query(session: AsyncSession) -> Secrets:
             row = await session.get(CallCredentials, channel_id)

@@ -9,9 +9,10 @@ plain values (``CallRequest``), so it holds no HTTP framework and is tested on i
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from hub.channels.call_event import CallEvent
 from hub.errors import InvalidInput
@@ -73,6 +74,54 @@ class SecretOption:
     help: str
     #: Stored as ``Secrets.secret`` or ``Secrets.key``.
     slot: str = "secret"
+    #: Whether the channel needs it to be connected (else only for what it enables:
+    #: Zadarma's API key fetches recordings).
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ApiAnswer:
+    """A provider API's answer as a recording fetch reads it."""
+
+    status: int
+    content_type: str
+    #: The ``Location`` of a redirect (not followed), else "".
+    location: str
+    body: bytes
+
+
+class ApiHttp(Protocol):
+    """How a dialect calls its provider's API: through the hub's outbound guard, no redirect
+    followed, the answer's body read up to a small limit."""
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        form: Mapping[str, str] | None = None,
+    ) -> ApiAnswer: ...
+
+
+class NotReady(Exception):
+    """The provider has no file for the recording yet, or refused: tried again later. The
+    message says why, without secrets."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingApi:
+    """How a provider that sends only a recording's id gives its file: ``link`` asks its API
+    (signed with the channel's secrets) for a one-time download link."""
+
+    #: The API's base URL, unless the channel sets its own (``api_url``: a white-label
+    #: account's).
+    base_url: str
+    #: (api, base URL, secrets, recording id, call id) -> the download link, or ``NotReady``.
+    link: Callable[[ApiHttp, str, Secrets, str, str], Awaitable[str]]
+    #: The first try comes this long after the recording is announced (Zadarma's SDK says to
+    #: wait about 40 s).
+    first_delay_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +145,8 @@ class Dialect:
     early: Callable[[CallRequest], Reply | None] = lambda request: None
     #: How it signs, for the docs and the answer to the admin.
     signature: str = "the secret token in the URL"
+    #: How recordings it names by id are fetched (None: kept as ``recording_ref`` only).
+    recording_api: RecordingApi | None = None
 
 
 class BadPayload(InvalidInput):

@@ -1,5 +1,6 @@
 """A calls channel's per-app state: channels and secrets as webhooks read them, and the
-recording fetcher (closed with the app)."""
+recording fetchers: of URLs, and the worker of recordings named by id (started and closed with
+the app)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aiohttp import web
 from hub.channels.cache import ChannelCache
 from hub.channels.calls.credentials import SecretsCache
 from hub.channels.calls.recording import RecordingFetcher
+from hub.channels.calls.recording_worker import RecordingJobs
 from hub.context import HubContext
 
 
@@ -18,11 +20,17 @@ class CallsState:
         self.channels = ChannelCache(ctx)
         self.secrets = SecretsCache(ctx)
         self.recordings = RecordingFetcher(ctx)
+        self.recording_jobs = RecordingJobs(ctx, self.recordings)
 
 
 CALLS = web.AppKey("calls", CallsState)
 
 
 async def calls_lifecycle(app: web.Application) -> AsyncIterator[None]:
-    yield
-    await app[CALLS].recordings.close()
+    state = app[CALLS]
+    await state.recording_jobs.start()
+    try:
+        yield
+    finally:
+        await state.recording_jobs.close()
+        await state.recordings.close()

@@ -5,20 +5,30 @@
 ``sign`` is the hex SHA-256 of key + json + salt, over the ``json`` text exactly as received
 (never re-serialised). ``entry_result`` (1 talked, 0 missed) tells answered from missed;
 ``disconnect_reason`` alone cannot (1110 ends both).
+
+Recordings come by id only (``events/recording``): the hub POSTs ``queries/recording/post``
+with the same three fields, ``json`` being ``{"recording_id": …, "action": "download"}``
+signed with the same key and salt; Mango answers 302 to a one-time link, which is fetched only
+if it is on Mango's hosts (or the channel's ``recording_hosts``). Saving takes time: an answer
+without the redirect is tried again later.
 """
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import urljoin
 
 import orjson
 
 from hub.channels.call_event import CallEvent
 from hub.channels.calls.dialect import (
+    ApiHttp,
     BadPayload,
     CallRequest,
     Dialect,
+    NotReady,
+    RecordingApi,
     Reply,
     SecretOption,
     Secrets,
@@ -34,6 +44,25 @@ BUSY = 1121
 
 def sign(key: str, json_text: str, salt: str) -> str:
     return hashlib.sha256((key + json_text + salt).encode()).hexdigest()
+
+
+async def recording_link(
+    api: ApiHttp, base_url: str, secrets: Secrets, ref: str, call_id: str
+) -> str:
+    body = orjson.dumps({"recording_id": ref, "action": "download"}).decode()
+    answer = await api.send(
+        "POST",
+        f"{base_url.rstrip('/')}/queries/recording/post",
+        headers={},
+        form={
+            "vpbx_api_key": secrets.key,
+            "sign": sign(secrets.key, body, secrets.secret),
+            "json": body,
+        },
+    )
+    if answer.status not in (301, 302, 303, 307, 308) or not answer.location:
+        raise NotReady(f"the API answered {answer.status} without a link")
+    return urljoin(base_url, answer.location)
 
 
 def verify(request: CallRequest, secrets: Secrets) -> bool:
@@ -179,6 +208,8 @@ DIALECT = Dialect(
         SecretOption("api_key", "--api-key", "the VPBX API key (unique code)", slot="key"),
         SecretOption("api_salt", "--api-salt", "the VPBX API salt (signature key)"),
     ),
+    recording_hosts=("mango-office.ru",),
     setup=_setup,
     signature="sign = sha256(vpbx_api_key + json + salt)",
+    recording_api=RecordingApi("https://app.mango-office.ru/vpbx", recording_link),
 )

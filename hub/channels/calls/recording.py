@@ -5,8 +5,9 @@ adds for a white-label account), only through the outbound guard (no private or 
 address unless ``HUB_WEBHOOK_ALLOWED_NETWORKS`` allows it, no redirect followed), at most
 ``HUB_MAX_ATTACHMENT_BYTES``. It runs after the webhook is answered: a recording that fails,
 or a URL that is not the provider's, is logged and skipped, and the call keeps everything
-else it said. Providers that give only a recording id (Zadarma, Mango, Telphin) keep it on
-the call (``recording_ref``); the hub does not call their APIs for the file.
+else it said. Providers that give only a recording id keep it on the call
+(``recording_ref``); Zadarma's and Mango's are fetched through their APIs
+(``recording_worker``), Telphin's are not (its API's endpoint is not established).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ def provider_host(url: str, hosts: Sequence[str]) -> bool:
     if parts.scheme not in ("https", "http") or not host or parts.username or parts.password:
         return False
     return any(host == h or host.endswith("." + h) for h in hosts)
+
+
+class Unfetchable(Exception):
+    """Why a recording was not kept (never a secret)."""
 
 
 class RecordingFetcher:
@@ -63,29 +68,29 @@ class RecordingFetcher:
 
     async def _fetch(self, message_id: int, url: str, hosts: Sequence[str]) -> None:
         try:
-            if not provider_host(url, hosts):
-                log.warning(
-                    "call %d: the recording URL is not the provider's; not fetched", message_id
-                )
-                return
-            limit = self._ctx.settings.max_attachment_bytes
-            status, content_type, body = await self._client.get_bytes(url, limit)
-            if status != 200 or not body:
-                log.warning("call %d: the recording answered %d; not kept", message_id, status)
-                return
-            if not content_type.startswith(AUDIO_TYPES):
-                log.warning(
-                    "call %d: the recording is %s, not audio; not kept", message_id, content_type
-                )
-                return
-            stored = await self._ctx.media.save_bytes(body)
-            name = "recording." + (
-                "mp3" if "mpeg" in content_type else content_type.split("/")[-1][:8]
-            )
-            await attach_recording(self._ctx, message_id, stored, content_type, name)
+            await self.keep(message_id, url, hosts)
         except Exception as exc:
-            why = refusal_in(exc) or type(exc).__name__
-            log.warning("call %d: fetching the recording failed (%s)", message_id, why)
+            why = refusal_in(exc) or str(exc) or type(exc).__name__
+            log.warning("call %d: the recording was not kept (%s)", message_id, why)
+
+    async def keep(self, message_id: int, url: str, hosts: Sequence[str]) -> None:
+        """Download the recording at ``url`` and attach it to the call; raises
+        ``Unfetchable`` (or a connection error) saying why not."""
+        if not provider_host(url, hosts):
+            raise Unfetchable("the recording URL is not the provider's")
+        limit = self._ctx.settings.max_attachment_bytes
+        status, content_type, body = await self._client.get_bytes(url, limit)
+        if status != 200 or not body:
+            raise Unfetchable(f"the recording answered {status}")
+        if not content_type.startswith(AUDIO_TYPES):
+            raise Unfetchable(f"the recording is {content_type}, not audio")
+        stored = await self._ctx.media.save_bytes(body)
+        name = "recording." + ("mp3" if "mpeg" in content_type else content_type.split("/")[-1][:8])
+        await attach_recording(self._ctx, message_id, stored, content_type, name)
+
+    @property
+    def client(self) -> OutboundClient:
+        return self._client
 
     async def settled(self) -> None:
         """Return once every fetch started so far has ended (a readiness signal for tests

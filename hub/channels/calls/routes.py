@@ -21,6 +21,7 @@ from hub.channels.calls.config import TYPE
 from hub.channels.calls.dialect import CallRequest, Reply, Secrets
 from hub.channels.calls.dialects import DIALECTS
 from hub.channels.calls.keys import CALLS
+from hub.channels.calls.recording_jobs import Wanted, queue
 from hub.crm_sync.call_tracking import CallPolicy, record_call_events
 from hub.errors import DomainError, NotFound, PayloadTooLarge, Unauthorized
 from hub.http import CTX, METRICS, int_param
@@ -90,6 +91,15 @@ async def webhook(request: web.Request) -> web.Response:
     state.recordings.fetch_new(
         channel.id, dialect, results, channel.config.get("recording_hosts", ())
     )
+    if dialect.recording_api is not None and secrets.key:  # Zadarma's API key is optional
+        wanted = [
+            Wanted(r.message_id, channel.id, r.recording_ref, ev.call_id)
+            for ev, r in zip(events, results, strict=True)
+            if r is not None and r.message_id and r.recording_ref
+        ]
+        if wanted:
+            await queue(ctx, wanted, dialect.recording_api.first_delay_s)
+            state.recording_jobs.wake()
     return _answer(dialect.ok(call))
 
 

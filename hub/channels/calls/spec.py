@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hub.channels.calls.config import TYPE, validate_config
-from hub.channels.calls.connect import CONNECTOR
+from hub.channels.calls.config import TYPE, secret_keys, validate_config
+from hub.channels.calls.connect import CONNECTOR, store_secrets
 from hub.channels.calls.dialects import DIALECTS
 from hub.channels.calls.install import install
 from hub.channels.calls.openapi import CALLS_OPENAPI
@@ -38,14 +38,16 @@ def setup(created: CreatedChannel, settings: Settings) -> list[str]:
 
 
 def _secret_options() -> tuple[CliOption, ...]:
-    seen: dict[str, CliOption] = {}
+    """One option per secret, its help naming each provider that asks for it."""
+    helps: dict[str, list[str]] = {}
+    flags: dict[str, str] = {}
     for dialect in DIALECTS.values():
         for option in dialect.secrets:
-            seen.setdefault(
-                option.key,
-                CliOption(option.flag, option.key, f"{dialect.title}: {option.help}", secret=True),
-            )
-    return tuple(seen.values())
+            helps.setdefault(option.key, []).append(f"{dialect.title}: {option.help}")
+            flags.setdefault(option.key, option.flag)
+    return tuple(
+        CliOption(flags[key], key, "; ".join(texts), secret=True) for key, texts in helps.items()
+    )
 
 
 SPEC = ChannelSpec(
@@ -80,13 +82,21 @@ SPEC = ChannelSpec(
             "a host the provider's recordings also come from (white-label); repeat for more",
             repeated=True,
         ),
+        CliOption(
+            "--api-url",
+            "api_url",
+            "Zadarma, Mango: the provider API's base URL, when not its own (white-label)",
+        ),
     ),
     describe=setup,
     openapi=CALLS_OPENAPI,
     setup=setup,
-    # The provider (and so its secrets) is the channel's: another provider is another channel.
+    # The provider is the channel's: another provider is another channel. Its secrets may
+    # change (a new API key), stored apart from the config.
     editable_settings=frozenset(
         {"answer_within_s", "callback_due_minutes", "callback_operator_id", "auto_leads"}
         | {"recording_hosts"}
     ),
+    secret_settings=secret_keys(),
+    store_secrets=store_secrets,
 )

@@ -3,7 +3,9 @@
 Signed with ``X-Twilio-Signature``: HMAC-SHA1, keyed with the account's auth token, over the
 URL Twilio called followed by every form parameter (sorted by name, then value) as
 ``name + value``; Base64. Twilio's SDK also accepts the URL with and without the default port,
-as Twilio's own signing is inconsistent there, and so does this check.
+as Twilio's own signing is inconsistent there, and so does this check. A request with a JSON
+body carries ``bodySHA256`` (the body's hex SHA-256) in its URL, and its signature covers the
+URL alone.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import orjson
 
 from hub.channels.call_event import CallEvent
 from hub.channels.calls.dialect import (
@@ -42,41 +47,74 @@ STATUSES: dict[str, tuple[str, str]] = {
     "canceled": ("end", "missed"),
     "failed": ("end", "missed"),
 }
+FORM = "application/x-www-form-urlencoded"
 TWIML_OK = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
-def _signed(url: str, form: list[tuple[str, str]], token: str) -> str:
-    text = url + "".join(name + value for name, value in sorted(form))
+def _signed(url: str, form: Sequence[tuple[str, str]], token: str) -> str:
+    """As the SDK's ``compute_signature``: each name once, sorted, with its distinct values
+    sorted."""
+    values: dict[str, set[str]] = {}
+    for name, value in form:
+        values.setdefault(name, set()).add(value)
+    text = url + "".join(name + v for name in sorted(values) for v in sorted(values[name]))
     digest = hmac.new(token.encode(), text.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 
 
 def _url_variants(url: str) -> list[str]:
-    """The URL as called, with the scheme's default port added, and with it removed."""
+    """The URL without any port, and with the scheme's default port when it has none (the
+    SDK's ``remove_port`` and ``add_port``): the URL as called is always one of them."""
     parts = urlsplit(url)
-    port = {"https": 443, "http": 80}.get(parts.scheme)
-    host = parts.hostname or ""
-    out = [url]
-    if port is not None:
-        if parts.port is None:
-            out.append(urlunsplit(parts._replace(netloc=f"{host}:{port}")))
-        elif parts.port == port:
-            out.append(urlunsplit(parts._replace(netloc=host)))
-    return out
+    host = parts.netloc.split(":")[0] if parts.port else parts.netloc
+    bare = urlunsplit(parts._replace(netloc=host))
+    if parts.port:
+        return [bare, url]
+    port = 443 if parts.scheme == "https" else 80
+    return [bare, urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))]
+
+
+def _body_hash(request: CallRequest) -> str | None:
+    """The ``bodySHA256`` of a request with a JSON body (None for a form)."""
+    if request.method != "POST" or request.form or request.header("Content-Type").startswith(FORM):
+        return None
+    return dict(parse_qsl(urlsplit(request.url).query)).get("bodySHA256")
 
 
 def verify(request: CallRequest, secrets: Secrets) -> bool:
+    """As the SDK's ``RequestValidator.validate``: a JSON body's hex SHA-256 must be the
+    URL's ``bodySHA256``, and then the signature covers the URL alone."""
     presented = request.header("X-Twilio-Signature")
     if not presented or not secrets.secret:
         return False
-    form = list(request.form) if request.method == "POST" else []
+    form: Sequence[tuple[str, str]] = request.form if request.method == "POST" else ()
+    claimed = _body_hash(request)
+    if claimed is not None:
+        if not equal(hashlib.sha256(request.body).hexdigest(), claimed):
+            return False
+        form = ()
     return any(
         equal(presented, _signed(url, form, secrets.secret)) for url in _url_variants(request.url)
     )
 
 
-def parse(request: CallRequest, channel_id: int) -> list[CallEvent]:
+def _params(request: CallRequest) -> dict[str, str]:
+    """The request's values; a JSON body's (the ``bodySHA256`` variant) are its fields."""
     p = request.params()
+    if _body_hash(request) is None:
+        return p
+    try:
+        doc = orjson.loads(request.body)
+    except orjson.JSONDecodeError as exc:
+        raise BadPayload("the body is not a JSON document") from exc
+    if not isinstance(doc, dict):
+        raise BadPayload("the body is not a JSON object")
+    p.update({k: str(v) for k, v in doc.items() if isinstance(v, str | int | float)})
+    return p
+
+
+def parse(request: CallRequest, channel_id: int) -> list[CallEvent]:
+    p = _params(request)
     call_id = p.get("ParentCallSid") or required(p, "CallSid")
     if len(call_id) > 64:
         raise BadPayload("CallSid is longer than 64 characters")

@@ -3,6 +3,14 @@
 Signed in the ``Signature`` header: Base64 of the lowercase hex HMAC-SHA1 (PHP's
 ``hash_hmac`` default) of three fields that depend on the event, keyed with the API secret.
 Saving the URL in the cabinet sends ``zd_echo``, answered with its own value.
+
+Recordings come by id only (``call_id_with_rec``): given the account's API key too, the hub
+asks ``GET /v1/pbx/record/request/?call_id=…&format=json`` for a download link, signed as the
+official SDK (zadarma/user-api-v1, ``Client::_getAuthHeader``) signs: the parameters sorted by
+name and joined as PHP's ``http_build_query`` (RFC 1738: a space is ``+``), then
+``Authorization: <key>:<Base64 of the hex HMAC-SHA1 of method path + parameters + their hex
+MD5, keyed with the secret>``. The answer is ``{"status": "success", "link": …}`` (or
+``links``); the file is ready some 40 s after NOTIFY_RECORD.
 """
 
 from __future__ import annotations
@@ -12,12 +20,18 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote_plus
+
+import orjson
 
 from hub.channels.call_event import CallEvent
 from hub.channels.calls.dialect import (
+    ApiHttp,
     BadPayload,
     CallRequest,
     Dialect,
+    NotReady,
+    RecordingApi,
     Reply,
     SecretOption,
     Secrets,
@@ -46,6 +60,52 @@ DISPOSITIONS = {"answered": "answered", "busy": "busy"}
 def signature(secret: str, text: str) -> str:
     hexdigest = hmac.new(secret.encode(), text.encode(), hashlib.sha1).hexdigest()
     return base64.b64encode(hexdigest.encode()).decode()
+
+
+RECORD_REQUEST = "/v1/pbx/record/request/"
+
+
+def _php(text: str) -> str:
+    """PHP's ``urlencode``: Python's also leaves ``~`` as it is."""
+    return quote_plus(text, safe="-_.").replace("~", "%7E")
+
+
+def _query(params: dict[str, str]) -> str:
+    """PHP's ``http_build_query`` (RFC 1738) of ``ksort``ed parameters."""
+    return "&".join(f"{_php(k)}={_php(v)}" for k, v in sorted(params.items()))
+
+
+def api_authorization(key: str, secret: str, method: str, params: dict[str, str]) -> str:
+    """The ``Authorization`` header of an API request (the SDK's ``_getAuthHeader``)."""
+    query = _query(params)
+    text = method + query + hashlib.md5(query.encode()).hexdigest()  # noqa: S324 - Zadarma's
+    return f"{key}:{signature(secret, text)}"
+
+
+async def recording_link(
+    api: ApiHttp, base_url: str, secrets: Secrets, ref: str, call_id: str
+) -> str:
+    if not secrets.key or not secrets.secret:
+        raise NotReady("the channel has no API key: give api_key to fetch recordings")
+    params = {"call_id": ref, "format": "json"}
+    auth = api_authorization(secrets.key, secrets.secret, RECORD_REQUEST, params)
+    answer = await api.send(
+        "GET",
+        f"{base_url.rstrip('/')}{RECORD_REQUEST}?{_query(params)}",
+        headers={"Authorization": auth},
+    )
+    try:
+        doc = orjson.loads(answer.body)
+    except orjson.JSONDecodeError:
+        doc = None
+    if not isinstance(doc, dict) or doc.get("status") != "success":
+        said = doc.get("message") if isinstance(doc, dict) else None
+        raise NotReady(f"the API answered {answer.status}: {str(said or '')[:200]}")
+    links = doc.get("links") if isinstance(doc.get("links"), list) else []
+    link = doc.get("link") or (links[0] if links else None)
+    if not isinstance(link, str) or not link:
+        raise NotReady("the API answered no link")
+    return link
 
 
 def verify(request: CallRequest, secrets: Secrets) -> bool:
@@ -129,8 +189,19 @@ DIALECT = Dialect(
     parse,
     verify,
     lambda request: Reply(200),
-    secrets=(SecretOption("api_secret", "--api-secret", "the API secret (Settings → API)"),),
+    secrets=(
+        SecretOption("api_secret", "--api-secret", "the API secret (Settings → API)"),
+        SecretOption(
+            "api_key",
+            "--api-key",
+            "the API key (Settings → API), to fetch call recordings",
+            slot="key",
+            required=False,
+        ),
+    ),
+    recording_hosts=("zadarma.com",),
     setup=_setup,
     early=_early,
     signature="Signature header (Base64 of hex HMAC-SHA1 with the API secret)",
+    recording_api=RecordingApi("https://api.zadarma.com", recording_link, first_delay_s=40.0),
 )

@@ -26,8 +26,14 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.channels.base import DeliveryError, OutboundAttachment, OutboundMessage, SendResult
-from hub.channels.email import suppression, tokens
+from hub.channels.base import (
+    DeliveryError,
+    OutboundAttachment,
+    OutboundMessage,
+    SendResult,
+    SystemMail,
+)
+from hub.channels.email import suppression, system_mail, tokens
 from hub.channels.email.compose import (
     FilePart,
     Letter,
@@ -176,6 +182,13 @@ class EmailAdapter:
             return tracked
 
         return await self._ctx.write(unit)
+
+    async def send_system_mail(
+        self, channel_id: int, channel_config: dict[str, Any], mail: SystemMail
+    ) -> str:
+        """The hub's own mail (an invitation, a password link) from this mailbox."""
+        send = await self._sender()
+        return await system_mail.send_system_mail(self._ctx, send, channel_id, channel_config, mail)
 
     async def close(self) -> None:
         return None

@@ -104,6 +104,9 @@ class EmailConfig(_Strict):
     #: Open and click tracking of what operators send: a pixel and links through the hub
     #: (``tracking_links``). Each email may still be sent untracked (the composer's switch).
     tracking: StrictBool = True
+    #: This mailbox sends the hub's own mail: operators' invitations and password links
+    #: (``system_mail``). One mailbox at most.
+    system_mail: StrictBool = False
 
 
 class Secrets(BaseModel):
@@ -148,9 +151,10 @@ def _nested(settings: dict[str, Any]) -> dict[str, Any]:
             out[key] = {**value, **out[key]}
         else:
             out[key] = value
-    switch = out.get("tracking")
-    if isinstance(switch, str) and switch.strip().lower() in _SWITCH:  # from the command line
-        out["tracking"] = _SWITCH[switch.strip().lower()]
+    for flag in ("tracking", "system_mail"):
+        switch = out.get(flag)
+        if isinstance(switch, str) and switch.strip().lower() in _SWITCH:  # the command line
+            out[flag] = _SWITCH[switch.strip().lower()]
     chats = out.get("linked_widget_channel_ids")
     if isinstance(chats, list):  # ids from the command line come as text
         out["linked_widget_channel_ids"] = [

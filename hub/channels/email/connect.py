@@ -28,7 +28,7 @@ from hub.channels.email.config import (
 )
 from hub.channels.email.credentials import credentials_row
 from hub.channels.email.imap import ImapFailure, ImapLogin, ImapSession
-from hub.channels.email.linked_chats import check_linked_chats
+from hub.channels.email.system_mail import check_settings
 from hub.context import HubContext
 from hub.errors import Conflict, InvalidInput
 from hub.inbox.models import Channel
@@ -104,7 +104,7 @@ class EmailConnector:
                     f"{address} is connected already (channel {other_id})",
                     code="mailbox_already_connected",
                 )
-        await check_linked_chats(session, channel.config)
+        await check_settings(session, channel.config)
         session.add(credentials_row(channel.id, Secrets.model_validate(private)))
 
     async def activate(

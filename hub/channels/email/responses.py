@@ -53,4 +53,6 @@ class ScheduledEmailOut(Out):
 
 class ScheduledEmailsOut(Out):
     items: list[ScheduledEmailOut] = Field(description="Soonest first")
-    time_zone: str = Field(description="The company's time zone (HUB_TIMEZONE), the default")
+    time_zone: str = Field(
+        description="The company's time zone (set in the admin area), the default"
+    )

@@ -31,7 +31,7 @@ TIME_ZONE = Field(
     default=None,
     min_length=1,
     max_length=64,
-    description="An IANA time zone (Europe/Moscow); the company's (HUB_TIMEZONE) when left out",
+    description="An IANA time zone (Europe/Moscow); the company's when left out",
 )
 STATUSES = tuple(s.value for s in ScheduleStatus)
 

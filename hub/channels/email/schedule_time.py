@@ -1,7 +1,7 @@
 """When a scheduled email goes: the operator's date and time, read in a time zone.
 
 An operator picks a wall-clock time (``YYYY-MM-DDTHH:MM``, what an HTML ``datetime-local``
-input gives) in the company's time zone (``HUB_TIMEZONE``) unless he names another; a time with
+input gives) in the company's time zone (``ctx.company``) unless he names another; a time with
 an offset (``…Z``, ``…+03:00``) is that moment whatever the zone. A time that has passed is
 refused, not sent at once: the operator meant a moment that is gone, and should say again
 when. So is one more than ``MAX_AHEAD`` away, a typo of the year more likely than a plan.

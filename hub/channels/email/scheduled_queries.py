@@ -117,7 +117,7 @@ async def list_scheduled(
         )
         return {
             "items": [scheduled_dict(row, name) for row, name in rows.all()],
-            "time_zone": ctx.settings.timezone,
+            "time_zone": ctx.company.timezone,
         }
 
     return await ctx.read(query)

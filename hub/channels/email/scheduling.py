@@ -133,7 +133,7 @@ async def schedule_reply(
     """A reply in an email conversation, to go at ``send_at`` (read in ``time_zone``, the
     company's by default); ``tracking`` is the composer's switch, kept until it goes."""
     body = check_body(ctx, body)
-    zone_name = time_zone or ctx.settings.timezone
+    zone_name = time_zone or ctx.company.timezone
     moment = send_time(send_at, zone_name, utcnow())
 
     async def check(session: AsyncSession) -> ScheduledEmail:
@@ -168,7 +168,7 @@ async def schedule_new_email(
             "a scheduled email cannot carry files yet; send it now", code="invalid_attachments"
         )
     subject, body = check_email(ctx, email)
-    zone_name = time_zone or ctx.settings.timezone
+    zone_name = time_zone or ctx.company.timezone
     moment = send_time(send_at, zone_name, utcnow())
 
     async def check(session: AsyncSession) -> ScheduledEmail:

@@ -12,10 +12,10 @@ from hub.channels.capabilities import Capabilities
 from hub.channels.connector import LazyConnector
 from hub.channels.email.config import TYPE, validate_config
 from hub.channels.email.install import install
-from hub.channels.email.linked_chats import check_linked_chats
 from hub.channels.email.openapi import EMAIL_OPENAPI
 from hub.channels.email.scheduled_models import ScheduledEmail
 from hub.channels.email.status import channel_status
+from hub.channels.email.system_mail import check_settings
 from hub.channels.hooks import ContactRows
 from hub.channels.spec import ChannelSpec, CliOption
 
@@ -37,6 +37,8 @@ def describe(created: CreatedChannel, settings: Settings) -> list[str]:
     if config.get("dkim"):
         lines.append(f"DKIM: selector {config['dkim']['selector']} of {config['dkim']['domain']}")
     lines.append(f"open and click tracking: {'on' if config.get('tracking', True) else 'off'}")
+    if config.get("system_mail"):
+        lines.append("sends the hub's own mail (operators' invitations, password links)")
     if config.get("linked_widget_channel_ids"):
         chats = ", ".join(str(i) for i in config["linked_widget_channel_ids"])
         lines.append(f"answers by email the visitors who left the website chats: {chats}")
@@ -79,6 +81,12 @@ SPEC = ChannelSpec(
         _option("--dkim-domain", "dkim.domain", "DKIM domain (d=)"),
         _option("--dkim-private-key", "dkim.private_key", "DKIM private key (PEM)", secret=True),
         _option(
+            "--system-mail",
+            "system_mail",
+            "send the hub's own mail (operators' invitations, password links) from this "
+            "mailbox: on or off (default)",
+        ),
+        _option(
             "--tracking",
             "tracking",
             "open and click tracking of the email operators send: on (default) or off",
@@ -98,7 +106,14 @@ SPEC = ChannelSpec(
     # The servers, the address and the passwords are checked by logging in: a mailbox whose
     # servers change is connected anew.
     editable_settings=frozenset(
-        {"display_name", "plus_addressing", "linked_widget_channel_ids", "auto_leads", "tracking"}
+        {
+            "display_name",
+            "plus_addressing",
+            "linked_widget_channel_ids",
+            "auto_leads",
+            "tracking",
+            "system_mail",
+        }
     ),
-    check_settings=check_linked_chats,
+    check_settings=check_settings,
 )

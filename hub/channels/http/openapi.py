@@ -63,14 +63,16 @@ CHANNEL_PATHS: dict[str, dict[str, Any]] = {
             "position, lang, greeting, prechat, allowed_origins…). Settings the provider checked "
             "when the channel was connected cannot change (422 setting_not_editable, naming "
             "those that can): a Telegram channel's only editable setting is auto_leads; an email "
-            "channel's are display_name, plus_addressing, linked_widget_channel_ids and "
-            "auto_leads (a mailbox whose servers or passwords change is connected anew). "
+            "channel's are display_name, plus_addressing, tracking, system_mail, "
+            "linked_widget_channel_ids and auto_leads (a mailbox whose servers or passwords "
+            "change is connected anew). One mailbox at most sends the hub's own mail "
+            "(system_mail: 409 system_mail_sender_taken while another does). "
             "Announced as channel.updated",
             body=ChannelPatch,
             answer=EditedChannelOut,
             auth=OPERATOR,
             params=[path_id("channel_id")],
-            errors=(400, 401, 403, 404, 413, 422),
+            errors=(400, 401, 403, 404, 409, 413, 422),
         ),
     },
     "/api/v1/channels/{channel_id}/secret": {

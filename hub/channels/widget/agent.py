@@ -1,8 +1,8 @@
 """What a visitor's browser says of itself: the browser, its system and the kind of device.
 
 Read from the ``User-Agent`` header of the widget's session call, the only honest source the
-hub has (no client hints are asked for, and no GeoIP database is shipped, so the visitor's city
-is not guessed at all). A header that names nothing known gives nothing; the raw header is not
+hub has (no client hints are asked for; his city comes from his address, and only with a GeoIP
+database, ``hub.geoip``). A header that names nothing known gives nothing; the raw header is not
 kept, so the contact card shows "Chrome 131 · Android · phone" and never a string to decode.
 """
 

@@ -4,13 +4,13 @@ A visitor is told operators are online only when someone who may see his convers
 inbox open (``hub.presence``): its team (his channel's, for a visitor who has not written yet)
 and its assignee, besides managers and admins. When nobody answers within the channel's
 ``reply_wait_s``, or nobody is online, the widget offers to leave a phone or email and says when
-the company answers, from ``HUB_WORKING_HOURS`` in ``HUB_TIMEZONE``: ``working_hours`` in the
-session answer and the socket's ``ready`` frame.
+the company answers, from its working hours as an admin set them (``ctx.company``; until one
+saves, ``HUB_WORKING_HOURS`` in ``HUB_TIMEZONE``): ``working_hours`` in the session answer and
+the socket's ``ready`` frame.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -19,13 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels.widget.visitors import Visitor, own_identity
 from hub.context import HubContext
-from hub.crm_sync.report_period import DAYS, parse_working_hours
+from hub.crm_sync.report_period import DAYS, WorkingHours
 from hub.db import utcnow
-from hub.errors import InvalidInput
 from hub.inbox.models import Channel, Conversation
 from hub.presence import Audience
 
-log = logging.getLogger(__name__)
+#: Each audience once: the idle sockets of one team's visitors share it (two frozensets and the
+#: record cost 480 bytes a socket). As many as there are (team, assignee) pairs in use.
+_AUDIENCES: dict[Audience, Audience] = {}
 
 
 async def audience_of(ctx: HubContext, visitor: Visitor, channel: Channel) -> Audience:
@@ -49,18 +50,14 @@ async def audience_of(ctx: HubContext, visitor: Visitor, channel: Channel) -> Au
         team_id, assignee_id = found
         teams = {team_id} if team_id is not None else set()
         operators = {assignee_id} if assignee_id is not None else set()
-    return Audience(frozenset(teams), frozenset(operators))
+    audience = Audience(frozenset(teams), frozenset(operators))
+    return _AUDIENCES.setdefault(audience, audience)
 
 
-def working_hours(spec: str, tz_name: str, now: datetime | None = None) -> dict[str, Any] | None:
+def working_hours(hours: WorkingHours | None, now: datetime | None = None) -> dict[str, Any] | None:
     """``None`` when the company's hours are not set (it answers any time); else whether it is
     open now and, when it is not, when it opens: ``{"day": "today" | "tomorrow" | "mon"…,
     "time": "09:00"}`` in its own zone, for the widget's "we answer tomorrow from 09:00"."""
-    try:
-        hours = parse_working_hours(spec, tz_name)
-    except InvalidInput as exc:
-        log.warning("HUB_WORKING_HOURS is not used by the widget: %s", exc.message)
-        return None
     if hours is None:
         return None
     now = now or utcnow()

@@ -54,7 +54,7 @@ class WidgetConfig(BaseModel):
     #: A first conversation from a new contact becomes a lead in "incoming".
     auto_leads: StrictBool = True
     #: Seconds a visitor waits for a first answer before the widget offers to leave a phone or
-    #: email and says when the company answers (its working hours, ``HUB_WORKING_HOURS``).
+    #: email and says when the company answers (its working hours, ``ctx.company``).
     reply_wait_s: StrictInt = Field(default=120, ge=5, le=3600)
 
     @field_validator("allowed_origins")

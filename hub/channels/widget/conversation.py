@@ -160,18 +160,22 @@ async def request_callback(
     """ "Call me back": a conversation item operators see at once, written in the visitor's
     language, with the phone in E.164 and the moment to call; returns it and the visitor (now
     linked to his contact). A time out of range is refused before anything is written."""
-    st = ctx.settings
+    company = ctx.company.current()
     due = due_time(
         ask.when,
         customer_tz=ask.time_zone,
-        company_tz=st.timezone,
-        working_hours=st.working_hours,
+        company_tz=company.timezone,
+        working_hours=company.spec,
         now=utcnow(),
     )
     lang = ask.lang or WidgetConfig.model_validate(channel.config).lang
     body = request_text(lang, phone_e164, ask.when)
     meta = request_meta(
-        phone_e164, ask.when, due, ask.time_zone or st.timezone, visitor.last_touch.get("url", "")
+        phone_e164,
+        ask.when,
+        due,
+        ask.time_zone or company.timezone,
+        visitor.last_touch.get("url", ""),
     )
     who = _inbound_contact(visitor)
     inbound = InboundMessage(

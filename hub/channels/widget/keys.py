@@ -48,6 +48,9 @@ class WidgetState:
         self.visitor_limit = RateLimiter(st.widget_visitor_burst, st.widget_visitor_per_s)
         self._typing = RateLimiter(burst=1, per_second=1 / TYPING_EVERY_S)
         self._origins: tuple[float, list[dict[str, Any]]] = (0.0, [])
+        #: Each widget channel as the newest socket opened on it found it: the sockets of one
+        #: channel read this copy instead of holding one each (1 KiB a socket, measured).
+        self._channels: dict[int, Channel] = {}
         self._online_locally = Online()
         #: ``/widget.js``, read and compressed once here rather than on every request.
         self.script = WidgetScript.read(st.widget_dir / "hub-widget.js")
@@ -75,6 +78,15 @@ class WidgetState:
             return True
         fresh = await self._widget_configs(ORIGINS_RECHECK_S)
         return any(origin_allowed(cfg, origin, own) for cfg in fresh)
+
+    def share_channel(self, channel: Channel) -> None:
+        """Keep ``channel`` (just read for a socket) as the copy its sockets use from now on."""
+        self._channels[channel.id] = channel
+
+    def channel(self, channel_id: int) -> Channel:
+        """The copy of a channel a socket was opened on kept by ``share_channel``: as new as
+        the newest socket of that channel, never older than the socket's own."""
+        return self._channels[channel_id]
 
     async def demo_token(self) -> str | None:
         async def query(session: AsyncSession) -> str | None:

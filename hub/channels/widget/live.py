@@ -42,11 +42,13 @@ class VisitorSocket:
     #: The identity it listens for (``visitors.external_id``): it changes only when the visitor
     #: logs in on the site.
     key: str
-    #: Frames offered and not sent yet, and the task sending them while there are some.
-    pending: deque[dict[str, Any]] = field(default_factory=deque)
+    #: Frames offered and not sent yet, and the task sending them, while there are some (an
+    #: empty deque kept per idle socket would cost 600 bytes).
+    pending: deque[dict[str, Any]] | None = None
     sender: asyncio.Task[None] | None = None
     closed: bool = False
-    #: Who may answer this visitor (``hub.presence``), and whether he was told someone is online.
+    #: Who may answer this visitor (``hub.presence``; shared by the sockets of one audience),
+    #: and whether he was told someone is online.
     audience: Audience = field(default_factory=Audience)
     told_online: bool | None = None
 
@@ -136,7 +138,9 @@ class WidgetLive:
     def offer(self, sock: VisitorSocket, frame: dict[str, Any]) -> None:
         if sock.closed:
             return
-        if len(sock.pending) >= PENDING_LIMIT:
+        if sock.pending is None:
+            sock.pending = deque()
+        elif len(sock.pending) >= PENDING_LIMIT:
             asyncio.get_running_loop().create_task(
                 self._close(sock, CLOSE_TOO_SLOW, "too slow; fetch missed messages and reconnect")
             )
@@ -149,7 +153,7 @@ class WidgetLive:
         if sock.closed:
             return
         self.remove(sock)
-        sock.pending.clear()
+        sock.pending = None
         with contextlib.suppress(Exception):
             await sock.conn.close(code, message)
 
@@ -182,6 +186,6 @@ class WidgetLive:
                 await sock.conn.send_json(sock.pending.popleft())
         except Exception:
             self.remove(sock)
-            sock.pending.clear()
         finally:
             sock.sender = None
+            sock.pending = None

@@ -95,11 +95,12 @@ class VisitorContactOut(Out):
 
 class OpeningOut(Out):
     day: Literal["today", "tomorrow", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-    time: str = Field(description="HH:MM in the company's time zone (HUB_TIMEZONE)")
+    time: str = Field(description="HH:MM in the company's time zone (set in the admin area)")
 
 
 class WorkingHoursOut(Out):
-    """When the company answers (HUB_WORKING_HOURS): open now, or when it opens next."""
+    """When the company answers (its working hours, set in the admin area): open now, or when
+    it opens next."""
 
     open_now: bool
     opens: OpeningOut | None
@@ -122,7 +123,7 @@ class WidgetSessionOut(Out):
         "or admin) has the inbox open"
     )
     working_hours: WorkingHoursOut | None = Field(
-        description="Null when HUB_WORKING_HOURS is unset"
+        description="Null when the company has no working hours set (it answers any time)"
     )
     rating_request: RatingRequestOut | None
 

@@ -12,6 +12,7 @@ import contextlib
 import json as jsonlib
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field
@@ -230,6 +231,8 @@ async def create_session(request: web.Request) -> web.Response:
             phone=contact["phone"],
             identifier=body.identifier,
             identifier_hash=body.identifier_hash,
+            # His city and country, kept with this touch (HUB_GEOIP_DATABASE; else nothing).
+            place=await ctx.geoip.place(client_address(request)),
         ),
     )
     if body.identifier is not None:
@@ -237,7 +240,7 @@ async def create_session(request: web.Request) -> web.Response:
         await request.app[WIDGET].live.rekey(visitor.id, visitors.external_id(visitor))
     audience = await audience_of(ctx, visitor, channel)
     data["operators_online"] = await request.app[WIDGET].presence.operators_online(audience)
-    data["working_hours"] = working_hours(ctx.settings.working_hours, ctx.settings.timezone)
+    data["working_hours"] = working_hours(ctx.company.hours)
     data["channel"]["max_message_chars"] = ctx.settings.widget_max_message_chars
     data["channel"]["max_attachment_bytes"] = ctx.settings.max_attachment_bytes
     data["rating_request"] = await pending_rating(ctx, channel.id, visitors.external_id(visitor))
@@ -324,23 +327,11 @@ def _error_frame(exc: DomainError, client_id: Any = None) -> dict[str, Any]:
 
 @routes.get("/ws/widget")
 async def widget_socket(request: web.Request) -> web.StreamResponse:
-    _rate(request)  # opening a socket counts against the address like any request
-    visitor, channel = await _visitor(request, request.query.get("visitor_token"))
+    """A visitor's socket. It sits idle for hours in most tabs, so its coroutine keeps only
+    what a frame needs: the visitor packed (``pack_visitor``) and the channel's id, not the
+    decoded visitor, his channel's row or the opening's locals."""
+    ws, sock, packed = await _open_socket(request)
     state = request.app[WIDGET]
-    # No compression: frames are small JSON, and deflate state costs ~90 KiB per socket.
-    ws = web.WebSocketResponse(heartbeat=25, max_msg_size=64 * 1024, compress=False)
-    await ws.prepare(request)
-    conn = WebSocketConnection(ws)
-    sock = VisitorSocket(conn, visitor.id, channel.id, visitors.external_id(visitor))
-    settings = request.app[CTX].settings
-    sock.audience = await audience_of(request.app[CTX], visitor, channel)
-    online = sock.told_online = await state.presence.operators_online(sock.audience)
-    hours = working_hours(settings.working_hours, settings.timezone)
-    state.live.add(sock)
-    await state.tabs.opened(channel.id, sock.key)
-    # Queued first, with no await since joining the fan-out, so nothing overtakes it; what
-    # came before it the widget fetches with messages?after=.
-    state.live.offer(sock, {"type": "ready", "operators_online": online, "working_hours": hours})
     try:
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
@@ -353,41 +344,61 @@ async def widget_socket(request: web.Request) -> web.StreamResponse:
                     {"type": "error", "code": "malformed_json", "message": "a frame must be JSON"},
                 )
                 continue
-            visitor = await _on_frame(request, sock, visitor, channel, frame)
+            packed = await _on_frame(request, sock, packed, frame)
     finally:
         state.live.remove(sock)
-        await state.tabs.closed(channel.id, sock.key)
+        await state.tabs.closed(sock.channel_id, sock.key)
         await state.live.sent(sock)
     return ws
 
 
-async def _on_frame(
-    request: web.Request,
-    sock: VisitorSocket,
-    visitor: visitors.Visitor,
-    channel: Channel,
-    frame: Any,
-) -> visitors.Visitor:
+async def _open_socket(request: web.Request) -> tuple[web.WebSocketResponse, VisitorSocket, str]:
+    """Check and upgrade the request, join the fan-out and queue the ``ready`` frame."""
+    _rate(request)  # opening a socket counts against the address like any request
+    token = dict(parse_qsl(request.query_string, keep_blank_values=True)).get("visitor_token")
+    visitor, channel = await _visitor(request, token)
+    state = request.app[WIDGET]
+    state.share_channel(channel)
+    # No compression: frames are small JSON, and deflate state costs ~90 KiB per socket.
+    ws = web.WebSocketResponse(heartbeat=25, max_msg_size=64 * 1024, compress=False)
+    await ws.prepare(request)
+    conn = WebSocketConnection(ws)
+    sock = VisitorSocket(conn, visitor.id, channel.id, visitors.external_id(visitor))
+    sock.audience = await audience_of(request.app[CTX], visitor, channel)
+    online = sock.told_online = await state.presence.operators_online(sock.audience)
+    hours = working_hours(request.app[CTX].company.hours)
+    state.live.add(sock)
+    await state.tabs.opened(channel.id, sock.key)
+    # Queued first, with no await since joining the fan-out, so nothing overtakes it; what
+    # came before it the widget fetches with messages?after=.
+    state.live.offer(sock, {"type": "ready", "operators_online": online, "working_hours": hours})
+    return ws, sock, visitors.pack_visitor(visitor)
+
+
+async def _on_frame(request: web.Request, sock: VisitorSocket, packed: str, frame: Any) -> str:
+    """Answer one frame; returns the visitor packed again if sending changed him."""
     state = request.app[WIDGET]
     kind = frame.get("type") if isinstance(frame, dict) else None
     client_id = frame.get("client_id") if isinstance(frame, dict) else None
     try:
         if kind == "message":
-            _rate(request, visitor.id)
+            _rate(request, sock.visitor_id)
             body = frame.get("body")
             if not isinstance(body, str) or not isinstance(client_id, str):
                 raise InvalidInput("a message needs client_id and body", code="bad_frame")
+            visitor, channel = visitors.unpack_visitor(packed), state.channel(sock.channel_id)
             ack, visitor = await _send(request, visitor, channel, client_id, body)
+            packed = visitors.pack_visitor(visitor)
             state.live.offer(sock, ack)
         elif kind == "typing":
-            await state.visitor_typing(visitor)
+            await state.visitor_typing(visitors.unpack_visitor(packed))
         elif kind == "ping":
             state.live.offer(sock, {"type": "pong"})
         else:
             raise InvalidInput("frame type must be message, typing or ping", code="unknown_frame")
     except (DomainError, Unauthorized) as exc:
         state.live.offer(sock, _error_frame(exc, client_id))
-    return visitor
+    return packed
 
 
 async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:

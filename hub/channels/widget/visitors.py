@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import jsoncodec
 from hub.channels.widget.agent import describe_agent
 from hub.channels.widget.callback import callback_view
 from hub.channels.widget.config import TYPE, WidgetConfig, public_settings
@@ -64,7 +65,8 @@ def verify_identity(secret: str, identifier: str, identifier_hash: str) -> bool:
 
 def touch_from_page(page: dict[str, str]) -> dict[str, Any]:
     """A touch: the page, its referrer, the advert markers in its URL, and the browser, system
-    and device the page was seen on (``agent``)."""
+    and device the page was seen on (``agent``). ``start_session`` adds the city and country of
+    the visitor's address when a GeoIP database is configured (``hub.geoip``)."""
     url = page.get("url", "")[:2000]
     touch: dict[str, Any] = {
         "url": url,
@@ -101,6 +103,20 @@ def to_visitor(row: WidgetVisitor) -> Visitor:
         dict(row.first_touch),
         dict(row.last_touch),
     )
+
+
+def pack_visitor(visitor: Visitor) -> str:
+    """The visitor as one JSON string, for an idle socket to hold between frames: his profile
+    and touches decoded cost several times their text (1.9 KiB a socket, measured). A string,
+    not orjson's bytes, which keep the whole buffer they were written in (4 KiB here)."""
+    v = visitor
+    return jsoncodec.dumps(
+        [v.id, v.channel_id, v.contact_id, v.identifier, v.profile, v.first_touch, v.last_touch]
+    )
+
+
+def unpack_visitor(packed: str) -> Visitor:
+    return Visitor(*jsoncodec.loads(packed))
 
 
 def visitor_file(att: dict[str, Any]) -> dict[str, Any]:
@@ -192,6 +208,8 @@ class SessionIn:
     phone: str | None = None
     identifier: str | None = None
     identifier_hash: str | None = None
+    #: Where his address is (``hub.geoip``): ``city``, ``country``, ``country_code`` when known.
+    place: dict[str, Any] | None = None
 
 
 async def start_session(
@@ -212,6 +230,7 @@ async def start_session(
     elif cfg.require_identity:
         raise Forbidden("this site requires a verified identity", code="identity_required")
     touch = touch_from_page(data.page)
+    touch.update(data.place or {})
     profile = {
         k: v for k, v in (("name", data.name), ("email", data.email), ("phone", data.phone)) if v
     }

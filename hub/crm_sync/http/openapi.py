@@ -112,7 +112,11 @@ CRM_PATHS: dict[str, dict[str, Any]] = {
             ],
         ),
         "post": _op(
-            "Create a deal directly (amount is a decimal string, currency defaults to RUB)",
+            "Create a deal directly (amount is a decimal string, currency defaults to RUB) for "
+            "a contact (contact_id) or a customer made with it (new_contact: name and a phone "
+            "or an email, normalised; 409 contact_exists when that phone or email is a known "
+            "contact's, named when the caller may see him; 422 contact_details_required, "
+            "invalid_phone, invalid_email, contact_required)",
             body=DealIn,
             answer=DealOut,
             ok=201,

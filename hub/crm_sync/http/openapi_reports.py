@@ -30,7 +30,10 @@ from hub.http.openapi_build import query as _query
 from hub.responses import OkOut
 
 REPORT_PARAMS = [
-    _query("from", "start: an ISO date (a day of HUB_TIMEZONE) or datetime; default 30 days ago"),
+    _query(
+        "from",
+        "start: an ISO date (a day of the company's time zone) or datetime; default 30 days ago",
+    ),
     _query("to", "end: an ISO date (that whole day included) or datetime; default now"),
     _query("pipeline_id", "only this pipeline's deals", "integer"),
 ]

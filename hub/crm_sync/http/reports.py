@@ -27,7 +27,7 @@ async def _answer(request: web.Request, report: Report) -> web.Response:
     period = parse_period(
         query_text(request, "from"),
         query_text(request, "to"),
-        ctx.settings.timezone,
+        ctx.company.timezone,
         now=utcnow(),
     )
     return json(await report(ctx, who, period, query_int(request, "pipeline_id")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.crm_sync import deals, duplicates, leads, merge, pipelines, queries, tasks
+from hub.crm_sync.hand_contacts import clean_new_contact
 from hub.crm_sync.schemas import (
     DealIn,
     DealPatch,
@@ -91,10 +92,16 @@ async def list_deals(request: web.Request) -> web.Response:
 async def create_deal(request: web.Request) -> web.Response:
     who = await principal(request)
     body = await read_json(request, DealIn)
+    new = body.new_contact
     data = await deals.create_deal(
         request.app[CTX],
         who,
         contact_id=body.contact_id,
+        new_contact=None
+        if new is None
+        else clean_new_contact(
+            new.name, [new.phone] if new.phone else [], [new.email] if new.email else []
+        ),
         title=body.title,
         amount=None if body.amount is None else str(body.amount),
         currency=body.currency,

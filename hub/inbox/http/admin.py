@@ -1,28 +1,20 @@
 """The admin area's routes beside the operators' and teams' ones: a new password for an
-operator, a team's name and members, and the company's working hours as the hub reads them.
-
-Working hours and the time zone are settings of the process (``HUB_WORKING_HOURS``,
-``HUB_TIMEZONE``), read by the widget, the reports and the call-back times alike: the admin
-area shows them and says how to change them, it does not change them.
+operator, a team's name and members. The company's working hours are ``hub.inbox.http.hours``.
 """
 
 from __future__ import annotations
 
-from datetime import time
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from hub.crm_sync.report_period import DAYS, parse_working_hours
-from hub.db import utcnow
 from hub.http import CTX, int_param, json, principal, read_json
 from hub.http.openapi_build import OPERATOR, op, path_id
 from hub.inbox import staff_edits
 from hub.inbox.responses import TeamOut
 from hub.inbox.schemas import Id, Strict
 from hub.responses import Out
-from hub.settings import Settings
 
 routes = web.RouteTableDef()
 
@@ -48,26 +40,6 @@ class NewPasswordOut(Out):
         description="The generated password, shown this once; null when the admin chose one"
     )
     sessions_ended: int = Field(description="His sessions that ended (logged out everywhere)")
-
-
-class CompanyOpenSpanOut(Out):
-    opens: str = Field(description="HH:MM, the company's time")
-    closes: str
-
-
-class CompanyDayOut(Out):
-    day: str = Field(description="mon … sun")
-    hours: list[CompanyOpenSpanOut]
-
-
-class CompanyHoursOut(Out):
-    timezone: str = Field(description="HUB_TIMEZONE")
-    spec: str = Field(description="HUB_WORKING_HOURS as set; empty: the clock never stops")
-    days: list[CompanyDayOut] = Field(description="Each weekday's hours; empty when unset")
-    open_now: bool | None = Field(description="Null when no hours are set")
-    settings: list[str] = Field(
-        description="The settings (environment variables) that change them, on every process"
-    )
 
 
 @routes.post("/api/v1/operators/{operator_id}/password")
@@ -96,37 +68,6 @@ async def update_team(request: web.Request) -> web.Response:
     return json(data)
 
 
-def _clock(seconds: int) -> str:
-    return (
-        time(seconds // 3600 % 24, seconds % 3600 // 60).strftime("%H:%M")
-        if seconds < 86400
-        else "24:00"
-    )
-
-
-def working_hours_view(settings: Settings) -> dict[str, Any]:
-    """The hours as every reader of them sees them (the start refused hours that do not read)."""
-    hours = parse_working_hours(settings.working_hours, settings.timezone)
-    days = []
-    if hours is not None:
-        for name, spans in zip(DAYS, hours.days, strict=True):
-            listed = [{"opens": _clock(a), "closes": _clock(b)} for a, b in sorted(spans)]
-            days.append({"day": name, "hours": listed})
-    return {
-        "timezone": settings.timezone,
-        "spec": settings.working_hours,
-        "days": days,
-        "open_now": None if hours is None else hours.is_open(utcnow()),
-        "settings": ["HUB_WORKING_HOURS", "HUB_TIMEZONE"],
-    }
-
-
-@routes.get("/api/v1/working-hours")
-async def working_hours(request: web.Request) -> web.Response:
-    await principal(request)
-    return json(working_hours_view(request.app[CTX].settings))
-
-
 #: Its part of the OpenAPI document (merged in by ``hub.http.openapi``).
 ADMIN_PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/operators/{operator_id}/password": {
@@ -151,23 +92,9 @@ ADMIN_PATHS: dict[str, dict[str, Any]] = {
             errors=(400, 401, 403, 404, 409, 413, 422),
         ),
     },
-    "/api/v1/working-hours": {
-        "get": op(
-            "The company's working hours and time zone as the hub reads them (the widget, the "
-            "reports, call-back times). They are settings of the process: HUB_WORKING_HOURS "
-            "and HUB_TIMEZONE, changed in its environment and applied on restart",
-            answer=CompanyHoursOut,
-            auth=OPERATOR,
-            errors=(401,),
-            db=True,
-        ),
-    },
 }
 ADMIN_MODELS: tuple[type[BaseModel], ...] = (
     PasswordIn,
     TeamPatch,
     NewPasswordOut,
-    CompanyOpenSpanOut,
-    CompanyDayOut,
-    CompanyHoursOut,
 )

@@ -27,7 +27,7 @@ from hub.settings import Settings
 routes = web.RouteTableDef()
 
 
-def _set_cookie(response: web.Response, settings: Settings, token: str) -> None:
+def set_session_cookie(response: web.Response, settings: Settings, token: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -48,7 +48,7 @@ async def create_session(request: web.Request) -> web.Response:
         request.app[CTX], body.email, body.password, client_address(request)
     )
     response = json({"operator": operator, "csrf_token": csrf_token(settings, token)})
-    _set_cookie(response, settings, token)
+    set_session_cookie(response, settings, token)
     return response
 
 

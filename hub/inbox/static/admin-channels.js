@@ -37,10 +37,12 @@
       linked_chats: 'Answers by email the visitors who left these website chats',
       plus_addressing: 'Reply-To with a thread token (sales+…@)', settings_other: 'Settings',
       tracking: 'Track opens and clicks of the emails operators send (each can still be sent untracked)',
+      system_mail: 'Send the hub’s own mail from this mailbox (operators’ invitations, password links)',
       ln_ru: 'Russian', ln_en: 'English', saved: 'Saved', created_ok: 'Created',
       provider: 'Provider', calls_hint: 'Fill in the secrets your provider has (the others stay empty); the lines to paste in its cabinet are shown once.',
       setup_of: 'Paste in the provider\'s cabinet:', answer_within: 'A call ringing this long is missed (seconds; empty: the provider decides)',
-      callback_due: 'A call-back task is due after (minutes)'
+      callback_due: 'A call-back task is due after (minutes)',
+      new_secrets: 'The provider\'s secrets: fill in only those to change (they are never shown)'
     },
     ru: {
       channels: 'Каналы', connect: 'Подключить канал', type: 'Тип', name: 'Название', team: 'Команда',
@@ -66,10 +68,12 @@
       linked_chats: 'Отвечает по почте посетителям, ушедшим из этих чатов сайта',
       plus_addressing: 'Reply-To с меткой переписки (sales+…@)', settings_other: 'Настройки',
       tracking: 'Отслеживать открытия и переходы в письмах операторов (каждое можно отправить без отслеживания)',
+      system_mail: 'Отправлять письма хаба с этого ящика (приглашения операторов, ссылки для пароля)',
       ln_ru: 'Русский', ln_en: 'Английский', saved: 'Сохранено', created_ok: 'Создано',
       provider: 'Провайдер', calls_hint: 'Заполните секреты, которые есть у вашего провайдера (остальные оставьте пустыми); строки для его кабинета покажем один раз.',
       setup_of: 'Вставьте в кабинете провайдера:', answer_within: 'Звонок, звонящий дольше, — пропущенный (секунд; пусто — решает провайдер)',
-      callback_due: 'Задача «перезвонить» — через (минут)'
+      callback_due: 'Задача «перезвонить» — через (минут)',
+      new_secrets: 'Секреты провайдера: заполните только те, что меняете (они не показываются)'
     }
   });
   /* The widget's own words in the preview, in the language chosen for it (not the admin's). */
@@ -147,8 +151,9 @@
         ['uis', 'UIS / CoMagic'], ['telphin', 'Telphin'], ['calltouch', 'Calltouch']];
       box.appendChild(H.field(t('provider'), select(providers, 'twilio', 'provider')));
       var keys = el('div', 'row');
-      /* Each provider's own secrets: Twilio's auth token, Zadarma's API secret, Mango's key and salt. */
-      [['auth_token', 'Twilio: Auth Token'], ['api_secret', 'Zadarma: API secret'], ['api_key', 'Mango: API key'],
+      /* Each provider's own secrets: Twilio's auth token, Zadarma's API secret and key (the
+       * key fetches recordings), Mango's key and salt. */
+      [['auth_token', 'Twilio: Auth Token'], ['api_secret', 'Zadarma: API secret'], ['api_key', 'Zadarma, Mango: API key'],
         ['api_salt', 'Mango: API salt']].forEach(function (k) { keys.appendChild(H.field(k[1], input('', 'password', k[0]))); });
       box.appendChild(keys);
       box.appendChild(el('p', 'muted small', t('calls_hint')));
@@ -380,9 +385,20 @@
       row.appendChild(H.field(t('answer_within'), within));
       row.appendChild(H.field(t('callback_due'), due));
       form.appendChild(row);
+      /** @type {Record<string, string[]>} the secrets each provider has (hub/channels/calls) */
+      var secretsOf = { twilio: ['auth_token'], zadarma: ['api_secret', 'api_key'], mango: ['api_key', 'api_salt'] };
+      var secretInputs = (secretsOf[cfg.provider] || []).map(function (k) { return input('', 'password', k); });
+      if (secretInputs.length) {
+        var keys = el('div', 'row');
+        secretInputs.forEach(function (i) { keys.appendChild(H.field(i.name, i)); });
+        form.appendChild(H.field(t('new_secrets'), keys));
+      }
       form.appendChild(leads.label);
       return function () {
-        return { answer_within_s: within.value ? Number(within.value) : null, callback_due_minutes: Number(due.value) || 0, auto_leads: leads.input.checked };
+        /** @type {Record<string, unknown>} */
+        var out = { answer_within_s: within.value ? Number(within.value) : null, callback_due_minutes: Number(due.value) || 0, auto_leads: leads.input.checked };
+        secretInputs.forEach(function (i) { if (i.value) out[i.name] = i.value; });
+        return out;
       };
     }
     if (ch.type === 'email') {
@@ -394,6 +410,8 @@
       form.appendChild(plus.label);
       var tracked = checkbox(t('tracking'), cfg.tracking !== false, 'tracking');
       form.appendChild(tracked.label);
+      var system = checkbox(t('system_mail'), cfg.system_mail === true, 'system_mail');
+      form.appendChild(system.label);
       var chats = el('div', 'checks');
       C.channels.filter(function (c) { return c.type === 'widget'; }).forEach(function (c) {
         var box = checkbox(c.name, (cfg.linked_widget_channel_ids || []).indexOf(c.id) >= 0, 'linked');
@@ -407,6 +425,7 @@
           .map(function (n) { return Number(n instanceof HTMLInputElement ? n.value : 0); });
         return {
           display_name: display.value, plus_addressing: plus.input.checked, tracking: tracked.input.checked,
+          system_mail: system.input.checked,
           linked_widget_channel_ids: linked, auto_leads: leads.input.checked
         };
       };

@@ -1,8 +1,10 @@
 // @ts-check
-/* The admin area's operators and teams: invite an operator (his password shown once), change
- * his name, role and teams, give him a new password, deactivate him or bring him back; make a
- * team, rename it, set its members. Through POST/PATCH /api/v1/operators, POST
- * /api/v1/operators/{id}/password, POST/PATCH /api/v1/teams. */
+/* The admin area's operators and teams: invite a person by email (POST /api/v1/invites: a
+ * one-time link from the mailbox that sends the hub's mail; without one, the link is shown to
+ * copy, with why) or create him with a password the admin passes on (POST /api/v1/operators);
+ * send an invitation again or a password link by email (POST /api/v1/operators/{id}/invite,
+ * /password-link), change his name, role and teams, give him a new password, deactivate him or
+ * bring him back; make a team, rename it, set its members (POST/PATCH /api/v1/teams). */
 (function () {
   'use strict';
   var A = window.HubAdmin;
@@ -15,14 +17,19 @@
     en: {
       operators: 'Operators', invite: 'Invite an operator', email: 'Email', name: 'Name', role: 'Role',
       role_operator: 'Operator', role_manager: 'Manager', role_admin: 'Admin', teams: 'Teams',
-      password: 'Password', password_hint: 'Leave empty to generate one (shown once)',
+      password: 'Password', password_hint: 'Leave empty to email an invitation with a link to set it; or set one to pass on yourself',
       create: 'Create', save: 'Save', cancel: 'Cancel', edit: 'Edit', active: 'Active',
       inactive: 'Deactivated', deactivate: 'Deactivate', reactivate: 'Reactivate',
       reset_password: 'New password', no_teams: 'No team', you: 'you',
       password_of: 'Password of {name}', confirm_deactivate: 'Deactivate {name}? His sessions end at once.',
       confirm_reset: 'Give {name} a new password? His sessions end at once.',
       team_new: 'New team', team_name: 'Team name', members: 'Members', no_members: 'No members',
-      members_count: '{n} members', teams_title: 'Teams', created_ok: 'Created'
+      members_count: '{n} members', teams_title: 'Teams', created_ok: 'Created',
+      invited: 'Invited', resend: 'Send the invitation again', password_link: 'Email a password link',
+      mail_sent: 'Sent to {email} from {sender}', link_of: 'Link for {name} (works once, 7 days)',
+      mail_from: 'Invitations and password links are emailed from {sender}.',
+      mail_off: 'Mail is not set up: invitations and password links are not emailed, you get the link to pass on. To email them, choose a mailbox: Channels → the mailbox → Edit → “Send the hub’s own mail”.',
+      confirm_link: 'Email {name} a link to set a new password?'
     },
     ru: {
       operators: 'Операторы', invite: 'Пригласить оператора', email: 'Email', name: 'Имя', role: 'Роль',
@@ -34,13 +41,27 @@
       password_of: 'Пароль: {name}', confirm_deactivate: 'Отключить {name}? Все его сеансы завершатся сразу.',
       confirm_reset: 'Выдать {name} новый пароль? Все его сеансы завершатся сразу.',
       team_new: 'Новая команда', team_name: 'Название команды', members: 'Участники', no_members: 'Нет участников',
-      members_count: 'Участников: {n}', teams_title: 'Команды', created_ok: 'Создано'
+      members_count: 'Участников: {n}', teams_title: 'Команды', created_ok: 'Создано',
+      invited: 'Приглашён', resend: 'Отправить приглашение снова', password_link: 'Прислать ссылку для пароля',
+      mail_sent: 'Отправлено на {email} с {sender}', link_of: 'Ссылка для {name} (одноразовая, 7 дней)',
+      mail_from: 'Приглашения и ссылки для пароля отправляются с {sender}.',
+      mail_off: 'Почта не настроена: приглашения и ссылки не отправляются письмом, вы получите ссылку, чтобы передать её. Чтобы отправлять, выберите ящик: Каналы → ящик → Изменить → «Отправлять письма хаба».',
+      confirm_link: 'Отправить {name} ссылку для нового пароля?'
     }
   });
 
   var ROLES = ['operator', 'manager', 'admin'];
   /** @type {Record<string, boolean>} */
   var open = {};
+
+  /**
+   * What came of an email with a link: a note that it went, or the link to copy and why not.
+   * @param {ApiJson} made @param {string} name
+   */
+  function linkSent(made, name) {
+    if (made.mail.sent) H.toast(t('mail_sent', { email: made.operator.email, sender: made.mail.sender }));
+    else H.showOnce(t('link_of', { name: name }), made.url, made.mail.message);
+  }
 
   /** @param {string} value @param {string} [type] */
   function input(value, type) {
@@ -133,11 +154,15 @@
       ev.preventDefault();
       /** @type {Record<string, unknown>} */
       var body = { email: email.value, name: name.value, role: role.value, team_ids: checked(teams) };
-      if (password.value) body.password = password.value;
-      H.api('POST', '/api/v1/operators', body).then(function (made) {
+      var done;
+      if (password.value) {
+        body.password = password.value;
+        done = H.api('POST', '/api/v1/operators', body).then(function () { H.toast(t('created_ok')); });
+      } else {
+        done = H.api('POST', '/api/v1/invites', body).then(function (made) { linkSent(made, made.operator.name); });
+      }
+      done.then(function () {
         open.invite = false;
-        if (made.password) H.showOnce(t('password_of', { name: made.operator.name }), made.password);
-        else H.toast(t('created_ok'));
         return H.reload();
       }).catch(H.fail);
     });
@@ -156,6 +181,7 @@
     head.appendChild(who);
     head.appendChild(el('span', 'pill role', t('role_' + op.role)));
     head.appendChild(el('span', 'pill' + (op.active ? '' : ' off'), op.active ? t('active') : t('inactive')));
+    if (op.invited) head.appendChild(el('span', 'pill invited', t('invited')));
     card.appendChild(head);
     card.appendChild(el('div', 'small muted', names(op.team_ids, H.teams()) || t('no_teams')));
     var buttons = el('div', 'buttons');
@@ -165,6 +191,17 @@
     var reset = H.button(t('reset_password'));
     reset.setAttribute('data-action', 'password');
     buttons.appendChild(reset);
+    if (op.active) {
+      var mail = H.button(op.invited ? t('resend') : t('password_link'));
+      mail.setAttribute('data-action', op.invited ? 'resend' : 'password-link');
+      mail.addEventListener('click', function () {
+        if (!op.invited && !window.confirm(t('confirm_link', { name: op.name }))) return;
+        H.api('POST', '/api/v1/operators/' + op.id + (op.invited ? '/invite' : '/password-link'), {}).then(function (made) {
+          linkSent(made, op.name);
+        }).catch(H.fail);
+      });
+      buttons.appendChild(mail);
+    }
     if (op.id !== myId()) {
       var flip = H.button(op.active ? t('deactivate') : t('reactivate'), op.active ? 'danger' : 'ok');
       flip.setAttribute('data-action', 'active');
@@ -217,6 +254,15 @@
 
   H.section('operators', function (box) {
     box.appendChild(el('h2', '', t('operators')));
+    /* Asked again at each drawing: the admin may have chosen a mailbox meanwhile. */
+    var note = el('p', 'small muted');
+    note.id = 'system-mail';
+    box.appendChild(note);
+    H.api('GET', '/api/v1/system-mail').then(function (d) {
+      note.textContent = d.sender ? t('mail_from', { sender: d.sender }) : t('mail_off');
+      note.className = 'small ' + (d.sender ? 'muted' : 'warn');
+      note.setAttribute('data-sender', d.sender || '');
+    }).catch(H.fail);
     renderInvite(box);
     H.operators().forEach(function (op) { box.appendChild(operatorCard(op)); });
   });

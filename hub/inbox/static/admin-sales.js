@@ -1,8 +1,7 @@
 // @ts-check
-/* The admin area's sales settings and company hours: pipelines (made, renamed, made the
- * default) and their stages (added, renamed, moved, removed), the lost reasons (added, renamed,
- * retired), and the working hours and time zone, which are settings of the hub's process
- * (HUB_WORKING_HOURS, HUB_TIMEZONE): shown as the hub reads them, with how to change them. */
+/* The admin area's sales settings: pipelines (made, renamed, made the default) and their
+ * stages (added, renamed, moved, removed), and the lost reasons (added, renamed, retired).
+ * The working hours are admin-hours.js. */
 (function () {
   'use strict';
   var A = window.HubAdmin;
@@ -19,12 +18,7 @@
       up: 'Move up', down: 'Move down', remove: 'Remove', kind_open: 'open', kind_won: 'won', kind_lost: 'lost',
       lost_reasons: 'Lost reasons', reason_add: 'Add a reason', reason_name: 'Reason', retire: 'Retire',
       create: 'Create', save: 'Save', add: 'Add', saved: 'Saved',
-      hours: 'Working hours', timezone: 'Time zone', open_now: 'Open now', closed_now: 'Closed now',
-      no_hours: 'Not set: the hub counts every hour as working time and the widget never says when you open.',
-      closed: 'closed', hours_how: 'Working hours and the time zone are settings of the hub\'s process, the same for the widget, the reports and call-back times. Set them in the hub\'s environment and restart it:',
-      day_mon: 'Monday', day_tue: 'Tuesday', day_wed: 'Wednesday', day_thu: 'Thursday', day_fri: 'Friday',
-      day_sat: 'Saturday', day_sun: 'Sunday', won_default: 'Won', lost_default: 'Lost',
-      hours_example: '(for example)'
+      won_default: 'Won', lost_default: 'Lost'
     },
     ru: {
       pipelines: 'Воронки', pipeline_new: 'Новая воронка', pipeline_name: 'Название воронки',
@@ -33,17 +27,12 @@
       up: 'Выше', down: 'Ниже', remove: 'Удалить', kind_open: 'открытый', kind_won: 'успех', kind_lost: 'провал',
       lost_reasons: 'Причины отказа', reason_add: 'Добавить причину', reason_name: 'Причина', retire: 'Убрать',
       create: 'Создать', save: 'Сохранить', add: 'Добавить', saved: 'Сохранено',
-      hours: 'Рабочие часы', timezone: 'Часовой пояс', open_now: 'Сейчас открыто', closed_now: 'Сейчас закрыто',
-      no_hours: 'Не заданы: хаб считает рабочим любое время, а виджет не говорит, когда вы открываетесь.',
-      closed: 'выходной', hours_how: 'Рабочие часы и часовой пояс — настройки процесса хаба, общие для виджета, отчётов и времени обратных звонков. Задайте их в окружении хаба и перезапустите его:',
-      day_mon: 'Понедельник', day_tue: 'Вторник', day_wed: 'Среда', day_thu: 'Четверг', day_fri: 'Пятница',
-      day_sat: 'Суббота', day_sun: 'Воскресенье', won_default: 'Успешно', lost_default: 'Проиграна',
-      hours_example: '(например)'
+      won_default: 'Успешно', lost_default: 'Проиграна'
     }
   });
 
-  /** @type {{pipelines: ApiJson[], reasons: ApiJson[], hours: ApiJson}} */
-  var P = { pipelines: [], reasons: [], hours: null };
+  /** @type {{pipelines: ApiJson[], reasons: ApiJson[]}} */
+  var P = { pipelines: [], reasons: [] };
 
   function loadSales() {
     return Promise.all([H.api('GET', '/api/v1/pipelines'), H.api('GET', '/api/v1/lost-reasons')]).then(function (all) {
@@ -199,30 +188,4 @@
     box.appendChild(newPipeline());
     box.appendChild(reasonsCard());
   }, loadSales);
-
-  H.section('hours', function (box) {
-    var h = P.hours;
-    box.appendChild(el('h2', '', t('hours')));
-    var card = el('div', 'card');
-    card.appendChild(el('div', '', t('timezone') + ': ' + h.timezone));
-    if (!h.days.length) card.appendChild(el('p', 'muted', t('no_hours')));
-    else {
-      var now = el('p');
-      now.appendChild(el('span', 'pill' + (h.open_now ? '' : ' off'), h.open_now ? t('open_now') : t('closed_now')));
-      card.appendChild(now);
-      var table = el('table', 'hours-table');
-      h.days.forEach(/** @param {ApiJson} d */ function (d) {
-        var tr = el('tr');
-        tr.appendChild(el('th', '', t('day_' + d.day)));
-        tr.appendChild(el('td', '', d.hours.length ? d.hours.map(/** @param {ApiJson} x */ function (x) { return x.opens + '–' + x.closes; }).join(', ') : t('closed')));
-        table.appendChild(tr);
-      });
-      card.appendChild(table);
-    }
-    card.appendChild(el('p', 'small', t('hours_how') + (h.spec ? '' : ' ' + t('hours_example'))));
-    card.appendChild(el('code', 'snippet', 'HUB_WORKING_HOURS="' + (h.spec || 'mon-fri 09:00-18:00; sat 10:00-14:00') + '"\nHUB_TIMEZONE="' + h.timezone + '"'));
-    box.appendChild(card);
-  }, function () {
-    return H.api('GET', '/api/v1/working-hours').then(function (h) { P.hours = h; });
-  });
 })();

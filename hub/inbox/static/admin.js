@@ -1,9 +1,10 @@
 // @ts-check
 /* The admin area (/admin): its shell. Checks that the one logged in (the inbox's session
  * cookie) is an admin, reads the operators and teams every section shares, switches sections by
- * the address's #hash, and gives the sections' scripts (admin-people.js, admin-channels.js,
- * admin-sales.js) one global, HubAdmin (its type: types/pages.d.ts). Operators and managers get
- * a refusal and nothing else: the API refuses them too. */
+ * the address's #hash, and gives the sections' scripts (admin-people.js, admin-routing.js,
+ * admin-channels.js, admin-sales.js, admin-hours.js) one global, HubAdmin (its type:
+ * types/pages.d.ts). Operators and managers get a refusal and nothing else: the API refuses
+ * them too. */
 (function () {
   'use strict';
   var D = window.HubDom;

@@ -1,8 +1,8 @@
 // @ts-check
 /* The manager's contact page (/inbox/contacts/{id}) beyond the card and the history the inbox
- * draws: who he is on the site right now (the page, browser, system and device of each open
- * tab; no city, which the hub cannot know without a GeoIP database), his deals with their
- * stages, his tasks, and where he came from (first and last touch: source, campaign, the page's
+ * draws: who he is on the site right now (the page, city, browser, system and device of each
+ * open tab; the city only when the hub has a GeoIP database, HUB_GEOIP_DATABASE), his deals with
+ * their stages, his tasks, and where he came from (first and last touch: source, campaign, the page's
  * title, the referring site), written for people rather than as raw URLs. A feature script on
  * HubInbox, drawn on the inbox's 'hub:contact-page'. */
 (function () {
@@ -15,7 +15,7 @@
       cp_no_deals: 'No deals', cp_touches: 'Where he came from', cp_first: 'First visit',
       cp_last: 'Last visit', cp_source: 'Source', cp_campaign: 'Campaign', cp_medium: 'Medium',
       cp_page: 'Page', cp_from_site: 'Came from', cp_direct: 'Direct visit or unknown',
-      cp_browser: 'Browser', cp_device: 'Device', cp_since: 'Seen', cp_overdue: 'overdue',
+      cp_browser: 'Browser', cp_device: 'Device', cp_city: 'City', cp_since: 'Seen', cp_overdue: 'overdue',
       cp_done: 'done', cp_due: 'due {when}', cp_no_touch: 'Not known',
       device_phone: 'phone', device_tablet: 'tablet', device_desktop: 'computer',
       deal_won: 'won', deal_lost: 'lost'
@@ -25,7 +25,7 @@
       cp_no_deals: 'Сделок нет', cp_touches: 'Откуда пришёл', cp_first: 'Первый визит',
       cp_last: 'Последний визит', cp_source: 'Источник', cp_campaign: 'Кампания', cp_medium: 'Канал рекламы',
       cp_page: 'Страница', cp_from_site: 'Перешёл с', cp_direct: 'Прямой заход или неизвестно',
-      cp_browser: 'Браузер', cp_device: 'Устройство', cp_since: 'Был', cp_overdue: 'просрочена',
+      cp_browser: 'Браузер', cp_device: 'Устройство', cp_city: 'Город', cp_since: 'Был', cp_overdue: 'просрочена',
       cp_done: 'выполнена', cp_due: 'срок {when}', cp_no_touch: 'Неизвестно',
       device_phone: 'телефон', device_tablet: 'планшет', device_desktop: 'компьютер',
       deal_won: 'успешна', deal_lost: 'проиграна'
@@ -71,6 +71,16 @@
     var parts = [seen.browser, seen.os, seen.device ? H.t('device_' + seen.device) : ''];
     return parts.filter(function (p) { return !!p; }).join(' · ');
   }
+  /** "Moscow, Russia", in the operator's language. @param {ApiJson} seen */
+  function placeText(seen) { return window.HubLocale.place(seen, lang()); }
+  /** The GeoIP database's credit after the city just written (when its licence asks for one).
+   * @param {HTMLElement} dl @param {string} place */
+  function withCredit(dl, place) {
+    var link = place ? window.HubLocale.creditLink() : null;
+    if (!link || !dl.lastElementChild) return;
+    dl.lastElementChild.appendChild(document.createTextNode(' · '));
+    dl.lastElementChild.appendChild(link);
+  }
   /** The page as people name it: its title, else its address without the query. @param {ApiJson} touch */
   function pageText(touch) {
     var url = parsed(touch.url);
@@ -95,6 +105,8 @@
     row(dl, H.t('cp_medium'), touch.utm_medium);
     row(dl, H.t('cp_page'), pageText(touch), page);
     if (from && !ownSite && touch.utm_source) row(dl, H.t('cp_from_site'), from.host);
+    row(dl, H.t('cp_city'), placeText(touch));
+    withCredit(dl, placeText(touch));
     row(dl, H.t('cp_device'), deviceText(touch));
     row(dl, H.t('cp_since'), H.when(touch.at));
     box.appendChild(dl);
@@ -160,10 +172,16 @@
         } else {
           li.appendChild(H.el('span', '', v.page_title));
         }
-        var text = deviceText(v);
-        li.appendChild(H.el('span', 'muted small', [v.channel_name, text].filter(function (p) { return !!p; }).join(' · ')));
+        var seen = [v.channel_name, placeText(v), deviceText(v)];
+        li.appendChild(H.el('span', 'muted small', seen.filter(function (p) { return !!p; }).join(' · ')));
         list.appendChild(li);
       });
+      var credit = H.$('cp-online-credit');
+      H.clear(credit);
+      var link = d.items.some(/** @param {ApiJson} v */ function (v) { return !!placeText(v); })
+        ? window.HubLocale.creditLink() : null;
+      if (link) credit.appendChild(link);
+      H.show(credit, !!link);
       H.show(H.$('cp-online'), d.items.length > 0);
     });
   }

@@ -35,13 +35,14 @@
       wrong_login: 'Wrong email or password', unassigned_to: 'unassigned', assignee: 'Assignee',
       enable_notifications: 'Enable notifications', notifications_on: 'Notifications on',
       new_conversation: 'New conversation', today: 'Today', yesterday: 'Yesterday',
+      preview_ringing: 'ringing', preview_answered: 'answered', preview_missed: 'missed',
       not_delivered: 'not delivered', delivered: 'sent', pending_delivery: 'sending…',
       system: 'System', you: 'you', nothing: '—', error: 'Something went wrong',
       role_operator: 'operator', role_manager: 'manager', role_admin: 'admin',
       lang_other: 'Русский', contact: 'Contact', team: 'Team',
       keep_team: '(keep the team)', team_only: '(no operator, the team only)',
       company: 'Company', notes: 'Notes', retry: 'Retry', reports: 'Reports', admin_area: 'Settings', channel: 'Channel',
-      telegram: 'Telegram', close: 'Close', site_user: 'site user', device: 'Device',
+      telegram: 'Telegram', close: 'Close', site_user: 'site user', device: 'Device', city: 'City',
       act_snoozed: '{actor} snoozed the conversation until {until}'
     },
     ru: {
@@ -70,6 +71,7 @@
       wrong_login: 'Неверная почта или пароль', unassigned_to: 'не назначен',
       assignee: 'Оператор', enable_notifications: 'Включить уведомления',
       notifications_on: 'Уведомления включены', new_conversation: 'Новый диалог',
+      preview_ringing: 'звонит', preview_answered: 'отвечен', preview_missed: 'пропущен',
       today: 'Сегодня', yesterday: 'Вчера', not_delivered: 'не доставлено',
       delivered: 'отправлено', pending_delivery: 'отправляется…', system: 'Система', you: 'вы',
       nothing: '—', error: 'Что-то пошло не так', role_operator: 'оператор',
@@ -77,7 +79,7 @@
       contact: 'Контакт', team: 'Команда', keep_team: '(команда та же)',
       team_only: '(без оператора, только команда)', company: 'Компания', notes: 'Заметки', retry: 'Повторить', reports: 'Отчёты', admin_area: 'Настройки',
       channel: 'Канал', telegram: 'Telegram', close: 'Закрыть', site_user: 'пользователь сайта',
-      device: 'Устройство',
+      device: 'Устройство', city: 'Город',
       // Activities: the hub writes them in English (shown as written); in Russian they are
       // told again from their meta.
       act_snooze_ended: 'Время откладывания истекло, диалог снова открыт',
@@ -132,6 +134,19 @@
 
   /** @param {string} key @param {Record<string, string | number>} [vars] */
   function t(key, vars) { return D.format(TEXTS[S.lang][key] || TEXTS.en[key] || key, vars); }
+
+  /**
+   * A conversation's line as the list shows it: a call's (hub/inbox/items.py, call_preview:
+   * "📞 <number>" ringing, "📞 <number> m:ss" answered, "📵 <number>" missed or busy) with the
+   * call's state in the operator's language; any other line as it is.
+   * @param {string} line
+   */
+  function previewText(line) {
+    var call = /^(📞|📵) (\S*)( \d+:\d\d)?$/.exec(line);
+    if (!call) return line;
+    var state = call[1] === '📵' ? 'preview_missed' : call[3] ? 'preview_answered' : 'preview_ringing';
+    return line + ' · ' + t(state);
+  }
 
   /* ---------- language ---------- */
   function applyLang() {
@@ -466,7 +481,7 @@
       top.appendChild(el('time', 'row-time', shortTime(c.last_activity_at)));
       main.appendChild(top);
       var bottom = el('div', 'row-bottom');
-      bottom.appendChild(el('span', 'row-preview', c.last_message_preview || ''));
+      bottom.appendChild(el('span', 'row-preview', previewText(c.last_message_preview || '')));
       // The operator's own count (he may have read what a colleague has not); events carry
       // only the conversation's, which notice.js folds into his.
       var unread = c.my_unread_count !== undefined ? c.my_unread_count : c.unread_count;
@@ -871,6 +886,13 @@
     field(dl, t('utm_source'), touch.utm_source);
     field(dl, t('utm_campaign'), touch.utm_campaign);
     field(dl, t('referrer'), touch.referrer, safeUrl(touch.referrer));
+    var place = L.place(touch, S.lang);
+    field(dl, t('city'), place);
+    var credit = place ? L.creditLink() : null;
+    if (credit && dl.lastElementChild) {
+      dl.lastElementChild.appendChild(document.createTextNode(' · '));
+      dl.lastElementChild.appendChild(credit);
+    }
     field(dl, t('device'), [touch.browser, touch.os].filter(function (x) { return !!x; }).join(' · '));
     if (!dl.firstChild) dl.appendChild(el('dd', 'muted', t('nothing')));
   }

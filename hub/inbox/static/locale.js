@@ -127,6 +127,35 @@
     return Object.prototype.hasOwnProperty.call(table, type) ? table[type] : window.HubDom.channelTitle(type);
   }
 
+  /** A name in the language, else in English (a GeoIP database may have no Russian name for a
+   * small town). @param {Record<string, string> | null | undefined} names @param {Lang} lang */
+  function nameIn(names, lang) {
+    if (!names || typeof names !== 'object') return '';
+    return names[lang] || names.en || names.ru || '';
+  }
+  /** "Moscow, Russia": a visitor's city and country from a touch or a visitor (kept from his
+   * address when the hub has a GeoIP database, HUB_GEOIP_DATABASE); '' when not known.
+   * @param {ApiJson} seen @param {Lang} lang */
+  function place(seen, lang) {
+    if (!seen) return '';
+    return [nameIn(seen.city, lang), nameIn(seen.country, lang)].filter(function (p) { return !!p; }).join(', ');
+  }
+
+  /** The credit the GeoIP database's licence asks of pages that show its cities (DB-IP's link
+   * back, MaxMind's attribution), from GET /api/v1/locale. @type {{text: string, url: string} | null} */
+  var credit = null;
+  /** A small link giving that credit, to put beside a city; null when none is asked for. */
+  function creditLink() {
+    if (!credit || !/^https:\/\//.test(credit.url)) return null;
+    var a = document.createElement('a');
+    a.className = 'geo-credit muted small';
+    a.textContent = credit.text;
+    a.href = credit.url;
+    a.rel = 'noopener noreferrer';
+    a.target = '_blank';
+    return a;
+  }
+
   /** @type {string | null} */
   var zone = null;
 
@@ -142,8 +171,17 @@
   function loadZone() {
     return fetch('/api/v1/locale', { credentials: 'same-origin' }).then(function (r) {
       return r.ok ? r.json() : null;
-    }).then(function (d) { if (d) setZone(d.timezone); }).catch(function () { /* the browser's zone */ });
+    }).then(function (d) {
+      if (!d) return;
+      setZone(d.timezone);
+      credit = d.geoip_credit || null;
+    }).catch(function () { /* the browser's zone */ });
   }
+  /* An admin changed the company's zone: what is written from now on is in the new one. */
+  document.addEventListener('hub:event', function (ev) {
+    var detail = /** @type {CustomEvent} */ (ev).detail;
+    if (detail && detail.name === 'working_hours.updated' && detail.data.working_hours) setZone(detail.data.working_hours.timezone);
+  });
   /** @param {Intl.DateTimeFormatOptions} opts */
   function inZone(opts) { return zone ? Object.assign({ timeZone: zone }, opts) : opts; }
   /** @param {string | number | Date | null | undefined} value */
@@ -221,7 +259,7 @@
   /** @type {HubLocaleApi} */
   var api = {
     setZone: setZone, loadZone: loadZone, when: when, dayKey: dayKey, fromWall: fromWall, toWall: toWall,
-    errorText: errorText, channelType: channelType, zone: function () { return zone; }
+    errorText: errorText, channelType: channelType, place: place, creditLink: creditLink, zone: function () { return zone; }
   };
   window.HubLocale = api;
 })();

@@ -1,0 +1,89 @@
+"""The conversation list's line of a call follows the call: ringing, answered with the talk's
+length, missed; written in the fold's transaction and sent live as ``conversation.updated``;
+a later message keeps its own line."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import ClientWebSocketResponse, WSMsgType
+from aiohttp.test_utils import TestClient
+
+from tests.calls_replay import Channel, build, connect, send
+from tests.helpers import FRAME_CAP_S, Op, auth, make_operator
+
+
+async def _line(client: TestClient, admin: Op, ch: Channel) -> list[str]:  # type: ignore[type-arg]
+    resp = await client.get(f"/api/v1/conversations?channel={ch.id}", headers=admin.headers)
+    assert resp.status == 200
+    return [c["last_message_preview"] for c in (await resp.json())["items"]]
+
+
+async def _next(ws: ClientWebSocketResponse, name: str) -> dict[str, Any]:
+    """The data of the next ``name`` event (others skipped)."""
+    while True:
+        msg = await ws.receive(timeout=FRAME_CAP_S)
+        assert msg.type == WSMsgType.TEXT, msg
+        frame = json.loads(msg.data)
+        if frame.get("type") == "event" and frame["event"] == name:
+            data: dict[str, Any] = frame["data"]
+            return data
+
+
+async def test_a_calls_line_follows_the_call_live(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    admin = await make_operator(client, role="admin")
+    ch = await connect(client, admin.headers, "twilio")
+    ws = await client.ws_connect("/ws/operator", headers=auth(admin.token))
+    assert json.loads((await ws.receive(timeout=FRAME_CAP_S)).data)["type"] == "ready"
+
+    assert (await send(client, build(ch, "1_ringing.form"))).status == 200
+    created = await _next(ws, "message.created")
+    assert created["conversation"]["last_message_preview"] == "📞 +14155550123"
+    assert await _line(client, admin, ch) == ["📞 +14155550123"]
+
+    assert (await send(client, build(ch, "2_answered.form"))).status == 200
+    updated = await _next(ws, "conversation.updated")
+    assert updated["conversation"]["last_message_preview"] == "📞 +14155550123 0:00"
+    assert updated["conversation"]["contact"]["id"] == created["conversation"]["contact_id"]
+
+    assert (await send(client, build(ch, "3_completed.form"))).status == 200
+    updated = await _next(ws, "conversation.updated")
+    assert updated["conversation"]["last_message_preview"] == "📞 +14155550123 2:27"
+    assert await _line(client, admin, ch) == ["📞 +14155550123 2:27"]
+
+    # Repeated, an event changes nothing: no line, no event (the next one is the new call's).
+    assert (await send(client, build(ch, "3_completed.form"))).status == 200
+    missed = build(ch, "1_ringing.form", edit={"CallSid": "CA" + "9" * 32, "From": "+14155550777"})
+    assert (await send(client, missed)).status == 200
+    assert (await _next(ws, "message.created"))["conversation"]["last_message_preview"] == (
+        "📞 +14155550777"
+    )
+    no_answer = build(
+        ch,
+        "3_completed.form",
+        edit={"CallSid": "CA" + "9" * 32, "From": "+14155550777", "CallStatus": "no-answer"},
+    )
+    assert (await send(client, no_answer)).status == 200
+    updated = await _next(ws, "conversation.updated")
+    assert updated["conversation"]["last_message_preview"] == "📵 +14155550777"
+    await ws.close()
+
+
+async def test_a_later_message_keeps_its_line(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """A call that ends after a newer message in its conversation (the same caller's next
+    call) does not take the line back."""
+    admin = await make_operator(client, role="admin")
+    ch = await connect(client, admin.headers, "twilio")
+    assert (await send(client, build(ch, "1_ringing.form"))).status == 200
+    again = build(ch, "1_ringing.form", edit={"CallSid": "CA" + "8" * 32})
+    assert (await send(client, again)).status == 200
+    assert (await send(client, build(ch, "3_completed.form"))).status == 200
+    assert await _line(client, admin, ch) == ["📞 +14155550123"]
+    ended = build(ch, "3_completed.form", edit={"CallSid": "CA" + "8" * 32, "CallDuration": "61"})
+    assert (await send(client, ended)).status == 200
+    assert await _line(client, admin, ch) == ["📞 +14155550123 1:01"]
