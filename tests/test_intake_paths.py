@@ -1,15 +1,12 @@
 """The lead intake's batch (``intake_batch``, facts read outside the write lane) ends as the
-per-conversation ORM path (``intake_one.take_conversation``, each conversation in a savepoint,
-as the intake decided before) leaves it: the same rows in every table and the same events, for
-random sets of contacts (sharing phones, emails and verified identities, with open leads, open
-and closed deals, open "call back" tasks) and their conversations (with first touches, Telegram
-starts, callback requests among their messages, decided already or not, on channels with
-automatic leads on and off).
-
-Each example builds the same world twice on a fresh database (a copy of the migrated template,
-or PostgreSQL emptied with its sequences restarted), so both copies have the same ids; one
-copy's new conversations go through the batch, the other's one by one, and every table and
-the events are compared, with the times each path wrote read as "now".
+per-conversation ORM path (``intake_one.take_conversation``, each conversation in a savepoint)
+leaves it: the same rows in every table and the same events, for random contacts (sharing
+phones, emails, verified identities; with open leads, deals, "call back" tasks) and
+conversations (first touches, Telegram starts, callback requests, decided already or not, on
+channels with automatic leads on and off). Each example builds the same world twice on a fresh
+database (the template copied, or PostgreSQL emptied with its sequences restarted), so both
+copies have the same ids; one goes through the batch, the other one by one, and every table
+and the events are compared, with the times each path wrote read as "now".
 """
 
 from __future__ import annotations
