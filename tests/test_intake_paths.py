@@ -50,8 +50,7 @@ from tests.conftest import ServedServices, base_settings, require_served, trunca
 pytestmark = pytest.mark.timeout(300)
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
-#: Empties every table and restarts every sequence in one round trip (``truncate_all`` takes
-#: seconds on a busy machine; an example runs this twice).
+#: Every table emptied, every sequence restarted, in one round trip (``truncate_all``: seconds).
 EMPTY_POSTGRES = """
 SET session_replication_role = replica;
 DO $$ DECLARE r record; BEGIN
@@ -99,13 +98,8 @@ TOUCHES: dict[str, dict[str, Any]] = {
     },
     "start": {"telegram_start": "promo"},
 }
-DUES = {
-    "none": None,
-    "given": "2030-01-02T10:00:00+03:00",
-    "naive": "2030-01-02T10:00:00",
-    "bad": "soon",
-    "number": 5,
-}
+DUES = {"none": None, "given": "2030-01-02T10:00:00+03:00", "naive": "2030-01-02T10:00:00"}
+DUES |= {"bad": "soon", "number": 5}
 
 
 @dataclass(frozen=True)
