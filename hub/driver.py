@@ -47,6 +47,12 @@ T = TypeVar("T")
 _LANE_SETTINGS = "SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan"
 
 
+def _closed_before_use(exc: BaseException) -> bool:
+    """asyncpg's answer for a connection whose server end went away while it sat in the pool
+    (nothing was sent on it, so taking another is safe)."""
+    return type(exc).__name__ == "InterfaceError" and "connection is closed" in str(exc)
+
+
 class DriverConnection:
     """One pooled connection, kept by one write lane for work written for its driver."""
 
@@ -57,15 +63,28 @@ class DriverConnection:
 
     async def _connection(self) -> PoolProxiedConnection:
         if self._raw is None:
-            raw = await self._engine.raw_connection()
-            if self.dialect == "postgresql":
-                try:
-                    await raw.driver_connection.execute(_LANE_SETTINGS)  # type: ignore[union-attr]
-                except BaseException:
-                    raw.invalidate()
-                    raise
-            self._raw = raw
+            self._raw = await self._set_up()
         return self._raw
+
+    async def _set_up(self) -> PoolProxiedConnection:
+        """A pooled connection with the lane's settings. After a database restart the pool
+        still holds connections to the server that went away, one per earlier user: one that
+        turns out closed is discarded and the next taken (at most the pool's size of them), so
+        a restart costs the lane no refused call once the database answers again."""
+        tries = max(1, self._engine.pool.size()) + 1 if hasattr(self._engine.pool, "size") else 2
+        for attempt in range(tries):
+            raw = await self._engine.raw_connection()
+            if self.dialect != "postgresql":
+                return raw
+            try:
+                await raw.driver_connection.execute(_LANE_SETTINGS)  # type: ignore[union-attr]
+            except BaseException as exc:
+                raw.invalidate()
+                if attempt + 1 < tries and _closed_before_use(exc):
+                    continue
+                raise
+            return raw
+        raise AssertionError("unreachable: the last try returns or raises")
 
     async def run(self, work: Callable[[Any], T]) -> T:
         """``work(connection)`` with the driver's connection (``sqlite3`` or ``asyncpg``)."""
