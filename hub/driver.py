@@ -47,6 +47,12 @@ T = TypeVar("T")
 _LANE_SETTINGS = "SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan"
 
 
+def _pool_size(engine: AsyncEngine) -> int:
+    """How many idle connections the engine's pool may hold (1 for a pool without a size)."""
+    size: Callable[[], int] | None = getattr(engine.pool, "size", None)
+    return max(1, size()) if size is not None else 1
+
+
 def _closed_before_use(exc: BaseException) -> bool:
     """asyncpg's answer for a connection whose server end went away while it sat in the pool
     (nothing was sent on it, so taking another is safe)."""
@@ -71,8 +77,8 @@ class DriverConnection:
         still holds connections to the server that went away, one per earlier user: one that
         turns out closed is discarded and the next taken (at most the pool's size of them), so
         a restart costs the lane no refused call once the database answers again."""
-        tries = max(1, self._engine.pool.size()) + 1 if hasattr(self._engine.pool, "size") else 2
-        for attempt in range(tries):
+        stale_left = _pool_size(self._engine)
+        while True:
             raw = await self._engine.raw_connection()
             if self.dialect != "postgresql":
                 return raw
@@ -80,11 +86,11 @@ class DriverConnection:
                 await raw.driver_connection.execute(_LANE_SETTINGS)  # type: ignore[union-attr]
             except BaseException as exc:
                 raw.invalidate()
-                if attempt + 1 < tries and _closed_before_use(exc):
+                if stale_left > 0 and _closed_before_use(exc):
+                    stale_left -= 1
                     continue
                 raise
             return raw
-        raise AssertionError("unreachable: the last try returns or raises")
 
     async def run(self, work: Callable[[Any], T]) -> T:
         """``work(connection)`` with the driver's connection (``sqlite3`` or ``asyncpg``)."""
