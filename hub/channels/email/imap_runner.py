@@ -54,7 +54,19 @@ __all__ = ["MailboxReader", "MailboxStatus", "Mailboxes", "mailbox_status"]
 TYPE = "email"
 #: Chains of a batch stored at once: enough for their mails to share commits, few enough to
 #: leave the database's connection pool to the operators.
-_CHAINS_AT_ONCE = 8
+_CHAINS_AT_ONCE = 32
+
+
+async def _settle(task: asyncio.Task[Any]) -> None:
+    """Let a fetch the pass no longer wants end (so the session's next command is answered
+    in step); it is cancelled only when the pass itself is, and its own error is dropped."""
+    try:
+        await asyncio.wait([task])
+    finally:
+        if not task.done():
+            task.cancel()
+        elif not task.cancelled():
+            task.exception()
 
 
 class Mailboxes(PeriodicWorker):
@@ -229,13 +241,30 @@ class MailboxReader(PeriodicWorker):
             last_uid = await self._start_uid(session, row, login)
             stored = 0
             uids = await session.uids_after(last_uid)
-            for start in range(0, len(uids), max(1, settings.imap_batch)):
-                batch = uids[start : start + max(1, settings.imap_batch)]
-                fetched = await session.fetch(batch, settings.email_max_message_bytes)
-                stored += await self._ingest_batch(channel, fetched)
-                last_uid = max(last_uid, batch[-1])
-                if not await self.mailboxes.save(self.channel_id, last_uid=last_uid):
-                    raise WorkerDone  # another process reads this mailbox now
+            size = max(1, settings.imap_batch)
+            batches = [uids[start : start + size] for start in range(0, len(uids), size)]
+            # The next batch is fetched while this one is stored: the mailbox's round trips
+            # and the database's overlap instead of adding up.
+            ahead: asyncio.Task[list[Fetched]] | None = None
+            try:
+                for n, batch in enumerate(batches):
+                    fetched = (
+                        await ahead
+                        if ahead is not None
+                        else await session.fetch(batch, settings.email_max_message_bytes)
+                    )
+                    ahead = None
+                    if n + 1 < len(batches):
+                        ahead = asyncio.create_task(
+                            session.fetch(batches[n + 1], settings.email_max_message_bytes)
+                        )
+                    stored += await self._ingest_batch(channel, fetched)
+                    last_uid = max(last_uid, batch[-1])
+                    if not await self.mailboxes.save(self.channel_id, last_uid=last_uid):
+                        raise WorkerDone  # another process reads this mailbox now
+            finally:
+                if ahead is not None:
+                    await _settle(ahead)
         except ImapFailure as exc:
             await self._failed(exc.reason)
         except (TimeoutError, OSError, aioimaplib.AioImapException) as exc:
