@@ -11,7 +11,8 @@ folded exactly once (one row, answered, 147 s).
 
 Run: ``python -m bench.calls`` (``--help`` for the knobs). Prints a Markdown table and writes
 it, with details, to ``bench/results/calls.json``. Target: the hub at ≥ 25 % of the bare
-route's rate and p99 ≤ 100 ms.
+route's rate and p99 ≤ 100 ms. ``--profile`` records the hub with py-spy during its replay
+(``bench.profile``; a profiled run is a little slower).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 import platform
 import random
 import secrets
+import signal
 import sqlite3
 import sys
 import tempfile
@@ -36,6 +38,7 @@ from urllib.parse import urlencode
 import aiohttp
 import asyncpg
 
+from bench import profile
 from bench.calls_bare import signature
 from bench.load import percentile
 from bench.servers import (
@@ -199,9 +202,16 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     async with hubs[backend](args.hub_src, {"HUB_PUBLIC_URL": PUBLIC_URL}) as hub:
         channel_id, secret = await _calls_channel(hub)
         path = f"/webhooks/calls/{channel_id}/{secret}"
+        requests = [signed(path, p) for p in params]
+        out = RESULTS / f"profile-calls-{backend}.txt"
+        spy = profile.start(hub.process.pid, 3600, out) if args.profile else None
         cpu_before = hub.cpu_seconds()
-        hub_result = await replay(hub.base_url, [signed(path, p) for p in params], args.senders)
+        hub_result = await replay(hub.base_url, requests, args.senders)
         hub_result["hub_cpu_s"] = round(hub.cpu_seconds() - cpu_before, 2)
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes what it recorded, and stops
+            await asyncio.to_thread(spy.wait, 60)
+            print(f"\nprofile of the hub on {backend} ({out}):\n{profile.summarise(out, 40)}\n")
         hub_result["folded"] = await hub_folded(hub.database_url, channel_id)
     async with bare(backend) as (server, db):
         bare_result = await replay(
@@ -282,6 +292,7 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=100)
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
+    parser.add_argument("--profile", action="store_true", help="py-spy the hub's replay")
     parser.add_argument(
         "--hub-src",
         type=Path,
