@@ -15,6 +15,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -51,27 +52,32 @@ FORM = "application/x-www-form-urlencoded"
 TWIML_OK = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
-def _signed(url: str, form: Sequence[tuple[str, str]], token: str) -> str:
-    """As the SDK's ``compute_signature``: each name once, sorted, with its distinct values
-    sorted."""
+def _form_text(form: Sequence[tuple[str, str]]) -> str:
+    """What the signature covers after the URL, as the SDK's ``compute_signature``: each
+    name once, sorted, with its distinct values sorted."""
     values: dict[str, set[str]] = {}
     for name, value in form:
         values.setdefault(name, set()).add(value)
-    text = url + "".join(name + v for name in sorted(values) for v in sorted(values[name]))
-    digest = hmac.new(token.encode(), text.encode(), hashlib.sha1).digest()
+    return "".join(name + v for name in sorted(values) for v in sorted(values[name]))
+
+
+def _signed(url: str, form_text: str, token: str) -> str:
+    digest = hmac.digest(token.encode(), (url + form_text).encode(), "sha1")
     return base64.b64encode(digest).decode()
 
 
-def _url_variants(url: str) -> list[str]:
+@lru_cache(maxsize=256)
+def _url_variants(url: str) -> tuple[str, str]:
     """The URL without any port, and with the scheme's default port when it has none (the
-    SDK's ``remove_port`` and ``add_port``): the URL as called is always one of them."""
+    SDK's ``remove_port`` and ``add_port``): the URL as called is always one of them.
+    Remembered for the latest few hundred URLs (a channel's is always the same)."""
     parts = urlsplit(url)
     host = parts.netloc.split(":")[0] if parts.port else parts.netloc
     bare = urlunsplit(parts._replace(netloc=host))
     if parts.port:
-        return [bare, url]
+        return bare, url
     port = 443 if parts.scheme == "https" else 80
-    return [bare, urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))]
+    return bare, urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
 
 
 def _body_hash(request: CallRequest) -> str | None:
@@ -93,8 +99,9 @@ def verify(request: CallRequest, secrets: Secrets) -> bool:
         if not equal(hashlib.sha256(request.body).hexdigest(), claimed):
             return False
         form = ()
+    text = _form_text(form)
     return any(
-        equal(presented, _signed(url, form, secrets.secret)) for url in _url_variants(request.url)
+        equal(presented, _signed(url, text, secrets.secret)) for url in _url_variants(request.url)
     )
 
 
