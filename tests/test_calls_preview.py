@@ -5,11 +5,15 @@ a later message keeps its own line."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient
 
+from hub.inbox.call_state import STATE_COLUMNS, CallState
+from hub.inbox.item_models import CallItem
+from hub.inbox.items import call_dict
 from tests.calls_replay import Channel, build, connect, send
 from tests.helpers import FRAME_CAP_S, Op, auth, make_operator
 
@@ -87,3 +91,29 @@ async def test_a_later_message_keeps_its_line(
     ended = build(ch, "3_completed.form", edit={"CallSid": "CA" + "8" * 32, "CallDuration": "61"})
     assert (await send(client, ended)).status == 200
     assert await _line(client, admin, ch) == ["📞 +14155550123 1:01"]
+
+
+def test_the_folds_call_is_the_apis_call() -> None:
+    """``CallState.data`` (what the fold announces) is ``call_dict`` of the stored row."""
+    at = datetime(2025, 3, 14, 12, 30, 5, tzinfo=UTC)
+    state = CallState(
+        message_id=7,
+        direction="inbound",
+        from_number="+79161234567",
+        to_number="+74951234567",
+        tracking_number="+74957654321",
+        status="answered",
+        duration_s=147,
+        recording_url="https://api.twilio.com/rec/1",
+        operator="101",
+        started_at=at,
+        answered_at=at + timedelta(seconds=5),
+        ended_at=at + timedelta(seconds=152),
+        recording_ref="RE1",
+        attribution={"method": "tracking_number"},
+    )
+    row = CallItem(**{name: getattr(state, name) for name in STATE_COLUMNS})
+    assert state.data() == call_dict(row)
+    assert CallState().data() == call_dict(
+        CallItem(from_number="", to_number="", direction="inbound", status="ringing", duration_s=0)
+    )

@@ -31,7 +31,7 @@ from hub.crm_sync.tasks import add_callback_task, callback_title
 from hub.db import utcnow
 from hub.events import Event, Recipients, TaskUpdated
 from hub.inbox.call_fold import CallIn, Folded, FoldWrites
-from hub.inbox.inbound_sql import BatchSql, marks
+from hub.inbox.inbound_sql import BatchSql
 
 UNANSWERED = ("missed", "busy")
 
@@ -94,15 +94,11 @@ def close_answered(sql: BatchSql, folded: list[Folded | None], now: datetime) ->
     )
     if not phones:
         return []
+    test, titles = sql.one_of([callback_title(p) for p in phones])
     rows = sql.fetch(
         "UPDATE tasks SET status = ?, done_at = ? WHERE kind = 'callback' AND status = ?"
-        f" AND title IN ({marks(len(phones))}) RETURNING {', '.join(TASK_COLUMNS)}",
-        [
-            TaskStatus.DONE.value,
-            sql.time(now),
-            TaskStatus.OPEN.value,
-            *(callback_title(p) for p in phones),
-        ],
+        f" AND title {test} RETURNING {', '.join(TASK_COLUMNS)}",
+        [TaskStatus.DONE.value, sql.time(now), TaskStatus.OPEN.value, *titles],
     )
     events: list[Event] = []
     for row in rows:
@@ -138,12 +134,12 @@ async def record_call_events(
             )
         )
     handler = _fold_writes(ctx)
-    results = await asyncio.gather(
-        *(
-            ctx.writer.run_item(handler, item, ("call", item.event.channel_id, item.event.call_id))
-            for item in items
-        )
-    )
+    writes = [
+        ctx.writer.run_item(handler, item, ("call", item.event.channel_id, item.event.call_id))
+        for item in items
+    ]
+    # A webhook brings one event as a rule: awaited as it is, without a task of its own.
+    results = [await writes[0]] if len(writes) == 1 else await asyncio.gather(*writes)
     await ctx.publish()  # the batch announced its events: wait for the bus, as messages do
     await follow_up(ctx, policy, results)
     return list(results)

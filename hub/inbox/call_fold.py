@@ -45,9 +45,8 @@ from hub.inbox.call_state import (
 )
 from hub.inbox.inbound_batch import _answer, run_batch_sql, write_batch
 from hub.inbox.inbound_postgres import PostgresBatchSql
-from hub.inbox.inbound_sql import BatchSql, marks
+from hub.inbox.inbound_sql import BatchSql
 from hub.inbox.inbound_sqlite import SqliteBatchSql
-from hub.inbox.items import call_dict
 from hub.jsoncodec import dumps
 from hub.writes import RunAlone
 
@@ -107,13 +106,14 @@ def _lookup(sql: BatchSql, keys: set[_Key]) -> dict[_Key, _Known]:
         by_channel.setdefault(channel_id, []).append(call_id)
     columns = ", ".join(f"c.{name}" for name in STATE_COLUMNS)
     for channel_id, call_ids in by_channel.items():
+        test, params = sql.one_of(sorted(call_ids))
         rows = sql.fetch(
             f"SELECT c.provider_call_id, m.conversation_id, m.sender_contact_id, v.team_id,"
             f" v.assignee_id, {columns} FROM message_calls c"
             " JOIN messages m ON m.id = c.message_id"
             " JOIN conversations v ON v.id = m.conversation_id"
-            f" WHERE c.channel_id = ? AND c.provider_call_id IN ({marks(len(call_ids))})",
-            [channel_id, *sorted(call_ids)],
+            f" WHERE c.channel_id = ? AND c.provider_call_id {test}",
+            [channel_id, *params],
         )
         for call_id, conv_id, contact_id, team_id, assignee_id, *state in rows:
             out[(channel_id, call_id)] = _Known(
@@ -128,10 +128,11 @@ def _pending(sql: BatchSql, keys: set[_Key]) -> dict[_Key, list[CallEvent]]:
     for channel_id, call_id in keys:
         by_channel.setdefault(channel_id, []).append(call_id)
     for channel_id, call_ids in by_channel.items():
+        test, params = sql.one_of(sorted(call_ids))
         rows = sql.fetch(
             "SELECT provider_call_id, event FROM call_pending_events WHERE channel_id = ?"
-            f" AND provider_call_id IN ({marks(len(call_ids))}) ORDER BY id",
-            [channel_id, *sorted(call_ids)],
+            f" AND provider_call_id {test} ORDER BY id",
+            [channel_id, *params],
         )
         for call_id, raw in rows:
             out.setdefault((channel_id, call_id), []).append(
@@ -242,7 +243,7 @@ def _open(
             )
         )
         gone.append(key)
-        data = call_dict(state.item())
+        data = state.data()
         done.item = {"call": data}
         _result, events = _answer(done, now)
         announced.extend(events)
@@ -302,9 +303,8 @@ def _merge(
         after_all = _lookup(sql, set(deltas))
     for key, found in known.items():
         after = after_all[key].state if key in after_all else found.state
-        before = call_dict(found.state.item())
         changed = not same_call(after, found.state)
-        data = call_dict(after.item())
+        data = after.data()
         if changed:
             recipients = Recipients.for_conversation(found.team_id, found.assignee_id)
             announced.append(CallUpdated(recipients, found.conversation_id, after.message_id, data))
@@ -315,7 +315,7 @@ def _merge(
                 found.conversation_id,
                 found.contact_id,
                 found.assignee_id,
-                before["status"],
+                found.state.status or "ringing",
                 data,
                 bool(after.recording_url) and not found.state.recording_url,
                 after.recording_ref,

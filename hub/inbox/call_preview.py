@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hub.events import ConversationUpdated, Event, Recipients
-from hub.inbox.inbound_sql import BatchSql, marks
+from hub.inbox.inbound_sql import BatchSql
 from hub.inbox.inbound_state import ConversationSnapshot
 from hub.inbox.items import call_preview
 from hub.inbox.serialize import conversation_dict
@@ -52,12 +52,12 @@ def refresh_previews(sql: BatchSql, folded: Sequence[Folded | None]) -> list[Eve
         lines[done.conversation_id] = (done.message_id, _line(done.call))
     if not lines:
         return []
-    ids = sorted(lines)
+    test, params = sql.one_of(sorted(lines))
     rows = sql.fetch(
         f"SELECT {_CONVERSATION} FROM conversations c"
         " JOIN contacts ct ON ct.id = c.contact_id JOIN channels ch ON ch.id = c.channel_id"
-        f" WHERE c.id IN ({marks(len(ids))})",
-        ids,
+        f" WHERE c.id {test}",
+        params,
     )
     stale = []
     for row in rows:
@@ -72,12 +72,12 @@ def refresh_previews(sql: BatchSql, folded: Sequence[Folded | None]) -> list[Eve
         " AND m.kind IN ('incoming', 'outgoing'))",
         stale,
     )
-    changed = [conv_id for _line_, conv_id, _c, _m in stale]
+    test, params = sql.one_of([conv_id for _line_, conv_id, _c, _m in stale])
     after = sql.fetch(
         f"SELECT {_CONVERSATION} FROM conversations c"
         " JOIN contacts ct ON ct.id = c.contact_id JOIN channels ch ON ch.id = c.channel_id"
-        f" WHERE c.id IN ({marks(len(changed))})",
-        changed,
+        f" WHERE c.id {test}",
+        params,
     )
     events: list[Event] = []
     for row in after:
