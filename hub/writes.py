@@ -239,21 +239,30 @@ class GroupCommitWriter:
 
     async def _wait(self, future: asyncio.Future[Any], deadline: float | None) -> Any:
         """The unit's result, waiting at most until ``deadline``; past it the unit is given
-        up (skipped if its lane has not started it) and the database counted as away."""
+        up (cancelled: skipped if its lane has not started it) and the database counted as
+        away. A timer that cancels the future, not ``asyncio.wait``: this is every write's
+        path, and the timer costs a fraction of it."""
         if deadline is None:
             return await future
-        remaining = deadline - asyncio.get_running_loop().time()
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            if not future.done():
+                expired = True
+                future.cancel()
+
+        timer = asyncio.get_running_loop().call_at(deadline, expire)
         try:
-            await asyncio.wait((future,), timeout=max(remaining, 0.0))
+            return await future  # a caller cancelled meanwhile cancels the future with it
         except asyncio.CancelledError:
-            future.cancel()
-            raise
-        if not future.done():
-            future.cancel()
+            if not expired:
+                raise
             raise self.health.failed(
                 TimeoutError(f"no commit within {self.timeout_s:g} s"), "writes"
-            )
-        return future.result()
+            ) from None
+        finally:
+            timer.cancel()
 
     async def commit_within_bound(self, batch: list[_Pending], driver: DriverConnection) -> None:
         """``commit``, given up past the bound: its callers are answered then, and the batch
