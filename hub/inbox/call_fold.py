@@ -99,46 +99,50 @@ class _Known:
     assignee_id: int | None
 
 
-def _lookup(sql: BatchSql, keys: set[_Key]) -> dict[_Key, _Known]:
-    out: dict[_Key, _Known] = {}
+_COLUMNS = ", ".join(f"c.{name}" for name in STATE_COLUMNS)
+_CALLS = (
+    "SELECT 0, c.provider_call_id, m.conversation_id, m.sender_contact_id, v.team_id,"
+    f" v.assignee_id, NULL, {_COLUMNS} FROM message_calls c"
+    " JOIN messages m ON m.id = c.message_id"
+    " JOIN conversations v ON v.id = m.conversation_id"
+    " WHERE c.channel_id = ? AND c.provider_call_id {test}"
+)
+#: Pending events in the same statement, after the calls, in the order they came (one round
+#: trip fewer on every batch: PostgreSQL's cost here is round trips, each a turn of the loop).
+_PENDING = (
+    " UNION ALL SELECT 1, provider_call_id, id, NULL, NULL, NULL, event,"
+    f" {', '.join('NULL' for _ in STATE_COLUMNS)} FROM call_pending_events"
+    " WHERE channel_id = ? AND provider_call_id {test} ORDER BY 1, 3"
+)
+
+
+def _lookup(
+    sql: BatchSql, keys: set[_Key], *, pending: bool = False
+) -> tuple[dict[_Key, _Known], dict[_Key, list[CallEvent]]]:
+    """The calls of ``keys`` that are open, and (``pending``) the events waiting for them."""
+    known: dict[_Key, _Known] = {}
+    waiting: dict[_Key, list[CallEvent]] = {}
     by_channel: dict[int, list[str]] = {}
     for channel_id, call_id in keys:
         by_channel.setdefault(channel_id, []).append(call_id)
-    columns = ", ".join(f"c.{name}" for name in STATE_COLUMNS)
     for channel_id, call_ids in by_channel.items():
         test, params = sql.one_of(sorted(call_ids))
-        rows = sql.fetch(
-            f"SELECT c.provider_call_id, m.conversation_id, m.sender_contact_id, v.team_id,"
-            f" v.assignee_id, {columns} FROM message_calls c"
-            " JOIN messages m ON m.id = c.message_id"
-            " JOIN conversations v ON v.id = m.conversation_id"
-            f" WHERE c.channel_id = ? AND c.provider_call_id {test}",
-            [channel_id, *params],
-        )
-        for call_id, conv_id, contact_id, team_id, assignee_id, *state in rows:
-            out[(channel_id, call_id)] = _Known(
-                row_state(sql, state), conv_id, contact_id, team_id, assignee_id
-            )
-    return out
-
-
-def _pending(sql: BatchSql, keys: set[_Key]) -> dict[_Key, list[CallEvent]]:
-    out: dict[_Key, list[CallEvent]] = {}
-    by_channel: dict[int, list[str]] = {}
-    for channel_id, call_id in keys:
-        by_channel.setdefault(channel_id, []).append(call_id)
-    for channel_id, call_ids in by_channel.items():
-        test, params = sql.one_of(sorted(call_ids))
-        rows = sql.fetch(
-            "SELECT provider_call_id, event FROM call_pending_events WHERE channel_id = ?"
-            f" AND provider_call_id {test} ORDER BY id",
-            [channel_id, *params],
-        )
-        for call_id, raw in rows:
-            out.setdefault((channel_id, call_id), []).append(
-                CallEvent.from_json(sql.read_json(raw))
-            )
-    return out
+        text = _CALLS.format(test=test)
+        args = [channel_id, *params]
+        if pending:
+            text += _PENDING.format(test=test)
+            args += args
+        for part, call_id, conv_id, contact_id, team_id, assignee_id, event, *state in sql.fetch(
+            text, args
+        ):
+            key = (channel_id, call_id)
+            if part:
+                waiting.setdefault(key, []).append(CallEvent.from_json(sql.read_json(event)))
+            else:
+                known[key] = _Known(
+                    row_state(sql, state), conv_id, contact_id, team_id, assignee_id
+                )
+    return known, waiting
 
 
 def _opening(key: _Key, state: CallState, first: CallIn, contact_id: str) -> InboundMessage:
@@ -172,10 +176,9 @@ def fold_batch(
     groups: dict[_Key, list[int]] = {}
     for index, item in enumerate(items):
         groups.setdefault((item.event.channel_id, item.event.call_id), []).append(index)
-    known = _lookup(sql, set(groups))
     # Pending events of known calls too: one parked by another process while this call was
     # being opened (neither saw the other's rows) is folded in by the call's next event.
-    waiting = _pending(sql, set(groups))
+    known, waiting = _lookup(sql, set(groups), pending=True)
     out: list[Folded | None] = [None] * len(items)
     sql.open_transaction()
     opening: list[tuple[_Key, CallState, CallIn]] = []
@@ -203,7 +206,7 @@ def fold_batch(
             [(k[0], k[1], ev.kind, dumps(ev.to_json()), sql.time(now)) for k, ev in parked],
         )
     announced: list[Event] = []
-    _open(sql, opening, groups, out, announced, now)
+    _open(sql, opening, groups, out, announced, waiting, now)
     _merge(sql, known, groups, items, out, announced, waiting)
     return out, announced
 
@@ -214,6 +217,7 @@ def _open(
     groups: dict[_Key, list[int]],
     out: list[Folded | None],
     announced: list[Event],
+    waiting: dict[_Key, list[CallEvent]],
     now: datetime,
 ) -> None:
     if not opening:
@@ -242,7 +246,8 @@ def _open(
                 done.message_id,
             )
         )
-        gone.append(key)
+        if key in waiting:  # folded in above: no longer waiting
+            gone.append(key)
         data = state.data()
         done.item = {"call": data}
         _result, events = _answer(done, now)
@@ -267,6 +272,7 @@ def _open(
             " attribution = ?j WHERE message_id = ?",
             rows,
         )
+    if gone:
         sql.execute_many(
             "DELETE FROM call_pending_events WHERE channel_id = ? AND provider_call_id = ?",
             gone,
@@ -300,7 +306,7 @@ def _merge(
     after_all: dict[_Key, _Known] = {}
     if deltas:
         sql.execute_many(MERGE, [merge_params(sql, d) for d in deltas.values()])
-        after_all = _lookup(sql, set(deltas))
+        after_all = _lookup(sql, set(deltas))[0]
     for key, found in known.items():
         after = after_all[key].state if key in after_all else found.state
         changed = not same_call(after, found.state)
