@@ -11,9 +11,10 @@ from typing import Any
 from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient
 
+from hub.channels.base import InboundCall
 from hub.inbox.call_state import STATE_COLUMNS, CallState
 from hub.inbox.item_models import CallItem
-from hub.inbox.items import call_dict
+from hub.inbox.items import call_dict, call_row, new_call_dict
 from tests.calls_replay import Channel, build, connect, send
 from tests.helpers import FRAME_CAP_S, Op, auth, make_operator
 
@@ -117,3 +118,6 @@ def test_the_folds_call_is_the_apis_call() -> None:
     assert CallState().data() == call_dict(
         CallItem(from_number="", to_number="", direction="inbound", status="ringing", duration_s=0)
     )
+    # And what the inbound batch answers for a call it stores.
+    new = InboundCall("inbound", "+79161234567", "+74951234567", "missed", 0, None, "https://r")
+    assert new_call_dict(new) == call_dict(call_row(7, new))

@@ -31,7 +31,7 @@ from hub.inbox.inbound_postgres import PostgresBatchSql
 from hub.inbox.inbound_sql import ATTACHMENT_COLUMNS, BatchSql, NewMessage, Touch, marks
 from hub.inbox.inbound_sqlite import SqliteBatchSql
 from hub.inbox.inbound_state import ConversationSnapshot, Entry, Plan
-from hub.inbox.items import call_dict, call_row, email_dict, email_row
+from hub.inbox.items import email_dict, email_row, new_call_dict
 from hub.inbox.models import MessageKind
 from hub.inbox.serialize import attachment_dict, conversation_dict, message_dict
 from hub.jsoncodec import dumps
@@ -267,10 +267,10 @@ def _write_files_and_items(sql: BatchSql, written: list[_Written], now: datetime
     for done in written:
         item = done.entry.item
         if item.call is not None:
-            call = call_row(done.message_id, item.call)
+            call = item.call
             calls.append(
                 (
-                    call.message_id,
+                    done.message_id,
                     call.direction,
                     call.from_number,
                     call.to_number,
@@ -280,7 +280,7 @@ def _write_files_and_items(sql: BatchSql, written: list[_Written], now: datetime
                     call.recording_url,
                 )
             )
-            done.item = {"call": call_dict(call)}
+            done.item = {"call": new_call_dict(call)}
         elif item.email is not None:
             email = email_row(done.message_id, item.email)
             emails.append(

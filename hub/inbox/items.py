@@ -84,6 +84,25 @@ def call_row(message_id: int, call: InboundCall) -> CallItem:
     )
 
 
+def new_call_dict(call: InboundCall) -> dict[str, Any]:
+    """``call_dict(call_row(message_id, call))`` without the ORM object (the inbound batch
+    writes its rows itself)."""
+    return {
+        "direction": call.direction,
+        "from": call.from_number,
+        "to": call.to_number,
+        "tracking_number": call.tracking_number,
+        "status": call.status,
+        "duration_s": call.duration_s,
+        "recording_url": call.recording_url,
+        "operator": None,
+        "started_at": None,
+        "answered_at": None,
+        "ended_at": None,
+        "attribution": {},
+    }
+
+
 def email_row(message_id: int, email: InboundEmail) -> EmailItem:
     return EmailItem(
         message_id=message_id,
