@@ -98,6 +98,7 @@ class HubContext:
             window_s=settings.commit_window_ms / 1000,
             max_batch=settings.commit_max_batch,
             lanes=1 if settings.is_sqlite else settings.write_lanes,
+            background=not settings.is_sqlite,
             timeout_s=settings.db_timeout_s,
             health=health,
         )
@@ -136,10 +137,17 @@ class HubContext:
         await self.probe_engine.dispose()
         self.geoip.close()
 
-    async def write(self, unit: Callable[[AsyncSession], Awaitable[T]], key: object = None) -> T:
+    async def write(
+        self,
+        unit: Callable[[AsyncSession], Awaitable[T]],
+        key: object = None,
+        *,
+        background: bool = False,
+    ) -> T:
         """Run a write unit; it has committed when this returns. Units with one ``key`` (a
-        contact, a conversation) keep their order."""
-        return await self.writer.run(unit, key)
+        contact, a conversation) keep their order. A background worker's (``background``)
+        go on a lane of their own on PostgreSQL, so they hold up no request's write."""
+        return await self.writer.run(unit, key, background=background)
 
     async def read(self, query: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run a read-only query in a short session of its own; ``DatabaseUnavailable`` when

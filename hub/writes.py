@@ -19,7 +19,10 @@ by one as units; two messages from a new contact in one batch still make one con
 
 SQLite has one writer at a time, so it gets one lane. PostgreSQL may get several lanes
 (``HUB_WRITE_LANES``), each its own connection; a lane is picked from a key (the contact, the
-conversation), so writes about one thing stay in order.
+conversation), so writes about one thing stay in order. PostgreSQL also gets a lane of its own
+for background work (``background=True``: the lead intake, sync out), so a webhook's write
+never waits behind a worker's batch of a hundred leads; such work answers nobody, and it is
+written in order on its lane.
 
 Nothing waits forever (``HUB_DB_TIMEOUT_S``, see ``hub.dbhealth``): a caller waits for its write
 at most the bound, queueing included, and then gets ``DatabaseUnavailable``; its unit, if not
@@ -170,6 +173,7 @@ class GroupCommitWriter:
         window_s: float = 0.0,
         max_batch: int = 256,
         lanes: int = 1,
+        background: bool = False,
         timeout_s: float | None = None,
         health: DatabaseHealth | None = None,
     ) -> None:
@@ -182,27 +186,36 @@ class GroupCommitWriter:
         self.max_batch = max_batch
         self._lane_count = max(1, lanes)
         self._lanes: list[_Lane] = []
+        self._with_background = background
+        self._background: _Lane | None = None
         self.batches = 0
         self.units = 0
 
     def start(self) -> None:
         if not self._lanes:
             self._lanes = [_Lane(self, f"writer-lane-{i}") for i in range(self._lane_count)]
+            if self._with_background:
+                self._background = _Lane(self, "writer-lane-background")
 
     async def close(self) -> None:
         """Finish what is queued, then stop."""
         lanes, self._lanes = self._lanes, []
+        if self._background is not None:
+            lanes.append(self._background)
+            self._background = None
         for lane in lanes:
             await lane.queue.put(None)
         for lane in lanes:
             await lane.task
 
-    async def run(self, unit: WriteUnit[T], key: object = None) -> T:
+    async def run(self, unit: WriteUnit[T], key: object = None, *, background: bool = False) -> T:
         """Run ``unit`` and return its result once the transaction holding it committed.
 
-        Units with the same ``key`` go through the same lane, in the order they were given.
+        Units with the same ``key`` go through the same lane, in the order they were given;
+        ``background`` ones through the background lane where there is one (else as keyless).
         """
-        result: T = await self._submit(lambda fut: _Pending(unit, fut), key)
+        lane = self._background if background else None
+        result: T = await self._submit(lambda fut: _Pending(unit, fut), key, lane)
         return result
 
     async def run_item(
@@ -212,10 +225,16 @@ class GroupCommitWriter:
         result: ResultT = await self._submit(lambda fut: _Pending(None, fut, handler, item), key)
         return result
 
-    async def _submit(self, make: Callable[[asyncio.Future[Any]], _Pending], key: object) -> Any:
+    async def _submit(
+        self,
+        make: Callable[[asyncio.Future[Any]], _Pending],
+        key: object,
+        lane: _Lane | None = None,
+    ) -> Any:
         if not self._lanes:
             raise WriterClosedError("the writer is not running")
-        lane = self._lanes[hash(key) % len(self._lanes)] if key is not None else self._lanes[0]
+        if lane is None:
+            lane = self._lanes[hash(key) % len(self._lanes)] if key is not None else self._lanes[0]
         loop = asyncio.get_running_loop()
         deadline = None if self.timeout_s is None else loop.time() + self.timeout_s
         for attempt in range(TRANSIENT_RETRIES + 1):

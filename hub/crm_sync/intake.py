@@ -149,7 +149,7 @@ class LeadIntake(PeriodicWorker):
                 return None
             return await session.scalar(select(CrmCursor.last_id).where(CrmCursor.name == CURSOR))
 
-        return await self._ctx.write(unit)
+        return await self._ctx.write(unit, background=True)
 
     async def release(self) -> None:
         async def unit(session: AsyncSession) -> None:
@@ -160,7 +160,7 @@ class LeadIntake(PeriodicWorker):
                 .execution_options(synchronize_session=False)
             )
 
-        await self._ctx.write(unit)
+        await self._ctx.write(unit, background=True)
 
     async def run_once(self) -> int:
         """One pass over the conversations after the cursor; how many it read."""
@@ -211,7 +211,7 @@ class LeadIntake(PeriodicWorker):
 
         try:
             facts = await self._ctx.read(lambda session: read_facts(session, conv_ids))
-            done = await self._ctx.write(unit)
+            done = await self._ctx.write(unit, background=True)
         except DatabaseUnavailable:
             raise  # the pass fails and the worker backs off; ``DatabaseHealth`` logs it
         except Exception:
@@ -250,7 +250,7 @@ class LeadIntake(PeriodicWorker):
                 done.append(conv_id)
 
         try:
-            await self._ctx.write(unit)
+            await self._ctx.write(unit, background=True)
         except Exception:
             log.exception("the lead intake failed on conversations %s", conv_ids)
             return
@@ -267,4 +267,4 @@ class LeadIntake(PeriodicWorker):
                 .execution_options(synchronize_session=False)
             )
 
-        await self._ctx.write(unit)
+        await self._ctx.write(unit, background=True)

@@ -258,13 +258,13 @@ class SyncWorker(PeriodicWorker):
         passed = 0
         if new_records:
             try:
-                passed = await self._ctx.write(fan_out)
+                passed = await self._ctx.write(fan_out, background=True)
             except (CursorMoved, IntegrityError):
                 passed = 1  # another process got there first: look again at once
         if not due:
             return passed
         lease = self._ctx.settings.sync_timeout_s * 3
-        claimed = await self._ctx.write(lambda session: claim(session, lease))
+        claimed = await self._ctx.write(lambda session: claim(session, lease), background=True)
         if claimed:
             await asyncio.gather(*(self._attempt(item) for item in claimed))
         return passed + len(claimed)
@@ -279,7 +279,9 @@ class SyncWorker(PeriodicWorker):
             log.exception("posting delivery %s crashed", item.delivery_id)
             result = PostResult(None, f"internal error: {type(exc).__name__}")
         duration_ms = int((time.perf_counter() - started) * 1000)
-        await self._ctx.write(lambda session: self._record(session, item, result, duration_ms))
+        await self._ctx.write(
+            lambda session: self._record(session, item, result, duration_ms), background=True
+        )
         if not result.ok:
             log.info(
                 "sync delivery %s attempt %s failed: %s",
