@@ -170,3 +170,36 @@ async def test_a_unit_queued_behind_a_stuck_batch_is_given_up_and_never_written(
         assert ran == []
     finally:
         release.set()
+
+
+async def test_a_workers_write_does_not_wait_behind_a_requests_batch(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """On PostgreSQL a background worker's unit (the lead intake's, sync out's) has a lane of
+    its own: a unit holding the main lane does not hold it up. SQLite has one writer, so there
+    it is written on the one lane, after."""
+    ctx = client.app[CTX]
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def held(session: AsyncSession) -> str:
+        started.set()
+        await release.wait()
+        return "held"
+
+    async def worker(session: AsyncSession) -> str:
+        session.add(Team(name="a worker's write"))
+        await session.flush()
+        return "written"
+
+    first = asyncio.create_task(ctx.write(held))
+    try:
+        await started.wait()
+        background = asyncio.create_task(ctx.write(worker, background=True))
+        if ctx.settings.is_sqlite:
+            release.set()
+        assert await asyncio.wait_for(background, CAP_S) == "written"
+        assert not first.done() or ctx.settings.is_sqlite
+        release.set()
+        assert await asyncio.wait_for(first, CAP_S) == "held"
+    finally:
+        release.set()
