@@ -136,7 +136,8 @@ class MailIngest:
         async with self._lookups:
             thread = await self._ctx.read(find)
         inbound = await self._inbound(channel, mail, raw, thread)
-        result = await receive_message(self._ctx, inbound)
+        # A mailbox reader answers nobody; the SMTP receiver answers 250 once it is stored.
+        result = await receive_message(self._ctx, inbound, answers_someone=False)
         return Ingested(
             "duplicate" if result.duplicate else "stored",
             message_id=int(result.message["id"]),
