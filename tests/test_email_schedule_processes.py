@@ -51,6 +51,7 @@ def racer_env(settings: Settings) -> dict[str, str]:
         HUB_SECRET_KEY=settings.resolved_secret_key(),
         HUB_MEDIA_DIR=str(settings.media_dir),
         HUB_LEAD_INTAKE="false",
+        HUB_DB_TIMEOUT_S="30",  # as tests.conftest.base_settings: the suite loads the machine
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
     )
     if settings.redis_url:

@@ -261,3 +261,45 @@ def test_plain_statements_are_numbered_for_asyncpg() -> None:
         "UPDATE contacts SET name = $1, attributes = $2::text::jsonb, search_text = $3"
         " WHERE id = $4"
     )
+
+
+async def test_a_batchs_statements_read_the_same_whatever_its_size(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """On PostgreSQL the statements' texts do not depend on how many items a batch holds
+    (membership is ``= ANY`` of one array): each is prepared once per connection instead of
+    once for each length of its list. SQLite's differ only in the count of their marks."""
+    ctx = client.app[CTX]
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
+    senders = [f"known-{k}" for k in range(6)]
+    for k, sender in enumerate(senders):
+        await customer_says(client, channel, "hello", external_id=sender, message_id=f"first-{k}")
+
+    def item(sender: str, n: int) -> InboundMessage:
+        return InboundMessage(
+            channel_id=channel["id"],
+            contact=InboundContact(sender, "Ivan", email=f"{sender}@mail.test"),
+            body=f"again {n}",
+            provider_message_id=f"{sender}-again-{n}",
+            reply_to_provider_id=f"first-{senders.index(sender)}",
+            thread_key=f"thread-{sender}",
+        )
+
+    async def texts(items: list[InboundMessage]) -> set[str]:
+        seen: list[str] = []
+        inbound_sql.statement_observers.append(seen.append)
+        try:
+            await asyncio.gather(*(receive_message(ctx, i) for i in items))
+        finally:
+            inbound_sql.statement_observers.remove(seen.append)
+        return {" ".join(text.split()) for text in seen}
+
+    one = await texts([item(senders[0], 1)])
+    five = await texts([item(s, 2) for s in senders[1:]])
+    assert any("thread_key" in text for text in one)  # the reads that take lists ran
+    assert any("provider_message_id" in text and "select" in text.lower() for text in one)
+    if ctx.settings.database_url.startswith("sqlite"):
+        one = {text.replace("?,", "") for text in one}
+        five = {text.replace("?,", "") for text in five}
+    assert one == five

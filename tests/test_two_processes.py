@@ -164,6 +164,7 @@ async def served_hub_env(database_url: str, redis_url: str, prefix: str) -> dict
         HUB_SECRET_KEY=SECRET,
         HUB_FAST_PASSWORD_HASH="true",
         HUB_SHUTDOWN_TIMEOUT_S="5",
+        HUB_DB_TIMEOUT_S="30",  # as tests.conftest.base_settings: the suite loads the machine
         HUB_LEAD_INTAKE="false",
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
     )

@@ -60,12 +60,16 @@ def recipients_of(conv: Conversation, *extra: int | None) -> Recipients:
     return Recipients.for_conversation(conv.team_id, conv.assignee_id, *extra)
 
 
-async def receive_message(ctx: HubContext, inbound: InboundMessage) -> ReceiveResult:
+async def receive_message(
+    ctx: HubContext, inbound: InboundMessage, *, answers_someone: bool = True
+) -> ReceiveResult:
     """Store a customer's message (once per provider id) and announce it to operators.
 
     A new contact or conversation is made as needed; a resolved or snoozed conversation opens
     again, as the customer is waiting for an answer. Messages that arrive together are stored
-    together (``inbound_batch``); the answer comes once they are committed.
+    together (``inbound_batch``); the answer comes once they are committed, and, when it
+    ``answers_someone`` (a request), once the bus holds its events. A worker that answers
+    nobody (a mailbox reader) does not wait for the bus: the events go out in order anyway.
     """
     check_body(
         ctx, inbound.body, may_be_empty=bool(inbound.attachments) or inbound.call is not None
@@ -81,7 +85,10 @@ async def receive_message(ctx: HubContext, inbound: InboundMessage) -> ReceiveRe
             # running again finds what it stored.
             if attempt == _INTEGRITY_RETRIES - 1:
                 raise
-    await ctx.publish(*events)
+    if answers_someone:
+        await ctx.publish(*events)
+    else:
+        ctx.announce(*events)
     return result
 
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.channels.base import InboundMessage
-from hub.inbox.inbound_sql import CONVERSATION_FIELDS, BatchSql, Lookup, marks
+from hub.inbox.inbound_sql import CONVERSATION_FIELDS, BatchSql, Lookup
 from hub.inbox.inbound_state import (
     ContactState,
     ConversationState,
@@ -261,11 +261,12 @@ class Planner:
         if not wanted:
             return {}
         fields = ", ".join(f"c.{name}" for name in CONVERSATION_FIELDS)
+        among, params = self.sql.any_of(wanted)
         rows = self.sql.fetch(
             f"SELECT {fields}, o.name, h.name, h.type FROM conversations c"
             " JOIN contacts o ON o.id = c.contact_id JOIN channels h ON h.id = c.channel_id"
-            f" WHERE c.id IN ({marks(len(wanted))})",
-            wanted,
+            f" WHERE c.id {among}",
+            params,
         )
         out = {}
         for row in rows:
@@ -302,17 +303,18 @@ class Planner:
             return
         for contact_id in wanted:
             self.contacts[contact_id].phones, self.contacts[contact_id].emails = {}, []
-        where = f"contact_id IN ({marks(len(wanted))})"
+        among, params = self.sql.any_of(wanted)
+        where = f"contact_id {among}"
         phones = self.sql.fetch(
             f"SELECT contact_id, e164, verified FROM contact_phones WHERE {where} ORDER BY id",
-            wanted,
+            params,
         )
         for contact_id, e164, verified in phones:
             details = self.contacts[contact_id].phones
             assert details is not None
             details[e164] = bool(verified)
         emails = self.sql.fetch(
-            f"SELECT contact_id, email FROM contact_emails WHERE {where} ORDER BY id", wanted
+            f"SELECT contact_id, email FROM contact_emails WHERE {where} ORDER BY id", params
         )
         for contact_id, email in emails:
             known = self.contacts[contact_id].emails
@@ -327,10 +329,11 @@ class Planner:
             if item.reply_to_provider_id:
                 wanted.setdefault(item.channel_id, set()).add(item.reply_to_provider_id)
         for ch, pids in wanted.items():
+            among, params = self.sql.any_of(sorted(pids))
             rows = self.sql.fetch(
                 "SELECT provider_message_id, id FROM messages WHERE channel_id = ?"
-                f" AND provider_message_id IN ({marks(len(pids))})",
-                [ch, *sorted(pids)],
+                f" AND provider_message_id {among}",
+                [ch, *params],
             )
             out.update(((ch, pid), int(message_id)) for pid, message_id in rows)
         return out
@@ -349,12 +352,14 @@ class Planner:
         identities = sorted({p[0] for p in pairs if p[0] is not None})
         keys = sorted({p[1] for p in pairs if p[1] is not None})
         fields = ", ".join(CONVERSATION_FIELDS)
+        of_identities, identity_params = self.sql.any_of(identities)
+        of_keys, key_params = self.sql.any_of(keys)
         rows = self.sql.fetch(
             f"SELECT identity_id, thread_key, {fields} FROM conversations WHERE id IN"
             " (SELECT max(id) FROM conversations"
-            f" WHERE identity_id IN ({marks(len(identities))})"
-            f" AND thread_key IN ({marks(len(keys))}) GROUP BY identity_id, thread_key)",
-            [*identities, *keys],
+            f" WHERE identity_id {of_identities}"
+            f" AND thread_key {of_keys} GROUP BY identity_id, thread_key)",
+            [*identity_params, *key_params],
         )
         for identity_id, thread_key, *conv in rows:
             if (identity_id, thread_key) in pairs:

@@ -186,6 +186,9 @@ class PostgresBatchSql:
         )
         return self._ids_in_order(sql, *columns, *touched, now)
 
+    def any_of(self, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return "= ANY(?)", [list(values)]
+
     def time(self, value: datetime) -> Any:
         return value
 

@@ -172,6 +172,12 @@ class BatchSql(Protocol):
     # written with plain statements, the same text on both backends: ``?`` marks a value,
     # ``?j`` a JSON value given as text (``dumps``). They run only when a batch needs them.
 
+    def any_of(self, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """A membership test of ``values`` and its parameters, to follow a column: the same
+        text whatever their number on PostgreSQL (``= ANY(?)`` with one array), so the
+        statement is prepared once, not once for each length of the list."""
+        ...
+
     def time(self, value: datetime) -> Any:
         """``value`` as this backend's driver stores it (``fetch`` reads it back with
         ``read_time``)."""

@@ -181,6 +181,9 @@ class SqliteBatchSql:
         )
         return ids
 
+    def any_of(self, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return f"IN ({marks(len(values))})", list(values)
+
     def time(self, value: datetime) -> Any:
         return sqlite_time(value)
 

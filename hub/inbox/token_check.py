@@ -28,7 +28,6 @@ from hub.driver import DriverConnection
 from hub.errors import Unauthorized
 from hub.inbox.auth import Principal, hash_token
 from hub.inbox.inbound_postgres import PostgresBatchSql
-from hub.inbox.inbound_sql import marks
 from hub.inbox.inbound_sqlite import SqliteBatchSql
 from hub.inbox.models import Role
 
@@ -41,7 +40,7 @@ MAX_TOKEN_CHARS = 200
 _SQL = (
     "SELECT t.token_hash, o.id, o.name, o.role, o.is_active, t.id, t.revoked_at, t.expires_at,"
     " m.team_id FROM operator_tokens t JOIN operators o ON o.id = t.operator_id"
-    " LEFT JOIN team_members m ON m.operator_id = o.id WHERE t.token_hash IN ({})"
+    " LEFT JOIN team_members m ON m.operator_id = o.id WHERE t.token_hash {}"
 )
 
 Row = tuple[Any, ...]
@@ -114,7 +113,8 @@ def _look_up(driver: Any, *, dialect: str, digests: list[str]) -> list[Row]:
     """The rows of ``digests``, with the times read as aware UTC datetimes. A plain read: no
     transaction (SQLite's ``BEGIN IMMEDIATE`` would wait for the writers)."""
     sql = SqliteBatchSql(driver) if dialect == "sqlite" else PostgresBatchSql(driver)
-    rows = sql.fetch(_SQL.format(marks(len(digests))), digests)
+    among, params = sql.any_of(digests)
+    rows = sql.fetch(_SQL.format(among), params)
     return [(*row[:6], sql.read_time(row[6]), sql.read_time(row[7]), row[8]) for row in rows]
 
 

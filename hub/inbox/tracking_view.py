@@ -33,7 +33,7 @@ from hub.inbox.tracking_models import (
 #: connection; ``summaries_of`` asks the same through the ORM.
 SUMMARY_SQL = (
     "SELECT message_id, kind, verdict, hits, first_at, last_at, client"
-    " FROM email_tracking_counts WHERE message_id IN ({marks})"
+    " FROM email_tracking_counts WHERE message_id {among}"
 )
 #: Adds a batch's hits of one email, kind and verdict to its count row (``?`` marks, one row
 #: per key: its hits, first and last time and greatest client name). Relative, so batches of

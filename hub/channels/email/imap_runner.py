@@ -8,7 +8,7 @@ process that dies lets its leases run out and another one takes over.
 
 A ``MailboxReader`` pass connects if it must, fetches the mail after the last UID stored in
 batches, hands each batch's mail to ``MailIngest`` (mails of different senders and threads side
-by side, ``chains``) and then saves the new last UID (only while it holds the lease). A crash
+by side, ``MailOrder``) and then saves the new last UID (only while it holds the lease). A crash
 between the two fetches the mail again, and ``receive_message`` stores it once (its provider id
 is the Message-ID). Between passes it waits in IDLE (or for the poll interval where the server
 has no IDLE). A changed UIDVALIDITY (the folder was rebuilt) restarts from the mail of the
@@ -26,7 +26,9 @@ import os
 import secrets
 import socket
 import ssl
+from collections import deque
 from datetime import timedelta
+from functools import partial
 from typing import Any, NoReturn
 
 import aioimaplib
@@ -34,11 +36,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.channels.email.chains import chains
 from hub.channels.email.config import Secrets
 from hub.channels.email.credentials import load_secrets
 from hub.channels.email.imap import Fetched, ImapFailure, ImapLogin, ImapSession
 from hub.channels.email.ingest import MailChannel, MailIngest
+from hub.channels.email.mail_order import MailOrder
 from hub.channels.email.models import EmailMailbox
 from hub.channels.email.status import MailboxStatus, mailbox_status
 from hub.context import HubContext
@@ -52,21 +54,25 @@ log = logging.getLogger(__name__)
 __all__ = ["MailboxReader", "MailboxStatus", "Mailboxes", "mailbox_status"]
 
 TYPE = "email"
-#: Chains of a batch stored at once: enough for their mails to share commits, few enough to
-#: leave the database's connection pool to the operators.
-_CHAINS_AT_ONCE = 32
+#: Mails stored at once: enough for them to share commits; their thread look-ups are gated
+#: apart (``MailIngest``), so they leave the database's connection pool to the operators.
+_MAILS_AT_ONCE = 32
 
 
-async def _settle(task: asyncio.Task[Any]) -> None:
-    """Let a fetch the pass no longer wants end (so the session's next command is answered
-    in step); it is cancelled only when the pass itself is, and its own error is dropped."""
+async def _settle(tasks: list[asyncio.Task[Any]]) -> None:
+    """Let the work a failed pass leaves under way end (a fetch, so the session's next
+    command is answered in step; the mails being stored); it is cancelled only when the pass
+    itself is, and its errors are dropped (the pass's own error is the one raised)."""
+    if not tasks:
+        return
     try:
-        await asyncio.wait([task])
+        await asyncio.wait(tasks)
     finally:
-        if not task.done():
-            task.cancel()
-        elif not task.cancelled():
-            task.exception()
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+            elif not task.cancelled():
+                task.exception()
 
 
 class Mailboxes(PeriodicWorker):
@@ -239,32 +245,7 @@ class MailboxReader(PeriodicWorker):
                 await self.session.refresh()
             session = self.session
             last_uid = await self._start_uid(session, row, login)
-            stored = 0
-            uids = await session.uids_after(last_uid)
-            size = max(1, settings.imap_batch)
-            batches = [uids[start : start + size] for start in range(0, len(uids), size)]
-            # The next batch is fetched while this one is stored: the mailbox's round trips
-            # and the database's overlap instead of adding up.
-            ahead: asyncio.Task[list[Fetched]] | None = None
-            try:
-                for n, batch in enumerate(batches):
-                    fetched = (
-                        await ahead
-                        if ahead is not None
-                        else await session.fetch(batch, settings.email_max_message_bytes)
-                    )
-                    ahead = None
-                    if n + 1 < len(batches):
-                        ahead = asyncio.create_task(
-                            session.fetch(batches[n + 1], settings.email_max_message_bytes)
-                        )
-                    stored += await self._ingest_batch(channel, fetched)
-                    last_uid = max(last_uid, batch[-1])
-                    if not await self.mailboxes.save(self.channel_id, last_uid=last_uid):
-                        raise WorkerDone  # another process reads this mailbox now
-            finally:
-                if ahead is not None:
-                    await _settle(ahead)
+            stored = await self._read(session, channel, last_uid)
         except ImapFailure as exc:
             await self._failed(exc.reason)
         except (TimeoutError, OSError, aioimaplib.AioImapException) as exc:
@@ -322,26 +303,57 @@ class MailboxReader(PeriodicWorker):
         row.uidvalidity, row.folder, row.last_uid = session.uidvalidity, login.folder, last_uid
         return last_uid
 
-    async def _ingest_batch(self, channel: MailChannel, fetched: list[Fetched]) -> int:
-        """Store a fetched batch: its chains (``chains``) side by side, so their mails share
-        commits, each chain in UID order; how many were stored. A failure that stops the
-        pass (the database away) is raised once every chain has ended."""
-        gate = asyncio.Semaphore(_CHAINS_AT_ONCE)
+    async def _read(self, session: ImapSession, channel: MailChannel, last_uid: int) -> int:
+        """Fetch the mail after ``last_uid`` in batches and store it; how many were stored.
 
-        async def run(chain: list[int]) -> int:
-            async with gate:
-                done = 0
-                for i in chain:
-                    done += await self._ingest(channel, fetched[i].uid, fetched[i].raw)
-                return done
+        Each mail is stored as soon as the mails it follows are (``MailOrder``), across
+        batches; the next batch is fetched while this one is stored, so the mailbox's round
+        trips and the database's overlap instead of adding up. A batch's last UID is saved
+        once it and every batch before it are stored. A failure that stops the pass (the
+        database away) is raised once the mails under way have ended."""
+        settings = self.mailboxes.ctx.settings
+        uids = await session.uids_after(last_uid)
+        size = max(1, settings.imap_batch)
+        batches = [uids[start : start + size] for start in range(0, len(uids), size)]
+        order = MailOrder(_MAILS_AT_ONCE)
+        ahead: asyncio.Task[list[Fetched]] | None = None
+        under_way: deque[tuple[int, list[asyncio.Task[int]]]] = deque()
+        stored = 0
+        try:
+            for n, batch in enumerate(batches):
+                fetched = await (ahead or session.fetch(batch, settings.email_max_message_bytes))
+                ahead = None
+                if n + 1 < len(batches):
+                    ahead = asyncio.create_task(
+                        session.fetch(batches[n + 1], settings.email_max_message_bytes)
+                    )
+                tasks = [
+                    order.start(f.raw, partial(self._ingest, channel, f.uid, f.raw))
+                    for f in fetched
+                ]
+                under_way.append((batch[-1], tasks))
+                while len(under_way) > 1:  # two batches at most are stored at once
+                    stored += await self._saved(*under_way.popleft())
+            while under_way:
+                stored += await self._saved(*under_way.popleft())
+        finally:
+            pending: list[asyncio.Task[Any]] = [t for _, tasks in under_way for t in tasks]
+            if ahead is not None:
+                pending.append(ahead)
+            await _settle(pending)
+        return stored
 
-        results = await asyncio.gather(
-            *(run(chain) for chain in chains([f.raw for f in fetched])), return_exceptions=True
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        return sum(r for r in results if isinstance(r, int))
+    async def _saved(self, last_uid: int, tasks: list[asyncio.Task[int]]) -> int:
+        """Wait for a batch's mails, then save its last UID; how many were stored."""
+        if tasks:
+            await asyncio.wait(tasks)
+        for task in tasks:
+            failure = task.exception()
+            if failure is not None:
+                raise failure
+        if not await self.mailboxes.save(self.channel_id, last_uid=last_uid):
+            raise WorkerDone  # another process reads this mailbox now
+        return sum(t.result() for t in tasks)
 
     async def _ingest(self, channel: MailChannel, uid: int, raw: bytes) -> int:
         """Store one mail; one that cannot be stored is recorded and skipped, never blocking

@@ -17,6 +17,7 @@ skipped.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -43,6 +44,9 @@ log = logging.getLogger(__name__)
 BounceHandler = Callable[[int, DeliveryReport, ParsedMail], Awaitable[None]]
 _MAX_FOLDED_CHARS = 100_000
 _PROVIDER_ID_CHARS = 200
+#: Thread look-ups of one process at once: a mailbox stores many mails side by side, and each
+#: look-up holds a pooled connection the operators' requests need too.
+_LOOKUPS_AT_ONCE = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,7 @@ class MailIngest:
     def __init__(self, ctx: HubContext) -> None:
         self._ctx = ctx
         self._bounce_handlers: list[BounceHandler] = []
+        self._lookups = asyncio.Semaphore(_LOOKUPS_AT_ONCE)
 
     def on_bounce(self, handler: BounceHandler) -> None:
         """Register what to do with a delivery report (the sending side's: mark the message
@@ -128,9 +133,11 @@ class MailIngest:
                 linked=channel.linked,
             )
 
-        thread = await self._ctx.read(find)
+        async with self._lookups:
+            thread = await self._ctx.read(find)
         inbound = await self._inbound(channel, mail, raw, thread)
-        result = await receive_message(self._ctx, inbound)
+        # A mailbox reader answers nobody; the SMTP receiver answers 250 once it is stored.
+        result = await receive_message(self._ctx, inbound, answers_someone=False)
         return Ingested(
             "duplicate" if result.duplicate else "stored",
             message_id=int(result.message["id"]),

@@ -29,7 +29,7 @@ from hub.db import UTCDateTime, utcnow
 from hub.driver import DriverConnection
 from hub.events import Event, MessageClicked, MessageOpened, Recipients
 from hub.inbox.inbound_batch import run_batch_sql
-from hub.inbox.inbound_sql import BatchSql, insert_sql, marks
+from hub.inbox.inbound_sql import BatchSql, insert_sql
 from hub.inbox.tracking_models import EmailTrackingEvent, HitKind, Verdict
 from hub.inbox.tracking_view import COUNT_SQL, SUMMARY_SQL, count_rows, summaries_of, summarize
 from hub.jsoncodec import loads
@@ -42,11 +42,11 @@ LOOKUP_SQL = (
     " JOIN conversations c ON c.id = m.conversation_id"
     " JOIN contacts ct ON ct.id = c.contact_id"
     " LEFT JOIN message_emails e ON e.message_id = t.message_id"
-    " WHERE t.token IN ({marks})"
+    " WHERE t.token {among}"
 )
 RECENT_CLICKS_SQL = (
     "SELECT message_id, link, at FROM email_tracking_events"
-    " WHERE message_id IN ({marks}) AND kind = 'click' AND at >= ?"
+    " WHERE message_id {among} AND kind = 'click' AND at >= ?"
 )
 EVENT_COLUMNS = (
     "message_id",
@@ -198,7 +198,8 @@ def _write(
     sql: BatchSql, items: list[TrackHit], now: datetime
 ) -> tuple[list[_Judged | None], dict[int, dict[str, Any]]]:
     tokens = sorted({item.token for item in items})
-    rows = sql.fetch(LOOKUP_SQL.format(marks=marks(len(tokens))), tokens)
+    among, params = sql.any_of(tokens)
+    rows = sql.fetch(LOOKUP_SQL.format(among=among), params)
     emails = {row[0]: _email(row, sql.read_time) for row in rows}
     clicking = sorted(
         {emails[i.token].message_id for i in items if i.place is not None and i.token in emails}
@@ -206,8 +207,9 @@ def _write(
     if clicking:
         since = sql.time(now - timedelta(seconds=BURST_S))
         by_id = {e.message_id: e for e in emails.values()}
+        among, params = sql.any_of(clicking)
         for message_id, link, at in sql.fetch(
-            RECENT_CLICKS_SQL.format(marks=marks(len(clicking))), [*clicking, since]
+            RECENT_CLICKS_SQL.format(among=among), [*params, since]
         ):
             by_id[message_id].recent.append((sql.read_time(at) or now, link))
     judged = _judge_all(items, emails)
@@ -230,7 +232,8 @@ def _write(
     )
     summaries: dict[int, dict[str, Any]] = {}
     if people:
-        counted = sql.fetch(SUMMARY_SQL.format(marks=marks(len(people))), people)
+        among, params = sql.any_of(people)
+        counted = sql.fetch(SUMMARY_SQL.format(among=among), params)
         summaries = summarize(people, counted, sql.read_time)
     return judged, summaries
 
@@ -240,7 +243,7 @@ async def _write_one(
 ) -> tuple[list[_Judged | None], dict[int, dict[str, Any]]]:
     """``_write`` for one hit on an ORM session: the path of a batch that failed."""
     row = (
-        await session.execute(text(LOOKUP_SQL.format(marks=":token")), {"token": item.token})
+        await session.execute(text(LOOKUP_SQL.format(among="IN (:token)")), {"token": item.token})
     ).first()
     emails = {row[0]: _email(row, _read_time)} if row is not None else {}
     email = emails.get(item.token)

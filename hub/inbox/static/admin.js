@@ -81,8 +81,10 @@
     var section = S.sections[S.current];
     if (!section) return Promise.resolve();
     var first = section.load && !section.loaded ? section.load() : Promise.resolve();
-    section.loaded = true;
-    return first.then(renderSection).then(function () {
+    return first.then(function () {
+      section.loaded = true; /* only once read: a failed first read is tried again next time */
+      renderSection();
+    }).then(function () {
       document.body.setAttribute('data-section', S.current);
     }).catch(fail);
   }

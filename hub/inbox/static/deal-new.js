@@ -131,6 +131,9 @@
   /** @param {SubmitEvent} ev */
   function create(ev) {
     ev.preventDefault();
+    /* A search typed just before still waiting for its turn would come after the one this
+     * answer may start, and drop that one's result (its toast and the customer it picks). */
+    clearTimeout(S.timer);
     var f = form();
     /** @type {Record<string, unknown>} */
     var body = {};
