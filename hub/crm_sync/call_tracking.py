@@ -94,7 +94,7 @@ def close_answered(sql: BatchSql, folded: list[Folded | None], now: datetime) ->
     )
     if not phones:
         return []
-    test, titles = sql.one_of([callback_title(p) for p in phones])
+    test, titles = sql.any_of([callback_title(p) for p in phones])
     rows = sql.fetch(
         "UPDATE tasks SET status = ?, done_at = ? WHERE kind = 'callback' AND status = ?"
         f" AND title {test} RETURNING {', '.join(TASK_COLUMNS)}",

@@ -126,7 +126,7 @@ def _lookup(
     for channel_id, call_id in keys:
         by_channel.setdefault(channel_id, []).append(call_id)
     for channel_id, call_ids in by_channel.items():
-        test, params = sql.one_of(sorted(call_ids))
+        test, params = sql.any_of(sorted(call_ids))
         text = _CALLS.format(test=test)
         args = [channel_id, *params]
         if pending:

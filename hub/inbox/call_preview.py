@@ -52,7 +52,7 @@ def refresh_previews(sql: BatchSql, folded: Sequence[Folded | None]) -> list[Eve
         lines[done.conversation_id] = (done.message_id, _line(done.call))
     if not lines:
         return []
-    test, params = sql.one_of(sorted(lines))
+    test, params = sql.any_of(sorted(lines))
     rows = sql.fetch(
         f"SELECT {_CONVERSATION} FROM conversations c"
         " JOIN contacts ct ON ct.id = c.contact_id JOIN channels ch ON ch.id = c.channel_id"
@@ -72,7 +72,7 @@ def refresh_previews(sql: BatchSql, folded: Sequence[Folded | None]) -> list[Eve
         " AND m.kind IN ('incoming', 'outgoing'))",
         stale,
     )
-    test, params = sql.one_of([conv_id for _line_, conv_id, _c, _m in stale])
+    test, params = sql.any_of([conv_id for _line_, conv_id, _c, _m in stale])
     after = sql.fetch(
         f"SELECT {_CONVERSATION} FROM conversations c"
         " JOIN contacts ct ON ct.id = c.contact_id JOIN channels ch ON ch.id = c.channel_id"

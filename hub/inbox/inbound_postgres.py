@@ -201,9 +201,6 @@ class PostgresBatchSql:
     def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in self._rows(_numbered(sql), *params)]
 
-    def one_of(self, values: Sequence[Any]) -> tuple[str, list[Any]]:
-        return "= ANY(?)", [list(values)]
-
     def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self._writing()
         text = _numbered(sql)

@@ -189,12 +189,6 @@ class BatchSql(Protocol):
 
     def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]: ...
 
-    def one_of(self, values: Sequence[Any]) -> tuple[str, list[Any]]:
-        """A column's test against a list of values, and its parameters: ``IN (?, ?…)`` on
-        SQLite, one array on PostgreSQL (``= ANY(?)``: the same text however many values, so
-        asyncpg prepares it once instead of once for each count)."""
-        ...
-
     def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
     def insert_ids(self, sql: str, rows: Sequence[Sequence[Any]]) -> list[int]:

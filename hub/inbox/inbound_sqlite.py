@@ -196,9 +196,6 @@ class SqliteBatchSql:
     def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in self._rows(sql.replace("?j", "?"), params)]
 
-    def one_of(self, values: Sequence[Any]) -> tuple[str, list[Any]]:
-        return f"IN ({marks(len(values))})", list(values)
-
     def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self._executemany(sql.replace("?j", "?"), rows)
 
