@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels.email import tokens
 from hub.channels.email.ingest import Ingested, MailChannel, MailIngest
-from hub.channels.email.parse import DeliveryReport, ParsedMail
+from hub.channels.email.parse import DeliveryReport, ParsedMail, parse_mail
+from hub.channels.email.threads import needs_lookup
 from hub.context import HubContext
 from hub.db import utcnow
 from hub.http import CTX
@@ -205,3 +206,17 @@ async def test_a_mail_without_message_id_is_stored_once(client: Any) -> None:
     again = await ingest.ingest(channel, raw)
     assert (first.outcome, again.outcome) == ("stored", "duplicate")
     assert (await message(ctx, first.message_id)).provider_message_id.startswith("sha256:")  # type: ignore[union-attr]
+
+
+def test_only_a_mail_that_may_continue_a_thread_reads_the_database() -> None:
+    def parsed(**kwargs: Any) -> ParsedMail:
+        mail_ = parse_mail(mail(**kwargs), 10_000_000)
+        assert isinstance(mail_, ParsedMail)
+        return mail_
+
+    assert not needs_lookup(KEY, parsed(subject="Печь на дачу"))
+    assert needs_lookup(KEY, parsed(subject="Re: Печь на дачу"))
+    assert needs_lookup(KEY, parsed(headers="References: <a@x>"))
+    token_to = tokens.reply_address(KEY, "sales@company.ru", 42)
+    assert needs_lookup(KEY, parsed(to=token_to))
+    assert not needs_lookup("another-key", parsed(to=token_to))  # not the hub's own token

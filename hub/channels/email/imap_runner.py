@@ -56,7 +56,7 @@ __all__ = ["MailboxReader", "MailboxStatus", "Mailboxes", "mailbox_status"]
 TYPE = "email"
 #: Mails stored at once: enough for them to share commits; their thread look-ups are gated
 #: apart (``MailIngest``), so they leave the database's connection pool to the operators.
-_MAILS_AT_ONCE = 32
+_MAILS_AT_ONCE = 64
 
 
 async def _settle(tasks: list[asyncio.Task[Any]]) -> None:

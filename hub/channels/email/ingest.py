@@ -31,7 +31,7 @@ from hub.channels.base import InboundAttachment, InboundContact, InboundEmail, I
 from hub.channels.email import tokens
 from hub.channels.email.parse import DeliveryReport, ParsedMail, Unusable, parse_mail
 from hub.channels.email.quotes import fold
-from hub.channels.email.threads import Thread, thread_of
+from hub.channels.email.threads import Thread, needs_lookup, new_thread_key, thread_of
 from hub.context import HubContext
 from hub.db import utcnow
 from hub.errors import PayloadTooLarge
@@ -133,8 +133,11 @@ class MailIngest:
                 linked=channel.linked,
             )
 
-        async with self._lookups:
-            thread = await self._ctx.read(find)
+        if not needs_lookup(key, mail):
+            thread = Thread(new_thread_key(mail, digest), "new")
+        else:
+            async with self._lookups:
+                thread = await self._ctx.read(find)
         inbound = await self._inbound(channel, mail, raw, thread)
         # A mailbox reader answers nobody; the SMTP receiver answers 250 once it is stored.
         result = await receive_message(self._ctx, inbound, answers_someone=False)

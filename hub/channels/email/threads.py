@@ -79,6 +79,16 @@ def new_thread_key(mail: ParsedMail, raw_digest: str) -> str:
     return key
 
 
+def needs_lookup(key: str, mail: ParsedMail) -> bool:
+    """Whether finding ``mail``'s thread reads the database at all: a mail that names no
+    earlier mail, carries no reply token and does not say it is a reply starts a thread (most
+    of a mailbox), so it holds no pooled connection for nothing."""
+    recipients = [a.address for a in (*mail.to, *mail.cc)] + list(mail.delivered_to)
+    return looks_like_reply(mail) or any(
+        tokens.conversation_of_address(key, address) is not None for address in recipients
+    )
+
+
 async def thread_of(
     session: AsyncSession,
     *,
