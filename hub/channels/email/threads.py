@@ -27,9 +27,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Select, select, text, union_all
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels.email import tokens
@@ -164,34 +163,30 @@ async def _stored_ids(
     session: AsyncSession, channel_id: int, ids: list[str]
 ) -> dict[str, tuple[int, str]]:
     """The conversation (id, thread key) of each of ``ids`` that a message of this channel
-    carries as its stored Message-ID or provider id; the newest message wins.
-
-    Two look-ups in one statement, each on its own index (an ``OR`` across the two tables
-    would read every message of the mailbox for each reply)."""
-
-    def matching(column: Any) -> Select[Any]:
-        return (
-            select(column.label("value"), Conversation.id, Conversation.thread_key, Message.id)
-            .select_from(Message)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(
-                Message.channel_id == channel_id,
-                Conversation.channel_id == channel_id,
-                Conversation.thread_key.is_not(None),
-                column.in_(ids),
-            )
-        )
-
-    by_header = matching(EmailItem.message_id_header).join(
-        EmailItem, EmailItem.message_id == Message.id
-    )
+    carries as its stored Message-ID or provider id; the newest message wins."""
     rows = await session.execute(
-        union_all(by_header, matching(Message.provider_message_id)).order_by(text("4"))
+        select(
+            EmailItem.message_id_header,
+            Message.provider_message_id,
+            Conversation.id,
+            Conversation.thread_key,
+        )
+        .select_from(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .outerjoin(EmailItem, EmailItem.message_id == Message.id)
+        .where(
+            Message.channel_id == channel_id,
+            Conversation.channel_id == channel_id,
+            Conversation.thread_key.is_not(None),
+            or_(EmailItem.message_id_header.in_(ids), Message.provider_message_id.in_(ids)),
+        )
+        .order_by(Message.id)
     )
     found: dict[str, tuple[int, str]] = {}
-    for value, conv_id, thread_key, _ in rows:
-        if thread_key:
-            found[value] = (conv_id, thread_key)
+    for header, provider_id, conv_id, thread_key in rows:
+        for value in (header, provider_id):
+            if value in ids and thread_key:
+                found[value] = (conv_id, thread_key)
     return found
 
 
