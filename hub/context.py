@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.bus import Bus, MemoryBus
@@ -154,6 +155,14 @@ class HubContext:
         the database does not answer within ``HUB_DB_TIMEOUT_S``."""
 
         async def run() -> T:
+            try:
+                async with self.sessionmaker() as session:
+                    return await query(session)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+            # The pool handed over a connection to a server that went away (a restart): the
+            # pool has dropped its connections of that time, and a read is safe to run again.
             async with self.sessionmaker() as session:
                 return await query(session)
 
