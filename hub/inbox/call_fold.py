@@ -43,7 +43,7 @@ from hub.inbox.call_state import (
     row_state,
     same_call,
 )
-from hub.inbox.inbound_batch import _answer, run_batch_sql, write_batch
+from hub.inbox.inbound_batch import run_batch_sql, stored_answer, write_batch
 from hub.inbox.inbound_postgres import PostgresBatchSql
 from hub.inbox.inbound_sql import BatchSql, marks
 from hub.inbox.inbound_sqlite import SqliteBatchSql
@@ -244,7 +244,7 @@ def _open(
         gone.append(key)
         data = call_dict(state.item())
         done.item = {"call": data}
-        _result, events = _answer(done, now)
+        _result, events = stored_answer(done, now)
         announced.extend(events)
         conv = done.entry.conversation
         for i in groups[key]:
