@@ -1,9 +1,9 @@
 """The batch path stores what the per-message path stores, whatever a channel sends.
 
 Random sequences of customer messages (senders old and new, names that change, phones and
-emails, attributes (set, or set only where missing), threads, files, calls and emails, answers to earlier messages, repeated
-provider ids, another sender's conversation joined by proof, conversations resolved or snoozed
-in between) go through both paths, each into
+emails, attributes (set, or set only where missing), threads, files, calls and emails, answers
+to earlier messages, repeated provider ids, another sender's conversation joined by proof,
+conversations resolved or snoozed in between) go through both paths, each into
 a channel of its own: the per-message ORM path (``actions.receive_one``, forced here) and the
 batch (``inbound_batch``), which takes every one of them. The stored rows and the answers must
 be the same once ids and times are put aside. A failing seed is printed; run it again with

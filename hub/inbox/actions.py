@@ -76,8 +76,8 @@ async def store_inbound(
     ctx: HubContext, handler: BatchHandler[T, Stored], item: T, inbound: InboundMessage
 ) -> ReceiveResult:
     """``receive_message`` through another handler of the write lane: one that stores
-    ``item``, which carries ``inbound``, with what its channel keeps beside the message in
-    the same statements (``InboundWrites.follow``)."""
+    ``item``, which carries ``inbound``, with what its channel keeps beside the message, in
+    the same transaction (the widget's link of a visitor to his contact)."""
     check_body(
         ctx, inbound.body, may_be_empty=bool(inbound.attachments) or inbound.call is not None
     )

@@ -77,17 +77,19 @@ def _inbound_contact(visitor: Visitor) -> InboundContact:
     )
 
 
-def _visitor_inbound(visitor: Visitor, inbound: InboundMessage) -> InboundMessage:
-    """The message with the visitor's touches: his first and last go on a conversation that
-    has none (a new one) and on his contact likewise; the last replaces his contact's when he
-    gets his contact with this message (``start_session`` keeps it current after that)."""
+def _touches(visitor: Visitor) -> dict[str, Any]:
+    """The ``InboundMessage`` fields that carry the visitor's touches: his first and last go
+    on a conversation that has none (a new one) and on his contact likewise; the last
+    replaces his contact's when he gets his contact with this message (``start_session``
+    keeps it current after that)."""
     touches = {"first_touch": visitor.first_touch, "last_touch": visitor.last_touch}
-    return replace(
-        inbound,
-        contact_attributes={"last_touch": visitor.last_touch} if visitor.contact_id is None else {},
-        contact_attribute_defaults=touches,
-        conversation_attribute_defaults=touches,
-    )
+    return {
+        "contact_attributes": {"last_touch": visitor.last_touch}
+        if visitor.contact_id is None
+        else {},
+        "contact_attribute_defaults": touches,
+        "conversation_attribute_defaults": touches,
+    }
 
 
 async def _store(
@@ -97,7 +99,10 @@ async def _store(
     returns the result and the visitor as linked."""
     item = VisitorMessage(visitor.id, visitor.contact_id, inbound)
     result = await store_inbound(ctx, visitor_writes(ctx), item, inbound)
-    return result, replace(visitor, contact_id=result.conversation["contact_id"])
+    contact_id = result.conversation["contact_id"]
+    if visitor.contact_id != contact_id:
+        visitor = replace(visitor, contact_id=contact_id)
+    return result, visitor
 
 
 def check_client_id(client_id: str) -> None:
@@ -131,16 +136,14 @@ async def post_visitor_message(
     contact)."""
     check_client_id(client_id)
     visitor = await ready_to_write(ctx, visitor, channel)
-    inbound = _visitor_inbound(
-        visitor,
-        InboundMessage(
-            channel.id,
-            _inbound_contact(visitor),
-            body,
-            provider_message_id=f"w{visitor.id}:{client_id}",
-            meta={"page": visitor.last_touch.get("url", "")},
-            attachments=files,
-        ),
+    inbound = InboundMessage(
+        channel.id,
+        _inbound_contact(visitor),
+        body,
+        provider_message_id=f"w{visitor.id}:{client_id}",
+        meta={"page": visitor.last_touch.get("url", "")},
+        attachments=files,
+        **_touches(visitor),
     )
     result, visitor = await _store(ctx, visitor, inbound)
     msg = {
@@ -183,14 +186,12 @@ async def request_callback(
         visitor.last_touch.get("url", ""),
     )
     who = _inbound_contact(visitor)
-    inbound = _visitor_inbound(
-        visitor,
-        InboundMessage(
-            channel.id,
-            InboundContact(who.external_id, name or who.name, phone_e164, who.email),
-            body,
-            meta=meta,
-        ),
+    inbound = InboundMessage(
+        channel.id,
+        InboundContact(who.external_id, name or who.name, phone_e164, who.email),
+        body,
+        meta=meta,
+        **_touches(visitor),
     )
     result, visitor = await _store(ctx, visitor, inbound)
     if not result.duplicate and not result.created_conversation:
