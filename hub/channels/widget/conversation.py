@@ -3,6 +3,7 @@ his contact details; each goes through the inbox's own actions, so operators see
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -93,11 +94,12 @@ def _touches(visitor: Visitor) -> dict[str, Any]:
 
 
 async def _store(
-    ctx: HubContext, visitor: Visitor, inbound: InboundMessage
+    ctx: HubContext, visitor: Visitor, build: Callable[[Visitor], InboundMessage]
 ) -> tuple[ReceiveResult, Visitor]:
-    """Store the visitor's message with his row linked to its contact (``visitor_writes``);
-    returns the result and the visitor as linked."""
-    item = VisitorMessage(visitor.id, visitor.contact_id, inbound)
+    """Store the visitor's message, made by ``build``, with his row linked to its contact
+    (``visitor_writes``); returns the result and the visitor as linked."""
+    inbound = build(visitor)
+    item = VisitorMessage(visitor, inbound, build)
     result = await store_inbound(ctx, visitor_writes(ctx), item, inbound)
     contact_id = result.conversation["contact_id"]
     if visitor.contact_id != contact_id:
@@ -113,9 +115,9 @@ def check_client_id(client_id: str) -> None:
 async def ready_to_write(ctx: HubContext, visitor: Visitor, channel: Channel) -> Visitor:
     """The visitor as he is now, once he may write (``prechat_required`` until the channel's
     required pre-chat fields are given); checked before a file of his is stored, too."""
-    if visitor.contact_id is None:
-        # A socket holds the visitor as he was when it opened: the pre-chat or "leave your
-        # email" form, or another tab's first message, may have changed him since.
+    if visitor.contact_id is None and (channel.config.get("prechat") or {}).get("enabled"):
+        # A socket holds the visitor as he was when it opened: the pre-chat form may have
+        # been filled in since. (His message is made from his row in its batch anyway.)
         visitor = await reload_visitor(ctx, visitor.id)
     missing = await _prechat_missing(ctx, channel, visitor)
     if missing:
@@ -136,16 +138,19 @@ async def post_visitor_message(
     contact)."""
     check_client_id(client_id)
     visitor = await ready_to_write(ctx, visitor, channel)
-    inbound = InboundMessage(
-        channel.id,
-        _inbound_contact(visitor),
-        body,
-        provider_message_id=f"w{visitor.id}:{client_id}",
-        meta={"page": visitor.last_touch.get("url", "")},
-        attachments=files,
-        **_touches(visitor),
-    )
-    result, visitor = await _store(ctx, visitor, inbound)
+
+    def build(visitor: Visitor) -> InboundMessage:
+        return InboundMessage(
+            channel.id,
+            _inbound_contact(visitor),
+            body,
+            provider_message_id=f"w{visitor.id}:{client_id}",
+            meta={"page": visitor.last_touch.get("url", "")},
+            attachments=files,
+            **_touches(visitor),
+        )
+
+    result, visitor = await _store(ctx, visitor, build)
     msg = {
         "id": result.message["id"],
         "body": result.message["body"],
@@ -185,15 +190,18 @@ async def request_callback(
         ask.time_zone or company.timezone,
         visitor.last_touch.get("url", ""),
     )
-    who = _inbound_contact(visitor)
-    inbound = InboundMessage(
-        channel.id,
-        InboundContact(who.external_id, name or who.name, phone_e164, who.email),
-        body,
-        meta=meta,
-        **_touches(visitor),
-    )
-    result, visitor = await _store(ctx, visitor, inbound)
+
+    def build(visitor: Visitor) -> InboundMessage:
+        who = _inbound_contact(visitor)
+        return InboundMessage(
+            channel.id,
+            InboundContact(who.external_id, name or who.name, phone_e164, who.email),
+            body,
+            meta=meta,
+            **_touches(visitor),
+        )
+
+    result, visitor = await _store(ctx, visitor, build)
     if not result.duplicate and not result.created_conversation:
         # A new conversation's request becomes a task in the lead intake; a later one here.
         await callback_task(
