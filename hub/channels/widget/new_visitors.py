@@ -1,10 +1,9 @@
 """New visitors' rows, made in the write lane's batches.
 
-Every visitor's first session makes his row (``widget_visitors``). One ORM unit each, the
-write lane made about 140 a second, so a thousand visitors arriving at once queued for seconds,
-close to the database bound (``HUB_DB_TIMEOUT_S``). Here the rows of a batch are inserted by
-one statement each on the lane's own connection, in one transaction
-(``inbound_batch.run_batch_sql``), as customer messages are.
+Every visitor's first session makes his row (``widget_visitors``). So that many visitors
+arriving at once cost a statement per batch rather than an ORM unit each, the rows of a batch
+are inserted on the lane's own connection, in one transaction (``inbound_batch.run_batch_sql``),
+as customer messages are.
 """
 
 from __future__ import annotations

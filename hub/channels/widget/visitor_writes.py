@@ -1,13 +1,11 @@
 """A visitor's messages in the write lane's batches, stored with his row's link to his contact.
 
 A new visitor's first message makes his contact, identity and conversation, and his row
-(``widget_visitors.contact_id``) must then name that contact. Made as three ORM units of their
-own each (the contact, its touches, the touches again on the new conversation), a burst of new
-visitors went through the write lane at about 140 a second, and a thousand writing at once
-queued past the database bound (``HUB_DB_TIMEOUT_S``). Here the message takes the inbox's batch
-(``inbound_batch.write_batch``) with everybody else's, his first and last touch go with it
-(``InboundMessage.*_attribute_defaults``), and the links of the batch's new contacts follow in
-the same transaction, one statement for all of them.
+(``widget_visitors.contact_id``) must then name that contact. So that many new visitors writing
+at once cost a few statements per batch rather than units of their own each, the message takes
+the inbox's batch (``inbound_batch.write_batch``) with everybody else's, his first and last
+touch go with it (``InboundMessage.*_attribute_defaults``), and the links of the batch's new
+contacts follow in the same transaction, one statement for all of them.
 """
 
 from __future__ import annotations
@@ -37,10 +35,9 @@ LINK = "UPDATE widget_visitors SET contact_id = ? WHERE id = ?"
 class VisitorMessage:
     """A visitor's message, made by ``build`` from the visitor as his socket holds him.
 
-    A visitor with no contact yet is read again in the batch and his message made again
-    from his row: a form he filled in since his socket opened, another tab's first message or
-    his log-in on the site may have changed him. (Read before, one session each, a thousand
-    first messages at once queued past the database bound for reads.)"""
+    A visitor with no contact yet is read again in the batch, one statement for all of them,
+    and his message made again from his row: a form he filled in since his socket opened,
+    another tab's first message or his log-in on the site may have changed him."""
 
     visitor: Visitor
     inbound: InboundMessage
