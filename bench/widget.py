@@ -27,6 +27,8 @@ All load comes from 127.0.0.1, so the hub's per-address widget limits (120 reque
 4/s; 30 new chats burst, 0.5/s) and per-visitor limit (10 burst, 0.5/s) would stop it at once:
 the hubs under test get them raised with the ``HUB_WIDGET_*`` settings (see ``LIMITS``).
 
+``--profile`` records the hub with py-spy in each measured window (``bench.profile``).
+
 Run: ``python -m bench.widget``; ``--help`` lists the knobs. Prints Markdown tables and writes
 them, with details, to ``bench/results/widget.json``.
 """
@@ -53,6 +55,7 @@ from typing import Any
 import aiohttp
 import websockets
 
+from bench import profile
 from bench.load import Target, open_sockets, percentile
 from bench.servers import Server, postgres_hub, sqlite_hub, widget_baseline
 from bench.write_path import RESULTS, _announce, raise_fd_limit, save
@@ -393,6 +396,7 @@ async def run_level(
     connector = aiohttp.TCPConnector(limit=visitors + 16, limit_per_host=0)
     timeout = aiohttp.ClientTimeout(total=120)
     replies: set[asyncio.Task[None]] = set()
+    spy: subprocess.Popen[bytes] | None = None
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
         tokens, sessions_per_s = await create_sessions(http, target, visitors, label)
         (op_ws,) = await open_sockets(target.operator, 1)
@@ -407,6 +411,9 @@ async def run_level(
         ]
         try:
             await _warm_up(probe, visitors, args.warmup, limit_s=args.warmup + 120)
+            if args.profile and "baseline" not in server.name:
+                out = RESULTS / f"profile-widget-{server.name.replace('+', '-')}-{visitors}.txt"
+                spy = profile.start(server.process.pid, args.duration, out)
             cpu0, start = time.process_time(), time.perf_counter()
             server0 = server.cpu_seconds()
             probe.window = (start, math.inf)
@@ -418,6 +425,10 @@ async def run_level(
             # Closed loops: each visitor ends with the answer to his last message.
             stop.set()
             await asyncio.wait_for(asyncio.gather(*loops), ROUND_TIMEOUT_S + 10)
+            if spy is not None:
+                await asyncio.to_thread(spy.wait, 60)
+                print(f"\nprofile of {server.name} at {visitors} visitors ({out}):")
+                print(profile.summarise(out))
         finally:
             stop.set()
             probe.closing = True
@@ -749,6 +760,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--hub-src",
         type=Path,
         help="a folder holding the hub package to run instead of this checkout's",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="record the hub with py-spy in each measured window (bench.profile)",
     )
     parser.add_argument("--output", default=str(RESULTS / "widget.json"))
     return parser.parse_args(argv)

@@ -1,10 +1,10 @@
 """The batch path stores what the per-message path stores, whatever a channel sends.
 
 Random sequences of customer messages (senders old and new, names that change, phones and
-emails, attributes, threads, files, calls and emails, answers to earlier messages, repeated
-provider ids, another sender's conversation joined by proof, conversations resolved or snoozed
-in between) go through both paths, each into
-a channel of its own: the per-message ORM path (``actions._receive_one``, forced here) and the
+emails, attributes (set, or set only where missing), threads, files, calls and emails, answers
+to earlier messages, repeated provider ids, another sender's conversation joined by proof,
+conversations resolved or snoozed in between) go through both paths, each into
+a channel of its own: the per-message ORM path (``actions.receive_one``, forced here) and the
 batch (``inbound_batch``), which takes every one of them. The stored rows and the answers must
 be the same once ids and times are put aside. A failing seed is printed; run it again with
 ``HUB_PATHS_SEED``.
@@ -127,6 +127,11 @@ def _message(rnd: random.Random, pids: list[str], fresh: str) -> Make:
     if rnd.random() < 0.3 and name:
         name_key, contact_attrs = NAME_KEY, {**contact_attrs, NAME_KEY: name}
     conv_attrs = {"page": rnd.choice(["/", "/price"])} if rnd.random() < 0.3 else {}
+    # Set only where missing (a visitor's touches), and may name what the others set too;
+    # drawn apart, so each seed's sequence is otherwise what it was before they came.
+    apart = random.Random(fresh)
+    contact_defaults = {"utm": "d", "seen": fresh} if apart.random() < 0.3 else {}
+    conv_defaults = {"page": "/d", "first": fresh} if apart.random() < 0.3 else {}
     thread = rnd.choice([None, None, "t1", "t2"])
     join = rnd.choice(SENDERS) if rnd.random() < 0.2 else None
     target = rnd.choice(SENDERS) if rnd.random() < 0.15 else None
@@ -141,6 +146,8 @@ def _message(rnd: random.Random, pids: list[str], fresh: str) -> Make:
             attachments=files,
             contact_attributes=contact_attrs,
             conversation_attributes=conv_attrs,
+            contact_attribute_defaults=contact_defaults,
+            conversation_attribute_defaults=conv_defaults,
             channel_name_key=name_key,
             join_contact_id=world.get(f"contact:{join}") if join else None,
             conversation_id=world.get(f"conv:{target}") if target else None,

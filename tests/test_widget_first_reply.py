@@ -1,5 +1,5 @@
 """An operator who answers a new visitor's first message at once is heard: the visitor's open
-socket joins his contact before the message is announced, on both backends."""
+socket listens for him before the message is announced, on both backends."""
 
 from __future__ import annotations
 
@@ -28,17 +28,18 @@ async def test_instant_replies_to_first_messages_all_arrive(
     client: TestClient,  # type: ignore[type-arg]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The work after the message is stored waits until the operator has answered, so his
-    # answer lands before it is done: the visitor's socket must already be listening for his
-    # contact.
-    original = widget_conversation._ensure_contact_link
+    # Storing the message (and linking the visitor to his new contact) answers only once the
+    # operator has answered, so his answer lands before the visitor's send is done: the
+    # visitor's socket must already be listening for him.
+    original = widget_conversation._store
     answered: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
 
-    async def slow_link(ctx: Any, visitor: Any, result: Any) -> Any:
+    async def slow_store(ctx: Any, visitor: Any, inbound: Any) -> Any:
+        result, linked = await original(ctx, visitor, inbound)
         await answered[result.conversation["id"]].wait()
-        return await original(ctx, visitor, result)
+        return result, linked
 
-    monkeypatch.setattr(widget_conversation, "_ensure_contact_link", slow_link)
+    monkeypatch.setattr(widget_conversation, "_store", slow_store)
     admin = await make_operator(client, role="admin")
     channel = await make_widget_channel(client, admin)
     operator = await open_operator(client, admin)

@@ -77,6 +77,10 @@ class InboundMessage:
     #: Merged into the contact's and the conversation's attributes (e.g. a deep-link source).
     contact_attributes: Mapping[str, Any] = field(default_factory=dict)
     conversation_attributes: Mapping[str, Any] = field(default_factory=dict)
+    #: Set on the contact's and the conversation's attributes only where they have none of
+    #: that name yet (a website visitor's first and last touch on his new conversation).
+    contact_attribute_defaults: Mapping[str, Any] = field(default_factory=dict)
+    conversation_attribute_defaults: Mapping[str, Any] = field(default_factory=dict)
     #: The contact attribute where the channel keeps the name it last gave (a Telegram
     #: profile's): while the contact's name is still that one, a new name from the channel
     #: replaces it; a name an operator typed is kept. Without it a name only fills a gap.

@@ -7,7 +7,7 @@ details in ``contacts``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -40,7 +40,9 @@ from hub.inbox.models import (
     MessageKind,
 )
 from hub.inbox.serialize import attachment_dict, conversation_dict, message_dict
-from hub.writes import RunAlone
+from hub.writes import BatchHandler, RunAlone
+
+T = TypeVar("T")
 
 _INTEGRITY_RETRIES = 3
 
@@ -71,6 +73,15 @@ async def receive_message(
     ``answers_someone`` (a request), once the bus holds its events. A worker that answers
     nobody (a mailbox reader) does not wait for the bus: the events go out in order anyway.
     """
+    return await store_inbound(ctx, _inbound_writes(ctx), inbound, inbound)
+
+
+async def store_inbound(
+    ctx: HubContext, handler: BatchHandler[T, Stored], item: T, inbound: InboundMessage
+) -> ReceiveResult:
+    """``receive_message`` through another handler of the write lane: one that stores
+    ``item``, which carries ``inbound``, with what its channel keeps beside the message, in
+    the same transaction (the widget's link of a visitor to his contact)."""
     check_body(
         ctx, inbound.body, may_be_empty=bool(inbound.attachments) or inbound.call is not None
     )
@@ -78,7 +89,7 @@ async def receive_message(
     key = (inbound.channel_id, inbound.contact.external_id)
     for attempt in range(_INTEGRITY_RETRIES):
         try:
-            result, events = await ctx.writer.run_item(_inbound_writes(ctx), inbound, key)
+            result, events = await ctx.writer.run_item(handler, item, key)
             break
         except IntegrityError:
             # Another process stored the same provider id or identity at the same moment;
@@ -92,7 +103,7 @@ async def receive_message(
     return result
 
 
-async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored:
+async def receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored:
     """The per-message ORM path: what the batch leaves (a redelivery, answered from what was
     stored; a channel that is missing or off, refused), and a whole batch that failed.
     ``tests/test_inbound_paths.py`` holds the batch to the same results."""
@@ -168,8 +179,14 @@ async def _receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored
         preview_of(inbound) or preview(body) or files_preview(len(inbound.attachments))
     )
     conv.unread_count = (conv.unread_count or 0) + 1
-    if inbound.conversation_attributes:
-        conv.attributes = {**(conv.attributes or {}), **inbound.conversation_attributes}
+    if inbound.conversation_attributes or inbound.conversation_attribute_defaults:
+        merged = {
+            **inbound.conversation_attribute_defaults,
+            **(conv.attributes or {}),
+            **inbound.conversation_attributes,
+        }
+        if merged != conv.attributes:
+            conv.attributes = merged
     await session.flush()
     msg = Message(
         conversation_id=conv.id,
@@ -257,7 +274,7 @@ class _InboundWrites:
         return [answer if isinstance(answer, RunAlone) else (answer[0], []) for answer in stored]
 
     async def run_one(self, session: AsyncSession, item: InboundMessage) -> Stored:
-        return await _receive_one(session, item)
+        return await receive_one(session, item)
 
 
 def _inbound_writes(ctx: HubContext) -> _InboundWrites:

@@ -43,7 +43,7 @@ from hub.inbox.call_state import (
     row_state,
     same_call,
 )
-from hub.inbox.inbound_batch import _answer, run_batch_sql, write_batch
+from hub.inbox.inbound_batch import run_batch_sql, stored_answer, write_batch
 from hub.inbox.inbound_postgres import PostgresBatchSql
 from hub.inbox.inbound_sql import BatchSql
 from hub.inbox.inbound_sqlite import SqliteBatchSql
@@ -250,7 +250,7 @@ def _open(
             gone.append(key)
         data = state.data()
         done.item = {"call": data}
-        _result, events = _answer(done, now)
+        _result, events = stored_answer(done, now)
         announced.extend(events)
         conv = done.entry.conversation
         for i in groups[key]:

@@ -60,8 +60,12 @@ async def find_or_create_identity(
     elif who.name and (not contact.name or _follows_channel(contact, inbound)):
         contact.name = who.name
         changed = True
-    if inbound.contact_attributes:
-        merged = {**(contact.attributes or {}), **inbound.contact_attributes}
+    if inbound.contact_attributes or inbound.contact_attribute_defaults:
+        merged = {
+            **inbound.contact_attribute_defaults,
+            **(contact.attributes or {}),
+            **inbound.contact_attributes,
+        }
         if merged != contact.attributes:
             contact.attributes = merged
     if who.phone:

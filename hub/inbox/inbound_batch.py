@@ -1,6 +1,6 @@
 """Customer messages stored a batch at a time, with a handful of set-based statements.
 
-The ORM path (``actions._receive_one``) costs about ten statements and much ORM bookkeeping per
+The ORM path (``actions.receive_one``) costs about ten statements and much ORM bookkeeping per
 message; under load that, not the commit, bounds the hub. Here a whole group of messages costs
 a few statements (``inbound_sql``, written per backend): a look-up of channels, senders, their
 conversations and provider ids; then, worked out by ``inbound_plan`` in the items' order, the
@@ -37,7 +37,14 @@ from hub.inbox.serialize import attachment_dict, conversation_dict, message_dict
 from hub.jsoncodec import dumps
 from hub.writes import RUN_ALONE, RunAlone
 
-__all__ = ["ReceiveResult", "Stored", "run_batch_sql", "store_batch", "write_batch"]
+__all__ = [
+    "ReceiveResult",
+    "Stored",
+    "run_batch_sql",
+    "store_batch",
+    "stored_answer",
+    "write_batch",
+]
 
 T = TypeVar("T")
 REOPEN_NOTE = "The customer wrote again; the conversation is open again"
@@ -354,7 +361,7 @@ async def run_batch_sql(conn: DriverConnection, work: Callable[[BatchSql], T]) -
     return await conn.run(in_transaction)
 
 
-def _answer(done: _Written, now: datetime) -> Stored:
+def stored_answer(done: _Written, now: datetime) -> Stored:
     e = done.entry
     conv_state = e.conversation
     conv = ConversationSnapshot(
@@ -419,4 +426,4 @@ async def store_batch(
     """Store what the plan takes, committed; answer ``RUN_ALONE`` for the rest."""
     now = utcnow()
     written = await run_batch_sql(conn, lambda sql: write_batch(sql, items, now))
-    return [RUN_ALONE if done is None else _answer(done, now) for done in written]
+    return [RUN_ALONE if done is None else stored_answer(done, now) for done in written]

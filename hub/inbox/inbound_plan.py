@@ -1,6 +1,6 @@
 """What a batch of customer messages changes, worked out in Python before anything is written.
 
-The per-message path (``actions._receive_one``) reads and writes one message at a time; the
+The per-message path (``actions.receive_one``) reads and writes one message at a time; the
 batch must end with the same rows. So the planner walks the items in their order, as that path
 would, over what the look-up read: a sender's contact (his name, attributes, phones and emails),
 his conversation of the item's thread (made, or opened again with an activity row), the
@@ -113,8 +113,12 @@ class Planner:
     def _entry(self, item: InboundMessage, stored_here: dict[tuple[int, str], int]) -> Entry:
         sender = self._sender(item)
         contact = sender.contact
-        if item.contact_attributes:
-            merged = {**contact.attributes, **item.contact_attributes}
+        if item.contact_attributes or item.contact_attribute_defaults:
+            merged = {
+                **item.contact_attribute_defaults,
+                **contact.attributes,
+                **item.contact_attributes,
+            }
             if merged != contact.attributes:
                 contact.attributes, contact.changed = merged, True
         self._details(contact, item)
@@ -129,9 +133,14 @@ class Planner:
         )
         conv.unread_count += 1
         conv.added += 1
-        if item.conversation_attributes:
-            conv.attributes = {**conv.attributes, **item.conversation_attributes}
-            conv.attributes_changed = True
+        if item.conversation_attributes or item.conversation_attribute_defaults:
+            merged = {
+                **item.conversation_attribute_defaults,
+                **conv.attributes,
+                **item.conversation_attributes,
+            }
+            if merged != conv.attributes:
+                conv.attributes, conv.attributes_changed = merged, True
         target = (item.channel_id, item.reply_to_provider_id or "")
         return Entry(
             item,

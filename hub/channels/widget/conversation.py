@@ -3,6 +3,8 @@ his contact details; each goes through the inbox's own actions, so operators see
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +13,7 @@ from hub.channels.base import InboundAttachment, InboundContact, InboundMessage
 from hub.channels.widget.callback import CallbackIn, callback_view, request_meta, request_text
 from hub.channels.widget.config import WidgetConfig
 from hub.channels.widget.models import WidgetVisitor
+from hub.channels.widget.visitor_writes import VisitorMessage, visitor_writes
 from hub.channels.widget.visitors import (
     Visitor,
     contact_summary,
@@ -25,7 +28,7 @@ from hub.crm_sync.callback_time import due_time
 from hub.crm_sync.tasks import callback_task
 from hub.db import utcnow
 from hub.errors import InvalidInput
-from hub.inbox.actions import receive_message
+from hub.inbox.actions import store_inbound
 from hub.inbox.contacts import find_or_create_contact, update_contact_details
 from hub.inbox.inbound_batch import ReceiveResult
 from hub.inbox.models import (
@@ -43,25 +46,6 @@ async def _prechat_missing(ctx: HubContext, channel: Channel, visitor: Visitor) 
     return [
         f for f, mode in cfg.prechat.fields.items() if mode == "required" and not contact.get(f)
     ]
-
-
-async def _ensure_contact_link(ctx: HubContext, visitor: Visitor, result: ReceiveResult) -> Visitor:
-    contact_id = result.conversation["contact_id"]
-    if visitor.contact_id == contact_id:
-        if result.created_conversation:
-            await record_touch_on_contact(ctx, visitor)  # the new conversation gets the touches
-        return visitor
-
-    async def unit(session: AsyncSession) -> Visitor:
-        row = await session.get(WidgetVisitor, visitor.id)
-        assert row is not None
-        row.contact_id = contact_id
-        await session.flush()
-        return to_visitor(row)
-
-    linked = await ctx.write(unit)
-    await record_touch_on_contact(ctx, linked)
-    return linked
 
 
 async def link_contact(ctx: HubContext, visitor: Visitor, channel: Channel) -> Visitor:
@@ -94,6 +78,35 @@ def _inbound_contact(visitor: Visitor) -> InboundContact:
     )
 
 
+def _touches(visitor: Visitor) -> dict[str, Any]:
+    """The ``InboundMessage`` fields that carry the visitor's touches: his first and last go
+    on a conversation that has none (a new one) and on his contact likewise; the last
+    replaces his contact's when he gets his contact with this message (``start_session``
+    keeps it current after that)."""
+    touches = {"first_touch": visitor.first_touch, "last_touch": visitor.last_touch}
+    return {
+        "contact_attributes": {"last_touch": visitor.last_touch}
+        if visitor.contact_id is None
+        else {},
+        "contact_attribute_defaults": touches,
+        "conversation_attribute_defaults": touches,
+    }
+
+
+async def _store(
+    ctx: HubContext, visitor: Visitor, build: Callable[[Visitor], InboundMessage]
+) -> tuple[ReceiveResult, Visitor]:
+    """Store the visitor's message, made by ``build``, with his row linked to its contact
+    (``visitor_writes``); returns the result and the visitor as linked."""
+    inbound = build(visitor)
+    item = VisitorMessage(visitor, inbound, build)
+    result = await store_inbound(ctx, visitor_writes(ctx), item, inbound)
+    contact_id = result.conversation["contact_id"]
+    if visitor.contact_id != contact_id:
+        visitor = replace(visitor, contact_id=contact_id)
+    return result, visitor
+
+
 def check_client_id(client_id: str) -> None:
     if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
         raise InvalidInput("client_id must be 1 to 64 characters", code="invalid_client_id")
@@ -102,9 +115,9 @@ def check_client_id(client_id: str) -> None:
 async def ready_to_write(ctx: HubContext, visitor: Visitor, channel: Channel) -> Visitor:
     """The visitor as he is now, once he may write (``prechat_required`` until the channel's
     required pre-chat fields are given); checked before a file of his is stored, too."""
-    if visitor.contact_id is None:
-        # A socket holds the visitor as he was when it opened: the pre-chat or "leave your
-        # email" form, or another tab's first message, may have changed him since.
+    if visitor.contact_id is None and (channel.config.get("prechat") or {}).get("enabled"):
+        # A socket holds the visitor as he was when it opened: the pre-chat form may have
+        # been filled in since. (His message is made from his row in its batch anyway.)
         visitor = await reload_visitor(ctx, visitor.id)
     missing = await _prechat_missing(ctx, channel, visitor)
     if missing:
@@ -125,19 +138,19 @@ async def post_visitor_message(
     contact)."""
     check_client_id(client_id)
     visitor = await ready_to_write(ctx, visitor, channel)
-    visitor = await link_contact(ctx, visitor, channel)
-    result = await receive_message(
-        ctx,
-        InboundMessage(
+
+    def build(visitor: Visitor) -> InboundMessage:
+        return InboundMessage(
             channel.id,
             _inbound_contact(visitor),
             body,
             provider_message_id=f"w{visitor.id}:{client_id}",
             meta={"page": visitor.last_touch.get("url", "")},
             attachments=files,
-        ),
-    )
-    visitor = await _ensure_contact_link(ctx, visitor, result)
+            **_touches(visitor),
+        )
+
+    result, visitor = await _store(ctx, visitor, build)
     msg = {
         "id": result.message["id"],
         "body": result.message["body"],
@@ -177,16 +190,18 @@ async def request_callback(
         ask.time_zone or company.timezone,
         visitor.last_touch.get("url", ""),
     )
-    who = _inbound_contact(visitor)
-    inbound = InboundMessage(
-        channel.id,
-        InboundContact(who.external_id, name or who.name, phone_e164, who.email),
-        body,
-        meta=meta,
-    )
-    visitor = await link_contact(ctx, visitor, channel)
-    result = await receive_message(ctx, inbound)
-    visitor = await _ensure_contact_link(ctx, visitor, result)
+
+    def build(visitor: Visitor) -> InboundMessage:
+        who = _inbound_contact(visitor)
+        return InboundMessage(
+            channel.id,
+            InboundContact(who.external_id, name or who.name, phone_e164, who.email),
+            body,
+            meta=meta,
+            **_touches(visitor),
+        )
+
+    result, visitor = await _store(ctx, visitor, build)
     if not result.duplicate and not result.created_conversation:
         # A new conversation's request becomes a task in the lead intake; a later one here.
         await callback_task(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,8 +57,9 @@ class WidgetLive:
     def __init__(self, bus: Bus) -> None:
         self._bus = bus
         self._sockets: set[VisitorSocket] = set()
-        #: Open tabs by (channel, identity key): whether a visitor is here, without a scan.
-        self._open: Counter[tuple[int, str]] = Counter()
+        #: Open tabs by (channel, identity key): a frame goes to its identity's sockets, and
+        #: whether a visitor is here is answered, without a scan of every socket.
+        self._open: dict[tuple[int, str], list[VisitorSocket]] = {}
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -67,7 +68,7 @@ class WidgetLive:
 
     def has_tab(self, channel_id: int, key: str) -> bool:
         """Whether this process has a tab of that identity open."""
-        return self._open[(channel_id, key)] > 0
+        return (channel_id, key) in self._open
 
     def open_keys(self) -> list[tuple[int, str]]:
         return list(self._open)
@@ -122,17 +123,14 @@ class WidgetLive:
         if not isinstance(frame, dict):
             visitor_id = payload.get("visitor_id")
             if visitor_id is not None and isinstance(key, str):  # a rekey, no frame
-                for sock in self._sockets:
-                    if sock.visitor_id == visitor_id:
-                        self._count(sock, -1)
-                        sock.key = key
-                        self._count(sock, +1)
+                for sock in [s for s in self._sockets if s.visitor_id == visitor_id]:
+                    self._unindex(sock)
+                    sock.key = key
+                    self._index(sock)
             return
-        for sock in list(self._sockets):
-            if sock.closed:
-                continue
-            if sock.key != key or sock.channel_id != channel_id:
-                continue
+        if not isinstance(key, str) or not isinstance(channel_id, int):
+            return
+        for sock in list(self._open.get((channel_id, key), ())):
             self.offer(sock, frame)
 
     def offer(self, sock: VisitorSocket, frame: dict[str, Any]) -> None:
@@ -159,20 +157,25 @@ class WidgetLive:
 
     def add(self, sock: VisitorSocket) -> None:
         self._sockets.add(sock)
-        self._count(sock, +1)
+        self._index(sock)
 
     def remove(self, sock: VisitorSocket) -> None:
         """No more frames are offered to it; those offered already are still sent."""
         sock.closed = True
         if sock in self._sockets:
             self._sockets.discard(sock)
-            self._count(sock, -1)
+            self._unindex(sock)
 
-    def _count(self, sock: VisitorSocket, step: int) -> None:
+    def _index(self, sock: VisitorSocket) -> None:
+        self._open.setdefault((sock.channel_id, sock.key), []).append(sock)
+
+    def _unindex(self, sock: VisitorSocket) -> None:
         where = (sock.channel_id, sock.key)
-        self._open[where] += step
-        if self._open[where] <= 0:
-            del self._open[where]
+        tabs = self._open.get(where)
+        if tabs is not None and sock in tabs:
+            tabs.remove(sock)
+            if not tabs:
+                del self._open[where]
 
     async def sent(self, sock: VisitorSocket) -> None:
         """Wait until what was offered to ``sock`` has been sent (or its sending failed)."""

@@ -25,6 +25,7 @@ from hub.channels.widget.agent import describe_agent
 from hub.channels.widget.callback import callback_view
 from hub.channels.widget.config import TYPE, WidgetConfig, public_settings
 from hub.channels.widget.models import WidgetVisitor
+from hub.channels.widget.new_visitors import NewVisitor, new_visitor_writes
 from hub.context import HubContext
 from hub.db import utcnow
 from hub.errors import Forbidden, InvalidInput, NotFound, Unauthorized
@@ -247,29 +248,12 @@ async def start_session(
     token = data.visitor_token if known is not None else None
     if token is None:
         token = secrets.token_urlsafe(24)
-
-    async def unit(session: AsyncSession) -> Visitor:
-        if known is not None:
-            row = await session.get(WidgetVisitor, known.id)
-            assert row is not None
-        else:
-            row = WidgetVisitor(
-                channel_id=channel.id,
-                token_hash=hash_visitor_token(token),
-                first_touch=touch,
-                profile={},
-            )
-            session.add(row)
-        row.last_touch = touch
-        row.last_seen_at = utcnow()
-        if profile:
-            row.profile = {**row.profile, **profile}
-        if identifier is not None:
-            row.identifier = identifier
-        await session.flush()
-        return to_visitor(row)
-
-    visitor = await ctx.write(unit)
+    if known is None:  # his row is made in the write lane's batch, with the others arriving
+        new = NewVisitor(channel.id, hash_visitor_token(token), touch, profile, identifier)
+        visitor_id = await ctx.writer.run_item(new_visitor_writes(ctx), new)
+        visitor = Visitor(visitor_id, channel.id, None, identifier, profile, touch, dict(touch))
+    else:
+        visitor = await _resume(ctx, known, touch, profile, identifier)
     logged_in = known is not None and known.identifier is None
     if identifier is not None and (visitor.contact_id is None or logged_in):
         visitor = await _link_verified_contact(ctx, visitor, channel)
@@ -290,6 +274,30 @@ async def start_session(
         "contact": await contact_summary(ctx, visitor),
         "messages": await history(ctx, visitor),
     }, visitor
+
+
+async def _resume(
+    ctx: HubContext,
+    known: Visitor,
+    touch: dict[str, Any],
+    profile: dict[str, Any],
+    identifier: str | None,
+) -> Visitor:
+    """A known visitor's row, told where he is now."""
+
+    async def unit(session: AsyncSession) -> Visitor:
+        row = await session.get(WidgetVisitor, known.id)
+        assert row is not None
+        row.last_touch = touch
+        row.last_seen_at = utcnow()
+        if profile:
+            row.profile = {**row.profile, **profile}
+        if identifier is not None:
+            row.identifier = identifier
+        await session.flush()
+        return to_visitor(row)
+
+    return await ctx.write(unit)
 
 
 def external_id(visitor: Visitor) -> str:
