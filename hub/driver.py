@@ -40,8 +40,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from sqlalchemy.engine.interfaces import PoolProxiedConnection
-from sqlalchemy.pool import Pool
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import Pool
 from sqlalchemy.util import greenlet_spawn
 
 log = logging.getLogger(__name__)

@@ -73,11 +73,18 @@ async def receive_message(
     ``answers_someone`` (a request), once the bus holds its events. A worker that answers
     nobody (a mailbox reader) does not wait for the bus: the events go out in order anyway.
     """
-    return await store_inbound(ctx, _inbound_writes(ctx), inbound, inbound)
+    return await store_inbound(
+        ctx, _inbound_writes(ctx), inbound, inbound, answers_someone=answers_someone
+    )
 
 
 async def store_inbound(
-    ctx: HubContext, handler: BatchHandler[T, Stored], item: T, inbound: InboundMessage
+    ctx: HubContext,
+    handler: BatchHandler[T, Stored],
+    item: T,
+    inbound: InboundMessage,
+    *,
+    answers_someone: bool = True,
 ) -> ReceiveResult:
     """``receive_message`` through another handler of the write lane: one that stores
     ``item``, which carries ``inbound``, with what its channel keeps beside the message, in
