@@ -12,7 +12,9 @@ work directly on it:
   own way of doing that (its public methods are built on them); pyproject.toml pins the
   aiosqlite versions this was tested with.
 * PostgreSQL: in a greenlet, as SQLAlchemy runs its own sync code, with the ``asyncpg``
-  connection; the work calls ``await_only(connection.fetch(...))``.
+  connection; the work calls ``await_only(connection.fetch(...))``. The connection lives in an
+  event loop of a thread of its own (``_OwnLoop``), made there from an empty copy of the
+  engine's pool (its connect hooks included), so the work is one hop off the hub's loop too.
 
 The work manages its transaction itself. After a failure the connection is dropped (its
 transaction rolled back, or the connection replaced if it broke) and the next work gets a
