@@ -84,9 +84,8 @@ def call_row(message_id: int, call: InboundCall) -> CallItem:
     )
 
 
-def new_call_dict(call: InboundCall) -> dict[str, Any]:
-    """``call_dict(call_row(message_id, call))`` without the ORM object (the inbound batch
-    writes its rows itself)."""
+def _call_basics(call: CallItem | InboundCall) -> dict[str, Any]:
+    """What a call says of itself, the same on its stored row and as it came in."""
     return {
         "direction": call.direction,
         "from": call.from_number,
@@ -95,6 +94,14 @@ def new_call_dict(call: InboundCall) -> dict[str, Any]:
         "status": call.status,
         "duration_s": call.duration_s,
         "recording_url": call.recording_url,
+    }
+
+
+def new_call_dict(call: InboundCall) -> dict[str, Any]:
+    """``call_dict(call_row(message_id, call))`` without the ORM object (the inbound batch
+    writes its rows itself)."""
+    return {
+        **_call_basics(call),
         "operator": None,
         "started_at": None,
         "answered_at": None,
@@ -116,13 +123,7 @@ def email_row(message_id: int, email: InboundEmail) -> EmailItem:
 
 def call_dict(call: CallItem) -> dict[str, Any]:
     return {
-        "direction": call.direction,
-        "from": call.from_number,
-        "to": call.to_number,
-        "tracking_number": call.tracking_number,
-        "status": call.status,
-        "duration_s": call.duration_s,
-        "recording_url": call.recording_url,
+        **_call_basics(call),
         "operator": call.operator,
         "started_at": iso(call.started_at),
         "answered_at": iso(call.answered_at),
