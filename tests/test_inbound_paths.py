@@ -49,7 +49,10 @@ from hub.inbox.models import (
 from hub.writes import RUN_ALONE, RunAlone
 from tests.helpers import make_api_channel, make_operator
 
-SEEDS = [int(os.environ["HUB_PATHS_SEED"])] if "HUB_PATHS_SEED" in os.environ else range(12)
+# 19 and 30: a conversation joined by proof after its customer was renamed in the same batch.
+SEEDS = (
+    [int(os.environ["HUB_PATHS_SEED"])] if "HUB_PATHS_SEED" in os.environ else [*range(12), 19, 30]
+)
 SENDERS = ["s1", "s2", "s3", "s4"]
 NAMES = ["", "Иван", "Ivan", "Пётр Петров"]
 NAME_KEY = "channel_name"

@@ -392,7 +392,7 @@ def stored_answer(done: _Written, now: datetime) -> Stored:
     if conv_state.owner is not None and e.item.conversation_id == conv.id:
         # Joined by proof: shown as its customer's, on its channel.
         owner_id, owner_name, channel_name, channel_type = conv_state.owner
-        contact = _Named(owner_id, owner_name)
+        contact = _Named(owner_id, e.owner_name if e.owner_name is not None else owner_name)
         channel = _Named(conv.channel_id, channel_name, channel_type)
     conv_data = conversation_dict(conv, contact, channel)
     files = [attachment_dict(f) for f in done.files]

@@ -155,7 +155,16 @@ class Planner:
             conv.last_message_preview,
             dict(conv.attributes),
             contact.name,
+            self._owner_name(conv),
         )
+
+    def _owner_name(self, conv: ConversationState) -> str | None:
+        """The name of the customer whose conversation was joined by proof, as the items so
+        far left it (read before the batch; an item of his own may have renamed him since)."""
+        if conv.owner is None:
+            return None
+        state = self.contacts.get(conv.owner[0])
+        return state.name if state is not None else conv.owner[1]
 
     def _sender(self, item: InboundMessage) -> SenderState:
         who = item.contact

@@ -108,6 +108,9 @@ class Entry:
     preview: str
     attributes: dict[str, Any]
     contact_name: str
+    #: A conversation joined by proof: its customer's name as this item left it (an earlier
+    #: item of the batch may have renamed him), else None.
+    owner_name: str | None = None
 
 
 @dataclass(slots=True)
