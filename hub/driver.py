@@ -54,18 +54,6 @@ _JOIN_S = 5.0
 _LANE_SETTINGS = "SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan"
 
 
-def _pool_size(engine: AsyncEngine) -> int:
-    """How many idle connections the engine's pool may hold (1 for a pool without a size)."""
-    size: Callable[[], int] | None = getattr(engine.pool, "size", None)
-    return max(1, size()) if size is not None else 1
-
-
-def _closed_before_use(exc: BaseException) -> bool:
-    """asyncpg's answer for a connection whose server end went away while it sat in the pool
-    (nothing was sent on it, so taking another is safe)."""
-    return type(exc).__name__ == "InterfaceError" and "connection is closed" in str(exc)
-
-
 class DriverConnection:
     """One pooled connection, kept by one write lane for work written for its driver."""
 
@@ -83,24 +71,18 @@ class DriverConnection:
         return self._raw
 
     async def _set_up(self) -> PoolProxiedConnection:
-        """A pooled connection with the lane's settings. After a database restart the pool
-        still holds connections to the server that went away, one per earlier user: one that
-        turns out closed is discarded and the next taken (at most the pool's size of them), so
-        a restart costs the lane no refused call once the database answers again."""
-        stale_left = _pool_size(self._engine)
-        while True:
-            if self.dialect != "postgresql":
-                return await self._engine.raw_connection()
-            raw = await greenlet_spawn(self._lane_pool().connect)
-            try:
-                await raw.driver_connection.execute(_LANE_SETTINGS)  # type: ignore[union-attr]
-            except BaseException as exc:
-                raw.invalidate()
-                if stale_left > 0 and _closed_before_use(exc):
-                    stale_left -= 1
-                    continue
-                raise
-            return raw
+        """A connection with the lane's settings: on SQLite a pooled one; on PostgreSQL a new
+        one, made in the lane's loop from the lane's own pool, which keeps none (each is
+        closed when dropped), so a database restart leaves no stale one for the lane."""
+        if self.dialect != "postgresql":
+            return await self._engine.raw_connection()
+        raw = await greenlet_spawn(self._lane_pool().connect)
+        try:
+            await raw.driver_connection.execute(_LANE_SETTINGS)  # type: ignore[union-attr]
+        except BaseException:
+            raw.invalidate()
+            raise
+        return raw
 
     async def run(self, work: Callable[[Any], T]) -> T:
         """``work(connection)`` with the driver's connection (``sqlite3`` or ``asyncpg``)."""
