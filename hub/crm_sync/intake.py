@@ -24,10 +24,10 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.bus import follow, stop
@@ -53,6 +53,24 @@ SETTLE_S = 5.0
 BATCH = 200
 #: Conversations decided in one write unit when a batch failed and they go one by one.
 TAKE_AT_ONCE = 20
+
+
+def _after(conv_id: int, limit: int) -> Select[int, datetime]:
+    return (
+        select(Conversation.id, Conversation.created_at)
+        .where(Conversation.id > conv_id)
+        .order_by(Conversation.id)
+        .limit(limit)
+    )
+
+
+def _ids_between(first: int, last: int) -> Select[int]:
+    """The conversations after ``first`` up to ``last``, in order."""
+    return (
+        select(Conversation.id)
+        .where(Conversation.id > first, Conversation.id <= last)
+        .order_by(Conversation.id)
+    )
 
 
 async def start_cursor_at_now(session: AsyncSession) -> None:
@@ -82,9 +100,16 @@ class LeadIntake(PeriodicWorker):
         #: Conversations decided in a batch, and by the per-conversation path inside one.
         self.batched = 0
         self.alone = 0
-        #: Conversations after the cursor this process has taken already: an unsettled row is
-        #: read again on each pass (the cursor may not pass it yet) but decided only once.
-        self._taken: set[int] = set()
+        #: Conversations after the cursor this process has taken already, with when each was
+        #: created: the cursor passes them once they settle, without reading them again.
+        self._taken: dict[int, datetime] = {}
+        #: The newest conversation a pass has read: the next pass reads only after it.
+        self._high = 0
+        #: Conversations read whose decision failed: each pass tries them again.
+        self._failed: dict[int, datetime] = {}
+        #: The lease this process last wrote (until when, and the cursor then): while it holds
+        #: for a while yet, a pass reads nothing to check it (nobody else may take it).
+        self._lease: tuple[datetime, int] | None = None
 
     def busy(self, done: int) -> bool:
         return done >= BATCH  # a shorter pass read everything there was
@@ -113,6 +138,9 @@ class LeadIntake(PeriodicWorker):
     async def acquire(self) -> int | None:
         """Take or renew the lease; the cursor's position if this process holds it."""
         now = utcnow()
+        renew_at = now + timedelta(seconds=LEASE_S / 2)
+        if self._lease is not None and self._lease[0] > renew_at:
+            return self._lease[1]
         held = await self._ctx.read(lambda s: s.get(CrmCursor, CURSOR))
         if (
             held is not None
@@ -120,15 +148,17 @@ class LeadIntake(PeriodicWorker):
             and held.lease_until is not None
             and held.lease_until > now
         ):
-            self._taken.clear()  # another process decides from here on
+            self._forget()  # another process decides from here on
             return None
         if (
             held is not None
             and held.lease_owner == self.owner
             and held.lease_until is not None
-            and held.lease_until > now + timedelta(seconds=LEASE_S / 2)
+            and held.lease_until > renew_at
         ):
+            self._lease = (held.lease_until, held.last_id)
             return held.last_id  # held for a while yet: no write to renew it on every pass
+        until = now + timedelta(seconds=LEASE_S)
 
         async def unit(session: AsyncSession) -> int | None:
             await start_cursor_at_now(session)
@@ -142,16 +172,30 @@ class LeadIntake(PeriodicWorker):
                         CrmCursor.lease_until < now,
                     ),
                 )
-                .values(lease_owner=self.owner, lease_until=now + timedelta(seconds=LEASE_S))
+                .values(lease_owner=self.owner, lease_until=until)
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 return None
             return await session.scalar(select(CrmCursor.last_id).where(CrmCursor.name == CURSOR))
 
-        return await self._ctx.write(unit, background=True)
+        last_id = await self._ctx.write(unit, background=True)
+        if last_id is None:
+            self._forget()
+        else:
+            self._lease = (until, last_id)
+        return last_id
+
+    def _forget(self) -> None:
+        """What this process knew while it held the lease: the next holder may have moved on."""
+        self._taken.clear()
+        self._failed.clear()
+        self._high = 0
+        self._lease = None
 
     async def release(self) -> None:
+        self._forget()
+
         async def unit(session: AsyncSession) -> None:
             await session.execute(
                 update(CrmCursor)
@@ -163,35 +207,54 @@ class LeadIntake(PeriodicWorker):
         await self._ctx.write(unit, background=True)
 
     async def run_once(self) -> int:
-        """One pass over the conversations after the cursor; how many it read."""
+        """One pass: decide the conversations after the newest one read so far, then move the
+        cursor past those that settled. How many new ones it read (a full batch: more wait)."""
         last_id = await self.acquire()
         if last_id is None:
             return 0
-        rows = (
-            await self._ctx.read(
-                lambda s: s.execute(
-                    select(Conversation.id, Conversation.created_at)
-                    .where(Conversation.id > last_id)
-                    .order_by(Conversation.id)
-                    .limit(BATCH)
-                )
-            )
-        ).all()
-        if not rows:
-            return 0
-        settled = utcnow() - timedelta(seconds=SETTLE_S)
-        await self._decide([conv_id for conv_id, _created in rows if conv_id not in self._taken])
-        new_last, moving = last_id, True
-        for conv_id, created_at in rows:
-            taken = conv_id in self._taken
-            if taken and moving and created_at <= settled:
-                new_last = conv_id
+        after = max(last_id, self._high)
+        rows = (await self._ctx.read(lambda s: s.execute(_after(after, BATCH)))).all()
+        if rows:
+            self._high = rows[-1][0]
+        # Those whose batch failed before are tried again with the new ones.
+        created = {**self._failed, **{conv_id: at for conv_id, at in rows}}
+        await self._decide([conv_id for conv_id in created if conv_id not in self._taken])
+        self._failed = {}
+        for conv_id, at in created.items():
+            if conv_id in self._taken:
+                self._taken[conv_id] = at
             else:
-                moving = False
+                self._failed[conv_id] = at
+        await self._advance(last_id)
+        return len(rows)
+
+    async def _advance(self, last_id: int) -> None:
+        """Move the cursor past the taken conversations that settled, in order. First the
+        rows up to there are read once more: on PostgreSQL one with a smaller id may have been
+        committed after a pass read past it; it is decided now, and a conversation still not
+        decided (its batch failed) holds the cursor before it, to be tried again."""
+        settled = utcnow() - timedelta(seconds=SETTLE_S)
+        upto = last_id
+        for conv_id in sorted(self._taken):
+            if self._taken[conv_id] > settled:
+                break
+            upto = conv_id
+        if upto == last_id:
+            return
+        between = (await self._ctx.read(lambda s: s.scalars(_ids_between(last_id, upto)))).all()
+        late = [c for c in between if c not in self._taken and c not in self._failed]
+        if late:
+            await self._decide(late)
+        new_last = last_id
+        for conv_id in between:
+            if conv_id not in self._taken:
+                break
+            new_last = conv_id
+        else:
+            new_last = upto
         if new_last != last_id:
             await self._save(new_last)
-            self._taken = {conv_id for conv_id in self._taken if conv_id > new_last}
-        return len(rows) if new_last != last_id else 0
+            self._taken = {k: v for k, v in self._taken.items() if k > new_last}
 
     async def take(self, conv_ids: list[int]) -> None:
         """Decide these conversations now, whoever holds the lease (a conversation decided
@@ -226,7 +289,7 @@ class LeadIntake(PeriodicWorker):
         self.batched += done.batched
         self.alone += done.alone
         self.processed += len(conv_ids)
-        self._taken.update(conv_ids)
+        self._taken.update(dict.fromkeys(conv_ids, utcnow()))
         self._ctx.announce(*events)  # a worker answers nobody: no need to wait for the bus
 
     async def take_one_by_one(self, conv_ids: list[int]) -> None:
@@ -255,16 +318,20 @@ class LeadIntake(PeriodicWorker):
             log.exception("the lead intake failed on conversations %s", conv_ids)
             return
         self.processed += len(done)
-        self._taken.update(done)
+        self._taken.update(dict.fromkeys(done, utcnow()))
         self._ctx.announce(*events)
 
     async def _save(self, last_id: int) -> None:
-        async def unit(session: AsyncSession) -> None:
-            await session.execute(
+        async def unit(session: AsyncSession) -> int:
+            result = await session.execute(
                 update(CrmCursor)
                 .where(CrmCursor.name == CURSOR, CrmCursor.lease_owner == self.owner)
                 .values(last_id=last_id)
                 .execution_options(synchronize_session=False)
             )
+            return int(result.rowcount)  # type: ignore[attr-defined]
 
-        await self._ctx.write(unit, background=True)
+        if await self._ctx.write(unit, background=True) != 1:
+            self._forget()  # the lease was lost: the next pass asks for it again
+        elif self._lease is not None:
+            self._lease = (self._lease[0], last_id)

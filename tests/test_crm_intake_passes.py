@@ -1,0 +1,88 @@
+"""The lead intake's passes under a burst: each pass reads only the conversations after the
+newest one it read, so a burst longer than one batch is decided at once, not when its first
+rows settle; and the cursor, before it passes settled rows, reads them once more to decide one
+that was committed after a pass read past it (PostgreSQL commits ids out of order)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from hub.app import INTAKE
+from hub.crm_sync import intake as intake_module
+from hub.crm_sync.intake import CURSOR, LeadIntake
+from hub.crm_sync.models import CrmCursor, Lead
+from hub.http import CTX
+from hub.inbox.models import Conversation
+from tests.helpers import customer_says, make_api_channel, make_operator
+
+
+async def _leads(client: TestClient) -> list[int]:  # type: ignore[type-arg]
+    ctx = client.app[CTX]
+    return sorted((await ctx.read(lambda s: s.scalars(select(Lead.conversation_id)))).all())
+
+
+async def _cursor(client: TestClient) -> int:  # type: ignore[type-arg]
+    row = await client.app[CTX].read(lambda s: s.get(CrmCursor, CURSOR))
+    assert row is not None
+    return int(row.last_id)
+
+
+async def _alone(client: TestClient) -> LeadIntake:  # type: ignore[type-arg]
+    """An intake this test drives by hand: the app's own is stopped and its lease released."""
+    await client.app[INTAKE].close()
+    intake = LeadIntake(client.app[CTX])
+    assert await intake.acquire() is not None
+    return intake
+
+
+async def test_a_burst_longer_than_a_batch_is_decided_before_it_settles(
+    client: TestClient,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
+    intake = await _alone(client)
+    monkeypatch.setattr(intake_module, "BATCH", 2)
+    said = [
+        await customer_says(client, channel, "Hi", external_id=f"burst{n}", name=f"Burst {n}")
+        for n in range(5)
+    ]
+    convs = sorted(x["conversation"]["id"] for x in said)
+    # Three passes of two: none is held back by the young rows before it.
+    assert [await intake.run_once() for _ in range(4)] == [2, 2, 1, 0]
+    assert await _leads(client) == convs
+    assert intake.processed == 5
+    # Nothing settled yet, so the cursor has not moved past any of them.
+    assert await _cursor(client) < convs[0]
+
+
+async def test_a_row_committed_after_a_pass_read_past_it_is_decided_before_the_cursor_passes(
+    client: TestClient,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
+    intake = await _alone(client)
+    first, second = [
+        (await customer_says(client, channel, "Hi", external_id=f"late{n}"))["conversation"]["id"]
+        for n in range(2)
+    ]
+    real_after = intake_module._after
+
+    def not_committed_yet(conv_id: int, limit: int) -> Any:
+        return real_after(conv_id, limit).where(Conversation.id != first)
+
+    monkeypatch.setattr(intake_module, "_after", not_committed_yet)
+    assert await intake.run_once() == 1
+    assert await _leads(client) == [second]
+    monkeypatch.setattr(intake_module, "_after", real_after)
+    monkeypatch.setattr(intake_module, "SETTLE_S", 0.0)
+    assert await intake.run_once() == 0  # nothing after the newest read ...
+    assert await _leads(client) == [first, second]  # ... but the late one is decided
+    assert await _cursor(client) == second
+    assert intake.processed == 2
+    await intake.release()
