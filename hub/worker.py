@@ -22,6 +22,7 @@ import abc
 import asyncio
 import contextlib
 import logging
+import time
 
 from hub.bus import stop
 from hub.errors import DatabaseUnavailable
@@ -46,6 +47,11 @@ class PeriodicWorker(abc.ABC):
     name = "worker"
     #: Whether the loop's first pass runs as it starts, or after one interval.
     pass_at_start = True
+    #: The least time from the end of a pass to the start of the next one that a wake-up
+    #: asked for: under a burst of wake-ups (one per new conversation) the work then comes in
+    #: a few passes of many rows, not in one pass per row. 0: at once. A wake-up after a quiet
+    #: spell starts its pass at once either way, and a busy worker's next pass never waits.
+    min_pass_gap_s = 0.0
 
     def __init__(
         self, *, interval_s: float, backoff_s: float, wakeup: asyncio.Event | None = None
@@ -59,6 +65,7 @@ class PeriodicWorker(abc.ABC):
         self._waiting: list[asyncio.Future[int]] = []
         self._in_pass: list[asyncio.Future[int]] = []
         self._ended = asyncio.Event()
+        self._ended_at = -float("inf")
         #: Passes the loop has ended, failed ones too.
         self.passes = 0
         #: Passes failed in a row (0 after one that succeeded).
@@ -142,6 +149,9 @@ class PeriodicWorker(abc.ABC):
                 await self.pause(max(self.interval_s, self.backoff_s), wakeable=False)
             else:
                 await self.pause(self.interval_s, wakeable=True)
+                gap = self.min_pass_gap_s - (time.monotonic() - self._ended_at)
+                if gap > 0:
+                    await asyncio.sleep(gap)
 
     async def _pass(self) -> int:
         self._in_pass, self._waiting = self._waiting, []
@@ -165,6 +175,7 @@ class PeriodicWorker(abc.ABC):
         return done
 
     def _ended_pass(self, *, done: int = 0, error: Exception | None = None) -> None:
+        self._ended_at = time.monotonic()
         waiters, self._in_pass = self._in_pass, []
         for waiter in waiters:
             if waiter.done():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -156,6 +157,36 @@ async def test_a_worker_that_waits_first_passes_when_woken() -> None:
         assert worker.calls == 0
         assert await worker.next_pass() == 0
         assert worker.calls == 1
+    finally:
+        await worker.stop()
+
+
+async def test_a_wake_soon_after_a_pass_waits_out_the_least_gap_between_passes() -> None:
+    """A burst of wake-ups gets passes at most every ``min_pass_gap_s``; measured by the
+    loop's own clock, so a slow machine only makes the gap longer, never the test fail."""
+    gap = 0.3
+
+    class Gapped(Probe):
+        min_pass_gap_s = gap
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.started: list[float] = []
+            self.ended: list[float] = []
+
+        async def run_once(self) -> int:
+            self.started.append(time.monotonic())
+            try:
+                return await super().run_once()
+            finally:
+                self.ended.append(time.monotonic())
+
+    worker = Gapped()
+    await worker.start()
+    try:
+        assert await next_pause(worker) == (600.0, True)
+        assert await worker.next_pass() == 0  # woken at once: it ran, then paused
+        assert worker.started[1] - worker.ended[0] >= gap
     finally:
         await worker.stop()
 

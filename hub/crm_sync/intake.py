@@ -87,6 +87,9 @@ class LeadIntake(PeriodicWorker):
     new conversation, and looks every ``HUB_LEAD_INTAKE_POLL_INTERVAL_S`` besides."""
 
     name = "lead-intake"
+    #: A burst of new conversations (calls from an advert, a mailing's replies) is decided in
+    #: passes of up to ``BATCH``, not one pass per conversation; a lead waits this long at most.
+    min_pass_gap_s = 0.25
 
     def __init__(self, ctx: HubContext) -> None:
         super().__init__(
