@@ -6,6 +6,8 @@ same number, and duplicates between channels are found only if they are stored a
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 from hub.errors import InvalidInput
@@ -13,6 +15,13 @@ from hub.errors import InvalidInput
 
 def normalize_phone(raw: str, default_region: str = "RU") -> str:
     """Return ``raw`` in E.164, or raise ``InvalidInput`` if it is not a possible number."""
+    return _normalized(raw, default_region)
+
+
+@lru_cache(maxsize=4096)
+def _normalized(raw: str, default_region: str) -> str:
+    """Remembered for the latest few thousand spellings: parsing is the dearest step of a
+    call event, and a provider names the same caller in each event of his call."""
     text = raw.strip()
     if not text or len(text) > 40:
         raise InvalidInput(f"not a phone number: {raw[:40]!r}", code="invalid_phone")

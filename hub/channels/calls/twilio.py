@@ -54,11 +54,8 @@ TWIML_OK = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 def _form_text(form: Sequence[tuple[str, str]]) -> str:
     """What the signature covers after the URL, as the SDK's ``compute_signature``: each
-    name once, sorted, with its distinct values sorted."""
-    values: dict[str, set[str]] = {}
-    for name, value in form:
-        values.setdefault(name, set()).add(value)
-    return "".join(name + v for name in sorted(values) for v in sorted(values[name]))
+    name once, sorted, with its distinct values sorted (the distinct pairs, sorted)."""
+    return "".join([name + value for name, value in sorted(set(form))])
 
 
 def _signed(url: str, form_text: str, token: str) -> str:
