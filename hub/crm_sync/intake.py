@@ -51,6 +51,8 @@ LEASE_S = 30.0
 SETTLE_S = 5.0
 #: Conversations read in one pass, and decided in one write unit.
 BATCH = 200
+#: Conversations decided in one write unit: a pass of ``BATCH`` takes a few.
+DECIDE_AT_ONCE = 50
 #: Conversations decided in one write unit when a batch failed and they go one by one.
 TAKE_AT_ONCE = 20
 
@@ -266,7 +268,13 @@ class LeadIntake(PeriodicWorker):
             await self._decide(conv_ids[start : start + BATCH])
 
     async def _decide(self, conv_ids: list[int]) -> None:
-        """Decide a batch in one write unit; if that fails, one conversation at a time."""
+        """Decide up to ``DECIDE_AT_ONCE`` conversations per write unit, so the writes that
+        answer customers wait for no long unit between theirs (on SQLite they share one
+        writer); a unit that fails is decided again one conversation at a time."""
+        for start in range(0, len(conv_ids), DECIDE_AT_ONCE):
+            await self._decide_unit(conv_ids[start : start + DECIDE_AT_ONCE])
+
+    async def _decide_unit(self, conv_ids: list[int]) -> None:
         if not conv_ids:
             return
         events: list[Event] = []
