@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import BindParameter, Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels.email import tokens
@@ -159,35 +159,81 @@ async def _by_message_ids(
     return None
 
 
+def _stored_ids_statement() -> Select[str | None, str | None, int, str | None]:
+    """Built once, in Core terms, with its values bound at each run: made and keyed anew for
+    every mail, the statement cost more than the database's answer (one reply in three of
+    a mailbox looks it up)."""
+    message, conversation, email = (
+        Message.__table__.c,
+        Conversation.__table__.c,
+        EmailItem.__table__.c,
+    )
+    ids: BindParameter[str] = bindparam("ids", expanding=True)
+    return (
+        select(
+            email.message_id_header,
+            message.provider_message_id,
+            conversation.id,
+            conversation.thread_key,
+        )
+        .select_from(
+            Message.__table__.join(
+                Conversation.__table__, conversation.id == message.conversation_id
+            ).outerjoin(EmailItem.__table__, email.message_id == message.id)
+        )
+        .where(
+            message.channel_id == bindparam("channel_id"),
+            conversation.channel_id == bindparam("channel_id"),
+            conversation.thread_key.is_not(None),
+            or_(email.message_id_header.in_(ids), message.provider_message_id.in_(ids)),
+        )
+        .order_by(message.id)
+    )
+
+
+_STORED_IDS = _stored_ids_statement()
+
+
 async def _stored_ids(
     session: AsyncSession, channel_id: int, ids: list[str]
 ) -> dict[str, tuple[int, str]]:
     """The conversation (id, thread key) of each of ``ids`` that a message of this channel
     carries as its stored Message-ID or provider id; the newest message wins."""
-    rows = await session.execute(
-        select(
-            EmailItem.message_id_header,
-            Message.provider_message_id,
-            Conversation.id,
-            Conversation.thread_key,
-        )
-        .select_from(Message)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .outerjoin(EmailItem, EmailItem.message_id == Message.id)
-        .where(
-            Message.channel_id == channel_id,
-            Conversation.channel_id == channel_id,
-            Conversation.thread_key.is_not(None),
-            or_(EmailItem.message_id_header.in_(ids), Message.provider_message_id.in_(ids)),
-        )
-        .order_by(Message.id)
-    )
+    rows = await session.execute(_STORED_IDS, {"channel_id": channel_id, "ids": ids})
     found: dict[str, tuple[int, str]] = {}
     for header, provider_id, conv_id, thread_key in rows:
         for value in (header, provider_id):
             if value in ids and thread_key:
                 found[value] = (conv_id, thread_key)
     return found
+
+
+def _by_subject_statement() -> Select[int, str | None, str]:
+    """As ``_stored_ids_statement``: built once, values bound at each run."""
+    conversation, email = Conversation.__table__.c, EmailItem.__table__.c
+    identity, message = ContactIdentity.__table__.c, Message.__table__.c
+    return (
+        select(conversation.id, conversation.thread_key, email.subject)
+        .select_from(
+            Conversation.__table__.join(
+                ContactIdentity.__table__, identity.id == conversation.identity_id
+            )
+            .join(Message.__table__, message.conversation_id == conversation.id)
+            .join(EmailItem.__table__, email.message_id == message.id)
+        )
+        .where(
+            identity.channel_id == bindparam("channel_id"),
+            identity.external_id == bindparam("sender"),
+            conversation.channel_id == bindparam("channel_id"),
+            conversation.thread_key.is_not(None),
+            conversation.last_activity_at >= bindparam("since"),
+        )
+        .order_by(conversation.last_activity_at.desc(), message.id.desc())
+        .limit(_SUBJECT_CANDIDATES)
+    )
+
+
+_BY_SUBJECT = _by_subject_statement()
 
 
 async def _by_subject(
@@ -198,20 +244,7 @@ async def _by_subject(
     if not subject:
         return None
     rows = await session.execute(
-        select(Conversation.id, Conversation.thread_key, EmailItem.subject)
-        .select_from(Conversation)
-        .join(ContactIdentity, ContactIdentity.id == Conversation.identity_id)
-        .join(Message, Message.conversation_id == Conversation.id)
-        .join(EmailItem, EmailItem.message_id == Message.id)
-        .where(
-            ContactIdentity.channel_id == channel_id,
-            ContactIdentity.external_id == mail.sender.address,
-            Conversation.channel_id == channel_id,
-            Conversation.thread_key.is_not(None),
-            Conversation.last_activity_at >= since,
-        )
-        .order_by(Conversation.last_activity_at.desc(), Message.id.desc())
-        .limit(_SUBJECT_CANDIDATES)
+        _BY_SUBJECT, {"channel_id": channel_id, "sender": mail.sender.address, "since": since}
     )
     for conv_id, thread_key, stored_subject in rows:
         if thread_key and normalize_subject(stored_subject) == subject:
