@@ -5,6 +5,7 @@ itself; strangers' mails run apart, across fetched batches too."""
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -19,6 +20,25 @@ def test_a_mail_waits_on_its_sender_its_own_id_and_the_ids_it_names() -> None:
     )
     assert holds == ["from:ivan@mail.test", "id:c@x"]
     assert waits == ["from:ivan@mail.test", "id:c@x", "id:a@x", "id:b@x"]
+
+
+def test_a_mail_that_starts_its_own_thread_waits_on_none_of_its_senders_mails() -> None:
+    """Only a mail that may be threaded by what is stored reads its sender's conversations:
+    one naming an earlier mail, one whose subject says it is a reply (encoded words too), one
+    addressed to a plus address like the hub's reply tokens."""
+    new = order_keys(mail(sender="ivan@mail.test", message_id="n@x", subject="Заказ"))
+    assert new == (["id:n@x"], ["from:ivan@mail.test", "id:n@x"])
+    russian_reply = "=?utf-8?b?" + base64.b64encode("Ответ: Заказ".encode()).decode() + "?="
+    for raw in (
+        mail(sender="ivan@mail.test", message_id="r@x", subject="Re: Заказ"),
+        mail(sender="ivan@mail.test", message_id="r@x", subject=russian_reply),
+        mail(sender="ivan@mail.test", message_id="r@x", to="sales+t0ken@company.ru"),
+        mail(sender="ivan@mail.test", message_id="r@x", headers="Cc: sales+t0ken@company.ru"),
+    ):
+        assert order_keys(raw) == (
+            ["from:ivan@mail.test", "id:r@x"],
+            ["from:ivan@mail.test", "id:r@x"],
+        )
 
 
 class Journal:
@@ -53,14 +73,17 @@ async def test_followers_wait_and_strangers_run_side_by_side() -> None:
     raws = {
         "ivan1": mail(sender="ivan@mail.test", message_id="a@x"),
         "olga": mail(sender="olga@mail.test", message_id="b@x"),
-        "ivan2": mail(sender="IVAN@mail.test", message_id="c@x"),  # same address, other case
+        # The same address in another case; a reply by its subject, so it reads his threads.
+        "ivan2": mail(sender="IVAN@mail.test", message_id="c@x", subject="RE: Hello"),
+        "ivan3": mail(sender="ivan@mail.test", message_id="f@x", subject="New order"),
         "petr": mail(sender="petr@mail.test", message_id="d@x", headers="References: <b@x>"),
         "anna": mail(sender="anna@mail.test", message_id="e@x", headers="In-Reply-To: <zz@y>"),
     }
     tasks = {name: order.start(raw, j.job(name)) for name, raw in raws.items()}
-    await j.until(lambda: len(j.started) == 3)
+    await j.until(lambda: len(j.started) == 4)
     await asyncio.sleep(0)
-    assert sorted(j.started) == ["anna", "ivan1", "olga"]  # the followers wait
+    # The followers wait; Ivan's new thread does not wait for his first mail.
+    assert sorted(j.started) == ["anna", "ivan1", "ivan3", "olga"]
     j.release["olga"].set()
     await j.until(lambda: "petr" in j.started)  # the reply to Olga's mail starts after it
     assert "ivan2" not in j.started
@@ -68,7 +91,7 @@ async def test_followers_wait_and_strangers_run_side_by_side() -> None:
     await j.until(lambda: "ivan2" in j.started)
     for event in j.release.values():
         event.set()
-    assert [await t for t in tasks.values()] == [1] * 5
+    assert [await t for t in tasks.values()] == [1] * 6
 
 
 async def test_a_later_batch_starts_before_the_earlier_one_ends() -> None:

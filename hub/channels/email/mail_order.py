@@ -7,12 +7,15 @@ never got two mails to share a commit. All at once, a reply could be threaded be
 it answers is stored. And cut into fetched batches that each end before the next begins, the
 slowest mail of every batch held up all of the next one.
 
-So each mail starts as soon as the mails it must follow are stored, across batches: the
-sender's earlier mails (his subject threading reads his conversations), an earlier mail with
-the Message-ID it names in In-Reply-To or References, and an earlier mail with its own
-Message-ID (a second copy is then recognised, not raced). Mails whose headers cannot be read
-follow each other, so nothing unusual is ever reordered. At most ``at_once`` are stored at a
-time, so the mailbox leaves the database's connections to the operators.
+So each mail starts as soon as the mails it must follow are stored, across batches: an
+earlier mail with the Message-ID it names in In-Reply-To or References, an earlier mail with
+its own Message-ID (a second copy is then recognised, not raced), and, if it may be threaded
+by what is stored (it names an earlier mail, says "Re:" or is addressed to a reply token), the
+sender's earlier mails, as his subject threading reads his conversations. A mail that starts
+a thread of its own (most of a mailbox) reads nothing, so it waits for none of his mails.
+Mails whose headers cannot be read follow each other, so nothing unusual is ever reordered. At
+most ``at_once`` are stored at a time, so the mailbox leaves the database's connections to the
+operators.
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from email import policy
+from email.header import decode_header, make_header
+from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
 from hub.channels.email.parse import message_ids
+from hub.channels.email.threads import says_reply
 
 _HEADERS = BytesHeaderParser(policy=policy.compat32)
 _UNREADABLE = "unreadable"
@@ -38,12 +44,24 @@ def order_keys(raw: bytes) -> tuple[list[str], list[str]]:
         refs = [
             i for name in ("In-Reply-To", "References") for i in message_ids(str(msg.get(name, "")))
         ]
+        threaded = bool(refs) or _may_be_threaded(msg)
     except Exception:  # a header the lenient parser still refuses: keep it in order
         return [_UNREADABLE], [_UNREADABLE]
-    holds = [f"from:{senders[0]}"] if senders else []
-    if own:
-        holds.append(f"id:{own[0]}")
-    return [*holds, *(f"id:{r}" for r in refs)], holds
+    sender = [f"from:{senders[0]}"] if senders else []
+    itself = [f"id:{own[0]}"] if own else []
+    waits = [*(sender if threaded else []), *itself, *(f"id:{r}" for r in refs)]
+    return waits, [*sender, *itself]
+
+
+def _may_be_threaded(msg: Message) -> bool:
+    """Whether a mail that names no earlier mail may still join a stored thread
+    (``threads.needs_lookup``, read from the raw headers): its subject says it is a reply, or
+    it is addressed to a plus address, as the hub's reply tokens are."""
+    subject = str(make_header(decode_header(str(msg.get("Subject", "")))))
+    if says_reply(subject):
+        return True
+    heads = [str(msg.get(name, "")) for name in ("To", "Cc", "Delivered-To")]
+    return any("+" in addr.partition("@")[0] for _, addr in getaddresses(heads))
 
 
 class MailOrder:

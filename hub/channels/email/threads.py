@@ -65,8 +65,13 @@ def normalize_subject(subject: str) -> str:
     return " ".join(_PREFIX.sub("", subject).split()).casefold()
 
 
+def says_reply(subject: str) -> bool:
+    """Whether a (decoded) subject starts with a reply or forward prefix."""
+    return _PREFIX.match(subject) is not None
+
+
 def looks_like_reply(mail: ParsedMail) -> bool:
-    return bool(mail.in_reply_to or mail.references or _PREFIX.match(mail.subject))
+    return bool(mail.in_reply_to or mail.references or says_reply(mail.subject))
 
 
 def new_thread_key(mail: ParsedMail, raw_digest: str) -> str:
