@@ -191,6 +191,12 @@ class GroupCommitWriter:
         self.batches = 0
         self.units = 0
 
+    @property
+    def background_apart(self) -> bool:
+        """Whether background work has a lane of its own (PostgreSQL), so a long unit of it
+        holds up no caller's write."""
+        return self._with_background
+
     def start(self) -> None:
         if not self._lanes:
             self._lanes = [_Lane(self, f"writer-lane-{i}") for i in range(self._lane_count)]
