@@ -121,3 +121,30 @@ def test_the_folds_call_is_the_apis_call() -> None:
     # And what the inbound batch answers for a call it stores.
     new = InboundCall("inbound", "+79161234567", "+74951234567", "missed", 0, None, "https://r")
     assert new_call_dict(new) == call_dict(call_row(7, new))
+
+
+def test_the_one_statement_merge_reads_each_value_of_the_merge() -> None:
+    """PostgreSQL's ``MERGE_AT_ONCE`` is ``MERGE`` with each ``?`` read from its own array:
+    every mark taken, and ``merge_columns`` passes each value of ``merge_params`` once (a
+    value ``MERGE`` reads twice is the same value both times)."""
+    from hub.inbox.call_state import MERGE, MERGE_AT_ONCE, merge_columns, merge_params
+    from hub.inbox.inbound_sqlite import SqliteBatchSql
+
+    assert "?" not in MERGE_AT_ONCE and MERGE.count("?") == 17
+    at = datetime(2025, 3, 14, 12, 30, 5, tzinfo=UTC)
+    states = [
+        CallState(message_id=9, status="answered", duration_s=61, started_at=at, operator="101"),
+        CallState(message_id=10, status="missed", ended_at=at, recording_ref="RE2"),
+    ]
+    sql = SqliteBatchSql(None)
+    rows = [merge_params(sql, s) for s in states]
+    for row in rows:
+        assert (row[0], row[2], row[10], row[12], row[14]) == (
+            row[1],
+            row[3],
+            row[11],
+            row[13],
+            row[15],
+        )
+    once = (0, 2, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16)
+    assert merge_columns(sql, states) == [[row[i] for row in rows] for i in once]

@@ -35,10 +35,12 @@ from hub.events import CallUpdated, Event, Recipients
 from hub.inbox.call_preview import refresh_previews
 from hub.inbox.call_state import (
     MERGE,
+    MERGE_AT_ONCE,
     STATE_COLUMNS,
     TIMES,
     CallState,
     joined,
+    merge_columns,
     merge_params,
     row_state,
     same_call,
@@ -132,17 +134,18 @@ def _lookup(
         if pending:
             text += _PENDING.format(test=test)
             args += args
-        for part, call_id, conv_id, contact_id, team_id, assignee_id, event, *state in sql.fetch(
-            text, args
-        ):
-            key = (channel_id, call_id)
-            if part:
-                waiting.setdefault(key, []).append(CallEvent.from_json(sql.read_json(event)))
+        for row in sql.fetch(text, args):
+            key = (channel_id, row[1])
+            if row[0]:  # a pending event
+                waiting.setdefault(key, []).append(CallEvent.from_json(sql.read_json(row[6])))
             else:
-                known[key] = _Known(
-                    row_state(sql, state), conv_id, contact_id, team_id, assignee_id
-                )
+                known[key] = _known(sql, row)
     return known, waiting
+
+
+def _known(sql: BatchSql, row: Sequence[Any]) -> _Known:
+    """A call as ``_CALLS`` (or ``MERGE_AT_ONCE``) answers it."""
+    return _Known(row_state(sql, row[7:]), row[2], row[3], row[4], row[5])
 
 
 def _opening(key: _Key, state: CallState, first: CallIn, contact_id: str) -> InboundMessage:
@@ -304,7 +307,10 @@ def _merge(
             orphans,
         )
     after_all: dict[_Key, _Known] = {}
-    if deltas:
+    if deltas and isinstance(sql, PostgresBatchSql):
+        rows = sql.fetch(MERGE_AT_ONCE, merge_columns(sql, list(deltas.values())))
+        after_all = {(row[0], row[1]): _known(sql, row) for row in rows}
+    elif deltas:
         sql.execute_many(MERGE, [merge_params(sql, d) for d in deltas.values()])
         after_all = _lookup(sql, set(deltas))[0]
     for key, found in known.items():
