@@ -315,29 +315,28 @@ class Planner:
         return None
 
     def _read_details(self, contacts: list[ContactState]) -> None:
-        """Phones and emails of known contacts that lack them, with one statement each."""
+        """Phones and emails of known contacts that lack them, with one statement (on
+        PostgreSQL each statement is a round trip of the lane)."""
         wanted = sorted({c.id for c in contacts if c.phones is None and c.id is not None})
         if not wanted:
             return
         for contact_id in wanted:
             self.contacts[contact_id].phones, self.contacts[contact_id].emails = {}, []
         among, params = self.sql.any_of(wanted)
-        where = f"contact_id {among}"
-        phones = self.sql.fetch(
-            f"SELECT contact_id, e164, verified FROM contact_phones WHERE {where} ORDER BY id",
-            params,
+        rows = self.sql.fetch(
+            f"SELECT 0, contact_id, e164, verified, id FROM contact_phones WHERE contact_id {among}"
+            " UNION ALL SELECT 1, contact_id, email, NULL, id FROM contact_emails"
+            f" WHERE contact_id {among} ORDER BY 1, 5",
+            [*params, *params],
         )
-        for contact_id, e164, verified in phones:
-            details = self.contacts[contact_id].phones
-            assert details is not None
-            details[e164] = bool(verified)
-        emails = self.sql.fetch(
-            f"SELECT contact_id, email FROM contact_emails WHERE {where} ORDER BY id", params
-        )
-        for contact_id, email in emails:
-            known = self.contacts[contact_id].emails
-            assert known is not None
-            known.append(email)
+        for is_email, contact_id, value, verified, _id in rows:
+            contact = self.contacts[contact_id]
+            if is_email:
+                assert contact.emails is not None
+                contact.emails.append(value)
+            else:
+                assert contact.phones is not None
+                contact.phones[value] = bool(verified)
 
     def _reply_targets(self) -> dict[tuple[int, str], int]:
         """The ids of stored messages that items answer, by channel and provider id."""
