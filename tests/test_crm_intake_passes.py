@@ -31,21 +31,22 @@ async def _cursor(client: TestClient) -> int:  # type: ignore[type-arg]
     return int(row.last_id)
 
 
-async def _alone(client: TestClient) -> LeadIntake:  # type: ignore[type-arg]
-    """An intake this test drives by hand: the app's own is stopped and its lease released."""
+async def _alone(client: TestClient) -> tuple[LeadIntake, dict[str, Any]]:  # type: ignore[type-arg]
+    """An API channel, and an intake this test drives by hand: the app's own is stopped and
+    its lease released."""
+    admin = await make_operator(client, role="admin")
+    channel = await make_api_channel(client, admin)
     await client.app[INTAKE].close()
     intake = LeadIntake(client.app[CTX])
     assert await intake.acquire() is not None
-    return intake
+    return intake, channel
 
 
 async def test_a_burst_longer_than_a_batch_is_decided_before_it_settles(
     client: TestClient,  # type: ignore[type-arg]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    admin = await make_operator(client, role="admin")
-    channel = await make_api_channel(client, admin)
-    intake = await _alone(client)
+    intake, channel = await _alone(client)
     monkeypatch.setattr(intake_module, "BATCH", 2)
     said = [
         await customer_says(client, channel, "Hi", external_id=f"burst{n}", name=f"Burst {n}")
@@ -64,9 +65,7 @@ async def test_a_row_committed_after_a_pass_read_past_it_is_decided_before_the_c
     client: TestClient,  # type: ignore[type-arg]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    admin = await make_operator(client, role="admin")
-    channel = await make_api_channel(client, admin)
-    intake = await _alone(client)
+    intake, channel = await _alone(client)
     first, second = [
         (await customer_says(client, channel, "Hi", external_id=f"late{n}"))["conversation"]["id"]
         for n in range(2)
