@@ -5,6 +5,7 @@ that was committed after a pass read past it (PostgreSQL commits ids out of orde
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -14,10 +15,11 @@ from sqlalchemy import select
 from hub.app import INTAKE
 from hub.crm_sync import intake as intake_module
 from hub.crm_sync.intake import CURSOR, LeadIntake
+from hub.crm_sync.intake_facts import read_facts
 from hub.crm_sync.models import CrmCursor, Lead
 from hub.http import CTX
 from hub.inbox.models import Conversation
-from tests.helpers import customer_says, make_api_channel, make_operator
+from tests.helpers import customer_says, make_api_channel, make_operator, recorded_statements
 
 
 async def _leads(client: TestClient) -> list[int]:  # type: ignore[type-arg]
@@ -84,4 +86,31 @@ async def test_a_row_committed_after_a_pass_read_past_it_is_decided_before_the_c
     assert await _leads(client) == [first, second]  # ... but the late one is decided
     assert await _cursor(client) == second
     assert intake.processed == 2
+    await intake.release()
+
+
+async def test_the_intakes_reads_read_the_same_whatever_the_batchs_size(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """On PostgreSQL a membership is ``= ANY`` of one array (``hub.db.one_of``), so each
+    statement is one text whatever the batch holds: prepared once, not once per length of its
+    list, and not rendered again value by value. SQLite's differ only in the count of marks."""
+    intake, channel = await _alone(client)
+    said = [
+        await customer_says(client, channel, "Hi", external_id=f"size{n}", phone=f"+7916555{n:04d}")
+        for n in range(6)
+    ]
+    ids = [x["conversation"]["id"] for x in said]
+    ctx = client.app[CTX]
+
+    async def texts(conv_ids: list[int]) -> set[str]:
+        with recorded_statements(client) as seen:
+            await ctx.read(lambda s: read_facts(s, conv_ids))
+        if ctx.settings.is_sqlite:
+            return {re.sub(r"\(\?(, \?)*\)", "(?)", text) for text in seen}
+        return set(seen)
+
+    one, five = await texts(ids[:1]), await texts(ids[1:])
+    assert len(one) >= 4  # the conversations, channels, first messages and contact keys
+    assert one == five
     await intake.release()

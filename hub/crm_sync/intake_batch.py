@@ -43,7 +43,7 @@ from hub.crm_sync.models import (
 )
 from hub.crm_sync.serialize import deal_dict, lead_dict
 from hub.crm_sync.tasks import callback_title
-from hub.db import utcnow
+from hub.db import one_of, utcnow
 from hub.events import DealUpdated, Event, LeadCreated, Recipients
 from hub.inbox.models import Contact, Conversation, Operator
 
@@ -156,7 +156,7 @@ async def _read(session: AsyncSession, conv_ids: list[int]) -> dict[int, _Conv]:
             open_lead,
         )
         .outerjoin(Contact, Contact.id == Conversation.contact_id)
-        .where(Conversation.id.in_(conv_ids))
+        .where(one_of(session, Conversation.id, conv_ids))
     )
     out = {}
     for row in rows.all():
@@ -233,8 +233,8 @@ async def _open_callbacks(
         select(Task.contact_id, Task.title).where(
             Task.kind == "callback",
             Task.status == TaskStatus.OPEN.value,
-            Task.contact_id.in_({contact for contact, _ in wanted}),
-            Task.title.in_({title for _, title in wanted}),
+            one_of(session, Task.contact_id, {contact for contact, _ in wanted}),
+            one_of(session, Task.title, {title for _, title in wanted}),
         )
     )
     return {(contact, title) for contact, title in rows.all() if contact is not None}
@@ -351,7 +351,7 @@ async def _recipients(session: AsyncSession, contact_ids: set[int]) -> Callable[
     rows = (
         await session.execute(
             select(Conversation.contact_id, Conversation.team_id, Conversation.assignee_id).where(
-                Conversation.contact_id.in_(contact_ids)
+                one_of(session, Conversation.contact_id, contact_ids)
             )
         )
     ).all()

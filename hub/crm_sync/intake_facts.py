@@ -27,6 +27,7 @@ from sqlalchemy.orm import aliased
 from hub.crm_sync import rules
 from hub.crm_sync.duplicates import VERIFIED_PREFIX
 from hub.crm_sync.intake_one import FIRST_MESSAGES, callback_ask
+from hub.db import one_of
 from hub.inbox.models import (
     Channel,
     ContactEmail,
@@ -69,7 +70,7 @@ async def read_facts(session: AsyncSession, conv_ids: Sequence[int]) -> Facts:
     rows = (
         await session.execute(
             select(Conversation.id, Conversation.contact_id, Conversation.channel_id, count).where(
-                Conversation.id.in_(conv_ids)
+                one_of(session, Conversation.id, conv_ids)
             )
         )
     ).all()
@@ -81,7 +82,7 @@ async def read_facts(session: AsyncSession, conv_ids: Sequence[int]) -> Facts:
         for channel_id, kind, config in (
             await session.execute(
                 select(Channel.id, Channel.type, Channel.config).where(
-                    Channel.id.in_(set(channel_of.values()))
+                    one_of(session, Channel.id, set(channel_of.values()))
                 )
             )
         ).all()
@@ -110,7 +111,10 @@ async def _asks(
             .over(partition_by=Message.conversation_id, order_by=Message.id)
             .label("n"),
         )
-        .where(Message.conversation_id.in_(conv_ids), Message.kind == MessageKind.INCOMING.value)
+        .where(
+            one_of(session, Message.conversation_id, conv_ids),
+            Message.kind == MessageKind.INCOMING.value,
+        )
         .subquery()
     )
     rows = await session.execute(
@@ -137,15 +141,15 @@ async def _maybe_known(session: AsyncSession, contact_ids: list[int]) -> frozens
         await session.execute(
             union_all(
                 select(literal("phone"), ContactPhone.contact_id, ContactPhone.e164).where(
-                    ContactPhone.contact_id.in_(contact_ids)
+                    one_of(session, ContactPhone.contact_id, contact_ids)
                 ),
                 select(literal("address"), ContactEmail.contact_id, ContactEmail.email).where(
-                    ContactEmail.contact_id.in_(contact_ids)
+                    one_of(session, ContactEmail.contact_id, contact_ids)
                 ),
                 select(
                     literal("verified"), ContactIdentity.contact_id, ContactIdentity.external_id
                 ).where(
-                    ContactIdentity.contact_id.in_(contact_ids),
+                    one_of(session, ContactIdentity.contact_id, contact_ids),
                     ContactIdentity.external_id.startswith(VERIFIED_PREFIX),
                 ),
             )
@@ -165,14 +169,14 @@ async def _maybe_known(session: AsyncSession, contact_ids: list[int]) -> frozens
     holders = await session.execute(
         union_all(
             select(literal("phone"), ContactPhone.contact_id, ContactPhone.e164).where(
-                ContactPhone.e164.in_(of("phone"))
+                one_of(session, ContactPhone.e164, of("phone"))
             ),
             select(literal("address"), ContactEmail.contact_id, ContactEmail.email).where(
-                ContactEmail.email.in_(of("address"))
+                one_of(session, ContactEmail.email, of("address"))
             ),
             select(
                 literal("verified"), ContactIdentity.contact_id, ContactIdentity.external_id
-            ).where(ContactIdentity.external_id.in_(of("verified"))),
+            ).where(one_of(session, ContactIdentity.external_id, of("verified"))),
         )
     )
     known: set[int] = set()
