@@ -27,8 +27,9 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, or_, select
+from sqlalchemy import ARRAY, BindParameter, Select, String, any_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels.email import tokens
@@ -164,7 +165,7 @@ async def _by_message_ids(
     return None
 
 
-def _stored_ids_statement() -> Select[str | None, str | None, int, str | None]:
+def _stored_ids_statement(postgres: bool) -> Select[str | None, str | None, int, str | None]:
     """Built once, in Core terms, with its values bound at each run: made and keyed anew for
     every mail, the statement cost more than the database's answer (one reply in three of
     a mailbox looks it up)."""
@@ -173,7 +174,13 @@ def _stored_ids_statement() -> Select[str | None, str | None, int, str | None]:
         Conversation.__table__.c,
         EmailItem.__table__.c,
     )
-    ids: BindParameter[str] = bindparam("ids", expanding=True)
+    headers, provider_ids = email.message_id_header, message.provider_message_id
+    if postgres:
+        ids: BindParameter[Any] = bindparam("ids", type_=ARRAY(String()))
+        named = or_(headers == any_(ids), provider_ids == any_(ids))
+    else:
+        ids = bindparam("ids", expanding=True)
+        named = or_(headers.in_(ids), provider_ids.in_(ids))
     return (
         select(
             email.message_id_header,
@@ -190,13 +197,15 @@ def _stored_ids_statement() -> Select[str | None, str | None, int, str | None]:
             message.channel_id == bindparam("channel_id"),
             conversation.channel_id == bindparam("channel_id"),
             conversation.thread_key.is_not(None),
-            or_(email.message_id_header.in_(ids), message.provider_message_id.in_(ids)),
+            named,
         )
         .order_by(message.id)
     )
 
 
-_STORED_IDS = _stored_ids_statement()
+#: By whether the database is PostgreSQL: there one array (``= ANY``), one statement text for
+#: any number of ids, prepared once; SQLite takes an ``IN`` list (``hub.db.one_of`` says why).
+_STORED_IDS = {postgres: _stored_ids_statement(postgres) for postgres in (False, True)}
 
 
 async def _stored_ids(
@@ -204,7 +213,8 @@ async def _stored_ids(
 ) -> dict[str, tuple[int, str]]:
     """The conversation (id, thread key) of each of ``ids`` that a message of this channel
     carries as its stored Message-ID or provider id; the newest message wins."""
-    rows = await session.execute(_STORED_IDS, {"channel_id": channel_id, "ids": ids})
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    rows = await session.execute(_STORED_IDS[postgres], {"channel_id": channel_id, "ids": ids})
     found: dict[str, tuple[int, str]] = {}
     for header, provider_id, conv_id, thread_key in rows:
         for value in (header, provider_id):
