@@ -200,7 +200,11 @@ def one_of(
     another statement for asyncpg to prepare: for a batch of 200 conversations that cost the
     lead intake more than the database's work. SQLite keeps ``IN``."""
     listed = list(values)
-    bind = session.bind
-    if bind is not None and bind.dialect.name == "postgresql":
+    if on_postgresql(session):
         return column == any_(bindparam(None, listed, type_=ARRAY(column.type)))
     return column.in_(listed)
+
+
+def on_postgresql(session: AsyncSession) -> bool:
+    """Whether the session's database is PostgreSQL (else SQLite)."""
+    return session.bind is not None and session.bind.dialect.name == "postgresql"

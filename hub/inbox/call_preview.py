@@ -85,13 +85,7 @@ def refresh_previews(sql: BatchSql, folded: Sequence[Folded | None]) -> list[Eve
 def _set_lines(sql: BatchSql, lines: dict[int, tuple[int, str]]) -> list[tuple[Any, ...]]:
     """Which conversations show another line, their update, and the rows updated (SQLite:
     statements cost no round trip there)."""
-    test, params = sql.any_of(sorted(lines))
-    rows = sql.fetch(
-        f"SELECT {_CONVERSATION} FROM conversations c"
-        " JOIN contacts ct ON ct.id = c.contact_id JOIN channels ch ON ch.id = c.channel_id"
-        f" WHERE c.id {test}",
-        params,
-    )
+    rows = _conversations(sql, sorted(lines))
     stale = []
     for row in rows:
         message_id, line = lines[row[0]]
@@ -105,14 +99,18 @@ def _set_lines(sql: BatchSql, lines: dict[int, tuple[int, str]]) -> list[tuple[A
         " AND m.kind IN ('incoming', 'outgoing'))",
         stale,
     )
-    test, params = sql.any_of([conv_id for _line_, conv_id, _c, _m in stale])
-    after = sql.fetch(
+    return _conversations(sql, [conv_id for _line_, conv_id, _c, _m in stale])
+
+
+def _conversations(sql: BatchSql, ids: list[int]) -> list[tuple[Any, ...]]:
+    """These conversations' rows, in ``_CONVERSATION``'s columns."""
+    test, params = sql.any_of(ids)
+    return sql.fetch(
         f"SELECT {_CONVERSATION} FROM conversations c"
         " JOIN contacts ct ON ct.id = c.contact_id JOIN channels ch ON ch.id = c.channel_id"
         f" WHERE c.id {test}",
         params,
     )
-    return after
 
 
 #: PostgreSQL: the three steps in one statement (a round trip is the lane's cost there).

@@ -12,7 +12,6 @@ import hmac
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Protocol
 
 from hub.channels.call_event import CallEvent
@@ -167,13 +166,10 @@ def required(params: dict[str, str], name: str) -> str:
     return value
 
 
-@lru_cache(maxsize=4096)
 def phone(raw: str | None) -> tuple[str | None, bool]:
     """(E.164, hidden): a provider's number in any spelling (``79161234567``,
     ``8 (916) …``); a hidden or unreadable one is (None, True); an absent one (the event
-    does not say) is (None, False). Remembered for the latest few thousand numbers: a call's
-    every event names its caller and the company's number again, and parsing one takes
-    about 0.1 ms."""
+    does not say) is (None, False). ``normalize_phone`` remembers the spellings it parsed."""
     if raw is None:
         return None, False
     text = raw.strip()

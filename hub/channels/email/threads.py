@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels.email import tokens
 from hub.channels.email.parse import ParsedMail
+from hub.db import on_postgresql
 from hub.inbox.item_models import EmailItem
 from hub.inbox.models import ContactIdentity, Conversation, Message
 
@@ -213,8 +214,8 @@ async def _stored_ids(
 ) -> dict[str, tuple[int, str]]:
     """The conversation (id, thread key) of each of ``ids`` that a message of this channel
     carries as its stored Message-ID or provider id; the newest message wins."""
-    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
-    rows = await session.execute(_STORED_IDS[postgres], {"channel_id": channel_id, "ids": ids})
+    statement = _STORED_IDS[on_postgresql(session)]
+    rows = await session.execute(statement, {"channel_id": channel_id, "ids": ids})
     found: dict[str, tuple[int, str]] = {}
     for header, provider_id, conv_id, thread_key in rows:
         for value in (header, provider_id):
