@@ -102,6 +102,28 @@ class InboundMessage:
     call: InboundCall | None = None
     email: InboundEmail | None = None
 
+    def contact_attributes_over(self, current: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The contact's attributes once this message is stored, or None if it changes none."""
+        return _over(current, self.contact_attribute_defaults, self.contact_attributes)
+
+    def conversation_attributes_over(
+        self, current: Mapping[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The conversation's attributes once this message is stored, or None if it changes
+        none."""
+        return _over(current, self.conversation_attribute_defaults, self.conversation_attributes)
+
+
+def _over(
+    current: Mapping[str, Any] | None, defaults: Mapping[str, Any], given: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """``given`` set over ``current``, and ``defaults`` where it has no such name; None when
+    that is what ``current`` holds already (every path that stores a message asks this)."""
+    if not defaults and not given:
+        return None
+    merged = {**defaults, **(current or {}), **given}
+    return None if merged == current else merged
+
 
 @dataclass(frozen=True, slots=True)
 class OutboundAttachment:

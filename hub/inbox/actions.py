@@ -186,14 +186,9 @@ async def receive_one(session: AsyncSession, inbound: InboundMessage) -> Stored:
         preview_of(inbound) or preview(body) or files_preview(len(inbound.attachments))
     )
     conv.unread_count = (conv.unread_count or 0) + 1
-    if inbound.conversation_attributes or inbound.conversation_attribute_defaults:
-        merged = {
-            **inbound.conversation_attribute_defaults,
-            **(conv.attributes or {}),
-            **inbound.conversation_attributes,
-        }
-        if merged != conv.attributes:
-            conv.attributes = merged
+    attributes = inbound.conversation_attributes_over(conv.attributes)
+    if attributes is not None:
+        conv.attributes = attributes
     await session.flush()
     msg = Message(
         conversation_id=conv.id,

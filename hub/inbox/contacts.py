@@ -60,14 +60,9 @@ async def find_or_create_identity(
     elif who.name and (not contact.name or _follows_channel(contact, inbound)):
         contact.name = who.name
         changed = True
-    if inbound.contact_attributes or inbound.contact_attribute_defaults:
-        merged = {
-            **inbound.contact_attribute_defaults,
-            **(contact.attributes or {}),
-            **inbound.contact_attributes,
-        }
-        if merged != contact.attributes:
-            contact.attributes = merged
+    attributes = inbound.contact_attributes_over(contact.attributes)
+    if attributes is not None:
+        contact.attributes = attributes
     if who.phone:
         phone = await session.scalar(
             select(ContactPhone).where(

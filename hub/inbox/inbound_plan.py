@@ -113,14 +113,9 @@ class Planner:
     def _entry(self, item: InboundMessage, stored_here: dict[tuple[int, str], int]) -> Entry:
         sender = self._sender(item)
         contact = sender.contact
-        if item.contact_attributes or item.contact_attribute_defaults:
-            merged = {
-                **item.contact_attribute_defaults,
-                **contact.attributes,
-                **item.contact_attributes,
-            }
-            if merged != contact.attributes:
-                contact.attributes, contact.changed = merged, True
+        merged = item.contact_attributes_over(contact.attributes)
+        if merged is not None:
+            contact.attributes, contact.changed = merged, True
         self._details(contact, item)
         conv, created = self._conversation(sender, item)
         reopened_from = None
@@ -133,14 +128,9 @@ class Planner:
         )
         conv.unread_count += 1
         conv.added += 1
-        if item.conversation_attributes or item.conversation_attribute_defaults:
-            merged = {
-                **item.conversation_attribute_defaults,
-                **conv.attributes,
-                **item.conversation_attributes,
-            }
-            if merged != conv.attributes:
-                conv.attributes, conv.attributes_changed = merged, True
+        merged = item.conversation_attributes_over(conv.attributes)
+        if merged is not None:
+            conv.attributes, conv.attributes_changed = merged, True
         target = (item.channel_id, item.reply_to_provider_id or "")
         return Entry(
             item,
