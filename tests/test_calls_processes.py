@@ -26,7 +26,7 @@ from hub.settings import Settings
 from tests.calls_replay import PUBLIC_URL, Request, build, connect, fixture_names, send
 from tests.helpers import make_operator
 from tests.test_email_schedule_processes import racer_env
-from tests.test_two_processes import start_hub, stop, wait_ready
+from tests.test_two_processes import start_ready, stop
 
 pytestmark = pytest.mark.timeout(600)
 CALLS = 12
@@ -58,10 +58,9 @@ async def test_two_processes_fold_each_call_once(
         HUB_SHUTDOWN_TIMEOUT_S="5",
         HUB_ROUTING="false",
     )
-    other = await start_hub("b", env, tmp_path)
-    try:
-        async with aiohttp.ClientSession() as http:
-            await wait_ready(http, other)
+    async with aiohttp.ClientSession() as http:
+        other = await start_ready(http, "b", env, tmp_path)
+        try:
 
             async def there(req: Request) -> int:
                 async with http.request(
@@ -80,8 +79,8 @@ async def test_two_processes_fold_each_call_once(
                 *(go(req) for req in requests for go in (here, there, there, here))
             )
             assert answers == [200] * len(requests) * 4, other.output()
-    finally:
-        assert await stop(other) == 0, other.output()
+        finally:
+            assert await stop(other) == 0, other.output()
 
     async def rows(session: Any) -> tuple[list[CallItem], int, int]:
         calls = list(await session.scalars(select(CallItem).where(CallItem.channel_id == ch.id)))

@@ -57,6 +57,12 @@ class Hub:
         return self.log.read_text(errors="replace")[-4000:]
 
 
+#: Starts of a hub whose port another process took first, before the test fails.
+_PORT_ATTEMPTS = 3
+#: One readiness look; a slow answer is looked for again until ``READY_CAP_S``.
+_LOOK = aiohttp.ClientTimeout(total=5)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -80,12 +86,32 @@ async def wait_ready(http: aiohttp.ClientSession, hub: Hub) -> None:
     while asyncio.get_running_loop().time() < deadline:
         if hub.proc.returncode is not None:
             pytest.fail(f"hub {hub.name} exited with {hub.proc.returncode}:\n{hub.output()}")
+        # Each look is bounded too: a port another process listens on answers nothing.
         with contextlib.suppress(aiohttp.ClientError, OSError):
-            async with http.get(f"{hub.base}/readyz") as resp:
+            async with http.get(f"{hub.base}/readyz", timeout=_LOOK) as resp:
                 if resp.status == 200:
                     return
         await asyncio.sleep(0.2)
     pytest.fail(f"hub {hub.name} not ready after {READY_CAP_S} s:\n{hub.output()}")
+
+
+async def start_ready(
+    http: aiohttp.ClientSession, name: str, env: dict[str, str], tmp: Path
+) -> Hub:
+    """``start_hub``, then ``wait_ready``. ``free_port`` cannot hold the port it picks: when
+    another process took it before the hub bound it, the hub exits at once, and it is started
+    again on another port (a few times at most); any other failure stops it and fails."""
+    for attempt in range(_PORT_ATTEMPTS):
+        hub = await start_hub(name, env, tmp)
+        try:
+            await wait_ready(http, hub)
+            return hub
+        except pytest.fail.Exception:
+            await stop(hub)
+            taken = "address already in use" in hub.output()
+            if not taken or attempt == _PORT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def stop(hub: Hub) -> int:
@@ -195,9 +221,7 @@ async def running_pair(
     try:
         async with aiohttp.ClientSession() as http:
             for name in ("a", "b"):
-                hubs.append(await start_hub(name, env, tmp_path))
-            for hub in hubs:
-                await wait_ready(http, hub)
+                hubs.append(await start_ready(http, name, env, tmp_path))
             yield http, hubs
     finally:
         for hub in hubs:
