@@ -112,3 +112,35 @@ async def test_an_admin_changes_the_hours_and_the_widget_says_them(
     await expect(page.locator("#hours .pill")).to_have_count(0)
     assert await widget_hours(hub, channel, site.url) == (None, None)
     assert len(dialogs) == 2
+
+
+async def test_the_section_the_address_names_is_shown_when_its_script_arrives_last(
+    hub: Hub, browser: Any
+) -> None:
+    """admin.js runs before the sections' scripts: it must not read the session and pick the
+    section before they have registered theirs. Here admin-hours.js is held until admin.js has
+    run; the admin asked for the hours and is shown them, not the operators."""
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await log_in(hub, page)
+    asked: list[str] = []
+    page.on(  # the admin page's own reads: the inbox the log-in opened may still be reading
+        "request",
+        lambda request: (
+            asked.append(request.url)
+            if request.headers.get("referer", "").endswith("/admin")
+            else None
+        ),
+    )
+    before_script: list[str] = []
+
+    async def last(route: Any) -> None:
+        await page.wait_for_function("() => window.HubAdmin !== undefined")
+        before_script.extend(url for url in asked if "/api/" in url)
+        await route.continue_()
+
+    await page.route("**/inbox/static/admin-hours.js", last)
+    await page.goto(hub.url + "/admin#hours")
+    await expect(page.locator("body[data-section=hours]")).to_have_count(1)
+    await expect(page.locator("#hours-form")).to_be_visible()
+    assert before_script == []  # nothing was read before every section's script had run
+    await page.close()

@@ -173,6 +173,9 @@
     }, function () { $('need-login').hidden = false; }).catch(fail);
   }
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
-  else boot();
+  // Deferred scripts run before DOMContentLoaded, and admin.js before the sections' own: booting
+  // at once would read the session and show the address's section before a section's script had
+  // registered it (admin-hours.js, slow to arrive, and the admin was shown the operators).
+  if (document.readyState === 'complete') boot();
+  else document.addEventListener('DOMContentLoaded', boot);
 })();
