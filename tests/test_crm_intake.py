@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import event, select, update
 
-from hub.app import INTAKE, create_app
+from hub.app import INTAKE, REMINDER, SYNC, create_app
 from hub.crm_sync.intake import LeadIntake
 from hub.crm_sync.intake_batch import decide_batch
 from hub.crm_sync.intake_facts import read_facts
@@ -312,6 +312,8 @@ async def test_the_inbound_write_path_runs_no_crm_query(client: TestClient) -> N
     """Storing a customer's message touches no sales table: leads come later, in the intake."""
     admin = await make_operator(client, role="admin")
     channel = await make_api_channel(client, admin)
+    for worker in (INTAKE, SYNC, REMINDER):  # they read sales tables on their own time
+        await client.app[worker].close()
     with recorded_statements(client) as statements:
         for n in range(3):
             await customer_says(client, channel, "Hi", external_id=f"hot{n}")
