@@ -173,18 +173,40 @@ async def test_live_fan_out_to_two_subscribers(make_bus: BusFactory) -> None:
     bus = await make_bus()
     topic = new_topic()
     await bus.publish(topic, {"n": -1})  # published before they subscribe: neither gets it
-    first_sub = bus.subscribe(topic)
-    second_sub = bus.subscribe(topic)
-    first = asyncio.ensure_future(take(first_sub, 10))
-    second = asyncio.ensure_future(take(second_sub, 10))
-    await asyncio.sleep(0.3)  # both have noted where "now" is
-    ids = await publish_many(bus, topic, 10)
-    got_first, got_second = await asyncio.gather(first, second)
+    subs = [bus.subscribe(topic), bus.subscribe(topic)]
+    # Each subscriber notes where "now" is when it starts reading, which a loaded machine may
+    # put off: markers are published until both have one, and only then the events.
+    first_marker = [asyncio.Event(), asyncio.Event()]
+
+    async def after_a_marker(n: int) -> list[Any]:
+        out: list[Any] = []
+        async for eid, payload in subs[n]:
+            if payload == {"n": -1}:
+                return [eid, payload]  # an event from before it subscribed
+            if "marker" in payload:
+                first_marker[n].set()
+            else:
+                out.append((eid, payload))
+            if len(out) == 10:
+                return out
+        return out
+
+    readers = [asyncio.ensure_future(after_a_marker(n)) for n in (0, 1)]
+    async with asyncio.timeout(FRAME_CAP_S):
+        for m in itertools.count():
+            await bus.publish(topic, {"marker": m})
+            marked = asyncio.gather(*(e.wait() for e in first_marker))
+            done, _ = await asyncio.wait([marked], timeout=0.05)
+            if done:
+                break
+            marked.cancel()
+        ids = await publish_many(bus, topic, 10)
+        got_first, got_second = await asyncio.gather(*readers)
     expected = [(i, {"n": n}) for n, i in enumerate(ids)]
     assert got_first == expected
     assert got_second == expected
-    await first_sub.aclose()  # type: ignore[attr-defined]
-    await second_sub.aclose()  # type: ignore[attr-defined]
+    for sub in subs:
+        await sub.aclose()  # type: ignore[attr-defined]
 
 
 async def test_read_after_returns_exactly_the_later_events(make_bus: BusFactory) -> None:
