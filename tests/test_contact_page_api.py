@@ -6,6 +6,7 @@ database (``HUB_GEOIP_DATABASE``) the city and country of his address, kept with
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from aiohttp.test_utils import TestClient
 from hub.app import create_app
 from hub.settings import Settings
 from tests.geoip_db import MOSCOW_IP, UNMAPPED_IP, write_city_database
-from tests.helpers import make_operator, make_team
+from tests.helpers import FRAME_CAP_S, make_operator, make_team
 from tests.test_widget_api import ORIGIN, make_widget_channel, open_visitor, send_over
 
 ANDROID_CHROME = (
@@ -68,10 +69,12 @@ async def test_a_visitor_on_the_site_shows_his_page_browser_and_device(
     assert (await _online(client, outsider, contact_id))[0] == 404
 
     await ws.close()
-    for _ in range(100):  # the tab's close is handled after the socket ends
-        if not (await _online(client, admin, contact_id))[1]:
-            break
-        await asyncio.sleep(0.05)
+    # The tab's close is handled after the socket ends: looked at again until it is.
+    async with asyncio.timeout(FRAME_CAP_S):
+        for _ in itertools.count():
+            if not (await _online(client, admin, contact_id))[1]:
+                break
+            await asyncio.sleep(0.05)
     assert (await _online(client, admin, contact_id))[1] == []
 
 

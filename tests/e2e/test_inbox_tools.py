@@ -89,7 +89,7 @@ async def test_operator_edits_the_contact_card(browser: Any, hub: Hub) -> None:
     assert [e for e in errors if "422" not in e] == []
 
 
-async def until(page: Any, expression: str, timeout_s: float = 5.0) -> None:
+async def until(page: Any, expression: str, timeout_s: float = 30.0) -> None:
     """Poll ``expression`` in the page (the page's CSP forbids wait_for_function's eval)."""
     for _ in range(int(timeout_s / 0.05)):
         if await page.evaluate(expression):
