@@ -16,13 +16,13 @@ from hub.bus import MemoryBus
 from hub.events import EVENTS_TOPIC, Recipients, SessionEnded
 from hub.inbox.auth import Principal
 from hub.inbox.realtime import RealtimeHub
-from tests.helpers import auth, customer_says, login, make_api_channel, make_operator
+from tests.helpers import FRAME_CAP_S, auth, customer_says, login, make_api_channel, make_operator
 from tests.test_inbox_session import OWN, logged_in
 from tests.test_operator_socket import _Collector, connect, is_message, names, recv, recv_until
 
 
 async def expect_closed_4003(ws: aiohttp.ClientWebSocketResponse) -> None:
-    closing = await ws.receive(timeout=5)
+    closing = await ws.receive(timeout=FRAME_CAP_S)
     assert closing.type == WSMsgType.CLOSE, (closing.type, closing.data)
     assert closing.data == 4003
 

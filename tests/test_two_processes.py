@@ -355,7 +355,7 @@ async def test_logout_on_one_process_closes_that_sessions_socket_on_the_other(
 
     async with http.post(f"{a.base}/api/v1/auth/logout", headers=auth(token)) as resp:
         assert resp.status == 200, await resp.text()
-    closing = await ws.receive(timeout=5)
+    closing = await ws.receive(timeout=FRAME_CAP_S)
     assert closing.type == WSMsgType.CLOSE, (closing.type, closing.data)
     assert closing.data == 4003
 
