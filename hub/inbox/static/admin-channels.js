@@ -39,7 +39,11 @@
       tracking: 'Track opens and clicks of the emails operators send (each can still be sent untracked)',
       system_mail: 'Send the hub’s own mail from this mailbox (operators’ invitations, password links)',
       ln_ru: 'Russian', ln_en: 'English', saved: 'Saved', created_ok: 'Created',
-      provider: 'Provider', calls_hint: 'Fill in the secrets your provider has (the others stay empty); the lines to paste in its cabinet are shown once.',
+      provider: 'Provider', calls_hint: 'The lines to paste in the provider\'s cabinet, with the webhook URL, are shown once.',
+      calls_no_secrets: 'This provider signs nothing: the webhook URL, shown once, holds the channel\'s secret.',
+      sec_auth_token: 'Auth Token (Twilio console, Account Info)', sec_api_secret: 'API secret (Settings → API)',
+      sec_api_key_zadarma: 'API key (Settings → API): to fetch call recordings', sec_api_key_mango: 'API key (unique code of the VPBX)',
+      sec_api_salt: 'API salt (signature key of the VPBX)',
       setup_of: 'Paste in the provider\'s cabinet:', answer_within: 'A call ringing this long is missed (seconds; empty: the provider decides)',
       callback_due: 'A call-back task is due after (minutes)',
       new_secrets: 'The provider\'s secrets: fill in only those to change (they are never shown)'
@@ -70,7 +74,11 @@
       tracking: 'Отслеживать открытия и переходы в письмах операторов (каждое можно отправить без отслеживания)',
       system_mail: 'Отправлять письма хаба с этого ящика (приглашения операторов, ссылки для пароля)',
       ln_ru: 'Русский', ln_en: 'Английский', saved: 'Сохранено', created_ok: 'Создано',
-      provider: 'Провайдер', calls_hint: 'Заполните секреты, которые есть у вашего провайдера (остальные оставьте пустыми); строки для его кабинета покажем один раз.',
+      provider: 'Провайдер', calls_hint: 'Строки для кабинета провайдера, с адресом вебхука, покажем один раз.',
+      calls_no_secrets: 'Этот провайдер ничего не подписывает: секрет канала — в адресе вебхука, который покажем один раз.',
+      sec_auth_token: 'Auth Token (консоль Twilio, Account Info)', sec_api_secret: 'Секрет API (Настройки → API)',
+      sec_api_key_zadarma: 'Ключ API (Настройки → API): чтобы забирать записи звонков', sec_api_key_mango: 'Ключ API (уникальный код ВАТС)',
+      sec_api_salt: 'Соль API (ключ подписи ВАТС)',
       setup_of: 'Вставьте в кабинете провайдера:', answer_within: 'Звонок, звонящий дольше, — пропущенный (секунд; пусто — решает провайдер)',
       callback_due: 'Задача «перезвонить» — через (минут)',
       new_secrets: 'Секреты провайдера: заполните только те, что меняете (они не показываются)'
@@ -84,6 +92,32 @@
 
   /** @type {{channels: ApiJson[], types: ApiJson[], editing: number | null, connecting: boolean}} */
   var C = { channels: [], types: [], editing: null, connecting: false };
+
+  /** @type {Array<[string, string]>} the telephony providers (hub/channels/calls/dialects.py) */
+  var PROVIDERS = [['twilio', 'Twilio'], ['zadarma', 'Zadarma'], ['mango', 'Mango Office'], ['sipuni', 'Sipuni'],
+    ['uis', 'UIS / CoMagic'], ['telphin', 'Telphin'], ['calltouch', 'Calltouch']];
+  /**
+   * Each provider's secrets, as its dialect declares them (``secrets=`` in hub/channels/calls,
+   * checked by tests/test_admin_call_secrets.py): the key, its label's text and whether the
+   * channel needs it. A provider not listed signs nothing.
+   * @type {Record<string, Array<[string, string, boolean]>>}
+   */
+  var CALL_SECRETS = {
+    twilio: [['auth_token', 'sec_auth_token', true]],
+    zadarma: [['api_secret', 'sec_api_secret', true], ['api_key', 'sec_api_key_zadarma', false]],
+    mango: [['api_key', 'sec_api_key_mango', true], ['api_salt', 'sec_api_salt', true]]
+  };
+  /** The provider's secret inputs, labelled in the admin's words.
+   * @param {string} provider @param {boolean} connecting whether the channel is being connected (its required ones are then asked) */
+  function secretFields(provider, connecting) {
+    return (CALL_SECRETS[provider] || []).map(function (s) {
+      var node = input('', 'password', s[0]);
+      node.required = connecting && s[2];
+      node.autocomplete = 'off';
+      node.setAttribute('data-secret', '');
+      return { input: node, field: H.field(t(s[1]), node) };
+    });
+  }
 
   function load() {
     return Promise.all([H.api('GET', '/api/v1/channels'), H.api('GET', '/api/v1/channel-types')]).then(function (all) {
@@ -146,17 +180,22 @@
     if (type === 'telegram') box.appendChild(H.field(t('bot_token'), input('', 'password', 'token')));
     if (type === 'api') box.appendChild(H.field(t('callback_url'), input('', 'url', 'callback_url')));
     if (type === 'calls') {
-      /** @type {Array<[string, string]>} */
-      var providers = [['twilio', 'Twilio'], ['zadarma', 'Zadarma'], ['mango', 'Mango Office'], ['sipuni', 'Sipuni'],
-        ['uis', 'UIS / CoMagic'], ['telphin', 'Telphin'], ['calltouch', 'Calltouch']];
-      box.appendChild(H.field(t('provider'), select(providers, 'twilio', 'provider')));
+      var provider = select(PROVIDERS, 'twilio', 'provider');
+      box.appendChild(H.field(t('provider'), provider));
       var keys = el('div', 'row');
-      /* Each provider's own secrets: Twilio's auth token, Zadarma's API secret and key (the
-       * key fetches recordings), Mango's key and salt. */
-      [['auth_token', 'Twilio: Auth Token'], ['api_secret', 'Zadarma: API secret'], ['api_key', 'Zadarma, Mango: API key'],
-        ['api_salt', 'Mango: API salt']].forEach(function (k) { keys.appendChild(H.field(k[1], input('', 'password', k[0]))); });
+      keys.id = 'call-secrets';
+      var hint = el('p', 'muted small');
+      var showSecrets = function () {
+        D.clear(keys);
+        var fields = secretFields(provider.value, true);
+        fields.forEach(function (f) { keys.appendChild(f.field); });
+        keys.hidden = !fields.length;
+        hint.textContent = fields.length ? t('calls_hint') : t('calls_no_secrets');
+      };
+      provider.addEventListener('change', showSecrets);
+      showSecrets();
       box.appendChild(keys);
-      box.appendChild(el('p', 'muted small', t('calls_hint')));
+      box.appendChild(hint);
     }
     if (type === 'email') {
       var row = el('div', 'row');
@@ -184,7 +223,10 @@
     if (type === 'api' && v('callback_url')) body.callback_url = v('callback_url');
     if (type === 'calls') {
       body.provider = v('provider');
-      ['auth_token', 'api_secret', 'api_key', 'api_salt'].forEach(function (k) { if (v(k)) body[k] = v(k); });
+      D.all('#call-secrets input[data-secret]').forEach(function (node) {
+        var secret = /** @type {HTMLInputElement} */ (node);
+        if (secret.value) body[secret.name] = secret.value;
+      });
     }
     if (type === 'email') {
       body.address = v('address');
@@ -378,20 +420,21 @@
       return function () { return { callback_url: url.value || null, auto_leads: leads.input.checked }; };
     }
     if (ch.type === 'calls') {
-      form.appendChild(el('div', '', t('provider') + ': ' + cfg.provider));
+      var named = PROVIDERS.filter(function (pr) { return pr[0] === cfg.provider; })[0];
+      form.appendChild(el('div', '', t('provider') + ': ' + (named ? named[1] : cfg.provider)));
       var within = input(cfg.answer_within_s === null || cfg.answer_within_s === undefined ? '' : String(cfg.answer_within_s), 'number', 'answer_within_s');
       var due = input(String(cfg.callback_due_minutes), 'number', 'callback_due_minutes');
       var row = el('div', 'row');
       row.appendChild(H.field(t('answer_within'), within));
       row.appendChild(H.field(t('callback_due'), due));
       form.appendChild(row);
-      /** @type {Record<string, string[]>} the secrets each provider has (hub/channels/calls) */
-      var secretsOf = { twilio: ['auth_token'], zadarma: ['api_secret', 'api_key'], mango: ['api_key', 'api_salt'] };
-      var secretInputs = (secretsOf[cfg.provider] || []).map(function (k) { return input('', 'password', k); });
-      if (secretInputs.length) {
+      var secrets = secretFields(cfg.provider, false);
+      var secretInputs = secrets.map(function (f) { return f.input; });
+      if (secrets.length) {
         var keys = el('div', 'row');
-        secretInputs.forEach(function (i) { keys.appendChild(H.field(i.name, i)); });
-        form.appendChild(H.field(t('new_secrets'), keys));
+        secrets.forEach(function (f) { keys.appendChild(f.field); });
+        form.appendChild(el('p', 'muted small', t('new_secrets')));
+        form.appendChild(keys);
       }
       form.appendChild(leads.label);
       return function () {
