@@ -64,6 +64,7 @@ async def test_qualify_then_drag_the_deal_across_the_board(browser: Any, hub: Hu
     await expect(new.locator(".card")).to_have_count(1)
     await expect(new.locator(".col-count")).to_contain_text("1 сделка")
     await expect(new.locator(".col-count")).to_contain_text("150")
+    await expect(page.locator("#board-total")).to_have_text("1 открытая сделка")
     await expect(card).to_contain_text("Мария Иванова")
     await expect(page.locator("#tasks-btn")).to_have_text("Задачи: 1 · 1 просрочено")
     await page.click("#tasks-btn")
@@ -94,6 +95,8 @@ async def test_qualify_then_drag_the_deal_across_the_board(browser: Any, hub: Hu
     await page.select_option("#reason-form [name=preset]", "Too expensive")
     await page.click("#reason-form button[type=submit]")
     await expect(column(page, "Проиграна").locator(".card")).to_contain_text("Дорого")
+    # Shown in its column, but no longer open work.
+    await expect(page.locator("#board-total")).to_have_text("0 открытых сделок")
     stored = await hub.call("GET", f"/api/v1/deals/{deal['id']}")
     assert (stored["status"], stored["lost_reason"]) == ("lost", "Too expensive")
     assert stored["lost_stage_id"] == deal["stage_id"]

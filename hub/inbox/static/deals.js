@@ -26,7 +26,8 @@
       overdue_n: 'overdue', no_tasks: 'No open tasks', title: 'Title', amount: 'Amount',
       currency: 'Currency', stage: 'Stage', due_at: 'Due',
       // n deals, by the language's plural rule (Intl.PluralRules: one, few, many, other)
-      deals_one: '{n} deal', deals_other: '{n} deals'
+      deals_one: '{n} deal', deals_other: '{n} deals',
+      open_one: '{n} open deal', open_other: '{n} open deals'
     },
     ru: {
       board: 'Сделки', inbox: '← Входящие', pipeline: 'Воронка', owner: 'Ответственный',
@@ -45,7 +46,8 @@
       created: 'создана', open_tasks: 'Задачи', overdue_n: 'просрочено',
       no_tasks: 'Открытых задач нет', title: 'Название', amount: 'Сумма', currency: 'Валюта',
       stage: 'Этап', due_at: 'Срок',
-      deals_one: '{n} сделка', deals_few: '{n} сделки', deals_many: '{n} сделок', deals_other: '{n} сделки'
+      deals_one: '{n} сделка', deals_few: '{n} сделки', deals_many: '{n} сделок', deals_other: '{n} сделки',
+      open_one: '{n} открытая сделка', open_few: '{n} открытые сделки', open_many: '{n} открытых сделок', open_other: '{n} открытой сделки'
     }
   };
 
@@ -80,10 +82,11 @@
     if (selected) o.selected = true;
     select.appendChild(o);
   }
-  /** @param {number} n */
-  function dealsCount(n) {
-    var key = 'deals_' + new Intl.PluralRules(S.lang).select(n);
-    return t(TEXTS[S.lang][key] ? key : 'deals_other', { n: n });
+  /** @param {number} n @param {string} [what] 'deals' or 'open' (the open ones) */
+  function dealsCount(n, what) {
+    var of = what || 'deals';
+    var key = of + '_' + new Intl.PluralRules(S.lang).select(n);
+    return t(TEXTS[S.lang][key] ? key : of + '_other', { n: n });
   }
   /** @param {string} amount @param {string} currency */
   function money(amount, currency) {
@@ -239,24 +242,24 @@
     clear(board);
     var p = pipeline();
     if (!p) return;
-    var count = 0;
+    var open = 0; /* the open stages' totals: the board's won and lost columns are not open work */
     p.stages.forEach(/** @param {ApiJson} st */ function (st) {
       var col = el('section', 'column col-' + st.kind);
       col.setAttribute('data-stage', String(st.id));
       var head = el('div', 'col-head');
       head.appendChild(el('strong', '', known(st.name)));
       var total = S.totals[st.id];
+      if (st.kind === 'open' && total) open += total.count;
       head.appendChild(el('span', 'muted small col-count', dealsCount(total ? total.count : 0) + ' · ' + sumText(total)));
       col.appendChild(head);
       var list = el('ul', 'col-cards');
       S.deals.filter(function (d) { return d.stage_id === st.id; }).forEach(function (d) {
         list.appendChild(card(d));
-        if (d.status === 'open') count += 1;
       });
       col.appendChild(list);
       board.appendChild(col);
     });
-    $('board-total').textContent = dealsCount(count);
+    $('board-total').textContent = dealsCount(open, 'open');
   }
   /** @param {number} id @returns {ApiJson} the deal on the board, or null */
   function dealById(id) {
