@@ -88,7 +88,8 @@
     if (!list || !list.length) return t('none');
     return list.map(function (a) {
       var parts = a.amount.split('.');
-      return number(parts[0]) + (S.lang === 'ru' ? ',' : '.') + parts[1] + '\u00a0' + a.currency;
+      /* A plain space before the currency: a narrow card wraps there, not inside "RUB". */
+      return number(parts[0]) + (S.lang === 'ru' ? ',' : '.') + parts[1] + ' ' + a.currency;
     }).join(' + ');
   }
   /** @param {number | null | undefined} s seconds */
