@@ -12,7 +12,7 @@ from hub.http import CTX
 from hub.inbox.actions import receive_message
 from tests.e2e.conftest import Hub
 from tests.e2e.pw import expect
-from tests.e2e.test_inbox import api_channel, open_inbox, person, row, shot
+from tests.e2e.test_inbox import api_channel, customer_says, open_inbox, person, row, shot
 from tests.test_api_channel import wait_for
 
 #: A 1x1 transparent GIF: what a tracking pixel answers.
@@ -88,4 +88,46 @@ async def test_a_call_and_an_email_in_the_conversation(browser: Any, hub: Hub) -
 
     await wait_for(image_fetched)
     await shot(page, "inbox-call-email-ru.png")
+    assert errors == []
+
+
+async def test_a_call_takes_notes_only_and_the_next_chat_takes_replies_again(
+    browser: Any, hub: Hub
+) -> None:
+    """A calls channel takes no replies (its type says so): its conversation opens the composer
+    on an internal note with the reply switched off and a word why; an operator who opens a
+    chat next replies there again, as before the call."""
+    anna = await person(hub, "Anna Smirnova", "admin")
+    chat = await api_channel(hub, "Site chat")
+    await customer_says(hub, chat, "Здравствуйте!", external_id="olga", name="Ольга")
+    line = await hub.call(
+        "POST", "/api/v1/channels", 201, json={"type": "calls", "name": "Ads", "provider": "sipuni"}
+    )
+    path = next(x for x in line["setup"] if "/webhooks/calls/" in x).split("/webhooks/calls/")[1]
+    url = f"{hub.url}/webhooks/calls/{path}"
+    start = {"event": "1", "call_id": "e2e.1", "src_num": "89161234567", "dst_num": "74951234567"}
+    async with hub.http.post(url, data={**start, "timestamp": "1741955405"}) as resp:
+        assert resp.status == 200, await resp.text()
+    page, errors = await open_inbox(browser, hub, anna, lang="ru")
+    await page.click("[data-assignee=all]")
+    composer = page.locator("#composer")
+    reply = page.locator("#mode-reply")
+
+    await row(page, "+79161234567").click()
+    await expect(page.locator("#messages .item-call")).to_be_visible()
+    await expect(composer).to_have_class("composer note-mode")
+    await expect(reply).to_be_disabled()
+    await expect(page.locator("#mode-hint")).to_contain_text("В этот канал не ответить (звонок)")
+    await page.fill("#body", "Перезвонить после обеда")
+    await page.click("#send")
+    await expect(page.locator("#messages .msg.private")).to_contain_text("Перезвонить после обеда")
+    await page.keyboard.press("Escape")
+    await page.locator("body").press("r")  # the reply shortcut: still a note
+    await expect(composer).to_have_class("composer note-mode")
+
+    await row(page, "Ольга").click()
+    await expect(page.locator("#conv-name")).to_have_text("Ольга")
+    await expect(composer).to_have_class("composer reply-mode")
+    await expect(reply).to_be_enabled()
+    await expect(page.locator("#mode-hint")).to_have_text("Клиент увидит этот ответ")
     assert errors == []

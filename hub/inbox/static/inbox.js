@@ -25,6 +25,7 @@
       send_hint: 'Enter sends · Shift+Enter new line',
       reply_hint: 'The customer will see this reply',
       note_hint: 'Only operators see internal notes',
+      no_replies_hint: 'This channel takes no replies (a call): write a note for the team, call the customer back or write to him in another channel',
       reply_placeholder: 'Write a reply to the customer…',
       note_placeholder: 'Write an internal note (the customer never sees it)…',
       first_touch: 'First touch', last_touch: 'Last touch',
@@ -61,6 +62,7 @@
       add_note: 'Добавить заметку', send_hint: 'Enter — отправить · Shift+Enter — новая строка',
       reply_hint: 'Клиент увидит этот ответ',
       note_hint: 'Внутренние заметки видят только операторы',
+      no_replies_hint: 'В этот канал не ответить (звонок): напишите заметку для команды, перезвоните клиенту или напишите ему в другом канале',
       reply_placeholder: 'Напишите ответ клиенту…',
       note_placeholder: 'Внутренняя заметка (клиент её не увидит)…',
       first_touch: 'Первый визит', last_touch: 'Последний визит',
@@ -118,7 +120,8 @@
    *   conv: ApiJson, hasEarlier: boolean, earlierButton: HTMLElement | null,
    *   channels: Record<string, ApiJson>, operators: ApiJson[], teams: ApiJson[],
    *   lastEventId: string | null, ws: WebSocket | null, backoff: number,
-   *   reconnectTimer: number | undefined, typingTimer: number | undefined, titleCount: number
+   *   reconnectTimer: number | undefined, typingTimer: number | undefined, titleCount: number,
+   *   modeForced: boolean
    * }} State
    */
   /** @type {State} */
@@ -129,7 +132,7 @@
     earlierButton: null, contact: null,
     channels: {}, operators: [], teams: [], lastEventId: null, ws: null, backoff: 1000,
     reconnectTimer: undefined, loggedIn: false, liveDuringLoad: null, fetching: {}, mode: 'reply',
-    typingTimer: undefined, listSeq: 0, titleCount: 0
+    typingTimer: undefined, listSeq: 0, titleCount: 0, modeForced: false
   };
 
   /** @param {string} key @param {Record<string, string | number>} [vars] */
@@ -558,6 +561,11 @@
     show($('act-resolve'), c.status !== 'resolved');
     show($('act-reopen'), c.status !== 'open');
     show($('act-snooze'), c.status !== 'resolved');
+    /* A call takes notes only; back in a conversation that takes replies, replying is the default
+     * again if only the call had switched to notes. */
+    if (!canReply()) { if (S.mode !== 'note') S.modeForced = true; setMode('note'); }
+    else if (S.modeForced) { S.modeForced = false; setMode('reply'); }
+    else setMode(S.mode);
   }
   /** @param {Date} d */
   function dayLabel(d) {
@@ -697,17 +705,25 @@
   }
 
   /* ---------- composer & actions ---------- */
+  /** Whether the open conversation's channel takes replies (a call does not: D.channelCan). */
+  function canReply() {
+    var c = S.conv;
+    return !c || !c.channel || D.channelCan(c.channel.type, 'replies');
+  }
   /** @param {string} mode */
   function setMode(mode) {
+    var replies = canReply();
+    if (mode === 'reply' && !replies) mode = 'note';
     S.mode = mode;
     var form = $('composer');
+    $('mode-reply', HTMLButtonElement).disabled = !replies;
     form.classList.toggle('note-mode', mode === 'note');
     form.classList.toggle('reply-mode', mode !== 'note');
     var buttons = form.querySelectorAll('[data-mode]');
     for (var i = 0; i < buttons.length; i++) {
       buttons[i].setAttribute('aria-pressed', buttons[i].getAttribute('data-mode') === mode ? 'true' : 'false');
     }
-    $('mode-hint').textContent = mode === 'note' ? t('note_hint') : t('reply_hint');
+    $('mode-hint').textContent = !replies ? t('no_replies_hint') : mode === 'note' ? t('note_hint') : t('reply_hint');
     $('body', HTMLTextAreaElement).placeholder = mode === 'note' ? t('note_placeholder') : t('reply_placeholder');
     $('send').textContent = mode === 'note' ? t('add_note') : t('send');
   }
