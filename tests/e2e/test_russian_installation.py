@@ -314,3 +314,16 @@ async def test_a_390px_phone_scrolls_no_page_sideways(browser: Any, hub: Hub) ->
         await page.wait_for_selector(ready, state="attached")
         await fits(page)
     assert errors == []
+
+
+async def test_a_1280px_laptop_shows_the_whole_russian_header(browser: Any, hub: Hub) -> None:
+    """An admin's header in Russian holds every link an admin has; on a 1280 px laptop it did
+    not fit one line and pushed «Выйти» off the screen: it wraps instead."""
+    anna = await person(hub, "Анна Смирнова", "admin")
+    page, errors = await log_in(browser, hub, anna, {"width": 1280, "height": 800})
+    logout = page.locator("#logout")
+    await expect(logout).to_have_text("Выйти")
+    await expect(page.locator("#admin-link")).to_be_visible()
+    await expect(logout).to_be_in_viewport(ratio=1)
+    await fits(page)
+    assert errors == []
