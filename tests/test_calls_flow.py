@@ -20,8 +20,11 @@ from hub.app import CALL_SWEEP, create_app
 from hub.channels.call_event import CallEvent
 from hub.channels.calls.keys import CALLS
 from hub.channels.widget.models import WidgetVisitor
+from hub.crm_sync.call_tracking import CallPolicy, follow_up
+from hub.crm_sync.models import ContactMerge
 from hub.crm_sync.tasks import callback_task
 from hub.http import CTX
+from hub.inbox.call_fold import Folded
 from hub.inbox.item_models import CallItem, CallPending
 from hub.inbox.models import Contact
 from hub.settings import Settings
@@ -127,6 +130,38 @@ async def test_a_missed_call_is_a_task_closed_by_the_next_answered_call(
     assert (line["tracking_number"], line["answered"], line["missed"]) == ("+74951234567", 1, 2)
     assert report["callbacks"]["missed"] == 2 and report["callbacks"]["called_back"] == 1
     assert report["callbacks"]["median_s"] is not None
+
+
+async def test_a_missed_calls_task_goes_to_the_contact_the_caller_was_merged_into(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """A new caller with the phone of a known chat customer is merged into him by the intake
+    while the call rings. A hangup folded just before that merge names the merged-away contact;
+    its task, written after, must be the surviving contact's, on his open deal (seen running:
+    the merge came 50 ms after the fold, and the task was left where no card shows it)."""
+    admin = await make_operator(client, role="admin")
+    api = await make_api_channel(client, admin)
+    chat = await customer_says(client, api, "Здравствуйте", phone="8 (916) 123-45-67")
+    await run_intake(client)
+    kept = chat["conversation"]["contact_id"]
+    resp = await client.post("/api/v1/deals", json={"contact_id": kept}, headers=admin.headers)
+    assert resp.status == 201, await resp.text()
+    deal_id = (await resp.json())["id"]
+    ch = await connect(client, admin.headers, "sipuni", callback_operator_id=admin.id)
+    assert (await send(client, sipuni(ch, "1", "merged-1", timestamp="1741955405"))).status == 200
+    await run_intake(client)  # the caller's new contact is merged into the chat's
+    ctx = client.app[CTX]
+    [merged] = (
+        await ctx.read(
+            lambda s: s.scalars(select(ContactMerge.merged_id).where(ContactMerge.kept_id == kept))
+        )
+    ).all()
+    [call] = await messages(client, admin, ch)
+    missed = {"from": CALLER, "direction": "inbound", "status": "missed"}
+    folded = Folded("changed", call["id"], call["conversation_id"], merged, None, "ringing", missed)
+    await follow_up(ctx, CallPolicy(callback_operator_id=admin.id), [folded])
+    [task] = [t for t in await tasks(client, admin) if t["title"] == f"Call back {CALLER}"]
+    assert (task["contact_id"], task["deal_id"]) == (kept, deal_id)
 
 
 async def test_a_first_call_is_a_lead_from_its_tracking_number_joined_to_the_chat_contact(

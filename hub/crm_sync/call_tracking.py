@@ -31,6 +31,7 @@ from hub.crm_sync.tasks import add_callback_task, callback_title
 from hub.db import utcnow
 from hub.events import Event, Recipients, TaskUpdated
 from hub.inbox.call_fold import CallIn, Folded, FoldWrites
+from hub.inbox.contacts import surviving_contact
 from hub.inbox.inbound_sql import BatchSql
 
 UNANSWERED = ("missed", "busy")
@@ -192,15 +193,19 @@ async def _add_task(
     session: AsyncSession, policy: CallPolicy, done: Folded, now: datetime, events: list[Event]
 ) -> None:
     assert done.contact_id is not None and done.call is not None
+    # The fold read the caller's contact; the lead intake may have merged it into another since
+    # (a new caller with a known customer's phone): the task is the surviving contact's.
+    contact = await surviving_contact(session, done.contact_id)
+    contact_id = done.contact_id if contact is None else contact.id
     deal_id = await session.scalar(
         select(Deal.id)
-        .where(Deal.contact_id == done.contact_id, Deal.status == DealStatus.OPEN.value)
+        .where(Deal.contact_id == contact_id, Deal.status == DealStatus.OPEN.value)
         .order_by(Deal.id.desc())
         .limit(1)
     )
     task = await add_callback_task(
         session,
-        contact_id=done.contact_id,
+        contact_id=contact_id,
         phone=str(done.call["from"]),
         assignee_id=done.assignee_id or policy.callback_operator_id,
         deal_id=deal_id,

@@ -46,7 +46,7 @@ async def find_or_create_identity(
     changed = False
     if identity is None or contact is None:
         changed = True
-        contact = await _joined_contact(session, inbound.join_contact_id)
+        contact = await surviving_contact(session, inbound.join_contact_id)
         if contact is None:
             contact = Contact(name=who.name or "", attributes={})
             session.add(contact)
@@ -100,8 +100,9 @@ def _follows_channel(contact: Contact, inbound: InboundMessage) -> bool:
     return bool(contact.name == (contact.attributes or {}).get(key))
 
 
-async def _joined_contact(session: AsyncSession, contact_id: int | None) -> Contact | None:
-    """The contact a new identity joins, following merges to the surviving contact."""
+async def surviving_contact(session: AsyncSession, contact_id: int | None) -> Contact | None:
+    """The contact ``contact_id`` is now, following merges to the one that survived them: what
+    a new identity joins, and what a row made for a contact read before a merge belongs to."""
     seen: set[int] = set()
     while contact_id is not None and contact_id not in seen:
         seen.add(contact_id)
