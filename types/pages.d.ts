@@ -73,6 +73,8 @@ interface HubLocaleApi {
   /** A moment as a datetime-local value on the company's wall clock. */
   toWall(d: Date): string;
   errorText(code: string | undefined, status: number | undefined, message: string, lang: Lang): string;
+  /** A task's title in the language: the hub's own «Call back <phone>» told in Russian too. */
+  taskTitle(task: ApiJson, lang: Lang): string;
   /** A channel type's name in the language (its registration's title for other types). */
   channelType(type: string, lang: Lang): string;
   /** A touch's or visitor's city and country ("Moscow, Russia"), '' when not known. */

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from hub.app import INTAKE
+from hub.crm_sync.tasks import callback_task
+from hub.http import CTX
 from tests.e2e.conftest import Hub
 from tests.e2e.pw import expect
 from tests.e2e.test_inbox import api_channel, customer_says, open_inbox, person, row, shot
@@ -129,4 +131,28 @@ async def test_reject_a_lead_as_spam(browser: Any, hub: Hub) -> None:
     leads = (await hub.call("GET", "/api/v1/leads?status=rejected"))["items"]
     assert [(x["id"], x["reject_reason"]) for x in leads] == [(lead["id"], "spam")]
     assert (await hub.call("GET", "/api/v1/deals"))["items"] == []
+    assert errors == []
+
+
+async def test_a_call_back_task_in_russian_links_to_its_contact(browser: Any, hub: Hub) -> None:
+    """The hub titles the tasks it makes «Call back <phone>»: a Russian operator reads
+    «Перезвонить <phone>», and one on no deal links to the caller's card."""
+    manager = await person(hub, "Мария Иванова", "manager")
+    channel = await api_channel(hub, "Сайт")
+    said = await customer_says(hub, channel, "Перезвоните мне", name="Пётр")
+    made = await callback_task(
+        hub.app[CTX], conversation_id=said["conversation"]["id"], phone="+79161234567"
+    )
+    assert made is not None and made["title"] == "Call back +79161234567"
+    page, errors = await open_inbox(browser, hub, manager, lang="ru")
+    await page.click("a[href='/inbox/deals']")
+    await expect(page.locator("#board-pane")).to_be_visible()
+    await page.click("#tasks-btn")
+    link = page.locator("#my-tasks a", has_text="Перезвонить +79161234567")
+    await expect(link).to_have_attribute(
+        "href", f"/inbox/contacts/{said['conversation']['contact_id']}"
+    )
+    await link.click()
+    await expect(page.locator("body[data-contact-page]")).to_have_count(1)
+    await expect(page.locator("#contact-page")).to_contain_text("Перезвонить +79161234567")
     assert errors == []

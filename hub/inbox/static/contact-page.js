@@ -145,7 +145,7 @@
       H.clear(list);
       d.items.forEach(/** @param {ApiJson} task */ function (task) {
         var li = H.el('li', 'task-item' + (task.overdue ? ' overdue' : '') + (task.status === 'done' ? ' done' : ''));
-        li.appendChild(H.el('span', '', task.title));
+        li.appendChild(H.el('span', '', window.HubLocale.taskTitle(task, lang())));
         var note = task.status === 'done' ? H.t('cp_done')
           : task.due_at ? H.t('cp_due', { when: H.when(task.due_at) }) + (task.overdue ? ' · ' + H.t('cp_overdue') : '') : '';
         if (note) li.appendChild(H.el('span', 'muted small', note));

@@ -179,12 +179,12 @@
     (S.tasks || []).forEach(function (tk) {
       var li = el('li');
       li.appendChild(el('span', 'when' + (tk.overdue ? ' overdue' : ''), tk.due_at ? when(tk.due_at) : ''));
-      if (tk.deal_id) {
-        var a = el('a', 'link', tk.title);
-        a.href = '/inbox/deals/' + tk.deal_id;
+      if (tk.deal_id || tk.contact_id) { /* its deal, else its contact's card (a call back) */
+        var a = el('a', 'link', window.HubLocale.taskTitle(tk, S.lang));
+        a.href = tk.deal_id ? '/inbox/deals/' + tk.deal_id : '/inbox/contacts/' + tk.contact_id;
         li.appendChild(a);
       } else {
-        li.appendChild(el('span', '', tk.title));
+        li.appendChild(el('span', '', window.HubLocale.taskTitle(tk, S.lang)));
       }
       var done = el('button', '', t('done'));
       done.type = 'button';
@@ -413,7 +413,7 @@
     tasks.filter(function (tk) { return tk.status === 'open'; }).forEach(function (tk) {
       var li = el('li');
       li.appendChild(el('span', 'when', tk.due_at ? when(tk.due_at) : ''));
-      li.appendChild(el('span', '', tk.title));
+      li.appendChild(el('span', '', window.HubLocale.taskTitle(tk, S.lang)));
       if (tk.overdue) li.appendChild(el('span', 'overdue', t('overdue')));
       var done = el('button', '', t('done'));
       done.type = 'button';

@@ -118,8 +118,14 @@
   /* The channel types' names people use; a type not here keeps its registration's title. */
   /** @type {Texts} */
   var TYPES = {
-    en: { widget: 'Website chat', telegram: 'Telegram', email: 'Email', api: 'API' },
-    ru: { widget: 'Чат на сайте', telegram: 'Telegram', email: 'Почта', api: 'API' }
+    en: { widget: 'Website chat', telegram: 'Telegram', email: 'Email', api: 'API', calls: 'Calls' },
+    ru: { widget: 'Чат на сайте', telegram: 'Telegram', email: 'Почта', api: 'API', calls: 'Звонки' }
+  };
+  /* The words of the tasks the hub makes itself (taskTitle). */
+  /** @type {Texts} */
+  var TASKS = {
+    en: { call_back: 'Call back' },
+    ru: { call_back: 'Перезвонить' }
   };
   /** @param {string} type @param {Lang} lang */
   function channelType(type, lang) {
@@ -256,10 +262,24 @@
     return status >= 500 ? table.http_503 : table.http_400;
   }
 
+  /**
+   * A task's title in the operator's language: the hub titles the "call back" tasks it makes
+   * itself «Call back <phone>» (hub.crm_sync.tasks.callback_title, which also keeps one request
+   * from making two); an operator's own titles are shown as he wrote them.
+   * @param {ApiJson} task @param {Lang} lang
+   */
+  function taskTitle(task, lang) {
+    var title = String(task.title || '');
+    var prefix = TASKS.en.call_back + ' ';
+    if (task.kind !== 'callback' || title.indexOf(prefix) !== 0) return title;
+    return (TASKS[lang] || TASKS.en).call_back + ' ' + title.slice(prefix.length);
+  }
+
   /** @type {HubLocaleApi} */
   var api = {
     setZone: setZone, loadZone: loadZone, when: when, dayKey: dayKey, fromWall: fromWall, toWall: toWall,
-    errorText: errorText, channelType: channelType, place: place, creditLink: creditLink, zone: function () { return zone; }
+    errorText: errorText, channelType: channelType, place: place, creditLink: creditLink, zone: function () { return zone; },
+    taskTitle: taskTitle
   };
   window.HubLocale = api;
 })();

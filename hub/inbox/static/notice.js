@@ -183,7 +183,7 @@
       var li = H.el('li', 'due-task' + (overdue ? ' overdue' : ''));
       li.setAttribute('data-task', String(task.id));
       var href = taskLink(task);
-      var title = H.el(href ? 'a' : 'span', 'due-title', task.title);
+      var title = H.el(href ? 'a' : 'span', 'due-title', window.HubLocale.taskTitle(task, H.state().lang));
       if (href && title instanceof HTMLAnchorElement) title.href = href;
       li.appendChild(title);
       var when = task.due_at ? new Date(task.due_at).toLocaleTimeString(H.state().lang, { hour: '2-digit', minute: '2-digit' }) : '';
@@ -203,8 +203,8 @@
   /** @param {ApiJson} task */
   function taskDue(task) {
     if (!task) return;
-    H.toast(H.t('task_due') + ': ' + task.title);
-    H.alert(H.t('task_due'), task.title, '', null);
+    H.toast(H.t('task_due') + ': ' + window.HubLocale.taskTitle(task, H.state().lang));
+    H.alert(H.t('task_due'), window.HubLocale.taskTitle(task, H.state().lang), '', null);
     loadTasks();
   }
   H.$('due-list').addEventListener('click', function (ev) {
