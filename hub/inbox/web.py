@@ -53,6 +53,7 @@ STATIC_FILES = {
     "admin-sales.js": "application/javascript; charset=utf-8",
     "admin-routing.js": "application/javascript; charset=utf-8",
     "admin-hours.js": "application/javascript; charset=utf-8",
+    "admin-tracking.js": "application/javascript; charset=utf-8",
     "admin.css": "text/css; charset=utf-8",
     "availability.js": "application/javascript; charset=utf-8",
     "tracking.js": "application/javascript; charset=utf-8",

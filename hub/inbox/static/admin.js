@@ -17,7 +17,7 @@
       admins_only_title: 'Only admins change settings',
       admins_only: 'Your role does not allow it. Ask an admin of your hub to change what you need.',
       nav_operators: 'Operators', nav_teams: 'Teams', nav_channels: 'Channels',
-      nav_pipelines: 'Pipelines', nav_hours: 'Working hours', lang_other: 'Русский',
+      nav_pipelines: 'Pipelines', nav_hours: 'Working hours', nav_tracking: 'Call tracking', lang_other: 'Русский',
       copy: 'Copy', copied: 'Copied', done: 'Done', saved: 'Saved',
       once_note: 'Shown this once: copy it now.'
     },
@@ -26,7 +26,7 @@
       admins_only_title: 'Настройки меняют только администраторы',
       admins_only: 'Ваша роль этого не позволяет. Попросите администратора изменить то, что нужно.',
       nav_operators: 'Операторы', nav_teams: 'Команды', nav_channels: 'Каналы',
-      nav_pipelines: 'Воронки', nav_hours: 'Рабочие часы', lang_other: 'English',
+      nav_pipelines: 'Воронки', nav_hours: 'Рабочие часы', nav_tracking: 'Коллтрекинг', lang_other: 'English',
       copy: 'Копировать', copied: 'Скопировано', done: 'Готово', saved: 'Сохранено',
       once_note: 'Показывается один раз: скопируйте сейчас.'
     }
