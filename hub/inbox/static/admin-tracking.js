@@ -55,6 +55,17 @@
   function changed(said) {
     return load().then(function () { H.toast(t(said)); return H.reload(); });
   }
+  /**
+   * Sends the form's change when submitted, then reads again and draws.
+   * @param {HTMLElement} form @param {HTMLButtonElement} button @param {() => Promise<ApiJson>} send @param {string} said
+   */
+  function onSubmit(form, button, send, said) {
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      button.disabled = true;
+      send().then(function () { return changed(said); }).catch(H.fail).then(function () { button.disabled = false; });
+    });
+  }
   /** @param {string} name @param {string} [type] */
   function input(name, type) {
     var node = el('input');
@@ -109,13 +120,9 @@
     var add = el('button', 'primary', t('tr_add'));
     add.type = 'submit';
     form.appendChild(add);
-    form.addEventListener('submit', function (ev) {
-      ev.preventDefault();
-      add.disabled = true;
-      var body = { number: number.value, source: source.value, medium: medium.value, campaign: campaign.value };
-      H.api('POST', '/api/v1/tracking-numbers', body).then(function () { return changed('tr_added'); })
-        .catch(H.fail).then(function () { add.disabled = false; });
-    });
+    onSubmit(form, add, function () {
+      return H.api('POST', '/api/v1/tracking-numbers', { number: number.value, source: source.value, medium: medium.value, campaign: campaign.value });
+    }, 'tr_added');
     card.appendChild(form);
     box.appendChild(card);
   }
@@ -155,12 +162,7 @@
     var add = el('button', 'primary', t('tr_add'));
     add.type = 'submit';
     form.appendChild(add);
-    form.addEventListener('submit', function (ev) {
-      ev.preventDefault();
-      add.disabled = true;
-      H.api('POST', base + '/numbers', { number: number.value, label: label.value }).then(function () { return changed('tr_added'); })
-        .catch(H.fail).then(function () { add.disabled = false; });
-    });
+    onSubmit(form, add, function () { return H.api('POST', base + '/numbers', { number: number.value, label: label.value }); }, 'tr_added');
     card.appendChild(form);
     var fallback = el('form', 'admin-form');
     fallback.setAttribute('data-pool-default', String(site.id));
@@ -172,12 +174,7 @@
     var save = el('button', '', t('tr_save_default'));
     save.type = 'submit';
     fallback.appendChild(save);
-    fallback.addEventListener('submit', function (ev) {
-      ev.preventDefault();
-      save.disabled = true;
-      H.api('PATCH', base, { default_number: def.value || null }).then(function () { return changed('tr_saved'); })
-        .catch(H.fail).then(function () { save.disabled = false; });
-    });
+    onSubmit(fallback, save, function () { return H.api('PATCH', base, { default_number: def.value || null }); }, 'tr_saved');
     card.appendChild(fallback);
     return card;
   }
