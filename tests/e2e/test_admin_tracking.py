@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.conftest import Hub, screenshot_path
 from tests.e2e.pw import expect
-from tests.e2e.test_admin_area import log_in
+from tests.e2e.test_admin_area import PHONE, log_in, no_sideways_overflow
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -70,6 +70,9 @@ async def test_an_admin_keeps_the_advert_numbers_and_the_sites_pool(hub: Hub, br
     await expect(pool.locator("[data-usage]")).to_contain_text("Занято 0 из 2")
     if path := screenshot_path("admin-tracking-ru.png"):
         await page.screenshot(path=path, full_page=True)
+    await page.set_viewport_size(PHONE)  # on a phone, nothing wider than the screen
+    await no_sideways_overflow(page)
+    await page.set_viewport_size({"width": 1280, "height": 1000})
     read = await hub.call("GET", f"/api/v1/channels/{site['id']}/number-pool")
     assert read["default_number"] == "+74950000000"
     assert [n["number"] for n in read["numbers"]] == ["+74951230011", "+74951230012"]
