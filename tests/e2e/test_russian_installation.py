@@ -318,7 +318,7 @@ async def test_a_390px_phone_scrolls_no_page_sideways(browser: Any, hub: Hub) ->
 
 async def test_a_1280px_laptop_shows_the_whole_russian_header(browser: Any, hub: Hub) -> None:
     """An admin's header in Russian holds every link an admin has; on a 1280 px laptop it did
-    not fit one line and pushed «Выйти» off the screen: it wraps instead."""
+    not fit one line and pushed «Выйти» off the screen: it fits (and would wrap, not overflow)."""
     anna = await person(hub, "Анна Смирнова", "admin")
     page, errors = await log_in(browser, hub, anna, {"width": 1280, "height": 800})
     logout = page.locator("#logout")
@@ -326,4 +326,9 @@ async def test_a_1280px_laptop_shows_the_whole_russian_header(browser: Any, hub:
     await expect(page.locator("#admin-link")).to_be_visible()
     await expect(logout).to_be_in_viewport(ratio=1)
     await fits(page)
+    # One line: the name and role give way below a wide screen; «Выйти» tells them on hover.
+    brand, out = await page.locator(".top .brand").bounding_box(), await logout.bounding_box()
+    assert brand is not None and out is not None
+    assert abs(brand["y"] + brand["height"] / 2 - (out["y"] + out["height"] / 2)) < 4
+    await expect(logout).to_have_attribute("title", "Анна Смирнова · администратор")
     assert errors == []

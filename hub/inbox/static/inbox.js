@@ -264,6 +264,7 @@
   }
   function renderMe() {
     $('me').textContent = S.me.name + ' · ' + t('role_' + S.me.role);
+    $('logout').title = $('me').textContent; /* who is logged in, where the header hides #me */
     var staffOnly = all('[data-staff-only]');
     for (var i = 0; i < staffOnly.length; i++) show(staffOnly[i], S.staff);
     var adminOnly = all('[data-admin-only]');
