@@ -68,6 +68,10 @@ async def test_a_manager_sees_the_seeded_figures(hub: Hub, browser: object) -> N
     # The channel by its name, not its type's code ("telegram").
     await expect(sources.nth(0)).to_contain_text("Telegramyandexwinter2")
     await expect(page.locator("#lost tbody tr")).to_have_count(3)
+    # The calls have a block of their own, not the tracked emails' tail.
+    calls = page.locator(".report-block", has=page.locator("#calls-back"))
+    await expect(calls.locator("h2")).to_have_text("Calls")
+    await expect(calls.locator("#emails")).to_have_count(0)
     if path := screenshot_path("reports-en.png"):
         await page.screenshot(path=path, full_page=True)
     # Russian, as the inbox's language switch left it.
