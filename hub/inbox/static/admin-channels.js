@@ -429,7 +429,6 @@
       row.appendChild(H.field(t('callback_due'), due));
       form.appendChild(row);
       var secrets = secretFields(cfg.provider, false);
-      var secretInputs = secrets.map(function (f) { return f.input; });
       if (secrets.length) {
         var keys = el('div', 'row');
         secrets.forEach(function (f) { keys.appendChild(f.field); });
@@ -440,7 +439,7 @@
       return function () {
         /** @type {Record<string, unknown>} */
         var out = { answer_within_s: within.value ? Number(within.value) : null, callback_due_minutes: Number(due.value) || 0, auto_leads: leads.input.checked };
-        secretInputs.forEach(function (i) { if (i.value) out[i.name] = i.value; });
+        secrets.forEach(function (f) { if (f.input.value) out[f.input.name] = f.input.value; });
         return out;
       };
     }

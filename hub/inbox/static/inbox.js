@@ -562,11 +562,11 @@
     show($('act-resolve'), c.status !== 'resolved');
     show($('act-reopen'), c.status !== 'open');
     show($('act-snooze'), c.status !== 'resolved');
-    /* A call takes notes only; back in a conversation that takes replies, replying is the default
-     * again if only the call had switched to notes. */
-    if (!canReply()) { if (S.mode !== 'note') S.modeForced = true; setMode('note'); }
-    else if (S.modeForced) { S.modeForced = false; setMode('reply'); }
-    else setMode(S.mode);
+    /* A call takes notes only (setMode switches to them); back in a conversation that takes
+     * replies, replying is the default again if only the call had switched to notes. */
+    if (!canReply()) S.modeForced = S.modeForced || S.mode === 'reply';
+    else if (S.modeForced) { S.modeForced = false; S.mode = 'reply'; }
+    setMode(S.mode);
   }
   /** @param {Date} d */
   function dayLabel(d) {
