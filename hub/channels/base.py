@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -50,6 +51,16 @@ class InboundCall:
     duration_s: int = 0
     tracking_number: str | None = None
     recording_url: str | None = None
+    #: A telephony channel's call (``hub.inbox.call_fold``) as its events so far tell it,
+    #: written with the call's row in the same statement: the provider's id of the call, the
+    #: extension that answered, the times, the recording's id, the visit it is attributed to.
+    provider_call_id: str | None = None
+    operator: str | None = None
+    started_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    recording_ref: str | None = None
+    attribution: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

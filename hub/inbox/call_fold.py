@@ -37,7 +37,6 @@ from hub.inbox.call_state import (
     MERGE,
     MERGE_AT_ONCE,
     STATE_COLUMNS,
-    TIMES,
     CallState,
     joined,
     merge_columns,
@@ -167,6 +166,13 @@ def _opening(key: _Key, state: CallState, first: CallIn, contact_id: str) -> Inb
             duration_s=state.duration_s or 0,
             tracking_number=state.tracking_number,
             recording_url=state.recording_url,
+            provider_call_id=key[1],
+            operator=state.operator,
+            started_at=state.started_at,
+            answered_at=state.answered_at,
+            ended_at=state.ended_at,
+            recording_ref=state.recording_ref,
+            attribution=state.attribution,
         ),
     )
 
@@ -230,25 +236,11 @@ def _open(
         for key, state, first in opening
     ]
     written = write_batch(sql, messages, now)
-    rows, gone = [], []
+    gone = []
     for (key, state, _first), done in zip(opening, written, strict=True):
         if done is None:  # the channel is missing or off
             continue
         state.message_id = done.message_id
-        rows.append(
-            (
-                key[0],
-                key[1],
-                state.operator,
-                *(
-                    None if getattr(state, n) is None else sql.time(getattr(state, n))
-                    for n in TIMES
-                ),
-                state.recording_ref,
-                dumps(state.attribution),
-                done.message_id,
-            )
-        )
         if key in waiting:  # folded in above: no longer waiting
             gone.append(key)
         data = state.data()
@@ -268,13 +260,6 @@ def _open(
                 state.recording_url is not None,
                 state.recording_ref,
             )
-    if rows:
-        sql.execute_many(
-            "UPDATE message_calls SET channel_id = ?, provider_call_id = ?, operator = ?,"
-            " started_at = ?, answered_at = ?, ended_at = ?, recording_ref = ?,"
-            " attribution = ?j WHERE message_id = ?",
-            rows,
-        )
     if gone:
         sql.execute_many(
             "DELETE FROM call_pending_events WHERE channel_id = ? AND provider_call_id = ?",

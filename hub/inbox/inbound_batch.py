@@ -285,6 +285,15 @@ def _write_files_and_items(sql: BatchSql, written: list[_Written], now: datetime
                     call.status,
                     call.duration_s,
                     call.recording_url,
+                    item.channel_id if call.provider_call_id is not None else None,
+                    call.provider_call_id,
+                    call.operator,
+                    *(
+                        None if t is None else sql.time(t)
+                        for t in (call.started_at, call.answered_at, call.ended_at)
+                    ),
+                    call.recording_ref,
+                    dumps(dict(call.attribution)),
                 )
             )
             done.item = {"call": new_call_dict(call)}
@@ -304,8 +313,9 @@ def _write_files_and_items(sql: BatchSql, written: list[_Written], now: datetime
     if calls:
         sql.execute_many(
             "INSERT INTO message_calls (message_id, direction, from_number, to_number,"
-            " tracking_number, status, duration_s, recording_url)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " tracking_number, status, duration_s, recording_url, channel_id, provider_call_id,"
+            " operator, started_at, answered_at, ended_at, recording_ref, attribution)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?j)",
             calls,
         )
     if emails:
