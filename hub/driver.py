@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 #: How long closing waits for a lane's thread to stop (its loop ends after the current step).
 _JOIN_S = 5.0
-_LANE_SETTINGS = "SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan"
+LANE_SETTINGS = "SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan"
 
 
 class DriverConnection:
@@ -78,7 +78,7 @@ class DriverConnection:
             return await self._engine.raw_connection()
         raw = await greenlet_spawn(self._lane_pool().connect)
         try:
-            await raw.driver_connection.execute(_LANE_SETTINGS)  # type: ignore[union-attr]
+            await raw.driver_connection.execute(LANE_SETTINGS)  # type: ignore[union-attr]
         except BaseException:
             raw.invalidate()
             raise

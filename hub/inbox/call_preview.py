@@ -114,12 +114,16 @@ def _conversations(sql: BatchSql, ids: list[int]) -> list[tuple[Any, ...]]:
 
 
 #: PostgreSQL: the three steps in one statement (a round trip is the lane's cost there).
+#: ``OFFSET 0`` keeps the later-message test a probe of the call's conversation's messages for
+#: each call: without it PostgreSQL may turn the test into an anti-join, and the lane's plan, made
+#: once on tables it had no statistics for yet, read every customer's message of the database
+#: for each batch (5 ms after 2,500 calls, against 1.2 ms with it, and growing).
 _SET_LINES_AT_ONCE = (
     "WITH up AS (UPDATE conversations AS c SET last_message_preview = d.line"
     " FROM unnest($1::int[], $2::text[], $3::bigint[]) AS d(id, line, message_id)"
     " WHERE c.id = d.id AND c.last_message_preview IS DISTINCT FROM d.line AND NOT EXISTS"
     " (SELECT 1 FROM messages m WHERE m.conversation_id = d.id AND m.id > d.message_id"
-    " AND m.kind IN ('incoming', 'outgoing')) RETURNING c.*)"
+    " AND m.kind IN ('incoming', 'outgoing') OFFSET 0) RETURNING c.*)"
     f" SELECT {_CONVERSATION} FROM up c"
     " JOIN contacts ct ON ct.id = c.contact_id JOIN channels ch ON ch.id = c.channel_id"
 )

@@ -36,7 +36,11 @@ class CallItem(Base):
 
     __tablename__ = "message_calls"
     __table_args__ = (
-        Index("ix_message_calls_provider_call", "channel_id", "provider_call_id", unique=True),
+        # Led by the provider's id: the fold's look-up of a batch's calls is one probe per id
+        # whatever the planner knows of the table (migration 0021).
+        Index("ix_message_calls_provider_call", "provider_call_id", "channel_id", unique=True),
+        # The call sweep's calls still ringing, by when they started.
+        Index("ix_message_calls_status_started", "status", "started_at"),
     )
 
     message_id: Mapped[int] = mapped_column(
@@ -77,7 +81,7 @@ class CallPending(Base):
 
     __tablename__ = "call_pending_events"
     __table_args__ = (
-        Index("ix_call_pending_events_call", "channel_id", "provider_call_id", "kind", unique=True),
+        Index("ix_call_pending_events_call", "provider_call_id", "channel_id", "kind", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
