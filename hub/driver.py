@@ -31,6 +31,13 @@ from 3.1 to 6.4 ms in 1,500 batches. Every statement here finds rows by an index
 sequential scans priced out the one generic plan uses the indexes from the start; measured the
 same way it stayed at 0.9 and 2.6 ms, and a one-message batch costs 0.2 and 0.4 ms.
 Because the settings belong to this lane, its connection is closed, not pooled, when dropped.
+
+The plan a lane makes of a statement is kept for as long as its connection lives, and on a new
+installation it is made on small tables without statistics. So each statement here must find
+its rows by an index whatever the planner knows: a test that can be an index probe by one key
+must have no cheaper-looking way (an index led by another column, an anti-join), or it reads a
+table's every row for every batch, more as the table grows (``tests/test_call_plans.py`` plans
+the call fold's as a lane does).
 """
 
 from __future__ import annotations
