@@ -37,7 +37,13 @@ EXPECTED: dict[str, dict[str, Any]] = {
     },
     "sipuni": {"from": "+79161234567", "to": "+74951234567", "operator": "101"},
     "uis": {"from": "+79161234567", "to": "+74951230001", "operator": "Ivanova Anna"},
-    "telphin": {"from": "+79161234567", "to": "+74951234567", "operator": "101"},
+    "telphin": {
+        "from": "+79161234567",
+        "to": "+74951234567",
+        "operator": "101",
+        # Telphin gives no address for it: its id tells the operator where it is.
+        "recording_ref": "3584709139-3849618a-rec",
+    },
     "calltouch": {
         "from": "+79161234567",
         "to": "+74951234567",

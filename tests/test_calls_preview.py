@@ -121,6 +121,27 @@ def test_the_folds_call_is_the_apis_call() -> None:
     # And what the inbound batch answers for a call it stores.
     new = InboundCall("inbound", "+79161234567", "+74951234567", "missed", 0, None, "https://r")
     assert new_call_dict(new) == call_dict(call_row(7, new))
+    # A call opened by its provider's events, with what they told so far.
+    opened = InboundCall(
+        "inbound",
+        "+79161234567",
+        "+74951234567",
+        "answered",
+        0,
+        provider_call_id="CA1",
+        operator="101",
+        started_at=at,
+        answered_at=at + timedelta(seconds=5),
+        recording_ref="RE1",
+        attribution={"method": "provider", "utm_source": "yandex"},
+    )
+    shown = call_dict(call_row(7, opened, 3))
+    assert new_call_dict(opened) == shown
+    assert (shown["operator"], shown["recording_ref"], shown["attribution"]["utm_source"]) == (
+        "101",
+        "RE1",
+        "yandex",
+    )
 
 
 def test_the_one_statement_merge_reads_each_value_of_the_merge() -> None:

@@ -69,6 +69,7 @@ async def test_a_call_is_stored_evented_listed_and_never_delivered(
         "status": "answered",
         "duration_s": 135,
         "recording_url": "https://pbx.example/rec/1.mp3",
+        "recording_ref": None,
         # What a calls channel folds in from its provider's events (``call_fold``).
         "operator": None,
         "started_at": None,

@@ -135,6 +135,7 @@ class CallState:
             "status": self.status or "ringing",
             "duration_s": self.duration_s or 0,
             "recording_url": self.recording_url,
+            "recording_ref": self.recording_ref,
             "operator": self.operator,
             "started_at": iso(self.started_at),
             "answered_at": iso(self.answered_at),

@@ -61,7 +61,7 @@ def check_item(inbound: InboundMessage) -> None:
 def add_item(session: AsyncSession, message_id: int, inbound: InboundMessage) -> dict[str, Any]:
     """Store the message's call or email; its dicts for the answer and the event."""
     if inbound.call is not None:
-        call = call_row(message_id, inbound.call)
+        call = call_row(message_id, inbound.call, inbound.channel_id)
         session.add(call)
         return {"call": call_dict(call)}
     if inbound.email is not None:
@@ -71,7 +71,8 @@ def add_item(session: AsyncSession, message_id: int, inbound: InboundMessage) ->
     return {}
 
 
-def call_row(message_id: int, call: InboundCall) -> CallItem:
+def call_row(message_id: int, call: InboundCall, channel_id: int | None = None) -> CallItem:
+    """The row of a call as it came in (the inbound batch's insert writes the same values)."""
     return CallItem(
         message_id=message_id,
         direction=call.direction,
@@ -81,6 +82,14 @@ def call_row(message_id: int, call: InboundCall) -> CallItem:
         status=call.status,
         duration_s=call.duration_s,
         recording_url=call.recording_url,
+        channel_id=channel_id if call.provider_call_id is not None else None,
+        provider_call_id=call.provider_call_id,
+        operator=call.operator,
+        started_at=call.started_at,
+        answered_at=call.answered_at,
+        ended_at=call.ended_at,
+        recording_ref=call.recording_ref,
+        attribution=dict(call.attribution),
     )
 
 
@@ -94,6 +103,7 @@ def _call_basics(call: CallItem | InboundCall) -> dict[str, Any]:
         "status": call.status,
         "duration_s": call.duration_s,
         "recording_url": call.recording_url,
+        "recording_ref": call.recording_ref,
     }
 
 
@@ -102,11 +112,11 @@ def new_call_dict(call: InboundCall) -> dict[str, Any]:
     writes its rows itself)."""
     return {
         **_call_basics(call),
-        "operator": None,
-        "started_at": None,
-        "answered_at": None,
-        "ended_at": None,
-        "attribution": {},
+        "operator": call.operator,
+        "started_at": iso(call.started_at),
+        "answered_at": iso(call.answered_at),
+        "ended_at": iso(call.ended_at),
+        "attribution": dict(call.attribution),
     }
 
 

@@ -190,6 +190,10 @@ class CallOut(Out):
         description="The provider's recording; the copy the hub keeps is the message's audio "
         "attachment"
     )
+    recording_ref: str | None = Field(
+        description="The provider's id of the call's recording where it gives no address "
+        "(Telphin; Zadarma and Mango, which the hub fetches by it when it has their API key)"
+    )
     operator: str | None = Field(description="The extension or employee who answered")
     started_at: datetime | None
     answered_at: datetime | None

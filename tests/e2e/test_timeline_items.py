@@ -35,7 +35,13 @@ async def test_a_call_and_an_email_in_the_conversation(browser: Any, hub: Hub) -
             ivan,
             "",
             call=InboundCall(
-                "inbound", "+79161234567", "+74951234567", "answered", 135, "+74957654321"
+                "inbound",
+                "+79161234567",
+                "+74951234567",
+                "answered",
+                135,
+                "+74957654321",
+                recording_ref="3584709139-3849618a-rec",
             ),
         ),
     )
@@ -44,6 +50,7 @@ async def test_a_call_and_an_email_in_the_conversation(browser: Any, hub: Hub) -
     card = page.locator("#messages .item-call")
     await expect(card).to_contain_text("Входящий звонок · отвечен · 2:15")
     await expect(card).to_contain_text("+79161234567 → +74951234567 (через +74957654321)")
+    await expect(card).to_contain_text("Запись хранится у провайдера, ID 3584709139-3849618a-rec")
 
     await receive_message(
         ctx,

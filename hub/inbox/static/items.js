@@ -1,6 +1,7 @@
 // @ts-check
 /* Calls, emails and callback requests in a conversation and on the contact's timeline: a call
- * shows its direction, numbers, how it ended, its length and a link to its recording; an email
+ * shows its direction, numbers, how it ended, its length and a link to its recording (or, for a
+ * recording the hub could not fetch, its id at the provider); an email
  * its subject, sender and recipients above its text, and its formatting on demand in a sandboxed
  * frame (no scripts, no same-origin, the page's own policy: the hub stored it sanitised already);
  * a customer's "call me back" a card with the number to call, the time he chose and when the
@@ -15,6 +16,7 @@
       call_inbound: 'Incoming call', call_outbound: 'Outgoing call', call_answered: 'answered',
       call_missed: 'missed', call_busy: 'busy', call_ringing: 'ringing', call_via: 'via',
       call_hidden: 'hidden number', call_operator: 'answered by {who}', recording: 'Recording',
+      recording_at_provider: 'Recording kept by the provider, id {id}',
       email_from: 'From', email_to: 'To', email_cc: 'Cc', email_formatted: 'Show formatted',
       email_plain: 'Show text', email_images: 'Load images', callback_title: 'Callback request', callback_asked: 'Asked for: {when}',
       callback_due: 'Call at: {time}', callback_asap: 'as soon as possible',
@@ -25,6 +27,7 @@
       call_inbound: 'Входящий звонок', call_outbound: 'Исходящий звонок', call_answered: 'отвечен',
       call_missed: 'пропущен', call_busy: 'занято', call_ringing: 'звонит', call_via: 'через',
       call_hidden: 'скрытый номер', call_operator: 'ответил {who}', recording: 'Запись',
+      recording_at_provider: 'Запись хранится у провайдера, ID {id}',
       email_from: 'От', email_to: 'Кому', email_cc: 'Копия', email_formatted: 'Показать оформление',
       email_plain: 'Показать текст', email_images: 'Загрузить картинки', callback_title: 'Просьба перезвонить', callback_asked: 'Просит: {when}',
       callback_due: 'Позвонить: {time}', callback_asap: 'как можно скорее',
@@ -40,8 +43,8 @@
     return m + ':' + (s < 10 ? '0' : '') + s;
   }
 
-  /** @param {HTMLElement} node @param {ApiJson} call */
-  function callCard(node, call) {
+  /** @param {HTMLElement} node @param {ApiJson} call @param {ApiJson[]} files */
+  function callCard(node, call, files) {
     var card = H.el('div', 'item-call ' + call.status);
     var head = H.t('call_' + call.direction) + ' · ' + H.t('call_' + call.status);
     if (call.status === 'answered') head += ' · ' + duration(call.duration_s);
@@ -59,6 +62,10 @@
       a.rel = 'noopener noreferrer nofollow';
       a.target = '_blank';
       card.appendChild(a);
+    } else if (call.recording_ref && !files.some(function (f) { return f.kind === 'audio'; })) {
+      // A recording the hub could not fetch (Telphin's, or without the provider's API key):
+      // where to find it.
+      card.appendChild(H.el('div', 'item-line', H.t('recording_at_provider', { id: call.recording_ref })));
     }
     node.insertBefore(card, node.querySelector('.body'));
   }
@@ -161,7 +168,7 @@
   }
 
   H.onMessage(function (node, m) {
-    if (m.call) callCard(node, m.call);
+    if (m.call) callCard(node, m.call, m.attachments || []);
     if (m.email) emailHead(node, m.id, m.email);
     if (m.meta && m.meta.type === 'callback_request') callbackCard(node, m.meta);
   });
