@@ -23,7 +23,14 @@ from hub.channels.hooks import ContactRows
 from hub.company_hours import CompanyHours
 from hub.db import make_engine, make_sessionmaker
 from hub.dbhealth import DatabaseHealth
-from hub.events import EVENTS_TOPIC, NEW_CONVERSATIONS_TOPIC, ConversationCreated, Event
+from hub.events import (
+    EVENTS_TOPIC,
+    NEW_CONVERSATIONS_TOPIC,
+    WORKING_HOURS_TOPIC,
+    ConversationCreated,
+    Event,
+    WorkingHoursUpdated,
+)
 from hub.geoip import GeoIP
 from hub.inbox.auth import PasswordHasher
 from hub.inbox.token_check import TokenCheck
@@ -206,10 +213,15 @@ class HubContext:
         if not events:
             return
         try:
-            self.bus.publish_nowait(EVENTS_TOPIC, [event.to_wire() for event in events])
+            wire = [event.to_wire() for event in events]
+            self.bus.publish_nowait(EVENTS_TOPIC, wire)
             created = [e.conversation["id"] for e in events if isinstance(e, ConversationCreated)]
             if created:
                 self.bus.publish_nowait(NEW_CONVERSATIONS_TOPIC, [{"conversation_ids": created}])
                 self.routing_wakeup.set()
+            saved = zip(events, wire, strict=True)
+            hours = [w for e, w in saved if isinstance(e, WorkingHoursUpdated)]
+            if hours:
+                self.bus.publish_nowait(WORKING_HOURS_TOPIC, hours)
         except Exception:
             log.exception("publishing %d events failed", len(events))

@@ -26,6 +26,9 @@ EVENTS_TOPIC = "events"
 #: Only says that conversations were created (``{"conversation_ids": [...]}``), for background
 #: work that wakes on new conversations (the lead intake) without reading every event.
 NEW_CONVERSATIONS_TOPIC = "new-conversations"
+#: Only the company's working-hours saves (``working_hours.updated`` as on the event stream),
+#: for every process's ``HoursFollower``, which then reads no other event.
+WORKING_HOURS_TOPIC = "working-hours"
 
 
 @dataclass(frozen=True, slots=True)

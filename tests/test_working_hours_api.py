@@ -236,3 +236,28 @@ async def test_two_hubs_saving_first_at_once_both_succeed_one_after_the_other(
     await asyncio.wait_for(client.app[HOURS].wait_for(2), CAP_S)
     await asyncio.wait_for(second.app[HOURS].wait_for(2), CAP_S)
     assert client.app[CTX].company.timezone == second.app[CTX].company.timezone
+
+
+async def test_the_hours_travel_on_a_topic_of_their_own(client: Client) -> None:
+    """Every process follows the hours; a message on the event stream is not for it to read:
+    the saves go (also) to the small working-hours topic, and only they."""
+    from hub.events import EVENTS_TOPIC, WORKING_HOURS_TOPIC
+    from tests.helpers import customer_says, make_api_channel
+
+    admin = await make_operator(client, role="admin")
+    bus = client.app[CTX].bus
+    hours_from = await bus.last_id(WORKING_HOURS_TOPIC)
+    channel = await make_api_channel(client, admin)
+    await customer_says(client, channel, "Hello", external_id="topic")
+    body = {"timezone": "Asia/Tokyo", "days": week(mon=[("09:00", "18:00")])}
+    resp = await put(client, admin, body)
+    assert resp.status == 200, await resp.text()
+    await customer_says(client, channel, "Again", external_id="topic")
+
+    on_topic = await bus.read_after(WORKING_HOURS_TOPIC, hours_from)
+    assert [p["event"] for _, p in on_topic] == ["working_hours.updated"]
+    saved = on_topic[0][1]["data"]["working_hours"]
+    assert (saved["timezone"], saved["spec"]) == ("Asia/Tokyo", "mon 09:00-18:00")
+    # The operators' stream carries it as before, among the messages.
+    stream = [p["event"] for _, p in await bus.read_after(EVENTS_TOPIC, "0-0")]
+    assert "working_hours.updated" in stream and "message.created" in stream

@@ -22,7 +22,7 @@ from hub.company_hours import CompanyHours, CompanyTime
 from hub.context import HubContext
 from hub.crm_sync.report_period import DAYS
 from hub.db import utcnow
-from hub.events import EVENTS_TOPIC, Recipients, WorkingHoursUpdated
+from hub.events import WORKING_HOURS_TOPIC, Recipients, WorkingHoursUpdated
 from hub.inbox.auth import Principal
 from hub.inbox.company_models import COMPANY_ROW, CompanySettings
 from hub.inbox.models import Operator
@@ -117,7 +117,9 @@ async def save_working_hours(
 
 
 class HoursFollower:
-    """Keeps ``ctx.company`` in step with the other processes' saves."""
+    """Keeps ``ctx.company`` in step with the other processes' saves, from the bus's small
+    working-hours topic: the whole event stream (every message, a few thousand a second at a
+    burst) is read by the operators' fan-out already."""
 
     def __init__(self, ctx: HubContext) -> None:
         self._ctx = ctx
@@ -130,10 +132,10 @@ class HoursFollower:
         twice changes nothing: versions only go up)."""
         if self._task is not None:
             return
-        after = await self._ctx.bus.last_id(EVENTS_TOPIC)
+        after = await self._ctx.bus.last_id(WORKING_HOURS_TOPIC)
         await load_working_hours(self._ctx)
         self._task = asyncio.create_task(
-            follow(self._ctx.bus, EVENTS_TOPIC, after, self._handle, self._reload),
+            follow(self._ctx.bus, WORKING_HOURS_TOPIC, after, self._handle, self._reload),
             name="working-hours-follower",
         )
 
