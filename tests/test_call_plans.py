@@ -10,45 +10,36 @@ lane makes them, on a freshly migrated database that has never been analysed.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
-from sqlalchemy import make_url
 
-from hub.db import make_engine
 from hub.driver import LANE_SETTINGS
 from hub.inbox.call_fold import _CALLS, _PENDING
 from hub.inbox.call_preview import _SET_LINES_AT_ONCE
 from hub.inbox.inbound_postgres import _numbered
 from hub.migrate import upgrade
 from tests.conftest import ServedServices, require_served
+from tests.test_migrations import _scratch_database
 
 
 @pytest.fixture
-async def lane(served_services: ServedServices | str) -> AsyncIterator[asyncpg.Connection]:
+async def lane(
+    tmp_path: Path, served_services: ServedServices | str
+) -> AsyncIterator[asyncpg.Connection]:
     """A connection with a write lane's settings to a new, migrated, never analysed database."""
     served = require_served(served_services)
-    name = f"{served.database}_p{uuid.uuid4().hex[:6]}"
-    admin = await asyncpg.connect(served.admin_dsn, timeout=10)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = make_url(served.database_url).set(database=name)
-        engine = make_engine(url.render_as_string(hide_password=False))
-        try:
-            await upgrade(engine)
-        finally:
-            await engine.dispose()
-        conn = await asyncpg.connect(served.admin_dsn.rpartition("/")[0] + "/" + name)
+    async with _scratch_database("postgresql", tmp_path, served_services) as engine:
+        await upgrade(engine)
+        name = engine.url.database
+        conn = await asyncpg.connect(served.admin_dsn.rpartition("/")[0] + f"/{name}")
         try:
             await conn.execute(LANE_SETTINGS)
             yield conn
         finally:
             await conn.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def _plan(conn: asyncpg.Connection, sql: str, args: str) -> str:

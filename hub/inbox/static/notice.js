@@ -203,8 +203,9 @@
   /** @param {ApiJson} task */
   function taskDue(task) {
     if (!task) return;
-    H.toast(H.t('task_due') + ': ' + window.HubLocale.taskTitle(task, H.state().lang));
-    H.alert(H.t('task_due'), window.HubLocale.taskTitle(task, H.state().lang), '', null);
+    var title = window.HubLocale.taskTitle(task, H.state().lang);
+    H.toast(H.t('task_due') + ': ' + title);
+    H.alert(H.t('task_due'), title, '', null);
     loadTasks();
   }
   H.$('due-list').addEventListener('click', function (ev) {
