@@ -49,6 +49,17 @@ async def test_a_call_and_an_email_in_the_conversation(browser: Any, hub: Hub) -
     await row(page, "Иван Петров").click()
     card = page.locator("#messages .item-call")
     await expect(card).to_contain_text("Входящий звонок · отвечен · 2:15")
+    # A caller who hides his number: the list says so, not an empty line.
+    await receive_message(
+        ctx,
+        InboundMessage(
+            channel["id"],
+            InboundContact("hidden:CA1"),
+            "",
+            call=InboundCall("inbound", "", "+74951234567", "ringing"),
+        ),
+    )
+    await expect(page.locator("#conv-list")).to_contain_text("📞 скрытый номер · звонит")
     await expect(card).to_contain_text("+79161234567 → +74951234567 (через +74957654321)")
     await expect(card).to_contain_text("Запись хранится у провайдера, ID 3584709139-3849618a-rec")
 

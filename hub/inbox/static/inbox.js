@@ -37,6 +37,7 @@
       enable_notifications: 'Enable notifications', notifications_on: 'Notifications on',
       new_conversation: 'New conversation', today: 'Today', yesterday: 'Yesterday',
       preview_ringing: 'ringing', preview_answered: 'answered', preview_missed: 'missed',
+      preview_hidden: 'hidden number',
       not_delivered: 'not delivered', delivered: 'sent', pending_delivery: 'sending…',
       system: 'System', you: 'you', nothing: '—', error: 'Something went wrong',
       role_operator: 'operator', role_manager: 'manager', role_admin: 'admin',
@@ -74,6 +75,7 @@
       assignee: 'Оператор', enable_notifications: 'Включить уведомления',
       notifications_on: 'Уведомления включены', new_conversation: 'Новый диалог',
       preview_ringing: 'звонит', preview_answered: 'отвечен', preview_missed: 'пропущен',
+      preview_hidden: 'скрытый номер',
       today: 'Сегодня', yesterday: 'Вчера', not_delivered: 'не доставлено',
       delivered: 'отправлено', pending_delivery: 'отправляется…', system: 'Система', you: 'вы',
       nothing: '—', error: 'Что-то пошло не так', role_operator: 'оператор',
@@ -141,14 +143,15 @@
   /**
    * A conversation's line as the list shows it: a call's (hub/inbox/items.py, call_preview:
    * "📞 <number>" ringing, "📞 <number> m:ss" answered, "📵 <number>" missed or busy) with the
-   * call's state in the operator's language; any other line as it is.
+   * call's state in the operator's language, and a hidden number said so; any other line as
+   * it is.
    * @param {string} line
    */
   function previewText(line) {
     var call = /^(📞|📵) (\S*)( \d+:\d\d)?$/.exec(line);
     if (!call) return line;
     var state = call[1] === '📵' ? 'preview_missed' : call[3] ? 'preview_answered' : 'preview_ringing';
-    return line + ' · ' + t(state);
+    return call[1] + ' ' + (call[2] || t('preview_hidden')) + (call[3] || '') + ' · ' + t(state);
   }
 
   /* ---------- language ---------- */
