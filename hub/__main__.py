@@ -12,8 +12,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    import asyncio
-
     from hub.channels.spec import ChannelSpec
     from hub.context import HubContext
     from hub.settings import Settings
@@ -32,18 +30,6 @@ async def _with_context(settings: Settings, job: Callable[[HubContext], Awaitabl
         await ctx.close()
 
 
-def _new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop where it is installed (Linux, macOS): the same asyncio, a faster loop."""
-    import asyncio
-
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
-
-
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import gc
     import logging
@@ -51,6 +37,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from hub.app import create_app
+    from hub.event_loop import new_event_loop
 
     settings = settings.served_at(args.host, args.port)
     # Generated into HUB_SECRET_KEY_FILE on the first run when HUB_SECRET_KEY is unset, and kept.
@@ -70,7 +57,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     )
     web.run_app(
         app,
-        loop=_new_event_loop(),
+        loop=new_event_loop(),
         host=host,
         port=port,
         print=None,

@@ -53,6 +53,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import Pool
 from sqlalchemy.util import greenlet_spawn
 
+from hub.event_loop import new_event_loop
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -165,7 +167,7 @@ class _OwnLoop:
     per batch, for its result. SQLite's work already runs in aiosqlite's thread the same way."""
 
     def __init__(self, name: str) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
         self._thread.start()
 
