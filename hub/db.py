@@ -205,6 +205,19 @@ def one_of(
     return column.in_(listed)
 
 
+def listed(
+    column: ColumnElement[Any] | InstrumentedAttribute[Any], name: str, postgresql: bool
+) -> ColumnElement[bool]:
+    """``column`` is one of the list given as ``name`` when the statement runs: ``one_of``
+    for a statement built once (``functools.cache``, one per database) and run many times.
+    Built afresh, a statement of several ``IN`` lists cost the lead intake more than running
+    it: each list's values coerced one by one, and the statement's cache key worked out
+    again."""
+    if postgresql:
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
 def on_postgresql(session: AsyncSession) -> bool:
     """Whether the session's database is PostgreSQL (else SQLite)."""
     return session.bind is not None and session.bind.dialect.name == "postgresql"

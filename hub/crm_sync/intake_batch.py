@@ -21,9 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import exists, insert, or_, select
+from sqlalchemy import Select, Table, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channels.hooks import ContactRows
@@ -43,9 +44,11 @@ from hub.crm_sync.models import (
 )
 from hub.crm_sync.serialize import deal_dict, lead_dict
 from hub.crm_sync.tasks import callback_title
-from hub.db import one_of, utcnow
+from hub.db import listed, on_postgresql, utcnow
 from hub.events import DealUpdated, Event, LeadCreated, Recipients
 from hub.inbox.models import Contact, Conversation, Operator
+
+LEADS, SYNC_RECORDS, TASKS = (cast(Table, m.__table__) for m in (Lead, SyncRecord, Task))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +131,19 @@ def _alone(row: _Conv | None, facts: Facts) -> bool:
     )
 
 
-async def _read(session: AsyncSession, conv_ids: list[int]) -> dict[int, _Conv]:
+class _Reads(NamedTuple):
+    """The unit's reads, built once per database (``hub.db.listed``)."""
+
+    #: Conversations, with what their decisions rest on.
+    conversations: Select[Any]
+    #: The open "call back" tasks among some contacts' and titles.
+    callbacks: Select[int | None, str]
+    #: The teams and assignees of some contacts' conversations.
+    heard: Select[int, int | None, int | None]
+
+
+@cache
+def _statements(postgresql: bool) -> _Reads:
     has_lead = exists().where(Lead.conversation_id == Conversation.id)
     in_deal = exists().where(DealConversation.conversation_id == Conversation.id)
     open_lead = exists().where(
@@ -141,7 +156,7 @@ async def _read(session: AsyncSession, conv_ids: list[int]) -> dict[int, _Conv]:
         .limit(1)
         .scalar_subquery()
     )
-    rows = await session.execute(
+    conversations = (
         select(
             Conversation.id,
             Conversation.contact_id,
@@ -156,8 +171,23 @@ async def _read(session: AsyncSession, conv_ids: list[int]) -> dict[int, _Conv]:
             open_lead,
         )
         .outerjoin(Contact, Contact.id == Conversation.contact_id)
-        .where(one_of(session, Conversation.id, conv_ids))
+        .where(listed(Conversation.id, "ids", postgresql))
     )
+    callbacks = select(Task.contact_id, Task.title).where(
+        Task.kind == "callback",
+        Task.status == TaskStatus.OPEN.value,
+        listed(Task.contact_id, "contacts", postgresql),
+        listed(Task.title, "titles", postgresql),
+    )
+    heard = select(Conversation.contact_id, Conversation.team_id, Conversation.assignee_id).where(
+        listed(Conversation.contact_id, "contacts", postgresql)
+    )
+    return _Reads(conversations, callbacks, heard)
+
+
+async def _read(session: AsyncSession, conv_ids: list[int]) -> dict[int, _Conv]:
+    reads = _statements(on_postgresql(session))
+    rows = await session.execute(reads.conversations, {"ids": conv_ids})
     out = {}
     for row in rows.all():
         conv_id, contact_id, channel_id, assignee_id, attributes, created_at = row[:6]
@@ -230,12 +260,11 @@ async def _open_callbacks(
     if not wanted:
         return set()
     rows = await session.execute(
-        select(Task.contact_id, Task.title).where(
-            Task.kind == "callback",
-            Task.status == TaskStatus.OPEN.value,
-            one_of(session, Task.contact_id, {contact for contact, _ in wanted}),
-            one_of(session, Task.title, {title for _, title in wanted}),
-        )
+        _statements(on_postgresql(session)).callbacks,
+        {
+            "contacts": sorted({contact for contact, _ in wanted}),
+            "titles": sorted({title for _, title in wanted}),
+        },
     )
     return {(contact, title) for contact, title in rows.all() if contact is not None}
 
@@ -246,25 +275,31 @@ async def _write(
     if not run:
         return
     seg = await _plan(session, run, facts)
+    # Inserted as the tables' rows, not through the ORM's bulk path: the unit holds the
+    # writer, and making and flushing ORM objects cost it more than the statements.
     if seg.tasks:
-        await session.execute(insert(Task), seg.tasks)
+        await session.execute(insert(TASKS), seg.tasks)
     if not seg.order:
         return
-    lead_ids: list[int] = []
+    made: list[_NewLead] = []
     if seg.leads:
         rows = [_lead_row(row, source) for row, source in seg.leads]
         # Matched by conversation (one lead each): SQLite would insert row by row to keep
         # the rows' order, and the order is all ``sort_by_parameter_order`` adds.
-        result = await session.execute(insert(Lead).returning(Lead.conversation_id, Lead.id), rows)
-        made = {conv_id: lead_id for conv_id, lead_id in result.all()}
-        lead_ids = [made[row.id] for row, _ in seg.leads]
+        result = await session.execute(
+            insert(LEADS).returning(LEADS.c.conversation_id, LEADS.c.id), rows
+        )
+        ids = {conv_id: lead_id for conv_id, lead_id in result.all()}
+        made = [
+            _NewLead(ids[row.id], **values)
+            for (row, _), values in zip(seg.leads, rows, strict=True)
+        ]
     deals = await _join_deals(session, seg.joins)
     heard = await _recipients(session, {row.contact_id for row in run})
     records: list[dict[str, Any]] = []
     for kind, index in seg.order:
         if kind == "lead":
-            row, source = seg.leads[index]
-            lead = Lead(id=lead_ids[index], **_lead_row(row, source))
+            lead, row = made[index], seg.leads[index][0]
             data = lead_dict(lead, row.contact_name)
             records.append(_record("lead.created", "lead", lead.id, data))
             events.append(LeadCreated(heard(row.contact_id), data))
@@ -274,7 +309,29 @@ async def _write(
             events.append(
                 DealUpdated(heard(seg.joins[index].contact_id, owner_id), data, "conversation")
             )
-    await session.execute(insert(SyncRecord), records)
+    await session.execute(insert(SYNC_RECORDS), records)
+
+
+@dataclass(frozen=True, slots=True)
+class _NewLead:
+    """A lead as this unit inserted it (``serialize.LeadFields``): new, so undecided."""
+
+    id: int
+    contact_id: int
+    conversation_id: int
+    channel_id: int
+    status: str
+    source_channel: str | None
+    utm_source: str | None
+    utm_medium: str | None
+    utm_campaign: str | None
+    referrer: str | None
+    source: dict[str, Any]
+    created_at: datetime
+    deal_id: None = None
+    reject_reason: None = None
+    decided_by_id: None = None
+    decided_at: None = None
 
 
 def _lead_row(row: _Conv, source: rules.LeadSource) -> dict[str, Any]:
@@ -350,9 +407,7 @@ async def _recipients(session: AsyncSession, contact_ids: set[int]) -> Callable[
     """``access.contact_recipients`` for many contacts at once: a function of the contact."""
     rows = (
         await session.execute(
-            select(Conversation.contact_id, Conversation.team_id, Conversation.assignee_id).where(
-                one_of(session, Conversation.contact_id, contact_ids)
-            )
+            _statements(on_postgresql(session)).heard, {"contacts": sorted(contact_ids)}
         )
     ).all()
     teams: dict[int, set[int]] = {}

@@ -19,15 +19,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import ColumnElement, CompoundSelect, Select, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from hub.crm_sync import rules
 from hub.crm_sync.duplicates import VERIFIED_PREFIX
 from hub.crm_sync.intake_one import FIRST_MESSAGES, callback_ask
-from hub.db import one_of
+from hub.db import listed, on_postgresql
 from hub.inbox.models import (
     Channel,
     ContactEmail,
@@ -59,50 +61,30 @@ class Facts:
     maybe_known: frozenset[int]
 
 
-async def read_facts(session: AsyncSession, conv_ids: Sequence[int]) -> Facts:
-    """A handful of statements, whatever the batch's size."""
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """``read_facts``'s statements, built once per database (``hub.db.listed``)."""
+
+    conversations: Select[Any]
+    channels: Select[Any]
+    asks: Select[Any]
+    keys: CompoundSelect[str, int, str]
+    holders: CompoundSelect[str, int, str]
+
+
+@cache
+def _statements(postgresql: bool) -> _Statements:
+    def member(column: InstrumentedAttribute[Any], name: str) -> ColumnElement[bool]:
+        return listed(column, name, postgresql)
+
     other = aliased(Conversation)
     count = (
         select(func.count(other.id))
         .where(other.contact_id == Conversation.contact_id)
         .scalar_subquery()
     )
-    rows = (
-        await session.execute(
-            select(Conversation.id, Conversation.contact_id, Conversation.channel_id, count).where(
-                one_of(session, Conversation.id, conv_ids)
-            )
-        )
-    ).all()
-    contact_of = {conv_id: contact_id for conv_id, contact_id, _, _ in rows}
-    channel_of = {conv_id: channel_id for conv_id, _, channel_id, _ in rows}
-    single = sorted({contact_id for _, contact_id, _, n in rows if n == 1})
-    channels = {
-        channel_id: ChannelFacts(kind, rules.auto_leads_enabled(config))
-        for channel_id, kind, config in (
-            await session.execute(
-                select(Channel.id, Channel.type, Channel.config).where(
-                    one_of(session, Channel.id, set(channel_of.values()))
-                )
-            )
-        ).all()
-    }
-    return Facts(
-        contact_of,
-        channel_of,
-        channels,
-        await _asks(session, list(contact_of)),
-        await _maybe_known(session, single),
-    )
-
-
-async def _asks(
-    session: AsyncSession, conv_ids: list[int]
-) -> dict[int, tuple[str, datetime | None]]:
-    """The callback requests among each conversation's first incoming messages (only those
-    messages' ``meta`` is read: an email's is large)."""
-    if not conv_ids:
-        return {}
+    # The callback requests among each conversation's first incoming messages (only those
+    # messages' ``meta`` is read: an email's is large).
     ranked = (
         select(
             Message.conversation_id,
@@ -111,48 +93,94 @@ async def _asks(
             .over(partition_by=Message.conversation_id, order_by=Message.id)
             .label("n"),
         )
-        .where(
-            one_of(session, Message.conversation_id, conv_ids),
-            Message.kind == MessageKind.INCOMING.value,
-        )
+        .where(member(Message.conversation_id, "ids"), Message.kind == MessageKind.INCOMING.value)
         .subquery()
     )
-    rows = await session.execute(
+    # A contact's keys, and then who else holds them: a phone, an email (as stored or
+    # case-folded, as ``duplicates.candidate_ids`` looks it up), a verified identity.
+    keys = union_all(
+        select(literal("phone"), ContactPhone.contact_id, ContactPhone.e164).where(
+            member(ContactPhone.contact_id, "phone_of")
+        ),
+        select(literal("address"), ContactEmail.contact_id, ContactEmail.email).where(
+            member(ContactEmail.contact_id, "address_of")
+        ),
+        select(literal("verified"), ContactIdentity.contact_id, ContactIdentity.external_id).where(
+            member(ContactIdentity.contact_id, "verified_of"),
+            ContactIdentity.external_id.startswith(VERIFIED_PREFIX),
+        ),
+    )
+    holders = union_all(
+        select(literal("phone"), ContactPhone.contact_id, ContactPhone.e164).where(
+            member(ContactPhone.e164, "phone")
+        ),
+        select(literal("address"), ContactEmail.contact_id, ContactEmail.email).where(
+            member(ContactEmail.email, "address")
+        ),
+        select(literal("verified"), ContactIdentity.contact_id, ContactIdentity.external_id).where(
+            member(ContactIdentity.external_id, "verified")
+        ),
+    )
+    return _Statements(
+        select(Conversation.id, Conversation.contact_id, Conversation.channel_id, count).where(
+            member(Conversation.id, "ids")
+        ),
+        select(Channel.id, Channel.type, Channel.config).where(member(Channel.id, "ids")),
         select(ranked.c.conversation_id, ranked.c.meta)
         .where(
             ranked.c.n <= FIRST_MESSAGES,
             ranked.c.meta["type"].as_string() == "callback_request",
         )
-        .order_by(ranked.c.conversation_id, ranked.c.n)
+        .order_by(ranked.c.conversation_id, ranked.c.n),
+        keys,
+        holders,
     )
+
+
+async def read_facts(session: AsyncSession, conv_ids: Sequence[int]) -> Facts:
+    """A handful of statements, whatever the batch's size."""
+    q = _statements(on_postgresql(session))
+    rows = (await session.execute(q.conversations, {"ids": list(conv_ids)})).all()
+    contact_of = {conv_id: contact_id for conv_id, contact_id, _, _ in rows}
+    channel_of = {conv_id: channel_id for conv_id, _, channel_id, _ in rows}
+    single = sorted({contact_id for _, contact_id, _, n in rows if n == 1})
+    channels = {
+        channel_id: ChannelFacts(kind, rules.auto_leads_enabled(config))
+        for channel_id, kind, config in (
+            await session.execute(q.channels, {"ids": sorted(set(channel_of.values()))})
+        ).all()
+    }
+    return Facts(
+        contact_of,
+        channel_of,
+        channels,
+        await _asks(session, q, list(contact_of)),
+        await _maybe_known(session, q, single),
+    )
+
+
+async def _asks(
+    session: AsyncSession, q: _Statements, conv_ids: list[int]
+) -> dict[int, tuple[str, datetime | None]]:
+    if not conv_ids:
+        return {}
     metas: dict[int, list[object]] = {}
-    for conv_id, meta in rows.all():
+    for conv_id, meta in (await session.execute(q.asks, {"ids": conv_ids})).all():
         metas.setdefault(conv_id, []).append(meta)
     asks = {conv_id: callback_ask(found) for conv_id, found in metas.items()}
     return {conv_id: ask for conv_id, ask in asks.items() if ask is not None}
 
 
-async def _maybe_known(session: AsyncSession, contact_ids: list[int]) -> frozenset[int]:
-    """Those of ``contact_ids`` whose phone, email (as stored or case-folded, as
-    ``duplicates.candidate_ids`` looks it up) or verified identity another contact has too."""
+async def _maybe_known(
+    session: AsyncSession, q: _Statements, contact_ids: list[int]
+) -> frozenset[int]:
+    """Those of ``contact_ids`` whose phone, email or verified identity another contact has
+    too."""
     if not contact_ids:
         return frozenset()
     keys = (
         await session.execute(
-            union_all(
-                select(literal("phone"), ContactPhone.contact_id, ContactPhone.e164).where(
-                    one_of(session, ContactPhone.contact_id, contact_ids)
-                ),
-                select(literal("address"), ContactEmail.contact_id, ContactEmail.email).where(
-                    one_of(session, ContactEmail.contact_id, contact_ids)
-                ),
-                select(
-                    literal("verified"), ContactIdentity.contact_id, ContactIdentity.external_id
-                ).where(
-                    one_of(session, ContactIdentity.contact_id, contact_ids),
-                    ContactIdentity.external_id.startswith(VERIFIED_PREFIX),
-                ),
-            )
+            q.keys, {"phone_of": contact_ids, "address_of": contact_ids, "verified_of": contact_ids}
         )
     ).all()
     if not keys:
@@ -167,17 +195,7 @@ async def _maybe_known(session: AsyncSession, contact_ids: list[int]) -> frozens
         return sorted({value for k, value in wanted if k == kind})
 
     holders = await session.execute(
-        union_all(
-            select(literal("phone"), ContactPhone.contact_id, ContactPhone.e164).where(
-                one_of(session, ContactPhone.e164, of("phone"))
-            ),
-            select(literal("address"), ContactEmail.contact_id, ContactEmail.email).where(
-                one_of(session, ContactEmail.email, of("address"))
-            ),
-            select(
-                literal("verified"), ContactIdentity.contact_id, ContactIdentity.external_id
-            ).where(one_of(session, ContactIdentity.external_id, of("verified"))),
-        )
+        q.holders, {"phone": of("phone"), "address": of("address"), "verified": of("verified")}
     )
     known: set[int] = set()
     for kind, holder, value in holders.all():

@@ -8,12 +8,11 @@ an outside system gets exactly what the API shows. Amounts leave as decimal stri
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from hub.crm_sync.models import (
     ContactMerge,
     Deal,
-    Lead,
     LostReason,
     Pipeline,
     Stage,
@@ -49,7 +48,45 @@ def lost_reason_dict(reason: LostReason) -> dict[str, Any]:
     return {"id": reason.id, "name": reason.name, "position": reason.position}
 
 
-def lead_dict(lead: Lead, contact_name: str | None = None) -> dict[str, Any]:
+class LeadFields(Protocol):
+    """What a lead's JSON is made of: a ``Lead``, or the lead intake's row of a lead it has
+    just inserted (``intake_batch``, which makes no ORM object for it)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def contact_id(self) -> int: ...
+    @property
+    def conversation_id(self) -> int | None: ...
+    @property
+    def channel_id(self) -> int | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def source_channel(self) -> str | None: ...
+    @property
+    def utm_source(self) -> str | None: ...
+    @property
+    def utm_medium(self) -> str | None: ...
+    @property
+    def utm_campaign(self) -> str | None: ...
+    @property
+    def referrer(self) -> str | None: ...
+    @property
+    def source(self) -> dict[str, Any]: ...
+    @property
+    def deal_id(self) -> int | None: ...
+    @property
+    def reject_reason(self) -> str | None: ...
+    @property
+    def decided_by_id(self) -> int | None: ...
+    @property
+    def decided_at(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def lead_dict(lead: LeadFields, contact_name: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": lead.id,
         "contact_id": lead.contact_id,
