@@ -20,7 +20,9 @@ from sqlalchemy import (
     any_,
     bindparam,
     event,
+    func,
     make_url,
+    select,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -215,7 +217,11 @@ def listed(
     again."""
     if postgresql:
         return column == any_(bindparam(name, type_=ARRAY(column.type)))
-    return column.in_(bindparam(name, expanding=True))
+    # One JSON array, as PostgreSQL's one array: an expanding ``IN`` is written out value by
+    # value at every run (a third of a millisecond a statement of 50 here), and SQLite probes
+    # the column's index for each value of ``json_each`` alike.
+    values = func.json_each(bindparam(name, type_=JSON())).table_valued("value")
+    return column.in_(select(values.c.value))
 
 
 def on_postgresql(session: AsyncSession) -> bool:
