@@ -314,7 +314,7 @@ async def _write(
 
 @dataclass(frozen=True, slots=True)
 class _NewLead:
-    """A lead as this unit inserted it (``serialize.LeadFields``): new, so undecided."""
+    """A lead as this unit inserted it (``serialize.LeadLike``): new, so undecided."""
 
     id: int
     contact_id: int

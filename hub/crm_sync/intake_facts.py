@@ -22,7 +22,16 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    and_,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -72,6 +81,21 @@ class _Statements:
     holders: CompoundSelect[str, int, str]
 
 
+def _keyed(
+    phone: ColumnElement[bool], address: ColumnElement[bool], verified: ColumnElement[bool]
+) -> CompoundSelect[str, int, str]:
+    """(kind, contact, value) of the phones, emails and verified identities that match: the
+    keys ``duplicates.candidate_ids`` looks a contact up by (an email as stored or
+    case-folded)."""
+    return union_all(
+        select(literal("phone"), ContactPhone.contact_id, ContactPhone.e164).where(phone),
+        select(literal("address"), ContactEmail.contact_id, ContactEmail.email).where(address),
+        select(literal("verified"), ContactIdentity.contact_id, ContactIdentity.external_id).where(
+            verified
+        ),
+    )
+
+
 @cache
 def _statements(postgresql: bool) -> _Statements:
     def member(column: InstrumentedAttribute[Any], name: str) -> ColumnElement[bool]:
@@ -96,30 +120,19 @@ def _statements(postgresql: bool) -> _Statements:
         .where(member(Message.conversation_id, "ids"), Message.kind == MessageKind.INCOMING.value)
         .subquery()
     )
-    # A contact's keys, and then who else holds them: a phone, an email (as stored or
-    # case-folded, as ``duplicates.candidate_ids`` looks it up), a verified identity.
-    keys = union_all(
-        select(literal("phone"), ContactPhone.contact_id, ContactPhone.e164).where(
-            member(ContactPhone.contact_id, "phone_of")
-        ),
-        select(literal("address"), ContactEmail.contact_id, ContactEmail.email).where(
-            member(ContactEmail.contact_id, "address_of")
-        ),
-        select(literal("verified"), ContactIdentity.contact_id, ContactIdentity.external_id).where(
+    # A contact's keys, and then who else holds them.
+    keys = _keyed(
+        member(ContactPhone.contact_id, "phone_of"),
+        member(ContactEmail.contact_id, "address_of"),
+        and_(
             member(ContactIdentity.contact_id, "verified_of"),
             ContactIdentity.external_id.startswith(VERIFIED_PREFIX),
         ),
     )
-    holders = union_all(
-        select(literal("phone"), ContactPhone.contact_id, ContactPhone.e164).where(
-            member(ContactPhone.e164, "phone")
-        ),
-        select(literal("address"), ContactEmail.contact_id, ContactEmail.email).where(
-            member(ContactEmail.email, "address")
-        ),
-        select(literal("verified"), ContactIdentity.contact_id, ContactIdentity.external_id).where(
-            member(ContactIdentity.external_id, "verified")
-        ),
+    holders = _keyed(
+        member(ContactPhone.e164, "phone"),
+        member(ContactEmail.email, "address"),
+        member(ContactIdentity.external_id, "verified"),
     )
     return _Statements(
         select(Conversation.id, Conversation.contact_id, Conversation.channel_id, count).where(

@@ -48,9 +48,9 @@ def lost_reason_dict(reason: LostReason) -> dict[str, Any]:
     return {"id": reason.id, "name": reason.name, "position": reason.position}
 
 
-class LeadFields(Protocol):
-    """What a lead's JSON is made of: a ``Lead``, or the lead intake's row of a lead it has
-    just inserted (``intake_batch``, which makes no ORM object for it)."""
+class LeadLike(Protocol):
+    """What ``lead_dict`` reads: an ORM ``Lead``, or the row of a lead the intake has just
+    inserted (``intake_batch``, which makes no ORM object for it)."""
 
     @property
     def id(self) -> int: ...
@@ -86,7 +86,7 @@ class LeadFields(Protocol):
     def created_at(self) -> datetime: ...
 
 
-def lead_dict(lead: LeadFields, contact_name: str | None = None) -> dict[str, Any]:
+def lead_dict(lead: LeadLike, contact_name: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": lead.id,
         "contact_id": lead.contact_id,
