@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -70,8 +70,7 @@ class Facts:
     maybe_known: frozenset[int]
 
 
-@dataclass(frozen=True, slots=True)
-class _Statements:
+class _Statements(NamedTuple):
     """``read_facts``'s statements, built once per database (``hub.db.listed``)."""
 
     conversations: Select[Any]

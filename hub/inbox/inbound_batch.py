@@ -31,7 +31,7 @@ from hub.inbox.inbound_postgres import PostgresBatchSql
 from hub.inbox.inbound_sql import ATTACHMENT_COLUMNS, BatchSql, NewMessage, Touch, marks
 from hub.inbox.inbound_sqlite import SqliteBatchSql
 from hub.inbox.inbound_state import ConversationSnapshot, Entry, Plan
-from hub.inbox.items import email_dict, email_row, new_call_dict
+from hub.inbox.items import call_channel_id, email_dict, email_row, new_call_dict
 from hub.inbox.models import MessageKind
 from hub.inbox.serialize import attachment_dict, conversation_dict, message_dict
 from hub.jsoncodec import dumps
@@ -285,7 +285,7 @@ def _write_files_and_items(sql: BatchSql, written: list[_Written], now: datetime
                     call.status,
                     call.duration_s,
                     call.recording_url,
-                    item.channel_id if call.provider_call_id is not None else None,
+                    call_channel_id(call, item.channel_id),
                     call.provider_call_id,
                     call.operator,
                     *(

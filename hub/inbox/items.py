@@ -71,6 +71,12 @@ def add_item(session: AsyncSession, message_id: int, inbound: InboundMessage) ->
     return {}
 
 
+def call_channel_id(call: InboundCall, channel_id: int | None) -> int | None:
+    """The channel a call's row names: only a telephony channel's call, which the fold finds
+    again by its provider's id in that channel (``hub.inbox.call_fold``)."""
+    return channel_id if call.provider_call_id is not None else None
+
+
 def call_row(message_id: int, call: InboundCall, channel_id: int | None = None) -> CallItem:
     """The row of a call as it came in (the inbound batch's insert writes the same values)."""
     return CallItem(
@@ -82,7 +88,7 @@ def call_row(message_id: int, call: InboundCall, channel_id: int | None = None) 
         status=call.status,
         duration_s=call.duration_s,
         recording_url=call.recording_url,
-        channel_id=channel_id if call.provider_call_id is not None else None,
+        channel_id=call_channel_id(call, channel_id),
         provider_call_id=call.provider_call_id,
         operator=call.operator,
         started_at=call.started_at,
