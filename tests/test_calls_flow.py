@@ -248,10 +248,18 @@ async def test_bad_input_is_answered_and_stores_nothing_twice(
     twilio = await connect(client, admin.headers, "twilio")
     assert (await send(client, build(twilio, "4_recording.form"))).status == 200
     assert await messages(client, admin, twilio) == []
+    # A time that is not an RFC 2822 date is refused, before anything is stored.
+    for when in ("yesterday", "Fri, 14 Mar 2025 25:61:05 +0000"):
+        resp = await send(
+            client,
+            build(twilio, "1_ringing.form", edit={"CallSid": "CA" + "7" * 32, "Timestamp": when}),
+        )
+        assert resp.status == 422 and (await resp.json())["error"]["code"] == "invalid_call_event"
     assert (await send(client, build(twilio, "1_ringing.form"))).status == 200
     [call] = await messages(client, admin, twilio)
     assert call["call"]["recording_url"].startswith("https://api.twilio.com/")
     assert call["call"]["status"] == "ringing"
+    assert call["call"]["started_at"].startswith("2025-03-14T12:30:05")  # the event's Timestamp
     # One parked by another process while this one opened the call (neither saw the other's
     # rows) is folded in by the call's next event.
     sid = "CA11112222333344445555666677778888"
