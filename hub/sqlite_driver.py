@@ -118,6 +118,9 @@ class OneTurnCursor(AsyncAdapt_aiosqlite_cursor):
     def setinputsizes(self, *inputsizes: Any) -> None:
         """sqlite3 takes no sizes."""
 
+    def nextset(self) -> None:
+        """A SQLite statement has one result: there is never a next one."""
+
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
@@ -126,6 +129,9 @@ class _Connection(AsyncAdapt_aiosqlite_connection):
 
 class _Dbapi(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> _Connection:
+        # SQLAlchemy's connect opens aiosqlite's connection (its thread made a daemon) and
+        # wraps it in its own class; the same connection is wrapped again in ours, and the
+        # first wrapper (which holds nothing else) is let go.
         adapted = super().connect(*arg, **kw)
         return _Connection(self, adapted._connection)
 
