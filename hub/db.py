@@ -36,7 +36,7 @@ from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from hub import jsoncodec, sqlite_driver
+from hub import jsoncodec
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -161,7 +161,10 @@ def make_engine(
             and make_url(url).database not in (None, "", ":memory:")
         ):
             pool["pool_timeout"] = timeout_s  # a file's pool (one in memory has no queue)
-        # One turn of aiosqlite's thread per statement, not four (``hub.sqlite_driver``).
+        # One turn of aiosqlite's thread per statement, not four. Imported here, as JSONB is for
+        # PostgreSQL above: a PostgreSQL hub does not load aiosqlite.
+        from hub import sqlite_driver
+
         engine = create_async_engine(
             url, module=sqlite_driver.DBAPI, connect_args={"timeout": busy_s}, **pool, **codec
         )
