@@ -11,6 +11,7 @@ their place in the scenario and the times they wrote by "now".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -271,7 +272,9 @@ class Names:
     @staticmethod
     def time(value: Any) -> Any:
         if isinstance(value, str) and value.endswith("Z"):
-            value = datetime.fromisoformat(value)
+            # A JSON time; any other text (a reply's body may end in "Z" too) stays as it is.
+            with contextlib.suppress(ValueError):
+                value = datetime.fromisoformat(value)
         if isinstance(value, datetime) and value > T0 + timedelta(minutes=5):
             return "now"
         return value
