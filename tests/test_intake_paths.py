@@ -291,7 +291,11 @@ async def _seed(ctx: HubContext, persons: list[Person], convs: list[Conv]) -> li
                     )
                 )
             elif c.decided == "deal":
-                deal = await session.scalar(select(Deal).where(Deal.contact_id == contact.id))
+                # The contact's first deal: both copies must link the same one (without an
+                # order PostgreSQL may return either, as each copy's rows lie in its table).
+                deal = await session.scalar(
+                    select(Deal).where(Deal.contact_id == contact.id).order_by(Deal.id).limit(1)
+                )
                 if deal is None:
                     deal = Deal(
                         title="Old",
