@@ -52,7 +52,10 @@ SETTLE_S = 5.0
 #: Conversations read in one pass, and decided in one write unit.
 BATCH = 200
 #: Conversations decided in one write unit on a writer shared with customers' writes (SQLite).
-DECIDE_AT_ONCE = 50
+#: A unit costs about 4 ms of CPU besides its conversations (its reads and statements), and
+#: holds the writer a few milliseconds longer for each 50 more: 100 is where the hub made the
+#: most calls per second in ``bench.calls`` without a longer tail (README, "Calls").
+DECIDE_AT_ONCE = 100
 #: Conversations decided in one write unit when a batch failed and they go one by one.
 TAKE_AT_ONCE = 20
 
